@@ -1,0 +1,221 @@
+import { WardenError } from '../errors.ts';
+import type { AnyTool, Tier } from './tool.ts';
+import type { ModelPricing } from '../model/pricing.ts';
+import type { WardenModel } from '../model/port.ts';
+
+/** Hard stop conditions. Every one has a safe default; none is ever unlimited. */
+export interface Limits {
+  /** Model calls (turns) per run. */
+  maxSteps: number;
+  /** Tool executions per run (retries not counted here). */
+  maxToolCalls: number;
+  /** Retries of model and tool calls together, per run. */
+  maxRetries: number;
+  /** Active wall-clock time per run, excluding time parked waiting for a person. */
+  maxWallMs: number;
+  /** Cost ceiling per request in USD: retries and child runs included. */
+  maxCostUsd: number;
+  /** Largest completion asked of the model per call (the reservation's worst case). */
+  maxOutputTokens: number;
+}
+
+/** The defaults are deliberately tight: an agent that needs more says so. */
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  maxSteps: 20,
+  maxToolCalls: 40,
+  maxRetries: 6,
+  maxWallMs: 5 * 60_000,
+  maxCostUsd: 1,
+  maxOutputTokens: 4096,
+});
+
+export interface LoopDetection {
+  /** Stop when the same tool with the same arguments returns the same result this many times. */
+  repeats: number;
+  /** Stop when this many consecutive steps produce nothing new (no new call, result or answer). */
+  noProgressSteps: number;
+}
+
+export const DEFAULT_LOOP_DETECTION: Readonly<LoopDetection> = Object.freeze({ repeats: 3, noProgressSteps: 6 });
+
+export interface RetryBackoff {
+  /** First backoff in ms; doubles each retry, with full jitter. */
+  baseMs: number;
+  /** Cap on one backoff, in ms. */
+  maxMs: number;
+}
+
+export const DEFAULT_BACKOFF: Readonly<RetryBackoff> = Object.freeze({ baseMs: 250, maxMs: 8_000 });
+
+export type PolicyDecision = 'allow' | 'approve' | 'deny';
+
+/** A rule in the agent's policy. The strictest decision among all that match wins. */
+export interface PolicyRule {
+  name: string;
+  /** Tool names this rule is about (all tools when omitted). */
+  tools?: string[];
+  tiers?: Tier[];
+  when?: (args: any) => boolean;
+  decision: PolicyDecision;
+  reason?: string;
+}
+
+export interface PolicyConfig {
+  rules?: PolicyRule[];
+  /** After a denial, let the model try something else (default) or stop the run with `denied`. */
+  onDeny?: 'continue' | 'stop';
+  /**
+   * Escape hatch, named so it is seen in review: these `delete`-tier tools run without a person.
+   * `warden audit` flags every entry as blocking.
+   */
+  dangerouslyAllowDeleteWithoutApproval?: string[];
+}
+
+export interface AgentConfig {
+  name: string;
+  instructions: string;
+  /** Any Vercel AI SDK language model, or `simulated.script(…)`. */
+  model: WardenModel;
+  tools: AnyTool[];
+  limits?: Partial<Limits>;
+  policy?: PolicyConfig;
+  loopDetection?: Partial<LoopDetection>;
+  backoff?: Partial<RetryBackoff>;
+  /** Price of the model when the built-in table does not know it. */
+  pricing?: ModelPricing;
+  description?: string;
+}
+
+export interface Agent {
+  readonly kind: 'warden.agent';
+  readonly name: string;
+  readonly instructions: string;
+  readonly description?: string;
+  readonly model: WardenModel;
+  readonly tools: readonly AnyTool[];
+  readonly toolsByName: ReadonlyMap<string, AnyTool>;
+  readonly limits: Readonly<Limits>;
+  /** Names of the limits left at their defaults (the audit pushes back on these). */
+  readonly defaultedLimits: readonly (keyof Limits)[];
+  readonly policy: Readonly<Required<Pick<PolicyConfig, 'onDeny'>> & PolicyConfig>;
+  readonly loopDetection: Readonly<LoopDetection>;
+  readonly backoff: Readonly<RetryBackoff>;
+  readonly pricing?: ModelPricing;
+}
+
+const AGENT_NAME = /^[a-zA-Z][a-zA-Z0-9_.-]{0,63}$/;
+
+function positive(where: string, key: string, value: unknown, integer: boolean): void {
+  const ok = typeof value === 'number' && Number.isFinite(value) && value > 0 && (!integer || Number.isInteger(value));
+  if (!ok) {
+    throw new WardenError(
+      'INVALID_CONFIG',
+      `${where}: limits.${key} must be a positive ${integer ? 'integer' : 'number'} (limits are never unlimited), got ${JSON.stringify(value)}`,
+    );
+  }
+}
+
+/**
+ * Declares an agent: its model, tools, limits and policy. An agent file's default export.
+ *
+ * @example
+ * export default defineAgent({
+ *   name: 'support-desk', instructions: 'Help customers with orders.',
+ *   model: simulated.script([{ text: 'Done.' }]), tools: [lookupOrder],
+ *   limits: { maxSteps: 8, maxCostUsd: 0.05 },
+ * });
+ */
+export function defineAgent(config: AgentConfig): Agent {
+  if (!config || typeof config !== 'object') {
+    throw new WardenError('INVALID_CONFIG', 'defineAgent expects an object with name, instructions, model, tools and limits');
+  }
+  const where = `defineAgent(${JSON.stringify(config.name)})`;
+  if (typeof config.name !== 'string' || !AGENT_NAME.test(config.name)) {
+    throw new WardenError('INVALID_CONFIG', `${where}: name must match ${AGENT_NAME}, got ${JSON.stringify(config.name)}`);
+  }
+  if (typeof config.instructions !== 'string') {
+    throw new WardenError('INVALID_CONFIG', `${where}: instructions must be a string`);
+  }
+  if (!config.model || typeof (config.model as { doGenerate?: unknown }).doGenerate !== 'function') {
+    throw new WardenError('INVALID_CONFIG', `${where}: model must be an AI SDK language model (with doGenerate) or simulated.script(…)`);
+  }
+  if (!Array.isArray(config.tools)) {
+    throw new WardenError('INVALID_CONFIG', `${where}: tools must be an array of defineTool(…) results`);
+  }
+  const toolsByName = new Map<string, AnyTool>();
+  for (const tool of config.tools) {
+    if (!tool || tool.kind !== 'warden.tool') {
+      throw new WardenError('INVALID_CONFIG', `${where}: every tool must come from defineTool(…), got ${JSON.stringify(tool)}`);
+    }
+    if (toolsByName.has(tool.name)) {
+      throw new WardenError('INVALID_CONFIG', `${where}: two tools are named "${tool.name}"`);
+    }
+    toolsByName.set(tool.name, tool);
+  }
+
+  const given = config.limits ?? {};
+  for (const key of Object.keys(given)) {
+    if (!(key in DEFAULT_LIMITS)) {
+      throw new WardenError('INVALID_CONFIG', `${where}: unknown limit "${key}"; known: ${Object.keys(DEFAULT_LIMITS).join(', ')}`);
+    }
+  }
+  const limits: Limits = { ...DEFAULT_LIMITS };
+  const defaultedLimits: (keyof Limits)[] = [];
+  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof Limits)[]) {
+    const value = given[key];
+    if (value === undefined) {
+      defaultedLimits.push(key);
+      continue;
+    }
+    positive(where, key, value, key !== 'maxCostUsd');
+    limits[key] = value;
+  }
+
+  const policy = config.policy ?? {};
+  if (policy.onDeny !== undefined && policy.onDeny !== 'continue' && policy.onDeny !== 'stop') {
+    throw new WardenError('INVALID_CONFIG', `${where}: policy.onDeny must be "continue" or "stop", got ${JSON.stringify(policy.onDeny)}`);
+  }
+  for (const rule of policy.rules ?? []) {
+    if (!rule || typeof rule.name !== 'string' || !['allow', 'approve', 'deny'].includes(rule.decision)) {
+      throw new WardenError('INVALID_CONFIG', `${where}: each policy rule needs a name and a decision of allow, approve or deny`);
+    }
+    for (const name of rule.tools ?? []) {
+      if (!toolsByName.has(name)) {
+        throw new WardenError('INVALID_CONFIG', `${where}: policy rule "${rule.name}" names unknown tool "${name}"`);
+      }
+    }
+  }
+  for (const name of policy.dangerouslyAllowDeleteWithoutApproval ?? []) {
+    if (toolsByName.get(name)?.tier !== 'delete') {
+      throw new WardenError('INVALID_CONFIG', `${where}: dangerouslyAllowDeleteWithoutApproval names "${name}", which is not a delete-tier tool of this agent`);
+    }
+  }
+
+  const loopDetection = { ...DEFAULT_LOOP_DETECTION, ...config.loopDetection };
+  if (!(Number.isInteger(loopDetection.repeats) && loopDetection.repeats >= 2)) {
+    throw new WardenError('INVALID_CONFIG', `${where}: loopDetection.repeats must be an integer >= 2, got ${loopDetection.repeats}`);
+  }
+  if (!(Number.isInteger(loopDetection.noProgressSteps) && loopDetection.noProgressSteps >= 1)) {
+    throw new WardenError('INVALID_CONFIG', `${where}: loopDetection.noProgressSteps must be a positive integer`);
+  }
+  const backoff = { ...DEFAULT_BACKOFF, ...config.backoff };
+  if (!(backoff.baseMs >= 0 && backoff.maxMs >= backoff.baseMs)) {
+    throw new WardenError('INVALID_CONFIG', `${where}: backoff needs 0 <= baseMs <= maxMs`);
+  }
+
+  return Object.freeze({
+    kind: 'warden.agent' as const,
+    name: config.name,
+    instructions: config.instructions,
+    description: config.description,
+    model: config.model,
+    tools: Object.freeze([...config.tools]),
+    toolsByName,
+    limits: Object.freeze(limits),
+    defaultedLimits: Object.freeze(defaultedLimits),
+    policy: Object.freeze({ ...policy, onDeny: policy.onDeny ?? 'continue' }),
+    loopDetection: Object.freeze(loopDetection),
+    backoff: Object.freeze(backoff),
+    pricing: config.pricing,
+  });
+}

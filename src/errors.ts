@@ -1,0 +1,106 @@
+/**
+ * One error root for everything Warden throws. The `code` is a stable string that survives
+ * serialization (HTTP bodies, CLI JSON, the event log), so callers check codes, not classes:
+ *
+ * @example
+ * try { await warden.run(agent, 'hi') } catch (e) { if (isWardenError(e, 'BUDGET_EXCEEDED')) … }
+ */
+
+/** Who is at fault decides how an error is reported and whether retrying can help. */
+export type ErrorFault = 'user' | 'model' | 'tool' | 'system' | 'policy';
+
+export interface ErrorSpec {
+  fault: ErrorFault;
+  /** HTTP status the server answers with. */
+  http: number;
+  /** Process exit code the CLI ends with. */
+  exit: number;
+}
+
+/** The single table that maps every code to its HTTP status and CLI exit code. */
+export const ERROR_CODES = {
+  INVALID_CONFIG: { fault: 'user', http: 400, exit: 2 },
+  INVALID_ARGUMENT: { fault: 'user', http: 400, exit: 2 },
+  AGENT_LOAD_FAILED: { fault: 'user', http: 400, exit: 2 },
+  UNKNOWN_MODEL_PRICE: { fault: 'user', http: 400, exit: 2 },
+  NOT_FOUND: { fault: 'user', http: 404, exit: 2 },
+  CONFLICT: { fault: 'system', http: 409, exit: 1 },
+  PAYLOAD_TOO_LARGE: { fault: 'user', http: 413, exit: 2 },
+  UNAUTHENTICATED: { fault: 'user', http: 401, exit: 2 },
+  FORBIDDEN: { fault: 'policy', http: 403, exit: 2 },
+  QUEUE_FULL: { fault: 'system', http: 429, exit: 1 },
+  RATE_LIMITED: { fault: 'system', http: 429, exit: 1 },
+  UNKNOWN_TOOL: { fault: 'model', http: 422, exit: 1 },
+  INVALID_TOOL_ARGS: { fault: 'model', http: 422, exit: 1 },
+  MALFORMED_MODEL_OUTPUT: { fault: 'model', http: 502, exit: 1 },
+  MODEL_CALL_FAILED: { fault: 'model', http: 502, exit: 1 },
+  TOOL_FAILED: { fault: 'tool', http: 502, exit: 1 },
+  TOOL_TIMEOUT: { fault: 'tool', http: 504, exit: 1 },
+  BUDGET_EXCEEDED: { fault: 'policy', http: 402, exit: 3 },
+  STALE_WRITER: { fault: 'system', http: 409, exit: 1 },
+  LEASE_HELD: { fault: 'system', http: 409, exit: 1 },
+  STORE_UNAVAILABLE: { fault: 'system', http: 503, exit: 1 },
+  STORE_CORRUPT: { fault: 'system', http: 500, exit: 1 },
+  INTERNAL: { fault: 'system', http: 500, exit: 1 },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface ErrorContext {
+  runId?: string;
+  step?: number;
+  tool?: string;
+  [key: string]: unknown;
+}
+
+/** The root of every error Warden throws on purpose. */
+export class WardenError extends Error {
+  readonly code: ErrorCode;
+  readonly context: ErrorContext;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; context?: ErrorContext } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'WardenError';
+    this.code = code;
+    this.context = options.context ?? {};
+  }
+
+  get fault(): ErrorFault {
+    return ERROR_CODES[this.code].fault;
+  }
+
+  get httpStatus(): number {
+    return ERROR_CODES[this.code].http;
+  }
+
+  get exitCode(): number {
+    return ERROR_CODES[this.code].exit;
+  }
+
+  /** The shape sent over HTTP, printed by `--json` and stored in events. */
+  toJSON(): { code: ErrorCode; message: string; context: ErrorContext } {
+    return { code: this.code, message: this.message, context: this.context };
+  }
+}
+
+/**
+ * True when `e` is a Warden error (optionally with the given code). Works on plain objects that
+ * crossed a process boundary, since it checks the code, not the class.
+ */
+export function isWardenError(e: unknown, code?: ErrorCode): e is WardenError {
+  if (e === null || typeof e !== 'object') return false;
+  const c = (e as { code?: unknown }).code;
+  if (typeof c !== 'string' || !(c in ERROR_CODES)) return false;
+  return code === undefined || c === code;
+}
+
+/** Short, one-line description of any thrown value, for traces and logs. */
+export function describeError(e: unknown): string {
+  if (e instanceof Error) return e.message || e.name;
+  if (typeof e === 'string') return e;
+  try {
+    return JSON.stringify(e);
+  } catch {
+    return String(e);
+  }
+}

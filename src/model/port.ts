@@ -1,0 +1,75 @@
+import type { LanguageModelV2, LanguageModelV3 } from '@ai-sdk/provider';
+
+/**
+ * The model port: any Vercel AI SDK language model (specification v2 or v3) works unchanged,
+ * including `simulated.script(…)`, which speaks v3.
+ */
+export type WardenModel = LanguageModelV3 | LanguageModelV2;
+
+/** A tool as the model sees it. */
+export interface ToolSpec {
+  name: string;
+  description: string;
+  /** JSON Schema of the arguments. */
+  inputSchema: Record<string, unknown>;
+}
+
+/** A call the model proposed. `args` is parsed JSON; `parseError` is set when it was not JSON. */
+export interface ProposedCall {
+  callId: string;
+  tool: string;
+  args: unknown;
+  parseError?: string;
+}
+
+/** Warden's own, provider-neutral view of the conversation so far (derived from the event log). */
+export type ConversationMessage =
+  | { role: 'user'; text: string }
+  | { role: 'assistant'; text: string; toolCalls: ProposedCall[] }
+  | { role: 'tool'; results: ToolResultMessage[] };
+
+export interface ToolResultMessage {
+  callId: string;
+  tool: string;
+  /** What the tool returned, or the error the runtime reports to the model. */
+  output: unknown;
+  isError: boolean;
+}
+
+export interface ModelRequest {
+  system: string;
+  messages: ConversationMessage[];
+  tools: ToolSpec[];
+  /** The reservation was sized for this; a provider never returns more. */
+  maxOutputTokens: number;
+  signal?: AbortSignal;
+  seed?: number;
+}
+
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** One model response, normalised. This is what `model.called` records and replay feeds back. */
+export interface ModelTurn {
+  text: string;
+  toolCalls: ProposedCall[];
+  usage: TokenUsage;
+  finishReason: string;
+  /** The model's self-reported confidence in [0, 1], when it gave one. */
+  confidence?: number;
+  /** The model's stated reason for its proposal, when it gave one. */
+  rationale?: string;
+  /** Mean token log-probability, where the provider returns them. */
+  avgLogprob?: number;
+}
+
+/** Why a model call failed, classified so the runtime knows whether a retry can help. */
+export interface ModelFailure {
+  kind: 'rate_limited' | 'server_error' | 'timeout' | 'malformed' | 'client_error' | 'aborted' | 'network';
+  retryable: boolean;
+  status?: number;
+  retryAfterMs?: number;
+  message: string;
+}

@@ -1,0 +1,156 @@
+import type { ModelFailure, ModelTurn } from '../model/port.ts';
+import type { Limits, PolicyDecision } from '../agent/agent.ts';
+import type { Tier } from '../agent/tool.ts';
+
+/**
+ * A run is an append-only log of these events; its state is a pure fold over them (`fold.ts`).
+ *
+ * Schema version of the payloads below. Bump it when a payload changes shape, add the change to
+ * `docs/event-log.md`, and keep a fixture of the old shape in `test/fixtures/`.
+ */
+export const EVENT_SCHEMA_VERSION = 1;
+
+export type StopReason =
+  | 'max_steps'
+  | 'max_tool_calls'
+  | 'max_retries'
+  | 'wall_time'
+  | 'cost_ceiling'
+  | 'loop_detected'
+  | 'denied'
+  | 'cancelled';
+
+export type RunStatus =
+  | 'queued'
+  | 'running'
+  | 'completed'
+  | 'failed'
+  | 'stopped'
+  | 'waiting_approval'
+  | 'escalated'
+  | 'cancelled';
+
+export const TERMINAL_STATUSES: ReadonlySet<RunStatus> = new Set(['completed', 'failed', 'stopped', 'cancelled']);
+export const PARKED_STATUSES: ReadonlySet<RunStatus> = new Set(['waiting_approval', 'escalated']);
+
+export interface ErrorInfo {
+  code: string;
+  message: string;
+}
+
+/** Budget figures in nano-USD, as they stood when the event was written. */
+export interface BudgetSnapshot {
+  spentNano: number;
+  reservedNano: number;
+  ceilingNano: number;
+}
+
+export interface EventPayloads {
+  'run.submitted': {
+    agent: string;
+    input: string;
+    tenant: string;
+    limits: Limits;
+    rootRunId: string;
+    parentRunId: string | null;
+    /** Model identity and price the ceiling is enforced with. */
+    model: { provider: string; modelId: string; inputPerMTok: number; outputPerMTok: number };
+  };
+  /** An execution session began (first start, or a resume after a crash or a decision). */
+  'run.started': { worker: string; session: number; resumedFrom: number };
+  'budget.reserved': { reservationId: string; purpose: 'model' | 'tool'; amountNano: number; before: BudgetSnapshot };
+  'budget.committed': {
+    reservationId: string;
+    actualNano: number;
+    releasedNano: number;
+    /** Set when the outcome was unknown (crash mid-call): the whole reservation counts as spent. */
+    assumed?: boolean;
+    after: BudgetSnapshot;
+  };
+  'model.called': {
+    step: number;
+    attempt: number;
+    maxOutputTokens: number;
+    turn: ModelTurn;
+    costNano: number;
+    latencyMs: number;
+  };
+  'model.failed': {
+    step: number;
+    attempt: number;
+    failure: ModelFailure;
+    /** Backoff before the retry, when one follows. */
+    retryInMs?: number;
+    willRetry: boolean;
+  };
+  /** The model proposed a call the runtime will not run: unknown tool or invalid arguments. */
+  'tool.rejected': { callId: string; tool: string; error: ErrorInfo };
+  'policy.decided': {
+    callId: string;
+    tool: string;
+    tier: Tier;
+    argsHash: string;
+    decision: PolicyDecision;
+    /** The rule that decided: `tier:delete`, `tool:refund.approval`, `rule:<name>`, … */
+    rule: string;
+    reason: string;
+  };
+  'approval.requested': { approvalId: string; callId: string; tool: string; tier: Tier; args: unknown; argsHash: string; reason: string };
+  'approval.decided': { approvalId: string; callId: string; decision: 'approved' | 'denied'; by: string; reason: string; argsHash: string };
+  'tool.denied': { callId: string; tool: string; by: string; reason: string };
+  'tool.started': { callId: string; tool: string; attempt: number; idempotencyKey: string };
+  'tool.succeeded': { callId: string; tool: string; attempt: number; result: unknown; durationMs: number };
+  'tool.failed': {
+    callId: string;
+    tool: string;
+    attempt: number;
+    error: ErrorInfo;
+    durationMs: number;
+    willRetry: boolean;
+    retryInMs?: number;
+    /** Set when a resumed run found the call started with no recorded outcome. */
+    unknownOutcome?: boolean;
+  };
+  /** The run waits for a person to decide something no rule can. */
+  escalated: { escalationId: string; reason: string; callId?: string; evidence: Record<string, unknown> };
+  'escalation.decided': {
+    escalationId: string;
+    decision: 'retry' | 'skip' | 'stop';
+    by: string;
+    reason: string;
+  };
+  'limit.hit': { limit: StopReason; detail: string };
+  'cancel.requested': { by: string; reason: string };
+  'run.completed': { output: string };
+  'run.failed': { error: ErrorInfo };
+  'run.stopped': { reason: StopReason; detail: string };
+  'run.cancelled': { by: string; reason: string };
+}
+
+export type EventType = keyof EventPayloads;
+
+/** An event as stored: its place in the run's log, when, and the payload's schema version. */
+export interface RunEvent<T extends EventType = EventType> {
+  runId: string;
+  seq: number;
+  type: T;
+  /** Milliseconds since the epoch. */
+  at: number;
+  v: number;
+  data: EventPayloads[T];
+}
+
+/** An event not yet written: the store assigns `runId` and `seq`. */
+export interface NewEvent<T extends EventType = EventType> {
+  type: T;
+  at: number;
+  v: number;
+  data: EventPayloads[T];
+}
+
+export type AnyRunEvent = { [T in EventType]: RunEvent<T> }[EventType];
+export type AnyNewEvent = { [T in EventType]: NewEvent<T> }[EventType];
+
+export function newEvent<T extends EventType>(type: T, data: EventPayloads[T], at = Date.now()): NewEvent<T> {
+  return { type, at, v: EVENT_SCHEMA_VERSION, data };
+}

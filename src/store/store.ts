@@ -1,0 +1,180 @@
+import type { AnyNewEvent, AnyRunEvent, RunStatus, StopReason } from '../runtime/events.ts';
+
+/**
+ * The `Store` port. The runtime writes through it and nothing else; every implementation passes
+ * the same conformance suite (`test/store/conformance.ts`).
+ *
+ * Rules every implementation keeps:
+ * - `commit` is one transaction: all of it is written or none of it is.
+ * - Events of a run get consecutive `seq` numbers starting at 1; a writer that is behind
+ *   (`expectedSeq` ≠ the run's last seq) gets `STALE_WRITER` and nothing is written.
+ * - A budget reservation that would take `spent + reserved` above the ceiling fails the whole
+ *   commit with `BUDGET_EXCEEDED`; the check and the write are atomic across processes.
+ * - Money is integer nano-USD.
+ */
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+
+  /** Creates the run's row, its budget (for a root run) and writes `run.submitted` as seq 1. */
+  createRun(run: NewRun): Promise<void>;
+
+  /** Appends one step atomically. See the rules above. */
+  commit(batch: CommitBatch): Promise<void>;
+
+  /**
+   * Appends events written from outside the run's worker (a person's decision, a cancel), at the
+   * next seq, whatever it is. With `intervention`, the intervention must still be pending: it is
+   * decided in the same transaction, or `CONFLICT` is thrown and nothing is written.
+   */
+  appendExternal(runId: string, events: AnyNewEvent[], options?: ExternalAppendOptions): Promise<number>;
+
+  /** The run's events with `seq > afterSeq`, in order. */
+  loadEvents(runId: string, afterSeq?: number): Promise<AnyRunEvent[]>;
+
+  getRun(runId: string): Promise<RunRecord | undefined>;
+  listRuns(filter?: RunFilter): Promise<RunRecord[]>;
+
+  getBudget(rootRunId: string): Promise<BudgetRecord | undefined>;
+
+  listInterventions(filter?: InterventionFilter): Promise<InterventionRecord[]>;
+  getIntervention(id: string): Promise<InterventionRecord | undefined>;
+
+  /**
+   * Takes the run's lease for `owner` when it is free, expired, already `owner`'s, or when `force`
+   * is set (the caller has established that the holder is gone). Returns whether it was taken.
+   */
+  acquireLease(runId: string, owner: string, ttlMs: number, options?: { force?: boolean }): Promise<boolean>;
+  /** Gives the lease back if `owner` holds it. */
+  releaseLease(runId: string, owner: string): Promise<void>;
+
+  close(): Promise<void>;
+}
+
+export interface NewRun {
+  runId: string;
+  agent: string;
+  tenant: string;
+  input: string;
+  parentRunId: string | null;
+  rootRunId: string;
+  /** The ceiling of the root's budget; ignored for child runs, which share their root's. */
+  ceilingNano: number;
+  status: RunStatus;
+  createdAt: number;
+  /** The `run.submitted` event. */
+  submitted: AnyNewEvent;
+}
+
+/** Columns of the run's row that a commit may change (the row is a projection of the log). */
+export interface RunPatch {
+  status?: RunStatus;
+  stopReason?: StopReason | null;
+  output?: string | null;
+  error?: string | null;
+  costNano?: number;
+  steps?: number;
+  toolCalls?: number;
+}
+
+export type BudgetOp =
+  | { kind: 'reserve'; rootRunId: string; amountNano: number }
+  | { kind: 'settle'; rootRunId: string; reservedNano: number; actualNano: number };
+
+export interface NewIntervention {
+  id: string;
+  kind: InterventionKind;
+  callId: string | null;
+  tool: string | null;
+  args: unknown;
+  argsHash: string | null;
+  reason: string;
+  evidence: Record<string, unknown>;
+  requestedAt: number;
+}
+
+export interface CommitBatch {
+  runId: string;
+  expectedSeq: number;
+  events: AnyNewEvent[];
+  run?: RunPatch;
+  /** Applied in order, in the same transaction. */
+  budget?: BudgetOp[];
+  interventions?: NewIntervention[];
+}
+
+export interface ExternalAppendOptions {
+  run?: RunPatch;
+  intervention?: { id: string; status: InterventionStatus; decidedBy: string; decisionReason: string; decidedAt: number };
+}
+
+export interface RunRecord {
+  runId: string;
+  agent: string;
+  tenant: string;
+  status: RunStatus;
+  stopReason: StopReason | null;
+  parentRunId: string | null;
+  rootRunId: string;
+  input: string;
+  output: string | null;
+  error: string | null;
+  /** This run's own spend (children are counted in their own rows and in the root's budget). */
+  costNano: number;
+  steps: number;
+  toolCalls: number;
+  lastSeq: number;
+  createdAt: number;
+  updatedAt: number;
+  leaseOwner: string | null;
+  leaseExpiresAt: number | null;
+}
+
+export interface RunFilter {
+  agent?: string;
+  tenant?: string;
+  status?: RunStatus | RunStatus[];
+  stopReason?: StopReason;
+  rootRunId?: string;
+  /** Newest first; default 100. */
+  limit?: number;
+  /** Only runs created at or after this time (ms). */
+  since?: number;
+}
+
+export interface BudgetRecord {
+  rootRunId: string;
+  ceilingNano: number;
+  spentNano: number;
+  reservedNano: number;
+}
+
+export type InterventionKind = 'approval' | 'escalation';
+export type InterventionStatus = 'pending' | 'approved' | 'denied' | 'decided';
+
+/** A question waiting for (or answered by) a person: an approval or an escalation. */
+export interface InterventionRecord {
+  id: string;
+  runId: string;
+  agent: string;
+  tenant: string;
+  kind: InterventionKind;
+  status: InterventionStatus;
+  callId: string | null;
+  tool: string | null;
+  args: unknown;
+  argsHash: string | null;
+  reason: string;
+  evidence: Record<string, unknown>;
+  requestedAt: number;
+  decidedAt: number | null;
+  decidedBy: string | null;
+  decisionReason: string | null;
+}
+
+export interface InterventionFilter {
+  kind?: InterventionKind;
+  status?: InterventionStatus;
+  runId?: string;
+  tenant?: string;
+  limit?: number;
+}
