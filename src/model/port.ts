@@ -44,6 +44,12 @@ export interface ModelRequest {
   maxOutputTokens: number;
   signal?: AbortSignal;
   seed?: number;
+  /**
+   * Which attempt at this step the call is (1 for the first, 2 for the first retry, …). Sent to the
+   * model as `providerOptions.warden.attempt`, which real providers ignore; the simulated model uses
+   * it to decide whether an error turn fails this attempt, without keeping any state.
+   */
+  attempt?: number;
 }
 
 export interface TokenUsage {
@@ -63,6 +69,11 @@ export interface ModelTurn {
   rationale?: string;
   /** Mean token log-probability, where the provider returns them. */
   avgLogprob?: number;
+  /**
+   * True when the provider did not report input or output tokens; `usage` then holds only what was
+   * reported (0 for the rest), so the runtime must charge the call's whole reservation instead.
+   */
+  usageMissing?: boolean;
 }
 
 /** Why a model call failed, classified so the runtime knows whether a retry can help. */

@@ -53,6 +53,8 @@ export interface EventPayloads {
     limits: Limits;
     rootRunId: string;
     parentRunId: string | null;
+    /** Absolute path of the agent module, so `warden resume` can load it again. */
+    agentFile?: string;
     /** Model identity and price the ceiling is enforced with. */
     model: { provider: string; modelId: string; inputPerMTok: number; outputPerMTok: number };
   };
@@ -115,9 +117,13 @@ export interface EventPayloads {
   escalated: { escalationId: string; reason: string; callId?: string; evidence: Record<string, unknown> };
   'escalation.decided': {
     escalationId: string;
-    decision: 'retry' | 'skip' | 'stop';
+    /** approve: run the step as proposed (or again); edit: run it with `args`; takeover: `output` is the final answer. */
+    decision: 'approve' | 'edit' | 'takeover' | 'stop';
     by: string;
     reason: string;
+    args?: unknown;
+    argsHash?: string;
+    output?: string;
   };
   'limit.hit': { limit: StopReason; detail: string };
   'cancel.requested': { by: string; reason: string };

@@ -129,6 +129,9 @@ export interface RunRecord {
   leaseExpiresAt: number | null;
 }
 
+/** Listings (`listRuns`, `listInterventions`) return at most this many rows unless the filter sets `limit`. */
+export const DEFAULT_LIST_LIMIT = 100;
+
 export interface RunFilter {
   agent?: string;
   tenant?: string;
@@ -176,5 +179,6 @@ export interface InterventionFilter {
   status?: InterventionStatus;
   runId?: string;
   tenant?: string;
+  /** Oldest first; default 100. */
   limit?: number;
 }
