@@ -1,0 +1,19 @@
+export { DEFAULT_LIST_LIMIT } from './store.ts';
+export type {
+  BudgetOp,
+  BudgetRecord,
+  CommitBatch,
+  ExternalAppendOptions,
+  InterventionFilter,
+  InterventionKind,
+  InterventionRecord,
+  InterventionStatus,
+  NewIntervention,
+  NewRun,
+  RunFilter,
+  RunPatch,
+  RunRecord,
+  Store,
+} from './store.ts';
+export { createSqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.ts';
+export { appliedMigrations, migrate, MIGRATIONS, type AppliedMigration, type Migration, type MigrationReport } from './sqlite/migrations.ts';

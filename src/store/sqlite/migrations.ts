@@ -1,0 +1,187 @@
+import type { DatabaseSync } from 'node:sqlite';
+import { WardenError } from '../../errors.ts';
+
+/**
+ * The SQLite schema, as an ordered list of named migrations. A migration, once released, never
+ * changes: a new column or index is a new entry at the end. `docs/store.md` documents every
+ * persisted column (units, defaults, who writes it).
+ *
+ * Units everywhere: money is integer nano-USD (1 USD = 1e9), times are integer milliseconds since
+ * the epoch, `seq` counts a run's events from 1. Tables are STRICT so a stray float or string
+ * cannot slip into an integer column.
+ */
+export interface Migration {
+  /** Position in the list, from 1; recorded in `schema_migrations`. */
+  id: number;
+  /** kebab-case summary, recorded next to the id so a mismatched history is caught. */
+  name: string;
+  /** SQL run once, inside the migrating transaction. */
+  up: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = Object.freeze([
+  {
+    id: 1,
+    name: 'create-runs-events-budgets-interventions',
+    up: `
+      -- One row per run: a projection of its event log, kept current by each commit.
+      CREATE TABLE runs (
+        run_id           TEXT PRIMARY KEY,
+        agent            TEXT NOT NULL,
+        tenant           TEXT NOT NULL,
+        status           TEXT NOT NULL,
+        stop_reason      TEXT,
+        parent_run_id    TEXT,
+        root_run_id      TEXT NOT NULL,
+        input            TEXT NOT NULL,
+        output           TEXT,
+        error            TEXT,
+        cost_nano        INTEGER NOT NULL DEFAULT 0,
+        steps            INTEGER NOT NULL DEFAULT 0,
+        tool_calls       INTEGER NOT NULL DEFAULT 0,
+        last_seq         INTEGER NOT NULL,
+        created_at       INTEGER NOT NULL,
+        updated_at       INTEGER NOT NULL,
+        lease_owner      TEXT,
+        lease_expires_at INTEGER
+      ) STRICT;
+      -- Listings are newest first (created_at DESC, rowid DESC); SQLite walks these ascending
+      -- indexes backwards for that, with no sort step.
+      CREATE INDEX runs_by_created ON runs (created_at);
+      CREATE INDEX runs_by_status ON runs (status, created_at);
+      CREATE INDEX runs_by_agent ON runs (agent, created_at);
+      CREATE INDEX runs_by_tenant ON runs (tenant, created_at);
+      CREATE INDEX runs_by_root ON runs (root_run_id);
+
+      -- The append-only log. data is the payload as JSON text; v its schema version.
+      CREATE TABLE events (
+        run_id TEXT NOT NULL REFERENCES runs (run_id),
+        seq    INTEGER NOT NULL,
+        type   TEXT NOT NULL,
+        at     INTEGER NOT NULL,
+        v      INTEGER NOT NULL,
+        data   TEXT NOT NULL,
+        PRIMARY KEY (run_id, seq)
+      ) STRICT;
+
+      -- One budget per root run, shared by its retries and child runs.
+      CREATE TABLE budgets (
+        root_run_id   TEXT PRIMARY KEY REFERENCES runs (run_id),
+        ceiling_nano  INTEGER NOT NULL CHECK (ceiling_nano >= 0),
+        spent_nano    INTEGER NOT NULL DEFAULT 0 CHECK (spent_nano >= 0),
+        reserved_nano INTEGER NOT NULL DEFAULT 0 CHECK (reserved_nano >= 0)
+      ) STRICT;
+
+      -- Questions for a person: approvals and escalations.
+      CREATE TABLE interventions (
+        id              TEXT PRIMARY KEY,
+        run_id          TEXT NOT NULL REFERENCES runs (run_id),
+        agent           TEXT NOT NULL,
+        tenant          TEXT NOT NULL,
+        kind            TEXT NOT NULL,
+        status          TEXT NOT NULL,
+        call_id         TEXT,
+        tool            TEXT,
+        args            TEXT,
+        args_hash       TEXT,
+        reason          TEXT NOT NULL,
+        evidence        TEXT NOT NULL,
+        requested_at    INTEGER NOT NULL,
+        decided_at      INTEGER,
+        decided_by      TEXT,
+        decision_reason TEXT
+      ) STRICT;
+      CREATE INDEX interventions_by_status ON interventions (status, requested_at);
+      CREATE INDEX interventions_by_run ON interventions (run_id);
+    `,
+  },
+]);
+
+/** A migration as recorded in the database. */
+export interface AppliedMigration {
+  id: number;
+  name: string;
+  /** When it was applied, ms since the epoch. */
+  appliedAt: number;
+}
+
+export interface MigrationReport {
+  /** Migrations this call applied, in order (empty when the schema was current). */
+  applied: Migration[];
+  /** Id of the newest migration in the database afterwards. */
+  current: number;
+}
+
+const CREATE_LEDGER = `
+  CREATE TABLE IF NOT EXISTS schema_migrations (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    applied_at INTEGER NOT NULL
+  ) STRICT`;
+
+/**
+ * Brings the schema up to date in one `BEGIN IMMEDIATE` transaction, so two processes opening
+ * the same file at once cannot both apply a migration. Refuses a database written by a newer
+ * Warden, or one whose history names a migration differently.
+ *
+ * @example
+ * const { applied, current } = migrate(db);
+ * for (const m of applied) console.log(`applied ${m.id} ${m.name}`);
+ */
+export function migrate(db: DatabaseSync, now = Date.now()): MigrationReport {
+  const migrations = MIGRATIONS;
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    db.exec(CREATE_LEDGER);
+    const done = readLedger(db);
+    checkHistory(done, migrations);
+    const pending = migrations.slice(done.length);
+    const record = db.prepare('INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)');
+    for (const m of pending) {
+      db.exec(m.up);
+      record.run(m.id, m.name, now);
+    }
+    db.exec('COMMIT');
+    return { applied: [...pending], current: migrations.length === 0 ? 0 : migrations[migrations.length - 1].id };
+  } catch (e) {
+    if (db.isTransaction) db.exec('ROLLBACK');
+    throw e;
+  }
+}
+
+/**
+ * The migrations recorded in the database, oldest first; empty for a database never migrated.
+ *
+ * @example
+ * appliedMigrations(db).at(-1)?.id // the schema version
+ */
+export function appliedMigrations(db: DatabaseSync): AppliedMigration[] {
+  const exists = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'").get();
+  return exists ? readLedger(db) : [];
+}
+
+function readLedger(db: DatabaseSync): AppliedMigration[] {
+  return db
+    .prepare('SELECT id, name, applied_at FROM schema_migrations ORDER BY id')
+    .all()
+    .map((r) => ({ id: Number(r.id), name: String(r.name), appliedAt: Number(r.applied_at) }));
+}
+
+function checkHistory(done: AppliedMigration[], known: readonly Migration[]): void {
+  if (done.length > known.length) {
+    const newest = done[done.length - 1];
+    throw new WardenError(
+      'STORE_UNAVAILABLE',
+      `The database schema is at migration ${newest.id} (${newest.name}), newer than this Warden knows (${known.length}); upgrade Warden to open it`,
+    );
+  }
+  done.forEach((d, i) => {
+    const k = known[i];
+    if (d.id !== k.id || d.name !== k.name) {
+      throw new WardenError(
+        'STORE_CORRUPT',
+        `The database's migration history differs from this Warden's: expected ${k.id} ${k.name}, found ${d.id} ${d.name}`,
+      );
+    }
+  });
+}

@@ -1,0 +1,122 @@
+import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+import type { RunPatch } from '../store.ts';
+
+/**
+ * Every statement the SQLite store runs, prepared once per store: compiling SQL costs more than
+ * running it, and a commit must stay in the tens of microseconds.
+ */
+export type Statements = ReturnType<typeof prepareStatements>;
+
+export function prepareStatements(db: DatabaseSync) {
+  const p = (sql: string): StatementSync => db.prepare(sql);
+  return {
+    begin: p('BEGIN IMMEDIATE'),
+    commit: p('COMMIT'),
+    rollback: p('ROLLBACK'),
+
+    runHead: p('SELECT last_seq, root_run_id, agent, tenant FROM runs WHERE run_id = ?'),
+    run: p('SELECT * FROM runs WHERE run_id = ?'),
+    insertRun: p(
+      `INSERT INTO runs (run_id, agent, tenant, status, parent_run_id, root_run_id, input, last_seq, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
+    ),
+
+    insertEvent: p('INSERT INTO events (run_id, seq, type, at, v, data) VALUES (?, ?, ?, ?, ?, ?)'),
+    events: p('SELECT seq, type, at, v, data FROM events WHERE run_id = ? AND seq > ? ORDER BY seq'),
+
+    budget: p('SELECT root_run_id, ceiling_nano, spent_nano, reserved_nano FROM budgets WHERE root_run_id = ?'),
+    insertBudget: p('INSERT INTO budgets (root_run_id, ceiling_nano) VALUES (?, ?)'),
+    // The ceiling check and the write are one statement inside the commit's transaction, so no
+    // other writer (process or connection) can slip a reservation in between.
+    reserve: p(
+      `UPDATE budgets SET reserved_nano = reserved_nano + ?1
+       WHERE root_run_id = ?2 AND spent_nano + reserved_nano + ?1 <= ceiling_nano`,
+    ),
+    settle: p('UPDATE budgets SET reserved_nano = max(reserved_nano - ?1, 0), spent_nano = spent_nano + ?2 WHERE root_run_id = ?3'),
+
+    insertIntervention: p(
+      `INSERT INTO interventions
+         (id, run_id, agent, tenant, kind, status, call_id, tool, args, args_hash, reason, evidence, requested_at)
+       VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    intervention: p('SELECT * FROM interventions WHERE id = ?'),
+    decideIntervention: p(
+      `UPDATE interventions SET status = ?, decided_by = ?, decision_reason = ?, decided_at = ?
+       WHERE id = ? AND run_id = ? AND status = 'pending'`,
+    ),
+
+    acquireLease: p(
+      `UPDATE runs SET lease_owner = ?1, lease_expires_at = ?2
+       WHERE run_id = ?3 AND (?4 OR lease_owner IS NULL OR lease_owner = ?1 OR lease_expires_at < ?5)`,
+    ),
+    releaseLease: p('UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE run_id = ? AND lease_owner = ?'),
+  };
+}
+
+/** Patchable fields of a run, in the bit order of `RunPatcher`'s cache key. */
+const PATCH_COLUMNS = [
+  ['status', 'status'],
+  ['stopReason', 'stop_reason'],
+  ['output', 'output'],
+  ['error', 'error'],
+  ['costNano', 'cost_nano'],
+  ['steps', 'steps'],
+  ['toolCalls', 'tool_calls'],
+] as const satisfies readonly (readonly [keyof RunPatch, string])[];
+
+/**
+ * Writes a run's new `last_seq`, `updated_at` and only the patch fields that are present. One
+ * statement per combination of fields, prepared the first time it is needed (at most 128).
+ */
+export class RunPatcher {
+  readonly #db: DatabaseSync;
+  readonly #cache = new Map<number, StatementSync>();
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
+
+  apply(runId: string, lastSeq: number, updatedAt: number, patch: RunPatch | undefined): void {
+    let mask = 0;
+    const values: SQLInputValue[] = [lastSeq, updatedAt];
+    if (patch) {
+      for (let i = 0; i < PATCH_COLUMNS.length; i++) {
+        const value = patch[PATCH_COLUMNS[i][0]];
+        if (value !== undefined) {
+          mask |= 1 << i;
+          values.push(value);
+        }
+      }
+    }
+    values.push(runId);
+    let statement = this.#cache.get(mask);
+    if (!statement) {
+      const sets = ['last_seq = ?', 'updated_at = ?'];
+      PATCH_COLUMNS.forEach(([, column], i) => {
+        if (mask & (1 << i)) sets.push(`${column} = ?`);
+      });
+      statement = this.#db.prepare(`UPDATE runs SET ${sets.join(', ')} WHERE run_id = ?`);
+      this.#cache.set(mask, statement);
+    }
+    statement.run(...values);
+  }
+}
+
+/** Statements whose SQL depends on which filters a listing uses, prepared once per shape. */
+export class QueryCache {
+  readonly #db: DatabaseSync;
+  readonly #cache = new Map<string, StatementSync>();
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
+
+  all(sql: string, params: SQLInputValue[]): Record<string, unknown>[] {
+    let statement = this.#cache.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#cache.set(sql, statement);
+    }
+    return statement.all(...params);
+  }
+}

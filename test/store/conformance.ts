@@ -1,0 +1,36 @@
+import { describe } from 'node:test';
+import type { Store } from '../../src/store/store.ts';
+import { budget } from './conformance/budget.ts';
+import { connections } from './conformance/connections.ts';
+import { storeTest, type ConformanceContext } from './conformance/fixtures.ts';
+import { interventionsAndExternalWrites } from './conformance/interventions.ts';
+import { leases } from './conformance/leases.ts';
+import { runsAndEvents } from './conformance/runs-and-events.ts';
+
+export interface ConformanceOptions {
+  /**
+   * Opens a second, independent connection to the database behind `store`, as a second worker
+   * process would. Enables the durability and cross-connection tests; leave it out when no second
+   * connection can see the same data (SQLite `:memory:`).
+   */
+  reopen?: (store: Store) => Promise<Store>;
+}
+
+/**
+ * The behaviour every `Store` must have, as one `node:test` suite. `makeStore` returns a store
+ * ready to use; each test takes a fresh one and closes it. Tests use random ids, so the stores
+ * may share one database.
+ *
+ * @example
+ * describeStoreConformance('sqlite :memory:', async () => createSqliteStore({ path: ':memory:' }));
+ */
+export function describeStoreConformance(name: string, makeStore: () => Promise<Store>, options: ConformanceOptions = {}): void {
+  const context: ConformanceContext = { test: storeTest(makeStore), reopen: options.reopen };
+  describe(`Store conformance: ${name}`, () => {
+    runsAndEvents(context);
+    budget(context);
+    interventionsAndExternalWrites(context);
+    leases(context);
+    connections(context);
+  });
+}

@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { describe } from 'node:test';
+import { newEvent } from '../../../src/runtime/events.ts';
+import {
+  approvalRequest,
+  cancelRequested,
+  createRun,
+  limitHit,
+  oneTo,
+  rejectsWith,
+  seededRandom,
+  seqs,
+  toolDenied,
+  uid,
+  type ConformanceContext,
+} from './fixtures.ts';
+
+function approvalDecided(approvalId: string, callId: string) {
+  return newEvent('approval.decided', { approvalId, callId, decision: 'approved', by: 'alice', reason: 'ok', argsHash: 'sha256:abc' });
+}
+
+/** Interventions (approvals, escalations) and writes from outside the run's worker. */
+export function interventionsAndExternalWrites({ test }: ConformanceContext): void {
+  describe('interventions', () => {
+    test("records interventions as pending, with the run's agent and tenant, and gives them back intact", async (store) => {
+      const run = await createRun(store, { agent: 'billing', tenant: uid('tenant') });
+      const approval = approvalRequest();
+      const escalation = approvalRequest({ kind: 'escalation', callId: null, tool: null, args: undefined, argsHash: null, evidence: {} });
+      await store.commit({ runId: run.runId, expectedSeq: 1, events: [toolDenied()], interventions: [approval, escalation], run: { status: 'waiting_approval' } });
+      assert.deepEqual(await store.getIntervention(approval.id), {
+        ...approval,
+        runId: run.runId,
+        agent: 'billing',
+        tenant: run.tenant,
+        status: 'pending',
+        decidedAt: null,
+        decidedBy: null,
+        decisionReason: null,
+      });
+      const loaded = await store.getIntervention(escalation.id);
+      assert.equal(loaded?.kind, 'escalation');
+      assert.equal(loaded?.args, undefined);
+      assert.deepEqual(loaded?.evidence, {});
+    });
+
+    test('lists interventions oldest first, filtered by kind, status, run and tenant', async (store) => {
+      const tenant = uid('tenant');
+      const r1 = await createRun(store, { tenant });
+      const r2 = await createRun(store, { tenant });
+      const t = 1_700_000_000_000;
+      const a = approvalRequest({ requestedAt: t + 20 });
+      const b = approvalRequest({ requestedAt: t + 10, kind: 'escalation' });
+      const c = approvalRequest({ requestedAt: t + 30 });
+      await store.commit({ runId: r1.runId, expectedSeq: 1, events: [toolDenied()], interventions: [a, b] });
+      await store.commit({ runId: r2.runId, expectedSeq: 1, events: [toolDenied()], interventions: [c] });
+      await store.appendExternal(r2.runId, [approvalDecided(c.id, c.callId!)], {
+        intervention: { id: c.id, status: 'approved', decidedBy: 'alice', decisionReason: 'ok', decidedAt: t + 40 },
+      });
+      const ids = async (filter: Parameters<typeof store.listInterventions>[0]) => (await store.listInterventions({ tenant, ...filter })).map((i) => i.id);
+      assert.deepEqual(await ids({}), [b.id, a.id, c.id]);
+      assert.deepEqual(await ids({ status: 'pending' }), [b.id, a.id]);
+      assert.deepEqual(await ids({ status: 'approved' }), [c.id]);
+      assert.deepEqual(await ids({ kind: 'approval' }), [a.id, c.id]);
+      assert.deepEqual(await ids({ runId: r2.runId }), [c.id]);
+      assert.deepEqual(await ids({ limit: 1 }), [b.id]);
+      assert.deepEqual(await store.listInterventions({ tenant: uid('nobody') }), []);
+    });
+
+    test('decides a pending intervention in the same transaction as the external events', async (store) => {
+      const run = await createRun(store);
+      const approval = approvalRequest();
+      await store.commit({ runId: run.runId, expectedSeq: 1, events: [toolDenied()], interventions: [approval], run: { status: 'waiting_approval' } });
+      const decidedAt = Date.now();
+      const seq = await store.appendExternal(run.runId, [approvalDecided(approval.id, approval.callId!)], {
+        run: { status: 'queued' },
+        intervention: { id: approval.id, status: 'approved', decidedBy: 'alice', decisionReason: 'looks right', decidedAt },
+      });
+      assert.equal(seq, 3);
+      const decided = await store.getIntervention(approval.id);
+      assert.equal(decided?.status, 'approved');
+      assert.equal(decided?.decidedBy, 'alice');
+      assert.equal(decided?.decisionReason, 'looks right');
+      assert.equal(decided?.decidedAt, decidedAt);
+      assert.equal((await store.getRun(run.runId))?.status, 'queued');
+      assert.deepEqual(seqs(await store.loadEvents(run.runId)), [1, 2, 3]);
+    });
+
+    test('refuses to decide an intervention twice with CONFLICT and writes nothing the second time', async (store) => {
+      const run = await createRun(store);
+      const approval = approvalRequest();
+      await store.commit({ runId: run.runId, expectedSeq: 1, events: [toolDenied()], interventions: [approval] });
+      const decide = (by: string, status: 'approved' | 'denied') =>
+        store.appendExternal(run.runId, [approvalDecided(approval.id, approval.callId!)], {
+          run: { status: status === 'approved' ? 'queued' : 'stopped' },
+          intervention: { id: approval.id, status, decidedBy: by, decisionReason: '', decidedAt: Date.now() },
+        });
+      const results = await Promise.allSettled([decide('alice', 'approved'), decide('bob', 'denied')]);
+      const winner = results.findIndex((r) => r.status === 'fulfilled');
+      const loser = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      assert.ok(winner >= 0 && loser, 'one decision wins, the other is refused');
+      assert.equal(loser.reason.code, 'CONFLICT');
+      const record = await store.getIntervention(approval.id);
+      assert.deepEqual([record?.status, record?.decidedBy], winner === 0 ? ['approved', 'alice'] : ['denied', 'bob']);
+      assert.deepEqual(seqs(await store.loadEvents(run.runId)), [1, 2, 3]);
+      assert.equal((await store.getRun(run.runId))?.status, winner === 0 ? 'queued' : 'stopped');
+      await rejectsWith(decide('carol', 'approved'), 'CONFLICT');
+      assert.deepEqual(seqs(await store.loadEvents(run.runId)), [1, 2, 3]);
+    });
+
+    test('refuses to decide an intervention that does not exist with NOT_FOUND and writes nothing', async (store) => {
+      const run = await createRun(store);
+      await rejectsWith(
+        store.appendExternal(run.runId, [cancelRequested()], {
+          run: { status: 'cancelled' },
+          intervention: { id: uid('appr'), status: 'denied', decidedBy: 'alice', decisionReason: '', decidedAt: Date.now() },
+        }),
+        'NOT_FOUND',
+      );
+      assert.deepEqual(seqs(await store.loadEvents(run.runId)), [1]);
+      assert.equal((await store.getRun(run.runId))?.status, 'queued');
+    });
+
+    test('refuses a second intervention with an id already used, with CONFLICT', async (store) => {
+      const run = await createRun(store);
+      const approval = approvalRequest();
+      await store.commit({ runId: run.runId, expectedSeq: 1, events: [toolDenied()], interventions: [approval] });
+      await rejectsWith(store.commit({ runId: run.runId, expectedSeq: 2, events: [toolDenied()], interventions: [approval] }), 'CONFLICT');
+      assert.deepEqual(seqs(await store.loadEvents(run.runId)), [1, 2]);
+    });
+  });
+
+  describe('external appends', () => {
+    test('appends at the next seq whatever the worker saw, after which the worker gets STALE_WRITER', async (store) => {
+      const run = await createRun(store);
+      const workerSeq = 1;
+      assert.equal(await store.appendExternal(run.runId, [cancelRequested()]), 2);
+      await rejectsWith(store.commit({ runId: run.runId, expectedSeq: workerSeq, events: [limitHit()] }), 'STALE_WRITER');
+      const missed = await store.loadEvents(run.runId, workerSeq);
+      assert.deepEqual(missed.map((e) => e.type), ['cancel.requested']);
+      await store.commit({ runId: run.runId, expectedSeq: missed.at(-1)!.seq, events: [newEvent('run.cancelled', { by: 'ops', reason: 'asked' })] });
+      assert.deepEqual(seqs(await store.loadEvents(run.runId)), [1, 2, 3]);
+    });
+
+    test('keeps the log contiguous when external appends race worker commits', async (store) => {
+      const random = seededRandom(7);
+      for (let round = 0; round < 20; round++) {
+        const run = await createRun(store);
+        await store.commit({ runId: run.runId, expectedSeq: 1, events: [limitHit()] });
+        const worker = () => store.commit({ runId: run.runId, expectedSeq: 2, events: [limitHit('worker'), toolDenied()] });
+        const external = () => store.appendExternal(run.runId, [cancelRequested()], { run: { status: 'cancelled' } });
+        const [w, x] = random() < 0.5 ? await Promise.allSettled([worker(), external()]) : (await Promise.allSettled([external(), worker()])).reverse();
+        assert.equal(x.status, 'fulfilled', 'an external append is never refused for being behind');
+        const types = (await store.loadEvents(run.runId)).map((e) => e.type);
+        if (w.status === 'fulfilled') {
+          assert.deepEqual(types, ['run.submitted', 'limit.hit', 'limit.hit', 'tool.denied', 'cancel.requested']);
+          assert.equal((x as PromiseFulfilledResult<number>).value, 5);
+        } else {
+          assert.equal(w.reason.code, 'STALE_WRITER');
+          assert.deepEqual(types, ['run.submitted', 'limit.hit', 'cancel.requested']);
+        }
+        assert.deepEqual(seqs(await store.loadEvents(run.runId)), oneTo(types.length));
+      }
+    });
+
+    test('refuses an external append to an unknown run with NOT_FOUND', async (store) => {
+      await rejectsWith(store.appendExternal(uid(), [cancelRequested()]), 'NOT_FOUND');
+    });
+  });
+}

@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { after, describe, it } from 'node:test';
+import { isWardenError } from '../../src/errors.ts';
+import { appliedMigrations, MIGRATIONS } from '../../src/store/sqlite/migrations.ts';
+import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import type { Store } from '../../src/store/store.ts';
+import { describeStoreConformance } from './conformance.ts';
+import { createRun, limitHit } from './conformance/fixtures.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'warden-store-'));
+let files = 0;
+const pathOf = new WeakMap<Store, string>();
+after(() => rmSync(root, { recursive: true, force: true }));
+
+function freshFile(): string {
+  return join(root, `store-${++files}.db`);
+}
+
+function openFile(path: string): Store {
+  const store = createSqliteStore({ path });
+  pathOf.set(store, path);
+  return store;
+}
+
+describeStoreConformance('sqlite :memory:', async () => createSqliteStore({ path: ':memory:' }));
+
+describeStoreConformance('sqlite file', async () => openFile(freshFile()), {
+  reopen: async (store) => openFile(pathOf.get(store)!),
+});
+
+/** Opens the raw database next to the store, to look at (or damage) what the store wrote. */
+function raw(path: string): DatabaseSync {
+  return new DatabaseSync(path);
+}
+
+describe('SQLite store specifics', () => {
+  it('creates the parent directories of its file', async () => {
+    const path = join(root, 'nested', 'deeper', 'warden.db');
+    const store = createSqliteStore({ path });
+    await createRun(store);
+    await store.close();
+    assert.ok(existsSync(path));
+  });
+
+  it('opens the file in WAL mode with foreign keys enforced', async () => {
+    const path = freshFile();
+    const store = createSqliteStore({ path });
+    await store.close();
+    const db = raw(path);
+    try {
+      assert.equal(db.prepare('PRAGMA journal_mode').get()?.journal_mode, 'wal');
+      assert.equal(db.prepare('PRAGMA foreign_key_list(events)').all()[0]?.table, 'runs');
+    } finally {
+      db.close();
+    }
+  });
+
+  it('records each migration once, by id and name, and applies none on reopen', async () => {
+    const path = freshFile();
+    await createSqliteStore({ path }).close();
+    await createSqliteStore({ path }).close();
+    const db = raw(path);
+    try {
+      const applied = appliedMigrations(db);
+      assert.deepEqual(
+        applied.map((m) => [m.id, m.name]),
+        MIGRATIONS.map((m) => [m.id, m.name]),
+      );
+    } finally {
+      db.close();
+    }
+  });
+
+  it('refuses a database written by a newer Warden with STORE_UNAVAILABLE', async () => {
+    const path = freshFile();
+    await createSqliteStore({ path }).close();
+    const db = raw(path);
+    db.prepare('INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)').run(MIGRATIONS.length + 1, 'from-the-future', Date.now());
+    db.close();
+    assert.throws(() => createSqliteStore({ path }), (e) => isWardenError(e, 'STORE_UNAVAILABLE') && /newer than this Warden/.test(e.message));
+  });
+
+  it('refuses a file that is not a database with STORE_CORRUPT', () => {
+    const path = freshFile();
+    writeFileSync(path, 'this is not a database, just some text '.repeat(200));
+    assert.throws(() => createSqliteStore({ path }), (e) => isWardenError(e, 'STORE_CORRUPT'));
+  });
+
+  it('reports an event payload that no longer parses as STORE_CORRUPT', async () => {
+    const path = freshFile();
+    const store = createSqliteStore({ path });
+    try {
+      const run = await createRun(store);
+      await store.commit({ runId: run.runId, expectedSeq: 1, events: [limitHit()] });
+      const db = raw(path);
+      db.prepare('UPDATE events SET data = ? WHERE run_id = ? AND seq = 2').run('{"limit": "max_st', run.runId);
+      db.close();
+      await assert.rejects(store.loadEvents(run.runId), (e) => isWardenError(e, 'STORE_CORRUPT') && /Event 2 of run/.test(e.message));
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('wraps an unexpected SQLite failure as STORE_UNAVAILABLE with the cause', async () => {
+    const path = freshFile();
+    const store = createSqliteStore({ path, busyTimeoutMs: 50 });
+    const blocker = raw(path);
+    try {
+      const run = await createRun(store);
+      // Another process holds the write lock for longer than the store will wait.
+      blocker.exec('BEGIN IMMEDIATE');
+      await assert.rejects(
+        store.commit({ runId: run.runId, expectedSeq: 1, events: [limitHit()] }),
+        (e) => isWardenError(e, 'STORE_UNAVAILABLE') && (e as Error).cause !== undefined && /locked|busy/i.test((e as Error).message),
+      );
+      blocker.exec('ROLLBACK');
+      await store.commit({ runId: run.runId, expectedSeq: 1, events: [limitHit()] });
+      assert.equal((await store.getRun(run.runId))?.lastSeq, 2);
+    } finally {
+      blocker.close();
+      await store.close();
+    }
+  });
+
+  it('lists runs through the indexes, not by scanning the table', async () => {
+    const path = freshFile();
+    await createSqliteStore({ path }).close();
+    const db = raw(path);
+    try {
+      const plan = (sql: string) =>
+        db
+          .prepare(`EXPLAIN QUERY PLAN ${sql}`)
+          .all('x', 1)
+          .map((r) => String(r.detail))
+          .join('; ');
+      assert.match(plan('SELECT * FROM runs WHERE agent = ? ORDER BY created_at DESC, rowid DESC LIMIT ?'), /USING INDEX runs_by_agent/);
+      assert.match(plan('SELECT * FROM runs WHERE tenant = ? ORDER BY created_at DESC, rowid DESC LIMIT ?'), /USING INDEX runs_by_tenant/);
+      assert.match(plan("SELECT * FROM interventions WHERE status = ? ORDER BY requested_at, rowid LIMIT ?"), /USING INDEX interventions_by_status/);
+      assert.doesNotMatch(plan('SELECT * FROM runs WHERE agent = ? ORDER BY created_at DESC, rowid DESC LIMIT ?'), /TEMP B-TREE/);
+    } finally {
+      db.close();
+    }
+  });
+});
