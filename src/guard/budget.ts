@@ -1,0 +1,68 @@
+import type { ModelRequest } from '../model/port.ts';
+import { type ModelPricing, tokensToNano } from '../model/pricing.ts';
+import type { RunState } from '../runtime/fold.ts';
+
+/** Tokens of framing a provider may add per message (role markers and the like). */
+const PER_MESSAGE_OVERHEAD = 8;
+
+/** Below this many affordable output tokens a call is not worth making: the run stops instead. */
+export const MIN_OUTPUT_TOKENS = 256;
+
+const encoder = new TextEncoder();
+
+/**
+ * An upper bound on the input tokens of a request. A byte-level tokenizer never makes more tokens
+ * than the text has bytes, so reserving against the byte count can never under-reserve.
+ */
+export function inputTokenBound(request: Pick<ModelRequest, 'system' | 'messages' | 'tools'>): number {
+  const text = JSON.stringify([request.system, request.messages, request.tools]);
+  return encoder.encode(text).length + PER_MESSAGE_OVERHEAD * (request.messages.length + 1);
+}
+
+/** What the run may still spend: ceiling − spent − open reservations, in nano-USD. */
+export function remainingNano(state: RunState): number {
+  let reserved = 0;
+  for (const amount of state.openReservations.values()) reserved += amount;
+  return state.ceilingNano - state.spentNano - reserved;
+}
+
+export type ModelReservation =
+  | { ok: true; amountNano: number; maxOutputTokens: number; inputTokens: number }
+  | { ok: false; detail: string };
+
+/**
+ * Sizes the reservation for the next model call: worst-case input plus the largest completion the
+ * run can still pay for, capped by `maxOutputTokens`. When not even `MIN_OUTPUT_TOKENS` fit, the
+ * call is not made.
+ */
+export function planModelReservation(
+  state: RunState,
+  pricing: ModelPricing,
+  inputTokens: number,
+  remaining = remainingNano(state),
+): ModelReservation {
+  const inputNano = tokensToNano(inputTokens, pricing.inputPerMTok);
+  const wanted = state.limits.maxOutputTokens;
+  const perOutput = pricing.outputPerMTok * 1000;
+  let maxOutputTokens = wanted;
+  if (perOutput > 0 && inputNano + tokensToNano(wanted, pricing.outputPerMTok) > remaining) {
+    maxOutputTokens = Math.floor((remaining - inputNano) / perOutput);
+    while (maxOutputTokens > 0 && inputNano + tokensToNano(maxOutputTokens, pricing.outputPerMTok) > remaining) maxOutputTokens--;
+  }
+  const floor = Math.min(MIN_OUTPUT_TOKENS, wanted);
+  if (inputNano > remaining || maxOutputTokens < floor) {
+    return {
+      ok: false,
+      detail:
+        `The next model call could cost up to ${usd(inputNano + tokensToNano(floor, pricing.outputPerMTok))} ` +
+        `(${inputTokens} input tokens at most, ${floor} output tokens at least), ` +
+        `but only ${usd(Math.max(0, remaining))} of the ${usd(state.ceilingNano)} ceiling is left.`,
+    };
+  }
+  return { ok: true, amountNano: inputNano + tokensToNano(maxOutputTokens, pricing.outputPerMTok), maxOutputTokens, inputTokens };
+}
+
+export function usd(nano: number): string {
+  const value = nano / 1e9;
+  return `$${value < 0.01 && value > 0 ? value.toPrecision(3) : value.toFixed(value < 1 ? 4 : 2)}`;
+}

@@ -1,0 +1,418 @@
+import type { Limits, PolicyDecision } from '../agent/agent.ts';
+import type { Tier } from '../agent/tool.ts';
+import type { ConversationMessage, ModelTurn, ToolResultMessage } from '../model/port.ts';
+import { WardenError } from '../errors.ts';
+import { hashValue } from './canonical.ts';
+import {
+  EVENT_SCHEMA_VERSION,
+  type AnyRunEvent,
+  type ErrorInfo,
+  type EventPayloads,
+  type RunStatus,
+  type StopReason,
+} from './events.ts';
+
+export type CallStatus =
+  | 'proposed' // the model asked for it; not yet checked
+  | 'rejected' // unknown tool or invalid arguments: never run
+  | 'denied' // policy or a person said no
+  | 'pending_approval' // waiting for a person
+  | 'ready' // allowed or approved; will run
+  | 'running' // tool.started written, no outcome yet
+  | 'executed'
+  | 'failed' // failed after its retries
+  | 'escalated' // outcome unknown, waiting for a person
+  | 'skipped'; // the run ended before it could run
+
+export interface CallState {
+  callId: string;
+  tool: string;
+  args: unknown;
+  argsHash: string;
+  /** Set when the model's arguments were not JSON. */
+  parseError?: string;
+  step: number;
+  tier?: Tier;
+  status: CallStatus;
+  decision?: { decision: PolicyDecision; rule: string; reason: string };
+  approvalId?: string;
+  approvedBy?: string;
+  attempts: number;
+  result?: unknown;
+  error?: ErrorInfo;
+  /** The message the model sees about this call when it was not executed. */
+  note?: string;
+}
+
+export interface TurnRecord {
+  step: number;
+  turn: ModelTurn;
+  callIds: string[];
+}
+
+export interface PendingIntervention {
+  id: string;
+  kind: 'approval' | 'escalation';
+  callId?: string;
+  reason: string;
+}
+
+/** Everything the runtime needs to decide the next step, derived from the log alone. */
+export interface RunState {
+  runId: string;
+  agent: string;
+  tenant: string;
+  input: string;
+  rootRunId: string;
+  parentRunId: string | null;
+  agentFile?: string;
+  limits: Limits;
+  model: EventPayloads['run.submitted']['model'];
+  seq: number;
+  status: RunStatus;
+  stopReason: StopReason | null;
+  stopDetail: string | null;
+  output: string | null;
+  error: ErrorInfo | null;
+  createdAt: number;
+  lastEventAt: number;
+  /** Time the run spent being worked on, excluding time parked waiting for a person. */
+  activeMs: number;
+  sessions: number;
+  /** Model calls that returned (the step count). */
+  steps: number;
+  /** Attempts at the current step's model call (1 on the first try). */
+  stepAttempts: number;
+  /** Tool executions started (first attempts only). */
+  toolCalls: number;
+  /** Retries of any kind so far: model, tool, and rejected proposals. */
+  retries: number;
+  spentNano: number;
+  ceilingNano: number;
+  /** Reservations written but not yet settled, by id. */
+  openReservations: Map<string, number>;
+  calls: Map<string, CallState>;
+  turns: TurnRecord[];
+  pending: PendingIntervention | null;
+  cancelRequested: { by: string; reason: string } | null;
+  /** Steps at which each (tool, args, result) triple was seen. */
+  repeats: Map<string, RepeatRecord>;
+  /** The triple the latest successful call produced. */
+  lastRepeat: RepeatRecord | null;
+  /** (tool, args) pairs and (tool, args, result) triples seen so far, to tell progress. */
+  seen: Set<string>;
+  /** Consecutive completed steps that produced nothing new. */
+  stepsWithoutProgress: number;
+}
+
+export interface RepeatRecord {
+  tool: string;
+  args: unknown;
+  steps: number[];
+}
+
+const PARKING_EVENTS = new Set(['approval.requested', 'escalated']);
+
+/** Builds the initial state from `run.submitted`. */
+function initialState(event: AnyRunEvent): RunState {
+  if (event.type !== 'run.submitted') {
+    throw new WardenError('STORE_CORRUPT', `A run's log must start with run.submitted, found ${event.type}`, {
+      context: { runId: event.runId },
+    });
+  }
+  const d = event.data;
+  return {
+    runId: event.runId,
+    agent: d.agent,
+    tenant: d.tenant,
+    input: d.input,
+    rootRunId: d.rootRunId,
+    parentRunId: d.parentRunId,
+    agentFile: d.agentFile,
+    limits: d.limits,
+    model: d.model,
+    seq: event.seq,
+    status: 'queued',
+    stopReason: null,
+    stopDetail: null,
+    output: null,
+    error: null,
+    createdAt: event.at,
+    lastEventAt: event.at,
+    activeMs: 0,
+    sessions: 0,
+    steps: 0,
+    stepAttempts: 0,
+    toolCalls: 0,
+    retries: 0,
+    spentNano: 0,
+    ceilingNano: Math.round(d.limits.maxCostUsd * 1e9),
+    openReservations: new Map(),
+    calls: new Map(),
+    turns: [],
+    pending: null,
+    cancelRequested: null,
+    repeats: new Map(),
+    lastRepeat: null,
+    seen: new Set(),
+    stepsWithoutProgress: 0,
+  };
+}
+
+/** Replays a whole log. `applyEvent` is the same function the live loop uses, one event at a time. */
+export function foldRun(events: readonly AnyRunEvent[]): RunState {
+  if (events.length === 0) throw new WardenError('STORE_CORRUPT', 'A run with no events cannot be folded');
+  const state = initialState(events[0]);
+  for (let i = 1; i < events.length; i++) applyEvent(state, events[i]);
+  return state;
+}
+
+/** Mutates `state` by one event. Pure in the sense that matters: the result depends on the log only. */
+export function applyEvent(state: RunState, event: AnyRunEvent): void {
+  if (event.v > EVENT_SCHEMA_VERSION) {
+    throw new WardenError(
+      'STORE_CORRUPT',
+      `Event ${event.seq} of run ${state.runId} has schema v${event.v}; this Warden reads up to v${EVENT_SCHEMA_VERSION}. Upgrade Warden.`,
+    );
+  }
+  if (event.seq !== state.seq + 1) {
+    throw new WardenError('STORE_CORRUPT', `Run ${state.runId}: event seq ${event.seq} follows ${state.seq}`, {
+      context: { runId: state.runId },
+    });
+  }
+  const gap = Math.max(0, event.at - state.lastEventAt);
+  if (state.pending === null) state.activeMs += gap;
+  state.seq = event.seq;
+  state.lastEventAt = event.at;
+  APPLY[event.type]?.(state, event.data as never);
+  if (PARKING_EVENTS.has(event.type) && state.status !== 'cancelled') {
+    state.status = event.type === 'escalated' ? 'escalated' : 'waiting_approval';
+  }
+}
+
+function call(state: RunState, callId: string): CallState {
+  const c = state.calls.get(callId);
+  if (!c) throw new WardenError('STORE_CORRUPT', `Run ${state.runId}: event refers to unknown call ${callId}`);
+  return c;
+}
+
+/** Marks progress once every call of the latest turn has an outcome. */
+function closeTurnIfResolved(state: RunState): void {
+  const last = state.turns.at(-1);
+  if (!last || last.callIds.length === 0) return;
+  const calls = last.callIds.map((id) => state.calls.get(id)!);
+  if (calls.some((c) => !isResolved(c.status))) return;
+  let progress = false;
+  for (const c of calls) {
+    const pair = `${c.tool}\u0000${c.argsHash}`;
+    const triple = `${pair}\u0000${c.status === 'executed' ? hashValue(c.result) : c.status}`;
+    if (!state.seen.has(pair) || !state.seen.has(triple)) progress = true;
+    state.seen.add(pair);
+    state.seen.add(triple);
+  }
+  state.stepsWithoutProgress = progress ? 0 : state.stepsWithoutProgress + 1;
+}
+
+export function isResolved(status: CallStatus): boolean {
+  return status === 'executed' || status === 'failed' || status === 'rejected' || status === 'denied' || status === 'skipped';
+}
+
+type Appliers = { [T in keyof EventPayloads]?: (state: RunState, data: EventPayloads[T]) => void };
+
+const APPLY: Appliers = {
+  'run.started': (s, d) => {
+    s.sessions = d.session;
+    if (s.status === 'queued') s.status = 'running';
+  },
+  'budget.reserved': (s, d) => {
+    s.openReservations.set(d.reservationId, d.amountNano);
+  },
+  'budget.committed': (s, d) => {
+    s.openReservations.delete(d.reservationId);
+    s.spentNano += d.actualNano;
+  },
+  'model.called': (s, d) => {
+    s.steps = d.step;
+    s.stepAttempts = 0;
+    const callIds: string[] = [];
+    for (const proposed of d.turn.toolCalls) {
+      callIds.push(proposed.callId);
+      s.calls.set(proposed.callId, {
+        callId: proposed.callId,
+        tool: proposed.tool,
+        args: proposed.args,
+        argsHash: hashValue(proposed.args),
+        parseError: proposed.parseError,
+        step: d.step,
+        status: 'proposed',
+        attempts: 0,
+      });
+    }
+    s.turns.push({ step: d.step, turn: d.turn, callIds });
+  },
+  'model.failed': (s, d) => {
+    s.stepAttempts = d.attempt;
+    if (d.willRetry) s.retries += 1;
+  },
+  'tool.rejected': (s, d) => {
+    const c = call(s, d.callId);
+    c.status = 'rejected';
+    c.error = d.error;
+    c.note = d.error.message;
+    s.retries += 1;
+    closeTurnIfResolved(s);
+  },
+  'policy.decided': (s, d) => {
+    const c = call(s, d.callId);
+    c.tier = d.tier;
+    c.decision = { decision: d.decision, rule: d.rule, reason: d.reason };
+    if (d.decision === 'allow') c.status = 'ready';
+  },
+  'approval.requested': (s, d) => {
+    const c = call(s, d.callId);
+    c.status = 'pending_approval';
+    c.approvalId = d.approvalId;
+    s.pending = { id: d.approvalId, kind: 'approval', callId: d.callId, reason: d.reason };
+  },
+  'approval.decided': (s, d) => {
+    const c = call(s, d.callId);
+    s.pending = null;
+    if (s.status === 'waiting_approval') s.status = 'queued';
+    if (d.decision === 'approved') {
+      c.status = 'ready';
+      c.approvedBy = d.by;
+    } else {
+      c.status = 'denied';
+      c.note = `Denied by ${d.by}: ${d.reason || 'no reason given'}`;
+      closeTurnIfResolved(s);
+    }
+  },
+  'tool.denied': (s, d) => {
+    const c = call(s, d.callId);
+    c.status = 'denied';
+    c.note = `Not allowed (${d.by}): ${d.reason}`;
+    closeTurnIfResolved(s);
+  },
+  'tool.started': (s, d) => {
+    const c = call(s, d.callId);
+    if (d.attempt === 1) s.toolCalls += 1;
+    c.status = 'running';
+    c.attempts = d.attempt;
+  },
+  'tool.succeeded': (s, d) => {
+    const c = call(s, d.callId);
+    c.status = 'executed';
+    c.result = d.result;
+    c.error = undefined;
+    const key = `${c.tool}\u0000${c.argsHash}\u0000${hashValue(d.result)}`;
+    let repeat = s.repeats.get(key);
+    if (!repeat) s.repeats.set(key, (repeat = { tool: c.tool, args: c.args, steps: [] }));
+    repeat.steps.push(c.step);
+    s.lastRepeat = repeat;
+    closeTurnIfResolved(s);
+  },
+  'tool.failed': (s, d) => {
+    const c = call(s, d.callId);
+    c.error = d.error;
+    if (d.willRetry) {
+      s.retries += 1;
+      c.status = 'ready';
+    } else {
+      c.status = 'failed';
+      c.note = `Failed: ${d.error.message}`;
+      closeTurnIfResolved(s);
+    }
+  },
+  escalated: (s, d) => {
+    s.pending = { id: d.escalationId, kind: 'escalation', callId: d.callId, reason: d.reason };
+    if (d.callId) call(s, d.callId).status = 'escalated';
+  },
+  'escalation.decided': (s, d) => {
+    s.pending = null;
+    if (s.status === 'escalated') s.status = 'queued';
+    const callId = s.turns.length ? findEscalatedCall(s) : undefined;
+    if (!callId) return;
+    const c = call(s, callId);
+    if (d.decision === 'approve') c.status = 'ready';
+    else if (d.decision === 'edit') {
+      c.args = d.args;
+      c.argsHash = d.argsHash ?? hashValue(d.args);
+      c.status = 'ready';
+      c.approvedBy = d.by;
+    } else {
+      c.status = 'skipped';
+      c.note = `Stopped by ${d.by}: ${d.reason || 'no reason given'}`;
+    }
+  },
+  'limit.hit': () => {},
+  'cancel.requested': (s, d) => {
+    s.cancelRequested = { by: d.by, reason: d.reason };
+  },
+  'run.completed': (s, d) => {
+    s.status = 'completed';
+    s.output = d.output;
+    skipUnresolved(s);
+  },
+  'run.failed': (s, d) => {
+    s.status = 'failed';
+    s.error = d.error;
+    skipUnresolved(s);
+  },
+  'run.stopped': (s, d) => {
+    s.status = 'stopped';
+    s.stopReason = d.reason;
+    s.stopDetail = d.detail;
+    skipUnresolved(s);
+  },
+  'run.cancelled': (s, d) => {
+    s.status = 'cancelled';
+    s.stopReason = 'cancelled';
+    s.stopDetail = `Cancelled by ${d.by}: ${d.reason}`;
+    s.pending = null;
+    skipUnresolved(s);
+  },
+};
+
+function findEscalatedCall(s: RunState): string | undefined {
+  for (const c of s.calls.values()) if (c.status === 'escalated') return c.callId;
+  return undefined;
+}
+
+function skipUnresolved(s: RunState): void {
+  for (const c of s.calls.values()) {
+    if (!isResolved(c.status) && c.status !== 'running') c.status = 'skipped';
+  }
+}
+
+/** The next call of the current turn that still needs work, in the order the model proposed. */
+export function nextOpenCall(state: RunState): CallState | undefined {
+  const last = state.turns.at(-1);
+  if (!last) return undefined;
+  for (const id of last.callIds) {
+    const c = state.calls.get(id)!;
+    if (!isResolved(c.status)) return c;
+  }
+  return undefined;
+}
+
+/** The conversation as the model sees it, rebuilt from the log (so a resumed run sees the same). */
+export function conversation(state: RunState): ConversationMessage[] {
+  const messages: ConversationMessage[] = [{ role: 'user', text: state.input }];
+  for (const t of state.turns) {
+    const toolCalls = t.turn.toolCalls;
+    messages.push({ role: 'assistant', text: t.turn.text, toolCalls });
+    if (toolCalls.length === 0) continue;
+    const results: ToolResultMessage[] = [];
+    for (const id of t.callIds) {
+      const c = state.calls.get(id)!;
+      if (!isResolved(c.status)) break;
+      results.push(
+        c.status === 'executed'
+          ? { callId: id, tool: c.tool, output: c.result, isError: false }
+          : { callId: id, tool: c.tool, output: c.note ?? c.status, isError: true },
+      );
+    }
+    if (results.length > 0) messages.push({ role: 'tool', results });
+  }
+  return messages;
+}

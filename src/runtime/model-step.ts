@@ -1,0 +1,115 @@
+import type { Agent } from '../agent/agent.ts';
+import { callModel, classifyModelError, ModelCallError } from '../model/bridge.ts';
+import type { ModelFailure, ModelTurn, ToolSpec } from '../model/port.ts';
+import { usageCostNano } from '../model/pricing.ts';
+import { canRetry, limitBeforeModelCall, activeMs } from '../guard/limits.ts';
+import { inputTokenBound, planModelReservation, remainingNano, usd } from '../guard/budget.ts';
+import { backoffMs } from './backoff.ts';
+import type { BudgetSnapshot } from './events.ts';
+import { conversation } from './fold.ts';
+import type { RunContext } from './run-context.ts';
+import { failRun, stopRun } from './run-end.ts';
+
+const toolSpecCache = new WeakMap<Agent, ToolSpec[]>();
+
+/** The tools as the model sees them, computed once per agent. */
+export function toolSpecs(agent: Agent): ToolSpec[] {
+  let specs = toolSpecCache.get(agent);
+  if (!specs) {
+    specs = agent.tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.jsonSchema }));
+    toolSpecCache.set(agent, specs);
+  }
+  return specs;
+}
+
+export function budgetSnapshot(ctx: RunContext): BudgetSnapshot {
+  const s = ctx.state;
+  return { spentNano: s.spentNano, reservedNano: s.ceilingNano - s.spentNano - remainingNano(s), ceilingNano: s.ceilingNano };
+}
+
+/**
+ * One model call: limits, reservation (written before the call), the call, the settlement, and
+ * what the model proposed. A failed call is retried with backoff, each retry drawing from the
+ * run's retry limit and its own reservation from the same ceiling.
+ */
+export async function modelStep(ctx: RunContext): Promise<void> {
+  const hit = limitBeforeModelCall(ctx.state, ctx.now());
+  if (hit) return stopRun(ctx, hit);
+  if (ctx.budgetRefusal) return stopRun(ctx, { limit: 'cost_ceiling', detail: ctx.budgetRefusal });
+
+  const agent = ctx.agent;
+  const request = { system: agent.instructions, messages: conversation(ctx.state), tools: toolSpecs(agent) };
+  const plan = planModelReservation(ctx.state, ctx.pricing, inputTokenBound(request));
+  if (!plan.ok) return stopRun(ctx, { limit: 'cost_ceiling', detail: plan.detail });
+
+  const step = ctx.state.steps + 1;
+  const attempt = ctx.state.stepAttempts + 1;
+  const reservationId = `m${step}.${attempt}`;
+  ctx.emit('budget.reserved', { reservationId, purpose: 'model', amountNano: plan.amountNano, before: budgetSnapshot(ctx) });
+  ctx.budget({ kind: 'reserve', rootRunId: ctx.state.rootRunId, amountNano: plan.amountNano });
+  await ctx.flush();
+  if (ctx.budgetRefusal) return; // the loop stops the run on its next turn
+
+  const started = ctx.now();
+  const timeout = Math.max(1, ctx.state.limits.maxWallMs - activeMs(ctx.state, started));
+  const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeout)]);
+  let turn: ModelTurn;
+  try {
+    turn = await callModel(agent.model, { ...request, maxOutputTokens: plan.maxOutputTokens, signal, attempt });
+  } catch (e) {
+    const failure: ModelFailure = e instanceof ModelCallError ? e.failure : classifyModelError(e);
+    // A failed call is not billed by providers; an aborted one may have been, so it keeps its reservation.
+    settle(ctx, reservationId, plan.amountNano, failure.kind === 'aborted' ? plan.amountNano : 0, failure.kind === 'aborted');
+    return modelFailed(ctx, step, attempt, failure);
+  }
+
+  // Usage the provider did not report is charged at the full reservation, never at zero. A provider
+  // reporting more than the request allowed is recorded as reported (the truth), then stopped below.
+  const cost = turn.usageMissing ? plan.amountNano : usageCostNano(turn.usage, ctx.pricing);
+  settle(ctx, reservationId, plan.amountNano, cost, false);
+  ctx.emit('model.called', { step, attempt, maxOutputTokens: plan.maxOutputTokens, turn, costNano: cost, latencyMs: ctx.now() - started });
+  if (ctx.state.spentNano > ctx.state.ceilingNano) {
+    return stopRun(ctx, {
+      limit: 'cost_ceiling',
+      detail: `The provider reported usage costing ${usd(cost)}, more than the ${usd(plan.amountNano)} reserved for the call.`,
+    });
+  }
+  if (turn.toolCalls.length === 0) {
+    if (turn.text.trim().length > 0) {
+      ctx.emit('run.completed', { output: turn.text });
+      return;
+    }
+    return failRun(ctx, {
+      code: 'MALFORMED_MODEL_OUTPUT',
+      message: `The model returned neither text nor tool calls (finish reason: ${turn.finishReason}).`,
+    });
+  }
+}
+
+function settle(ctx: RunContext, reservationId: string, reservedNano: number, actualNano: number, assumed: boolean): void {
+  ctx.budget({ kind: 'settle', rootRunId: ctx.state.rootRunId, reservedNano, actualNano });
+  const after = budgetSnapshot(ctx);
+  ctx.emit('budget.committed', {
+    reservationId,
+    actualNano,
+    releasedNano: Math.max(0, reservedNano - actualNano),
+    ...(assumed ? { assumed: true } : {}),
+    after: { ...after, spentNano: after.spentNano + actualNano, reservedNano: after.reservedNano - reservedNano },
+  });
+}
+
+async function modelFailed(ctx: RunContext, step: number, attempt: number, failure: ModelFailure): Promise<void> {
+  if (ctx.signal.aborted) {
+    ctx.emit('model.failed', { step, attempt, failure, willRetry: false });
+    return; // the loop sees the cancel and ends the run
+  }
+  const willRetry = failure.retryable && canRetry(ctx.state);
+  const retryInMs = willRetry ? backoffMs(ctx.state.retries + 1, ctx.agent.backoff, failure.retryAfterMs) : undefined;
+  ctx.emit('model.failed', { step, attempt, failure, willRetry, ...(retryInMs !== undefined ? { retryInMs } : {}) });
+  if (!willRetry) {
+    if (failure.retryable) return stopRun(ctx, { limit: 'max_retries', detail: `The model call kept failing (${failure.message}); the run has used all ${ctx.state.limits.maxRetries} retries (maxRetries).` });
+    return failRun(ctx, { code: 'MODEL_CALL_FAILED', message: `The model call failed and retrying cannot help: ${failure.message}` });
+  }
+  await ctx.flush();
+  await ctx.sleep(retryInMs ?? 0, ctx.signal).catch(() => {});
+}

@@ -1,0 +1,169 @@
+import type { Agent } from '../agent/agent.ts';
+import type { ModelPricing } from '../model/pricing.ts';
+import { WardenError, isWardenError } from '../errors.ts';
+import type { BudgetOp, NewIntervention, RunPatch, Store } from '../store/store.ts';
+import { type AnyRunEvent, type EventPayloads, type EventType, EVENT_SCHEMA_VERSION } from './events.ts';
+import { applyEvent, foldRun, type RunState } from './fold.ts';
+
+/** Events another writer may add while a worker runs, which never invalidate the worker's decisions. */
+const REBASEABLE = new Set<EventType>(['cancel.requested']);
+
+export interface RunContextOptions {
+  store: Store;
+  agent: Agent;
+  pricing: ModelPricing;
+  state: RunState;
+  worker: string;
+  signal: AbortSignal;
+  now: () => number;
+  sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Called with every event once it is committed (trace printing, metrics, subscribers). */
+  onEvents?: (events: readonly AnyRunEvent[]) => void;
+}
+
+/**
+ * One execution session of one run: the folded state, and the events decided since the last
+ * commit. Events are applied to the state as they are decided and written in one transaction
+ * right before anything leaves the process (a model call, a tool call) and when the session ends:
+ * the write-ahead rule that makes a crash lose nothing that mattered.
+ */
+export class RunContext {
+  readonly store: Store;
+  readonly agent: Agent;
+  readonly pricing: ModelPricing;
+  readonly worker: string;
+  readonly signal: AbortSignal;
+  readonly now: () => number;
+  readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  state: RunState;
+  /** Set when the store refused a reservation (shared ceiling); the next spend stops the run. */
+  budgetRefusal: string | null = null;
+  private committedSeq: number;
+  private buffer: AnyRunEvent[] = [];
+  private budgetOps: BudgetOp[] = [];
+  private interventions: NewIntervention[] = [];
+  private readonly onEvents?: (events: readonly AnyRunEvent[]) => void;
+
+  constructor(options: RunContextOptions) {
+    this.store = options.store;
+    this.agent = options.agent;
+    this.pricing = options.pricing;
+    this.state = options.state;
+    this.worker = options.worker;
+    this.signal = options.signal;
+    this.now = options.now;
+    this.sleep = options.sleep;
+    this.onEvents = options.onEvents;
+    this.committedSeq = options.state.seq;
+  }
+
+  get runId(): string {
+    return this.state.runId;
+  }
+
+  /** Decides an event: applies it to the state now, writes it at the next flush. */
+  emit<T extends EventType>(type: T, data: EventPayloads[T]): void {
+    const event = { runId: this.state.runId, seq: this.state.seq + 1, type, at: this.now(), v: EVENT_SCHEMA_VERSION, data } as AnyRunEvent;
+    applyEvent(this.state, event);
+    this.buffer.push(event);
+  }
+
+  /** Adds a ledger operation to the next flush (same transaction as its events). */
+  budget(op: BudgetOp): void {
+    this.budgetOps.push(op);
+  }
+
+  intervene(intervention: NewIntervention): void {
+    this.interventions.push(intervention);
+  }
+
+  get hasUnflushed(): boolean {
+    return this.buffer.length > 0;
+  }
+
+  /**
+   * Writes everything decided since the last flush as one transaction. On `BUDGET_EXCEEDED` the
+   * state is reloaded from the store (the refused batch never happened) and `budgetRefusal` is set.
+   */
+  async flush(): Promise<void> {
+    if (this.buffer.length === 0 && this.budgetOps.length === 0) return;
+    const events = this.buffer;
+    try {
+      await this.commitWithRebase(events);
+    } catch (e) {
+      if (!isWardenError(e, 'BUDGET_EXCEEDED')) throw e;
+      this.budgetRefusal = e.message;
+      this.buffer = [];
+      this.budgetOps = [];
+      this.interventions = [];
+      await this.reload();
+      return;
+    }
+    this.committedSeq = this.state.seq;
+    this.buffer = [];
+    this.budgetOps = [];
+    this.interventions = [];
+    this.onEvents?.(events);
+  }
+
+  private async commitWithRebase(events: AnyRunEvent[]): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.store.commit({
+          runId: this.state.runId,
+          expectedSeq: this.committedSeq,
+          events,
+          run: this.runPatch(),
+          budget: this.budgetOps.length ? this.budgetOps : undefined,
+          interventions: this.interventions.length ? this.interventions : undefined,
+        });
+        return;
+      } catch (e) {
+        if (!isWardenError(e, 'STALE_WRITER') || attempt >= 3) throw e;
+        // Someone appended from outside (a cancel). Put those events first, ours after them.
+        const external = await this.store.loadEvents(this.state.runId, this.committedSeq);
+        if (!external.every((x) => REBASEABLE.has(x.type))) {
+          throw new WardenError('STALE_WRITER', `Run ${this.state.runId} was changed by another writer (${external.map((x) => x.type).join(', ')}); this worker stops`, {
+            cause: e,
+            context: { runId: this.state.runId },
+          });
+        }
+        const base = this.committedSeq + external.length;
+        for (let i = 0; i < events.length; i++) events[i] = { ...events[i], seq: base + i + 1 } as AnyRunEvent;
+        const replayed = foldRun([...(await this.store.loadEvents(this.state.runId)), ...events]);
+        this.state = replayed;
+        this.committedSeq = base;
+        this.onEvents?.(external);
+      }
+    }
+  }
+
+  /** Picks up events written from outside since the last commit (a cancel), if any. */
+  async pullExternal(): Promise<void> {
+    if (this.buffer.length > 0) await this.flush();
+    const external = await this.store.loadEvents(this.state.runId, this.committedSeq);
+    if (external.length === 0) return;
+    for (const event of external) applyEvent(this.state, event);
+    this.committedSeq = this.state.seq;
+    this.onEvents?.(external);
+  }
+
+  /** Re-reads the whole log (after a refused commit, the in-memory state is ahead of the store). */
+  async reload(): Promise<void> {
+    this.state = foldRun(await this.store.loadEvents(this.state.runId));
+    this.committedSeq = this.state.seq;
+  }
+
+  private runPatch(): RunPatch {
+    const s = this.state;
+    return {
+      status: s.status,
+      stopReason: s.stopReason,
+      output: s.output,
+      error: s.error ? `${s.error.code}: ${s.error.message}` : null,
+      costNano: s.spentNano,
+      steps: s.steps,
+      toolCalls: s.toolCalls,
+    };
+  }
+}

@@ -1,0 +1,99 @@
+import { WardenError } from '../errors.ts';
+import { canRetry } from '../guard/limits.ts';
+import { detectLoop } from '../guard/loop-detector.ts';
+import { PARKED_STATUSES, TERMINAL_STATUSES } from './events.ts';
+import { nextOpenCall, type CallState, type RunState } from './fold.ts';
+import { modelStep, budgetSnapshot } from './model-step.ts';
+import type { RunContext } from './run-context.ts';
+import { cancelRun, stopRun } from './run-end.ts';
+import { escalateUnknownOutcome, toolStep } from './tool-step.ts';
+
+/**
+ * Drives a run until it ends or parks (waiting for a person). Each turn of the loop moves the run
+ * by exactly one decision, taken from the folded log, so a resumed run goes on exactly where the
+ * log says it stopped.
+ */
+export async function driveRun(ctx: RunContext): Promise<void> {
+  beginSession(ctx);
+  for (;;) {
+    const s = ctx.state;
+    if (TERMINAL_STATUSES.has(s.status) || PARKED_STATUSES.has(s.status)) break;
+    if (ctx.signal.aborted && !s.cancelRequested) {
+      await ctx.flush();
+      await ctx.pullExternal();
+      if (!ctx.state.cancelRequested) cancelRun(ctx, 'runtime', `aborted: ${String(ctx.signal.reason ?? 'no reason')}`);
+      continue;
+    }
+    if (s.cancelRequested) {
+      cancelRun(ctx, s.cancelRequested.by, s.cancelRequested.reason);
+      continue;
+    }
+    const loop = detectLoop(s, ctx.agent.loopDetection);
+    if (loop) {
+      stopRun(ctx, loop);
+      continue;
+    }
+    const before = s.seq;
+    const call = nextOpenCall(s);
+    const denied = call ? undefined : deniedInLastTurn(s);
+    if (denied && ctx.agent.policy.onDeny === 'stop') {
+      stopRun(ctx, { limit: 'denied', detail: `${denied.tool} was denied: ${denied.note ?? 'no reason given'}` });
+      continue;
+    }
+    if (call) await toolStep(ctx, call);
+    else await modelStep(ctx);
+    if (ctx.state.seq === before && !ctx.budgetRefusal) {
+      throw new WardenError('INTERNAL', `Run ${s.runId} made no progress on ${call ? `call ${call.callId} (${call.status})` : 'a model step'}`, {
+        context: { runId: s.runId },
+      });
+    }
+  }
+  await ctx.flush();
+}
+
+/** A call of the latest model turn that policy or a person refused, if any. */
+function deniedInLastTurn(s: RunState): CallState | undefined {
+  const last = s.turns.at(-1);
+  return last?.callIds.map((id) => s.calls.get(id)!).find((c) => c.status === 'denied');
+}
+
+/**
+ * Starts an execution session. Anything the previous session left open is settled first:
+ * a reservation with no outcome is charged in full; a tool call with no outcome is retried with
+ * the same idempotency key if the tool is idempotent, and escalated to a person if it is not.
+ */
+function beginSession(ctx: RunContext): void {
+  const s: RunState = ctx.state;
+  ctx.emit('run.started', { worker: ctx.worker, session: s.sessions + 1, resumedFrom: s.seq });
+  for (const [reservationId, amountNano] of [...s.openReservations]) {
+    ctx.budget({ kind: 'settle', rootRunId: s.rootRunId, reservedNano: amountNano, actualNano: amountNano });
+    const before = budgetSnapshot(ctx);
+    ctx.emit('budget.committed', {
+      reservationId,
+      actualNano: amountNano,
+      releasedNano: 0,
+      assumed: true,
+      after: { ...before, spentNano: before.spentNano + amountNano, reservedNano: before.reservedNano - amountNano },
+    });
+  }
+  for (const call of [...s.calls.values()]) {
+    if (call.status !== 'running') continue;
+    const tool = ctx.agent.toolsByName.get(call.tool);
+    if (!tool) throw new WardenError('INVALID_CONFIG', `Run ${s.runId} was interrupted in tool "${call.tool}", which the agent no longer has`);
+    const message = 'the process running it stopped before its outcome was recorded';
+    if (!tool.idempotent) {
+      escalateUnknownOutcome(ctx, call.callId, tool, call.attempts, message);
+      continue;
+    }
+    const willRetry = call.attempts <= tool.retries && canRetry(ctx.state);
+    ctx.emit('tool.failed', {
+      callId: call.callId,
+      tool: call.tool,
+      attempt: call.attempts,
+      error: { code: 'TOOL_OUTCOME_UNKNOWN', message: `${call.tool}: ${message}` },
+      durationMs: 0,
+      willRetry,
+      unknownOutcome: true,
+    });
+  }
+}

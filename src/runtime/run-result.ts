@@ -1,0 +1,117 @@
+import type { Tier } from '../agent/tool.ts';
+import { nanoToUsd } from '../model/pricing.ts';
+import { TERMINAL_STATUSES, type ErrorInfo, type RunStatus, type StopReason } from './events.ts';
+import type { CallStatus, RunState } from './fold.ts';
+
+/** How a tool call ended up, as reported to users (`warden run --json`, the API). */
+export type ToolCallOutcome =
+  | 'executed'
+  | 'denied'
+  | 'pending_approval'
+  | 'rejected'
+  | 'failed'
+  | 'escalated'
+  | 'running'
+  | 'queued'
+  | 'skipped';
+
+export interface ToolCallSummary {
+  callId: string;
+  step: number;
+  tool: string;
+  tier: Tier | null;
+  status: ToolCallOutcome;
+  args: unknown;
+  /** The rule that decided, e.g. `tier:delete`. */
+  rule: string | null;
+  approvalId: string | null;
+  approvedBy: string | null;
+  attempts: number;
+  error: ErrorInfo | null;
+}
+
+/** The public summary of a run: a contract (`--json`, the HTTP API). */
+export interface RunResult {
+  runId: string;
+  agent: string;
+  tenant: string;
+  status: RunStatus;
+  /** Null when the run completed (or is not finished). */
+  stopReason: StopReason | null;
+  stopDetail: string | null;
+  output: string | null;
+  error: ErrorInfo | null;
+  costUsd: number;
+  ceilingUsd: number;
+  steps: number;
+  retries: number;
+  toolCalls: ToolCallSummary[];
+  /** What the run waits for, when it is parked. */
+  pending: { kind: 'approval' | 'escalation'; id: string; callId: string | null; tool: string | null; args: unknown; reason: string } | null;
+  parentRunId: string | null;
+  rootRunId: string;
+  events: number;
+  createdAt: string;
+  activeMs: number;
+}
+
+function outcome(status: CallStatus, terminal: boolean): ToolCallOutcome {
+  switch (status) {
+    case 'proposed':
+    case 'ready':
+      return terminal ? 'skipped' : 'queued';
+    default:
+      return status;
+  }
+}
+
+export function toRunResult(state: RunState): RunResult {
+  const terminal = TERMINAL_STATUSES.has(state.status);
+  const toolCalls: ToolCallSummary[] = [];
+  for (const c of state.calls.values()) {
+    toolCalls.push({
+      callId: c.callId,
+      step: c.step,
+      tool: c.tool,
+      tier: c.tier ?? null,
+      status: outcome(c.status, terminal),
+      args: c.args,
+      rule: c.decision?.rule ?? null,
+      approvalId: c.approvalId ?? null,
+      approvedBy: c.approvedBy ?? null,
+      attempts: c.attempts,
+      error: c.error ?? null,
+    });
+  }
+  const pendingCall = state.pending?.callId ? state.calls.get(state.pending.callId) : undefined;
+  return {
+    runId: state.runId,
+    agent: state.agent,
+    tenant: state.tenant,
+    status: state.status,
+    stopReason: state.stopReason,
+    stopDetail: state.stopDetail,
+    output: state.output,
+    error: state.error,
+    costUsd: nanoToUsd(state.spentNano),
+    ceilingUsd: nanoToUsd(state.ceilingNano),
+    steps: state.steps,
+    retries: state.retries,
+    toolCalls,
+    pending: state.pending
+      ? {
+          kind: state.pending.kind,
+          id: state.pending.id,
+          callId: state.pending.callId ?? null,
+          tool: pendingCall?.tool ?? null,
+          args: pendingCall?.args ?? null,
+          reason: state.pending.reason,
+        }
+      : null,
+    parentRunId: state.parentRunId,
+    rootRunId: state.rootRunId,
+    events: state.seq,
+    createdAt: new Date(state.createdAt).toISOString(),
+    activeMs: state.activeMs,
+  };
+}

@@ -1,0 +1,80 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { defineAgent, type AgentConfig } from '../src/agent/agent.ts';
+import { defineTool, type AnyTool } from '../src/agent/tool.ts';
+import { simulated } from '../src/model/simulated.ts';
+import { createSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
+import { createWarden } from '../src/runtime/warden.ts';
+
+export function tempDir(prefix = 'warden-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A Warden on a fresh in-memory SQLite store, with backoff sleeps shortened to nothing. */
+export function testWarden(path = ':memory:') {
+  const store = createSqliteStore({ path });
+  const warden = createWarden({ store, sleep: async () => {} });
+  return { store, warden };
+}
+
+/** Records every execution so tests can check what really ran (side effects, not the log). */
+export class SideEffects {
+  readonly calls: { tool: string; args: unknown; key: string; attempt: number }[] = [];
+  count(tool: string): number {
+    return this.calls.filter((c) => c.tool === tool).length;
+  }
+}
+
+export function supportTools(effects: SideEffects): AnyTool[] {
+  return [
+    defineTool({
+      name: 'lookup_order',
+      description: 'Find an order',
+      tier: 'read',
+      idempotent: true,
+      input: z.object({ orderId: z.string() }),
+      execute: (args, ctx) => {
+        effects.calls.push({ tool: 'lookup_order', args, key: ctx.idempotencyKey, attempt: ctx.attempt });
+        return { id: args.orderId, total: 250 };
+      },
+    }),
+    defineTool({
+      name: 'refund',
+      description: 'Refund an order',
+      tier: 'write',
+      input: z.object({ orderId: z.string(), amount: z.number().positive() }),
+      approval: (args) => args.amount > 100,
+      execute: (args, ctx) => {
+        effects.calls.push({ tool: 'refund', args, key: ctx.idempotencyKey, attempt: ctx.attempt });
+        return { refunded: args.amount };
+      },
+    }),
+    defineTool({
+      name: 'delete_account',
+      description: 'Delete an account',
+      tier: 'delete',
+      input: z.object({ customerId: z.string() }),
+      execute: (args, ctx) => {
+        effects.calls.push({ tool: 'delete_account', args, key: ctx.idempotencyKey, attempt: ctx.attempt });
+        return { deleted: args.customerId };
+      },
+    }),
+  ];
+}
+
+type Turns = Parameters<typeof simulated.script>[0];
+
+export function scriptedAgent(turns: Turns, tools: AnyTool[], overrides: Partial<AgentConfig> = {}) {
+  return defineAgent({
+    name: 'test-agent',
+    instructions: 'Test agent.',
+    model: simulated.script(turns),
+    tools,
+    limits: { maxSteps: 10, maxToolCalls: 10, maxRetries: 4, maxWallMs: 60_000, maxCostUsd: 1, ...overrides.limits },
+    backoff: { baseMs: 0, maxMs: 0 },
+    ...overrides,
+    ...(overrides.limits ? { limits: { maxSteps: 10, maxToolCalls: 10, maxRetries: 4, maxWallMs: 60_000, maxCostUsd: 1, ...overrides.limits } } : {}),
+  });
+}
