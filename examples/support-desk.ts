@@ -1,0 +1,76 @@
+/**
+ * A customer-support agent with one tool of each tier:
+ * - lookup_order (read) runs freely;
+ * - refund (write) runs on its own up to $100 and waits for a person above that;
+ * - delete_account (delete) always waits for a person.
+ *
+ * It runs on the simulated model, so it needs no API key:
+ *   npx warden run examples/support-desk.ts --input "Refund order 1042"
+ */
+import { z } from 'zod';
+import { defineAgent, defineTool, simulated } from 'warden';
+
+/** A stand-in for the shop's systems, in memory so the example runs anywhere. */
+const orders = new Map([
+  ['1042', { id: '1042', customer: 'c-77', total: 250, status: 'delivered' }],
+  ['2001', { id: '2001', customer: 'c-12', total: 40, status: 'delivered' }],
+]);
+const refunds = new Map<string, { orderId: string; amount: number }>();
+
+export const lookupOrder = defineTool({
+  name: 'lookup_order',
+  description: 'Find an order by its id.',
+  tier: 'read',
+  idempotent: true,
+  input: z.object({ orderId: z.string().min(1) }),
+  output: z.object({ id: z.string(), customer: z.string(), total: z.number(), status: z.string() }),
+  provides: ['order'],
+  execute: ({ orderId }) => {
+    const order = orders.get(orderId);
+    if (!order) throw new Error(`No order ${orderId}`);
+    return order;
+  },
+});
+
+export const refund = defineTool({
+  name: 'refund',
+  description: 'Refund part or all of an order to the customer.',
+  tier: 'write',
+  // The payment provider deduplicates on the idempotency key, so a retry can never pay twice.
+  idempotent: true,
+  input: z.object({ orderId: z.string().min(1), amount: z.number().positive().max(10_000), reason: z.string().max(500) }),
+  approval: ({ amount }) => amount > 100,
+  requires: ['order'],
+  lockKey: ({ orderId }) => `order:${orderId}`,
+  costUsd: 0.002,
+  execute: ({ orderId, amount }, ctx) => {
+    const done = refunds.get(ctx.idempotencyKey) ?? { orderId, amount };
+    refunds.set(ctx.idempotencyKey, done);
+    return { refunded: done.amount, orderId, reference: ctx.idempotencyKey };
+  },
+});
+
+export const deleteAccount = defineTool({
+  name: 'delete_account',
+  description: "Permanently delete a customer's account and personal data.",
+  tier: 'delete',
+  input: z.object({ customerId: z.string().min(1) }),
+  execute: ({ customerId }) => ({ deleted: customerId }),
+});
+
+export default defineAgent({
+  name: 'support-desk',
+  description: 'Answers order questions and issues refunds; account deletion needs a person.',
+  instructions: 'You help customers with their orders. Look the order up before refunding. Never delete an account unless the customer asks.',
+  model: simulated.script(
+    [
+      { toolCalls: [{ tool: 'lookup_order', args: { orderId: '1042' } }], rationale: 'The refund needs the order first.' },
+      { toolCalls: [{ tool: 'refund', args: { orderId: '1042', amount: 250, reason: 'damaged on arrival' } }], rationale: 'Order found; refund the full amount.' },
+      { text: 'I have refunded $250 for order 1042. It will reach your card in 3-5 days.' },
+    ],
+    { inputPerMTok: 0.15, outputPerMTok: 0.6 },
+  ),
+  tools: [lookupOrder, refund, deleteAccount],
+  limits: { maxSteps: 8, maxToolCalls: 6, maxRetries: 3, maxWallMs: 60_000, maxCostUsd: 0.05, maxOutputTokens: 1024 },
+  policy: { onDeny: 'continue' },
+});

@@ -1,0 +1,116 @@
+import type { Command } from 'commander';
+import { WardenError } from '../../errors.ts';
+import type { InterventionKind, InterventionRecord, Store } from '../../store/store.ts';
+import { createWarden, type Warden } from '../../runtime/warden.ts';
+import { openStore } from '../open-store.ts';
+import { printJson } from '../output.ts';
+import { reportRun, resumeRun } from './run.ts';
+
+interface DecideOptions {
+  db?: string;
+  by: string;
+  reason?: string;
+  resume: boolean;
+  json?: boolean;
+}
+
+function printList(rows: InterventionRecord[], json: boolean, kind: InterventionKind): void {
+  if (json) return printJson(rows);
+  if (rows.length === 0) {
+    process.stdout.write(`No pending ${kind === 'approval' ? 'approvals' : 'escalations'}.\n`);
+    return;
+  }
+  for (const r of rows) {
+    process.stdout.write(`${r.id}  run ${r.runId}  ${r.agent}  ${r.tool ?? ''}(${JSON.stringify(r.args)})\n    ${r.reason}\n`);
+  }
+}
+
+async function withWarden(db: string | undefined, fn: (warden: Warden, store: Store) => Promise<void>): Promise<void> {
+  const store = await openStore(db);
+  try {
+    await fn(createWarden({ store }), store);
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * Records a person's decision and, unless `--no-resume`, carries the run on in this process
+ * (embedded mode has no separate worker to pick it up).
+ */
+async function decideAndResume(opts: DecideOptions, decide: (warden: Warden) => Promise<InterventionRecord>): Promise<void> {
+  await withWarden(opts.db, async (warden) => {
+    const record = await decide(warden);
+    if (!opts.json) process.stdout.write(`${record.id}: ${record.status} by ${record.decidedBy}\n`);
+    const run = await warden.inspect(record.runId);
+    if (!opts.resume || run.status !== 'queued') {
+      if (opts.json) printJson({ decision: record, run });
+      return;
+    }
+    const result = await resumeRun(warden, record.runId, {});
+    await reportRun(warden, result, opts.json === true);
+  });
+}
+
+function decisionOptions(command: Command): Command {
+  return command
+    .requiredOption('--by <name>', 'who decides (recorded in the audit trail)')
+    .option('--reason <text>', 'why')
+    .option('--no-resume', 'only record the decision; do not carry the run on here')
+    .option('--db <path>', 'store (default .warden/warden.db or $WARDEN_DB)')
+    .option('--json');
+}
+
+export function registerInterventionCommands(program: Command): void {
+  const approvals = program.command('approvals').description('Calls waiting for a person to approve them');
+  approvals
+    .command('list')
+    .option('--db <path>', 'store (default .warden/warden.db or $WARDEN_DB)')
+    .option('--all', 'decided ones too')
+    .option('--json')
+    .action(async (opts: { db?: string; all?: boolean; json?: boolean }) => {
+      await withWarden(opts.db, async (_w, store) => {
+        printList(await store.listInterventions({ kind: 'approval', ...(opts.all ? {} : { status: 'pending' }) }), opts.json === true, 'approval');
+      });
+    });
+  decisionOptions(approvals.command('approve').description('Approve the exact arguments of a waiting call').argument('<approval-id>')).action(
+    (id: string, opts: DecideOptions) => decideAndResume(opts, (w) => w.approve(id, { by: opts.by, reason: opts.reason })),
+  );
+  decisionOptions(approvals.command('deny').description('Deny a waiting call; the model is told').argument('<approval-id>')).action(
+    (id: string, opts: DecideOptions) => decideAndResume(opts, (w) => w.deny(id, { by: opts.by, reason: opts.reason })),
+  );
+
+  const escalations = program.command('escalations').description('Runs a person must look at (unknown outcomes, low confidence)');
+  escalations
+    .command('list')
+    .option('--db <path>', 'store (default .warden/warden.db or $WARDEN_DB)')
+    .option('--all', 'decided ones too')
+    .option('--json')
+    .action(async (opts: { db?: string; all?: boolean; json?: boolean }) => {
+      await withWarden(opts.db, async (_w, store) => {
+        printList(await store.listInterventions({ kind: 'escalation', ...(opts.all ? {} : { status: 'pending' }) }), opts.json === true, 'escalation');
+      });
+    });
+  decisionOptions(escalations.command('approve').description('Run the escalated step as proposed').argument('<escalation-id>')).action(
+    (id: string, opts: DecideOptions) => decideAndResume(opts, (w) => w.decideEscalation(id, { decision: 'approve', by: opts.by, reason: opts.reason })),
+  );
+  decisionOptions(escalations.command('edit').description('Run the escalated step with new arguments').argument('<escalation-id>'))
+    .requiredOption('--args <json>', 'the arguments to run it with')
+    .action((id: string, opts: DecideOptions & { args: string }) => {
+      let args: unknown;
+      try {
+        args = JSON.parse(opts.args);
+      } catch {
+        throw new WardenError('INVALID_ARGUMENT', `--args must be JSON, got ${opts.args}`);
+      }
+      return decideAndResume(opts, (w) => w.decideEscalation(id, { decision: 'edit', args, by: opts.by, reason: opts.reason }));
+    });
+  decisionOptions(escalations.command('takeover').description('Give the final answer yourself; the run completes').argument('<escalation-id>'))
+    .requiredOption('--output <text>', 'the final answer')
+    .action((id: string, opts: DecideOptions & { output: string }) =>
+      decideAndResume(opts, (w) => w.decideEscalation(id, { decision: 'takeover', output: opts.output, by: opts.by, reason: opts.reason })),
+    );
+  decisionOptions(escalations.command('stop').description('Stop the run').argument('<escalation-id>')).action((id: string, opts: DecideOptions) =>
+    decideAndResume(opts, (w) => w.decideEscalation(id, { decision: 'stop', by: opts.by, reason: opts.reason })),
+  );
+}

@@ -1,0 +1,66 @@
+import type { Command } from 'commander';
+import { WardenError } from '../../errors.ts';
+import { createWarden } from '../../runtime/warden.ts';
+import { RUN_EXIT_CODES } from '../exit-codes.ts';
+import { loadAgent } from '../load-agent.ts';
+import { openStore } from '../open-store.ts';
+import { printJson, printRun } from '../output.ts';
+import type { RunResult } from '../../runtime/run-result.ts';
+import type { Warden } from '../../runtime/warden.ts';
+
+/** Prints a run's result (trace and summary, or JSON) and sets the exit code from its status. */
+export async function reportRun(warden: Warden, result: RunResult, json: boolean): Promise<void> {
+  if (json) printJson(result);
+  else printRun(result, await warden.events(result.runId));
+  process.exitCode = RUN_EXIT_CODES[result.status];
+}
+
+export function registerRunCommands(program: Command): void {
+  program
+    .command('run')
+    .description('Run one request through an agent and print its step-by-step trace')
+    .argument('<agent-file>', 'module whose default export is defineAgent(…)')
+    .requiredOption('--input <text>', 'the request')
+    .option('--db <path>', 'store (default .warden/warden.db or $WARDEN_DB)')
+    .option('--tenant <name>', 'tenant the run belongs to', 'default')
+    .option('--json', 'print one JSON object instead of the trace')
+    .action(async (file: string, opts: { input: string; db?: string; tenant: string; json?: boolean }) => {
+      const { agent, path } = await loadAgent(file);
+      const store = await openStore(opts.db);
+      try {
+        const warden = createWarden({ store });
+        const result = await warden.run(agent, opts.input, { tenant: opts.tenant, agentFile: path });
+        await reportRun(warden, result, opts.json === true);
+      } finally {
+        await store.close();
+      }
+    });
+
+  program
+    .command('resume')
+    .description('Continue a run from its last committed event (after a crash, or once a person decided)')
+    .argument('<run-id>')
+    .option('--db <path>', 'store (default .warden/warden.db or $WARDEN_DB)')
+    .option('--agent <file>', 'agent file (default: the one the run was started with)')
+    .option('--force', 'take the run over even if another process seems to hold it')
+    .option('--json', 'print one JSON object instead of the trace')
+    .action(async (runId: string, opts: { db?: string; agent?: string; force?: boolean; json?: boolean }) => {
+      const store = await openStore(opts.db);
+      try {
+        const warden = createWarden({ store });
+        const result = await resumeRun(warden, runId, opts);
+        await reportRun(warden, result, opts.json === true);
+      } finally {
+        await store.close();
+      }
+    });
+}
+
+/** Loads the agent the run was started with (or `opts.agent`) and drives the run on. */
+export async function resumeRun(warden: Warden, runId: string, opts: { agent?: string; force?: boolean }): Promise<RunResult> {
+  const [submitted] = await warden.events(runId);
+  const file = opts.agent ?? (submitted.type === 'run.submitted' ? submitted.data.agentFile : undefined);
+  if (!file) throw new WardenError('INVALID_ARGUMENT', `Run ${runId} does not record its agent file; pass --agent FILE`);
+  const { agent } = await loadAgent(file);
+  return warden.resume(agent, runId, { force: opts.force === true });
+}

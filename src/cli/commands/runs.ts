@@ -1,0 +1,55 @@
+import type { Command } from 'commander';
+import { usd } from '../../guard/budget.ts';
+import type { RunStatus } from '../../runtime/events.ts';
+import { createWarden } from '../../runtime/warden.ts';
+import { openStore } from '../open-store.ts';
+import { printJson, printRun } from '../output.ts';
+import { nanoToUsd } from '../../model/pricing.ts';
+
+export function registerRunsCommands(program: Command): void {
+  const runs = program.command('runs').description('List and inspect runs');
+  runs
+    .command('list')
+    .description('Runs, newest first')
+    .option('--db <path>', 'store (default .warden/warden.db or $WARDEN_DB)')
+    .option('--agent <name>')
+    .option('--status <status>', 'e.g. waiting_approval, stopped')
+    .option('--limit <n>', 'how many', '50')
+    .option('--json')
+    .action(async (opts: { db?: string; agent?: string; status?: RunStatus; limit: string; json?: boolean }) => {
+      const store = await openStore(opts.db);
+      try {
+        const rows = await store.listRuns({ agent: opts.agent, status: opts.status, limit: Number(opts.limit) || 50 });
+        if (opts.json) {
+          printJson(rows.map((r) => ({ ...r, costUsd: nanoToUsd(r.costNano) })));
+          return;
+        }
+        if (rows.length === 0) process.stdout.write('No runs.\n');
+        for (const r of rows) {
+          const reason = r.stopReason ? ` (${r.stopReason})` : '';
+          process.stdout.write(
+            `${r.runId}  ${new Date(r.createdAt).toISOString()}  ${r.agent.padEnd(16)} ${`${r.status}${reason}`.padEnd(28)} ${usd(r.costNano).padStart(9)}  ${r.steps} steps\n`,
+          );
+        }
+      } finally {
+        await store.close();
+      }
+    });
+  runs
+    .command('show')
+    .description('One run: its decision trace and summary')
+    .argument('<run-id>')
+    .option('--db <path>', 'store (default .warden/warden.db or $WARDEN_DB)')
+    .option('--json', 'the summary and every event as JSON')
+    .action(async (runId: string, opts: { db?: string; json?: boolean }) => {
+      const store = await openStore(opts.db);
+      try {
+        const warden = createWarden({ store });
+        const result = await warden.inspect(runId);
+        if (opts.json) printJson({ ...result, eventLog: await warden.events(runId) });
+        else printRun(result, await warden.events(runId));
+      } finally {
+        await store.close();
+      }
+    });
+}

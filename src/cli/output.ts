@@ -1,0 +1,38 @@
+import { usd } from '../guard/budget.ts';
+import { explainEvent } from '../observe/explain.ts';
+import type { AnyRunEvent } from '../runtime/events.ts';
+import type { RunResult } from '../runtime/run-result.ts';
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** One line per event that carries a decision, numbered by its place in the log. */
+export function traceLines(events: readonly AnyRunEvent[]): string[] {
+  const lines: string[] = [];
+  for (const e of events) {
+    const text = explainEvent(e);
+    if (text !== null) lines.push(`${String(e.seq).padStart(4)}  ${text}`);
+  }
+  return lines;
+}
+
+export function summaryLines(result: RunResult): string[] {
+  const lines = [
+    `run      ${result.runId}  (agent ${result.agent})`,
+    `status   ${result.status}${result.stopReason ? ` — ${result.stopReason}: ${result.stopDetail}` : ''}`,
+    `cost     ${usd(Math.round(result.costUsd * 1e9))} of ${usd(Math.round(result.ceilingUsd * 1e9))} ceiling · ${result.steps} steps · ${result.toolCalls.length} tool calls · ${result.retries} retries`,
+  ];
+  if (result.output !== null) lines.push(`output   ${result.output}`);
+  if (result.error) lines.push(`error    ${result.error.code}: ${result.error.message}`);
+  if (result.pending) {
+    const verb = result.pending.kind === 'approval' ? 'approvals approve' : 'escalations approve';
+    lines.push(`waiting  ${result.pending.kind} ${result.pending.id}: ${result.pending.reason}`);
+    lines.push(`         decide with: warden ${verb} ${result.pending.id} --by YOUR_NAME`);
+  }
+  return lines;
+}
+
+export function printRun(result: RunResult, events: readonly AnyRunEvent[]): void {
+  process.stdout.write(`${[...traceLines(events), '', ...summaryLines(result)].join('\n')}\n`);
+}
