@@ -1,6 +1,7 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { defineAgent, type AgentConfig } from '../src/agent/agent.ts';
 import { defineTool, type AnyTool } from '../src/agent/tool.ts';
@@ -76,5 +77,19 @@ export function scriptedAgent(turns: Turns, tools: AnyTool[], overrides: Partial
     backoff: { baseMs: 0, maxMs: 0 },
     ...overrides,
     ...(overrides.limits ? { limits: { maxSteps: 10, maxToolCalls: 10, maxRetries: 4, maxWallMs: 60_000, maxCostUsd: 1, ...overrides.limits } } : {}),
+  });
+}
+
+export const CLI = resolve('bin/warden.js');
+
+/** Runs the real `warden` CLI in a child process and collects what it printed. */
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => done({ code: code ?? -1, stdout, stderr }));
   });
 }

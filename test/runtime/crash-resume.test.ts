@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { createWarden } from '../../src/runtime/warden.ts';
 import agent from '../fixtures/crash-agent.ts';
-import { tempDir } from '../helpers.ts';
+import { runCli, tempDir } from '../helpers.ts';
 
 const CLI = resolve('bin/warden.js');
 const AGENT = resolve('test/fixtures/crash-agent.ts');
@@ -47,15 +47,6 @@ async function waitFor(predicate: () => boolean, timeoutMs = 20_000): Promise<vo
 
 function exited(child: ChildProcess): Promise<void> {
   return new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', () => r())));
-}
-
-function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string }> {
-  return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    child.stdout!.on('data', (d) => (stdout += d));
-    child.on('exit', (code) => resolvePromise({ code: code ?? -1, stdout }));
-  });
 }
 
 async function onlyRunId(db: string): Promise<string> {
