@@ -1,6 +1,18 @@
 import { WardenError } from '../errors.ts';
 import type { AnyTool, Tier } from './tool.ts';
 import type { ModelPricing } from '../model/pricing.ts';
+import {
+  type DelegationLimits,
+  type EscalationOptions,
+  type PlanOptions,
+  type ResolvedPlanOptions,
+  resolveDelegation,
+  resolveEscalation,
+  resolveParallelToolCalls,
+  resolvePlanOptions,
+} from './agent-options.ts';
+import { delegateTool } from './delegate.ts';
+import { PLAN_TOOL } from './plan.ts';
 import type { WardenModel } from '../model/port.ts';
 
 /** Hard stop conditions. Every one has a safe default; none is ever unlimited. */
@@ -84,6 +96,18 @@ export interface AgentConfig {
   /** Price of the model when the built-in table does not know it. */
   pricing?: ModelPricing;
   description?: string;
+  /** Plan mode: the model proposes the whole plan first, and it is verified before anything runs. */
+  plan?: boolean | PlanOptions;
+  /** Steps scored below the threshold wait for a person. */
+  escalation?: EscalationOptions;
+  /**
+   * Agents this one may hand tasks to. Each appears to the model as a `delegate_<name>` tool; a
+   * function lets two agent modules refer to each other.
+   */
+  delegates?: Agent[] | (() => Agent[]);
+  delegation?: Partial<DelegationLimits>;
+  /** Tool calls of one model turn that run at the same time. Default 4. */
+  parallelToolCalls?: number;
 }
 
 export interface Agent {
@@ -93,7 +117,10 @@ export interface Agent {
   readonly description?: string;
   readonly model: WardenModel;
   readonly tools: readonly AnyTool[];
+  /** The agent's tools and its delegation tools, by name. */
   readonly toolsByName: ReadonlyMap<string, AnyTool>;
+  /** Agents this one may delegate to (resolved on first use). */
+  readonly delegates: readonly Agent[];
   readonly limits: Readonly<Limits>;
   /** Names of the limits left at their defaults (the audit pushes back on these). */
   readonly defaultedLimits: readonly (keyof Limits)[];
@@ -101,6 +128,10 @@ export interface Agent {
   readonly loopDetection: Readonly<LoopDetection>;
   readonly backoff: Readonly<RetryBackoff>;
   readonly pricing?: ModelPricing;
+  readonly plan: ResolvedPlanOptions | null;
+  readonly escalation: EscalationOptions | null;
+  readonly delegation: DelegationLimits;
+  readonly parallelToolCalls: number;
 }
 
 const AGENT_NAME = /^[a-zA-Z][a-zA-Z0-9_.-]{0,63}$/;
@@ -147,7 +178,7 @@ export function defineAgent(config: AgentConfig): Agent {
     if (!tool || tool.kind !== 'warden.tool') {
       throw new WardenError('INVALID_CONFIG', `${where}: every tool must come from defineTool(…), got ${JSON.stringify(tool)}`);
     }
-    if (toolsByName.has(tool.name)) {
+    if (toolsByName.has(tool.name) || tool.name === PLAN_TOOL) {
       throw new WardenError('INVALID_CONFIG', `${where}: two tools are named "${tool.name}"`);
     }
     toolsByName.set(tool.name, tool);
@@ -180,7 +211,7 @@ export function defineAgent(config: AgentConfig): Agent {
       throw new WardenError('INVALID_CONFIG', `${where}: each policy rule needs a name and a decision of allow, approve or deny`);
     }
     for (const name of rule.tools ?? []) {
-      if (!toolsByName.has(name)) {
+      if (!toolsByName.has(name) && !name.startsWith('delegate_')) {
         throw new WardenError('INVALID_CONFIG', `${where}: policy rule "${rule.name}" names unknown tool "${name}"`);
       }
     }
@@ -203,14 +234,46 @@ export function defineAgent(config: AgentConfig): Agent {
     throw new WardenError('INVALID_CONFIG', `${where}: backoff needs 0 <= baseMs <= maxMs`);
   }
 
+  const plan = resolvePlanOptions(where, config.plan);
+  const escalation = resolveEscalation(where, config.escalation);
+  const delegation = resolveDelegation(where, config.delegation);
+  const parallelToolCalls = resolveParallelToolCalls(where, config.parallelToolCalls);
+  if (config.delegates !== undefined && !Array.isArray(config.delegates) && typeof config.delegates !== 'function') {
+    throw new WardenError('INVALID_CONFIG', `${where}: delegates must be an array of agents or a function returning one`);
+  }
+  let resolved: { delegates: Agent[]; toolsByName: Map<string, AnyTool> } | null = null;
+  // Delegates are resolved on first use, so two agents may delegate to each other.
+  const resolveDelegates = () => {
+    if (resolved) return resolved;
+    const list = typeof config.delegates === 'function' ? config.delegates() : (config.delegates ?? []);
+    const all = new Map(toolsByName);
+    for (const child of list) {
+      if (!child || child.kind !== 'warden.agent') throw new WardenError('INVALID_CONFIG', `${where}: every delegate must come from defineAgent(…)`);
+      const tool = delegateTool(child);
+      if (all.has(tool.name)) throw new WardenError('INVALID_CONFIG', `${where}: delegate "${child.name}" clashes with the tool "${tool.name}"`);
+      all.set(tool.name, tool);
+    }
+    resolved = { delegates: [...list], toolsByName: all };
+    return resolved;
+  };
+
   return Object.freeze({
     kind: 'warden.agent' as const,
+    get toolsByName() {
+      return resolveDelegates().toolsByName;
+    },
+    get delegates() {
+      return resolveDelegates().delegates;
+    },
+    plan,
+    escalation,
+    delegation,
+    parallelToolCalls,
     name: config.name,
     instructions: config.instructions,
     description: config.description,
     model: config.model,
     tools: Object.freeze([...config.tools]),
-    toolsByName,
     limits: Object.freeze(limits),
     defaultedLimits: Object.freeze(defaultedLimits),
     policy: Object.freeze({ ...policy, onDeny: policy.onDeny ?? 'continue' }),

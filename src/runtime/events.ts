@@ -1,6 +1,8 @@
 import type { ModelFailure, ModelTurn } from '../model/port.ts';
 import type { Limits, PolicyDecision } from '../agent/agent.ts';
 import type { Tier } from '../agent/tool.ts';
+import type { PlanStep } from '../agent/plan.ts';
+import type { PlanIssue } from '../guard/plan-verifier.ts';
 
 /**
  * A run is an append-only log of these events; its state is a pure fold over them (`fold.ts`).
@@ -18,7 +20,11 @@ export type StopReason =
   | 'cost_ceiling'
   | 'loop_detected'
   | 'denied'
-  | 'cancelled';
+  | 'cancelled'
+  | 'plan_rejected'
+  | 'deadlock'
+  | 'max_depth'
+  | 'max_children';
 
 export type RunStatus =
   | 'queued'
@@ -55,6 +61,8 @@ export interface EventPayloads {
     parentRunId: string | null;
     /** Absolute path of the agent module, so `warden resume` can load it again. */
     agentFile?: string;
+    /** For a child run: its ancestors, root first (delegation depth and cycle checks). */
+    lineage?: { runId: string; agent: string }[];
     /** Model identity and price the ceiling is enforced with. */
     model: { provider: string; modelId: string; inputPerMTok: number; outputPerMTok: number };
   };
@@ -126,6 +134,42 @@ export interface EventPayloads {
     output?: string;
   };
   'limit.hit': { limit: StopReason; detail: string };
+  /** Plan mode: the model proposed a plan (the `submit_plan` call). */
+  'plan.proposed': { callId: string; planId: string; steps: PlanStep[] };
+  /** The plan cannot run, for these reasons; the model is told all of them. */
+  'plan.rejected': { callId: string; planId: string; issues: PlanIssue[]; rejections: number };
+  'plan.verified': {
+    callId: string;
+    planId: string;
+    /** Step ids in an order that respects every dependency. */
+    order: string[];
+    estimateNano: number;
+    /** Steps the policy would ask a person about. */
+    needsApproval: string[];
+    /** True when a person approves the plan as a whole before it is accepted. */
+    awaitsApproval: boolean;
+  };
+  /** A call that is not the plan's next step passed verification on its own. */
+  'plan.amended': { callId: string; tool: string; reason: string };
+  /** Why a proposed step goes ahead or goes to a person: its plan step, confidence and the verdict. */
+  'step.assessed': {
+    callId: string | null;
+    planStep: string | null;
+    deviation: boolean;
+    confidence: number | null;
+    threshold: number | null;
+    factors: string[];
+    verdict: 'proceed' | 'escalate';
+    reason: string;
+  };
+  /** A delegation started a child run (its own log, the parent's ceiling). */
+  'child.spawned': { callId: string; childRunId: string; agent: string; depth: number };
+  /** The child waits for a person, so the parent waits too. */
+  'child.waiting': { callId: string; childRunId: string; status: 'waiting_approval' | 'escalated'; pendingId: string; reason: string };
+  /** The child the parent waited on moved on; the parent goes on. */
+  'child.resumed': { callId: string; childRunId: string };
+  /** A call with a `lockKey` took its lock (after waiting `waitedMs` for another holder). */
+  'lock.acquired': { callId: string; key: string; waitedMs: number };
   'cancel.requested': { by: string; reason: string };
   'run.completed': { output: string };
   'run.failed': { error: ErrorInfo };

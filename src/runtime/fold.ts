@@ -1,8 +1,13 @@
 import type { Limits, PolicyDecision } from '../agent/agent.ts';
 import type { Tier } from '../agent/tool.ts';
+import { PLAN_TOOL, type PlanStep } from '../agent/plan.ts';
 import type { ConversationMessage, ModelTurn, ToolResultMessage } from '../model/port.ts';
 import { WardenError } from '../errors.ts';
 import { hashValue } from './canonical.ts';
+import { type Appliers, call, closeTurnIfResolved, isResolved } from './fold-calls.ts';
+import { ORCHESTRATION_APPLY, planDecided } from './fold-orchestration.ts';
+
+export { isResolved };
 import {
   EVENT_SCHEMA_VERSION,
   type AnyRunEvent,
@@ -42,6 +47,32 @@ export interface CallState {
   error?: ErrorInfo;
   /** The message the model sees about this call when it was not executed. */
   note?: string;
+  /** Plan mode: the verified plan's step this call carries out. */
+  planStep?: string | null;
+  /** The call departs from the plan but passed verification on its own. */
+  amended?: boolean;
+  /** Confidence score at assessment, when scored. */
+  confidence?: number | null;
+  /** A person cleared it at an escalation: it is not scored or escalated again. */
+  cleared?: boolean;
+}
+
+export interface PlanStepState {
+  step: PlanStep;
+  status: 'pending' | 'matched' | 'done' | 'failed';
+  callId?: string;
+}
+
+/** The plan the run follows, once verified. */
+export interface ActivePlan {
+  planId: string;
+  callId: string;
+  steps: Map<string, PlanStepState>;
+  order: string[];
+  /** False while a person has yet to approve the plan as a whole. */
+  accepted: boolean;
+  approvedBy: string | null;
+  approvalId: string | null;
 }
 
 export interface TurnRecord {
@@ -55,6 +86,8 @@ export interface PendingIntervention {
   kind: 'approval' | 'escalation';
   callId?: string;
   reason: string;
+  /** Set when the intervention belongs to a child run this run waits on. */
+  childRunId?: string;
 }
 
 /** Everything the runtime needs to decide the next step, derived from the log alone. */
@@ -103,6 +136,14 @@ export interface RunState {
   seen: Set<string>;
   /** Consecutive completed steps that produced nothing new. */
   stepsWithoutProgress: number;
+  /** Ancestors of a child run, root first; empty for a root. */
+  lineage: { runId: string; agent: string }[];
+  /** The plan proposed most recently (plan mode), before or after verification. */
+  proposedPlan: { planId: string; callId: string; steps: PlanStep[] } | null;
+  plan: ActivePlan | null;
+  planRejections: number;
+  /** Child runs by the delegation call that started them. */
+  children: Map<string, { childRunId: string; agent: string }>;
 }
 
 export interface RepeatRecord {
@@ -156,6 +197,11 @@ function initialState(event: AnyRunEvent): RunState {
     lastRepeat: null,
     seen: new Set(),
     stepsWithoutProgress: 0,
+    lineage: d.lineage ?? [],
+    proposedPlan: null,
+    plan: null,
+    planRejections: 0,
+    children: new Map(),
   };
 }
 
@@ -190,36 +236,9 @@ export function applyEvent(state: RunState, event: AnyRunEvent): void {
   }
 }
 
-function call(state: RunState, callId: string): CallState {
-  const c = state.calls.get(callId);
-  if (!c) throw new WardenError('STORE_CORRUPT', `Run ${state.runId}: event refers to unknown call ${callId}`);
-  return c;
-}
-
-/** Marks progress once every call of the latest turn has an outcome. */
-function closeTurnIfResolved(state: RunState): void {
-  const last = state.turns.at(-1);
-  if (!last || last.callIds.length === 0) return;
-  const calls = last.callIds.map((id) => state.calls.get(id)!);
-  if (calls.some((c) => !isResolved(c.status))) return;
-  let progress = false;
-  for (const c of calls) {
-    const pair = `${c.tool}\u0000${c.argsHash}`;
-    const triple = `${pair}\u0000${c.status === 'executed' ? hashValue(c.result) : c.status}`;
-    if (!state.seen.has(pair) || !state.seen.has(triple)) progress = true;
-    state.seen.add(pair);
-    state.seen.add(triple);
-  }
-  state.stepsWithoutProgress = progress ? 0 : state.stepsWithoutProgress + 1;
-}
-
-export function isResolved(status: CallStatus): boolean {
-  return status === 'executed' || status === 'failed' || status === 'rejected' || status === 'denied' || status === 'skipped';
-}
-
-type Appliers = { [T in keyof EventPayloads]?: (state: RunState, data: EventPayloads[T]) => void };
 
 const APPLY: Appliers = {
+  ...ORCHESTRATION_APPLY,
   'run.started': (s, d) => {
     s.sessions = d.session;
     if (s.status === 'queued') s.status = 'running';
@@ -278,6 +297,7 @@ const APPLY: Appliers = {
     const c = call(s, d.callId);
     s.pending = null;
     if (s.status === 'waiting_approval') s.status = 'queued';
+    if (c.tool === PLAN_TOOL) return planDecided(s, c, d.decision === 'approved', d.by, d.approvalId);
     if (d.decision === 'approved') {
       c.status = 'ready';
       c.approvedBy = d.by;
@@ -309,6 +329,7 @@ const APPLY: Appliers = {
     if (!repeat) s.repeats.set(key, (repeat = { tool: c.tool, args: c.args, steps: [] }));
     repeat.steps.push(c.step);
     s.lastRepeat = repeat;
+    if (c.planStep && s.plan?.steps.has(c.planStep)) s.plan.steps.get(c.planStep)!.status = 'done';
     closeTurnIfResolved(s);
   },
   'tool.failed': (s, d) => {
@@ -320,25 +341,33 @@ const APPLY: Appliers = {
     } else {
       c.status = 'failed';
       c.note = `Failed: ${d.error.message}`;
+      if (c.planStep && s.plan?.steps.has(c.planStep)) s.plan.steps.get(c.planStep)!.status = 'failed';
       closeTurnIfResolved(s);
     }
   },
   escalated: (s, d) => {
-    s.pending = { id: d.escalationId, kind: 'escalation', callId: d.callId, reason: d.reason };
+    s.pending = { id: d.escalationId, kind: 'escalation', ...(d.callId ? { callId: d.callId } : {}), reason: d.reason };
     if (d.callId) call(s, d.callId).status = 'escalated';
   },
   'escalation.decided': (s, d) => {
+    // An unknown outcome is decided as is; any other escalation sends the call back through the
+    // schema and policy checks, cleared of the confidence gate by the person's decision.
+    const rerun = s.pending?.reason === 'unknown_outcome';
     s.pending = null;
     if (s.status === 'escalated') s.status = 'queued';
     const callId = s.turns.length ? findEscalatedCall(s) : undefined;
     if (!callId) return;
     const c = call(s, callId);
-    if (d.decision === 'approve') c.status = 'ready';
-    else if (d.decision === 'edit') {
+    if (d.decision === 'approve') {
+      c.status = rerun ? 'ready' : 'proposed';
+      c.cleared = true;
+    } else if (d.decision === 'edit') {
       c.args = d.args;
       c.argsHash = d.argsHash ?? hashValue(d.args);
-      c.status = 'ready';
-      c.approvedBy = d.by;
+      c.status = rerun ? 'ready' : 'proposed';
+      c.cleared = true;
+      c.parseError = undefined;
+      if (rerun) c.approvedBy = d.by;
     } else {
       c.status = 'skipped';
       c.note = `Stopped by ${d.by}: ${d.reason || 'no reason given'}`;

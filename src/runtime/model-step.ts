@@ -9,6 +9,8 @@ import type { BudgetSnapshot } from './events.ts';
 import { conversation } from './fold.ts';
 import type { RunContext } from './run-context.ts';
 import { failRun, stopRun } from './run-end.ts';
+import { gateFinalAnswer } from './vet.ts';
+import { planToolSpec } from '../agent/plan.ts';
 
 const toolSpecCache = new WeakMap<Agent, ToolSpec[]>();
 
@@ -16,7 +18,8 @@ const toolSpecCache = new WeakMap<Agent, ToolSpec[]>();
 export function toolSpecs(agent: Agent): ToolSpec[] {
   let specs = toolSpecCache.get(agent);
   if (!specs) {
-    specs = agent.tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.jsonSchema }));
+    specs = [...agent.toolsByName.values()].map((t) => ({ name: t.name, description: t.description, inputSchema: t.jsonSchema }));
+    if (agent.plan) specs.unshift(planToolSpec());
     toolSpecCache.set(agent, specs);
   }
   return specs;
@@ -76,6 +79,7 @@ export async function modelStep(ctx: RunContext): Promise<void> {
   }
   if (turn.toolCalls.length === 0) {
     if (turn.text.trim().length > 0) {
+      if (gateFinalAnswer(ctx, turn.text)) return; // a person confirms the answer first
       ctx.emit('run.completed', { output: turn.text });
       return;
     }

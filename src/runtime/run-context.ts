@@ -3,6 +3,7 @@ import type { ModelPricing } from '../model/pricing.ts';
 import { WardenError, isWardenError } from '../errors.ts';
 import type { BudgetOp, NewIntervention, RunPatch, Store } from '../store/store.ts';
 import { type AnyRunEvent, type EventPayloads, type EventType, EVENT_SCHEMA_VERSION } from './events.ts';
+import type { ChildRunner } from './delegation.ts';
 import { applyEvent, foldRun, type RunState } from './fold.ts';
 
 /** Events another writer may add while a worker runs, which never invalidate the worker's decisions. */
@@ -19,6 +20,8 @@ export interface RunContextOptions {
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Called with every event once it is committed (trace printing, metrics, subscribers). */
   onEvents?: (events: readonly AnyRunEvent[]) => void;
+  /** Starts and drives child runs (delegation). */
+  children?: ChildRunner;
 }
 
 /**
@@ -35,6 +38,7 @@ export class RunContext {
   readonly signal: AbortSignal;
   readonly now: () => number;
   readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  readonly children?: ChildRunner;
   state: RunState;
   /** Set when the store refused a reservation (shared ceiling); the next spend stops the run. */
   budgetRefusal: string | null = null;
@@ -54,6 +58,7 @@ export class RunContext {
     this.now = options.now;
     this.sleep = options.sleep;
     this.onEvents = options.onEvents;
+    this.children = options.children;
     this.committedSeq = options.state.seq;
   }
 

@@ -2,16 +2,17 @@ import { WardenError } from '../errors.ts';
 import { canRetry } from '../guard/limits.ts';
 import { detectLoop } from '../guard/loop-detector.ts';
 import { PARKED_STATUSES, TERMINAL_STATUSES } from './events.ts';
-import { nextOpenCall, type CallState, type RunState } from './fold.ts';
+import { type CallState, isResolved, type RunState } from './fold.ts';
 import { modelStep, budgetSnapshot } from './model-step.ts';
 import type { RunContext } from './run-context.ts';
 import { cancelRun, stopRun } from './run-end.ts';
-import { escalateUnknownOutcome, toolStep } from './tool-step.ts';
+import { escalateUnknownOutcome, executeReady } from './tool-step.ts';
+import { vetProposed } from './vet.ts';
 
 /**
  * Drives a run until it ends or parks (waiting for a person). Each turn of the loop moves the run
- * by exactly one decision, taken from the folded log, so a resumed run goes on exactly where the
- * log says it stopped.
+ * by one decision, taken from the folded log, so a resumed run goes on exactly where the log says
+ * it stopped: check the proposed calls, run the ready ones, or ask the model for the next step.
  */
 export async function driveRun(ctx: RunContext): Promise<void> {
   beginSession(ctx);
@@ -34,21 +35,34 @@ export async function driveRun(ctx: RunContext): Promise<void> {
       continue;
     }
     const before = s.seq;
-    const call = nextOpenCall(s);
-    const denied = call ? undefined : deniedInLastTurn(s);
-    if (denied && ctx.agent.policy.onDeny === 'stop') {
-      stopRun(ctx, { limit: 'denied', detail: `${denied.tool} was denied: ${denied.note ?? 'no reason given'}` });
-      continue;
+    const open = openCalls(s);
+    if (open.length === 0) {
+      const denied = deniedInLastTurn(s);
+      if (denied && ctx.agent.policy.onDeny === 'stop') {
+        stopRun(ctx, { limit: 'denied', detail: `${denied.tool} was denied: ${denied.note ?? 'no reason given'}` });
+        continue;
+      }
+      await modelStep(ctx);
+    } else if (open.some((c) => c.status === 'proposed')) {
+      vetProposed(ctx);
+    } else if (open.some((c) => c.status === 'running' && !s.children.has(c.callId))) {
+      settleInterruptedCalls(ctx);
+    } else {
+      await executeReady(ctx);
     }
-    if (call) await toolStep(ctx, call);
-    else await modelStep(ctx);
     if (ctx.state.seq === before && !ctx.budgetRefusal) {
-      throw new WardenError('INTERNAL', `Run ${s.runId} made no progress on ${call ? `call ${call.callId} (${call.status})` : 'a model step'}`, {
+      throw new WardenError('INTERNAL', `Run ${s.runId} made no progress (open calls: ${open.map((c) => `${c.callId} ${c.status}`).join(', ') || 'none'})`, {
         context: { runId: s.runId },
       });
     }
   }
   await ctx.flush();
+}
+
+/** The latest turn's calls that still need work, in the order the model proposed them. */
+function openCalls(s: RunState): CallState[] {
+  const last = s.turns.at(-1);
+  return last ? last.callIds.map((id) => s.calls.get(id)!).filter((c) => !isResolved(c.status)) : [];
 }
 
 /** A call of the latest model turn that policy or a person refused, if any. */
@@ -61,6 +75,7 @@ function deniedInLastTurn(s: RunState): CallState | undefined {
  * Starts an execution session. Anything the previous session left open is settled first:
  * a reservation with no outcome is charged in full; a tool call with no outcome is retried with
  * the same idempotency key if the tool is idempotent, and escalated to a person if it is not.
+ * A delegation whose child is still going is driven again from the child's own log.
  */
 function beginSession(ctx: RunContext): void {
   const s: RunState = ctx.state;
@@ -76,12 +91,18 @@ function beginSession(ctx: RunContext): void {
       after: { ...before, spentNano: before.spentNano + amountNano, reservedNano: before.reservedNano - amountNano },
     });
   }
-  for (const call of [...s.calls.values()]) {
-    if (call.status !== 'running') continue;
+  settleInterruptedCalls(ctx);
+}
+
+/** Calls marked running with no outcome: the process that ran them is gone. */
+function settleInterruptedCalls(ctx: RunContext): void {
+  for (const call of [...ctx.state.calls.values()]) {
+    if (call.status !== 'running' || ctx.state.children.has(call.callId)) continue;
     const tool = ctx.agent.toolsByName.get(call.tool);
-    if (!tool) throw new WardenError('INVALID_CONFIG', `Run ${s.runId} was interrupted in tool "${call.tool}", which the agent no longer has`);
+    if (!tool) throw new WardenError('INVALID_CONFIG', `Run ${ctx.runId} was interrupted in tool "${call.tool}", which the agent no longer has`);
     const message = 'the process running it stopped before its outcome was recorded';
     if (!tool.idempotent) {
+      if (ctx.state.pending) continue; // one person's decision at a time; this one comes next
       escalateUnknownOutcome(ctx, call.callId, tool, call.attempts, message);
       continue;
     }

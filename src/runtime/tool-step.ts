@@ -1,11 +1,14 @@
-import type { z } from 'zod';
+import type { Agent } from '../agent/agent.ts';
+import { delegateTarget } from '../agent/delegate.ts';
 import type { AnyTool } from '../agent/tool.ts';
 import { toolCallCostUsd } from '../agent/tool.ts';
 import { describeError, isWardenError } from '../errors.ts';
 import { usdToNano } from '../model/pricing.ts';
-import { canRetry, limitBeforeToolCall, retriesHit, retriesOverdrawn } from '../guard/limits.ts';
-import { decidePolicy } from '../guard/policy.ts';
+import { canRetry, limitBeforeToolCall, retriesHit, wallTimeHit } from '../guard/limits.ts';
 import { remainingNano, usd } from '../guard/budget.ts';
+import { type ChildOutcome, childRunId, childSpec, delegationLimit, runChild } from './delegation.ts';
+import { acquireLocks, lockKeyOf, releaseLocks } from './entity-locks.ts';
+import { escalationId } from './vet.ts';
 import { backoffMs } from './backoff.ts';
 import type { CallState } from './fold.ts';
 import { budgetSnapshot } from './model-step.ts';
@@ -15,125 +18,184 @@ import { stopRun } from './run-end.ts';
 /** Largest tool result kept in the log; a bigger one is an error the model is told about. */
 export const MAX_RESULT_BYTES = 256 * 1024;
 
-export function approvalId(runId: string, callId: string): string {
-  return `apr_${runId.replace(/^run_/, '')}_${callId}`;
-}
-
-export function escalationId(runId: string, callId: string, attempt: number): string {
-  return `esc_${runId.replace(/^run_/, '')}_${callId}_${attempt}`;
-}
-
 export function idempotencyKey(runId: string, callId: string): string {
   return `${runId}:${callId}`;
 }
 
-/** Moves one proposed or ready call forward by one step. */
-export async function toolStep(ctx: RunContext, call: CallState): Promise<void> {
-  if (call.status === 'proposed') return vet(ctx, call);
-  if (call.status === 'ready') return execute(ctx, call);
+/** A call of the batch, ready to go: what to run and what was reserved for it. */
+interface Launch {
+  call: CallState;
+  tool: AnyTool;
+  args: unknown;
+  attempt: number;
+  priceNano: number;
+  reservationId: string;
+  child?: Agent;
+  childId?: string;
 }
 
-function formatIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 8)
-    .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
-    .join('; ');
-}
+type Settled = { launch: Launch; outcome: Outcome | ChildOutcome; durationMs: number };
 
-/** Schema check, then policy. Unknown tools and bad arguments never run; the model is told why. */
-function vet(ctx: RunContext, call: CallState): void {
-  const tool = ctx.agent.toolsByName.get(call.tool);
-  if (!tool) {
-    const known = ctx.agent.tools.map((t) => t.name).join(', ') || '(none)';
-    return reject(ctx, call, 'UNKNOWN_TOOL', `There is no tool named "${call.tool}". Available tools: ${known}.`);
-  }
-  if (call.parseError) {
-    return reject(ctx, call, 'INVALID_TOOL_ARGS', `The arguments for "${call.tool}" are not valid JSON (${call.parseError}).`);
-  }
-  const parsed = tool.input.safeParse(call.args);
-  if (!parsed.success) {
-    return reject(ctx, call, 'INVALID_TOOL_ARGS', `Invalid arguments for "${call.tool}": ${formatIssues(parsed.error)}. Expected JSON Schema: ${JSON.stringify(tool.jsonSchema)}`);
-  }
-  const verdict = decidePolicy(ctx.agent, tool, parsed.data);
-  ctx.emit('policy.decided', { callId: call.callId, tool: tool.name, tier: tool.tier, argsHash: call.argsHash, ...verdict });
-  if (verdict.decision === 'deny') {
-    ctx.emit('tool.denied', { callId: call.callId, tool: tool.name, by: verdict.rule, reason: verdict.reason });
-    if (ctx.agent.policy.onDeny === 'stop') stopRun(ctx, { limit: 'denied', detail: `${tool.name} was denied by ${verdict.rule}: ${verdict.reason}` });
-    return;
-  }
-  if (verdict.decision === 'approve') {
-    const id = approvalId(ctx.runId, call.callId);
-    ctx.emit('approval.requested', { approvalId: id, callId: call.callId, tool: tool.name, tier: tool.tier, args: call.args, argsHash: call.argsHash, reason: verdict.reason });
-    ctx.intervene({ id, kind: 'approval', callId: call.callId, tool: tool.name, args: call.args, argsHash: call.argsHash, reason: verdict.reason, evidence: { rule: verdict.rule, tier: tool.tier }, requestedAt: ctx.now() });
-  }
-}
-
-function reject(ctx: RunContext, call: CallState, code: 'UNKNOWN_TOOL' | 'INVALID_TOOL_ARGS', message: string): void {
-  ctx.emit('tool.rejected', { callId: call.callId, tool: call.tool, error: { code, message } });
-  const hit = retriesOverdrawn(ctx.state);
-  if (hit) stopRun(ctx, hit);
-}
-
-/** Runs a ready call: limits, priced reservation, `tool.started` written first, then the call. */
-async function execute(ctx: RunContext, call: CallState): Promise<void> {
-  const tool = ctx.agent.toolsByName.get(call.tool)!;
-  if (call.attempts === 0) {
-    const hit = limitBeforeToolCall(ctx.state, ctx.now());
-    if (hit) return stopRun(ctx, hit);
-  }
-  const args = tool.input.parse(call.args);
-  const priceNano = usdToNano(toolCallCostUsd(tool, args));
-  const attempt = call.attempts + 1;
-  const reservationId = `t${call.callId}.${attempt}`;
-  if (priceNano > 0) {
-    if (ctx.budgetRefusal || priceNano > remainingNano(ctx.state)) {
-      return stopRun(ctx, {
-        limit: 'cost_ceiling',
-        detail: ctx.budgetRefusal ?? `${tool.name} costs ${usd(priceNano)} but only ${usd(Math.max(0, remainingNano(ctx.state)))} of the ceiling is left.`,
-      });
+/**
+ * Runs the current turn's ready calls, several at a time (`parallelToolCalls`, and at most
+ * `delegation.maxChildrenInFlight` children), and records their outcomes in the order the model
+ * proposed them. `tool.started` is committed for every call of the batch before any of them runs.
+ */
+export async function executeReady(ctx: RunContext): Promise<void> {
+  const s = ctx.state;
+  const last = s.turns.at(-1)!;
+  const open = last.callIds.map((id) => s.calls.get(id)!).filter((c) => c.status === 'ready' || (c.status === 'running' && s.children.has(c.callId)));
+  const room = s.limits.maxToolCalls - s.toolCalls;
+  const batch: CallState[] = [];
+  const keys = new Set<string>();
+  const wanted: { call: CallState; key: string; tool: AnyTool }[] = [];
+  let children = 0;
+  let first = 0;
+  for (const c of open) {
+    if (batch.length >= ctx.agent.parallelToolCalls) break;
+    const tool = ctx.agent.toolsByName.get(c.tool)!;
+    const child = delegateTarget(tool);
+    if (child && children >= ctx.agent.delegation.maxChildrenInFlight) continue;
+    if (c.status === 'ready' && c.attempts === 0 && first >= room) continue;
+    let key: string | null = null;
+    if (c.status === 'ready') {
+      try {
+        key = lockKeyOf(tool, tool.input.parse(c.args));
+      } catch (e) {
+        ctx.emit('tool.failed', { callId: c.callId, tool: c.tool, attempt: c.attempts + 1, error: { code: 'TOOL_FAILED', message: `${c.tool}: lockKey threw (${describeError(e)})` }, durationMs: 0, willRetry: false });
+        continue;
+      }
+      if (key && keys.has(key)) continue; // same entity twice in one turn: one after the other
     }
-    ctx.emit('budget.reserved', { reservationId, purpose: 'tool', amountNano: priceNano, before: budgetSnapshot(ctx) });
-    ctx.budget({ kind: 'reserve', rootRunId: ctx.state.rootRunId, amountNano: priceNano });
+    if (key) {
+      keys.add(key);
+      wanted.push({ call: c, key, tool });
+    }
+    if (child) children++;
+    if (c.status === 'ready' && c.attempts === 0) first++;
+    batch.push(c);
   }
-  const key = idempotencyKey(ctx.runId, call.callId);
-  ctx.emit('tool.started', { callId: call.callId, tool: tool.name, attempt, idempotencyKey: key });
-  await ctx.flush();
-  if (ctx.budgetRefusal) return;
-
-  const started = ctx.now();
-  const outcome = await invoke(ctx, tool, args, call.callId, key, attempt);
-  const durationMs = ctx.now() - started;
-  if (priceNano > 0) settleTool(ctx, reservationId, priceNano);
-
-  if (outcome.ok) {
-    ctx.emit('tool.succeeded', { callId: call.callId, tool: tool.name, attempt, result: outcome.result, durationMs });
+  if (batch.length === 0) {
+    if (open.length > 0 && first >= room) return stopRun(ctx, limitBeforeToolCall(s, ctx.now()) ?? { limit: 'max_tool_calls', detail: 'No tool calls left (maxToolCalls).' });
     return;
   }
-  if (!outcome.ok && outcome.unknown && ctx.signal.aborted) {
-    // Cancelled mid-call: nothing is re-run; the trace keeps that the outcome is unknown.
-    ctx.emit('tool.failed', { callId: call.callId, tool: tool.name, attempt, error: { code: outcome.code, message: outcome.message }, durationMs, willRetry: false, unknownOutcome: true });
-    return;
+  const wall = wallTimeHit(s, ctx.now());
+  if (wall) return stopRun(ctx, wall);
+
+  const locked = await acquireLocks(ctx, wanted);
+  if (!locked.ok) {
+    await releaseLocks(ctx, locked.locks);
+    return stopRun(ctx, locked.deadlock ? { limit: 'deadlock', detail: locked.detail } : (wallTimeHit(ctx.state, ctx.now()) ?? { limit: 'wall_time', detail: locked.detail }));
   }
-  if (outcome.unknown && !tool.idempotent) {
-    // It may have taken effect. Running a non-idempotent tool again could do it twice: ask a person.
-    return escalateUnknownOutcome(ctx, call.callId, tool, attempt, outcome.message);
-  }
-  const toolAllowsRetry = attempt <= tool.retries;
-  const willRetry = toolAllowsRetry && canRetry(ctx.state) && !ctx.signal.aborted;
-  const retryInMs = willRetry ? backoffMs(ctx.state.retries + 1, ctx.agent.backoff) : undefined;
-  ctx.emit('tool.failed', {
-    callId: call.callId,
-    tool: tool.name,
-    attempt,
-    error: { code: outcome.code, message: outcome.message },
-    durationMs,
-    willRetry,
-    ...(retryInMs !== undefined ? { retryInMs } : {}),
-  });
-  if (toolAllowsRetry && !willRetry && !ctx.signal.aborted) return stopRun(ctx, retriesHit(ctx.state, `${tool.name} failed (${outcome.message})`));
-  if (willRetry) {
+  try {
+    const launches = prepare(ctx, batch);
+    if (!launches) return;
     await ctx.flush();
-    await ctx.sleep(retryInMs ?? 0, ctx.signal).catch(() => {});
+    if (ctx.budgetRefusal) return;
+    for (const l of launches) if (l.child) await ctx.children!.create(childSpec(ctx, l.call, l.child, (l.args as { task: string }).task));
+    const settled = await Promise.all(launches.map((l) => launch(ctx, l)));
+    await record(ctx, settled);
+    await ctx.flush();
+  } finally {
+    await releaseLocks(ctx, locked.locks);
+  }
+}
+
+/** Reserves priced calls, checks delegation limits and writes `tool.started` (and `child.spawned`). */
+function prepare(ctx: RunContext, batch: CallState[]): Launch[] | null {
+  const launches: Launch[] = [];
+  for (const call of batch) {
+    const tool = ctx.agent.toolsByName.get(call.tool)!;
+    const child = delegateTarget(tool);
+    const args = tool.input.parse(call.args);
+    if (call.status === 'running') {
+      // A child the parent was already waiting on: drive it again from its own log.
+      launches.push({ call, tool, args, attempt: 0, priceNano: 0, reservationId: '', child, childId: ctx.state.children.get(call.callId)!.childRunId });
+      continue;
+    }
+    if (child) {
+      const hit = delegationLimit(ctx, child);
+      if (hit) {
+        stopRun(ctx, hit);
+        return null;
+      }
+    }
+    const priceNano = usdToNano(toolCallCostUsd(tool, args));
+    const attempt = call.attempts + 1;
+    const reservationId = `t${call.callId}.${attempt}`;
+    if (priceNano > 0) {
+      if (ctx.budgetRefusal || priceNano > remainingNano(ctx.state)) {
+        stopRun(ctx, {
+          limit: 'cost_ceiling',
+          detail: ctx.budgetRefusal ?? `${tool.name} costs ${usd(priceNano)} but only ${usd(Math.max(0, remainingNano(ctx.state)))} of the ceiling is left.`,
+        });
+        return null;
+      }
+      ctx.emit('budget.reserved', { reservationId, purpose: 'tool', amountNano: priceNano, before: budgetSnapshot(ctx) });
+      ctx.budget({ kind: 'reserve', rootRunId: ctx.state.rootRunId, amountNano: priceNano });
+    }
+    ctx.emit('tool.started', { callId: call.callId, tool: tool.name, attempt, idempotencyKey: idempotencyKey(ctx.runId, call.callId) });
+    let childId: string | undefined;
+    if (child) {
+      childId = childRunId(ctx.runId, call.callId);
+      ctx.emit('child.spawned', { callId: call.callId, childRunId: childId, agent: child.name, depth: ctx.state.lineage.length + 1 });
+    }
+    launches.push({ call, tool, args, attempt, priceNano, reservationId, child, childId });
+  }
+  return launches;
+}
+
+async function launch(ctx: RunContext, l: Launch): Promise<Settled> {
+  const started = ctx.now();
+  const outcome = l.child
+    ? await runChild(ctx, l.child, l.childId!).catch((e): ChildOutcome => ({ kind: 'ended', message: `${l.child!.name} (${l.childId}) could not run: ${describeError(e)}` }))
+    : await invoke(ctx, l.tool, l.args, l.call.callId, idempotencyKey(ctx.runId, l.call.callId), l.attempt);
+  return { launch: l, outcome, durationMs: ctx.now() - started };
+}
+
+/** Writes every outcome in call order, then takes the one decision they lead to (stop, escalate, wait). */
+async function record(ctx: RunContext, settled: Settled[]): Promise<void> {
+  let after: (() => void) | null = null;
+  let sleepMs = 0;
+  for (const { launch: l, outcome, durationMs } of settled) {
+    const { call, tool, attempt } = l;
+    if (l.priceNano > 0) settleTool(ctx, l.reservationId, l.priceNano);
+    const base = { callId: call.callId, tool: tool.name, attempt: Math.max(1, attempt || call.attempts), durationMs };
+    if ('kind' in outcome) {
+      if (outcome.kind === 'completed') ctx.emit('tool.succeeded', { ...base, result: outcome.result });
+      else if (outcome.kind === 'parked') {
+        after ??= () => ctx.emit('child.waiting', { callId: call.callId, childRunId: l.childId!, status: outcome.status, pendingId: outcome.pendingId, reason: outcome.reason });
+      } else {
+        ctx.emit('tool.failed', { ...base, error: { code: 'CHILD_RUN_ENDED', message: outcome.message }, willRetry: false });
+        if (outcome.deadlock) after ??= () => stopRun(ctx, { limit: 'deadlock', detail: outcome.deadlock! });
+      }
+      continue;
+    }
+    if (outcome.ok) {
+      ctx.emit('tool.succeeded', { ...base, result: outcome.result });
+      continue;
+    }
+    if (outcome.unknown && ctx.signal.aborted) {
+      // Cancelled mid-call: nothing is re-run; the trace keeps that the outcome is unknown.
+      ctx.emit('tool.failed', { ...base, error: { code: outcome.code, message: outcome.message }, willRetry: false, unknownOutcome: true });
+      continue;
+    }
+    if (outcome.unknown && !tool.idempotent) {
+      // It may have taken effect. Running a non-idempotent tool again could do it twice: ask a person.
+      if (!after) after = () => escalateUnknownOutcome(ctx, call.callId, tool, attempt, outcome.message);
+      continue;
+    }
+    const toolAllowsRetry = attempt <= tool.retries;
+    const willRetry = toolAllowsRetry && canRetry(ctx.state) && !ctx.signal.aborted;
+    const retryInMs = willRetry ? backoffMs(ctx.state.retries + 1, ctx.agent.backoff) : undefined;
+    ctx.emit('tool.failed', { ...base, error: { code: outcome.code, message: outcome.message }, willRetry, ...(retryInMs !== undefined ? { retryInMs } : {}) });
+    if (toolAllowsRetry && !willRetry && !ctx.signal.aborted) after ??= () => stopRun(ctx, retriesHit(ctx.state, `${tool.name} failed (${outcome.message})`));
+    if (willRetry) sleepMs = Math.max(sleepMs, retryInMs ?? 0);
+  }
+  if (after) (after as () => void)();
+  if (sleepMs > 0 && !after) {
+    await ctx.flush();
+    await ctx.sleep(sleepMs, ctx.signal).catch(() => {});
   }
 }
 

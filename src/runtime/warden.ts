@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { holderIsGone } from './process-liveness.ts';
 import type { Agent } from '../agent/agent.ts';
 import { WardenError } from '../errors.ts';
 import { resolvePricing, usdToNano } from '../model/pricing.ts';
@@ -285,19 +286,6 @@ export class Warden {
     throw new WardenError('LEASE_HELD', `Run ${runId} is being driven by ${record.leaseOwner}; use --force if that process is gone`, {
       context: { runId },
     });
-  }
-}
-
-/** A lease held by a process on this machine that no longer exists can be taken over at once. */
-function holderIsGone(owner: string | null): boolean {
-  if (!owner) return true;
-  const [host, pid] = owner.split(':');
-  if (host !== hostname() || !/^\d+$/.test(pid ?? '')) return false;
-  try {
-    process.kill(Number(pid), 0);
-    return false;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
 

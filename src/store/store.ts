@@ -47,6 +47,15 @@ export interface Store {
   /** Gives the lease back if `owner` holds it. */
   releaseLease(runId: string, owner: string): Promise<void>;
 
+  /**
+   * Takes the entity lock `key` (a tool's `lockKey`) for `holder` when it is free, expired,
+   * already `holder`'s, or when `force` is set (the caller has established the holder is gone).
+   * Calls holding the same key never overlap, across runs and processes.
+   */
+  acquireLock(key: string, holder: string, ttlMs: number, options?: { force?: boolean }): Promise<LockAttempt>;
+  /** Gives the lock back if `holder` holds it. */
+  releaseLock(key: string, holder: string): Promise<void>;
+
   close(): Promise<void>;
 }
 
@@ -128,6 +137,8 @@ export interface RunRecord {
   leaseOwner: string | null;
   leaseExpiresAt: number | null;
 }
+
+export type LockAttempt = { acquired: true } | { acquired: false; holder: string; expiresAt: number };
 
 /** Listings (`listRuns`, `listInterventions`) return at most this many rows unless the filter sets `limit`. */
 export const DEFAULT_LIST_LIMIT = 100;

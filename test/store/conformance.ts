@@ -5,6 +5,7 @@ import { connections } from './conformance/connections.ts';
 import { storeTest, type ConformanceContext } from './conformance/fixtures.ts';
 import { interventionsAndExternalWrites } from './conformance/interventions.ts';
 import { leases } from './conformance/leases.ts';
+import { locks } from './conformance/locks.ts';
 import { runsAndEvents } from './conformance/runs-and-events.ts';
 
 export interface ConformanceOptions {
@@ -31,6 +32,7 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
     budget(context);
     interventionsAndExternalWrites(context);
     leases(context);
+    locks(context);
     connections(context);
   });
 }

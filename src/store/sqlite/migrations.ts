@@ -95,6 +95,18 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       CREATE INDEX interventions_by_run ON interventions (run_id);
     `,
   },
+  {
+    id: 2,
+    name: 'create-entity-locks',
+    up: `
+      -- Entity locks (a tool's lockKey): calls with the same key never overlap, across processes.
+      CREATE TABLE entity_locks (
+        lock_key    TEXT PRIMARY KEY,
+        holder      TEXT NOT NULL,
+        expires_at  INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ]);
 
 /** A migration as recorded in the database. */

@@ -10,6 +10,7 @@ import {
   type ExternalAppendOptions,
   type InterventionFilter,
   type InterventionRecord,
+  type LockAttempt,
   type NewIntervention,
   type NewRun,
   type RunFilter,
@@ -246,6 +247,28 @@ class SqliteStore implements Store {
   async releaseLease(runId: string, owner: string): Promise<void> {
     this.#use(`Releasing the lease of run ${runId}`, () => {
       this.#sql.releaseLease.run(runId, owner);
+    });
+  }
+
+  async acquireLock(key: string, holder: string, ttlMs: number, options: { force?: boolean } = {}): Promise<LockAttempt> {
+    return this.#use(`Taking the lock "${key}"`, () => {
+      if (typeof key !== 'string' || key.length === 0 || key.length > 512) {
+        throw new WardenError('INVALID_ARGUMENT', `A lock key must be a string of 1 to 512 characters, got ${JSON.stringify(key)}`);
+      }
+      if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs < 0) {
+        throw new WardenError('INVALID_ARGUMENT', `ttlMs must be a finite number ≥ 0, got ${String(ttlMs)}`);
+      }
+      const now = Date.now();
+      const { changes } = this.#sql.acquireLock.run(key, holder, Math.ceil(now + ttlMs), options.force ? 1 : 0, now);
+      if (changes > 0) return { acquired: true };
+      const row = this.#sql.lock.get(key) as { holder: string; expires_at: number } | undefined;
+      return row ? { acquired: false, holder: row.holder, expiresAt: Number(row.expires_at) } : { acquired: false, holder: '', expiresAt: 0 };
+    });
+  }
+
+  async releaseLock(key: string, holder: string): Promise<void> {
+    this.#use(`Releasing the lock "${key}"`, () => {
+      this.#sql.releaseLock.run(key, holder);
     });
   }
 

@@ -50,6 +50,14 @@ export function prepareStatements(db: DatabaseSync) {
        WHERE run_id = ?3 AND (?4 OR lease_owner IS NULL OR lease_owner = ?1 OR lease_expires_at < ?5)`,
     ),
     releaseLease: p('UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE run_id = ? AND lease_owner = ?'),
+
+    acquireLock: p(
+      `INSERT INTO entity_locks (lock_key, holder, expires_at) VALUES (?1, ?2, ?3)
+       ON CONFLICT (lock_key) DO UPDATE SET holder = ?2, expires_at = ?3
+       WHERE ?4 OR entity_locks.holder = ?2 OR entity_locks.expires_at < ?5`,
+    ),
+    lock: p('SELECT holder, expires_at FROM entity_locks WHERE lock_key = ?'),
+    releaseLock: p('DELETE FROM entity_locks WHERE lock_key = ? AND holder = ?'),
   };
 }
 

@@ -1,0 +1,212 @@
+import type { z } from 'zod';
+import { PLAN_TOOL } from '../agent/plan.ts';
+import { retriesOverdrawn } from '../guard/limits.ts';
+import { decidePolicy, type PolicyVerdict } from '../guard/policy.ts';
+import { scoreStep, type ConfidenceScore } from '../guard/confidence.ts';
+import { PARKED_STATUSES, TERMINAL_STATUSES } from './events.ts';
+import type { CallState } from './fold.ts';
+import { matchPlanStep, proposePlan, reverifyCall } from './plan-step.ts';
+import type { RunContext } from './run-context.ts';
+import { stopRun } from './run-end.ts';
+
+export function approvalId(runId: string, callId: string): string {
+  return `apr_${runId.replace(/^run_/, '')}_${callId}`;
+}
+
+export function escalationId(runId: string, callId: string, attempt: number | string): string {
+  return `esc_${runId.replace(/^run_/, '')}_${callId}_${attempt}`;
+}
+
+/**
+ * Checks the latest turn's proposed calls in the order the model gave them: schema, plan, policy,
+ * confidence. Stops at the first call that makes the run wait for a person (one decision at a time).
+ */
+export function vetProposed(ctx: RunContext): void {
+  const last = ctx.state.turns.at(-1);
+  if (!last) return;
+  for (const id of last.callIds) {
+    const call = ctx.state.calls.get(id)!;
+    if (call.status !== 'proposed') continue;
+    vetCall(ctx, call);
+    const status = ctx.state.status;
+    if (TERMINAL_STATUSES.has(status) || PARKED_STATUSES.has(status)) return;
+  }
+}
+
+function formatIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 8)
+    .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
+    .join('; ');
+}
+
+function vetCall(ctx: RunContext, call: CallState): void {
+  const { agent } = ctx;
+  if (call.tool === PLAN_TOOL && agent.plan) return proposePlan(ctx, call);
+  const tool = agent.toolsByName.get(call.tool);
+  if (!tool) {
+    const known = [...agent.toolsByName.keys()].join(', ') || '(none)';
+    return reject(ctx, call, 'UNKNOWN_TOOL', `There is no tool named "${call.tool}". Available tools: ${known}.`);
+  }
+  if (call.parseError) {
+    return reject(ctx, call, 'INVALID_TOOL_ARGS', `The arguments for "${call.tool}" are not valid JSON (${call.parseError}).`);
+  }
+  const parsed = tool.input.safeParse(call.args);
+  if (!parsed.success) {
+    return reject(ctx, call, 'INVALID_TOOL_ARGS', `Invalid arguments for "${call.tool}": ${formatIssues(parsed.error)}. Expected JSON Schema: ${JSON.stringify(tool.jsonSchema)}`);
+  }
+
+  // Plan mode: the call must be the verified plan's next step, or pass verification on its own.
+  let planStep: string | null = null;
+  let deviation: string | null = null;
+  if (agent.plan && !call.cleared) {
+    if (!ctx.state.plan?.accepted) {
+      return reject(ctx, call, 'PLAN_REQUIRED', `Plan mode: propose the whole plan with ${PLAN_TOOL} before calling tools.`);
+    }
+    const match = matchPlanStep(ctx.state, call);
+    if ('stepId' in match) planStep = match.stepId;
+    else deviation = match.deviation;
+    if (deviation && agent.plan.onDeviation === 'escalate') {
+      assess(ctx, call, null, deviation, null, 'escalate', `departs from the verified plan: ${deviation}`);
+      return escalate(ctx, call, 'plan_deviation', `${call.tool} departs from the verified plan: ${deviation}`, { deviation });
+    }
+    if (deviation) {
+      const issues = reverifyCall(ctx, call);
+      if (issues.length) return reject(ctx, call, 'PLAN_DEVIATION', `${call.tool} is not in the verified plan (${deviation}) and does not pass on its own: ${issues.join(' ')}`);
+      ctx.emit('plan.amended', { callId: call.callId, tool: call.tool, reason: deviation });
+    }
+  }
+
+  const verdict: PolicyVerdict = decidePolicy(agent, tool, parsed.data);
+  ctx.emit('policy.decided', { callId: call.callId, tool: tool.name, tier: tool.tier, argsHash: call.argsHash, ...verdict });
+  if (verdict.decision === 'deny') {
+    ctx.emit('tool.denied', { callId: call.callId, tool: tool.name, by: verdict.rule, reason: verdict.reason });
+    if (agent.policy.onDeny === 'stop') stopRun(ctx, { limit: 'denied', detail: `${tool.name} was denied by ${verdict.rule}: ${verdict.reason}` });
+    return;
+  }
+
+  const plan = ctx.state.plan;
+  const coveredByPlan = verdict.decision === 'approve' && planStep !== null && plan?.approvedBy && plan.approvalId;
+  if (verdict.decision === 'approve' && !coveredByPlan) {
+    assess(ctx, call, planStep, deviation, null, 'proceed', 'the policy sends it to a person for approval');
+    const id = approvalId(ctx.runId, call.callId);
+    ctx.emit('approval.requested', { approvalId: id, callId: call.callId, tool: tool.name, tier: tool.tier, args: call.args, argsHash: call.argsHash, reason: verdict.reason });
+    ctx.intervene({ id, kind: 'approval', callId: call.callId, tool: tool.name, args: call.args, argsHash: call.argsHash, reason: verdict.reason, evidence: { rule: verdict.rule, tier: tool.tier }, requestedAt: ctx.now() });
+    return;
+  }
+
+  const score = agent.escalation && !call.cleared ? scoreCall(ctx, call, deviation !== null) : null;
+  const threshold = agent.escalation?.threshold ?? null;
+  if (score && threshold !== null && score.score < threshold) {
+    assess(ctx, call, planStep, deviation, score, 'escalate', `confidence ${score.score} is below the threshold ${threshold}`);
+    return escalate(ctx, call, 'low_confidence', `${call.tool}: confidence ${score.score} is below the threshold ${threshold}`, {
+      confidence: score.score,
+      threshold,
+      factors: score.factors,
+    });
+  }
+  if (agent.plan || agent.escalation) {
+    const why = [
+      planStep ? `step "${planStep}" of the verified plan` : deviation ? `outside the plan, verified on its own (${deviation})` : null,
+      score && threshold !== null ? `confidence ${score.score} ≥ threshold ${threshold}` : call.cleared ? 'cleared by a person' : null,
+    ].filter(Boolean);
+    assess(ctx, call, planStep, deviation, score, 'proceed', why.join('; ') || 'no check applies');
+  }
+  if (coveredByPlan) {
+    ctx.emit('approval.decided', {
+      approvalId: `${plan!.approvalId}#${planStep}`,
+      callId: call.callId,
+      decision: 'approved',
+      by: plan!.approvedBy!,
+      reason: `approved with plan ${plan!.planId}: these exact arguments are its step "${planStep}"`,
+      argsHash: call.argsHash,
+    });
+  }
+}
+
+function assess(
+  ctx: RunContext,
+  call: CallState,
+  planStep: string | null,
+  deviation: string | null,
+  score: ConfidenceScore | null,
+  verdict: 'proceed' | 'escalate',
+  reason: string,
+): void {
+  ctx.emit('step.assessed', {
+    callId: call.callId,
+    planStep,
+    deviation: deviation !== null,
+    confidence: score?.score ?? null,
+    threshold: ctx.agent.escalation?.threshold ?? null,
+    factors: score?.factors ?? [],
+    verdict,
+    reason,
+  });
+}
+
+/** Scores a proposed call from the signals the log holds. */
+function scoreCall(ctx: RunContext, call: CallState, planDeviation: boolean): ConfidenceScore {
+  const s = ctx.state;
+  const turn = s.turns.find((t) => t.step === call.step)?.turn;
+  let recentErrors = 0;
+  for (const c of s.calls.values()) {
+    if (c.step >= call.step - 2 && c.callId !== call.callId && (c.status === 'failed' || c.status === 'rejected')) recentErrors++;
+  }
+  return scoreStep(ctx.agent.escalation?.scorer, {
+    ...(turn?.confidence !== undefined ? { modelConfidence: turn.confidence } : {}),
+    ...(turn?.avgLogprob !== undefined ? { avgLogprob: turn.avgLogprob } : {}),
+    planDeviation,
+    recentErrors,
+    retries: s.retries,
+    maxRetries: s.limits.maxRetries,
+  });
+}
+
+/** Parks the run on a person's decision about this call: approve, edit, take over or stop. */
+function escalate(ctx: RunContext, call: CallState, reason: string, detail: string, extra: Record<string, unknown>): void {
+  const id = escalationId(ctx.runId, call.callId, reason === 'low_confidence' ? 'lc' : 'pd');
+  const evidence = { tool: call.tool, args: call.args, step: call.step, detail, ...extra };
+  ctx.emit('escalated', { escalationId: id, reason, callId: call.callId, evidence });
+  ctx.intervene({ id, kind: 'escalation', callId: call.callId, tool: call.tool, args: call.args, argsHash: call.argsHash, reason: detail, evidence, requestedAt: ctx.now() });
+}
+
+/** Scores a final answer; below the threshold the run waits for a person before it completes. */
+export function gateFinalAnswer(ctx: RunContext, text: string): boolean {
+  const esc = ctx.agent.escalation;
+  if (!esc) return false;
+  const s = ctx.state;
+  const turn = s.turns.at(-1)?.turn;
+  const score = scoreStep(esc.scorer, {
+    ...(turn?.confidence !== undefined ? { modelConfidence: turn.confidence } : {}),
+    ...(turn?.avgLogprob !== undefined ? { avgLogprob: turn.avgLogprob } : {}),
+    planDeviation: false,
+    recentErrors: [...s.calls.values()].filter((c) => c.step >= s.steps - 2 && (c.status === 'failed' || c.status === 'rejected')).length,
+    retries: s.retries,
+    maxRetries: s.limits.maxRetries,
+  });
+  const low = score.score < esc.threshold;
+  ctx.emit('step.assessed', {
+    callId: null,
+    planStep: null,
+    deviation: false,
+    confidence: score.score,
+    threshold: esc.threshold,
+    factors: score.factors,
+    verdict: low ? 'escalate' : 'proceed',
+    reason: low ? `the answer's confidence ${score.score} is below the threshold ${esc.threshold}` : `the answer's confidence ${score.score} ≥ threshold ${esc.threshold}`,
+  });
+  if (!low) return false;
+  const id = escalationId(ctx.runId, `answer${s.steps}`, 'lc');
+  const detail = `final answer: confidence ${score.score} is below the threshold ${esc.threshold}`;
+  const evidence = { answer: text, step: s.steps, detail, confidence: score.score, threshold: esc.threshold, factors: score.factors };
+  ctx.emit('escalated', { escalationId: id, reason: 'low_confidence', evidence });
+  ctx.intervene({ id, kind: 'escalation', callId: null, tool: null, args: null, argsHash: null, reason: detail, evidence, requestedAt: ctx.now() });
+  return true;
+}
+
+export function reject(ctx: RunContext, call: CallState, code: string, message: string): void {
+  ctx.emit('tool.rejected', { callId: call.callId, tool: call.tool, error: { code, message } });
+  const hit = retriesOverdrawn(ctx.state);
+  if (hit) stopRun(ctx, hit);
+}
