@@ -73,6 +73,28 @@ export function explainEvent(e: AnyRunEvent): string | null {
       return `Stopped (${e.data.reason}).`;
     case 'run.cancelled':
       return `Cancelled by ${e.data.by}: ${e.data.reason}.`;
+    case 'plan.proposed':
+      return `The model proposed a plan of ${e.data.steps.length} step(s): ${preview(e.data.steps.map((st) => `${st.id}=${st.tool}`).join(', '))}.`;
+    case 'plan.rejected':
+      return `Plan rejected before anything ran (${e.data.rejections} so far): ${preview(e.data.issues.map((i) => i.message).join(' '))}`;
+    case 'plan.verified':
+      return `Plan verified: order ${e.data.order.join(' → ')}, estimated ${usd(e.data.estimateNano)}${e.data.needsApproval.length ? `; needs a person for ${e.data.needsApproval.join(', ')}${e.data.awaitsApproval ? ' (approve the plan as a whole)' : ''}` : ''}.`;
+    case 'plan.amended':
+      return `${e.data.tool} is not the plan's next step (${preview(e.data.reason)}), but passed verification on its own.`;
+    case 'step.assessed': {
+      const what = e.data.callId ? `Call ${e.data.callId}` : 'The final answer';
+      const plan = e.data.planStep ? `, plan step "${e.data.planStep}"` : e.data.deviation ? ', outside the plan' : '';
+      const conf = e.data.confidence !== null ? `, confidence ${e.data.confidence}${e.data.threshold !== null ? ` (threshold ${e.data.threshold})` : ''}` : '';
+      return `${what}${plan}${conf}: ${e.data.verdict === 'escalate' ? 'goes to a person' : 'goes ahead'} — ${e.data.reason}.`;
+    }
+    case 'child.spawned':
+      return `Delegated to ${e.data.agent}: child run ${e.data.childRunId} (depth ${e.data.depth}), sharing this request's ceiling.`;
+    case 'child.waiting':
+      return `Waiting: child run ${e.data.childRunId} needs a person [${e.data.pendingId}].`;
+    case 'child.resumed':
+      return `Child run ${e.data.childRunId} was decided; going on.`;
+    case 'lock.acquired':
+      return e.data.waitedMs > 0 ? `Took lock "${e.data.key}" after waiting ${e.data.waitedMs} ms for another run.` : null;
     default:
       return null;
   }

@@ -7,8 +7,9 @@ import { resolvePricing, usdToNano } from '../model/pricing.ts';
 import type { InterventionRecord, Store } from '../store/store.ts';
 import { hashValue } from './canonical.ts';
 import { sleep as defaultSleep } from './backoff.ts';
-import { type AnyNewEvent, type AnyRunEvent, newEvent, PARKED_STATUSES, TERMINAL_STATUSES } from './events.ts';
+import { type AnyNewEvent, type AnyRunEvent, newEvent, PARKED_STATUSES, type RunStatus, TERMINAL_STATUSES } from './events.ts';
 import { foldRun } from './fold.ts';
+import type { ChildRunner, ChildSpec } from './delegation.ts';
 import { RunContext } from './run-context.ts';
 import { driveRun } from './run-loop.ts';
 import { toRunResult, type RunResult } from './run-result.ts';
@@ -35,6 +36,8 @@ export interface SubmitOptions {
 export interface ExecuteOptions {
   /** Take the run over even if another live worker seems to hold it. */
   force?: boolean;
+  /** Aborting it cancels the run (and its children), as `cancel` would. */
+  signal?: AbortSignal;
 }
 
 export interface ApprovalDecision {
@@ -51,6 +54,8 @@ export interface EscalationDecision {
   /** The final answer, with `takeover`. */
   output?: string;
 }
+
+export type StopTarget = { runId: string } | { agent: string } | { tenant: string } | { all: true };
 
 export function newRunId(): string {
   return `run_${randomBytes(8).toString('hex')}`;
@@ -85,20 +90,26 @@ export class Warden {
   /** Records a new run (status `queued`) and returns its id. Nothing runs yet. */
   async submit(agent: Agent, input: string, options: SubmitOptions = {}): Promise<string> {
     if (typeof input !== 'string') throw new WardenError('INVALID_ARGUMENT', `input must be a string, got ${typeof input}`);
-    const pricing = resolvePricing(agent.model, agent.pricing);
     const runId = options.runId ?? newRunId();
-    const tenant = options.tenant ?? 'default';
+    await this.record({ runId, agent, input, tenant: options.tenant ?? 'default', rootRunId: runId, parentRunId: null, limits: agent.limits, agentFile: options.agentFile });
+    return runId;
+  }
+
+  private async record(spec: Omit<ChildSpec, 'task' | 'lineage' | 'parentRunId'> & { input: string; parentRunId: string | null; lineage?: ChildSpec['lineage'] }): Promise<void> {
+    const { agent, runId } = spec;
+    const pricing = resolvePricing(agent.model, agent.pricing);
     const at = this.now();
     const submitted = newEvent(
       'run.submitted',
       {
         agent: agent.name,
-        input,
-        tenant,
-        limits: { ...agent.limits },
-        rootRunId: runId,
-        parentRunId: null,
-        ...(options.agentFile ? { agentFile: options.agentFile } : {}),
+        input: spec.input,
+        tenant: spec.tenant,
+        limits: { ...spec.limits },
+        rootRunId: spec.rootRunId,
+        parentRunId: spec.parentRunId,
+        ...(spec.agentFile ? { agentFile: spec.agentFile } : {}),
+        ...(spec.lineage ? { lineage: spec.lineage } : {}),
         model: { provider: agent.model.provider, modelId: agent.model.modelId, inputPerMTok: pricing.inputPerMTok, outputPerMTok: pricing.outputPerMTok },
       },
       at,
@@ -106,17 +117,25 @@ export class Warden {
     await this.store.createRun({
       runId,
       agent: agent.name,
-      tenant,
-      input,
-      parentRunId: null,
-      rootRunId: runId,
-      ceilingNano: usdToNano(agent.limits.maxCostUsd),
+      tenant: spec.tenant,
+      input: spec.input,
+      parentRunId: spec.parentRunId,
+      rootRunId: spec.rootRunId,
+      ceilingNano: usdToNano(spec.limits.maxCostUsd),
       status: 'queued',
       createdAt: at,
       submitted,
     });
-    return runId;
   }
+
+  /** How runs of this Warden start and drive their child runs. */
+  private readonly childRunner: ChildRunner = {
+    create: async (spec) => {
+      if (await this.store.getRun(spec.runId)) return; // created before a crash: the id is derived, so it is the same child
+      await this.record({ ...spec, input: spec.task });
+    },
+    drive: (agent, runId, signal) => this.execute(agent, runId, { signal, force: true }),
+  };
 
   /** Submits and drives a run until it ends or waits for a person. Never blocks on a person. */
   async run(agent: Agent, input: string, options: SubmitOptions = {}): Promise<RunResult> {
@@ -131,13 +150,23 @@ export class Warden {
   async execute(agent: Agent, runId: string, options: ExecuteOptions = {}): Promise<RunResult> {
     await this.takeLease(runId, options.force === true);
     const controller = new AbortController();
+    const outer = options.signal;
+    const onOuterAbort = () => controller.abort(outer?.reason);
+    if (outer?.aborted) onOuterAbort();
+    else outer?.addEventListener('abort', onOuterAbort, { once: true });
     this.active.set(runId, controller);
     const heartbeat = setInterval(() => {
       this.store.acquireLease(runId, this.worker, this.leaseTtlMs).catch(() => {});
     }, Math.max(1_000, this.leaseTtlMs / 3));
     heartbeat.unref();
     try {
-      const state = foldRun(await this.store.loadEvents(runId));
+      let state = foldRun(await this.store.loadEvents(runId));
+      if (state.pending?.childRunId && (await this.interventionClosed(state.pending.id))) {
+        // The child this run waited on was decided: the parent goes on and drives it again.
+        const callId = state.pending.callId!;
+        await this.store.appendExternal(runId, [newEvent('child.resumed', { callId, childRunId: state.pending.childRunId }, this.now())], { run: { status: 'queued' } });
+        state = foldRun(await this.store.loadEvents(runId));
+      }
       if (state.agent !== agent.name) {
         throw new WardenError('INVALID_ARGUMENT', `Run ${runId} belongs to agent "${state.agent}", not "${agent.name}"`, { context: { runId } });
       }
@@ -152,14 +181,22 @@ export class Warden {
         now: this.now,
         sleep: this.sleep,
         onEvents: this.onEvent ? (events) => events.forEach(this.onEvent!) : undefined,
+        children: this.childRunner,
       });
       await driveRun(ctx);
       return toRunResult(ctx.state);
     } finally {
       clearInterval(heartbeat);
+      outer?.removeEventListener('abort', onOuterAbort);
       this.active.delete(runId);
       await this.store.releaseLease(runId, this.worker).catch(() => {});
     }
+  }
+
+  /** The decision a waiting descendant needed was taken (or its run was cancelled). */
+  private async interventionClosed(id: string): Promise<boolean> {
+    const record = await this.store.getIntervention(id);
+    return !record || record.status !== 'pending';
   }
 
   /** Same as `execute`: continues a run whose process is gone, from its last committed event. */
@@ -206,18 +243,33 @@ export class Warden {
   }
 
   /** A person's answer to an escalation: run the step, run it with edited arguments, answer instead, or stop. */
-  async decideEscalation(id: string, decision: EscalationDecision): Promise<InterventionRecord> {
+  async decideEscalation(id: string, decision: EscalationDecision, agent?: Agent): Promise<InterventionRecord> {
     const record = await this.pendingIntervention(id, 'escalation', decision.by);
     const reason = decision.reason ?? '';
     const at = this.now();
     const events: AnyNewEvent[] = [];
     const data = { escalationId: id, decision: decision.decision, by: decision.by, reason };
+    // An escalated final answer (no call): approving it completes the run with that answer.
+    const answer = record.callId === null && typeof record.evidence.answer === 'string' ? record.evidence.answer : null;
+    let status: RunStatus = 'queued';
     switch (decision.decision) {
       case 'approve':
         events.push(newEvent('escalation.decided', data, at));
+        if (answer !== null) {
+          events.push(newEvent('run.completed', { output: answer }, at));
+          status = 'completed';
+        }
         break;
       case 'edit':
         if (decision.args === undefined) throw new WardenError('INVALID_ARGUMENT', 'An edit needs the new arguments');
+        if (answer !== null) throw new WardenError('INVALID_ARGUMENT', `Escalation ${id} is about a final answer, which has no arguments; take over with your own answer instead`);
+        if (agent && record.tool) {
+          const tool = agent.toolsByName.get(record.tool);
+          const checked = tool?.input.safeParse(decision.args);
+          if (checked && !checked.success) {
+            throw new WardenError('INVALID_TOOL_ARGS', `The edited arguments do not fit ${record.tool}: ${checked.error.issues.map((i: { path: PropertyKey[]; message: string }) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+          }
+        }
         events.push(newEvent('escalation.decided', { ...data, args: decision.args, argsHash: hashValue(decision.args) }, at));
         break;
       case 'takeover':
@@ -232,9 +284,10 @@ export class Warden {
       default:
         throw new WardenError('INVALID_ARGUMENT', `Unknown escalation decision ${JSON.stringify((decision as { decision: unknown }).decision)}`);
     }
-    const status = decision.decision === 'takeover' ? 'completed' : decision.decision === 'stop' ? 'cancelled' : 'queued';
+    if (decision.decision === 'takeover') status = 'completed';
+    if (decision.decision === 'stop') status = 'cancelled';
     await this.store.appendExternal(record.runId, events, {
-      run: { status, ...(decision.decision === 'takeover' ? { output: decision.output } : {}), ...(status === 'cancelled' ? { stopReason: 'cancelled' } : {}) },
+      run: { status, ...(status === 'completed' ? { output: decision.output ?? answer } : {}), ...(status === 'cancelled' ? { stopReason: 'cancelled' } : {}) },
       intervention: { id, status: 'decided', decidedBy: decision.by, decisionReason: `${decision.decision}${reason ? `: ${reason}` : ''}`, decidedAt: at },
     });
     return (await this.store.getIntervention(id))!;
@@ -252,28 +305,78 @@ export class Warden {
   }
 
   /**
-   * Cancels a run. A run this process is driving is aborted at once; a run parked or queued ends
-   * cancelled right away; a run another worker drives stops at that worker's next step.
+   * Cancels a run and every run below it. A run this process is driving is aborted at once; a run
+   * parked or queued ends cancelled right away; a run another worker drives stops at that worker's
+   * next step.
    */
   async cancel(runId: string, options: { by: string; reason?: string }): Promise<RunResult> {
     const state = foldRun(await this.events(runId));
-    if (TERMINAL_STATUSES.has(state.status)) return toRunResult(state);
     const reason = options.reason ?? 'cancelled';
+    // Children first, so none is left running for a parent that is gone.
+    for (const child of await this.descendants(state.rootRunId, runId)) await this.cancelOne(child, options.by, reason);
+    await this.cancelOne(runId, options.by, reason);
+    return this.inspect(runId);
+  }
+
+  private async cancelOne(runId: string, by: string, reason: string): Promise<void> {
+    const state = foldRun(await this.events(runId));
+    if (TERMINAL_STATUSES.has(state.status)) return;
     const at = this.now();
-    const events: AnyNewEvent[] = [newEvent('cancel.requested', { by: options.by, reason }, at)];
+    const events: AnyNewEvent[] = [newEvent('cancel.requested', { by, reason }, at)];
     const local = this.active.get(runId);
     const record = await this.store.getRun(runId);
     const heldElsewhere = !local && record?.leaseOwner && (record.leaseExpiresAt ?? 0) > at;
-    if (!local && !heldElsewhere) events.push(newEvent('run.cancelled', { by: options.by, reason }, at));
-    const pending = state.pending;
+    if (!local && !heldElsewhere) events.push(newEvent('run.cancelled', { by, reason }, at));
+    // A wait on a child's decision is closed with the child; only this run's own is closed here.
+    const pending = state.pending && !state.pending.childRunId ? state.pending : null;
     await this.store.appendExternal(runId, events, {
       ...(events.length > 1 ? { run: { status: 'cancelled', stopReason: 'cancelled' } } : {}),
       ...(pending && events.length > 1
-        ? { intervention: { id: pending.id, status: 'decided', decidedBy: options.by, decisionReason: `run cancelled: ${reason}`, decidedAt: at } }
+        ? { intervention: { id: pending.id, status: 'decided', decidedBy: by, decisionReason: `run cancelled: ${reason}`, decidedAt: at } }
         : {}),
     });
-    local?.abort(new WardenError('CONFLICT', `Run ${runId} cancelled by ${options.by}`));
-    return this.inspect(runId);
+    local?.abort(new WardenError('CONFLICT', `Run ${runId} cancelled by ${by}`));
+  }
+
+  /** Runs below `runId` in its tree, deepest first. */
+  private async descendants(rootRunId: string, runId: string): Promise<string[]> {
+    const tree = await this.store.listRuns({ rootRunId, limit: 100_000 });
+    const below: string[] = [];
+    const walk = (parent: string) => {
+      for (const r of tree) {
+        if (r.parentRunId !== parent) continue;
+        walk(r.runId);
+        below.push(r.runId);
+      }
+    };
+    walk(runId);
+    return below;
+  }
+
+  /**
+   * The kill switch: cancels one run, every live run of an agent or a tenant, or every live run.
+   * Each run ends cancelled (or, if another worker drives it, stops at its next step); nothing
+   * half-done is left: in-flight calls are recorded with an unknown outcome, never re-run blindly.
+   *
+   * @example
+   * await warden.stop({ agent: 'support-desk' }, { by: 'ana', reason: 'refund bug' });
+   */
+  async stop(target: StopTarget, options: { by: string; reason?: string }): Promise<RunResult[]> {
+    const chosen = ['runId', 'agent', 'tenant', 'all'].filter((k) => (target as Record<string, unknown>)[k] !== undefined && (target as Record<string, unknown>)[k] !== false);
+    if (chosen.length !== 1) throw new WardenError('INVALID_ARGUMENT', 'Stop exactly one of: a run (runId), an agent, a tenant, or all');
+    if ('runId' in target && target.runId) return [await this.cancel(target.runId, options)];
+    const filter = {
+      status: ['queued', 'running', 'waiting_approval', 'escalated'] as RunStatus[],
+      limit: 100_000,
+      ...('agent' in target && target.agent ? { agent: target.agent } : {}),
+      ...('tenant' in target && target.tenant ? { tenant: target.tenant } : {}),
+    };
+    const live = await this.store.listRuns(filter);
+    const results: RunResult[] = [];
+    // Roots first: cancelling a root takes its whole tree with it.
+    for (const r of live.filter((x) => x.parentRunId === null)) results.push(await this.cancel(r.runId, options));
+    for (const r of live.filter((x) => x.parentRunId !== null)) results.push(await this.cancel(r.runId, options));
+    return results;
   }
 
   private async takeLease(runId: string, force: boolean): Promise<void> {

@@ -56,9 +56,16 @@ export function registerRunCommands(program: Command): void {
     });
 }
 
-/** Loads the agent the run was started with (or `opts.agent`) and drives the run on. */
+/**
+ * Loads the agent the run was started with (or `opts.agent`) and drives the run on. A child run
+ * is carried on through its root, which drives its children from their own logs.
+ */
 export async function resumeRun(warden: Warden, runId: string, opts: { agent?: string; force?: boolean }): Promise<RunResult> {
-  const [submitted] = await warden.events(runId);
+  let [submitted] = await warden.events(runId);
+  if (submitted.type === 'run.submitted' && submitted.data.parentRunId && !opts.agent) {
+    runId = submitted.data.rootRunId;
+    [submitted] = await warden.events(runId);
+  }
   const file = opts.agent ?? (submitted.type === 'run.submitted' ? submitted.data.agentFile : undefined);
   if (!file) throw new WardenError('INVALID_ARGUMENT', `Run ${runId} does not record its agent file; pass --agent FILE`);
   const { agent } = await loadAgent(file);

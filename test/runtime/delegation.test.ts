@@ -1,0 +1,167 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { z } from 'zod';
+import { defineAgent, type Agent } from '../../src/agent/agent.ts';
+import { defineTool } from '../../src/agent/tool.ts';
+import { simulated } from '../../src/model/simulated.ts';
+import { seededRandom } from '../../src/model/seeded-random.ts';
+import { SideEffects, supportTools, testWarden } from '../helpers.ts';
+
+type Turns = Parameters<typeof simulated.script>[0];
+
+function agentOf(name: string, turns: Turns, extra: Partial<Parameters<typeof defineAgent>[0]> = {}): Agent {
+  return defineAgent({
+    name,
+    instructions: `${name} agent`,
+    model: simulated.script(turns),
+    tools: [],
+    limits: { maxSteps: 6, maxToolCalls: 6, maxRetries: 3, maxWallMs: 60_000, maxCostUsd: 1 },
+    backoff: { baseMs: 0, maxMs: 0 },
+    ...extra,
+  });
+}
+
+const delegate = (name: string, task: string) => ({ tool: `delegate_${name}`, args: { task } });
+
+describe('sub-agents', () => {
+  it('runs children in parallel as runs of their own, sharing the parent ceiling, results in call order', async () => {
+    const researcher = agentOf('researcher', [{ text: 'Findings: three causes.', delayMs: 30 }]);
+    const writer = agentOf('writer', [{ text: 'Draft: a short note.', delayMs: 5 }]);
+    const lead = agentOf('lead', [{ toolCalls: [delegate('researcher', 'find causes'), delegate('writer', 'draft a note')] }, { text: 'All done.' }], {
+      delegates: [researcher, writer],
+    });
+    const { warden, store } = testWarden();
+    const result = await warden.run(lead, 'report on outages');
+    assert.equal(result.status, 'completed');
+    const events = await warden.events(result.runId);
+    const spawned = events.filter((e) => e.type === 'child.spawned');
+    assert.equal(spawned.length, 2);
+    const outcomes = events.filter((e) => e.type === 'tool.succeeded').map((e) => e.type === 'tool.succeeded' && (e.data.result as { output: string }).output);
+    assert.deepEqual(outcomes, ['Findings: three causes.', 'Draft: a short note.'], 'recorded in call order although the writer finished first');
+    const tree = await store.listRuns({ rootRunId: result.runId });
+    assert.equal(tree.length, 3);
+    for (const child of tree.filter((r) => r.runId !== result.runId)) assert.equal(child.parentRunId, result.runId);
+    const budget = await store.getBudget(result.runId);
+    const total = tree.reduce((sum, r) => sum + r.costNano, 0);
+    assert.equal(budget!.spentNano, total, 'one ledger for the whole tree');
+  });
+
+  it('parks the parent while a child waits for a person, and goes on once it is decided', async () => {
+    const effects = new SideEffects();
+    const cleaner = agentOf('cleaner', [{ toolCalls: [{ tool: 'delete_account', args: { customerId: 'c-1' } }] }, { text: 'Deleted.' }], { tools: supportTools(effects) });
+    const lead = agentOf('lead', [{ toolCalls: [delegate('cleaner', 'remove c-1')] }, { text: 'Cleaner says done.' }], { delegates: [cleaner] });
+    const { warden } = testWarden();
+    const parked = await warden.run(lead, 'clean up');
+    assert.equal(parked.status, 'waiting_approval');
+    assert.ok(parked.pending, 'the parent shows the decision it waits for');
+    assert.equal(effects.count('delete_account'), 0);
+    await warden.approve(parked.pending!.id, { by: 'ana' });
+    const done = await warden.execute(lead, parked.runId);
+    assert.equal(done.status, 'completed');
+    assert.equal(done.output, 'Cleaner says done.');
+    assert.equal(effects.count('delete_account'), 1);
+  });
+
+  it('reports a cycle of delegation as a deadlock, naming the cycle', async () => {
+    let b: Agent;
+    const a = agentOf('alpha', [{ toolCalls: [delegate('beta', 'ask beta')] }, { text: 'a done' }], { delegates: () => [b] });
+    b = agentOf('beta', [{ toolCalls: [delegate('alpha', 'ask alpha')] }, { text: 'b done' }], { delegates: () => [a] });
+    const { warden } = testWarden();
+    const result = await warden.run(a, 'go');
+    assert.equal(result.status, 'stopped');
+    assert.equal(result.stopReason, 'deadlock');
+    assert.match(result.stopDetail ?? '', /alpha .*→ beta .*→ alpha/);
+  });
+
+  it('stops at the delegation depth and total children limits', async () => {
+    const leaf = agentOf('leaf', [{ text: 'leaf' }]);
+    const mid = agentOf('mid', [{ toolCalls: [delegate('leaf', 'x')] }, { text: 'mid' }], { delegates: [leaf] });
+    const top = agentOf('top', [{ toolCalls: [delegate('mid', 'x')] }, { text: 'top' }], { delegates: [mid], delegation: { maxDepth: 1 } });
+    const { warden } = testWarden();
+    const deep = await warden.run(top, 'go');
+    assert.equal(deep.status, 'completed', 'the limit applies to the agent that delegates: mid may go one level down');
+    const shallowMid = agentOf('mid2', [{ toolCalls: [delegate('leaf', 'x')] }, { text: 'mid' }], { delegates: [leaf], delegation: { maxDepth: 1 } });
+    const top2 = agentOf('top2', [{ toolCalls: [delegate('mid2', 'x')] }, { text: 'top' }], { delegates: [shallowMid] });
+    const stopped = await warden.run(top2, 'go');
+    const [child] = stopped.toolCalls;
+    assert.equal(child.status, 'failed');
+    assert.match(child.error?.message ?? '', /max_depth/);
+
+    const many = agentOf('many', [{ toolCalls: [delegate('leaf', '1'), delegate('leaf', '2'), delegate('leaf', '3')] }, { text: 'x' }], {
+      delegates: [leaf],
+      delegation: { maxChildren: 2 },
+    });
+    const capped = await warden.run(many, 'go');
+    assert.equal(capped.stopReason, 'max_children');
+  });
+
+  it('cancels every descendant when the parent is cancelled', async () => {
+    const cleaner = agentOf('cleaner', [{ toolCalls: [{ tool: 'delete_account', args: { customerId: 'c-1' } }] }, { text: 'x' }], { tools: supportTools(new SideEffects()) });
+    const lead = agentOf('lead', [{ toolCalls: [delegate('cleaner', 'remove')] }, { text: 'x' }], { delegates: [cleaner] });
+    const { warden, store } = testWarden();
+    const parked = await warden.run(lead, 'go');
+    await warden.cancel(parked.runId, { by: 'ops' });
+    const tree = await store.listRuns({ rootRunId: parked.runId });
+    assert.ok(tree.every((r) => r.status === 'cancelled'), JSON.stringify(tree.map((r) => r.status)));
+    const pending = await store.listInterventions({ status: 'pending' });
+    assert.equal(pending.length, 0, 'no approval is left waiting for a cancelled run');
+  });
+
+  it('never lets a tree of runs with parallel children spend more than the shared ceiling (200 random trees)', async () => {
+    const random = seededRandom(20261124);
+    const { warden, store } = testWarden();
+    const outcomes = new Map<string, number>();
+    for (let n = 0; n < 200; n++) {
+      const ceiling = 0.002 + random() * 0.03;
+      const heavy = () => ({ usage: { inputTokens: 100 + Math.floor(random() * 4000), outputTokens: 50 + Math.floor(random() * 3000) } });
+      const failing = () => (random() < 0.3 ? { error: { status: 503, times: 1 + Math.floor(random() * 2) } } : {});
+      const leaf = (i: number) => agentOf(`leaf${i}`, [{ text: `leaf ${i}`, ...heavy(), ...failing() }], { limits: { maxCostUsd: 1, maxOutputTokens: 4000 } });
+      const leaves = Array.from({ length: 1 + Math.floor(random() * 4) }, (_, i) => leaf(i));
+      const midCount = 1 + Math.floor(random() * 3);
+      const mids = Array.from({ length: midCount }, (_, m) =>
+        agentOf(`mid${m}`, [{ toolCalls: leaves.map((l) => delegate(l.name, 'dig')), ...heavy() }, { text: 'mid done', ...heavy() }], { delegates: leaves, limits: { maxCostUsd: 1, maxOutputTokens: 4000 } }),
+      );
+      const root = agentOf('root', [{ toolCalls: mids.map((m) => delegate(m.name, 'split')), ...heavy() }, { text: 'root done', ...heavy() }], {
+        delegates: mids,
+        parallelToolCalls: 4,
+        limits: { maxCostUsd: ceiling, maxOutputTokens: 4000, maxSteps: 6, maxToolCalls: 8, maxRetries: 3, maxWallMs: 60_000 },
+      });
+      const result = await warden.run(root, `tree ${n}`);
+      const key = result.stopReason ?? result.status;
+      outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+      const tree = await store.listRuns({ rootRunId: result.runId, limit: 1000 });
+      const spent = tree.reduce((sum, r) => sum + r.costNano, 0);
+      const budget = await store.getBudget(result.runId);
+      assert.ok(spent <= Math.round(ceiling * 1e9), `tree ${n}: spent ${spent} > ceiling ${ceiling}`);
+      assert.ok(budget!.spentNano + budget!.reservedNano <= budget!.ceilingNano, `tree ${n}: ledger over its ceiling`);
+      assert.equal(budget!.reservedNano, 0, `tree ${n}: a reservation was left open`);
+    }
+    // The trees must really press on the ceiling, or the test proves nothing.
+    assert.ok((outcomes.get('cost_ceiling') ?? 0) >= 20, JSON.stringify([...outcomes]));
+    assert.ok((outcomes.get('completed') ?? 0) >= 20, JSON.stringify([...outcomes]));
+  });
+
+  it('runs several calls of one turn at the same time, up to the cap', async () => {
+    const live = { now: 0, max: 0 };
+    const slow = defineTool({
+      name: 'slow',
+      description: 'Slow read',
+      tier: 'read',
+      input: z.object({ n: z.number() }),
+      execute: async ({ n }) => {
+        live.now++;
+        live.max = Math.max(live.max, live.now);
+        await new Promise((r) => setTimeout(r, 20));
+        live.now--;
+        return { n };
+      },
+    });
+    const agent = agentOf('fan', [{ toolCalls: [1, 2, 3, 4, 5].map((n) => ({ tool: 'slow', args: { n } })) }, { text: 'ok' }], { tools: [slow], parallelToolCalls: 3 });
+    const { warden } = testWarden();
+    const result = await warden.run(agent, 'go');
+    assert.equal(result.status, 'completed');
+    assert.equal(live.max, 3);
+    const order = (await warden.events(result.runId)).filter((e) => e.type === 'tool.succeeded').map((e) => e.type === 'tool.succeeded' && (e.data.result as { n: number }).n);
+    assert.deepEqual(order, [1, 2, 3, 4, 5]);
+  });
+});

@@ -1,0 +1,156 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { defineAgent, type Agent } from '../../src/agent/agent.ts';
+import { defineTool } from '../../src/agent/tool.ts';
+import { simulated } from '../../src/model/simulated.ts';
+import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { createWarden } from '../../src/runtime/warden.ts';
+import { tempDir, testWarden } from '../helpers.ts';
+
+interface Span {
+  key: string;
+  start: number;
+  end: number;
+}
+
+/** A refund that takes a while and records when it ran, keyed by order (its lockKey). */
+function refundTool(spans: Span[], lockKey = true) {
+  return defineTool({
+    name: 'refund',
+    description: 'Refund an order',
+    tier: 'write',
+    input: z.object({ orderId: z.string(), amount: z.number() }),
+    ...(lockKey ? { lockKey: (args: { orderId: string }) => args.orderId } : {}),
+    execute: async ({ orderId }) => {
+      const start = performance.now();
+      await new Promise((r) => setTimeout(r, 15));
+      spans.push({ key: orderId, start, end: performance.now() });
+      return { ok: true };
+    },
+  });
+}
+
+function refunder(spans: Span[], orders: string[], lockKey = true): Agent {
+  return defineAgent({
+    name: 'refunder',
+    instructions: 'Refund',
+    model: simulated.script([...orders.map((orderId) => ({ toolCalls: [{ tool: 'refund', args: { orderId, amount: 5 } }] })), { text: 'done' }]),
+    tools: [refundTool(spans, lockKey)],
+    limits: { maxSteps: 20, maxToolCalls: 20, maxRetries: 2, maxWallMs: 60_000, maxCostUsd: 1 },
+    loopDetection: { repeats: 50, noProgressSteps: 50 },
+  });
+}
+
+function overlaps(spans: Span[]): number {
+  let n = 0;
+  for (let i = 0; i < spans.length; i++) {
+    for (let j = i + 1; j < spans.length; j++) {
+      const a = spans[i];
+      const b = spans[j];
+      if (a.key === b.key && a.start < b.end && b.start < a.end) n++;
+    }
+  }
+  return n;
+}
+
+describe('entity locks (lockKey)', () => {
+  it('never lets two concurrent runs on the same key overlap, across two stores on one database', async () => {
+    const db = join(tempDir(), 'locks.db');
+    const spans: Span[] = [];
+    const a = createWarden({ store: createSqliteStore({ path: db }) });
+    const b = createWarden({ store: createSqliteStore({ path: db }) });
+    const orders = ['1042', '1042', '7', '1042'];
+    const results = await Promise.all([a.run(refunder(spans, orders), 'a'), b.run(refunder(spans, orders), 'b'), a.run(refunder(spans, orders), 'c')]);
+    for (const r of results) assert.equal(r.status, 'completed');
+    assert.equal(spans.length, 12);
+    assert.equal(overlaps(spans), 0);
+    await a.store.close();
+    await b.store.close();
+  });
+
+  it('(control) does overlap without a lockKey, so the check above can fail', async () => {
+    const spans: Span[] = [];
+    const { warden } = testWarden();
+    const orders = ['1042', '1042'];
+    await Promise.all([warden.run(refunder(spans, orders, false), 'a'), warden.run(refunder(spans, orders, false), 'b')]);
+    assert.ok(overlaps(spans) > 0);
+  });
+
+  it('reports a child waiting on a lock its parent holds as a deadlock instead of hanging', async () => {
+    const spans: Span[] = [];
+    const child = defineAgent({
+      name: 'helper',
+      instructions: 'help',
+      model: simulated.script([{ toolCalls: [{ tool: 'refund', args: { orderId: '1042', amount: 1 } }] }, { text: 'ok' }]),
+      tools: [refundTool(spans)],
+    });
+    const slowParentRefund = defineTool({
+      name: 'refund',
+      description: 'Refund, slowly',
+      tier: 'write',
+      input: z.object({ orderId: z.string(), amount: z.number() }),
+      lockKey: (args) => args.orderId,
+      execute: async () => {
+        await new Promise((r) => setTimeout(r, 300));
+        return { ok: true };
+      },
+    });
+    const parent = defineAgent({
+      name: 'boss',
+      instructions: 'boss',
+      model: simulated.script([
+        { toolCalls: [{ tool: 'refund', args: { orderId: '1042', amount: 1 } }, { tool: 'delegate_helper', args: { task: 'refund 1042 too' } }] },
+        { text: 'done' },
+      ]),
+      tools: [slowParentRefund],
+      delegates: [child],
+    });
+    const { warden } = testWarden();
+    const result = await warden.run(parent, 'go');
+    const failed = result.toolCalls.find((c) => c.tool === 'delegate_helper');
+    assert.equal(failed?.status, 'failed');
+    assert.match(failed?.error?.message ?? '', /deadlock/i);
+    assert.equal(result.stopReason, 'deadlock');
+  });
+});
+
+describe('the kill switch', () => {
+  it('stops every live run of an agent, leaving others alone', async () => {
+    const spans: Span[] = [];
+    const { warden } = testWarden();
+    const slow = defineAgent({ ...refunderConfig(spans), name: 'slow-one' });
+    const other = defineAgent({ ...refunderConfig(spans), name: 'other' });
+    const a = await warden.submit(slow, 'a');
+    const b = await warden.submit(slow, 'b');
+    const c = await warden.submit(other, 'c');
+    const stopped = await warden.stop({ agent: 'slow-one' }, { by: 'ops', reason: 'incident' });
+    assert.deepEqual(stopped.map((r) => r.status), ['cancelled', 'cancelled']);
+    assert.equal((await warden.inspect(a)).stopReason, 'cancelled');
+    assert.equal((await warden.inspect(b)).status, 'cancelled');
+    assert.equal((await warden.inspect(c)).status, 'queued');
+    const all = await warden.stop({ all: true }, { by: 'ops' });
+    assert.equal(all.length, 1);
+  });
+
+  it('aborts a run this process is driving, mid-call, and records it cancelled', async () => {
+    const spans: Span[] = [];
+    const { warden } = testWarden();
+    const agent = defineAgent({ ...refunderConfig(spans), name: 'busy' });
+    const running = warden.run(agent, 'go');
+    await new Promise((r) => setTimeout(r, 5));
+    await warden.stop({ agent: 'busy' }, { by: 'ops' });
+    const result = await running;
+    assert.equal(result.status, 'cancelled');
+  });
+});
+
+function refunderConfig(spans: Span[]) {
+  return {
+    name: 'x',
+    instructions: 'Refund',
+    model: simulated.script([{ toolCalls: [{ tool: 'refund', args: { orderId: '1', amount: 5 } }] }, { text: 'done' }]),
+    tools: [refundTool(spans)],
+  };
+}
