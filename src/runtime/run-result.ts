@@ -41,8 +41,14 @@ export interface RunResult {
   stopDetail: string | null;
   output: string | null;
   error: ErrorInfo | null;
+  /** What this run itself spent. */
   costUsd: number;
   ceilingUsd: number;
+  /**
+   * What the whole request spent: this run, its retries and every child run (the ledger the
+   * ceiling is enforced on). Equal to `costUsd` for a run that delegated nothing.
+   */
+  requestCostUsd?: number;
   steps: number;
   retries: number;
   toolCalls: ToolCallSummary[];

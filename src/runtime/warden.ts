@@ -8,7 +8,7 @@ import type { InterventionRecord, Store } from '../store/store.ts';
 import { hashValue } from './canonical.ts';
 import { sleep as defaultSleep } from './backoff.ts';
 import { type AnyNewEvent, type AnyRunEvent, newEvent, PARKED_STATUSES, type RunStatus, TERMINAL_STATUSES } from './events.ts';
-import { foldRun } from './fold.ts';
+import { foldRun, type RunState } from './fold.ts';
 import type { ChildRunner, ChildSpec } from './delegation.ts';
 import { RunContext } from './run-context.ts';
 import { driveRun } from './run-loop.ts';
@@ -170,7 +170,7 @@ export class Warden {
       if (state.agent !== agent.name) {
         throw new WardenError('INVALID_ARGUMENT', `Run ${runId} belongs to agent "${state.agent}", not "${agent.name}"`, { context: { runId } });
       }
-      if (TERMINAL_STATUSES.has(state.status) || PARKED_STATUSES.has(state.status)) return toRunResult(state);
+      if (TERMINAL_STATUSES.has(state.status) || PARKED_STATUSES.has(state.status)) return this.result(state);
       const ctx = new RunContext({
         store: this.store,
         agent,
@@ -184,13 +184,20 @@ export class Warden {
         children: this.childRunner,
       });
       await driveRun(ctx);
-      return toRunResult(ctx.state);
+      return this.result(ctx.state);
     } finally {
       clearInterval(heartbeat);
       outer?.removeEventListener('abort', onOuterAbort);
       this.active.delete(runId);
       await this.store.releaseLease(runId, this.worker).catch(() => {});
     }
+  }
+
+  /** The run's result, with the whole request's spend from the shared ledger. */
+  private async result(state: RunState): Promise<RunResult> {
+    const result = toRunResult(state);
+    const budget = state.children.size > 0 || state.parentRunId ? await this.store.getBudget(state.rootRunId) : undefined;
+    return { ...result, requestCostUsd: budget ? budget.spentNano / 1e9 : result.costUsd };
   }
 
   /** The decision a waiting descendant needed was taken (or its run was cancelled). */
@@ -206,7 +213,7 @@ export class Warden {
 
   /** The run as its log says it is now. */
   async inspect(runId: string): Promise<RunResult> {
-    return toRunResult(foldRun(await this.events(runId)));
+    return this.result(foldRun(await this.events(runId)));
   }
 
   async events(runId: string): Promise<AnyRunEvent[]> {
