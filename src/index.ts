@@ -3,6 +3,13 @@
  */
 export { defineAgent, DEFAULT_LIMITS, DEFAULT_LOOP_DETECTION, DEFAULT_BACKOFF } from './agent/agent.ts';
 export type { Agent, AgentConfig, Limits, LoopDetection, PolicyConfig, PolicyRule, PolicyDecision, RetryBackoff } from './agent/agent.ts';
+export { DEFAULT_DELEGATION, DEFAULT_PARALLEL_TOOL_CALLS } from './agent/agent-options.ts';
+export type { PlanOptions, EscalationOptions, DelegationLimits } from './agent/agent-options.ts';
+export { PLAN_TOOL } from './agent/plan.ts';
+export type { Plan, PlanStep } from './agent/plan.ts';
+export { defaultConfidenceScorer } from './guard/confidence.ts';
+export type { ConfidenceSignals, ConfidenceScore, ConfidenceScorer } from './guard/confidence.ts';
+export type { PlanIssue, PlanIssueCode } from './guard/plan-verifier.ts';
 export { defineTool, TIERS } from './agent/tool.ts';
 export type { Tool, ToolConfig, ToolContext, Tier, AnyTool } from './agent/tool.ts';
 export { simulated } from './model/simulated.ts';
@@ -10,7 +17,7 @@ export { PRICE_TABLE, resolvePricing } from './model/pricing.ts';
 export type { ModelPricing } from './model/pricing.ts';
 export type { WardenModel, ModelTurn } from './model/port.ts';
 export { createWarden, Warden } from './runtime/warden.ts';
-export type { WardenOptions, SubmitOptions, ExecuteOptions, ApprovalDecision, EscalationDecision } from './runtime/warden.ts';
+export type { WardenOptions, SubmitOptions, ExecuteOptions, ApprovalDecision, EscalationDecision, StopTarget } from './runtime/warden.ts';
 export type { RunResult, ToolCallSummary, ToolCallOutcome } from './runtime/run-result.ts';
 export type { AnyRunEvent, RunEvent, EventType, RunStatus, StopReason } from './runtime/events.ts';
 export { explainEvent } from './observe/explain.ts';
