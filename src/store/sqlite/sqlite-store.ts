@@ -33,6 +33,12 @@ import {
 import { toStoreError } from './sqlite-errors.ts';
 import { prepareStatements, QueryCache, RunPatcher, type Statements } from './statements.ts';
 
+interface PendingCommit {
+  batch: CommitBatch;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
 export interface SqliteStoreOptions {
   /** Database file (parent directories are created), or `':memory:'` for a private, throwaway one. */
   path: string;
@@ -62,6 +68,7 @@ class SqliteStore implements Store {
   readonly #patcher: RunPatcher;
   readonly #queries: QueryCache;
   #closed = false;
+  #pending: PendingCommit[] = [];
 
   constructor(db: DatabaseSync, path: string) {
     this.#db = db;
@@ -97,6 +104,12 @@ class SqliteStore implements Store {
     });
   }
 
+  /**
+   * Commits are grouped: every commit asked for in the same turn of the event loop goes into one
+   * SQLite transaction, each inside its own savepoint, so one commit that fails (a stale writer,
+   * a refused reservation) is rolled back alone while the others land together. Many concurrent
+   * runs then share the cost of one write to the log instead of paying it each.
+   */
   async commit(batch: CommitBatch): Promise<void> {
     const { runId } = batch;
     this.#use(`Commit to run ${runId}`, () => {
@@ -105,21 +118,57 @@ class SqliteStore implements Store {
       checkRunPatch(batch.run, runId);
       checkBudgetOps(batch.budget, runId);
       checkInterventions(batch.interventions, runId);
-      this.#transaction(() => {
-        const head = this.#head(runId);
-        if (head.last_seq !== batch.expectedSeq) {
-          throw new WardenError(
-            'STALE_WRITER',
-            `Run ${runId} has moved on: expected last seq ${batch.expectedSeq}, found ${head.last_seq}; reload its events and retry. Nothing was written`,
-            { context: { runId, expectedSeq: batch.expectedSeq, foundSeq: head.last_seq } },
-          );
-        }
-        for (const op of batch.budget ?? []) this.#applyBudgetOp(runId, head, op);
-        this.#insertEvents(runId, head.last_seq, batch.events);
-        for (const i of batch.interventions ?? []) this.#insertIntervention(runId, head, i);
-        this.#patcher.apply(runId, head.last_seq + batch.events.length, Date.now(), batch.run);
-      });
     });
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.push({ batch, resolve, reject });
+      if (this.#pending.length === 1) setImmediate(() => this.#commitPending());
+    });
+  }
+
+  #commitPending(): void {
+    const group = this.#pending;
+    this.#pending = [];
+    const failures = new Map<PendingCommit, unknown>();
+    try {
+      this.#use(`Commit of ${group.length} step(s)`, () =>
+        this.#transaction(() => {
+          for (const item of group) {
+            this.#sql.savepoint.run();
+            try {
+              this.#commitOne(item.batch);
+              this.#sql.release.run();
+            } catch (e) {
+              this.#sql.rollbackTo.run();
+              this.#sql.release.run();
+              failures.set(item, toStoreError(e, `Commit to run ${item.batch.runId}`));
+            }
+          }
+        }),
+      );
+    } catch (e) {
+      for (const item of group) item.reject(e);
+      return;
+    }
+    for (const item of group) {
+      if (failures.has(item)) item.reject(failures.get(item));
+      else item.resolve();
+    }
+  }
+
+  #commitOne(batch: CommitBatch): void {
+    const { runId } = batch;
+    const head = this.#head(runId);
+    if (head.last_seq !== batch.expectedSeq) {
+      throw new WardenError(
+        'STALE_WRITER',
+        `Run ${runId} has moved on: expected last seq ${batch.expectedSeq}, found ${head.last_seq}; reload its events and retry. Nothing was written`,
+        { context: { runId, expectedSeq: batch.expectedSeq, foundSeq: head.last_seq } },
+      );
+    }
+    for (const op of batch.budget ?? []) this.#applyBudgetOp(runId, head, op);
+    this.#insertEvents(runId, head.last_seq, batch.events);
+    for (const i of batch.interventions ?? []) this.#insertIntervention(runId, head, i);
+    this.#patcher.apply(runId, head.last_seq + batch.events.length, Date.now(), batch.run);
   }
 
   async appendExternal(runId: string, events: AnyNewEvent[], options: ExternalAppendOptions = {}): Promise<number> {
@@ -274,6 +323,7 @@ class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    if (this.#pending.length) this.#commitPending();
     this.#closed = true;
     try {
       this.#db.close();

@@ -13,6 +13,9 @@ export function prepareStatements(db: DatabaseSync) {
     begin: p('BEGIN IMMEDIATE'),
     commit: p('COMMIT'),
     rollback: p('ROLLBACK'),
+    savepoint: p('SAVEPOINT warden_commit'),
+    release: p('RELEASE warden_commit'),
+    rollbackTo: p('ROLLBACK TO warden_commit'),
 
     runHead: p('SELECT last_seq, root_run_id, agent, tenant FROM runs WHERE run_id = ?'),
     run: p('SELECT * FROM runs WHERE run_id = ?'),

@@ -218,5 +218,15 @@ export function runsAndEvents({ test }: ConformanceContext): void {
       assert.equal(page[0].createdAt, 1_700_000_000_104);
       assert.equal((await store.listRuns({ tenant, limit: 500 })).length, 105);
     });
+
+    test('lands concurrent commits of many runs together, and fails a stale one alone', async (store) => {
+      const runs = await Promise.all(oneTo(6).map(() => createRun(store)));
+      const results = await Promise.allSettled(
+        runs.map((run, i) => store.commit({ runId: run.runId, expectedSeq: i === 3 ? 7 : 1, events: [limitHit(`r${i}`)] })),
+      );
+      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      await rejectsWith(Promise.reject((results[3] as PromiseRejectedResult).reason), 'STALE_WRITER');
+      for (const [i, run] of runs.entries()) assert.deepEqual(seqs(await store.loadEvents(run.runId)), i === 3 ? [1] : [1, 2]);
+    });
   });
 }
