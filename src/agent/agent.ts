@@ -81,6 +81,8 @@ export interface PolicyConfig {
    * `warden audit` flags every entry as blocking.
    */
   dangerouslyAllowDeleteWithoutApproval?: string[];
+  /** Tools whose compensation (undo) waits for a person. A delete-tier tool's always does. */
+  compensationApproval?: string[];
 }
 
 export interface AgentConfig {
@@ -108,6 +110,13 @@ export interface AgentConfig {
   delegation?: Partial<DelegationLimits>;
   /** Tool calls of one model turn that run at the same time. Default 4. */
   parallelToolCalls?: number;
+  /**
+   * Shadow mode by default for this agent's runs: read tools run, write and delete calls are
+   * recorded with the policy decision they would have met, and not made.
+   */
+  shadow?: boolean;
+  /** When a run fails or is stopped after it has written, reverse what it did (saga style). */
+  compensateOnFailure?: boolean;
 }
 
 export interface Agent {
@@ -132,6 +141,8 @@ export interface Agent {
   readonly escalation: EscalationOptions | null;
   readonly delegation: DelegationLimits;
   readonly parallelToolCalls: number;
+  readonly shadow: boolean;
+  readonly compensateOnFailure: boolean;
 }
 
 const AGENT_NAME = /^[a-zA-Z][a-zA-Z0-9_.-]{0,63}$/;
@@ -269,6 +280,8 @@ export function defineAgent(config: AgentConfig): Agent {
     escalation,
     delegation,
     parallelToolCalls,
+    shadow: config.shadow === true,
+    compensateOnFailure: config.compensateOnFailure === true,
     name: config.name,
     instructions: config.instructions,
     description: config.description,

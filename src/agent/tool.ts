@@ -45,6 +45,17 @@ export interface ToolConfig<I extends z.ZodType = z.ZodType, O = unknown> {
   provides?: string[];
   /** Facts that must be established by an earlier step before this tool may run. */
   requires?: string[];
+  /**
+   * The action that reverses a call of this tool (a refund's reversal, a restored record). A
+   * write or delete tool with one is *reversible*: `warden undo` and `compensateOnFailure` use it.
+   * It gets its own idempotency key in `ctx` and may be retried, so make it idempotent.
+   */
+  compensate?(args: z.infer<I>, result: O, ctx: ToolContext): unknown;
+  /**
+   * In shadow mode a write or delete call is recorded, not made; the model gets this stand-in
+   * result instead (default: a plain note that the action was only recorded).
+   */
+  shadowResult?(args: z.infer<I>): unknown;
 }
 
 /** A tool after `defineTool`: validated, frozen, with its JSON Schema computed once. */
@@ -102,6 +113,12 @@ export function defineTool<I extends z.ZodType, O>(config: ToolConfig<I, O>): To
   if (!(timeoutMs > 0)) {
     throw new WardenError('INVALID_CONFIG', `${where}: timeoutMs must be positive, got ${timeoutMs}`);
   }
+  if (config.compensate !== undefined && typeof config.compensate !== 'function') {
+    throw new WardenError('INVALID_CONFIG', `${where}: compensate must be a function (args, result, ctx) that reverses the call`);
+  }
+  if (config.compensate && config.tier === 'read') {
+    throw new WardenError('INVALID_CONFIG', `${where}: a read-tier tool changes nothing, so it has nothing to compensate`);
+  }
   if (typeof config.costUsd === 'number' && !(config.costUsd >= 0)) {
     throw new WardenError('INVALID_CONFIG', `${where}: costUsd must be >= 0, got ${config.costUsd}`);
   }
@@ -122,6 +139,11 @@ export function defineTool<I extends z.ZodType, O>(config: ToolConfig<I, O>): To
     provides: config.provides ? Object.freeze([...config.provides]) as string[] : undefined,
     requires: config.requires ? Object.freeze([...config.requires]) as string[] : undefined,
   });
+}
+
+/** A write or delete tool that declares how to reverse itself. */
+export function isReversible(tool: AnyTool): boolean {
+  return tool.tier !== 'read' && typeof tool.compensate === 'function';
 }
 
 /** Price of one call of `tool` with `args`, in USD (0 when the tool declares none). */

@@ -24,6 +24,8 @@ export interface ChildSpec {
   lineage: { runId: string; agent: string }[];
   limits: Limits;
   agentFile?: string;
+  /** A child of a shadow run is a shadow run. */
+  mode: 'live' | 'shadow';
 }
 
 export type ChildOutcome =
@@ -73,6 +75,7 @@ export function childSpec(ctx: RunContext, call: CallState, child: Agent, task: 
     lineage: [...s.lineage, { runId: s.runId, agent: s.agent }],
     limits: { ...child.limits, maxCostUsd: Math.min(child.limits.maxCostUsd, leftUsd), maxWallMs: Math.min(child.limits.maxWallMs, leftMs) },
     ...(s.agentFile ? { agentFile: s.agentFile } : {}),
+    mode: s.mode,
   };
 }
 

@@ -26,6 +26,8 @@ export type StopReason =
   | 'max_depth'
   | 'max_children';
 
+export type RunMode = 'live' | 'shadow';
+
 export type RunStatus =
   | 'queued'
   | 'running'
@@ -61,6 +63,8 @@ export interface EventPayloads {
     parentRunId: string | null;
     /** Absolute path of the agent module, so `warden resume` can load it again. */
     agentFile?: string;
+    /** `shadow`: write and delete calls are recorded, not made. Absent means live. */
+    mode?: RunMode;
     /** For a child run: its ancestors, root first (delegation depth and cycle checks). */
     lineage?: { runId: string; agent: string }[];
     /** Model identity and price the ceiling is enforced with. */
@@ -168,6 +172,34 @@ export interface EventPayloads {
   'child.waiting': { callId: string; childRunId: string; status: 'waiting_approval' | 'escalated'; pendingId: string; reason: string };
   /** The child the parent waited on moved on; the parent goes on. */
   'child.resumed': { callId: string; childRunId: string };
+  /** Shadow mode: the call the agent would have made, and the policy decision it would have met. */
+  'tool.shadowed': {
+    callId: string;
+    tool: string;
+    tier: Tier;
+    args: unknown;
+    decision: PolicyDecision;
+    rule: string;
+    reason: string;
+    /** What the model was given instead of a real result. */
+    standIn: unknown;
+  };
+  /** A person (or the saga option) asked to reverse the run's executed calls, newest first. */
+  'undo.started': { by: string; reason: string; order: { callId: string; tool: string; reversible: boolean }[] };
+  'compensation.requested': { callId: string; approvalId: string; tool: string; reason: string };
+  'compensation.decided': {
+    callId: string;
+    interventionId: string;
+    /** approve: go ahead (or try again); skip: leave this call as it is; done: a person reversed it by hand. */
+    decision: 'approve' | 'skip' | 'done';
+    by: string;
+    reason: string;
+  };
+  'compensation.started': { callId: string; tool: string; attempt: number; idempotencyKey: string };
+  'compensation.succeeded': { callId: string; tool: string; attempt: number; result: unknown; durationMs: number };
+  'compensation.failed': { callId: string; tool: string; attempt: number; error: ErrorInfo; willRetry: boolean; unknownOutcome?: boolean };
+  'compensation.escalated': { callId: string; escalationId: string; tool: string; reason: string };
+  'undo.completed': { reversed: string[]; skipped: string[]; irreversible: { callId: string; tool: string }[] };
   /** A call with a `lockKey` took its lock (after waiting `waitedMs` for another holder). */
   'lock.acquired': { callId: string; key: string; waitedMs: number };
   'cancel.requested': { by: string; reason: string };

@@ -6,6 +6,7 @@ import { WardenError } from '../errors.ts';
 import { hashValue } from './canonical.ts';
 import { type Appliers, call, closeTurnIfResolved, isResolved } from './fold-calls.ts';
 import { ORCHESTRATION_APPLY, planDecided } from './fold-orchestration.ts';
+import { UNDO_APPLY, type UndoState } from './fold-undo.ts';
 
 export { isResolved };
 import {
@@ -13,6 +14,7 @@ import {
   type AnyRunEvent,
   type ErrorInfo,
   type EventPayloads,
+  type RunMode,
   type RunStatus,
   type StopReason,
 } from './events.ts';
@@ -55,6 +57,8 @@ export interface CallState {
   confidence?: number | null;
   /** A person cleared it at an escalation: it is not scored or escalated again. */
   cleared?: boolean;
+  /** Shadow mode: recorded, not made; `result` is the stand-in the model got. */
+  shadowed?: boolean;
 }
 
 export interface PlanStepState {
@@ -144,6 +148,10 @@ export interface RunState {
   planRejections: number;
   /** Child runs by the delegation call that started them. */
   children: Map<string, { childRunId: string; agent: string }>;
+  mode: RunMode;
+  /** Calls that really ran, in the order they succeeded (what an undo reverses, newest first). */
+  executedOrder: string[];
+  undo: UndoState | null;
 }
 
 export interface RepeatRecord {
@@ -202,6 +210,9 @@ function initialState(event: AnyRunEvent): RunState {
     plan: null,
     planRejections: 0,
     children: new Map(),
+    mode: d.mode ?? 'live',
+    executedOrder: [],
+    undo: null,
   };
 }
 
@@ -239,6 +250,7 @@ export function applyEvent(state: RunState, event: AnyRunEvent): void {
 
 const APPLY: Appliers = {
   ...ORCHESTRATION_APPLY,
+  ...UNDO_APPLY,
   'run.started': (s, d) => {
     s.sessions = d.session;
     if (s.status === 'queued') s.status = 'running';
@@ -330,6 +342,7 @@ const APPLY: Appliers = {
     repeat.steps.push(c.step);
     s.lastRepeat = repeat;
     if (c.planStep && s.plan?.steps.has(c.planStep)) s.plan.steps.get(c.planStep)!.status = 'done';
+    s.executedOrder.push(c.callId);
     closeTurnIfResolved(s);
   },
   'tool.failed': (s, d) => {

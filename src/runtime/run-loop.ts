@@ -7,6 +7,7 @@ import { modelStep, budgetSnapshot } from './model-step.ts';
 import type { RunContext } from './run-context.ts';
 import { cancelRun, stopRun } from './run-end.ts';
 import { escalateUnknownOutcome, executeReady } from './tool-step.ts';
+import { driveUndo, undoOrder } from './undo.ts';
 import { vetProposed } from './vet.ts';
 
 /**
@@ -55,6 +56,11 @@ export async function driveRun(ctx: RunContext): Promise<void> {
         context: { runId: s.runId },
       });
     }
+  }
+  const s = ctx.state;
+  if ((s.status === 'failed' || s.status === 'stopped') && ctx.agent.compensateOnFailure && !s.undo && undoOrder(s, ctx.agent).length > 0) {
+    // Saga: a run that failed after writing takes back what it wrote, as steps in its own log.
+    await driveUndo(ctx, 'runtime', `compensateOnFailure: the run ${s.status} (${s.stopReason ?? s.error?.code ?? 'error'}) after it had written`);
   }
   await ctx.flush();
 }

@@ -1,6 +1,6 @@
 import type { Tier } from '../agent/tool.ts';
 import { nanoToUsd } from '../model/pricing.ts';
-import { TERMINAL_STATUSES, type ErrorInfo, type RunStatus, type StopReason } from './events.ts';
+import { TERMINAL_STATUSES, type ErrorInfo, type RunMode, type RunStatus, type StopReason } from './events.ts';
 import type { CallStatus, RunState } from './fold.ts';
 
 /** How a tool call ended up, as reported to users (`warden run --json`, the API). */
@@ -11,6 +11,8 @@ export type ToolCallOutcome =
   | 'rejected'
   | 'failed'
   | 'escalated'
+  /** Shadow mode: recorded with its policy decision, not made. */
+  | 'shadowed'
   | 'running'
   | 'queued'
   | 'skipped';
@@ -28,6 +30,8 @@ export interface ToolCallSummary {
   approvedBy: string | null;
   attempts: number;
   error: ErrorInfo | null;
+  /** The policy decision the call met (for a shadowed call: the one it would have met). */
+  decision?: 'allow' | 'approve' | 'deny';
 }
 
 /** The public summary of a run: a contract (`--json`, the HTTP API). */
@@ -41,6 +45,8 @@ export interface RunResult {
   stopDetail: string | null;
   output: string | null;
   error: ErrorInfo | null;
+  /** `shadow` when write and delete calls were recorded, not made. */
+  mode: RunMode;
   /** What this run itself spent. */
   costUsd: number;
   ceilingUsd: number;
@@ -80,13 +86,14 @@ export function toRunResult(state: RunState): RunResult {
       step: c.step,
       tool: c.tool,
       tier: c.tier ?? null,
-      status: outcome(c.status, terminal),
+      status: c.shadowed ? 'shadowed' : outcome(c.status, terminal),
       args: c.args,
       rule: c.decision?.rule ?? null,
       approvalId: c.approvalId ?? null,
       approvedBy: c.approvedBy ?? null,
       attempts: c.attempts,
       error: c.error ?? null,
+      ...(c.decision ? { decision: c.decision.decision } : {}),
     });
   }
   const pendingCall = state.pending?.callId ? state.calls.get(state.pending.callId) : undefined;
@@ -94,6 +101,7 @@ export function toRunResult(state: RunState): RunResult {
     runId: state.runId,
     agent: state.agent,
     tenant: state.tenant,
+    mode: state.mode,
     status: state.status,
     stopReason: state.stopReason,
     stopDetail: state.stopDetail,

@@ -1,6 +1,6 @@
 import type { Agent } from '../agent/agent.ts';
 import { delegateTarget } from '../agent/delegate.ts';
-import type { AnyTool } from '../agent/tool.ts';
+import type { AnyTool, ToolContext } from '../agent/tool.ts';
 import { toolCallCostUsd } from '../agent/tool.ts';
 import { describeError, isWardenError } from '../errors.ts';
 import { usdToNano } from '../model/pricing.ts';
@@ -220,9 +220,21 @@ export function escalateUnknownOutcome(ctx: RunContext, callId: string, tool: An
   ctx.intervene({ id, kind: 'escalation', callId, tool: tool.name, args: call.args, argsHash: call.argsHash, reason, evidence, requestedAt: ctx.now() });
 }
 
-type Outcome = { ok: true; result: unknown } | { ok: false; code: string; message: string; unknown: boolean };
+export type Outcome = { ok: true; result: unknown } | { ok: false; code: string; message: string; unknown: boolean };
 
-async function invoke(ctx: RunContext, tool: AnyTool, args: unknown, callId: string, key: string, attempt: number): Promise<Outcome> {
+/**
+ * Calls a tool (or, with `run`, its compensation) with its timeout and the run's abort signal,
+ * and classifies the outcome: a result, a failure, or unknown (timed out or aborted mid-call).
+ */
+export async function invoke(
+  ctx: RunContext,
+  tool: AnyTool,
+  args: unknown,
+  callId: string,
+  key: string,
+  attempt: number,
+  run?: (context: ToolContext) => unknown,
+): Promise<Outcome> {
   const timeout = AbortSignal.timeout(tool.timeoutMs);
   const signal = AbortSignal.any([ctx.signal, timeout]);
   const timedOut = new Promise<'timeout'>((resolve) => {
@@ -230,12 +242,12 @@ async function invoke(ctx: RunContext, tool: AnyTool, args: unknown, callId: str
   });
   try {
     const context = { runId: ctx.runId, callId, idempotencyKey: key, signal, attempt, agent: ctx.agent.name, tenant: ctx.state.tenant };
-    const raced = await Promise.race([Promise.resolve().then(() => tool.execute(args, context)), timedOut]);
+    const raced = await Promise.race([Promise.resolve().then(() => (run ? run(context) : tool.execute(args, context))), timedOut]);
     if (raced === 'timeout' && signal.aborted) {
       const why = ctx.signal.aborted ? 'the run was cancelled while it ran' : `it did not finish within ${tool.timeoutMs} ms`;
       return { ok: false, code: 'TOOL_TIMEOUT', message: `${tool.name}: ${why}`, unknown: true };
     }
-    return checkResult(tool, raced);
+    return checkResult(tool, raced, run === undefined);
   } catch (e) {
     if (signal.aborted) {
       return { ok: false, code: 'TOOL_TIMEOUT', message: `${tool.name} was aborted (${describeError(signal.reason)})`, unknown: true };
@@ -244,7 +256,7 @@ async function invoke(ctx: RunContext, tool: AnyTool, args: unknown, callId: str
   }
 }
 
-function checkResult(tool: AnyTool, value: unknown): Outcome {
+function checkResult(tool: AnyTool, value: unknown, checkOutput: boolean): Outcome {
   let json: string | undefined;
   try {
     json = JSON.stringify(value);
@@ -255,7 +267,7 @@ function checkResult(tool: AnyTool, value: unknown): Outcome {
     return { ok: false, code: 'TOOL_FAILED', message: `${tool.name} returned ${Buffer.byteLength(json)} bytes; results are limited to ${MAX_RESULT_BYTES}`, unknown: false };
   }
   const result = json === undefined ? null : JSON.parse(json);
-  if (tool.output) {
+  if (tool.output && checkOutput) {
     const checked = tool.output.safeParse(result);
     if (!checked.success) {
       return { ok: false, code: 'TOOL_FAILED', message: `${tool.name} returned output that does not match its declared schema`, unknown: false };

@@ -1,5 +1,7 @@
 import type { z } from 'zod';
+import { delegateTarget } from '../agent/delegate.ts';
 import { PLAN_TOOL } from '../agent/plan.ts';
+import type { AnyTool } from '../agent/tool.ts';
 import { retriesOverdrawn } from '../guard/limits.ts';
 import { decidePolicy, type PolicyVerdict } from '../guard/policy.ts';
 import { scoreStep, type ConfidenceScore } from '../guard/confidence.ts';
@@ -82,6 +84,13 @@ function vetCall(ctx: RunContext, call: CallState): void {
   if (verdict.decision === 'deny') {
     ctx.emit('tool.denied', { callId: call.callId, tool: tool.name, by: verdict.rule, reason: verdict.reason });
     if (agent.policy.onDeny === 'stop') stopRun(ctx, { limit: 'denied', detail: `${tool.name} was denied by ${verdict.rule}: ${verdict.reason}` });
+    return;
+  }
+
+  if (ctx.state.mode === 'shadow' && tool.tier !== 'read' && !delegateTarget(tool)) {
+    // Shadow mode: record the call it would have made and the decision it would have met; make nothing.
+    assess(ctx, call, planStep, deviation, null, 'proceed', 'shadow mode: recorded, not made');
+    ctx.emit('tool.shadowed', { callId: call.callId, tool: tool.name, tier: tool.tier, args: call.args, ...verdict, standIn: standIn(tool, parsed.data) });
     return;
   }
 
@@ -203,6 +212,17 @@ export function gateFinalAnswer(ctx: RunContext, text: string): boolean {
   ctx.emit('escalated', { escalationId: id, reason: 'low_confidence', evidence });
   ctx.intervene({ id, kind: 'escalation', callId: null, tool: null, args: null, argsHash: null, reason: detail, evidence, requestedAt: ctx.now() });
   return true;
+}
+
+const SHADOW_NOTE = 'Shadow mode: this action was recorded for review, not performed. Carry on as if it had succeeded.';
+
+function standIn(tool: AnyTool, args: unknown): unknown {
+  if (!tool.shadowResult) return { shadow: true, note: SHADOW_NOTE };
+  try {
+    return tool.shadowResult(args);
+  } catch (e) {
+    return { shadow: true, note: `${SHADOW_NOTE} (shadowResult threw: ${e instanceof Error ? e.message : String(e)})` };
+  }
 }
 
 export function reject(ctx: RunContext, call: CallState, code: string, message: string): void {

@@ -7,10 +7,11 @@ import { resolvePricing, usdToNano } from '../model/pricing.ts';
 import type { InterventionRecord, Store } from '../store/store.ts';
 import { hashValue } from './canonical.ts';
 import { sleep as defaultSleep } from './backoff.ts';
-import { type AnyNewEvent, type AnyRunEvent, newEvent, PARKED_STATUSES, type RunStatus, TERMINAL_STATUSES } from './events.ts';
+import { type AnyNewEvent, type AnyRunEvent, newEvent, PARKED_STATUSES, type RunMode, type RunStatus, TERMINAL_STATUSES } from './events.ts';
 import { foldRun, type RunState } from './fold.ts';
 import type { ChildRunner, ChildSpec } from './delegation.ts';
 import { RunContext } from './run-context.ts';
+import { driveUndo, undoReport, type UndoReport } from './undo.ts';
 import { driveRun } from './run-loop.ts';
 import { toRunResult, type RunResult } from './run-result.ts';
 
@@ -24,10 +25,14 @@ export interface WardenOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Every committed event, as it is committed. */
   onEvent?: (event: AnyRunEvent) => void;
+  /** Tenants whose runs are all in shadow mode (nothing they run may change anything). */
+  shadowTenants?: string[];
 }
 
 export interface SubmitOptions {
   tenant?: string;
+  /** Record write and delete calls instead of making them. Default: the agent's `shadow`, or the tenant's. */
+  shadow?: boolean;
   runId?: string;
   /** Absolute path of the agent module, so `warden resume` can load it. */
   agentFile?: string;
@@ -77,6 +82,7 @@ export class Warden {
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   private readonly onEvent?: (event: AnyRunEvent) => void;
   private readonly active = new Map<string, AbortController>();
+  private readonly shadowTenants: ReadonlySet<string>;
 
   constructor(options: WardenOptions) {
     this.store = options.store;
@@ -85,17 +91,20 @@ export class Warden {
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? defaultSleep;
     this.onEvent = options.onEvent;
+    this.shadowTenants = new Set(options.shadowTenants ?? []);
   }
 
   /** Records a new run (status `queued`) and returns its id. Nothing runs yet. */
   async submit(agent: Agent, input: string, options: SubmitOptions = {}): Promise<string> {
     if (typeof input !== 'string') throw new WardenError('INVALID_ARGUMENT', `input must be a string, got ${typeof input}`);
     const runId = options.runId ?? newRunId();
-    await this.record({ runId, agent, input, tenant: options.tenant ?? 'default', rootRunId: runId, parentRunId: null, limits: agent.limits, agentFile: options.agentFile });
+    const tenant = options.tenant ?? 'default';
+    const shadow = options.shadow ?? (agent.shadow || this.shadowTenants.has(tenant));
+    await this.record({ runId, agent, input, tenant, rootRunId: runId, parentRunId: null, limits: agent.limits, agentFile: options.agentFile, mode: shadow ? 'shadow' : 'live' });
     return runId;
   }
 
-  private async record(spec: Omit<ChildSpec, 'task' | 'lineage' | 'parentRunId'> & { input: string; parentRunId: string | null; lineage?: ChildSpec['lineage'] }): Promise<void> {
+  private async record(spec: Omit<ChildSpec, 'task' | 'lineage' | 'parentRunId' | 'mode'> & { input: string; parentRunId: string | null; lineage?: ChildSpec['lineage']; mode: RunMode }): Promise<void> {
     const { agent, runId } = spec;
     const pricing = resolvePricing(agent.model, agent.pricing);
     const at = this.now();
@@ -110,6 +119,7 @@ export class Warden {
         parentRunId: spec.parentRunId,
         ...(spec.agentFile ? { agentFile: spec.agentFile } : {}),
         ...(spec.lineage ? { lineage: spec.lineage } : {}),
+        ...(spec.mode === 'shadow' ? { mode: 'shadow' as const } : {}),
         model: { provider: agent.model.provider, modelId: agent.model.modelId, inputPerMTok: pricing.inputPerMTok, outputPerMTok: pricing.outputPerMTok },
       },
       at,
@@ -171,18 +181,7 @@ export class Warden {
         throw new WardenError('INVALID_ARGUMENT', `Run ${runId} belongs to agent "${state.agent}", not "${agent.name}"`, { context: { runId } });
       }
       if (TERMINAL_STATUSES.has(state.status) || PARKED_STATUSES.has(state.status)) return this.result(state);
-      const ctx = new RunContext({
-        store: this.store,
-        agent,
-        pricing: resolvePricing(agent.model, agent.pricing),
-        state,
-        worker: this.worker,
-        signal: controller.signal,
-        now: this.now,
-        sleep: this.sleep,
-        onEvents: this.onEvent ? (events) => events.forEach(this.onEvent!) : undefined,
-        children: this.childRunner,
-      });
+      const ctx = this.context(agent, state, controller.signal);
       await driveRun(ctx);
       return this.result(ctx.state);
     } finally {
@@ -191,6 +190,21 @@ export class Warden {
       this.active.delete(runId);
       await this.store.releaseLease(runId, this.worker).catch(() => {});
     }
+  }
+
+  private context(agent: Agent, state: RunState, signal: AbortSignal): RunContext {
+    return new RunContext({
+      store: this.store,
+      agent,
+      pricing: resolvePricing(agent.model, agent.pricing),
+      state,
+      worker: this.worker,
+      signal,
+      now: this.now,
+      sleep: this.sleep,
+      onEvents: this.onEvent ? (events) => events.forEach(this.onEvent!) : undefined,
+      children: this.childRunner,
+    });
   }
 
   /** The run's result, with the whole request's spend from the shared ledger. */
@@ -234,6 +248,7 @@ export class Warden {
   private async decideApproval(id: string, verdict: 'approved' | 'denied', decision: ApprovalDecision): Promise<InterventionRecord> {
     const record = await this.pendingIntervention(id, 'approval', decision.by);
     const reason = decision.reason ?? '';
+    if (record.evidence.compensation === true) return this.decideCompensation(record, verdict === 'approved' ? 'approve' : 'skip', decision.by, reason, verdict);
     const event = newEvent('approval.decided', {
       approvalId: id,
       callId: record.callId!,
@@ -249,10 +264,24 @@ export class Warden {
     return (await this.store.getIntervention(id))!;
   }
 
+  /** A decision on an undo step: the run stays as it ended; only its undo moves on. */
+  private async decideCompensation(record: InterventionRecord, decision: 'approve' | 'skip' | 'done', by: string, reason: string, status: 'approved' | 'denied' | 'decided'): Promise<InterventionRecord> {
+    const event = newEvent('compensation.decided', { callId: record.callId!, interventionId: record.id, decision, by, reason }, this.now());
+    await this.store.appendExternal(record.runId, [event], {
+      intervention: { id: record.id, status, decidedBy: by, decisionReason: `${decision}${reason ? `: ${reason}` : ''}`, decidedAt: event.at },
+    });
+    return (await this.store.getIntervention(record.id))!;
+  }
+
   /** A person's answer to an escalation: run the step, run it with edited arguments, answer instead, or stop. */
   async decideEscalation(id: string, decision: EscalationDecision, agent?: Agent): Promise<InterventionRecord> {
     const record = await this.pendingIntervention(id, 'escalation', decision.by);
     const reason = decision.reason ?? '';
+    if (record.evidence.compensation === true) {
+      const map = { approve: 'approve', stop: 'skip', takeover: 'done' } as const;
+      if (decision.decision === 'edit') throw new WardenError('INVALID_ARGUMENT', `Escalation ${id} is about an undo; approve (try again), stop (leave it) or takeover (reversed by hand)`);
+      return this.decideCompensation(record, map[decision.decision], decision.by, reason, 'decided');
+    }
     const at = this.now();
     const events: AnyNewEvent[] = [];
     const data = { escalationId: id, decision: decision.decision, by: decision.by, reason };
@@ -309,6 +338,33 @@ export class Warden {
       throw new WardenError('CONFLICT', `${kind} "${id}" was already decided (${record.status} by ${record.decidedBy})`, { context: { runId: record.runId } });
     }
     return record;
+  }
+
+  /**
+   * Reverses what a finished run did: the compensations of its executed calls, newest first, each
+   * a durable step in the run's log (see `driveUndo`). Call it again after a person decided a
+   * compensation that waited; it goes on where it stopped. `dryRun` writes nothing.
+   *
+   * @example
+   * const report = await warden.undo(agent, runId, { by: 'ana', reason: 'wrong customer' });
+   * report.irreversible; // calls with no compensation, left alone
+   */
+  async undo(agent: Agent, runId: string, options: { by: string; reason?: string; dryRun?: boolean }): Promise<UndoReport> {
+    if (typeof options?.by !== 'string' || options.by.trim() === '') throw new WardenError('INVALID_ARGUMENT', 'An undo must say who asked for it (by)');
+    const state = foldRun(await this.events(runId));
+    if (state.agent !== agent.name) throw new WardenError('INVALID_ARGUMENT', `Run ${runId} belongs to agent "${state.agent}", not "${agent.name}"`, { context: { runId } });
+    if (!TERMINAL_STATUSES.has(state.status)) {
+      throw new WardenError('CONFLICT', `Run ${runId} is still ${state.status}; stop it first (warden stop --run ${runId}), then undo it`, { context: { runId } });
+    }
+    if (options.dryRun) return undoReport(state, agent, true);
+    await this.takeLease(runId, false);
+    try {
+      const ctx = this.context(agent, foldRun(await this.store.loadEvents(runId)), new AbortController().signal);
+      await driveUndo(ctx, options.by, options.reason ?? 'undo requested');
+      return undoReport(ctx.state, agent, false);
+    } finally {
+      await this.store.releaseLease(runId, this.worker).catch(() => {});
+    }
   }
 
   /**

@@ -1,0 +1,90 @@
+import { type Appliers, call, closeTurnIfResolved } from './fold-calls.ts';
+
+export type CompensationStatus =
+  | 'pending' // will run
+  | 'irreversible' // no compensation declared: left alone
+  | 'approval' // waits for a person
+  | 'approved' // a person said go (or try again)
+  | 'running' // compensation.started written, no outcome yet
+  | 'retry' // failed, will be tried again
+  | 'done'
+  | 'skipped' // a person said leave it
+  | 'escalated'; // failed after its retries: a person decides
+
+export interface CompensationState {
+  callId: string;
+  tool: string;
+  status: CompensationStatus;
+  attempts: number;
+  approvalId?: string;
+  escalationId?: string;
+  result?: unknown;
+}
+
+/** An undo in progress or done: the run's executed calls, newest first, and where each stands. */
+export interface UndoState {
+  status: 'running' | 'completed';
+  by: string;
+  order: string[];
+  compensations: Map<string, CompensationState>;
+  /** The intervention the undo waits for, if any. */
+  waiting: string | null;
+}
+
+function comp(s: Parameters<NonNullable<Appliers['undo.started']>>[0], callId: string): CompensationState {
+  const c = s.undo?.compensations.get(callId);
+  if (!c) throw new Error(`Run ${s.runId}: compensation event for ${callId}, which the undo does not cover`);
+  return c;
+}
+
+/** Shadow calls and the undo of a run's calls. */
+export const UNDO_APPLY: Appliers = {
+  'tool.shadowed': (s, d) => {
+    const c = call(s, d.callId);
+    c.status = 'executed';
+    c.shadowed = true;
+    c.tier = d.tier;
+    c.decision = { decision: d.decision, rule: d.rule, reason: d.reason };
+    c.result = d.standIn;
+    closeTurnIfResolved(s);
+  },
+  'undo.started': (s, d) => {
+    const compensations = new Map<string, CompensationState>();
+    for (const o of d.order) compensations.set(o.callId, { callId: o.callId, tool: o.tool, status: o.reversible ? 'pending' : 'irreversible', attempts: 0 });
+    s.undo = { status: 'running', by: d.by, order: d.order.map((o) => o.callId), compensations, waiting: null };
+  },
+  'compensation.requested': (s, d) => {
+    const c = comp(s, d.callId);
+    c.status = 'approval';
+    c.approvalId = d.approvalId;
+    s.undo!.waiting = d.approvalId;
+  },
+  'compensation.decided': (s, d) => {
+    const c = comp(s, d.callId);
+    c.status = d.decision === 'approve' ? 'approved' : d.decision === 'skip' ? 'skipped' : 'done';
+    if (d.decision === 'approve' && c.escalationId) c.attempts = 0; // a person asked for another round
+    s.undo!.waiting = null;
+  },
+  'compensation.started': (s, d) => {
+    const c = comp(s, d.callId);
+    c.status = 'running';
+    c.attempts = d.attempt;
+  },
+  'compensation.succeeded': (s, d) => {
+    const c = comp(s, d.callId);
+    c.status = 'done';
+    c.result = d.result;
+  },
+  'compensation.failed': (s, d) => {
+    comp(s, d.callId).status = d.willRetry ? 'retry' : 'escalated';
+  },
+  'compensation.escalated': (s, d) => {
+    const c = comp(s, d.callId);
+    c.status = 'escalated';
+    c.escalationId = d.escalationId;
+    s.undo!.waiting = d.escalationId;
+  },
+  'undo.completed': (s) => {
+    s.undo!.status = 'completed';
+  },
+};
