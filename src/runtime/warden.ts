@@ -7,7 +7,7 @@ import type { InterventionRecord, Store } from '../store/store.ts';
 import { hashValue } from './canonical.ts';
 import { sleep as defaultSleep } from './backoff.ts';
 import { type AnyNewEvent, type AnyRunEvent, newEvent, PARKED_STATUSES, TERMINAL_STATUSES } from './events.ts';
-import { foldRun } from './fold.ts';
+import { foldRun, type RunState } from './fold.ts';
 import { RunContext } from './run-context.ts';
 import { driveRun } from './run-loop.ts';
 import { toRunResult, type RunResult } from './run-result.ts';
@@ -23,6 +23,17 @@ export interface WardenOptions {
   /** Every committed event, as it is committed. */
   onEvent?: (event: AnyRunEvent) => void;
 }
+
+/** Events just committed to one run's log, with the run's state after them. */
+export interface CommittedEvents {
+  runId: string;
+  events: readonly AnyRunEvent[];
+  /** The fold of the whole log up to the last of `events`. Read it; never change it. */
+  state: RunState;
+}
+
+/** A subscriber to committed events (traces, metrics, live views). It must not throw or block. */
+export type EventListener = (batch: CommittedEvents) => void;
 
 export interface SubmitOptions {
   tenant?: string;
@@ -71,6 +82,7 @@ export class Warden {
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   private readonly onEvent?: (event: AnyRunEvent) => void;
   private readonly active = new Map<string, AbortController>();
+  private readonly listeners = new Set<EventListener>();
 
   constructor(options: WardenOptions) {
     this.store = options.store;
@@ -79,6 +91,37 @@ export class Warden {
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? defaultSleep;
     this.onEvent = options.onEvent;
+  }
+
+  /**
+   * Calls `listener` after every successful commit to any run this Warden writes: the worker's
+   * steps and the decisions, cancels and submissions it appends. Returns the unsubscribe function.
+   * A listener that throws is ignored: observing a run never changes it.
+   *
+   * @example
+   * const stop = warden.subscribe(({ events }) => events.forEach((e) => console.log(e.type)));
+   */
+  subscribe(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private publish(runId: string, events: readonly AnyRunEvent[], state: RunState): void {
+    if (this.onEvent) events.forEach(this.onEvent);
+    for (const listener of this.listeners) {
+      try {
+        listener({ runId, events, state });
+      } catch {
+        // Observers are best effort by design; a broken one must not fail the run.
+      }
+    }
+  }
+
+  /** Publishes events written outside a worker session (a submission, a decision, a cancel), ending at `lastSeq`. */
+  private async publishAppended(runId: string, lastSeq: number, count: number): Promise<void> {
+    if (this.listeners.size === 0 && !this.onEvent) return;
+    const log = (await this.store.loadEvents(runId)).filter((e) => e.seq <= lastSeq);
+    this.publish(runId, log.slice(-count), foldRun(log));
   }
 
   /** Records a new run (status `queued`) and returns its id. Nothing runs yet. */
@@ -114,6 +157,7 @@ export class Warden {
       createdAt: at,
       submitted,
     });
+    await this.publishAppended(runId, 1, 1);
     return runId;
   }
 
@@ -150,7 +194,7 @@ export class Warden {
         signal: controller.signal,
         now: this.now,
         sleep: this.sleep,
-        onEvents: this.onEvent ? (events) => events.forEach(this.onEvent!) : undefined,
+        onEvents: (events, state) => this.publish(runId, events, state),
       });
       await driveRun(ctx);
       return toRunResult(ctx.state);
@@ -197,10 +241,11 @@ export class Warden {
       reason,
       argsHash: record.argsHash!,
     }, this.now());
-    await this.store.appendExternal(record.runId, [event], {
+    const lastSeq = await this.store.appendExternal(record.runId, [event], {
       run: { status: 'queued' },
       intervention: { id, status: verdict, decidedBy: decision.by, decisionReason: reason, decidedAt: event.at },
     });
+    await this.publishAppended(record.runId, lastSeq, 1);
     return (await this.store.getIntervention(id))!;
   }
 
@@ -232,10 +277,11 @@ export class Warden {
         throw new WardenError('INVALID_ARGUMENT', `Unknown escalation decision ${JSON.stringify((decision as { decision: unknown }).decision)}`);
     }
     const status = decision.decision === 'takeover' ? 'completed' : decision.decision === 'stop' ? 'cancelled' : 'queued';
-    await this.store.appendExternal(record.runId, events, {
+    const lastSeq = await this.store.appendExternal(record.runId, events, {
       run: { status, ...(decision.decision === 'takeover' ? { output: decision.output } : {}), ...(status === 'cancelled' ? { stopReason: 'cancelled' } : {}) },
       intervention: { id, status: 'decided', decidedBy: decision.by, decisionReason: `${decision.decision}${reason ? `: ${reason}` : ''}`, decidedAt: at },
     });
+    await this.publishAppended(record.runId, lastSeq, events.length);
     return (await this.store.getIntervention(id))!;
   }
 
@@ -265,12 +311,13 @@ export class Warden {
     const heldElsewhere = !local && record?.leaseOwner && (record.leaseExpiresAt ?? 0) > at;
     if (!local && !heldElsewhere) events.push(newEvent('run.cancelled', { by: options.by, reason }, at));
     const pending = state.pending;
-    await this.store.appendExternal(runId, events, {
+    const lastSeq = await this.store.appendExternal(runId, events, {
       ...(events.length > 1 ? { run: { status: 'cancelled', stopReason: 'cancelled' } } : {}),
       ...(pending && events.length > 1
         ? { intervention: { id: pending.id, status: 'decided', decidedBy: options.by, decisionReason: `run cancelled: ${reason}`, decidedAt: at } }
         : {}),
     });
+    await this.publishAppended(runId, lastSeq, events.length);
     local?.abort(new WardenError('CONFLICT', `Run ${runId} cancelled by ${options.by}`));
     return this.inspect(runId);
   }
