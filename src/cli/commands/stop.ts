@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { WardenError } from '../../errors.ts';
-import { createWarden } from '../../runtime/warden.ts';
+import { cliWarden } from '../cli-warden.ts';
 import { openStore } from '../open-store.ts';
 import { printJson } from '../output.ts';
 
@@ -22,7 +22,7 @@ export function registerStopCommand(program: Command): void {
       if (chosen !== 1) throw new WardenError('INVALID_ARGUMENT', 'Say exactly one of --run ID, --agent NAME or --all');
       const store = await openStore(opts.db);
       try {
-        const warden = createWarden({ store });
+        const warden = cliWarden(store);
         const ids = opts.run ? [opts.run] : (await store.listRuns({ agent: opts.agent, status: [...LIVE], limit: 100_000 })).map((r) => r.runId);
         const results = [];
         for (const id of ids) results.push(await warden.cancel(id, { by: opts.by, reason: opts.reason }));
