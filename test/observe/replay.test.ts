@@ -122,7 +122,7 @@ describe('what-if replay', () => {
     assert.equal(ceiling.replayed.stopReason, 'cost_ceiling');
 
     const { warden, store: loopStore } = testWarden();
-    const looping = scriptedAgent([{ toolCalls: [{ tool: 'lookup_order', args: { orderId: '9' } }] }], tools, { loopDetection: { repeats: 5, noProgressSteps: 9 } });
+    const looping = scriptedAgent([{ toolCalls: [{ tool: 'lookup_order', args: { orderId: '9' } }] }], tools, { loopDetection: { repeats: 50, noProgressSteps: 50 } });
     const loop = await warden.run(looping, 'loop');
     assert.equal(loop.stopReason, 'max_steps');
     const tight = scriptedAgent([{ text: 'unused' }], tools);
