@@ -4,6 +4,7 @@ import { registerRunCommands } from './commands/run.ts';
 import { registerRunsCommands } from './commands/runs.ts';
 import { registerInterventionCommands } from './commands/interventions.ts';
 import { registerStopCommand } from './commands/stop.ts';
+import { registerReplayCommand } from './commands/replay.ts';
 import { flushTelemetry } from './cli-warden.ts';
 
 /** Builds the `warden` command line. Exported so tests can drive it in-process. */
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerRunsCommands(program);
   registerInterventionCommands(program);
   registerStopCommand(program);
+  registerReplayCommand(program);
   return program;
 }
 
