@@ -5,6 +5,7 @@ import { registerRunsCommands } from './commands/runs.ts';
 import { registerInterventionCommands } from './commands/interventions.ts';
 import { registerStopCommand } from './commands/stop.ts';
 import { registerReplayCommand } from './commands/replay.ts';
+import { registerDriftCommand } from './commands/drift.ts';
 import { flushTelemetry } from './cli-warden.ts';
 
 /** Builds the `warden` command line. Exported so tests can drive it in-process. */
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerInterventionCommands(program);
   registerStopCommand(program);
   registerReplayCommand(program);
+  registerDriftCommand(program);
   return program;
 }
 

@@ -15,7 +15,11 @@ import {
   type RunFilter,
   type RunRecord,
   type Store,
+  type AgentEventFilter,
+  type AgentEventRecord,
+  type NewAgentEvent,
 } from '../store.ts';
+import { appendAgentEvent, listAgentEvents } from './agent-events.ts';
 import { DEFAULT_BUSY_TIMEOUT_MS, openDatabase } from './open-database.ts';
 import {
   encodeJson,
@@ -247,6 +251,14 @@ class SqliteStore implements Store {
     this.#use(`Releasing the lease of run ${runId}`, () => {
       this.#sql.releaseLease.run(runId, owner);
     });
+  }
+
+  async appendAgentEvent(event: NewAgentEvent): Promise<AgentEventRecord> {
+    return this.#use(`Appending ${event?.type} to the log of agent ${event?.agent}`, () => appendAgentEvent(this.#db, event));
+  }
+
+  async listAgentEvents(filter: AgentEventFilter = {}): Promise<AgentEventRecord[]> {
+    return this.#use('Listing agent events', () => listAgentEvents(this.#db, filter));
   }
 
   async close(): Promise<void> {
