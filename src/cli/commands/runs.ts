@@ -6,6 +6,7 @@ import { openStore } from '../open-store.ts';
 import { printJson, printRun } from '../output.ts';
 import { nanoToUsd } from '../../model/pricing.ts';
 import { exportRun } from '../../observe/replay/run-export.ts';
+import { traceIdOf } from '../../observe/otel/trace-ids.ts';
 
 export function registerRunsCommands(program: Command): void {
   const runs = program.command('runs').description('List and inspect runs');
@@ -48,7 +49,10 @@ export function registerRunsCommands(program: Command): void {
         const warden = createWarden({ store });
         const result = await warden.inspect(runId);
         if (opts.json) printJson({ ...result, eventLog: await warden.events(runId) });
-        else printRun(result, await warden.events(runId));
+        else {
+          printRun(result, await warden.events(runId));
+          process.stdout.write(`trace    ${traceIdOf(result.rootRunId)} (OpenTelemetry trace id)\n`);
+        }
       } finally {
         await store.close();
       }
