@@ -58,7 +58,7 @@ export function explainEvent(e: AnyRunEvent): string | null {
       const what = t.toolCalls.length
         ? `proposed to ${t.toolCalls.map((c) => `${c.tool} (${args(c.args)})`).join(' and ')}`
         : `gave its final answer: "${preview(t.text)}"`;
-      const why = t.rationale ? ` Its reason: "${preview(t.rationale)}".` : t.toolCalls.length && t.text ? ` It said: "${preview(t.text)}".` : '';
+      const why = t.rationale ? ` Its reason: "${preview(t.rationale)}"` : t.toolCalls.length && t.text ? ` It said: "${preview(t.text)}"` : '';
       const sure = t.confidence !== undefined ? ` It said it was ${Math.round(t.confidence * 100)}% sure.` : '';
       const retry = e.data.attempt > 1 ? ` (on try ${e.data.attempt})` : '';
       return `Step ${e.data.step}: the model${retry} ${what}.${why}${sure} This answer cost ${usd(e.data.costNano)} (${t.usage.inputTokens} tokens read, ${t.usage.outputTokens} written).`;

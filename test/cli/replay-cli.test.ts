@@ -33,7 +33,7 @@ describe('warden replay and warden runs export', () => {
 
     const all = await runCli(['replay', '--all', '--since', '1h', '--agent', 'examples/support-desk-strict.ts'], env);
     assert.equal(all.code, 0, all.stderr);
-    assert.match(all.stdout, /what-if over 1 runs of support-desk: 0 identical, 1 differ/);
+    assert.match(all.stdout, /what-if over 1 run of support-desk: 0 identical, 1 differ/);
   });
 
   it('refuses a file that is not a run export with a typed error', async () => {

@@ -56,7 +56,7 @@ export const DEFAULT_MIN_BITS = 0.05;
  * `k` categories is both real (beyond sampling noise at deviate `z`) and large enough to matter.
  *
  * @example
- * driftThresholdBits(3, 300, 40) // ≈ 0.21: with 40 recent runs, only a big shift counts
+ * driftThresholdBits(3, 300, 40) // ≈ 0.20: with 40 recent runs, only a big shift counts
  */
 export function driftThresholdBits(k: number, n1: number, n2: number, z = DEFAULT_Z, minBits = DEFAULT_MIN_BITS): number {
   if (k <= 1 || n1 === 0 || n2 === 0) return Infinity;

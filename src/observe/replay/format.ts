@@ -14,20 +14,22 @@ const KIND_WORDS: Record<DivergenceKind, string> = {
   changed: 'a decision changed',
 };
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 function outcome(o: RunOutcome): string {
-  return `${o.status}${o.stopReason ? ` (${o.stopReason})` : ''}, ${o.steps} steps, ${o.toolCalls} tool calls, $${o.costUsd.toFixed(6)}`;
+  return `${o.status}${o.stopReason ? ` (${o.stopReason})` : ''}, ${plural(o.steps, 'step')}, ${plural(o.toolCalls, 'tool call')}, $${o.costUsd.toFixed(6)}`;
 }
 
 /** A replay report in words: "reproduced: N steps identical", or the first difference. */
 export function formatReplayReport(r: ReplayReport): string {
   const lines: string[] = [];
   if (r.identical) {
-    lines.push(`reproduced: ${r.identicalSteps} steps identical (${r.decisions} decisions) — run ${r.runId}, agent ${r.agent}`);
+    lines.push(`reproduced: ${plural(r.identicalSteps, 'step')} identical (${plural(r.decisions, 'decision')}) — run ${r.runId}, agent ${r.agent}`);
   } else {
     const d = r.divergence!;
     const head = r.mode === 'replay' ? 'diverged' : 'differs';
     lines.push(`${head} at step ${d.step}: ${KIND_WORDS[d.kind]} — run ${r.runId}, agent ${r.agent}`);
-    lines.push(`  ${r.identicalSteps} steps (${r.decisions} decisions) identical before that`);
+    lines.push(`  ${plural(r.identicalSteps, 'step')} (${plural(r.decisions, 'decision')}) identical before that`);
     lines.push(`  recorded: ${d.recorded ?? '(nothing: the recorded run had ended)'}`);
     lines.push(`  ${r.mode === 'replay' ? 'replayed' : 'what-if '}: ${d.replayed ?? '(nothing: the replay had ended)'}`);
   }
@@ -40,7 +42,7 @@ export function formatReplayReport(r: ReplayReport): string {
 /** The summary of `warden replay --all`: counts, then one line per run that went another way. */
 export function formatReplaySummary(s: ReplaySummary): string {
   const lines = [
-    `${s.mode === 'what-if' ? 'what-if' : 'replay'} over ${s.runs} runs of ${s.agent}: ${s.identical} identical, ${s.differing} differ, ${s.outcomeChanged} end differently${s.errors.length ? `, ${s.errors.length} could not be replayed` : ''}`,
+    `${s.mode === 'what-if' ? 'what-if' : 'replay'} over ${plural(s.runs, 'run')} of ${s.agent}: ${s.identical} identical, ${s.differing} differ, ${s.outcomeChanged} end differently${s.errors.length ? `, ${s.errors.length} could not be replayed` : ''}`,
   ];
   for (const [kind, n] of Object.entries(s.byKind).sort((a, b) => b[1] - a[1])) lines.push(`  ${String(n).padStart(5)}  ${KIND_WORDS[kind as DivergenceKind]}`);
   for (const r of s.reports.filter((x) => !x.identical)) {
