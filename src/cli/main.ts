@@ -4,6 +4,9 @@ import { registerRunCommands } from './commands/run.ts';
 import { registerRunsCommands } from './commands/runs.ts';
 import { registerInterventionCommands } from './commands/interventions.ts';
 import { registerStopCommand } from './commands/stop.ts';
+import { registerReplayCommand } from './commands/replay.ts';
+import { registerDriftCommand } from './commands/drift.ts';
+import { flushTelemetry } from './cli-warden.ts';
 
 /** Builds the `warden` command line. Exported so tests can drive it in-process. */
 export function buildProgram(): Command {
@@ -15,6 +18,8 @@ export function buildProgram(): Command {
   registerRunsCommands(program);
   registerInterventionCommands(program);
   registerStopCommand(program);
+  registerReplayCommand(program);
+  registerDriftCommand(program);
   return program;
 }
 
@@ -31,5 +36,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     process.stderr.write(`warden: internal error: ${describeError(e)}\n${(e as Error)?.stack ?? ''}\n`);
     return 1;
+  } finally {
+    await flushTelemetry();
   }
 }

@@ -1,5 +1,5 @@
 import { usd } from '../guard/budget.ts';
-import type { AnyRunEvent } from '../runtime/events.ts';
+import type { AnyRunEvent, StopReason } from '../runtime/events.ts';
 
 const PREVIEW = 160;
 
@@ -14,63 +14,99 @@ function preview(value: unknown): string {
   return text.length > PREVIEW ? `${text.slice(0, PREVIEW)}…` : text;
 }
 
+/** Arguments as a person reads them: `orderId 1042, amount 250`. */
+function args(value: unknown): string {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return preview(value);
+  const parts = Object.entries(value as Record<string, unknown>).map(([k, v]) => `${k} ${typeof v === 'string' ? v : preview(v)}`);
+  return preview(parts.join(', ')) || 'no arguments';
+}
+
+/** What each stop condition means, for someone who never read the config. */
+export const STOP_WORDS: Readonly<Record<StopReason, string>> = Object.freeze({
+  max_steps: 'it used all the steps it is allowed',
+  max_tool_calls: 'it used all the tool calls it is allowed',
+  max_retries: 'too many things failed and it used all its retries',
+  wall_time: 'it ran out of time',
+  cost_ceiling: 'the next action could have gone over its cost limit',
+  loop_detected: 'it was going round in circles, repeating itself without progress',
+  denied: 'an action it needed was refused',
+  cancelled: 'someone cancelled it',
+  plan_rejected: 'it kept proposing plans that could not work',
+  deadlock: 'runs were waiting on each other and would never finish',
+  max_depth: 'it tried to hand work further down than allowed',
+  max_children: 'it tried to start more helper runs than allowed',
+});
+
+const TIER_WORDS = { read: 'only reads data', write: 'changes data', delete: 'deletes data' } as const;
+
 /**
- * One event in plain words: what happened and why. This is the decision trace a person reads in
- * `warden run`, `warden runs show` and the dashboard; `null` for bookkeeping events.
+ * One event in plain words: what happened and why, for a person who is not an engineer. This is
+ * the decision trace of `warden run`, `warden runs show` and the dashboard; `null` for
+ * bookkeeping events. Each step says what the model proposed and why, how sure it was, what the
+ * rules decided and which rule it was, what it cost against the limit, and what was retried.
  */
 export function explainEvent(e: AnyRunEvent): string | null {
   switch (e.type) {
     case 'run.submitted':
-      return `Request for agent ${e.data.agent} (tenant ${e.data.tenant}), ceiling ${usd(Math.round(e.data.limits.maxCostUsd * 1e9))}, at most ${e.data.limits.maxSteps} steps: ${preview(e.data.input)}`;
+      return `New request for ${e.data.agent} (tenant ${e.data.tenant}): "${preview(e.data.input)}". Limits: at most ${e.data.limits.maxSteps} steps and ${usd(Math.round(e.data.limits.maxCostUsd * 1e9))}.`;
     case 'run.started':
-      return e.data.session === 1 ? `Started on ${e.data.worker}.` : `Resumed on ${e.data.worker} (session ${e.data.session}) after event ${e.data.resumedFrom}.`;
-    case 'budget.reserved':
-      return `Reserved ${usd(e.data.amountNano)} for the ${e.data.purpose} call (spent ${usd(e.data.before.spentNano)} of ${usd(e.data.before.ceilingNano)}).`;
+      return e.data.session === 1 ? `Work started (on ${e.data.worker}).` : `Work resumed (on ${e.data.worker}) from where it stopped, after event ${e.data.resumedFrom}.`;
+    case 'budget.reserved': {
+      const b = e.data.before;
+      return `Set aside up to ${usd(e.data.amountNano)} for the next ${e.data.purpose === 'model' ? 'model answer' : 'tool call'}; ${usd(b.spentNano)} of the ${usd(b.ceilingNano)} limit spent so far.`;
+    }
     case 'budget.committed':
-      return e.data.assumed
-        ? `Charged the full ${usd(e.data.actualNano)} reserved: the call's outcome was lost with its process.`
-        : null;
+      return e.data.assumed ? `Counted the full ${usd(e.data.actualNano)} set aside as spent: the process stopped before the real cost was known.` : null;
     case 'model.called': {
       const t = e.data.turn;
       const what = t.toolCalls.length
-        ? `proposed ${t.toolCalls.map((c) => `${c.tool}(${preview(c.args)})`).join(', ')}`
-        : `answered: ${preview(t.text)}`;
-      const why = t.rationale ? ` Why: ${preview(t.rationale)}` : t.toolCalls.length && t.text ? ` Why: ${preview(t.text)}` : '';
-      const confidence = t.confidence !== undefined ? `, confidence ${t.confidence.toFixed(2)}` : '';
-      return `Step ${e.data.step}: the model ${what} (${t.usage.inputTokens} in / ${t.usage.outputTokens} out tokens, ${usd(e.data.costNano)}${confidence}).${why}`;
+        ? `proposed to ${t.toolCalls.map((c) => `${c.tool} (${args(c.args)})`).join(' and ')}`
+        : `gave its final answer: "${preview(t.text)}"`;
+      const why = t.rationale ? ` Its reason: "${preview(t.rationale)}"` : t.toolCalls.length && t.text ? ` It said: "${preview(t.text)}"` : '';
+      const sure = t.confidence !== undefined ? ` It said it was ${Math.round(t.confidence * 100)}% sure.` : '';
+      const retry = e.data.attempt > 1 ? ` (on try ${e.data.attempt})` : '';
+      return `Step ${e.data.step}: the model${retry} ${what}.${why}${sure} This answer cost ${usd(e.data.costNano)} (${t.usage.inputTokens} tokens read, ${t.usage.outputTokens} written).`;
     }
-    case 'model.failed':
-      return `Model call for step ${e.data.step} failed (${e.data.failure.kind}: ${preview(e.data.failure.message)})${e.data.willRetry ? `; retrying in ${e.data.retryInMs} ms` : '; not retried'}.`;
+    case 'model.failed': {
+      const f = e.data.failure;
+      const next = e.data.willRetry ? `trying again in ${e.data.retryInMs ?? 0} ms` : 'not trying again';
+      return `The model did not answer step ${e.data.step} (try ${e.data.attempt}): ${f.kind.replace('_', ' ')}${f.status ? ` ${f.status}` : ''} — ${preview(f.message)}; ${next}.`;
+    }
     case 'tool.rejected':
-      return `Rejected ${e.data.tool}: ${preview(e.data.error.message)} The model is told and may try again.`;
-    case 'policy.decided':
-      return `Policy: ${e.data.tool} (${e.data.tier}) → ${e.data.decision}, by ${e.data.rule}: ${e.data.reason}.`;
+      return `Refused to run ${e.data.tool}: ${preview(e.data.error.message)} The model is told why and may try something else.`;
+    case 'policy.decided': {
+      const d = e.data;
+      const verdict = d.decision === 'allow' ? `Allowed ${d.tool}` : d.decision === 'approve' ? `${d.tool} needs a person's approval` : `Blocked ${d.tool}`;
+      return `${verdict}: ${d.reason}. (${d.tool} ${TIER_WORDS[d.tier]}; rule ${d.rule}.)`;
+    }
     case 'approval.requested':
-      return `Waiting for a person to approve ${e.data.tool}(${preview(e.data.args)}) [${e.data.approvalId}].`;
+      return `Waiting for a person to approve ${e.data.tool} (${args(e.data.args)}). Nothing runs until someone decides [${e.data.approvalId}].`;
     case 'approval.decided':
-      return `${e.data.by} ${e.data.decision} ${e.data.approvalId}${e.data.reason ? `: ${e.data.reason}` : ''}.`;
+      return `${e.data.by} ${e.data.decision === 'approved' ? 'approved' : 'refused'} it${e.data.reason ? `: "${e.data.reason}"` : ''} [${e.data.approvalId}].`;
     case 'tool.denied':
-      return `Denied ${e.data.tool} (${e.data.by}): ${e.data.reason}.`;
+      return `${e.data.tool} did not run: ${e.data.reason} (decided by ${e.data.by}). The model is told.`;
     case 'tool.started':
-      return e.data.attempt === 1 ? `Running ${e.data.tool}.` : `Running ${e.data.tool} again (attempt ${e.data.attempt}, same idempotency key).`;
+      return e.data.attempt === 1 ? `Running ${e.data.tool}.` : `Running ${e.data.tool} again (try ${e.data.attempt}), with the same idempotency key so it cannot happen twice.`;
     case 'tool.succeeded':
-      return `${e.data.tool} returned in ${e.data.durationMs} ms: ${preview(e.data.result)}`;
-    case 'tool.failed':
-      return `${e.data.tool} failed (attempt ${e.data.attempt}): ${preview(e.data.error.message)}${e.data.willRetry ? `; retrying in ${e.data.retryInMs ?? 0} ms` : ''}.`;
+      return `${e.data.tool} finished in ${e.data.durationMs} ms and returned: ${preview(e.data.result)}`;
+    case 'tool.failed': {
+      const next = e.data.willRetry ? `; trying again in ${e.data.retryInMs ?? 0} ms` : e.data.unknownOutcome ? '; whether it took effect is unknown' : '; not trying again';
+      return `${e.data.tool} failed (try ${e.data.attempt}): ${preview(e.data.error.message)}${next}.`;
+    }
     case 'escalated':
-      return `Escalated to a person (${e.data.reason}) [${e.data.escalationId}]: ${preview(e.data.evidence.detail ?? e.data.evidence)}`;
+      return `Handed to a person (${e.data.reason.replace(/_/g, ' ')}): ${preview(e.data.evidence.detail ?? e.data.evidence)} [${e.data.escalationId}]`;
     case 'escalation.decided':
-      return `${e.data.by} decided ${e.data.decision} on ${e.data.escalationId}${e.data.reason ? `: ${e.data.reason}` : ''}.`;
+      return `${e.data.by} decided to ${e.data.decision === 'takeover' ? 'answer in the agent’s place' : e.data.decision}${e.data.reason ? `: "${e.data.reason}"` : ''} [${e.data.escalationId}].`;
     case 'limit.hit':
-      return `Limit reached (${e.data.limit}): ${e.data.detail}`;
+      return `Stopped because ${STOP_WORDS[e.data.limit]}: ${e.data.detail}`;
     case 'cancel.requested':
       return `${e.data.by} asked to cancel: ${e.data.reason}.`;
     case 'run.completed':
-      return `Completed: ${preview(e.data.output)}`;
+      return `Done. Final answer: "${preview(e.data.output)}"`;
     case 'run.failed':
       return `Failed (${e.data.error.code}): ${e.data.error.message}`;
     case 'run.stopped':
-      return `Stopped (${e.data.reason}).`;
+      return `Stopped (${e.data.reason}): ${STOP_WORDS[e.data.reason]}.`;
     case 'run.cancelled':
       return `Cancelled by ${e.data.by}: ${e.data.reason}.`;
     case 'plan.proposed':

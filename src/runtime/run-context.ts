@@ -18,8 +18,8 @@ export interface RunContextOptions {
   signal: AbortSignal;
   now: () => number;
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
-  /** Called with every event once it is committed (trace printing, metrics, subscribers). */
-  onEvents?: (events: readonly AnyRunEvent[]) => void;
+  /** Called with every event once it is committed, and the run's state after them (trace printing, metrics, subscribers). */
+  onEvents?: (events: readonly AnyRunEvent[], state: RunState) => void;
   /** Starts and drives child runs (delegation). */
   children?: ChildRunner;
 }
@@ -46,7 +46,7 @@ export class RunContext {
   private buffer: AnyRunEvent[] = [];
   private budgetOps: BudgetOp[] = [];
   private interventions: NewIntervention[] = [];
-  private readonly onEvents?: (events: readonly AnyRunEvent[]) => void;
+  private readonly onEvents?: (events: readonly AnyRunEvent[], state: RunState) => void;
 
   constructor(options: RunContextOptions) {
     this.store = options.store;
@@ -108,7 +108,7 @@ export class RunContext {
     this.buffer = [];
     this.budgetOps = [];
     this.interventions = [];
-    this.onEvents?.(events);
+    this.onEvents?.(events, this.state);
   }
 
   private async commitWithRebase(events: AnyRunEvent[]): Promise<void> {
@@ -138,7 +138,7 @@ export class RunContext {
         const replayed = foldRun([...(await this.store.loadEvents(this.state.runId)), ...events]);
         this.state = replayed;
         this.committedSeq = base;
-        this.onEvents?.(external);
+        this.onEvents?.(external, this.state);
       }
     }
   }
@@ -150,7 +150,7 @@ export class RunContext {
     if (external.length === 0) return;
     for (const event of external) applyEvent(this.state, event);
     this.committedSeq = this.state.seq;
-    this.onEvents?.(external);
+    this.onEvents?.(external, this.state);
   }
 
   /** Re-reads the whole log (after a refused commit, the in-memory state is ahead of the store). */

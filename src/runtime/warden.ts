@@ -29,6 +29,17 @@ export interface WardenOptions {
   shadowTenants?: string[];
 }
 
+/** Events just committed to one run's log, with the run's state after them. */
+export interface CommittedEvents {
+  runId: string;
+  events: readonly AnyRunEvent[];
+  /** The fold of the whole log up to the last of `events`. Read it; never change it. */
+  state: RunState;
+}
+
+/** A subscriber to committed events (traces, metrics, live views). It must not throw or block. */
+export type EventListener = (batch: CommittedEvents) => void;
+
 export interface SubmitOptions {
   tenant?: string;
   /** Record write and delete calls instead of making them. Default: the agent's `shadow`, or the tenant's. */
@@ -83,6 +94,7 @@ export class Warden {
   private readonly onEvent?: (event: AnyRunEvent) => void;
   private readonly active = new Map<string, AbortController>();
   private readonly shadowTenants: ReadonlySet<string>;
+  private readonly listeners = new Set<EventListener>();
 
   constructor(options: WardenOptions) {
     this.store = options.store;
@@ -92,6 +104,37 @@ export class Warden {
     this.sleep = options.sleep ?? defaultSleep;
     this.onEvent = options.onEvent;
     this.shadowTenants = new Set(options.shadowTenants ?? []);
+  }
+
+  /**
+   * Calls `listener` after every successful commit to any run this Warden writes: the worker's
+   * steps and the decisions, cancels and submissions it appends. Returns the unsubscribe function.
+   * A listener that throws is ignored: observing a run never changes it.
+   *
+   * @example
+   * const stop = warden.subscribe(({ events }) => events.forEach((e) => console.log(e.type)));
+   */
+  subscribe(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private publish(runId: string, events: readonly AnyRunEvent[], state: RunState): void {
+    if (this.onEvent) events.forEach(this.onEvent);
+    for (const listener of this.listeners) {
+      try {
+        listener({ runId, events, state });
+      } catch {
+        // Observers are best effort by design; a broken one must not fail the run.
+      }
+    }
+  }
+
+  /** Publishes events written outside a worker session (a submission, a decision, a cancel), ending at `lastSeq`. */
+  private async publishAppended(runId: string, lastSeq: number, count: number): Promise<void> {
+    if (this.listeners.size === 0 && !this.onEvent) return;
+    const log = (await this.store.loadEvents(runId)).filter((e) => e.seq <= lastSeq);
+    this.publish(runId, log.slice(-count), foldRun(log));
   }
 
   /** Records a new run (status `queued`) and returns its id. Nothing runs yet. */
@@ -136,6 +179,7 @@ export class Warden {
       createdAt: at,
       submitted,
     });
+    await this.publishAppended(runId, 1, 1);
   }
 
   /** How runs of this Warden start and drive their child runs. */
@@ -202,7 +246,7 @@ export class Warden {
       signal,
       now: this.now,
       sleep: this.sleep,
-      onEvents: this.onEvent ? (events) => events.forEach(this.onEvent!) : undefined,
+      onEvents: (events, state) => this.publish(state.runId, events, state),
       children: this.childRunner,
     });
   }
@@ -257,19 +301,21 @@ export class Warden {
       reason,
       argsHash: record.argsHash!,
     }, this.now());
-    await this.store.appendExternal(record.runId, [event], {
+    const lastSeq = await this.store.appendExternal(record.runId, [event], {
       run: { status: 'queued' },
       intervention: { id, status: verdict, decidedBy: decision.by, decisionReason: reason, decidedAt: event.at },
     });
+    await this.publishAppended(record.runId, lastSeq, 1);
     return (await this.store.getIntervention(id))!;
   }
 
   /** A decision on an undo step: the run stays as it ended; only its undo moves on. */
   private async decideCompensation(record: InterventionRecord, decision: 'approve' | 'skip' | 'done', by: string, reason: string, status: 'approved' | 'denied' | 'decided'): Promise<InterventionRecord> {
     const event = newEvent('compensation.decided', { callId: record.callId!, interventionId: record.id, decision, by, reason }, this.now());
-    await this.store.appendExternal(record.runId, [event], {
+    const lastSeq = await this.store.appendExternal(record.runId, [event], {
       intervention: { id: record.id, status, decidedBy: by, decisionReason: `${decision}${reason ? `: ${reason}` : ''}`, decidedAt: event.at },
     });
+    await this.publishAppended(record.runId, lastSeq, 1);
     return (await this.store.getIntervention(record.id))!;
   }
 
@@ -322,10 +368,11 @@ export class Warden {
     }
     if (decision.decision === 'takeover') status = 'completed';
     if (decision.decision === 'stop') status = 'cancelled';
-    await this.store.appendExternal(record.runId, events, {
+    const lastSeq = await this.store.appendExternal(record.runId, events, {
       run: { status, ...(status === 'completed' ? { output: decision.output ?? answer } : {}), ...(status === 'cancelled' ? { stopReason: 'cancelled' } : {}) },
       intervention: { id, status: 'decided', decidedBy: decision.by, decisionReason: `${decision.decision}${reason ? `: ${reason}` : ''}`, decidedAt: at },
     });
+    await this.publishAppended(record.runId, lastSeq, events.length);
     return (await this.store.getIntervention(id))!;
   }
 
@@ -392,12 +439,13 @@ export class Warden {
     if (!local && !heldElsewhere) events.push(newEvent('run.cancelled', { by, reason }, at));
     // A wait on a child's decision is closed with the child; only this run's own is closed here.
     const pending = state.pending && !state.pending.childRunId ? state.pending : null;
-    await this.store.appendExternal(runId, events, {
+    const lastSeq = await this.store.appendExternal(runId, events, {
       ...(events.length > 1 ? { run: { status: 'cancelled', stopReason: 'cancelled' } } : {}),
       ...(pending && events.length > 1
         ? { intervention: { id: pending.id, status: 'decided', decidedBy: by, decisionReason: `run cancelled: ${reason}`, decidedAt: at } }
         : {}),
     });
+    await this.publishAppended(runId, lastSeq, events.length);
     local?.abort(new WardenError('CONFLICT', `Run ${runId} cancelled by ${by}`));
   }
 

@@ -57,6 +57,40 @@ export interface Store {
   releaseLock(key: string, holder: string): Promise<void>;
 
   close(): Promise<void>;
+
+  /**
+   * Optional: appends a record to an agent's own log — facts about an agent rather than one run,
+   * such as a `drift.detected` alert. A store without it keeps no such records (the alert is still
+   * printed and counted in metrics).
+   */
+  appendAgentEvent?(event: NewAgentEvent): Promise<AgentEventRecord>;
+  /** Optional: an agent log's records, newest first; default 100. */
+  listAgentEvents?(filter?: AgentEventFilter): Promise<AgentEventRecord[]>;
+}
+
+/** A record on an agent's own log (not a run's). */
+export interface NewAgentEvent {
+  agent: string;
+  /** e.g. `drift.detected`. */
+  type: string;
+  /** ms since the epoch. */
+  at: number;
+  /** Schema version of `data`. */
+  v: number;
+  data: Record<string, unknown>;
+}
+
+export interface AgentEventRecord extends NewAgentEvent {
+  /** Position in the store's agent logs, increasing. */
+  id: number;
+}
+
+export interface AgentEventFilter {
+  agent?: string;
+  type?: string;
+  /** Only records at or after this time (ms). */
+  since?: number;
+  limit?: number;
 }
 
 export interface NewRun {

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { WardenError } from '../../errors.ts';
 import type { InterventionKind, InterventionRecord, Store } from '../../store/store.ts';
-import { createWarden, type Warden } from '../../runtime/warden.ts';
+import type { Warden } from '../../runtime/warden.ts';
+import { cliWarden } from '../cli-warden.ts';
 import { openStore } from '../open-store.ts';
 import { printJson } from '../output.ts';
 import { reportRun, resumeRun } from './run.ts';
@@ -28,7 +29,7 @@ function printList(rows: InterventionRecord[], json: boolean, kind: Intervention
 async function withWarden(db: string | undefined, fn: (warden: Warden, store: Store) => Promise<void>): Promise<void> {
   const store = await openStore(db);
   try {
-    await fn(createWarden({ store }), store);
+    await fn(cliWarden(store), store);
   } finally {
     await store.close();
   }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { WardenError } from '../../errors.ts';
-import { createWarden } from '../../runtime/warden.ts';
+import { cliWarden } from '../cli-warden.ts';
 import { RUN_EXIT_CODES } from '../exit-codes.ts';
 import { loadAgent } from '../load-agent.ts';
 import { openStore } from '../open-store.ts';
@@ -28,7 +28,7 @@ export function registerRunCommands(program: Command): void {
       const { agent, path } = await loadAgent(file);
       const store = await openStore(opts.db);
       try {
-        const warden = createWarden({ store });
+        const warden = cliWarden(store);
         const result = await warden.run(agent, opts.input, { tenant: opts.tenant, agentFile: path });
         await reportRun(warden, result, opts.json === true);
       } finally {
@@ -47,7 +47,7 @@ export function registerRunCommands(program: Command): void {
     .action(async (runId: string, opts: { db?: string; agent?: string; force?: boolean; json?: boolean }) => {
       const store = await openStore(opts.db);
       try {
-        const warden = createWarden({ store });
+        const warden = cliWarden(store);
         const result = await resumeRun(warden, runId, opts);
         await reportRun(warden, result, opts.json === true);
       } finally {

@@ -5,6 +5,8 @@ import { createWarden } from '../../runtime/warden.ts';
 import { openStore } from '../open-store.ts';
 import { printJson, printRun } from '../output.ts';
 import { nanoToUsd } from '../../model/pricing.ts';
+import { exportRun } from '../../observe/replay/run-export.ts';
+import { traceIdOf } from '../../observe/otel/trace-ids.ts';
 
 export function registerRunsCommands(program: Command): void {
   const runs = program.command('runs').description('List and inspect runs');
@@ -47,7 +49,23 @@ export function registerRunsCommands(program: Command): void {
         const warden = createWarden({ store });
         const result = await warden.inspect(runId);
         if (opts.json) printJson({ ...result, eventLog: await warden.events(runId) });
-        else printRun(result, await warden.events(runId));
+        else {
+          printRun(result, await warden.events(runId));
+          process.stdout.write(`trace    ${traceIdOf(result.rootRunId)} (OpenTelemetry trace id)\n`);
+        }
+      } finally {
+        await store.close();
+      }
+    });
+  runs
+    .command('export')
+    .description('One run as a versioned JSON document (its row and whole event log), for `warden replay run.json` elsewhere')
+    .argument('<run-id>')
+    .option('--db <path>', 'store (default .warden/warden.db or $WARDEN_DB)')
+    .action(async (runId: string, opts: { db?: string }) => {
+      const store = await openStore(opts.db);
+      try {
+        process.stdout.write(`${JSON.stringify(await exportRun(store, runId))}\n`);
       } finally {
         await store.close();
       }

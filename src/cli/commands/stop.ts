@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { WardenError } from '../../errors.ts';
-import { createWarden } from '../../runtime/warden.ts';
+import { cliWarden } from '../cli-warden.ts';
 import { openStore } from '../open-store.ts';
 import { printJson } from '../output.ts';
 
@@ -21,7 +21,7 @@ export function registerStopCommand(program: Command): void {
       if (chosen !== 1) throw new WardenError('INVALID_ARGUMENT', 'Say exactly one of --run ID, --agent NAME, --tenant NAME or --all');
       const store = await openStore(opts.db);
       try {
-        const warden = createWarden({ store });
+        const warden = cliWarden(store);
         const target = opts.run ? { runId: opts.run } : opts.agent ? { agent: opts.agent } : opts.tenant ? { tenant: opts.tenant } : { all: true as const };
         const results = await warden.stop(target, { by: opts.by, reason: opts.reason });
         if (opts.json) printJson(results.map((r) => ({ runId: r.runId, status: r.status })));

@@ -107,6 +107,22 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       ) STRICT;
     `,
   },
+  {
+    id: 3,
+    name: 'create-agent-events',
+    up: `
+      -- Per-agent log of monitor records (drift alerts): facts about an agent, not one run.
+      CREATE TABLE agent_events (
+        id    INTEGER PRIMARY KEY AUTOINCREMENT,
+        agent TEXT NOT NULL,
+        type  TEXT NOT NULL,
+        at    INTEGER NOT NULL,
+        v     INTEGER NOT NULL,
+        data  TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX agent_events_by_agent ON agent_events (agent, at);
+    `,
+  },
 ]);
 
 /** A migration as recorded in the database. */

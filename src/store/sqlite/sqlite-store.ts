@@ -16,7 +16,11 @@ import {
   type RunFilter,
   type RunRecord,
   type Store,
+  type AgentEventFilter,
+  type AgentEventRecord,
+  type NewAgentEvent,
 } from '../store.ts';
+import { appendAgentEvent, listAgentEvents } from './agent-events.ts';
 import { DEFAULT_BUSY_TIMEOUT_MS, openDatabase } from './open-database.ts';
 import {
   encodeJson,
@@ -319,6 +323,14 @@ class SqliteStore implements Store {
     this.#use(`Releasing the lock "${key}"`, () => {
       this.#sql.releaseLock.run(key, holder);
     });
+  }
+
+  async appendAgentEvent(event: NewAgentEvent): Promise<AgentEventRecord> {
+    return this.#use(`Appending ${event?.type} to the log of agent ${event?.agent}`, () => appendAgentEvent(this.#db, event));
+  }
+
+  async listAgentEvents(filter: AgentEventFilter = {}): Promise<AgentEventRecord[]> {
+    return this.#use('Listing agent events', () => listAgentEvents(this.#db, filter));
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,251 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AnyRunEvent } from '../runtime/events.ts';
+import type { RunState } from '../runtime/fold.ts';
+import type { CommittedEvents, Warden } from '../runtime/warden.ts';
+import type { Store } from '../store/store.ts';
+
+/** A circuit breaker's state as the `warden_breaker_state` gauge reports it. */
+export type BreakerState = 'closed' | 'half_open' | 'open';
+const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
+
+/** Seconds: from a fast tool call to a slow model call. */
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+/** USD per run: from a cached answer to a long agentic run. */
+const COST_BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5];
+/** The OpenTelemetry GenAI convention's buckets for `gen_ai.client.token.usage`. */
+const TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
+const WAIT_BUCKETS = [1, 10, 60, 300, 900, 3600, 4 * 3600, 24 * 3600];
+
+export interface MetricsOptions {
+  /** Register into this registry (default: a new one, so tests and embedders never collide). */
+  registry?: Registry;
+  /**
+   * When given, pending approvals and escalations are read from the store at scrape time, so the
+   * gauges are right across every worker. Without it they follow the events this process saw.
+   */
+  store?: Store;
+  now?: () => number;
+}
+
+/**
+ * Warden's Prometheus metrics, kept current from committed events. Other parts of Warden (the
+ * scheduler, the server) add their own metrics to `registry` and set the gauges made for them.
+ *
+ * @example
+ * const metrics = createMetrics({ store });
+ * metrics.attach(warden);
+ * app.get('/metrics', async (c) => c.text(await metrics.text(), 200, { 'content-type': metrics.contentType }));
+ */
+export class WardenMetrics {
+  readonly registry: Registry;
+  private readonly now: () => number;
+  /** Parked runs as this process saw them: runId → what they wait for and since when. */
+  private readonly parked = new Map<string, { kind: 'approval' | 'escalation'; agent: string; since: number }>();
+  /** approvalId → when it was requested, for the wait histogram. */
+  private readonly requested = new Map<string, number>();
+
+  readonly runsSubmitted: Counter<'agent'>;
+  readonly runsEnded: Counter<'agent' | 'status' | 'stop_reason'>;
+  readonly runsParked: Counter<'agent' | 'kind'>;
+  readonly steps: Counter<'agent'>;
+  readonly modelCalls: Counter<'agent' | 'outcome'>;
+  readonly toolCalls: Counter<'agent' | 'tool' | 'tier' | 'decision'>;
+  readonly toolExecutions: Counter<'agent' | 'tool' | 'outcome'>;
+  readonly approvalsDecided: Counter<'agent' | 'decision'>;
+  readonly approvalWait: Histogram<'agent'>;
+  readonly approvalsPending: Gauge<'kind'>;
+  readonly approvalOldestAge: Gauge<'kind'>;
+  readonly escalations: Counter<'agent' | 'reason'>;
+  readonly spend: Counter<'agent'>;
+  readonly runCost: Histogram<'agent'>;
+  readonly retries: Counter<'agent' | 'kind' | 'cause'>;
+  readonly limitHits: Counter<'agent' | 'limit'>;
+  readonly stepLatency: Histogram<'agent' | 'kind'>;
+  readonly tokenUsage: Histogram<'gen_ai_operation_name' | 'gen_ai_provider_name' | 'gen_ai_request_model' | 'gen_ai_token_type'>;
+  readonly breakerState: Gauge<'breaker'>;
+  readonly queueDepth: Gauge<'queue'>;
+  readonly driftScore: Gauge<'agent' | 'dimension'>;
+  readonly driftAlerts: Counter<'agent' | 'dimension'>;
+
+  constructor(options: MetricsOptions = {}) {
+    const registers = [(this.registry = options.registry ?? new Registry())];
+    this.now = options.now ?? Date.now;
+    const store = options.store;
+    const counter = <L extends string>(name: string, help: string, labelNames: L[]) => new Counter<L>({ name, help, labelNames, registers });
+    const histogram = <L extends string>(name: string, help: string, labelNames: L[], buckets: number[]) =>
+      new Histogram<L>({ name, help, labelNames, buckets, registers });
+
+    this.runsSubmitted = counter('warden_runs_submitted_total', 'Runs submitted.', ['agent']);
+    this.runsEnded = counter('warden_runs_total', 'Runs that ended, by final status and stop reason.', ['agent', 'status', 'stop_reason']);
+    this.runsParked = counter('warden_runs_parked_total', 'Times a run stopped to wait for a person.', ['agent', 'kind']);
+    this.steps = counter('warden_steps_total', 'Model turns taken (steps).', ['agent']);
+    this.modelCalls = counter('warden_model_calls_total', 'Model call attempts, by outcome (ok or the failure kind).', ['agent', 'outcome']);
+    this.toolCalls = counter('warden_tool_calls_total', 'Proposed tool calls, by tier and policy decision (rejected: unknown tool or bad arguments).', [
+      'agent',
+      'tool',
+      'tier',
+      'decision',
+    ]);
+    this.toolExecutions = counter('warden_tool_executions_total', 'Tool executions that finished, by outcome.', ['agent', 'tool', 'outcome']);
+    this.approvalsDecided = counter('warden_approvals_decided_total', 'Approvals decided by a person.', ['agent', 'decision']);
+    this.approvalWait = histogram('warden_approval_wait_seconds', 'Time from an approval request to its decision.', ['agent'], WAIT_BUCKETS);
+    this.escalations = counter('warden_escalations_total', 'Runs escalated to a person, by reason.', ['agent', 'reason']);
+    this.spend = counter('warden_spend_usd_total', 'Money spent on model and priced tool calls, USD.', ['agent']);
+    this.runCost = histogram('warden_run_cost_usd', 'Cost of a finished run, USD (retries included).', ['agent'], COST_BUCKETS);
+    this.retries = counter('warden_retries_total', 'Retries, by what was retried and why.', ['agent', 'kind', 'cause']);
+    this.limitHits = counter('warden_limit_hits_total', 'Stop conditions reached, by limit.', ['agent', 'limit']);
+    this.stepLatency = histogram('warden_step_duration_seconds', 'Duration of one model call or one tool execution.', ['agent', 'kind'], LATENCY_BUCKETS);
+    this.tokenUsage = histogram(
+      'gen_ai_client_token_usage',
+      'Tokens used per model call (OpenTelemetry GenAI gen_ai.client.token.usage).',
+      ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_token_type'],
+      TOKEN_BUCKETS,
+    );
+    this.breakerState = new Gauge({ name: 'warden_breaker_state', help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open.', labelNames: ['breaker'], registers });
+    this.queueDepth = new Gauge({ name: 'warden_queue_depth', help: 'Runs waiting in a queue for a worker.', labelNames: ['queue'], registers });
+    this.driftScore = new Gauge({ name: 'warden_drift_score', help: 'Jensen-Shannon divergence (bits) between the recent and baseline behaviour of an agent.', labelNames: ['agent', 'dimension'], registers });
+    this.driftAlerts = counter('warden_drift_alerts_total', 'Drift alerts raised.', ['agent', 'dimension']);
+
+    const self = this;
+    this.approvalsPending = new Gauge({
+      name: 'warden_approvals_pending',
+      help: 'Approvals and escalations waiting for a person.',
+      labelNames: ['kind'],
+      registers,
+      async collect() {
+        await self.collectPending(store);
+      },
+    });
+    this.approvalOldestAge = new Gauge({ name: 'warden_approval_oldest_age_seconds', help: 'Age of the oldest pending approval or escalation.', labelNames: ['kind'], registers });
+  }
+
+  /** Subscribes to a Warden's committed events. Returns the unsubscribe function. */
+  attach(warden: Warden): () => void {
+    return warden.subscribe((batch) => this.observe(batch));
+  }
+
+  /** Updates the metrics from one committed batch (an `EventListener`). */
+  observe({ events, state }: CommittedEvents): void {
+    const agent = state.agent;
+    for (const e of events) this.observeEvent(e, agent, state);
+    if (state.pending) {
+      const since = this.parked.get(state.runId)?.since ?? state.lastEventAt;
+      this.parked.set(state.runId, { kind: state.pending.kind, agent, since });
+    } else this.parked.delete(state.runId);
+  }
+
+  private observeEvent(e: AnyRunEvent, agent: string, state: RunState): void {
+    switch (e.type) {
+      case 'run.submitted':
+        this.runsSubmitted.inc({ agent });
+        break;
+      case 'model.called': {
+        const d = e.data;
+        this.steps.inc({ agent });
+        this.modelCalls.inc({ agent, outcome: 'ok' });
+        this.stepLatency.observe({ agent, kind: 'model' }, d.latencyMs / 1000);
+        const base = { gen_ai_operation_name: 'chat', gen_ai_provider_name: state.model.provider, gen_ai_request_model: state.model.modelId };
+        this.tokenUsage.observe({ ...base, gen_ai_token_type: 'input' }, d.turn.usage.inputTokens);
+        this.tokenUsage.observe({ ...base, gen_ai_token_type: 'output' }, d.turn.usage.outputTokens);
+        break;
+      }
+      case 'model.failed':
+        this.modelCalls.inc({ agent, outcome: e.data.failure.kind });
+        if (e.data.willRetry) this.retries.inc({ agent, kind: 'model', cause: e.data.failure.kind });
+        break;
+      case 'tool.rejected':
+        // The name of an unknown tool comes from the model: keep it out of the labels.
+        this.toolCalls.inc({ agent, tool: e.data.error.code === 'UNKNOWN_TOOL' ? '(unknown)' : e.data.tool, tier: '', decision: 'rejected' });
+        break;
+      case 'policy.decided':
+        this.toolCalls.inc({ agent, tool: e.data.tool, tier: e.data.tier, decision: e.data.decision });
+        break;
+      case 'tool.succeeded':
+        this.toolExecutions.inc({ agent, tool: e.data.tool, outcome: 'succeeded' });
+        this.stepLatency.observe({ agent, kind: 'tool' }, e.data.durationMs / 1000);
+        break;
+      case 'tool.failed':
+        this.stepLatency.observe({ agent, kind: 'tool' }, e.data.durationMs / 1000);
+        if (e.data.willRetry) this.retries.inc({ agent, kind: 'tool', cause: e.data.error.code });
+        else this.toolExecutions.inc({ agent, tool: e.data.tool, outcome: 'failed' });
+        break;
+      case 'approval.requested':
+        this.runsParked.inc({ agent, kind: 'approval' });
+        this.requested.set(e.data.approvalId, e.at);
+        break;
+      case 'approval.decided': {
+        this.approvalsDecided.inc({ agent, decision: e.data.decision });
+        const at = this.requested.get(e.data.approvalId);
+        if (at !== undefined) this.approvalWait.observe({ agent }, Math.max(0, e.at - at) / 1000);
+        this.requested.delete(e.data.approvalId);
+        break;
+      }
+      case 'escalated':
+        this.runsParked.inc({ agent, kind: 'escalation' });
+        this.escalations.inc({ agent, reason: e.data.reason });
+        break;
+      case 'budget.committed':
+        if (e.data.actualNano > 0) this.spend.inc({ agent }, e.data.actualNano / 1e9);
+        break;
+      case 'limit.hit':
+        this.limitHits.inc({ agent, limit: e.data.limit });
+        break;
+      case 'run.completed':
+      case 'run.failed':
+      case 'run.stopped':
+      case 'run.cancelled':
+        this.runsEnded.inc({ agent, status: state.status, stop_reason: state.stopReason ?? '' });
+        this.runCost.observe({ agent }, state.spentNano / 1e9);
+        break;
+    }
+  }
+
+  private async collectPending(store: Store | undefined): Promise<void> {
+    const now = this.now();
+    const count = { approval: 0, escalation: 0 };
+    const oldest = { approval: now, escalation: now };
+    const waiting = store
+      ? (await store.listInterventions({ status: 'pending', limit: 100_000 })).map((r) => ({ kind: r.kind, since: r.requestedAt }))
+      : [...this.parked.values()];
+    for (const w of waiting) {
+      count[w.kind]++;
+      oldest[w.kind] = Math.min(oldest[w.kind], w.since);
+    }
+    for (const kind of ['approval', 'escalation'] as const) {
+      this.approvalsPending.set({ kind }, count[kind]);
+      this.approvalOldestAge.set({ kind }, (now - oldest[kind]) / 1000);
+    }
+  }
+
+  /** For the scheduler: a breaker's state. */
+  setBreakerState(breaker: string, state: BreakerState): void {
+    this.breakerState.set({ breaker }, BREAKER_VALUE[state]);
+  }
+
+  /** For the scheduler: how many runs wait in a queue. */
+  setQueueDepth(queue: string, depth: number): void {
+    this.queueDepth.set({ queue }, depth);
+  }
+
+  /** The exposition text for `GET /metrics`. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
+
+/**
+ * Creates Warden's metrics in a registry of their own (or `options.registry`).
+ *
+ * @example
+ * const metrics = createMetrics();
+ * metrics.attach(warden);
+ * await warden.run(agent, 'hi');
+ * console.log(await metrics.text());
+ */
+export function createMetrics(options: MetricsOptions = {}): WardenMetrics {
+  return new WardenMetrics(options);
+}

@@ -1,0 +1,98 @@
+import type { ModelTurn, ModelFailure } from '../../model/port.ts';
+import type { AnyRunEvent, ErrorInfo, EventPayloads, RunEvent } from '../../runtime/events.ts';
+import { WardenError } from '../../errors.ts';
+
+/** What one model call attempt returned in the recorded run. */
+export type RecordedModelOutcome = { ok: true; turn: ModelTurn; at: number } | { ok: false; failure: ModelFailure; at: number };
+
+/** What one tool attempt returned in the recorded run. */
+export type RecordedToolOutcome = { ok: true; result: unknown; at: number } | { ok: false; error: ErrorInfo; at: number };
+
+/** Events a person (or an operator) wrote while the run waited or ran: replay feeds them back. */
+export type ExternalDecision = RunEvent<'approval.decided'> | RunEvent<'escalation.decided'> | RunEvent<'run.cancelled'>;
+
+/**
+ * A recorded run, indexed for replay: the model's answers by step and attempt, the tools' results
+ * by call and attempt, and the decisions people made, by the approval or escalation they answer.
+ */
+export class Recording {
+  readonly events: readonly AnyRunEvent[];
+  readonly submitted: EventPayloads['run.submitted'];
+  readonly runId: string;
+  private readonly model = new Map<string, RecordedModelOutcome>();
+  private readonly tools = new Map<string, RecordedToolOutcome>();
+  private readonly decisions = new Map<string, ExternalDecision>();
+  /** Tools that timed out at least once (replay reproduces a timeout by waiting it out, briefly). */
+  readonly timedOutTools = new Set<string>();
+  readonly lastStep: number;
+
+  constructor(events: readonly AnyRunEvent[]) {
+    const first = events[0];
+    if (!first || first.type !== 'run.submitted') throw new WardenError('INVALID_ARGUMENT', 'A recorded run must start with run.submitted');
+    this.events = events;
+    this.submitted = first.data;
+    this.runId = first.runId;
+    let lastStep = 0;
+    let parked: string | null = null;
+    for (const e of events) {
+      switch (e.type) {
+        case 'model.called':
+          this.model.set(`${e.data.step}#${e.data.attempt}`, { ok: true, turn: e.data.turn, at: e.at });
+          lastStep = Math.max(lastStep, e.data.step);
+          break;
+        case 'model.failed':
+          this.model.set(`${e.data.step}#${e.data.attempt}`, { ok: false, failure: e.data.failure, at: e.at });
+          break;
+        case 'tool.succeeded':
+          this.tools.set(`${e.data.callId}#${e.data.attempt}`, { ok: true, result: e.data.result, at: e.at });
+          break;
+        case 'tool.failed':
+          this.tools.set(`${e.data.callId}#${e.data.attempt}`, { ok: false, error: e.data.error, at: e.at });
+          if (e.data.error.code === 'TOOL_TIMEOUT') this.timedOutTools.add(e.data.tool);
+          break;
+        case 'approval.requested':
+          parked = e.data.approvalId;
+          break;
+        case 'escalated':
+          parked = e.data.escalationId;
+          break;
+        case 'approval.decided':
+          this.decisions.set(e.data.approvalId, e);
+          parked = null;
+          break;
+        case 'escalation.decided':
+          this.decisions.set(e.data.escalationId, e);
+          parked = null;
+          break;
+        case 'run.cancelled':
+          if (parked) this.decisions.set(parked, e);
+          break;
+      }
+    }
+    this.lastStep = lastStep;
+  }
+
+  /** The answer to this attempt at this step; a retry the recording never made gets the step's answer. */
+  modelOutcome(step: number, attempt: number): RecordedModelOutcome | undefined {
+    const exact = this.model.get(`${step}#${attempt}`);
+    if (exact) return exact;
+    for (let a = attempt + 1; a <= attempt + 16; a++) {
+      const later = this.model.get(`${step}#${a}`);
+      if (later?.ok) return later;
+    }
+    for (let a = attempt - 1; a >= 1; a--) {
+      const earlier = this.model.get(`${step}#${a}`);
+      if (earlier?.ok) return earlier;
+    }
+    return undefined;
+  }
+
+  toolOutcome(callId: string, attempt: number): RecordedToolOutcome | undefined {
+    return this.tools.get(`${callId}#${attempt}`);
+  }
+
+  /** What a person decided about this approval or escalation in the recorded run. */
+  decision(interventionId: string): ExternalDecision | undefined {
+    return this.decisions.get(interventionId);
+  }
+}

@@ -1,0 +1,189 @@
+import { defineAgent, type Agent } from '../../agent/agent.ts';
+import { WardenError } from '../../errors.ts';
+import { nanoToUsd } from '../../model/pricing.ts';
+import type { AnyRunEvent, RunStatus, StopReason } from '../../runtime/events.ts';
+import { foldRun, type RunState } from '../../runtime/fold.ts';
+import { createWarden, type Warden } from '../../runtime/warden.ts';
+import { createSqliteStore } from '../../store/sqlite/sqlite-store.ts';
+import { decisionsOf, firstDivergence, type Decision } from './decisions.ts';
+import { recordedModel, type ModelGap } from './recorded-model.ts';
+import { recordedTools, type ToolGap } from './recorded-tools.ts';
+import { Recording } from './recording.ts';
+import { VirtualClock } from './virtual-clock.ts';
+
+/** What changed at the first point a replay went another way than the recording. */
+export type DivergenceKind =
+  | 'now_denied' // policy now refuses a call that was allowed or approved
+  | 'would_wait_for_approval' // policy now asks a person first
+  | 'now_allowed' // a call that was denied or waited for a person would now run
+  | 'now_rejected' // the call no longer fits the tool set or its schema
+  | 'loop_caught'
+  | 'ceiling_hit'
+  | 'limit_hit' // another stop condition: steps, tool calls, retries, wall time
+  | 'limit_lifted' // the recorded run was stopped by a limit the new one does not hit
+  | 'recording_exhausted' // the replay needs answers the recording does not have
+  | 'changed';
+
+export interface RunOutcome {
+  status: RunStatus;
+  stopReason: StopReason | null;
+  costUsd: number;
+  steps: number;
+  toolCalls: number;
+}
+
+export interface ReplayReport {
+  runId: string;
+  agent: string;
+  mode: 'replay' | 'what-if';
+  /** Every decision of the recording was taken again, in the same order. */
+  identical: boolean;
+  /** Steps (model turns) whose decisions all matched. */
+  identicalSteps: number;
+  /** Decisions compared. */
+  decisions: number;
+  divergence: { step: number; kind: DivergenceKind; recorded: string | null; replayed: string | null } | null;
+  recorded: RunOutcome;
+  replayed: RunOutcome;
+  /** What the replay would wait for, when it ends parked. */
+  waitingFor: { kind: 'approval' | 'escalation'; tool: string | null; args: unknown; reason: string } | null;
+  notes: string[];
+}
+
+export interface ReplayOptions {
+  /** The agent whose tool declarations and policy the replay runs under. */
+  agent: Agent;
+  /**
+   * `replay` (default): the recorded limits, to show the run reproduces. `what-if`: the given
+   * agent's limits too, to show what a changed agent would have done with the same model answers.
+   */
+  mode?: 'replay' | 'what-if';
+}
+
+function outcomeOf(state: RunState): RunOutcome {
+  return { status: state.status, stopReason: state.stopReason, costUsd: nanoToUsd(state.spentNano), steps: state.steps, toolCalls: state.toolCalls };
+}
+
+/**
+ * Re-runs a recorded run offline, through the same runtime (Warden, fold, guards, bridge) on a
+ * throwaway in-memory store: the recorded model answers and tool results stand in for the live
+ * ones, and the decisions people made are made again. Then compares the two decision lists.
+ *
+ * @example
+ * const report = await replayRun(await store.loadEvents(runId), { agent });
+ * console.log(report.identical ? `reproduced: ${report.identicalSteps} steps identical` : report.divergence);
+ */
+export async function replayRun(events: readonly AnyRunEvent[], options: ReplayOptions): Promise<ReplayReport> {
+  const recording = new Recording(events);
+  const mode = options.mode ?? 'replay';
+  const source = options.agent;
+  const clock = new VirtualClock(events[0].at);
+  const modelGaps: ModelGap[] = [];
+  const toolGaps: ToolGap[] = [];
+  const store = createSqliteStore({ path: ':memory:' });
+  const warden = createWarden({ store, now: clock.now, sleep: async () => {}, worker: 'replay' });
+  const runId = recording.runId;
+  const agent = defineAgent({
+    name: source.name,
+    instructions: source.instructions,
+    model: recordedModel(recording, clock, modelGaps),
+    tools: recordedTools(source.tools, recording, clock, async (gap) => {
+      toolGaps.push(gap);
+      await warden.cancel(runId, { by: 'replay', reason: `no recorded result for ${gap.tool}` });
+    }),
+    limits: mode === 'replay' ? recording.submitted.limits : source.limits,
+    policy: source.policy,
+    loopDetection: source.loopDetection,
+    backoff: source.backoff,
+    pricing: { inputPerMTok: recording.submitted.model.inputPerMTok, outputPerMTok: recording.submitted.model.outputPerMTok },
+  });
+  try {
+    await warden.submit(agent, recording.submitted.input, { runId, tenant: recording.submitted.tenant });
+    const waitingFor = await drive(warden, agent, runId, recording, clock, mode);
+    const replayedEvents = await warden.events(runId);
+    return report(recording, replayedEvents, mode, source.name, waitingFor, modelGaps, toolGaps);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Drives the replay, answering each approval or escalation as the recorded person did. */
+async function drive(warden: Warden, agent: Agent, runId: string, recording: Recording, clock: VirtualClock, mode: 'replay' | 'what-if'): Promise<ReplayReport['waitingFor']> {
+  for (let rounds = 0; rounds < 1000; rounds++) {
+    const result = await warden.execute(agent, runId);
+    if (!result.pending) return null;
+    const recorded = recording.decision(result.pending.id);
+    const waiting = { kind: result.pending.kind, tool: result.pending.tool, args: result.pending.args, reason: result.pending.reason };
+    // A person approved these exact arguments in the recording (the id binds the call, the hash the arguments).
+    const state = foldRun(await warden.events(runId));
+    const call = result.pending.callId ? state.calls.get(result.pending.callId) : undefined;
+    if (!recorded) return waiting;
+    clock.advanceTo(recorded.at);
+    if (recorded.type === 'approval.decided') {
+      if (call && recorded.data.argsHash !== call.argsHash) return waiting;
+      const decide = recorded.data.decision === 'approved' ? warden.approve.bind(warden) : warden.deny.bind(warden);
+      await decide(result.pending.id, { by: recorded.data.by, reason: recorded.data.reason });
+    } else if (recorded.type === 'escalation.decided') {
+      const d = recorded.data;
+      await warden.decideEscalation(result.pending.id, { decision: d.decision, by: d.by, reason: d.reason, args: d.args, output: d.output });
+    } else {
+      await warden.cancel(runId, { by: recorded.data.by, reason: recorded.data.reason });
+    }
+    if (mode === 'what-if' && recorded.type === 'run.cancelled') return null;
+  }
+  throw new WardenError('INTERNAL', `Replay of ${runId} did not settle after 1000 decisions`);
+}
+
+function report(
+  recording: Recording,
+  replayedEvents: AnyRunEvent[],
+  mode: 'replay' | 'what-if',
+  agent: string,
+  waitingFor: ReplayReport['waitingFor'],
+  modelGaps: ModelGap[],
+  toolGaps: ToolGap[],
+): ReplayReport {
+  const recorded = decisionsOf(recording.events);
+  const replayed = decisionsOf(replayedEvents);
+  const divergence = firstDivergence(recorded, replayed);
+  const limit = divergence ? divergence.index : recorded.length;
+  const lastStep = replayed.length ? replayed[replayed.length - 1].step : 0;
+  const identicalSteps = divergence ? Math.max(0, divergence.step - 1) : lastStep;
+  const notes: string[] = [];
+  if (modelGaps.length) notes.push(`The replay needed a model answer for step ${modelGaps[0].step}, which the recording does not have: it ends there.`);
+  if (toolGaps.length) notes.push(`The replay would run ${toolGaps[0].tool}(${JSON.stringify(toolGaps[0].args)}), which never ran in the recording: it ends there.`);
+  if (waitingFor?.kind === 'approval') notes.push(`Would wait for approval: ${waitingFor.tool}(${JSON.stringify(waitingFor.args)}) — ${waitingFor.reason}. Not executed.`);
+  if (divergence && mode === 'what-if') notes.push('After the first difference the model answers are still the recorded ones; a live model might have answered otherwise.');
+  return {
+    runId: recording.runId,
+    agent,
+    mode,
+    identical: divergence === null,
+    identicalSteps,
+    decisions: limit,
+    divergence: divergence
+      ? { step: divergence.step, kind: classify(divergence.recorded, divergence.replayed, modelGaps.length + toolGaps.length > 0), recorded: divergence.recorded?.text ?? null, replayed: divergence.replayed?.text ?? null }
+      : null,
+    recorded: outcomeOf(foldRun(recording.events)),
+    replayed: outcomeOf(foldRun(replayedEvents)),
+    waitingFor,
+    notes,
+  };
+}
+
+function classify(recorded: Decision | null, replayed: Decision | null, gap: boolean): DivergenceKind {
+  const r = replayed?.key.split(' ') ?? [];
+  if (replayed?.type === 'policy.decided') {
+    const decision = r[4];
+    if (decision === 'deny') return 'now_denied';
+    if (decision === 'approve') return 'would_wait_for_approval';
+    return recorded?.type === 'policy.decided' ? 'now_allowed' : 'changed';
+  }
+  if (replayed?.type === 'tool.denied') return 'now_denied';
+  if (replayed?.type === 'approval.requested') return 'would_wait_for_approval';
+  if (replayed?.type === 'tool.rejected') return 'now_rejected';
+  if (replayed?.type === 'limit.hit') return r[1] === 'loop_detected' ? 'loop_caught' : r[1] === 'cost_ceiling' ? 'ceiling_hit' : 'limit_hit';
+  if (recorded?.type === 'limit.hit') return 'limit_lifted';
+  if (gap) return 'recording_exhausted';
+  return 'changed';
+}
