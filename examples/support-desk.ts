@@ -48,6 +48,12 @@ export const refund = defineTool({
     refunds.set(ctx.idempotencyKey, done);
     return { refunded: done.amount, orderId, reference: ctx.idempotencyKey };
   },
+  // Reversible: `warden undo` (or compensateOnFailure) charges the refund back, once per key.
+  compensate: ({ orderId, amount }, result: { reference: string }) => {
+    refunds.delete(result.reference);
+    return { reversed: result.reference, orderId, amount };
+  },
+  shadowResult: ({ orderId, amount }) => ({ refunded: amount, orderId, reference: 'shadow' }),
 });
 
 export const deleteAccount = defineTool({
@@ -56,6 +62,8 @@ export const deleteAccount = defineTool({
   tier: 'delete',
   input: z.object({ customerId: z.string().min(1) }),
   execute: ({ customerId }) => ({ deleted: customerId }),
+  // Restoring from the nightly backup; as the reverse of a delete, it waits for a person too.
+  compensate: ({ customerId }) => ({ restored: customerId, from: 'nightly backup' }),
 });
 
 export default defineAgent({

@@ -6,6 +6,8 @@ import { registerInterventionCommands } from './commands/interventions.ts';
 import { registerStopCommand } from './commands/stop.ts';
 import { registerReplayCommand } from './commands/replay.ts';
 import { registerDriftCommand } from './commands/drift.ts';
+import { registerUndoCommand } from './commands/undo.ts';
+import { registerShadowCommand } from './commands/shadow.ts';
 import { flushTelemetry } from './cli-warden.ts';
 
 /** Builds the `warden` command line. Exported so tests can drive it in-process. */
@@ -20,6 +22,8 @@ export function buildProgram(): Command {
   registerStopCommand(program);
   registerReplayCommand(program);
   registerDriftCommand(program);
+  registerUndoCommand(program);
+  registerShadowCommand(program);
   return program;
 }
 

@@ -20,7 +20,7 @@ export function traceLines(events: readonly AnyRunEvent[]): string[] {
 export function summaryLines(result: RunResult): string[] {
   const lines = [
     `run      ${result.runId}  (agent ${result.agent})`,
-    `status   ${result.status}${result.stopReason ? ` — ${result.stopReason}: ${result.stopDetail}` : ''}`,
+    `status   ${result.status}${result.stopReason ? ` — ${result.stopReason}: ${result.stopDetail}` : ''}${result.mode === 'shadow' ? '  [shadow mode: nothing was changed]' : ''}`,
     `cost     ${usd(Math.round(result.costUsd * 1e9))} of ${usd(Math.round(result.ceilingUsd * 1e9))} ceiling · ${result.steps} steps · ${result.toolCalls.length} tool calls · ${result.retries} retries`,
     ...(result.requestCostUsd !== undefined && Math.abs(result.requestCostUsd - result.costUsd) > 1e-12
       ? [`request  ${usd(Math.round(result.requestCostUsd * 1e9))} with its child runs (one ceiling for the whole tree)`]

@@ -48,7 +48,7 @@ const TIER_WORDS = { read: 'only reads data', write: 'changes data', delete: 'de
 export function explainEvent(e: AnyRunEvent): string | null {
   switch (e.type) {
     case 'run.submitted':
-      return `New request for ${e.data.agent} (tenant ${e.data.tenant}): "${preview(e.data.input)}". Limits: at most ${e.data.limits.maxSteps} steps and ${usd(Math.round(e.data.limits.maxCostUsd * 1e9))}.`;
+      return `New request for ${e.data.agent} (tenant ${e.data.tenant}): "${preview(e.data.input)}". Limits: at most ${e.data.limits.maxSteps} steps and ${usd(Math.round(e.data.limits.maxCostUsd * 1e9))}.${e.data.mode === 'shadow' ? ' Shadow mode: writes and deletes are recorded, not made.' : ''}`;
     case 'run.started':
       return e.data.session === 1 ? `Work started (on ${e.data.worker}).` : `Work resumed (on ${e.data.worker}) from where it stopped, after event ${e.data.resumedFrom}.`;
     case 'budget.reserved': {
@@ -109,6 +109,24 @@ export function explainEvent(e: AnyRunEvent): string | null {
       return `Stopped (${e.data.reason}): ${STOP_WORDS[e.data.reason]}.`;
     case 'run.cancelled':
       return `Cancelled by ${e.data.by}: ${e.data.reason}.`;
+    case 'tool.shadowed':
+      return `Shadow mode: would have called ${e.data.tool}(${preview(e.data.args)}) — the policy would ${e.data.decision === 'allow' ? 'let it run' : e.data.decision === 'approve' ? 'send it to a person' : 'refuse it'} (${e.data.rule}). Nothing was changed; the model got a stand-in result.`;
+    case 'undo.started':
+      return `${e.data.by} asked to undo this run (${preview(e.data.reason)}): ${e.data.order.length} call(s) to reverse, newest first${e.data.order.some((o) => !o.reversible) ? `; ${e.data.order.filter((o) => !o.reversible).length} cannot be reversed` : ''}.`;
+    case 'compensation.requested':
+      return `Reversing ${e.data.tool} waits for a person (${e.data.reason}) [${e.data.approvalId}].`;
+    case 'compensation.decided':
+      return `${e.data.by} decided ${e.data.decision} on reversing ${e.data.callId}${e.data.reason ? `: ${e.data.reason}` : ''}.`;
+    case 'compensation.started':
+      return `Reversing ${e.data.tool} (${e.data.callId}), attempt ${e.data.attempt}.`;
+    case 'compensation.succeeded':
+      return `Reversed ${e.data.tool} (${e.data.callId}): ${preview(e.data.result)}`;
+    case 'compensation.failed':
+      return `Reversing ${e.data.tool} failed (${e.data.error.message})${e.data.willRetry ? '; trying again' : ''}.`;
+    case 'compensation.escalated':
+      return `Reversing ${e.data.tool} kept failing; a person decides [${e.data.escalationId}].`;
+    case 'undo.completed':
+      return `Undo finished: ${e.data.reversed.length} reversed, ${e.data.skipped.length} left by a person${e.data.irreversible.length ? `, ${e.data.irreversible.length} irreversible and left as they are (${e.data.irreversible.map((i) => i.tool).join(', ')})` : ''}.`;
     case 'plan.proposed':
       return `The model proposed a plan of ${e.data.steps.length} step(s): ${preview(e.data.steps.map((st) => `${st.id}=${st.tool}`).join(', '))}.`;
     case 'plan.rejected':

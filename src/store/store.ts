@@ -1,4 +1,4 @@
-import type { AnyNewEvent, AnyRunEvent, RunStatus, StopReason } from '../runtime/events.ts';
+import type { AnyNewEvent, AnyRunEvent, RunMode, RunStatus, StopReason } from '../runtime/events.ts';
 
 /**
  * The `Store` port. The runtime writes through it and nothing else; every implementation passes
@@ -154,6 +154,8 @@ export interface RunRecord {
   runId: string;
   agent: string;
   tenant: string;
+  /** `shadow` when the run records writes and deletes instead of making them (from `run.submitted`). */
+  mode: RunMode;
   status: RunStatus;
   stopReason: StopReason | null;
   parentRunId: string | null;
@@ -174,6 +176,11 @@ export interface RunRecord {
 
 export type LockAttempt = { acquired: true } | { acquired: false; holder: string; expiresAt: number };
 
+/** The run's mode as its `run.submitted` event records it. */
+export function runMode(run: NewRun): RunMode {
+  return run.submitted.type === 'run.submitted' && run.submitted.data.mode === 'shadow' ? 'shadow' : 'live';
+}
+
 /** Listings (`listRuns`, `listInterventions`) return at most this many rows unless the filter sets `limit`. */
 export const DEFAULT_LIST_LIMIT = 100;
 
@@ -183,6 +190,7 @@ export interface RunFilter {
   status?: RunStatus | RunStatus[];
   stopReason?: StopReason;
   rootRunId?: string;
+  mode?: RunMode;
   /** Newest first; default 100. */
   limit?: number;
   /** Only runs created at or after this time (ms). */

@@ -6,6 +6,7 @@ import { cliWarden } from '../cli-warden.ts';
 import { openStore } from '../open-store.ts';
 import { printJson } from '../output.ts';
 import { reportRun, resumeRun } from './run.ts';
+import { undoRun } from './undo.ts';
 
 interface DecideOptions {
   db?: string;
@@ -43,6 +44,10 @@ async function decideAndResume(opts: DecideOptions, decide: (warden: Warden) => 
   await withWarden(opts.db, async (warden) => {
     const record = await decide(warden);
     if (!opts.json) process.stdout.write(`${record.id}: ${record.status} by ${record.decidedBy}\n`);
+    if (record.evidence.compensation === true && opts.resume) {
+      // A decision on an undo step: carry the undo on, not the (finished) run.
+      return undoRun(warden, record.runId, { by: record.decidedBy ?? 'operator', json: opts.json === true });
+    }
     const run = await warden.inspect(record.runId);
     if (!opts.resume || run.status !== 'queued') {
       if (opts.json) printJson({ decision: record, run });

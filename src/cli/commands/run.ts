@@ -5,6 +5,7 @@ import { RUN_EXIT_CODES } from '../exit-codes.ts';
 import { loadAgent } from '../load-agent.ts';
 import { openStore } from '../open-store.ts';
 import { printJson, printRun } from '../output.ts';
+import type { Agent } from '../../agent/agent.ts';
 import type { RunResult } from '../../runtime/run-result.ts';
 import type { Warden } from '../../runtime/warden.ts';
 
@@ -23,13 +24,14 @@ export function registerRunCommands(program: Command): void {
     .requiredOption('--input <text>', 'the request')
     .option('--db <path>', 'store (default .warden/warden.db or $WARDEN_DB)')
     .option('--tenant <name>', 'tenant the run belongs to', 'default')
+    .option('--shadow', 'shadow mode: run reads, record writes and deletes without making them')
     .option('--json', 'print one JSON object instead of the trace')
-    .action(async (file: string, opts: { input: string; db?: string; tenant: string; json?: boolean }) => {
+    .action(async (file: string, opts: { input: string; db?: string; tenant: string; shadow?: boolean; json?: boolean }) => {
       const { agent, path } = await loadAgent(file);
       const store = await openStore(opts.db);
       try {
         const warden = cliWarden(store);
-        const result = await warden.run(agent, opts.input, { tenant: opts.tenant, agentFile: path });
+        const result = await warden.run(agent, opts.input, { tenant: opts.tenant, agentFile: path, ...(opts.shadow ? { shadow: true } : {}) });
         await reportRun(warden, result, opts.json === true);
       } finally {
         await store.close();
@@ -60,6 +62,14 @@ export function registerRunCommands(program: Command): void {
  * Loads the agent the run was started with (or `opts.agent`) and drives the run on. A child run
  * is carried on through its root, which drives its children from their own logs.
  */
+/** The agent a run was started with: its own file, or its root's for a child run. */
+export async function agentOfRun(warden: Warden, runId: string, file?: string): Promise<Agent> {
+  const [submitted] = await warden.events(runId);
+  const path = file ?? (submitted.type === 'run.submitted' ? submitted.data.agentFile : undefined);
+  if (!path) throw new WardenError('INVALID_ARGUMENT', `Run ${runId} does not record its agent file; pass --agent FILE`);
+  return (await loadAgent(path)).agent;
+}
+
 export async function resumeRun(warden: Warden, runId: string, opts: { agent?: string; force?: boolean }): Promise<RunResult> {
   let [submitted] = await warden.events(runId);
   if (submitted.type === 'run.submitted' && submitted.data.parentRunId && !opts.agent) {

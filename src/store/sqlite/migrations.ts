@@ -123,6 +123,14 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       CREATE INDEX agent_events_by_agent ON agent_events (agent, at);
     `,
   },
+  {
+    id: 4,
+    name: 'add-run-mode',
+    up: `
+      -- live, or shadow (write and delete calls recorded, not made); copied from run.submitted.
+      ALTER TABLE runs ADD COLUMN mode TEXT NOT NULL DEFAULT 'live';
+    `,
+  },
 ]);
 
 /** A migration as recorded in the database. */

@@ -9,6 +9,7 @@ import type { BudgetRecord, InterventionKind, InterventionRecord, InterventionSt
 
 export interface RunRow {
   run_id: string;
+  mode: string;
   agent: string;
   tenant: string;
   status: string;
@@ -96,6 +97,7 @@ export function toRunRecord(r: RunRow): RunRecord {
     runId: r.run_id,
     agent: r.agent,
     tenant: r.tenant,
+    mode: r.mode === 'shadow' ? 'shadow' : 'live',
     status: r.status as RunStatus,
     stopReason: r.stop_reason as StopReason | null,
     parentRunId: r.parent_run_id,

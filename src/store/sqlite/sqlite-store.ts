@@ -19,6 +19,7 @@ import {
   type AgentEventFilter,
   type AgentEventRecord,
   type NewAgentEvent,
+  runMode,
 } from '../store.ts';
 import { appendAgentEvent, listAgentEvents } from './agent-events.ts';
 import { DEFAULT_BUSY_TIMEOUT_MS, openDatabase } from './open-database.ts';
@@ -101,7 +102,7 @@ class SqliteStore implements Store {
           });
         }
         const s = this.#sql;
-        s.insertRun.run(run.runId, run.agent, run.tenant, run.status, run.parentRunId, run.rootRunId, run.input, run.createdAt, run.createdAt);
+        s.insertRun.run(run.runId, run.agent, run.tenant, run.status, run.parentRunId, run.rootRunId, run.input, run.createdAt, run.createdAt, runMode(run));
         if (isRoot) s.insertBudget.run(run.runId, run.ceilingNano);
         this.#insertEvents(run.runId, 0, [run.submitted]);
       });
@@ -234,6 +235,7 @@ class SqliteStore implements Store {
       eq('tenant', filter.tenant);
       eq('stop_reason', filter.stopReason);
       eq('root_run_id', filter.rootRunId);
+      eq('mode', filter.mode);
       if (Array.isArray(filter.status)) {
         if (filter.status.length === 0) return [];
         where.push(`status IN (${filter.status.map(() => '?').join(', ')})`);

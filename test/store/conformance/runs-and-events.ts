@@ -16,6 +16,7 @@ export function runsAndEvents({ test }: ConformanceContext): void {
           runId: run.runId,
           agent: run.agent,
           tenant: run.tenant,
+          mode: 'live',
           status: 'queued',
           stopReason: null,
           parentRunId: null,
@@ -227,6 +228,18 @@ export function runsAndEvents({ test }: ConformanceContext): void {
       assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
       await rejectsWith(Promise.reject((results[3] as PromiseRejectedResult).reason), 'STALE_WRITER');
       for (const [i, run] of runs.entries()) assert.deepEqual(seqs(await store.loadEvents(run.runId)), i === 3 ? [1] : [1, 2]);
+    });
+
+    test('records a shadow run as such, and filters runs by mode', async (store) => {
+      const live = await createRun(store);
+      const shadow = newRun();
+      const submitted = shadow.submitted as { data: Record<string, unknown> };
+      submitted.data = { ...submitted.data, mode: 'shadow' };
+      await store.createRun(shadow);
+      assert.equal((await store.getRun(shadow.runId))?.mode, 'shadow');
+      assert.equal((await store.getRun(live.runId))?.mode, 'live');
+      const shadows = await store.listRuns({ mode: 'shadow', limit: 1000 });
+      assert.ok(shadows.some((r) => r.runId === shadow.runId) && !shadows.some((r) => r.runId === live.runId));
     });
   });
 }
