@@ -50,6 +50,7 @@ export function prepareStatements(db: DatabaseSync) {
        WHERE run_id = ?3 AND (?4 OR lease_owner IS NULL OR lease_owner = ?1 OR lease_expires_at < ?5)`,
     ),
     releaseLease: p('UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL WHERE run_id = ? AND lease_owner = ?'),
+    renewLease: p('UPDATE runs SET lease_expires_at = ? WHERE run_id = ? AND lease_owner = ?'),
   };
 }
 
