@@ -15,6 +15,9 @@ export type { RunResult, ToolCallSummary, ToolCallOutcome } from './runtime/run-
 export type { AnyRunEvent, RunEvent, EventType, RunStatus, StopReason } from './runtime/events.ts';
 export { explainEvent } from './observe/explain.ts';
 export { createSqliteStore } from './store/sqlite/sqlite-store.ts';
-export type { Store } from './store/store.ts';
+export { createPostgresStore, type PostgresStoreOptions } from './store/postgres/postgres-store.ts';
+export type { ClaimOptions, Store } from './store/store.ts';
+export { Worker, type WorkerOptions } from './scheduler/worker.ts';
+export { agentsByRecordedPath, agentsFromDir, type AgentCatalog } from './scheduler/agent-catalog.ts';
 export { WardenError, isWardenError, ERROR_CODES } from './errors.ts';
 export type { ErrorCode } from './errors.ts';
