@@ -32,6 +32,9 @@ export type { ReplayReport, ReplaySummary, RunExport, DivergenceKind } from './o
 export { checkDrift, raiseDriftAlerts, DRIFT_EVENT } from './observe/drift/index.ts';
 export type { DriftReport, DriftOptions, DimensionDrift } from './observe/drift/index.ts';
 export { createSqliteStore } from './store/sqlite/sqlite-store.ts';
-export type { Store } from './store/store.ts';
+export { createPostgresStore, type PostgresStoreOptions } from './store/postgres/postgres-store.ts';
+export type { ClaimOptions, Store } from './store/store.ts';
+export { Worker, type WorkerOptions } from './scheduler/worker.ts';
+export { agentsByRecordedPath, agentsFromDir, type AgentCatalog } from './scheduler/agent-catalog.ts';
 export { WardenError, isWardenError, ERROR_CODES } from './errors.ts';
 export type { ErrorCode } from './errors.ts';

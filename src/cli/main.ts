@@ -9,6 +9,8 @@ import { registerDriftCommand } from './commands/drift.ts';
 import { registerUndoCommand } from './commands/undo.ts';
 import { registerShadowCommand } from './commands/shadow.ts';
 import { flushTelemetry } from './cli-warden.ts';
+import { registerMigrateCommand } from './commands/migrate.ts';
+import { registerWorkerCommand } from './commands/worker.ts';
 
 /** Builds the `warden` command line. Exported so tests can drive it in-process. */
 export function buildProgram(): Command {
@@ -24,6 +26,8 @@ export function buildProgram(): Command {
   registerDriftCommand(program);
   registerUndoCommand(program);
   registerShadowCommand(program);
+  registerMigrateCommand(program);
+  registerWorkerCommand(program);
   return program;
 }
 

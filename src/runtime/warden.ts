@@ -210,7 +210,8 @@ export class Warden {
     else outer?.addEventListener('abort', onOuterAbort, { once: true });
     this.active.set(runId, controller);
     const heartbeat = setInterval(() => {
-      this.store.acquireLease(runId, this.worker, this.leaseTtlMs).catch(() => {});
+      // renew, never take: a lease another worker took over after a stall stays theirs.
+      this.store.renewLease(runId, this.worker, this.leaseTtlMs).catch(() => {});
     }, Math.max(1_000, this.leaseTtlMs / 3));
     heartbeat.unref();
     try {

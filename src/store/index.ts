@@ -1,7 +1,8 @@
-export { DEFAULT_LIST_LIMIT } from './store.ts';
+export { CLAIMABLE_STATUSES, DEFAULT_LIST_LIMIT } from './store.ts';
 export type {
   BudgetOp,
   BudgetRecord,
+  ClaimOptions,
   CommitBatch,
   ExternalAppendOptions,
   InterventionFilter,
@@ -17,3 +18,5 @@ export type {
 } from './store.ts';
 export { createSqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.ts';
 export { appliedMigrations, migrate, MIGRATIONS, type AppliedMigration, type Migration, type MigrationReport } from './sqlite/migrations.ts';
+export { createPostgresStore, type PostgresStoreOptions } from './postgres/postgres-store.ts';
+export { appliedPostgresMigrations, migratePostgres, PG_MIGRATIONS } from './postgres/migrations.ts';

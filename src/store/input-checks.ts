@@ -1,6 +1,6 @@
 import { WardenError, type ErrorContext } from '../errors.ts';
 import type { AnyNewEvent } from '../runtime/events.ts';
-import type { BudgetOp, NewIntervention, RunPatch } from './store.ts';
+import type { BudgetOp, ClaimOptions, ExternalAppendOptions, NewIntervention, NewRun, RunPatch } from './store.ts';
 
 /**
  * Checks every `Store` adapter runs on what it is asked to write, before it writes anything.
@@ -59,5 +59,42 @@ export function checkInterventions(interventions: readonly NewIntervention[] | u
   for (const i of interventions ?? []) {
     if (typeof i.id !== 'string' || i.id === '') throw new WardenError('INVALID_ARGUMENT', 'An intervention needs an id', { context: { runId } });
     requireInteger(i.requestedAt, `intervention ${i.id} requestedAt`, 0, { runId });
+  }
+}
+
+/** A new run: integer times and ceiling, and a log that starts with `run.submitted`. */
+export function checkNewRun(run: NewRun): void {
+  requireInteger(run.createdAt, 'createdAt', 0, { runId: run.runId });
+  if (run.runId === run.rootRunId) requireInteger(run.ceilingNano, 'ceilingNano', 0, { runId: run.runId });
+  if (run.submitted?.type !== 'run.submitted') {
+    throw new WardenError('INVALID_ARGUMENT', `A run starts with a run.submitted event, got ${String(run.submitted?.type)}`, { context: { runId: run.runId } });
+  }
+  checkEvents([run.submitted], run.runId);
+}
+
+/** A person's decision carried by an external append: a time, and never back to pending. */
+export function checkDecision(decision: ExternalAppendOptions['intervention'], runId: string): void {
+  if (!decision) return;
+  requireInteger(decision.decidedAt, 'decidedAt', 0, { runId });
+  if ((decision.status as string) === 'pending') {
+    throw new WardenError('INVALID_ARGUMENT', `A decision cannot set intervention ${decision.id} back to pending`, { context: { runId } });
+  }
+}
+
+/** A lease length: finite and not negative (fractions are rounded up by the store). */
+export function checkTtl(ttlMs: unknown, runId?: string): number {
+  if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs < 0) {
+    throw new WardenError('INVALID_ARGUMENT', `ttlMs must be a finite number ≥ 0, got ${String(ttlMs)}`, { context: runId ? { runId } : {} });
+  }
+  return ttlMs;
+}
+
+/** `claimRuns` options: a worker name, a positive limit and a lease length. */
+export function checkClaim(worker: unknown, options: ClaimOptions): void {
+  if (typeof worker !== 'string' || worker === '') throw new WardenError('INVALID_ARGUMENT', 'A claim needs the worker name');
+  requireInteger(options?.limit, 'claim limit', 1);
+  checkTtl(options.leaseMs);
+  if (options.agents !== undefined && !Array.isArray(options.agents)) {
+    throw new WardenError('INVALID_ARGUMENT', 'claim agents must be an array of agent names');
   }
 }

@@ -56,6 +56,28 @@ export interface Store {
   /** Gives the lock back if `holder` holds it. */
   releaseLock(key: string, holder: string): Promise<void>;
 
+  /**
+   * A worker's heartbeat: moves the expiry of a lease `owner` still holds to `ttlMs` from now.
+   * Returns false (and changes nothing) once another owner has taken the run.
+   */
+  renewLease(runId: string, owner: string, ttlMs: number): Promise<boolean>;
+
+  /**
+   * Leases up to `limit` runs a worker may drive (see `CLAIMABLE_STATUSES`: new, decided or
+   * orphaned root runs whose lease is free or lapsed) to `worker`, oldest first, and returns
+   * them. Atomic across workers: no two concurrent claims return the same run while its lease is
+   * live. A lapsed lease is taken over; the new owner resumes the run from its log.
+   */
+  claimRuns(worker: string, options: ClaimOptions): Promise<RunRecord[]>;
+
+  /**
+   * Calls `listener` when a run may have become claimable (submitted, or a person's decision
+   * queued it again): across processes where the database can tell (PostgreSQL `LISTEN/NOTIFY`),
+   * else for writes through this store only. A hint, not a guarantee: workers still poll.
+   * Resolves to a function that stops the calls.
+   */
+  watchRunnable(listener: (runId: string) => void): Promise<() => Promise<void>>;
+
   close(): Promise<void>;
 
   /**
@@ -91,6 +113,18 @@ export interface AgentEventFilter {
   /** Only records at or after this time (ms). */
   since?: number;
   limit?: number;
+}
+
+/** Statuses a worker may claim a run in (when its lease is free or lapsed). */
+export const CLAIMABLE_STATUSES = Object.freeze(['queued', 'running'] as const satisfies readonly RunStatus[]);
+
+export interface ClaimOptions {
+  /** At most this many runs, ≥ 1. */
+  limit: number;
+  /** Length of the leases taken, ms. */
+  leaseMs: number;
+  /** Only runs of these agents (by name); default any agent. */
+  agents?: readonly string[];
 }
 
 export interface NewRun {

@@ -1,6 +1,7 @@
 import { describe } from 'node:test';
 import type { Store } from '../../src/store/store.ts';
 import { budget } from './conformance/budget.ts';
+import { claims } from './conformance/claims.ts';
 import { connections } from './conformance/connections.ts';
 import { storeTest, type ConformanceContext } from './conformance/fixtures.ts';
 import { interventionsAndExternalWrites } from './conformance/interventions.ts';
@@ -33,6 +34,7 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
     interventionsAndExternalWrites(context);
     leases(context);
     locks(context);
+    claims(context);
     connections(context);
   });
 }

@@ -3,7 +3,7 @@ import { WardenError } from '../../errors.ts';
 import type { InterventionKind, InterventionRecord, Store } from '../../store/store.ts';
 import type { Warden } from '../../runtime/warden.ts';
 import { cliWarden } from '../cli-warden.ts';
-import { openStore } from '../open-store.ts';
+import { openStore, STORE_HELP } from '../open-store.ts';
 import { printJson } from '../output.ts';
 import { reportRun, resumeRun } from './run.ts';
 import { undoRun } from './undo.ts';
@@ -63,7 +63,7 @@ function decisionOptions(command: Command): Command {
     .requiredOption('--by <name>', 'who decides (recorded in the audit trail)')
     .option('--reason <text>', 'why')
     .option('--no-resume', 'only record the decision; do not carry the run on here')
-    .option('--db <path>', 'store (default .warden/warden.db or $WARDEN_DB)')
+    .option('--db <path|url>', STORE_HELP)
     .option('--json');
 }
 
@@ -71,7 +71,7 @@ export function registerInterventionCommands(program: Command): void {
   const approvals = program.command('approvals').description('Calls waiting for a person to approve them');
   approvals
     .command('list')
-    .option('--db <path>', 'store (default .warden/warden.db or $WARDEN_DB)')
+    .option('--db <path|url>', STORE_HELP)
     .option('--all', 'decided ones too')
     .option('--json')
     .action(async (opts: { db?: string; all?: boolean; json?: boolean }) => {
@@ -89,7 +89,7 @@ export function registerInterventionCommands(program: Command): void {
   const escalations = program.command('escalations').description('Runs a person must look at (unknown outcomes, low confidence)');
   escalations
     .command('list')
-    .option('--db <path>', 'store (default .warden/warden.db or $WARDEN_DB)')
+    .option('--db <path|url>', STORE_HELP)
     .option('--all', 'decided ones too')
     .option('--json')
     .action(async (opts: { db?: string; all?: boolean; json?: boolean }) => {

@@ -3,7 +3,7 @@ import { WardenError } from '../../errors.ts';
 import { cliWarden } from '../cli-warden.ts';
 import { RUN_EXIT_CODES } from '../exit-codes.ts';
 import { loadAgent } from '../load-agent.ts';
-import { openStore } from '../open-store.ts';
+import { openStore, STORE_HELP } from '../open-store.ts';
 import { printJson, printRun } from '../output.ts';
 import type { Agent } from '../../agent/agent.ts';
 import type { RunResult } from '../../runtime/run-result.ts';
@@ -22,11 +22,13 @@ export function registerRunCommands(program: Command): void {
     .description('Run one request through an agent and print its step-by-step trace')
     .argument('<agent-file>', 'module whose default export is defineAgent(…)')
     .requiredOption('--input <text>', 'the request')
-    .option('--db <path>', 'store (default .warden/warden.db or $WARDEN_DB)')
+    .option('--db <path|url>', STORE_HELP)
     .option('--tenant <name>', 'tenant the run belongs to', 'default')
     .option('--shadow', 'shadow mode: run reads, record writes and deletes without making them')
     .option('--json', 'print one JSON object instead of the trace')
-    .action(async (file: string, opts: { input: string; db?: string; tenant: string; shadow?: boolean; json?: boolean }) => {
+    .option('--enqueue', 'only record the run (queued) for a `warden worker` to drive; print its id')
+    .action(async (file: string, opts: SubmitFlags & { shadow?: boolean; enqueue?: boolean }) => {
+      if (opts.enqueue) return submitRun(file, opts);
       const { agent, path } = await loadAgent(file);
       const store = await openStore(opts.db);
       try {
@@ -39,10 +41,21 @@ export function registerRunCommands(program: Command): void {
     });
 
   program
+    .command('submit')
+    .description('Record a run (queued) without executing it; a `warden worker` on the same store drives it')
+    .argument('<agent-file>', 'module whose default export is defineAgent(…)')
+    .requiredOption('--input <text>', 'the request')
+    .option('--db <path|url>', STORE_HELP)
+    .option('--tenant <name>', 'tenant the run belongs to', 'default')
+    .option('--shadow', 'shadow mode: run reads, record writes and deletes without making them')
+    .option('--json', 'print {"runId","status"} instead of the id')
+    .action((file: string, opts: SubmitFlags) => submitRun(file, opts));
+
+  program
     .command('resume')
     .description('Continue a run from its last committed event (after a crash, or once a person decided)')
     .argument('<run-id>')
-    .option('--db <path>', 'store (default .warden/warden.db or $WARDEN_DB)')
+    .option('--db <path|url>', STORE_HELP)
     .option('--agent <file>', 'agent file (default: the one the run was started with)')
     .option('--force', 'take the run over even if another process seems to hold it')
     .option('--json', 'print one JSON object instead of the trace')
@@ -57,6 +70,28 @@ export function registerRunCommands(program: Command): void {
       }
     });
 }
+
+interface SubmitFlags {
+  input: string;
+  db?: string;
+  tenant: string;
+  shadow?: boolean;
+  json?: boolean;
+}
+
+/** Records a queued run with its agent file (so a worker can load it) and prints its id. */
+async function submitRun(file: string, opts: SubmitFlags): Promise<void> {
+  const { agent, path } = await loadAgent(file);
+  const store = await openStore(opts.db);
+  try {
+    const runId = await cliWarden(store).submit(agent, opts.input, { tenant: opts.tenant, agentFile: path, ...(opts.shadow ? { shadow: true } : {}) });
+    if (opts.json) printJson({ runId, status: 'queued' });
+    else process.stdout.write(`${runId}\n`);
+  } finally {
+    await store.close();
+  }
+}
+
 
 /**
  * Loads the agent the run was started with (or `opts.agent`) and drives the run on. A child run

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { usd } from '../../guard/budget.ts';
 import type { RunStatus } from '../../runtime/events.ts';
 import { createWarden } from '../../runtime/warden.ts';
-import { openStore } from '../open-store.ts';
+import { openStore, STORE_HELP } from '../open-store.ts';
 import { printJson, printRun } from '../output.ts';
 import { nanoToUsd } from '../../model/pricing.ts';
 import { exportRun } from '../../observe/replay/run-export.ts';
@@ -13,7 +13,7 @@ export function registerRunsCommands(program: Command): void {
   runs
     .command('list')
     .description('Runs, newest first')
-    .option('--db <path>', 'store (default .warden/warden.db or $WARDEN_DB)')
+    .option('--db <path|url>', STORE_HELP)
     .option('--agent <name>')
     .option('--status <status>', 'e.g. waiting_approval, stopped')
     .option('--limit <n>', 'how many', '50')
@@ -41,7 +41,7 @@ export function registerRunsCommands(program: Command): void {
     .command('show')
     .description('One run: its decision trace and summary')
     .argument('<run-id>')
-    .option('--db <path>', 'store (default .warden/warden.db or $WARDEN_DB)')
+    .option('--db <path|url>', STORE_HELP)
     .option('--json', 'the summary and every event as JSON')
     .action(async (runId: string, opts: { db?: string; json?: boolean }) => {
       const store = await openStore(opts.db);

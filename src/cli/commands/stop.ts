@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { WardenError } from '../../errors.ts';
 import { cliWarden } from '../cli-warden.ts';
-import { openStore } from '../open-store.ts';
+import { openStore, STORE_HELP } from '../open-store.ts';
 import { printJson } from '../output.ts';
 
 export function registerStopCommand(program: Command): void {
@@ -14,7 +14,7 @@ export function registerStopCommand(program: Command): void {
     .option('--all')
     .option('--by <name>', 'who pulls the switch', process.env.USER ?? 'operator')
     .option('--reason <text>', 'why', 'kill switch')
-    .option('--db <path>', 'store (default .warden/warden.db or $WARDEN_DB)')
+    .option('--db <path|url>', STORE_HELP)
     .option('--json')
     .action(async (opts: { run?: string; agent?: string; tenant?: string; all?: boolean; by: string; reason: string; db?: string; json?: boolean }) => {
       const chosen = [opts.run, opts.agent, opts.tenant, opts.all].filter((x) => x !== undefined && x !== false).length;

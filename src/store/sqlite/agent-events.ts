@@ -2,7 +2,7 @@ import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
 import { WardenError } from '../../errors.ts';
 import { requireInteger } from '../input-checks.ts';
 import { DEFAULT_LIST_LIMIT, type AgentEventFilter, type AgentEventRecord, type NewAgentEvent } from '../store.ts';
-import { decodeJson, encodeJson } from './rows.ts';
+import { decodeJson, encodeJson } from '../rows.ts';
 
 /** Appends one record to an agent's log (table `agent_events`, migration 2). */
 export function appendAgentEvent(db: DatabaseSync, event: NewAgentEvent): AgentEventRecord {

@@ -1,5 +1,7 @@
 import type { DatabaseSync } from 'node:sqlite';
-import { WardenError } from '../../errors.ts';
+import { checkHistory, type AppliedMigration, type Migration, type MigrationReport } from '../migration-history.ts';
+
+export type { AppliedMigration, Migration, MigrationReport } from '../migration-history.ts';
 
 /**
  * The SQLite schema, as an ordered list of named migrations. A migration, once released, never
@@ -10,15 +12,6 @@ import { WardenError } from '../../errors.ts';
  * the epoch, `seq` counts a run's events from 1. Tables are STRICT so a stray float or string
  * cannot slip into an integer column.
  */
-export interface Migration {
-  /** Position in the list, from 1; recorded in `schema_migrations`. */
-  id: number;
-  /** kebab-case summary, recorded next to the id so a mismatched history is caught. */
-  name: string;
-  /** SQL run once, inside the migrating transaction. */
-  up: string;
-}
-
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
   {
     id: 1,
@@ -131,22 +124,15 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       ALTER TABLE runs ADD COLUMN mode TEXT NOT NULL DEFAULT 'live';
     `,
   },
+  {
+    id: 5,
+    name: 'index-claimable-runs',
+    up: `
+      -- Workers claim root runs that are queued or were running (orphaned), oldest first.
+      CREATE INDEX runs_claimable ON runs (created_at) WHERE status IN ('queued', 'running') AND parent_run_id IS NULL;
+    `,
+  },
 ]);
-
-/** A migration as recorded in the database. */
-export interface AppliedMigration {
-  id: number;
-  name: string;
-  /** When it was applied, ms since the epoch. */
-  appliedAt: number;
-}
-
-export interface MigrationReport {
-  /** Migrations this call applied, in order (empty when the schema was current). */
-  applied: Migration[];
-  /** Id of the newest migration in the database afterwards. */
-  current: number;
-}
 
 const CREATE_LEDGER = `
   CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -201,23 +187,4 @@ function readLedger(db: DatabaseSync): AppliedMigration[] {
     .prepare('SELECT id, name, applied_at FROM schema_migrations ORDER BY id')
     .all()
     .map((r) => ({ id: Number(r.id), name: String(r.name), appliedAt: Number(r.applied_at) }));
-}
-
-function checkHistory(done: AppliedMigration[], known: readonly Migration[]): void {
-  if (done.length > known.length) {
-    const newest = done[done.length - 1];
-    throw new WardenError(
-      'STORE_UNAVAILABLE',
-      `The database schema is at migration ${newest.id} (${newest.name}), newer than this Warden knows (${known.length}); upgrade Warden to open it`,
-    );
-  }
-  done.forEach((d, i) => {
-    const k = known[i];
-    if (d.id !== k.id || d.name !== k.name) {
-      throw new WardenError(
-        'STORE_CORRUPT',
-        `The database's migration history differs from this Warden's: expected ${k.id} ${k.name}, found ${d.id} ${d.name}`,
-      );
-    }
-  });
 }

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import type { MigrationReport } from '../migration-history.ts';
 import { migrate } from './migrations.ts';
 import { toStoreError } from './sqlite-errors.ts';
 
@@ -21,6 +22,23 @@ function isInMemory(path: string): boolean {
  * const db = openDatabase('.warden/warden.db');
  */
 export function openDatabase(path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): DatabaseSync {
+  return open(path, busyTimeoutMs).db;
+}
+
+/**
+ * Opens the file as the store would, reports which migrations that applied, and closes it:
+ * `warden migrate` for SQLite.
+ *
+ * @example
+ * migrateFile('.warden/warden.db').applied.map((m) => m.name)
+ */
+export function migrateFile(path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): MigrationReport {
+  const { db, report } = open(path, busyTimeoutMs);
+  db.close();
+  return report;
+}
+
+function open(path: string, busyTimeoutMs: number): { db: DatabaseSync; report: MigrationReport } {
   let db: DatabaseSync | undefined;
   try {
     if (!isInMemory(path)) mkdirSync(dirname(resolve(path)), { recursive: true });
@@ -32,8 +50,8 @@ export function openDatabase(path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_
     db.exec('PRAGMA journal_mode = WAL');
     db.exec('PRAGMA synchronous = NORMAL');
     db.exec('PRAGMA foreign_keys = ON');
-    migrate(db);
-    return db;
+    const report = migrate(db);
+    return { db, report };
   } catch (e) {
     try {
       db?.close();

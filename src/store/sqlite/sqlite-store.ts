@@ -1,11 +1,13 @@
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
 import { WardenError } from '../../errors.ts';
 import type { AnyNewEvent, AnyRunEvent } from '../../runtime/events.ts';
-import { checkBudgetOps, checkEvents, checkInterventions, checkRunPatch, requireInteger } from '../input-checks.ts';
+import { checkBudgetOps, checkClaim, checkDecision, checkEvents, checkInterventions, checkNewRun, checkRunPatch, checkTtl, requireInteger } from '../input-checks.ts';
+import { budgetExceeded, foreignBudget, missingBudget, noSuchRun, rootWithoutBudget, runExists, staleWriter, undecidable } from '../store-errors.ts';
 import {
   DEFAULT_LIST_LIMIT,
   type BudgetOp,
   type BudgetRecord,
+  type ClaimOptions,
   type CommitBatch,
   type ExternalAppendOptions,
   type InterventionFilter,
@@ -34,7 +36,7 @@ import {
   type InterventionRow,
   type RunHeadRow,
   type RunRow,
-} from './rows.ts';
+} from '../rows.ts';
 import { toStoreError } from './sqlite-errors.ts';
 import { prepareStatements, QueryCache, RunPatcher, type Statements } from './statements.ts';
 
@@ -72,6 +74,7 @@ class SqliteStore implements Store {
   readonly #sql: Statements;
   readonly #patcher: RunPatcher;
   readonly #queries: QueryCache;
+  readonly #listeners = new Set<(runId: string) => void>();
   #closed = false;
   #pending: PendingCommit[] = [];
 
@@ -85,27 +88,17 @@ class SqliteStore implements Store {
 
   async createRun(run: NewRun): Promise<void> {
     this.#use(`Creating run ${run.runId}`, () => {
-      requireInteger(run.createdAt, 'createdAt', 0, { runId: run.runId });
+      checkNewRun(run);
       const isRoot = run.runId === run.rootRunId;
-      if (isRoot) requireInteger(run.ceilingNano, 'ceilingNano', 0, { runId: run.runId });
-      if (run.submitted?.type !== 'run.submitted') {
-        throw new WardenError('INVALID_ARGUMENT', `A run starts with a run.submitted event, got ${String(run.submitted?.type)}`, { context: { runId: run.runId } });
-      }
-      checkEvents([run.submitted], run.runId);
       this.#transaction(() => {
-        if (this.#sql.runHead.get(run.runId)) {
-          throw new WardenError('CONFLICT', `Run ${run.runId} already exists; run ids must be unique`, { context: { runId: run.runId } });
-        }
-        if (!isRoot && !this.#sql.budget.get(run.rootRunId)) {
-          throw new WardenError('NOT_FOUND', `Child run ${run.runId} names root run ${run.rootRunId}, which has no budget; create the root run first`, {
-            context: { runId: run.runId, rootRunId: run.rootRunId },
-          });
-        }
+        if (this.#sql.runHead.get(run.runId)) throw runExists(run.runId);
+        if (!isRoot && !this.#sql.budget.get(run.rootRunId)) throw rootWithoutBudget(run.runId, run.rootRunId);
         const s = this.#sql;
         s.insertRun.run(run.runId, run.agent, run.tenant, run.status, run.parentRunId, run.rootRunId, run.input, run.createdAt, run.createdAt, runMode(run));
         if (isRoot) s.insertBudget.run(run.runId, run.ceilingNano);
         this.#insertEvents(run.runId, 0, [run.submitted]);
       });
+      if (run.status === 'queued') this.#announce(run.runId);
     });
   }
 
@@ -181,13 +174,8 @@ class SqliteStore implements Store {
       checkEvents(events, runId);
       checkRunPatch(options.run, runId);
       const decision = options.intervention;
-      if (decision) {
-        requireInteger(decision.decidedAt, 'decidedAt', 0, { runId });
-        if ((decision.status as string) === 'pending') {
-          throw new WardenError('INVALID_ARGUMENT', `A decision cannot set intervention ${decision.id} back to pending`, { context: { runId } });
-        }
-      }
-      return this.#transaction(() => {
+      checkDecision(decision, runId);
+      const lastSeq = this.#transaction(() => {
         const head = this.#head(runId);
         if (decision) {
           const { changes } = this.#sql.decideIntervention.run(
@@ -198,13 +186,15 @@ class SqliteStore implements Store {
             decision.id,
             runId,
           );
-          if (changes === 0) this.#explainUndecidable(runId, decision.id);
+          if (changes === 0) throw undecidable(runId, decision.id, this.#sql.intervention.get(decision.id) as InterventionRow | undefined);
         }
         this.#insertEvents(runId, head.last_seq, events);
         const lastSeq = head.last_seq + events.length;
         this.#patcher.apply(runId, lastSeq, Date.now(), options.run);
         return lastSeq;
       });
+      if (options.run?.status === 'queued') this.#announce(runId);
+      return lastSeq;
     });
   }
 
@@ -290,9 +280,7 @@ class SqliteStore implements Store {
 
   async acquireLease(runId: string, owner: string, ttlMs: number, options: { force?: boolean } = {}): Promise<boolean> {
     return this.#use(`Taking the lease of run ${runId}`, () => {
-      if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs < 0) {
-        throw new WardenError('INVALID_ARGUMENT', `ttlMs must be a finite number ≥ 0, got ${String(ttlMs)}`, { context: { runId } });
-      }
+      checkTtl(ttlMs, runId);
       const now = Date.now();
       const { changes } = this.#sql.acquireLease.run(owner, Math.ceil(now + ttlMs), runId, options.force ? 1 : 0, now);
       return changes > 0;
@@ -335,10 +323,57 @@ class SqliteStore implements Store {
     return this.#use('Listing agent events', () => listAgentEvents(this.#db, filter));
   }
 
+  async renewLease(runId: string, owner: string, ttlMs: number): Promise<boolean> {
+    return this.#use(`Renewing the lease of run ${runId}`, () => {
+      checkTtl(ttlMs, runId);
+      return this.#sql.renewLease.run(Math.ceil(Date.now() + ttlMs), runId, owner).changes > 0;
+    });
+  }
+
+  async claimRuns(worker: string, options: ClaimOptions): Promise<RunRecord[]> {
+    return this.#use(`Claiming runs for ${worker}`, () => {
+      checkClaim(worker, options);
+      const now = Date.now();
+      const agents = options.agents ?? null;
+      if (agents && agents.length === 0) return [];
+      // One UPDATE … RETURNING under SQLite's single-writer lock: atomic across processes.
+      const filter = agents ? `AND agent IN (${agents.map(() => '?').join(', ')})` : '';
+      const sql = `UPDATE runs SET lease_owner = ?, lease_expires_at = ?
+        WHERE rowid IN (SELECT rowid FROM runs
+          WHERE status IN ('queued', 'running') AND parent_run_id IS NULL
+            AND (lease_owner IS NULL OR lease_expires_at < ?) ${filter}
+          ORDER BY created_at, rowid LIMIT ?)
+        RETURNING *`;
+      const params: SQLInputValue[] = [worker, Math.ceil(now + options.leaseMs), now, ...(agents ?? []), options.limit];
+      const rows = this.#queries.all(sql, params) as unknown as RunRow[];
+      return rows.map(toRunRecord).sort((a, b) => a.createdAt - b.createdAt);
+    });
+  }
+
+  async watchRunnable(listener: (runId: string) => void): Promise<() => Promise<void>> {
+    this.#use('Watching for runnable runs', () => undefined);
+    this.#listeners.add(listener);
+    return async () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  /** Tells this store's watchers (SQLite has no cross-process channel; other processes poll). */
+  #announce(runId: string): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(runId);
+      } catch {
+        // A watcher's failure is its own; the write already succeeded.
+      }
+    }
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     if (this.#pending.length) this.#commitPending();
     this.#closed = true;
+    this.#listeners.clear();
     try {
       this.#db.close();
     } catch (e) {
@@ -379,7 +414,7 @@ class SqliteStore implements Store {
 
   #head(runId: string): RunHeadRow {
     const head = this.#sql.runHead.get(runId) as RunHeadRow | undefined;
-    if (!head) throw new WardenError('NOT_FOUND', `No run with id "${runId}"`, { context: { runId } });
+    if (!head) throw noSuchRun(runId);
     return head;
   }
 
@@ -392,34 +427,18 @@ class SqliteStore implements Store {
 
   #applyBudgetOp(runId: string, head: RunHeadRow, op: BudgetOp): void {
     // A run spends only against its own root's budget: that is what makes the ceiling per request.
-    if (op.rootRunId !== head.root_run_id) {
-      throw new WardenError('INVALID_ARGUMENT', `Run ${runId} belongs to root ${head.root_run_id} but its budget op names ${op.rootRunId}`, {
-        context: { runId, rootRunId: op.rootRunId },
-      });
-    }
+    if (op.rootRunId !== head.root_run_id) throw foreignBudget(runId, head.root_run_id, op);
     if (op.kind === 'settle') {
       // Never refused: the money is already spent, and the runtime never settles above what it reserved.
       const { changes } = this.#sql.settle.run(op.reservedNano, op.actualNano, op.rootRunId);
-      if (changes === 0) this.#missingBudget(runId, op.rootRunId);
+      if (changes === 0) throw missingBudget(runId, op.rootRunId);
       return;
     }
     const { changes } = this.#sql.reserve.run(op.amountNano, op.rootRunId);
     if (changes > 0) return;
     const row = this.#sql.budget.get(op.rootRunId) as BudgetRow | undefined;
-    if (!row) this.#missingBudget(runId, op.rootRunId);
-    const b = toBudgetRecord(row);
-    throw new WardenError(
-      'BUDGET_EXCEEDED',
-      `Reserving ${usd(op.amountNano)} would take root run ${op.rootRunId} to ${usd(b.spentNano + b.reservedNano + op.amountNano)}, ` +
-        `above its ceiling of ${usd(b.ceilingNano)} (spent ${usd(b.spentNano)}, reserved ${usd(b.reservedNano)}). Nothing was written`,
-      {
-        context: { runId, rootRunId: op.rootRunId, spentNano: b.spentNano, reservedNano: b.reservedNano, ceilingNano: b.ceilingNano, amountNano: op.amountNano },
-      },
-    );
-  }
-
-  #missingBudget(runId: string, rootRunId: string): never {
-    throw new WardenError('NOT_FOUND', `No budget for root run ${rootRunId}`, { context: { runId, rootRunId } });
+    if (!row) throw missingBudget(runId, op.rootRunId);
+    throw budgetExceeded(runId, op.amountNano, toBudgetRecord(row));
   }
 
   #insertIntervention(runId: string, head: RunHeadRow, i: NewIntervention): void {
@@ -438,27 +457,8 @@ class SqliteStore implements Store {
       i.requestedAt,
     );
   }
-
-  /** Called when deciding an intervention changed no row: says why, as a typed error. */
-  #explainUndecidable(runId: string, id: string): never {
-    const row = this.#sql.intervention.get(id) as InterventionRow | undefined;
-    if (!row) throw new WardenError('NOT_FOUND', `No intervention with id "${id}"`, { context: { runId } });
-    if (row.run_id !== runId) {
-      throw new WardenError('INVALID_ARGUMENT', `Intervention ${id} belongs to run ${row.run_id}, not ${runId}`, { context: { runId } });
-    }
-    throw new WardenError(
-      'CONFLICT',
-      `Intervention ${id} was already decided (${row.status} by ${row.decided_by ?? 'unknown'}); nothing was written`,
-      { context: { runId, status: row.status, decidedBy: row.decided_by } },
-    );
-  }
 }
 
 function whereClause(conditions: string[]): string {
   return conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
-}
-
-/** Money for messages: dollars with the nano-USD figure people can grep the log for. */
-function usd(nano: number): string {
-  return `$${(nano / 1e9).toFixed(6)} (${nano} nano-USD)`;
 }

@@ -61,6 +61,8 @@ export function prepareStatements(db: DatabaseSync) {
     ),
     lock: p('SELECT holder, expires_at FROM entity_locks WHERE lock_key = ?'),
     releaseLock: p('DELETE FROM entity_locks WHERE lock_key = ? AND holder = ?'),
+
+    renewLease: p('UPDATE runs SET lease_expires_at = ? WHERE run_id = ? AND lease_owner = ?'),
   };
 }
 

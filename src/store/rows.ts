@@ -1,10 +1,11 @@
-import { WardenError } from '../../errors.ts';
-import type { AnyRunEvent, RunStatus, StopReason } from '../../runtime/events.ts';
-import type { BudgetRecord, InterventionKind, InterventionRecord, InterventionStatus, RunRecord } from '../store.ts';
+import { WardenError } from '../errors.ts';
+import type { AnyRunEvent, RunStatus, StopReason } from '../runtime/events.ts';
+import type { BudgetRecord, InterventionKind, InterventionRecord, InterventionStatus, RunRecord } from './store.ts';
 
 /**
- * Rows as SQLite returns them, and their mapping to the port's records. Column meanings, units
- * and writers are in `docs/store.md`.
+ * Rows as the SQL stores return them (SQLite directly; PostgreSQL with int8 parsed as a number),
+ * and their mapping to the port's records. Column meanings, units and writers are in
+ * `docs/store.md`.
  */
 
 export interface RunRow {

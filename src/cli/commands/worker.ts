@@ -1,0 +1,69 @@
+import type { Command } from 'commander';
+import { describeError, isWardenError, WardenError } from '../../errors.ts';
+import { agentsByRecordedPath, agentsFromDir } from '../../scheduler/agent-catalog.ts';
+import { Worker } from '../../scheduler/worker.ts';
+import { openStore, STORE_HELP } from '../open-store.ts';
+
+interface WorkerFlags {
+  db?: string;
+  concurrency: string;
+  agents?: string;
+  leaseMs: string;
+  pollMs: string;
+  json?: boolean;
+}
+
+function count(value: string, what: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new WardenError('INVALID_ARGUMENT', `${what} must be a whole number ≥ 1, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+export function registerWorkerCommand(program: Command): void {
+  program
+    .command('worker')
+    .description('Run a worker: claim queued, decided and orphaned runs from the store and drive them until stopped (SIGTERM/SIGINT)')
+    .option('--db <path|url>', STORE_HELP)
+    .option('--concurrency <n>', 'runs driven at once', '4')
+    .option('--agents <dir>', 'load agents from the modules in DIR and claim only their runs (default: the file each run recorded)')
+    .option('--lease-ms <ms>', 'lease length: how soon another worker takes over if this one dies', '30000')
+    .option('--poll-ms <ms>', 'longest wait between claims when nothing wakes the worker', '1000')
+    .option('--json', 'one JSON line per run that ended or parked')
+    .action(async (opts: WorkerFlags) => {
+      const concurrency = count(opts.concurrency, '--concurrency');
+      const leaseMs = count(opts.leaseMs, '--lease-ms');
+      const pollMs = count(opts.pollMs, '--poll-ms');
+      const store = await openStore(opts.db, { poolSize: concurrency + 2 });
+      try {
+        const agents = opts.agents ? await agentsFromDir(opts.agents) : agentsByRecordedPath(store);
+        const worker = new Worker({
+          store,
+          agents,
+          concurrency,
+          leaseMs,
+          pollMs,
+          onRunEnd: (r) =>
+            process.stdout.write(opts.json ? `${JSON.stringify({ runId: r.runId, status: r.status, worker: worker.id })}\n` : `${r.runId}  ${r.status}\n`),
+          onError: (e, runId) => process.stderr.write(`warden worker: ${runId ? `run ${runId}: ` : ''}${isWardenError(e) ? `${e.code}: ` : ''}${describeError(e)}\n`),
+        });
+        const done = worker.start();
+        let signals = 0;
+        const onSignal = () => {
+          // First signal: finish the runs in hand. Second: leave now; leases lapse and others take over.
+          if (++signals > 1) process.exit(130);
+          void worker.stop();
+        };
+        process.on('SIGTERM', onSignal);
+        process.on('SIGINT', onSignal);
+        process.stderr.write(`warden worker ${worker.id}: ${store.kind} store, concurrency ${concurrency}, lease ${leaseMs} ms\n`);
+        try {
+          await done;
+        } finally {
+          process.off('SIGTERM', onSignal);
+          process.off('SIGINT', onSignal);
+        }
+      } finally {
+        await store.close();
+      }
+    });
+}

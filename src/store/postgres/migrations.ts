@@ -1,0 +1,179 @@
+import type pg from 'pg';
+import { WardenError } from '../../errors.ts';
+import { checkHistory, type AppliedMigration, type Migration, type MigrationReport } from '../migration-history.ts';
+import { PG_TYPES, quoteSchema } from './connection.ts';
+
+/**
+ * The PostgreSQL schema, as an ordered list of named migrations (the same idea, and the same
+ * columns, as the SQLite list; `docs/store.md` documents them). A released migration never
+ * changes. Each runs with `search_path` set to the store's schema, so names are unqualified.
+ *
+ * Money (nano-USD) and times (ms) are `bigint`; `ord` is an insertion counter that breaks ties
+ * between rows created in the same millisecond, as SQLite's rowid does.
+ */
+export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
+  {
+    id: 1,
+    name: 'create-runs-events-budgets-interventions',
+    up: `
+      CREATE TABLE runs (
+        run_id           text PRIMARY KEY,
+        ord              bigint GENERATED ALWAYS AS IDENTITY,
+        agent            text NOT NULL,
+        tenant           text NOT NULL,
+        status           text NOT NULL,
+        stop_reason      text,
+        parent_run_id    text,
+        root_run_id      text NOT NULL,
+        input            text NOT NULL,
+        output           text,
+        error            text,
+        cost_nano        bigint NOT NULL DEFAULT 0,
+        steps            integer NOT NULL DEFAULT 0,
+        tool_calls       integer NOT NULL DEFAULT 0,
+        last_seq         integer NOT NULL,
+        created_at       bigint NOT NULL,
+        updated_at       bigint NOT NULL,
+        lease_owner      text,
+        lease_expires_at bigint
+      );
+      CREATE INDEX runs_by_created ON runs (created_at, ord);
+      CREATE INDEX runs_by_status ON runs (status, created_at, ord);
+      CREATE INDEX runs_by_agent ON runs (agent, created_at, ord);
+      CREATE INDEX runs_by_tenant ON runs (tenant, created_at, ord);
+      CREATE INDEX runs_by_root ON runs (root_run_id);
+
+      -- The append-only log; data is the payload as JSON text, given back byte for byte.
+      CREATE TABLE events (
+        run_id text NOT NULL REFERENCES runs (run_id),
+        seq    integer NOT NULL,
+        type   text NOT NULL,
+        at     bigint NOT NULL,
+        v      integer NOT NULL,
+        data   text NOT NULL,
+        PRIMARY KEY (run_id, seq)
+      );
+
+      CREATE TABLE budgets (
+        root_run_id   text PRIMARY KEY REFERENCES runs (run_id),
+        ceiling_nano  bigint NOT NULL CHECK (ceiling_nano >= 0),
+        spent_nano    bigint NOT NULL DEFAULT 0 CHECK (spent_nano >= 0),
+        reserved_nano bigint NOT NULL DEFAULT 0 CHECK (reserved_nano >= 0)
+      );
+
+      CREATE TABLE interventions (
+        id              text PRIMARY KEY,
+        ord             bigint GENERATED ALWAYS AS IDENTITY,
+        run_id          text NOT NULL REFERENCES runs (run_id),
+        agent           text NOT NULL,
+        tenant          text NOT NULL,
+        kind            text NOT NULL,
+        status          text NOT NULL,
+        call_id         text,
+        tool            text,
+        args            text,
+        args_hash       text,
+        reason          text NOT NULL,
+        evidence        text NOT NULL,
+        requested_at    bigint NOT NULL,
+        decided_at      bigint,
+        decided_by      text,
+        decision_reason text
+      );
+      CREATE INDEX interventions_by_status ON interventions (status, requested_at, ord);
+      CREATE INDEX interventions_by_run ON interventions (run_id);
+    `,
+  },
+  {
+    id: 2,
+    name: 'index-claimable-runs',
+    up: `
+      -- Workers claim root runs that are queued or were running (orphaned), oldest first.
+      CREATE INDEX runs_claimable ON runs (created_at, ord) WHERE status IN ('queued', 'running') AND parent_run_id IS NULL;
+    `,
+  },
+  {
+    id: 3,
+    name: 'create-entity-locks',
+    up: `
+      -- Entity locks (a tool's lockKey): calls with the same key never overlap, across workers.
+      CREATE TABLE entity_locks (
+        lock_key   text PRIMARY KEY,
+        holder     text NOT NULL,
+        expires_at bigint NOT NULL
+      );
+    `,
+  },
+  {
+    id: 4,
+    name: 'add-run-mode',
+    up: `
+      -- live, or shadow (write and delete calls recorded, not made); copied from run.submitted.
+      ALTER TABLE runs ADD COLUMN mode text NOT NULL DEFAULT 'live';
+    `,
+  },
+]);
+
+/** Serializes migrations of one schema across processes (many workers may start at once). */
+const LOCK_SQL = `SELECT pg_advisory_xact_lock(hashtext('warden.migrate.' || $1))`;
+
+/**
+ * Brings `schema` up to date in one transaction, holding an advisory lock so concurrent callers
+ * wait instead of racing; creates the schema if it is missing. Refuses a schema written by a
+ * newer Warden (`STORE_UNAVAILABLE`) or with a different history (`STORE_CORRUPT`).
+ *
+ * @example
+ * const { applied } = await migratePostgres(pool, 'warden');
+ */
+export async function migratePostgres(pool: pg.Pool, schema: string, now = Date.now()): Promise<MigrationReport> {
+  const s = quoteSchema(schema);
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    try {
+      await client.query(LOCK_SQL, [schema]);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+      await client.query(`SET LOCAL search_path TO ${s}`);
+      await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)');
+      const done = await readLedger(client, schema);
+      checkHistory(done, PG_MIGRATIONS);
+      const pending = PG_MIGRATIONS.slice(done.length);
+      for (const m of pending) {
+        await client.query(m.up);
+        await client.query('INSERT INTO schema_migrations (id, name, applied_at) VALUES ($1, $2, $3)', [m.id, m.name, now]);
+      }
+      await client.query('COMMIT');
+      return { applied: [...pending], current: PG_MIGRATIONS.at(-1)?.id ?? 0 };
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw e;
+    }
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * The migrations recorded in `schema`, oldest first; empty when it was never migrated.
+ *
+ * @example
+ * (await appliedPostgresMigrations(pool, 'warden')).at(-1)?.id // the schema version
+ */
+export async function appliedPostgresMigrations(pool: pg.Pool | pg.PoolClient, schema: string): Promise<AppliedMigration[]> {
+  const exists = await pool.query('SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = $2', [schema, 'schema_migrations']);
+  return exists.rowCount ? readLedger(pool, schema) : [];
+}
+
+/** Throws unless `schema` holds exactly this Warden's migrations (for stores opened without migrating). */
+export async function checkPostgresCurrent(pool: pg.Pool, schema: string): Promise<void> {
+  const done = await appliedPostgresMigrations(pool, schema);
+  checkHistory(done, PG_MIGRATIONS);
+  if (done.length < PG_MIGRATIONS.length) {
+    throw new WardenError('STORE_UNAVAILABLE', `The PostgreSQL schema "${schema}" is at migration ${done.length} of ${PG_MIGRATIONS.length}; run \`warden migrate\``);
+  }
+}
+
+async function readLedger(db: pg.Pool | pg.PoolClient, schema: string): Promise<AppliedMigration[]> {
+  const { rows } = await db.query({ text: `SELECT id, name, applied_at FROM ${quoteSchema(schema)}.schema_migrations ORDER BY id`, types: PG_TYPES });
+  return rows.map((r) => ({ id: Number(r.id), name: String(r.name), appliedAt: Number(r.applied_at) }));
+}

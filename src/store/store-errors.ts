@@ -1,0 +1,69 @@
+import { WardenError } from '../errors.ts';
+import type { BudgetOp, BudgetRecord } from './store.ts';
+import type { InterventionRow } from './rows.ts';
+
+/**
+ * The typed errors every SQL store throws for the port's rules, worded the same whichever
+ * database said no, so a caller (or a person reading a log) cannot tell the stores apart.
+ */
+
+export function noSuchRun(runId: string): WardenError {
+  return new WardenError('NOT_FOUND', `No run with id "${runId}"`, { context: { runId } });
+}
+
+export function runExists(runId: string): WardenError {
+  return new WardenError('CONFLICT', `Run ${runId} already exists; run ids must be unique`, { context: { runId } });
+}
+
+export function rootWithoutBudget(runId: string, rootRunId: string): WardenError {
+  return new WardenError('NOT_FOUND', `Child run ${runId} names root run ${rootRunId}, which has no budget; create the root run first`, {
+    context: { runId, rootRunId },
+  });
+}
+
+export function staleWriter(runId: string, expectedSeq: number, foundSeq: number): WardenError {
+  return new WardenError(
+    'STALE_WRITER',
+    `Run ${runId} has moved on: expected last seq ${expectedSeq}, found ${foundSeq}; reload its events and retry. Nothing was written`,
+    { context: { runId, expectedSeq, foundSeq } },
+  );
+}
+
+/** A budget op that names a root other than the run's own: the ceiling is per request. */
+export function foreignBudget(runId: string, ownRoot: string, op: BudgetOp): WardenError {
+  return new WardenError('INVALID_ARGUMENT', `Run ${runId} belongs to root ${ownRoot} but its budget op names ${op.rootRunId}`, {
+    context: { runId, rootRunId: op.rootRunId },
+  });
+}
+
+export function missingBudget(runId: string, rootRunId: string): WardenError {
+  return new WardenError('NOT_FOUND', `No budget for root run ${rootRunId}`, { context: { runId, rootRunId } });
+}
+
+/** A reservation the ceiling refused, with the figures the store saw when it refused. */
+export function budgetExceeded(runId: string, amountNano: number, b: BudgetRecord): WardenError {
+  return new WardenError(
+    'BUDGET_EXCEEDED',
+    `Reserving ${usd(amountNano)} would take root run ${b.rootRunId} to ${usd(b.spentNano + b.reservedNano + amountNano)}, ` +
+      `above its ceiling of ${usd(b.ceilingNano)} (spent ${usd(b.spentNano)}, reserved ${usd(b.reservedNano)}). Nothing was written`,
+    {
+      context: { runId, rootRunId: b.rootRunId, spentNano: b.spentNano, reservedNano: b.reservedNano, ceilingNano: b.ceilingNano, amountNano },
+    },
+  );
+}
+
+/** Why deciding intervention `id` changed no row, given what the store holds for it now. */
+export function undecidable(runId: string, id: string, row: InterventionRow | undefined): WardenError {
+  if (!row) return new WardenError('NOT_FOUND', `No intervention with id "${id}"`, { context: { runId } });
+  if (row.run_id !== runId) {
+    return new WardenError('INVALID_ARGUMENT', `Intervention ${id} belongs to run ${row.run_id}, not ${runId}`, { context: { runId } });
+  }
+  return new WardenError('CONFLICT', `Intervention ${id} was already decided (${row.status} by ${row.decided_by ?? 'unknown'}); nothing was written`, {
+    context: { runId, status: row.status, decidedBy: row.decided_by },
+  });
+}
+
+/** Money for messages: dollars with the nano-USD figure people can grep the log for. */
+export function usd(nano: number): string {
+  return `$${(nano / 1e9).toFixed(6)} (${nano} nano-USD)`;
+}

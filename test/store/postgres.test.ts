@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import pg from 'pg';
+import { isWardenError } from '../../src/errors.ts';
+import { appliedPostgresMigrations, PG_MIGRATIONS } from '../../src/store/postgres/migrations.ts';
+import { createPostgresStore } from '../../src/store/postgres/postgres-store.ts';
+import { describeStoreConformance } from './conformance.ts';
+import { createRun, sleep } from './conformance/fixtures.ts';
+import { dropSchema, PG_URL, uniqueSchema, urlWithSchema } from './pg-schema.ts';
+
+const schema = uniqueSchema('conf');
+const spare = uniqueSchema('conf_spare');
+after(async () => {
+  await dropSchema(schema);
+  await dropSchema(spare);
+});
+
+const open = () => createPostgresStore({ url: PG_URL, schema, poolSize: 4 });
+
+describeStoreConformance('postgres', open, { reopen: async () => open() });
+
+async function withPool<T>(fn: (pool: pg.Pool) => Promise<T>): Promise<T> {
+  const pool = new pg.Pool({ connectionString: PG_URL, max: 2 });
+  try {
+    return await fn(pool);
+  } finally {
+    await pool.end();
+  }
+}
+
+describe('PostgreSQL store specifics', () => {
+  it('takes the schema from the URL and records each migration once, by id and name', async () => {
+    await (await createPostgresStore({ url: urlWithSchema(spare) })).close();
+    await (await createPostgresStore({ url: urlWithSchema(spare) })).close();
+    const applied = await withPool((pool) => appliedPostgresMigrations(pool, spare));
+    assert.deepEqual(
+      applied.map((m) => [m.id, m.name]),
+      PG_MIGRATIONS.map((m) => [m.id, m.name]),
+    );
+  });
+
+  it('migrates once when many workers open the same new schema at the same moment', async () => {
+    const fresh = uniqueSchema('conf_race');
+    try {
+      const stores = await Promise.all(Array.from({ length: 5 }, () => createPostgresStore({ url: PG_URL, schema: fresh, poolSize: 1 })));
+      await Promise.all(stores.map((s) => s.close()));
+      assert.equal((await withPool((pool) => appliedPostgresMigrations(pool, fresh))).length, PG_MIGRATIONS.length);
+    } finally {
+      await dropSchema(fresh);
+    }
+  });
+
+  it('refuses to open an unmigrated schema when told not to migrate', async () => {
+    const fresh = uniqueSchema('conf_none');
+    try {
+      await assert.rejects(createPostgresStore({ url: PG_URL, schema: fresh, migrate: false }), (e) => isWardenError(e, 'STORE_UNAVAILABLE') && /warden migrate/.test(e.message));
+    } finally {
+      await dropSchema(fresh);
+    }
+  });
+
+  it('refuses a schema written by a newer Warden with STORE_UNAVAILABLE', async () => {
+    const fresh = uniqueSchema('conf_new');
+    try {
+      await (await createPostgresStore({ url: PG_URL, schema: fresh })).close();
+      await withPool((pool) => pool.query(`INSERT INTO "${fresh}".schema_migrations VALUES ($1, 'from-the-future', 0)`, [PG_MIGRATIONS.length + 1]));
+      await assert.rejects(createPostgresStore({ url: PG_URL, schema: fresh }), (e) => isWardenError(e, 'STORE_UNAVAILABLE') && /newer than this Warden/.test(e.message));
+    } finally {
+      await dropSchema(fresh);
+    }
+  });
+
+  it('refuses a schema name that is not a plain identifier with INVALID_CONFIG', async () => {
+    await assert.rejects(createPostgresStore({ url: PG_URL, schema: 'x"; DROP TABLE runs; --' }), (e) => isWardenError(e, 'INVALID_CONFIG'));
+  });
+
+  it('reports an unreachable server as STORE_UNAVAILABLE, with the password redacted', async () => {
+    const url = 'postgres://warden:secret@127.0.0.1:1/test';
+    await assert.rejects(
+      createPostgresStore({ url }),
+      (e) => isWardenError(e, 'STORE_UNAVAILABLE') && !/secret/.test(e.message) && (e as Error).cause !== undefined,
+    );
+  });
+
+  it('uses a pool it is given and leaves it open on close', async () => {
+    await withPool(async (pool) => {
+      const store = await createPostgresStore({ pool, schema });
+      const run = await createRun(store);
+      await store.close();
+      const { rows } = await pool.query(`SELECT last_seq FROM "${schema}".runs WHERE run_id = $1`, [run.runId]);
+      assert.equal(rows[0].last_seq, 1);
+    });
+  });
+
+  it('wakes a watcher on another connection (LISTEN/NOTIFY) when a run is submitted', async () => {
+    const watcher = await open();
+    const submitter = await open();
+    try {
+      const heard: string[] = [];
+      const stop = await watcher.watchRunnable((id) => heard.push(id));
+      const run = await createRun(submitter);
+      for (let i = 0; i < 200 && !heard.includes(run.runId); i++) await sleep(10);
+      assert.ok(heard.includes(run.runId));
+      await stop();
+    } finally {
+      await watcher.close();
+      await submitter.close();
+    }
+  });
+
+  it('keeps a schema to itself: another schema on the same database sees none of its runs', async () => {
+    const mine = await open();
+    const theirs = await createPostgresStore({ url: urlWithSchema(spare) });
+    try {
+      const run = await createRun(mine);
+      assert.equal(await theirs.getRun(run.runId), undefined);
+    } finally {
+      await mine.close();
+      await theirs.close();
+    }
+  });
+});
