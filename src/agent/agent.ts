@@ -84,6 +84,23 @@ export interface AgentConfig {
   /** Price of the model when the built-in table does not know it. */
   pricing?: ModelPricing;
   description?: string;
+  /**
+   * Plan mode: the model proposes the whole plan first, and it is verified before anything runs.
+   * (Declared here so `warden audit` can read it; the runtime's plan verifier enforces it.)
+   */
+  plan?: boolean | PlanSettings;
+  /** Confidence-based escalation: a step scored below `threshold` (in [0, 1]) waits for a person. */
+  escalation?: { threshold: number };
+}
+
+/** Plan-mode settings. */
+export interface PlanSettings {
+  /** Rejected plans sent back to the model before the run stops. */
+  maxRejections?: number;
+  /** A call that is not the plan's next step: verify it on its own, or ask a person. */
+  onDeviation?: 'reverify' | 'escalate';
+  /** A person approves the whole plan once instead of each step. */
+  approveAsWhole?: boolean;
 }
 
 export interface Agent {
@@ -101,6 +118,10 @@ export interface Agent {
   readonly loopDetection: Readonly<LoopDetection>;
   readonly backoff: Readonly<RetryBackoff>;
   readonly pricing?: ModelPricing;
+  /** Plan mode, when the agent asks for it (null otherwise). */
+  readonly plan?: Readonly<PlanSettings> | null;
+  /** The escalation threshold, when the agent sets one (null otherwise). */
+  readonly escalation?: Readonly<{ threshold: number }> | null;
 }
 
 const AGENT_NAME = /^[a-zA-Z][a-zA-Z0-9_.-]{0,63}$/;
@@ -198,6 +219,13 @@ export function defineAgent(config: AgentConfig): Agent {
   if (!(Number.isInteger(loopDetection.noProgressSteps) && loopDetection.noProgressSteps >= 1)) {
     throw new WardenError('INVALID_CONFIG', `${where}: loopDetection.noProgressSteps must be a positive integer`);
   }
+  const threshold = config.escalation?.threshold;
+  if (config.escalation !== undefined && !(typeof threshold === 'number' && threshold >= 0 && threshold <= 1)) {
+    throw new WardenError('INVALID_CONFIG', `${where}: escalation.threshold must be a number in [0, 1], got ${JSON.stringify(threshold)}`);
+  }
+  if (config.plan !== undefined && typeof config.plan !== 'boolean' && (typeof config.plan !== 'object' || config.plan === null)) {
+    throw new WardenError('INVALID_CONFIG', `${where}: plan must be true or an object`);
+  }
   const backoff = { ...DEFAULT_BACKOFF, ...config.backoff };
   if (!(backoff.baseMs >= 0 && backoff.maxMs >= backoff.baseMs)) {
     throw new WardenError('INVALID_CONFIG', `${where}: backoff needs 0 <= baseMs <= maxMs`);
@@ -217,5 +245,7 @@ export function defineAgent(config: AgentConfig): Agent {
     loopDetection: Object.freeze(loopDetection),
     backoff: Object.freeze(backoff),
     pricing: config.pricing,
+    plan: config.plan ? Object.freeze(config.plan === true ? {} : { ...config.plan }) : null,
+    escalation: config.escalation ? Object.freeze({ threshold: config.escalation.threshold }) : null,
   });
 }

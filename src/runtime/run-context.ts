@@ -17,6 +17,8 @@ export interface RunContextOptions {
   signal: AbortSignal;
   now: () => number;
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Draws backoff jitter; default `Math.random`. */
+  random?: () => number;
   /** Called with every event once it is committed (trace printing, metrics, subscribers). */
   onEvents?: (events: readonly AnyRunEvent[]) => void;
 }
@@ -35,6 +37,7 @@ export class RunContext {
   readonly signal: AbortSignal;
   readonly now: () => number;
   readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  readonly random: () => number;
   state: RunState;
   /** Set when the store refused a reservation (shared ceiling); the next spend stops the run. */
   budgetRefusal: string | null = null;
@@ -53,6 +56,7 @@ export class RunContext {
     this.signal = options.signal;
     this.now = options.now;
     this.sleep = options.sleep;
+    this.random = options.random ?? Math.random;
     this.onEvents = options.onEvents;
     this.committedSeq = options.state.seq;
   }

@@ -120,7 +120,7 @@ async function execute(ctx: RunContext, call: CallState): Promise<void> {
   }
   const toolAllowsRetry = attempt <= tool.retries;
   const willRetry = toolAllowsRetry && canRetry(ctx.state) && !ctx.signal.aborted;
-  const retryInMs = willRetry ? backoffMs(ctx.state.retries + 1, ctx.agent.backoff) : undefined;
+  const retryInMs = willRetry ? backoffMs(ctx.state.retries + 1, ctx.agent.backoff, undefined, ctx.random) : undefined;
   ctx.emit('tool.failed', {
     callId: call.callId,
     tool: tool.name,

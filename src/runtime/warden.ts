@@ -20,6 +20,8 @@ export interface WardenOptions {
   leaseTtlMs?: number;
   now?: () => number;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Draws the backoff jitter (default `Math.random`); a rehearsal seeds it so a seed replays exactly. */
+  random?: () => number;
   /** Every committed event, as it is committed. */
   onEvent?: (event: AnyRunEvent) => void;
 }
@@ -70,6 +72,7 @@ export class Warden {
   private readonly now: () => number;
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   private readonly onEvent?: (event: AnyRunEvent) => void;
+  private readonly random?: () => number;
   private readonly active = new Map<string, AbortController>();
 
   constructor(options: WardenOptions) {
@@ -79,6 +82,7 @@ export class Warden {
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? defaultSleep;
     this.onEvent = options.onEvent;
+    this.random = options.random;
   }
 
   /** Records a new run (status `queued`) and returns its id. Nothing runs yet. */
@@ -150,6 +154,7 @@ export class Warden {
         signal: controller.signal,
         now: this.now,
         sleep: this.sleep,
+        random: this.random,
         onEvents: this.onEvent ? (events) => events.forEach(this.onEvent!) : undefined,
       });
       await driveRun(ctx);
