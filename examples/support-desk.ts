@@ -6,6 +6,9 @@
  *
  * It runs on the simulated model, so it needs no API key:
  *   npx warden run examples/support-desk.ts --input "Refund order 1042"
+ * See what ten thousand requests would bring, and whether it is ready to sign off:
+ *   npx warden rehearse examples/support-desk.ts
+ *   npx warden audit examples/support-desk.ts
  */
 import { z } from 'zod';
 import { defineAgent, defineTool, simulated } from 'warden';
@@ -73,4 +76,8 @@ export default defineAgent({
   tools: [lookupOrder, refund, deleteAccount],
   limits: { maxSteps: 8, maxToolCalls: 6, maxRetries: 3, maxWallMs: 60_000, maxCostUsd: 0.05, maxOutputTokens: 1024 },
   policy: { onDeny: 'continue' },
+  // Plan mode: the plan is checked against the tools' contracts (refund requires an order looked up).
+  plan: { maxRejections: 2, onDeviation: 'reverify' },
+  // Steps the model is less than 60% sure of wait for a person.
+  escalation: { threshold: 0.6 },
 });

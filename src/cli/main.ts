@@ -4,6 +4,8 @@ import { registerRunCommands } from './commands/run.ts';
 import { registerRunsCommands } from './commands/runs.ts';
 import { registerInterventionCommands } from './commands/interventions.ts';
 import { registerStopCommand } from './commands/stop.ts';
+import { registerRehearseCommand } from './commands/rehearse.ts';
+import { registerAuditCommand } from './commands/audit.ts';
 
 /** Builds the `warden` command line. Exported so tests can drive it in-process. */
 export function buildProgram(): Command {
@@ -15,6 +17,8 @@ export function buildProgram(): Command {
   registerRunsCommands(program);
   registerInterventionCommands(program);
   registerStopCommand(program);
+  registerRehearseCommand(program);
+  registerAuditCommand(program);
   return program;
 }
 

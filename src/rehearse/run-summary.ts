@@ -12,6 +12,8 @@ export interface RunSummary {
   stopReason: StopReason | null;
   stopDetail: string | null;
   spentNano: number;
+  /** The part of the spend that paid for model calls (the rest paid for priced tools, or was assumed). */
+  modelCostNano: number;
   ceilingNano: number;
   /** Highest spend any budget event recorded (a breach shows here even if later undone). */
   peakSpentNano: number;
@@ -77,7 +79,7 @@ export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunS
   const first = events[0];
   if (!first || first.type !== 'run.submitted') throw new Error('a run log starts with run.submitted');
   const s: RunSummary = {
-    runId: first.runId, status: 'queued', stopReason: null, stopDetail: null, spentNano: 0,
+    runId: first.runId, status: 'queued', stopReason: null, stopDetail: null, spentNano: 0, modelCostNano: 0,
     ceilingNano: Math.round(first.data.limits.maxCostUsd * 1e9), peakSpentNano: 0, activeMs: 0, steps: 0, modelCalls: 0,
     modelFailures: { rateLimited: 0, serverError: 0, other: 0 }, retries: { model: 0, tool: 0 }, retryRefusals: 0,
     toolCalls: { read: 0, write: 0, delete: 0 }, toolFailures: 0, toolTimeouts: 0, unapprovedDestructive: [],
@@ -112,6 +114,7 @@ export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunS
       case 'model.called': {
         s.steps = e.data.step;
         s.modelCalls++;
+        s.modelCostNano += e.data.costNano;
         const { turn } = e.data;
         s.inputTokens += turn.usage.inputTokens;
         s.outputTokens += turn.usage.outputTokens;
