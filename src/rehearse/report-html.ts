@@ -24,7 +24,7 @@ h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 10
 .chart .chart-title { font-size: 14px; font-weight: 600; fill: #1b1f24; }
 .chart .tick, .chart .axis-label { font-size: 11px; fill: #57606a; }
 .chart .axis { stroke: #8c959f; }
-pre { background: #fff; border: 1px solid #d8dee4; border-radius: 6px; padding: 12px; overflow-x: auto; font-size: 12.5px; }
+pre { white-space: pre-wrap; background: #fff; border: 1px solid #d8dee4; border-radius: 6px; padding: 12px; overflow-x: auto; font-size: 12.5px; }
 `;
 
 /**
@@ -41,7 +41,7 @@ export function reportHtml(r: RehearsalReport): string {
   ];
   const outcomes: Record<string, number> = {};
   for (const [status, count] of Object.entries(r.stopConditions.byStatus)) if (status !== 'stopped') outcomes[status] = count;
-  for (const [reason, count] of Object.entries(r.stopConditions.byStopReason)) outcomes[`stopped: ${reason}`] = count;
+  for (const [reason, count] of Object.entries(r.stopConditions.byStopReason)) outcomes[reason] = count;
   const charts = [
     barChart({
       title: 'Cost per request',
@@ -50,7 +50,7 @@ export function reportHtml(r: RehearsalReport): string {
     }),
     barChart({
       title: 'How runs ended',
-      axis: 'final status and stop reason',
+      axis: 'final status, or the stop reason of stopped runs',
       color: '#8250df',
       bars: Object.entries(outcomes).map(([label, value]) => ({ label, value })),
     }),
@@ -62,9 +62,9 @@ export function reportHtml(r: RehearsalReport): string {
     }),
     barChart({
       title: 'Throughput over time',
-      axis: 'second of the rehearsal (requests finished)',
+      axis: `requests finished per ${r.timing.throughput.binSeconds} s, by time since the start`,
       color: '#1f883d',
-      bars: r.timing.throughputPerSecond.map((value, i) => ({ label: `${i}s`, value })),
+      bars: r.timing.throughput.finished.map((value, i) => ({ label: `${(i * r.timing.throughput.binSeconds).toFixed(1)}s`, value })),
     }),
   ];
   return `<!doctype html>

@@ -77,8 +77,8 @@ export interface RehearsalReport {
     /** CPU ms of the runtime per model step: the process's CPU less the simulation's and the analysis's. */
     overheadCpuMsPerStep: number;
     queueDelayMs: { p50: number; p99: number };
-    /** Requests finished in each second of the rehearsal. */
-    throughputPerSecond: number[];
+    /** Requests finished in each consecutive bin of `binSeconds` of the rehearsal. */
+    throughput: { binSeconds: number; finished: number[] };
   };
 }
 
@@ -124,8 +124,9 @@ export function buildReport(outcome: RehearsalOutcome, volumePerDay = outcome.re
   const seconds = Math.max(timing.elapsedMs / 1000, 1e-9);
   const overheadCpu = Math.max(0, timing.cpuMs - timing.simulationCpuMs - timing.analysisCpuMs);
   const queue = spread(timing.queueDelaysMs);
-  const throughput: number[] = [];
-  for (const at of timing.finishedAtMs) throughput[Math.floor(at / 1000)] = (throughput[Math.floor(at / 1000)] ?? 0) + 1;
+  const binSeconds = Math.max(0.1, Math.ceil(timing.elapsedMs / 24 / 100) / 10);
+  const throughput: number[] = new Array(Math.max(1, Math.ceil(timing.elapsedMs / 1000 / binSeconds))).fill(0);
+  for (const at of timing.finishedAtMs) throughput[Math.min(throughput.length - 1, Math.floor(at / 1000 / binSeconds))]!++;
 
   const byStatus = tally(runs.map((r) => r.status));
   const byStopReason = tally(runs.filter((r) => r.stopReason).map((r) => r.stopReason!));
@@ -221,7 +222,7 @@ export function buildReport(outcome: RehearsalOutcome, volumePerDay = outcome.re
       modelCallsPerSecond: round(modelCalls / seconds, 1),
       overheadCpuMsPerStep: round(steps ? overheadCpu / steps : 0, 3),
       queueDelayMs: { p50: round(queue.p50, 2), p99: round(queue.p99, 2) },
-      throughputPerSecond: Array.from(throughput, (n) => n ?? 0),
+      throughput: { binSeconds, finished: throughput },
     },
   };
   report.answers = answers(report);
