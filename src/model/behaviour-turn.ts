@@ -117,6 +117,12 @@ export function requestPlan(tools: readonly AnyTool[], random: () => number): An
   return plan;
 }
 
+/**
+ * The tool a plan-mode agent offers for proposing its whole plan first (the runtime's plan
+ * protocol). When the request offers it, the behaviour model plans before it acts.
+ */
+export const PLAN_TOOL_NAME = 'submit_plan';
+
 export interface TurnContext {
   seed: number;
   tools: readonly AnyTool[];
@@ -158,7 +164,7 @@ function call(tool: string, args: unknown): DecidedCall {
  * Decides the turn: the next step of the request's plan, or one of the failure modes at its rate,
  * or the final answer once the plan is done (or a person said no).
  */
-export function decideTurn(ctx: TurnContext, prompt: LanguageModelV3Prompt): DecidedTurn {
+export function decideTurn(ctx: TurnContext, prompt: LanguageModelV3Prompt, offered: readonly string[] = []): DecidedTurn {
   const { seed, tools, rates } = ctx;
   const t = readTranscript(prompt);
   const requestKey = String(seedFrom(seed, t.input));
@@ -177,6 +183,18 @@ export function decideTurn(ctx: TurnContext, prompt: LanguageModelV3Prompt): Dec
     if (stuck) {
       return decided({ text: '', calls: [call(stuck.name, argsFor(stuck, seed, requestKey))], confidence, rationale: `Checking ${stuck.name} again.`, faults: ['loop'] });
     }
+  }
+
+  if (offered.includes(PLAN_TOOL_NAME) && !t.done.has(PLAN_TOOL_NAME) && plan.length > 0) {
+    // Plan mode: the whole plan first. A plan error leaves out the steps that establish what a later one requires.
+    const careless = random() < rates.planError && plan.some((x) => (x.requires?.length ?? 0) > 0);
+    const steps = (careless ? plan.filter((x) => (x.requires?.length ?? 0) > 0) : plan).map((x, i) => ({
+      id: `s${i + 1}`,
+      tool: x.name,
+      args: argsFor(x, seed, requestKey),
+      ...(i > 0 ? { dependsOn: [`s${i}`] } : {}),
+    }));
+    return decided({ text: '', calls: [call(PLAN_TOOL_NAME, { steps })], confidence, rationale: `Plan: ${steps.map((x) => x.tool).join(' → ')}.`, faults: careless ? ['plan_error'] : [] });
   }
 
   const next = plan.find((x) => !t.done.has(x.name));

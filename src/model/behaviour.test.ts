@@ -62,6 +62,16 @@ describe('behaviourModel', () => {
     assert.ok(waits[0]! >= 8000, `waited ${waits[0]}`);
   });
 
+  it('proposes its whole plan first when the runtime offers plan mode, prerequisites first', async () => {
+    const model = behaviourModel({ tools, rates: quiet, seed: 2, wait: noWait });
+    const offered = [...tools.map((t) => t.name), 'submit_plan'].map((name) => ({ type: 'function' as const, name, inputSchema: { type: 'object' as const } }));
+    for (let i = 0; i < 20; i++) {
+      const proposed = firstCall(await model.doGenerate({ ...call(`p${i}`), tools: offered }))!;
+      assert.equal(proposed.tool, 'submit_plan');
+      assert.equal(proposed.args.steps[0].tool, 'lookup_order');
+    }
+  });
+
   it('refuses rates that are not probabilities', () => {
     assert.throws(() => behaviourModel({ tools, rates: { loop: 2 } }), /rate loop must be a probability/);
   });

@@ -98,7 +98,7 @@ export function behaviourModel(options: BehaviourOptions): SimulatedModel {
 
   /** Decides everything about the call up front (synchronously), then spends the latency. */
   function decide(call: LanguageModelV3CallOptions) {
-    const turn = decideTurn(ctx, call.prompt);
+    const turn = decideTurn(ctx, call.prompt, (call.tools ?? []).map((t) => t.name));
     const attempt = statedAttempt(call) ?? 1;
     const random = seededRandom(seedFrom(seed, turn.requestKey, turn.turn, 'call', attempt));
     // The edge case hits one request at one early turn, and keeps failing there for a while.

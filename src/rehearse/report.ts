@@ -90,17 +90,17 @@ function sum(runs: readonly RunSummary[], f: (r: RunSummary) => number): number 
 
 const per1000 = (n: number, requests: number) => round((n / requests) * 1000, 2);
 
-/** Why a run cost what it did, largest reasons first. */
+/** Why a run cost what it did: the larger of model and tool spend first, then what drove it. */
 export function whyExpensive(r: RunSummary): string {
-  const parts: string[] = [`${r.modelCalls} model calls`];
-  const failures = r.modelFailures.rateLimited + r.modelFailures.serverError + r.modelFailures.other;
-  if (failures > 0) parts.push(`${failures} failed calls retried (${r.modelFailures.rateLimited}× 429, ${r.modelFailures.serverError}× 5xx)`);
-  parts.push(`${r.outputTokens} output tokens (one call used ${r.maxOutputTokensOneCall}: the heavy tail)`, `${r.inputTokens} input tokens as the conversation grew`);
   const toolNano = r.spentNano - r.modelCostNano;
-  if (toolNano > 0) parts.push(`${usd(toolNano)} of priced tool calls`);
-  if (r.retries.tool > 0) parts.push(`${r.retries.tool} tool retries`);
+  const model = [`${usd(r.modelCostNano)} on ${r.modelCalls} model calls (${r.inputTokens} input tokens as the conversation grew, ${r.outputTokens} output tokens`];
+  model[0] += r.maxOutputTokensOneCall >= 512 ? `, one completion of ${r.maxOutputTokensOneCall}: the heavy tail)` : ')';
+  const failures = r.modelFailures.rateLimited + r.modelFailures.serverError + r.modelFailures.other;
+  if (failures > 0) model.push(`${failures} failed model calls retried (${r.modelFailures.rateLimited}× 429, ${r.modelFailures.serverError}× 5xx)`);
+  const tools = toolNano > 0 ? [`${usd(toolNano)} on priced tool calls${r.retries.tool > 0 ? ` (${r.retries.tool} of them retries, each charged)` : ''}`] : [];
+  const parts = toolNano > r.modelCostNano ? [...tools, ...model] : [...model, ...tools];
   parts.push(r.stopReason ? `stopped by ${r.stopReason}` : r.status);
-  return parts.join(', ');
+  return parts.join('; ');
 }
 
 /** Builds the report from a rehearsal's outcome. `volumePerDay` sizes the cost projection (default: the request count). */
