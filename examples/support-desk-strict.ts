@@ -13,6 +13,8 @@ export default defineAgent({
   model: desk.model,
   tools: [lookupOrder, refund, deleteAccount],
   limits: { ...desk.limits, maxCostUsd: 0.025 },
+  ...(desk.plan ? { plan: desk.plan } : {}),
+  ...(desk.escalation ? { escalation: desk.escalation } : {}),
   policy: {
     onDeny: 'continue',
     rules: [{ name: 'no-large-refunds', tools: ['refund'], when: ({ amount }: { amount: number }) => amount > 200, decision: 'deny', reason: 'refunds above $200 go through finance' }],

@@ -6,6 +6,9 @@
  *
  * It runs on the simulated model, so it needs no API key:
  *   npx warden run examples/support-desk.ts --input "Refund order 1042"
+ * See what ten thousand requests would bring, and whether it is ready to sign off:
+ *   npx warden rehearse examples/support-desk.ts
+ *   npx warden audit examples/support-desk.ts
  */
 import { z } from 'zod';
 import { defineAgent, defineTool, simulated } from 'warden';
@@ -72,13 +75,32 @@ export default defineAgent({
   instructions: 'You help customers with their orders. Look the order up before refunding. Never delete an account unless the customer asks.',
   model: simulated.script(
     [
-      { toolCalls: [{ tool: 'lookup_order', args: { orderId: '1042' } }], rationale: 'The refund needs the order first.' },
-      { toolCalls: [{ tool: 'refund', args: { orderId: '1042', amount: 250, reason: 'damaged on arrival' } }], rationale: 'Order found; refund the full amount.' },
-      { text: 'I have refunded $250 for order 1042. It will reach your card in 3-5 days.' },
+      {
+        toolCalls: [
+          {
+            tool: 'submit_plan',
+            args: {
+              steps: [
+                { id: 'find', tool: 'lookup_order', args: { orderId: '1042' } },
+                { id: 'pay', tool: 'refund', args: { orderId: { $ref: 'find.id' }, amount: { $ref: 'find.total' }, reason: 'damaged on arrival' }, dependsOn: ['find'] },
+              ],
+            },
+          },
+        ],
+        rationale: 'Look the order up, then refund its total.',
+        confidence: 0.9,
+      },
+      { toolCalls: [{ tool: 'lookup_order', args: { orderId: '1042' } }], rationale: 'The refund needs the order first.', confidence: 0.95 },
+      { toolCalls: [{ tool: 'refund', args: { orderId: '1042', amount: 250, reason: 'damaged on arrival' } }], rationale: 'Order found; refund the full amount.', confidence: 0.85 },
+      { text: 'I have refunded $250 for order 1042. It will reach your card in 3-5 days.', confidence: 0.9 },
     ],
     { inputPerMTok: 0.15, outputPerMTok: 0.6 },
   ),
   tools: [lookupOrder, refund, deleteAccount],
   limits: { maxSteps: 8, maxToolCalls: 6, maxRetries: 3, maxWallMs: 60_000, maxCostUsd: 0.05, maxOutputTokens: 1024 },
   policy: { onDeny: 'continue' },
+  // Plan mode: the plan is checked against the tools' contracts (refund requires an order looked up).
+  plan: { maxRejections: 2, onDeviation: 'reverify' },
+  // Steps the model is less than 60% sure of wait for a person.
+  escalation: { threshold: 0.6 },
 });

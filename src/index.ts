@@ -2,7 +2,7 @@
  * Warden's public API. A curated list: anything not exported here is internal.
  */
 export { defineAgent, DEFAULT_LIMITS, DEFAULT_LOOP_DETECTION, DEFAULT_BACKOFF } from './agent/agent.ts';
-export type { Agent, AgentConfig, Limits, LoopDetection, PolicyConfig, PolicyRule, PolicyDecision, RetryBackoff } from './agent/agent.ts';
+export type { Agent, AgentConfig, PlanSettings, Limits, LoopDetection, PolicyConfig, PolicyRule, PolicyDecision, RetryBackoff } from './agent/agent.ts';
 export { DEFAULT_DELEGATION, DEFAULT_PARALLEL_TOOL_CALLS } from './agent/agent-options.ts';
 export type { PlanOptions, EscalationOptions, DelegationLimits } from './agent/agent-options.ts';
 export { PLAN_TOOL } from './agent/plan.ts';
@@ -13,6 +13,8 @@ export type { PlanIssue, PlanIssueCode } from './guard/plan-verifier.ts';
 export { defineTool, TIERS } from './agent/tool.ts';
 export type { Tool, ToolConfig, ToolContext, Tier, AnyTool } from './agent/tool.ts';
 export { simulated } from './model/simulated.ts';
+export { behaviourModel, DEFAULT_BEHAVIOUR_RATES } from './model/behaviour.ts';
+export type { BehaviourOptions, BehaviourRates, BehaviourLatency } from './model/behaviour.ts';
 export { PRICE_TABLE, resolvePricing } from './model/pricing.ts';
 export type { ModelPricing } from './model/pricing.ts';
 export type { WardenModel, ModelTurn } from './model/port.ts';
@@ -31,6 +33,8 @@ export { replayRun, replayMany, exportRun, readRunExport, RUN_EXPORT_VERSION } f
 export type { ReplayReport, ReplaySummary, RunExport, DivergenceKind } from './observe/replay/index.ts';
 export { checkDrift, raiseDriftAlerts, DRIFT_EVENT } from './observe/drift/index.ts';
 export type { DriftReport, DriftOptions, DimensionDrift } from './observe/drift/index.ts';
+export { rehearse, buildReport, reportText, reportHtml, resolveFaultProfile, FAULT_PROFILES, auditAgent, auditText } from './rehearse/index.ts';
+export type { RehearsalOptions, RehearsalOutcome, RehearsalReport, FaultProfile, FaultRates, AuditReport, AuditFinding } from './rehearse/index.ts';
 export { createSqliteStore } from './store/sqlite/sqlite-store.ts';
 export { createPostgresStore, type PostgresStoreOptions } from './store/postgres/postgres-store.ts';
 export type { ClaimOptions, Store } from './store/store.ts';

@@ -85,6 +85,9 @@ export interface PolicyConfig {
   compensationApproval?: string[];
 }
 
+/** The plan-mode settings (`PlanOptions`), under the name `warden audit` first used. */
+export type PlanSettings = PlanOptions;
+
 export interface AgentConfig {
   name: string;
   instructions: string;

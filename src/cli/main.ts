@@ -11,6 +11,8 @@ import { registerShadowCommand } from './commands/shadow.ts';
 import { flushTelemetry } from './cli-warden.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
 import { registerWorkerCommand } from './commands/worker.ts';
+import { registerRehearseCommand } from './commands/rehearse.ts';
+import { registerAuditCommand } from './commands/audit.ts';
 
 /** Builds the `warden` command line. Exported so tests can drive it in-process. */
 export function buildProgram(): Command {
@@ -28,6 +30,8 @@ export function buildProgram(): Command {
   registerShadowCommand(program);
   registerMigrateCommand(program);
   registerWorkerCommand(program);
+  registerRehearseCommand(program);
+  registerAuditCommand(program);
   return program;
 }
 

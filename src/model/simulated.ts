@@ -233,7 +233,7 @@ function isRetryableStatus(status: number): boolean {
 }
 
 /** The error a provider's HTTP call throws for this status, with the headers it would send. */
-function providerError(spec: NonNullable<CompiledTurn['error']>, turn: number, attempt: number): APICallError {
+export function providerError(spec: NonNullable<CompiledTurn['error']>, turn: number, attempt: number): APICallError {
   const headers: Record<string, string> = {};
   if (spec.retryAfterMs !== undefined) {
     headers['retry-after-ms'] = String(spec.retryAfterMs);
@@ -260,7 +260,7 @@ export function latencyMs(delay: SimulatedLatency, seed: number, promptKey: () =
 }
 
 /** Waits like a network call: an abort rejects with the signal's reason, as `fetch` does. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const onAbort = () => {

@@ -108,7 +108,7 @@ async function modelFailed(ctx: RunContext, step: number, attempt: number, failu
     return; // the loop sees the cancel and ends the run
   }
   const willRetry = failure.retryable && canRetry(ctx.state);
-  const retryInMs = willRetry ? backoffMs(ctx.state.retries + 1, ctx.agent.backoff, failure.retryAfterMs) : undefined;
+  const retryInMs = willRetry ? backoffMs(ctx.state.retries + 1, ctx.agent.backoff, failure.retryAfterMs, ctx.random) : undefined;
   ctx.emit('model.failed', { step, attempt, failure, willRetry, ...(retryInMs !== undefined ? { retryInMs } : {}) });
   if (!willRetry) {
     if (failure.retryable) return stopRun(ctx, { limit: 'max_retries', detail: `The model call kept failing (${failure.message}); the run has used all ${ctx.state.limits.maxRetries} retries (maxRetries).` });

@@ -22,6 +22,8 @@ export interface RunContextOptions {
   onEvents?: (events: readonly AnyRunEvent[], state: RunState) => void;
   /** Starts and drives child runs (delegation). */
   children?: ChildRunner;
+  /** Draws backoff jitter; default `Math.random`. */
+  random?: () => number;
 }
 
 /**
@@ -39,6 +41,7 @@ export class RunContext {
   readonly now: () => number;
   readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   readonly children?: ChildRunner;
+  readonly random: () => number;
   state: RunState;
   /** Set when the store refused a reservation (shared ceiling); the next spend stops the run. */
   budgetRefusal: string | null = null;
@@ -57,6 +60,7 @@ export class RunContext {
     this.signal = options.signal;
     this.now = options.now;
     this.sleep = options.sleep;
+    this.random = options.random ?? Math.random;
     this.onEvents = options.onEvents;
     this.children = options.children;
     this.committedSeq = options.state.seq;

@@ -187,7 +187,7 @@ async function record(ctx: RunContext, settled: Settled[]): Promise<void> {
     }
     const toolAllowsRetry = attempt <= tool.retries;
     const willRetry = toolAllowsRetry && canRetry(ctx.state) && !ctx.signal.aborted;
-    const retryInMs = willRetry ? backoffMs(ctx.state.retries + 1, ctx.agent.backoff) : undefined;
+    const retryInMs = willRetry ? backoffMs(ctx.state.retries + 1, ctx.agent.backoff, undefined, ctx.random) : undefined;
     ctx.emit('tool.failed', { ...base, error: { code: outcome.code, message: outcome.message }, willRetry, ...(retryInMs !== undefined ? { retryInMs } : {}) });
     if (toolAllowsRetry && !willRetry && !ctx.signal.aborted) after ??= () => stopRun(ctx, retriesHit(ctx.state, `${tool.name} failed (${outcome.message})`));
     if (willRetry) sleepMs = Math.max(sleepMs, retryInMs ?? 0);

@@ -93,7 +93,7 @@ export async function driveUndo(ctx: RunContext, by: string, reason: string): Pr
       if (ctx.signal.aborted) return ctx.flush();
       if (willRetry) {
         await ctx.flush();
-        await ctx.sleep(backoffMs(attempt, ctx.agent.backoff), ctx.signal).catch(() => {});
+        await ctx.sleep(backoffMs(attempt, ctx.agent.backoff, undefined, ctx.random), ctx.signal).catch(() => {});
         continue;
       }
       const escalationId = `esc_${ctx.runId.replace(/^run_/, '')}_${callId}_undo${attempt}`;

@@ -23,6 +23,8 @@ export interface WardenOptions {
   leaseTtlMs?: number;
   now?: () => number;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Draws the backoff jitter (default `Math.random`); a rehearsal seeds it so a seed replays exactly. */
+  random?: () => number;
   /** Every committed event, as it is committed. */
   onEvent?: (event: AnyRunEvent) => void;
   /** Tenants whose runs are all in shadow mode (nothing they run may change anything). */
@@ -92,6 +94,7 @@ export class Warden {
   private readonly now: () => number;
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   private readonly onEvent?: (event: AnyRunEvent) => void;
+  private readonly random?: () => number;
   private readonly active = new Map<string, AbortController>();
   private readonly shadowTenants: ReadonlySet<string>;
   private readonly listeners = new Set<EventListener>();
@@ -104,6 +107,7 @@ export class Warden {
     this.sleep = options.sleep ?? defaultSleep;
     this.onEvent = options.onEvent;
     this.shadowTenants = new Set(options.shadowTenants ?? []);
+    this.random = options.random;
   }
 
   /**
@@ -247,6 +251,7 @@ export class Warden {
       signal,
       now: this.now,
       sleep: this.sleep,
+      ...(this.random ? { random: this.random } : {}),
       onEvents: (events, state) => this.publish(state.runId, events, state),
       children: this.childRunner,
     });

@@ -17,6 +17,7 @@ describe('the warden CLI contract', () => {
     assert.deepEqual(
       parked.toolCalls.map((c: { tool: string; tier: string; status: string }) => [c.tool, c.tier, c.status]),
       [
+        ['submit_plan', null, 'executed'],
         ['lookup_order', 'read', 'executed'],
         ['refund', 'write', 'pending_approval'],
       ],
@@ -31,7 +32,7 @@ describe('the warden CLI contract', () => {
     assert.equal(approve.code, 0, approve.stderr);
     const done = JSON.parse(approve.stdout.slice(approve.stdout.indexOf('{')));
     assert.equal(done.status, 'completed');
-    assert.equal(done.toolCalls[1].status, 'executed');
+    assert.equal(done.toolCalls[2].status, 'executed');
     assert.ok(done.costUsd > 0 && done.costUsd <= done.ceilingUsd);
 
     const show = await runCli(['runs', 'show', parked.runId, '--db', db, '--json']);

@@ -16,20 +16,20 @@ describe('warden replay and warden runs export', () => {
 
     const fromStore = await runCli(['replay', parked.runId], env);
     assert.equal(fromStore.code, 0, fromStore.stderr);
-    assert.match(fromStore.stdout, /^reproduced: 3 steps identical/);
+    assert.match(fromStore.stdout, /^reproduced: 4 steps identical/);
 
     const exported = await runCli(['runs', 'export', parked.runId], env);
     const file = join(dir, 'run.json');
     writeFileSync(file, exported.stdout);
     const fromFile = await runCli(['replay', file], { WARDEN_DB: join(dir, 'elsewhere.db') });
     assert.equal(fromFile.code, 0, fromFile.stderr);
-    assert.match(fromFile.stdout, /^reproduced: 3 steps identical/);
+    assert.match(fromFile.stdout, /^reproduced: 4 steps identical/);
 
     const whatIf = await runCli(['replay', parked.runId, '--agent', 'examples/support-desk-strict.ts', '--json'], env);
     assert.equal(whatIf.code, 0, whatIf.stderr);
     const report = JSON.parse(whatIf.stdout);
     assert.equal(report.divergence.kind, 'now_denied');
-    assert.equal(report.divergence.step, 2);
+    assert.equal(report.divergence.step, 3);
 
     const all = await runCli(['replay', '--all', '--since', '1h', '--agent', 'examples/support-desk-strict.ts'], env);
     assert.equal(all.code, 0, all.stderr);

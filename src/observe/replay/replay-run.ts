@@ -96,9 +96,14 @@ export async function replayRun(events: readonly AnyRunEvent[], options: ReplayO
     loopDetection: source.loopDetection,
     backoff: source.backoff,
     pricing: { inputPerMTok: recording.submitted.model.inputPerMTok, outputPerMTok: recording.submitted.model.outputPerMTok },
+    ...(source.plan ? { plan: source.plan } : {}),
+    ...(source.escalation ? { escalation: source.escalation } : {}),
+    parallelToolCalls: source.parallelToolCalls,
+    delegation: source.delegation,
+    compensateOnFailure: source.compensateOnFailure,
   });
   try {
-    await warden.submit(agent, recording.submitted.input, { runId, tenant: recording.submitted.tenant });
+    await warden.submit(agent, recording.submitted.input, { runId, tenant: recording.submitted.tenant, shadow: recording.submitted.mode === 'shadow' });
     const waitingFor = await drive(warden, agent, runId, recording, clock, mode);
     const replayedEvents = await warden.events(runId);
     return report(recording, replayedEvents, mode, source.name, waitingFor, modelGaps, toolGaps);

@@ -1,0 +1,12 @@
+export { rehearse, rehearsalAgent, DEFAULT_REQUESTS, DEFAULT_CONCURRENCY } from './rehearsal.ts';
+export type { RehearsalOptions, RehearsalOutcome, RehearsalProgress, RehearsalTiming } from './rehearsal.ts';
+export { buildReport } from './report.ts';
+export type { RehearsalReport } from './report.ts';
+export { reportText } from './report-text.ts';
+export { reportHtml } from './report-html.ts';
+export { FAULT_PROFILES, PROFILE_NAMES, resolveFaultProfile, parseFaultProfile } from './fault-profile.ts';
+export type { FaultProfile, FaultRates, ReviewerProfile } from './fault-profile.ts';
+export { simulateTools } from './simulated-tools.ts';
+export { auditAgent } from './audit.ts';
+export type { AuditReport, AuditFinding, FindingId, ToolEvidence } from './audit.ts';
+export { auditText } from './audit-text.ts';

@@ -1,0 +1,243 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { defineAgent, type Agent } from '../agent/agent.ts';
+import { WardenError } from '../errors.ts';
+import { behaviourModel } from '../model/behaviour.ts';
+import { resolvePricing } from '../model/pricing.ts';
+import { seededRandom, seedFrom } from '../model/seeded-random.ts';
+import type { SimulatedModel } from '../model/simulated.ts';
+import { createWarden, type Warden } from '../runtime/warden.ts';
+import type { RunResult } from '../runtime/run-result.ts';
+import { createSqliteStore } from '../store/sqlite/sqlite-store.ts';
+import type { Store } from '../store/store.ts';
+import { resolveFaultProfile, type FaultProfile } from './fault-profile.ts';
+import { summarizeRun, type RunSummary } from './run-summary.ts';
+import { simulateTools } from './simulated-tools.ts';
+import { RunClock, virtualTime, withClock } from './virtual-time.ts';
+
+export const DEFAULT_REQUESTS = 10_000;
+/** Runs in flight at once. The store is embedded and the model simulated, so this is about the event loop. */
+export const DEFAULT_CONCURRENCY = 32;
+/** Name the simulated reviewer signs its decisions with, so the log says no person decided. */
+export const REVIEWER = 'rehearsal-reviewer';
+
+export interface RehearsalOptions {
+  agent: Agent;
+  /** Absolute path of the agent module (recorded in each run, so `warden runs show` works on a kept store). */
+  agentFile?: string;
+  requests?: number;
+  concurrency?: number;
+  seed?: number;
+  profile?: FaultProfile;
+  /** Keep the runs in this SQLite file; default: a temporary file, deleted afterwards. */
+  db?: string;
+  onProgress?: (progress: RehearsalProgress) => void;
+}
+
+export interface RehearsalProgress {
+  done: number;
+  total: number;
+  elapsedMs: number;
+  byStatus: Record<string, number>;
+}
+
+/** What the rehearsal measured itself (real time and CPU); everything else is in the runs' logs. */
+export interface RehearsalTiming {
+  elapsedMs: number;
+  cpuMs: number;
+  /** CPU spent inside the behaviour model and the simulated tools (not runtime overhead). */
+  simulationCpuMs: number;
+  /** CPU spent reading the logs back and summarising them (not runtime overhead). */
+  analysisCpuMs: number;
+  /** Per run: real ms from the request being accepted to its worker's first committed step. */
+  queueDelaysMs: number[];
+  /** Per run: real ms since the start at which it finished. */
+  finishedAtMs: number[];
+}
+
+export interface RehearsalOutcome {
+  agent: Agent;
+  seed: number;
+  requests: number;
+  concurrency: number;
+  profile: FaultProfile;
+  runs: RunSummary[];
+  timing: RehearsalTiming;
+  /** Where the runs were kept (null when the temporary store was deleted). */
+  db: string | null;
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!(Number.isInteger(value) && value >= 1)) throw new WardenError('INVALID_ARGUMENT', `${name} must be a positive integer, got ${value}`);
+  return value;
+}
+
+/** The agent as the rehearsal runs it: its own tools, limits and policy; a behaviour model; simulated tool bodies. */
+export function rehearsalAgent(agent: Agent, profile: FaultProfile, seed: number): Agent {
+  const model = behaviourModel({
+    tools: agent.tools,
+    rates: profile.rates,
+    seed,
+    pricing: resolvePricing(agent.model, agent.pricing),
+    wait: virtualTime.sleep,
+    modelId: `behaviour:${agent.model.modelId}`,
+  });
+  return defineAgent({
+    name: agent.name,
+    instructions: agent.instructions,
+    description: agent.description,
+    model,
+    tools: simulateTools(agent.tools, { seed, rates: profile.rates }),
+    limits: { ...agent.limits },
+    policy: { ...agent.policy },
+    loopDetection: { ...agent.loopDetection },
+    backoff: { ...agent.backoff },
+    pricing: resolvePricing(agent.model, agent.pricing),
+    ...(agent.plan ? { plan: { ...agent.plan } } : {}),
+    ...(agent.escalation ? { escalation: { ...agent.escalation } } : {}),
+  });
+}
+
+/** A request the agent might get: its description, or one of its tools', with a number to tell them apart. */
+function requestText(agent: Agent, index: number, seed: number): string {
+  const random = seededRandom(seedFrom(seed, 'input', index));
+  const topics = agent.tools.map((t) => t.description.replace(/\.$/, '').toLowerCase());
+  const topic = topics[Math.floor(random() * topics.length)] ?? 'help';
+  return `Request ${index + 1}: please ${topic}.`;
+}
+
+/** Times the synchronous part of each simulated call (decisions, generated data). */
+function timed(model: SimulatedModel, tally: { ms: number }): void {
+  const generate = model.doGenerate;
+  (model as { doGenerate: SimulatedModel['doGenerate'] }).doGenerate = (options) => {
+    const t0 = performance.now();
+    try {
+      return generate(options);
+    } finally {
+      tally.ms += performance.now() - t0;
+    }
+  };
+}
+
+/**
+ * Runs `requests` requests of the agent through the real runtime — a real SQLite store, the real
+ * policy, limits and budget — with its model replaced by the seeded behaviour model and its tools
+ * by simulations, faults injected at the profile's rates. Runs that wait for a person are counted;
+ * the simulated reviewer decides the profile's share of them so the rest of each run is exercised.
+ *
+ * @example
+ * const outcome = await rehearse({ agent, requests: 2000, seed: 7 });
+ * const report = buildReport(outcome);
+ */
+export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutcome> {
+  const requests = positiveInteger('--requests', options.requests ?? DEFAULT_REQUESTS);
+  const concurrency = positiveInteger('--concurrency', options.concurrency ?? DEFAULT_CONCURRENCY);
+  const seed = options.seed ?? 1;
+  if (!Number.isSafeInteger(seed)) throw new WardenError('INVALID_ARGUMENT', `--seed must be an integer, got ${seed}`);
+  const profile = options.profile ?? resolveFaultProfile('realistic');
+  const agent = rehearsalAgent(options.agent, profile, seed);
+  const simulation = { ms: 0 };
+  timed(agent.model as SimulatedModel, simulation);
+
+  const tempDir = options.db ? null : mkdtempSync(join(tmpdir(), 'warden-rehearsal-'));
+  const dbPath = options.db ?? join(tempDir!, 'rehearsal.db');
+  const store: Store = createSqliteStore({ path: dbPath });
+  const firstStep = new Map<string, number>();
+  const warden = createWarden({
+    store,
+    worker: `rehearsal:${process.pid}`,
+    now: virtualTime.now,
+    sleep: virtualTime.sleep,
+    random: virtualTime.random,
+    onEvent: (event) => {
+      if (event.type === 'run.started' && !firstStep.has(event.runId)) firstStep.set(event.runId, performance.now());
+    },
+  });
+
+  const runs: RunSummary[] = new Array(requests);
+  const queueDelaysMs: number[] = [];
+  const finishedAtMs: number[] = [];
+  const byStatus: Record<string, number> = {};
+  const analysis = { ms: 0 };
+  const start = performance.now();
+  const cpuStart = process.cpuUsage();
+  const epoch = Date.now();
+  let next = 0;
+  let done = 0;
+
+  const one = async (index: number) => {
+    const runId = `run_rh${seed}_${index}`;
+    const clock = new RunClock(epoch, seedFrom(seed, 'clock', index));
+    await withClock(clock, async () => {
+      await warden.submit(agent, requestText(agent, index, seed), { runId, ...(options.agentFile ? { agentFile: options.agentFile } : {}) });
+      const accepted = performance.now();
+      let result = await warden.execute(agent, runId);
+      queueDelaysMs.push((firstStep.get(runId) ?? accepted) - accepted);
+      firstStep.delete(runId);
+      for (let round = 0; round < 8 && result.pending; round++) {
+        if (!(await review(warden, result, seed, profile))) break;
+        result = await warden.execute(agent, runId);
+      }
+    });
+    // Timed around the synchronous parts only: an await would count other runs' work as well.
+    const t0 = performance.now();
+    const loading = store.loadEvents(runId);
+    const t1 = performance.now();
+    const events = await loading;
+    const t2 = performance.now();
+    runs[index] = summarizeRun(events, agent);
+    analysis.ms += t1 - t0 + (performance.now() - t2);
+    finishedAtMs.push(performance.now() - start);
+    const status = runs[index].status;
+    byStatus[status] = (byStatus[status] ?? 0) + 1;
+    done++;
+    options.onProgress?.({ done, total: requests, elapsedMs: performance.now() - start, byStatus });
+  };
+
+  try {
+    await Promise.all(
+      Array.from({ length: Math.min(concurrency, requests) }, async () => {
+        while (next < requests) await one(next++);
+      }),
+    );
+  } finally {
+    await store.close();
+    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+  }
+  const cpu = process.cpuUsage(cpuStart);
+  return {
+    agent: options.agent,
+    seed,
+    requests,
+    concurrency,
+    profile,
+    runs,
+    timing: {
+      elapsedMs: performance.now() - start,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      simulationCpuMs: simulation.ms,
+      analysisCpuMs: analysis.ms,
+      queueDelaysMs,
+      finishedAtMs,
+    },
+    db: options.db ?? null,
+  };
+}
+
+/** The simulated reviewer's decision on a parked run; false when it leaves the run waiting. */
+async function review(warden: Warden, result: RunResult, seed: number, profile: FaultProfile): Promise<boolean> {
+  const pending = result.pending!;
+  const random = seededRandom(seedFrom(seed, 'review', pending.id));
+  if (random() >= profile.reviewer.decides) return false;
+  const yes = random() < profile.reviewer.approves;
+  const reason = 'simulated reviewer (rehearsal)';
+  if (pending.kind === 'approval') {
+    if (yes) await warden.approve(pending.id, { by: REVIEWER, reason });
+    else await warden.deny(pending.id, { by: REVIEWER, reason });
+  } else {
+    await warden.decideEscalation(pending.id, { decision: yes ? 'approve' : 'stop', by: REVIEWER, reason });
+  }
+  return true;
+}

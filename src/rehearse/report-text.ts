@@ -1,0 +1,72 @@
+import { usd } from '../guard/budget.ts';
+import type { RehearsalReport } from './report.ts';
+
+const n = (v: number) => v.toLocaleString('en-US');
+const money = (v: number) => usd(Math.round(v * 1e9));
+const ok = (good: boolean) => (good ? '✓' : '✗ MUST BE FIXED');
+const pairs = (m: Record<string, number>, sep = ' · ') => Object.entries(m).map(([k, v]) => `${k} ${n(v)}`).join(sep) || 'none';
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+function section(title: string, rows: [string, string][]): string[] {
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return [title, ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`), ''];
+}
+
+/** The report as a person reads it in a terminal. */
+export function reportText(r: RehearsalReport): string {
+  const s = r.stopConditions;
+  const p = r.permissions;
+  const o = r.observability;
+  const c = r.cost;
+  const k = r.coordination;
+  const t = r.timing;
+  const loopSteps = Object.entries(s.loopCaughtAtStep).map(([step, count]) => `step ${step}: ${n(count)}`).join(', ');
+  const lines = [
+    `Rehearsal of ${r.agent}: ${n(r.requests)} requests, fault profile ${r.profile.name}, seed ${r.seed}, concurrency ${r.concurrency} — ${seconds(t.elapsedMs)}`,
+    '',
+    'The four questions',
+    `  1. What stops it looping forever?  ${r.answers.stopConditions}`,
+    `  2. What may each tool do?          ${r.answers.permissions}`,
+    `  3. Can we see why?                 ${r.answers.observability}`,
+    `  4. What can one request cost?      ${r.answers.cost}`,
+    '',
+    ...section('Stop conditions', [
+      ['runs by final status', pairs(s.byStatus)],
+      ['stop reasons', pairs(s.byStopReason)],
+      ['loops caught', s.loopsCaught ? `${n(s.loopsCaught)} (${loopSteps})` : '0'],
+      ['runs without a named end', `${n(s.runsWithoutNamedEnd)} ${ok(r.checks.everyRunEnded)}`],
+    ]),
+    ...section('Permissions', [
+      ['tool calls by tier', pairs(p.toolCallsByTier)],
+      ['destructive calls without approval', `${n(p.destructiveRanWithoutApproval)} ${ok(r.checks.noUnapprovedDestructive)}  (${n(p.destructiveProposed)} proposed)`],
+      ['approvals per 1,000 requests', `${p.approvalsPer1000}  (${n(p.approvals.requested)} asked: ${n(p.approvals.approved)} approved, ${n(p.approvals.denied)} denied, ${n(p.approvals.leftWaiting)} left waiting)`],
+      ['escalations per 1,000 requests', `${p.escalationsPer1000}  (${pairs(p.escalations.byReason, ', ')}; ${n(p.escalations.leftWaiting)} left waiting)`],
+      ['irreversible actions per 1,000', `${p.irreversiblePer1000}  (writes and deletes that ran with no compensation declared)`],
+      ['proposals the runtime refused', `unknown tool ${n(p.rejectedProposals.unknownTool)} · invalid arguments ${n(p.rejectedProposals.invalidArgs)} · denied by policy ${n(p.deniedByPolicy)}`],
+      ['reviewer', p.reviewer.note],
+    ]),
+    ...section('Observability', [
+      ['complete decision traces', `${(o.completeShare * 100).toFixed(2)}% of ${n(o.steps)} steps ${ok(r.checks.completeTraces)}`],
+      ...o.examples.map((e): [string, string] => ['gap', e]),
+    ]),
+    ...section('Cost per request (retries included)', [
+      ['p50 / p95 / p99 / max', [c.perRequestUsd.p50, c.perRequestUsd.p95, c.perRequestUsd.p99, c.perRequestUsd.max].map(money).join(' / ')],
+      ['ceiling breaches', `${n(c.ceilingBreaches)} ${ok(r.checks.noCeilingBreach)}  (ceiling ${money(c.ceilingUsd)})`],
+      ['most expensive', c.mostExpensive ? `${c.mostExpensive.runId} ${money(c.mostExpensive.costUsd)}: ${c.mostExpensive.why}` : '—'],
+      [`projected per day at ${n(c.projection.volumePerDay)}`, `typical ${money(c.projection.typicalUsd)} · every request at p99 ${money(c.projection.badDayUsd)} · hard bound ${money(c.projection.boundUsd)}`],
+      ['tokens', `${n(c.tokens.input)} in · ${n(c.tokens.output)} out · largest completion ${n(c.tokens.maxOutputOneCall)}`],
+    ]),
+    ...section('Coordination', [
+      ['throughput', `${n(t.requestsPerSecond)} requests/s · ${n(t.modelCallsPerSecond)} model calls/s`],
+      ['retries', `model ${n(k.retries.model)} · tool ${n(k.retries.tool)}; refused by the run's retry budget ${n(k.retryBudgetRefusals)}`],
+      ['global retry budget, breakers', k.breakerOpenings === null ? 'not in this runtime yet (they come with the scheduler)' : `${n(k.globalRetryBudgetRefusals ?? 0)} refusals · ${n(k.breakerOpenings)} openings`],
+      ['provider errors', `429 ${n(k.modelErrors.rateLimited)} · 5xx ${n(k.modelErrors.serverError)} · other ${n(k.modelErrors.other)}`],
+      ['tool failures · timeouts', `${n(k.toolFailures)} · ${n(k.toolTimeouts)}`],
+      ['low-confidence steps · plan errors', `${n(k.lowConfidenceSteps)} · ${n(k.planErrors)} calls ran before what they require${k.plansRejected ? ` · ${n(k.plansRejected)} plans rejected` : ''}`],
+      ['runtime overhead', `${t.overheadCpuMsPerStep} CPU ms per step`],
+      ['queueing delay p50 / p99', `${t.queueDelayMs.p50} / ${t.queueDelayMs.p99} ms`],
+      ['latency per request p50 / p99 / max', `${seconds(r.latencyMs.p50)} / ${seconds(r.latencyMs.p99)} / ${seconds(r.latencyMs.max)} (simulated model and tool time)`],
+    ]),
+  ];
+  return `${lines.join('\n').trimEnd()}\n`;
+}

@@ -1,0 +1,87 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import careless from '../../examples/careless-agent.ts';
+import supportDesk from '../../examples/support-desk.ts';
+import { resolveFaultProfile } from '../../src/rehearse/fault-profile.ts';
+import { rehearse } from '../../src/rehearse/rehearsal.ts';
+import { buildReport, type RehearsalReport } from '../../src/rehearse/report.ts';
+import type { AnyRunEvent } from '../../src/runtime/events.ts';
+import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { tempDir } from '../helpers.ts';
+
+/** Delete-tier calls that started without an approval of that call and those arguments, read straight from the log. */
+function unapprovedDeletes(events: readonly AnyRunEvent[]): string[] {
+  const tier = new Map<string, { tier: string; argsHash: string }>();
+  const approved = new Map<string, string>();
+  const bad: string[] = [];
+  for (const e of events) {
+    if (e.type === 'policy.decided') tier.set(e.data.callId, { tier: e.data.tier, argsHash: e.data.argsHash });
+    if (e.type === 'approval.decided' && e.data.decision === 'approved') approved.set(e.data.callId, e.data.argsHash);
+    if (e.type === 'tool.started' && tier.get(e.data.callId)?.tier === 'delete' && approved.get(e.data.callId) !== tier.get(e.data.callId)!.argsHash) {
+      bad.push(`${e.runId}/${e.data.callId}`);
+    }
+  }
+  return bad;
+}
+
+function withoutTiming(report: RehearsalReport): Omit<RehearsalReport, 'timing'> {
+  const { timing: _timing, ...rest } = report;
+  return rest;
+}
+
+describe('warden rehearse on the example agent', () => {
+  it('keeps every invariant over a few thousand requests: no breach, no unapproved delete, complete traces, every run ended', async () => {
+    const db = join(tempDir(), 'rehearsal.db');
+    const outcome = await rehearse({ agent: supportDesk, requests: 3000, seed: 11, profile: resolveFaultProfile('storm'), db });
+    const report = buildReport(outcome, 50_000);
+
+    assert.equal(report.requests, 3000);
+    assert.deepEqual(report.checks, { everyRunEnded: true, noUnapprovedDestructive: true, completeTraces: true, noCeilingBreach: true });
+    assert.equal(report.cost.ceilingBreaches, 0);
+    assert.equal(report.observability.completeShare, 1);
+    // The storm really happened: every failure mode left its mark in the logs.
+    assert.ok(report.stopConditions.loopsCaught > 0, 'loops caught');
+    assert.ok(report.permissions.destructiveProposed > 0, 'destructive calls proposed');
+    assert.ok(report.permissions.toolCallsByTier.delete > 0, 'approved deletes ran');
+    assert.ok(report.permissions.rejectedProposals.unknownTool > 0 && report.permissions.rejectedProposals.invalidArgs > 0);
+    assert.ok(report.coordination.modelErrors.rateLimited > 0 && report.coordination.modelErrors.serverError > 0);
+    assert.ok(report.coordination.toolFailures > 0 && report.coordination.toolTimeouts > 0);
+    assert.ok(report.coordination.retryBudgetRefusals > 0);
+    assert.ok(report.cost.perRequestUsd.max <= report.cost.ceilingUsd);
+    assert.ok(report.cost.perRequestUsd.p50 <= report.cost.perRequestUsd.p99);
+    assert.equal(report.cost.projection.boundUsd, 0.05 * 50_000);
+
+    // Checked again, independently, against the store: the report's numbers are the log's.
+    const store = createSqliteStore({ path: db });
+    try {
+      const runs = await store.listRuns({ limit: 10_000 });
+      assert.equal(runs.length, 3000);
+      let deletes = 0;
+      for (const run of runs) {
+        const events = await store.loadEvents(run.runId);
+        assert.deepEqual(unapprovedDeletes(events), [], run.runId);
+        deletes += events.filter((e) => e.type === 'tool.started' && e.data.tool === 'delete_account' && e.data.attempt === 1).length;
+        assert.ok(run.costNano <= 0.05e9, `${run.runId} spent ${run.costNano}`);
+      }
+      assert.equal(deletes, report.permissions.toolCallsByTier.delete);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('gives the same report for the same seed, timings aside, and a different one for another seed', async () => {
+    const run = async (seed: number) => buildReport(await rehearse({ agent: supportDesk, requests: 800, concurrency: 16, seed }));
+    const [a, b, c] = [await run(5), await run(5), await run(6)];
+    assert.deepEqual(withoutTiming(a), withoutTiming(b));
+    assert.notDeepEqual(withoutTiming(a), withoutTiming(c));
+  });
+
+  it('counts the deletes a careless agent lets run without a person, so the check can fail', async () => {
+    const outcome = await rehearse({ agent: careless, requests: 400, seed: 3, profile: resolveFaultProfile('storm') });
+    const report = buildReport(outcome);
+    assert.ok(report.permissions.destructiveRanWithoutApproval > 0);
+    assert.equal(report.checks.noUnapprovedDestructive, false);
+    assert.match(report.answers.permissions, /^[1-9][\d,]* destructive calls ran without approval/);
+  });
+});
