@@ -7,16 +7,16 @@ import { defineAgent, type AgentConfig } from '../src/agent/agent.ts';
 import { defineTool, type AnyTool } from '../src/agent/tool.ts';
 import { simulated } from '../src/model/simulated.ts';
 import { createSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
-import { createWarden } from '../src/runtime/warden.ts';
+import { createWarden, type WardenOptions } from '../src/runtime/warden.ts';
 
 export function tempDir(prefix = 'warden-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
 /** A Warden on a fresh in-memory SQLite store, with backoff sleeps shortened to nothing. */
-export function testWarden(path = ':memory:') {
+export function testWarden(path = ':memory:', options: Omit<WardenOptions, 'store'> = {}) {
   const store = createSqliteStore({ path });
-  const warden = createWarden({ store, sleep: async () => {} });
+  const warden = createWarden({ store, sleep: async () => {}, ...options });
   return { store, warden };
 }
 
@@ -93,3 +93,6 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
     child.on('exit', (code) => done({ code: code ?? -1, stdout, stderr }));
   });
 }
+
+/** Runs that must not affect each other: no shared breakers or retry budget between them. */
+export const INDEPENDENT_RUNS = { scheduler: { breaker: false, retryBudget: false } } as const;

@@ -78,7 +78,7 @@ export interface ModelTurn {
 
 /** Why a model call failed, classified so the runtime knows whether a retry can help. */
 export interface ModelFailure {
-  kind: 'rate_limited' | 'server_error' | 'timeout' | 'malformed' | 'client_error' | 'aborted' | 'network';
+  kind: 'rate_limited' | 'server_error' | 'timeout' | 'malformed' | 'client_error' | 'aborted' | 'network' | 'breaker_open' | 'retry_budget';
   retryable: boolean;
   status?: number;
   retryAfterMs?: number;

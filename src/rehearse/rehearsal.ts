@@ -146,6 +146,9 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
   const store: Store = createSqliteStore({ path: dbPath });
   const firstStep = new Map<string, number>();
   const warden = createWarden({
+    // Each run keeps its own virtual clock, so the shared, time-based breakers and retry budget
+    // (one clock for all runs) are off here; the per-run limits and retries are all in force.
+    scheduler: { breaker: false, retryBudget: false },
     store,
     worker: `rehearsal:${process.pid}`,
     now: virtualTime.now,

@@ -59,7 +59,7 @@ export function reportText(r: RehearsalReport): string {
     ...section('Coordination', [
       ['throughput', `${n(t.requestsPerSecond)} requests/s · ${n(t.modelCallsPerSecond)} model calls/s`],
       ['retries', `model ${n(k.retries.model)} · tool ${n(k.retries.tool)}; refused by the run's retry budget ${n(k.retryBudgetRefusals)}`],
-      ['global retry budget, breakers', k.breakerOpenings === null ? 'not in this runtime yet (they come with the scheduler)' : `${n(k.globalRetryBudgetRefusals ?? 0)} refusals · ${n(k.breakerOpenings)} openings`],
+      ['global retry budget, breakers', k.breakerOpenings === null ? 'off in a rehearsal (each run keeps its own virtual clock; they need one clock for all runs)' : `${n(k.globalRetryBudgetRefusals ?? 0)} refusals · ${n(k.breakerOpenings)} openings`],
       ['provider errors', `429 ${n(k.modelErrors.rateLimited)} · 5xx ${n(k.modelErrors.serverError)} · other ${n(k.modelErrors.other)}`],
       ['tool failures · timeouts', `${n(k.toolFailures)} · ${n(k.toolTimeouts)}`],
       ['low-confidence steps · plan errors', `${n(k.lowConfidenceSteps)} · ${n(k.planErrors)} calls ran before what they require${k.plansRejected ? ` · ${n(k.plansRejected)} plans rejected` : ''}`],

@@ -200,6 +200,10 @@ export interface EventPayloads {
   'compensation.failed': { callId: string; tool: string; attempt: number; error: ErrorInfo; willRetry: boolean; unknownOutcome?: boolean };
   'compensation.escalated': { callId: string; escalationId: string; tool: string; reason: string };
   'undo.completed': { reversed: string[]; skipped: string[]; irreversible: { callId: string; tool: string }[] };
+  /** A circuit breaker changed state after this run's call (open: calls refused for a while). */
+  'breaker.changed': { key: string; state: 'closed' | 'open' | 'half_open' };
+  /** The run waited for the scheduler: a provider's rate limit, or a tool's concurrency slot. */
+  'scheduler.waited': { reason: 'rate_limit' | 'tool_slot'; key: string; ms: number };
   /** A call with a `lockKey` took its lock (after waiting `waitedMs` for another holder). */
   'lock.acquired': { callId: string; key: string; waitedMs: number };
   'cancel.requested': { by: string; reason: string };

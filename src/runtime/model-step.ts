@@ -10,7 +10,11 @@ import { conversation } from './fold.ts';
 import type { RunContext } from './run-context.ts';
 import { failRun, stopRun } from './run-end.ts';
 import { gateFinalAnswer } from './vet.ts';
+import { breakerOutcome, breakerRefusal, countAttempt, retryBudgetRefusal, waitForProvider } from './scheduling.ts';
 import { planToolSpec } from '../agent/plan.ts';
+
+/** Failures that say the provider is in trouble (they count against its breaker). */
+const PROVIDER_TROUBLE = new Set<ModelFailure['kind']>(['server_error', 'timeout', 'network', 'rate_limited']);
 
 const toolSpecCache = new WeakMap<Agent, ToolSpec[]>();
 
@@ -53,6 +57,19 @@ export async function modelStep(ctx: RunContext): Promise<void> {
   await ctx.flush();
   if (ctx.budgetRefusal) return; // the loop stops the run on its next turn
 
+  const breakerKey = `model:${agent.model.provider}`;
+  const open = await breakerRefusal(ctx, breakerKey);
+  if (open) {
+    settle(ctx, reservationId, plan.amountNano, 0, false);
+    // Fail fast: the retry draws on the run's retries after the usual backoff, not the whole cooldown.
+    return modelFailed(ctx, step, attempt, { kind: 'breaker_open', retryable: true, message: open.message });
+  }
+  if (!(await waitForProvider(ctx, agent.model.provider, plan.inputTokens + plan.maxOutputTokens))) {
+    settle(ctx, reservationId, plan.amountNano, 0, false);
+    return modelFailed(ctx, step, attempt, { kind: 'aborted', retryable: false, message: 'cancelled while waiting for the provider rate limit' });
+  }
+  await countAttempt(ctx, attempt > 1);
+
   const started = ctx.now();
   const timeout = Math.max(1, ctx.state.limits.maxWallMs - activeMs(ctx.state, started));
   const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeout)]);
@@ -63,8 +80,10 @@ export async function modelStep(ctx: RunContext): Promise<void> {
     const failure: ModelFailure = e instanceof ModelCallError ? e.failure : classifyModelError(e);
     // A failed call is not billed by providers; an aborted one may have been, so it keeps its reservation.
     settle(ctx, reservationId, plan.amountNano, failure.kind === 'aborted' ? plan.amountNano : 0, failure.kind === 'aborted');
+    if (PROVIDER_TROUBLE.has(failure.kind)) await breakerOutcome(ctx, breakerKey, false);
     return modelFailed(ctx, step, attempt, failure);
   }
+  await breakerOutcome(ctx, breakerKey, true);
 
   // Usage the provider did not report is charged at the full reservation, never at zero. A provider
   // reporting more than the request allowed is recorded as reported (the truth), then stopped below.
@@ -107,10 +126,12 @@ async function modelFailed(ctx: RunContext, step: number, attempt: number, failu
     ctx.emit('model.failed', { step, attempt, failure, willRetry: false });
     return; // the loop sees the cancel and ends the run
   }
-  const willRetry = failure.retryable && canRetry(ctx.state);
+  const budgetRefusal = failure.retryable && canRetry(ctx.state) ? await retryBudgetRefusal(ctx) : null;
+  const willRetry = failure.retryable && canRetry(ctx.state) && !budgetRefusal;
   const retryInMs = willRetry ? backoffMs(ctx.state.retries + 1, ctx.agent.backoff, failure.retryAfterMs, ctx.random) : undefined;
   ctx.emit('model.failed', { step, attempt, failure, willRetry, ...(retryInMs !== undefined ? { retryInMs } : {}) });
   if (!willRetry) {
+    if (budgetRefusal) return stopRun(ctx, { limit: 'max_retries', detail: `The model call failed (${failure.message}) and ${budgetRefusal}.` });
     if (failure.retryable) return stopRun(ctx, { limit: 'max_retries', detail: `The model call kept failing (${failure.message}); the run has used all ${ctx.state.limits.maxRetries} retries (maxRetries).` });
     return failRun(ctx, { code: 'MODEL_CALL_FAILED', message: `The model call failed and retrying cannot help: ${failure.message}` });
   }

@@ -4,6 +4,7 @@ import { WardenError, isWardenError } from '../errors.ts';
 import type { BudgetOp, NewIntervention, RunPatch, Store } from '../store/store.ts';
 import { type AnyRunEvent, type EventPayloads, type EventType, EVENT_SCHEMA_VERSION } from './events.ts';
 import type { ChildRunner } from './delegation.ts';
+import type { Scheduling } from './scheduling.ts';
 import { applyEvent, foldRun, type RunState } from './fold.ts';
 
 /** Events another writer may add while a worker runs, which never invalidate the worker's decisions. */
@@ -22,6 +23,8 @@ export interface RunContextOptions {
   onEvents?: (events: readonly AnyRunEvent[], state: RunState) => void;
   /** Starts and drives child runs (delegation). */
   children?: ChildRunner;
+  /** Rate limits, breakers, the retry budget and tool slots. */
+  scheduling?: Scheduling;
   /** Draws backoff jitter; default `Math.random`. */
   random?: () => number;
 }
@@ -41,6 +44,7 @@ export class RunContext {
   readonly now: () => number;
   readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   readonly children?: ChildRunner;
+  readonly scheduling?: Scheduling;
   readonly random: () => number;
   state: RunState;
   /** Set when the store refused a reservation (shared ceiling); the next spend stops the run. */
@@ -63,6 +67,7 @@ export class RunContext {
     this.random = options.random ?? Math.random;
     this.onEvents = options.onEvents;
     this.children = options.children;
+    this.scheduling = options.scheduling;
     this.committedSeq = options.state.seq;
   }
 

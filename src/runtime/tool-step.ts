@@ -8,6 +8,7 @@ import { canRetry, limitBeforeToolCall, retriesHit, wallTimeHit } from '../guard
 import { remainingNano, usd } from '../guard/budget.ts';
 import { type ChildOutcome, childRunId, childSpec, delegationLimit, runChild } from './delegation.ts';
 import { acquireLocks, lockKeyOf, releaseLocks } from './entity-locks.ts';
+import { breakerOutcome, breakerRefusal, countAttempt, retryBudgetRefusal } from './scheduling.ts';
 import { escalationId } from './vet.ts';
 import { backoffMs } from './backoff.ts';
 import type { CallState } from './fold.ts';
@@ -147,10 +148,24 @@ function prepare(ctx: RunContext, batch: CallState[]): Launch[] | null {
 
 async function launch(ctx: RunContext, l: Launch): Promise<Settled> {
   const started = ctx.now();
-  const outcome = l.child
-    ? await runChild(ctx, l.child, l.childId!).catch((e): ChildOutcome => ({ kind: 'ended', message: `${l.child!.name} (${l.childId}) could not run: ${describeError(e)}` }))
-    : await invoke(ctx, l.tool, l.args, l.call.callId, idempotencyKey(ctx.runId, l.call.callId), l.attempt);
-  return { launch: l, outcome, durationMs: ctx.now() - started };
+  if (l.child) {
+    const outcome = await runChild(ctx, l.child, l.childId!).catch((e): ChildOutcome => ({ kind: 'ended', message: `${l.child!.name} (${l.childId}) could not run: ${describeError(e)}` }));
+    return { launch: l, outcome, durationMs: ctx.now() - started };
+  }
+  const key = `tool:${l.tool.name}`;
+  const open = await breakerRefusal(ctx, key);
+  if (open) return { launch: l, outcome: { ok: false, code: 'BREAKER_OPEN', message: `${l.tool.name}: ${open.message}`, unknown: false }, durationMs: 0 };
+  const release = await ctx.scheduling?.toolSlots.acquire(l.tool.name, ctx.scheduling.config.toolConcurrency[l.tool.name]);
+  const waited = ctx.now() - started;
+  try {
+    await countAttempt(ctx, l.attempt > 1);
+    const outcome = await invoke(ctx, l.tool, l.args, l.call.callId, idempotencyKey(ctx.runId, l.call.callId), l.attempt);
+    await breakerOutcome(ctx, key, outcome.ok || outcome.code === 'INVALID_TOOL_ARGS');
+    if (waited > 0 && release) ctx.emit('scheduler.waited', { reason: 'tool_slot', key: l.tool.name, ms: waited });
+    return { launch: l, outcome, durationMs: ctx.now() - started - waited };
+  } finally {
+    release?.();
+  }
 }
 
 /** Writes every outcome in call order, then takes the one decision they lead to (stop, escalate, wait). */
@@ -186,10 +201,13 @@ async function record(ctx: RunContext, settled: Settled[]): Promise<void> {
       continue;
     }
     const toolAllowsRetry = attempt <= tool.retries;
-    const willRetry = toolAllowsRetry && canRetry(ctx.state) && !ctx.signal.aborted;
+    const budgetRefusal = toolAllowsRetry && canRetry(ctx.state) && !ctx.signal.aborted ? await retryBudgetRefusal(ctx) : null;
+    const willRetry = toolAllowsRetry && canRetry(ctx.state) && !ctx.signal.aborted && !budgetRefusal;
     const retryInMs = willRetry ? backoffMs(ctx.state.retries + 1, ctx.agent.backoff, undefined, ctx.random) : undefined;
     ctx.emit('tool.failed', { ...base, error: { code: outcome.code, message: outcome.message }, willRetry, ...(retryInMs !== undefined ? { retryInMs } : {}) });
-    if (toolAllowsRetry && !willRetry && !ctx.signal.aborted) after ??= () => stopRun(ctx, retriesHit(ctx.state, `${tool.name} failed (${outcome.message})`));
+    if (toolAllowsRetry && !willRetry && !ctx.signal.aborted) {
+      after ??= () => stopRun(ctx, budgetRefusal ? { limit: 'max_retries', detail: `${tool.name} failed (${outcome.message}) and ${budgetRefusal}.` } : retriesHit(ctx.state, `${tool.name} failed (${outcome.message})`));
+    }
     if (willRetry) sleepMs = Math.max(sleepMs, retryInMs ?? 0);
   }
   if (after) (after as () => void)();

@@ -12,6 +12,9 @@ import { foldRun, type RunState } from './fold.ts';
 import type { ChildRunner, ChildSpec } from './delegation.ts';
 import { RunContext } from './run-context.ts';
 import { driveUndo, undoReport, type UndoReport } from './undo.ts';
+import { resolveScheduler, type SchedulerConfig } from '../scheduler/config.ts';
+import { type BreakerState, type Coordinator, createLocalCoordinator } from '../scheduler/coordinator.ts';
+import { type Scheduling, ToolSlots } from './scheduling.ts';
 import { driveRun } from './run-loop.ts';
 import { toRunResult, type RunResult } from './run-result.ts';
 
@@ -29,6 +32,12 @@ export interface WardenOptions {
   onEvent?: (event: AnyRunEvent) => void;
   /** Tenants whose runs are all in shadow mode (nothing they run may change anything). */
   shadowTenants?: string[];
+  /** Queue bounds, rate limits, breakers, the retry budget, tool concurrency. */
+  scheduler?: SchedulerConfig;
+  /** Where breakers, rate limits and the retry budget keep their state. Default: in this process. */
+  coordinator?: Coordinator;
+  /** Told when a breaker changes state (metrics). */
+  onBreakerChange?: (key: string, state: BreakerState) => void;
 }
 
 /** Events just committed to one run's log, with the run's state after them. */
@@ -97,6 +106,7 @@ export class Warden {
   private readonly random?: () => number;
   private readonly active = new Map<string, AbortController>();
   private readonly shadowTenants: ReadonlySet<string>;
+  private readonly scheduling: Scheduling;
   private readonly listeners = new Set<EventListener>();
 
   constructor(options: WardenOptions) {
@@ -107,6 +117,12 @@ export class Warden {
     this.sleep = options.sleep ?? defaultSleep;
     this.onEvent = options.onEvent;
     this.shadowTenants = new Set(options.shadowTenants ?? []);
+    this.scheduling = {
+      config: resolveScheduler(options.scheduler),
+      coordinator: options.coordinator ?? createLocalCoordinator(),
+      ...(options.onBreakerChange ? { onBreakerChange: options.onBreakerChange } : {}),
+      toolSlots: new ToolSlots(),
+    };
     this.random = options.random;
   }
 
@@ -146,9 +162,28 @@ export class Warden {
     if (typeof input !== 'string') throw new WardenError('INVALID_ARGUMENT', `input must be a string, got ${typeof input}`);
     const runId = options.runId ?? newRunId();
     const tenant = options.tenant ?? 'default';
+    await this.admit(tenant);
     const shadow = options.shadow ?? (agent.shadow || this.shadowTenants.has(tenant));
     await this.record({ runId, agent, input, tenant, rootRunId: runId, parentRunId: null, limits: agent.limits, agentFile: options.agentFile, mode: shadow ? 'shadow' : 'live' });
     return runId;
+  }
+
+  /**
+   * Admission control: a bounded queue, globally and per tenant. A full queue refuses the request
+   * with QUEUE_FULL (back-pressure) instead of growing without bound.
+   */
+  private async admit(tenant: string): Promise<void> {
+    const { global, perTenant } = this.scheduling.config.maxQueued;
+    if (global !== undefined) {
+      const queued = await this.store.listRuns({ status: 'queued', limit: global });
+      if (queued.length >= global) throw new WardenError('QUEUE_FULL', `The queue is full: ${queued.length} runs wait (scheduler.maxQueued.global = ${global}); retry later`);
+    }
+    if (perTenant !== undefined) {
+      const queued = await this.store.listRuns({ status: 'queued', tenant, limit: perTenant });
+      if (queued.length >= perTenant) {
+        throw new WardenError('QUEUE_FULL', `Tenant ${tenant}'s queue is full: ${queued.length} runs wait (scheduler.maxQueued.perTenant = ${perTenant}); retry later`);
+      }
+    }
   }
 
   private async record(spec: Omit<ChildSpec, 'task' | 'lineage' | 'parentRunId' | 'mode'> & { input: string; parentRunId: string | null; lineage?: ChildSpec['lineage']; mode: RunMode }): Promise<void> {
@@ -254,6 +289,7 @@ export class Warden {
       ...(this.random ? { random: this.random } : {}),
       onEvents: (events, state) => this.publish(state.runId, events, state),
       children: this.childRunner,
+      scheduling: this.scheduling,
     });
   }
 

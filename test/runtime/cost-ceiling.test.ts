@@ -5,7 +5,7 @@ import { defineAgent } from '../../src/agent/agent.ts';
 import { defineTool } from '../../src/agent/tool.ts';
 import { simulated } from '../../src/model/simulated.ts';
 import { seededRandom as rng } from '../../src/model/seeded-random.ts';
-import { testWarden } from '../helpers.ts';
+import { INDEPENDENT_RUNS, testWarden } from '../helpers.ts';
 
 describe('the cost ceiling', () => {
   it('does not make a call whose worst case would cross the ceiling', async () => {
@@ -20,7 +20,7 @@ describe('the cost ceiling', () => {
       limits: { maxSteps: 100, maxToolCalls: 100, maxRetries: 3, maxWallMs: 60_000, maxCostUsd: 0.2, maxOutputTokens: 4000 },
       loopDetection: { repeats: 1000, noProgressSteps: 1000 },
     });
-    const { warden, store } = testWarden();
+    const { warden, store } = testWarden(':memory:', INDEPENDENT_RUNS);
     const result = await warden.run(agent, 'spend');
     assert.equal(result.status, 'stopped');
     assert.equal(result.stopReason, 'cost_ceiling');
@@ -30,7 +30,7 @@ describe('the cost ceiling', () => {
   });
 
   it('holds with heavy usage, failing model calls and failing priced tools, over 250 random runs', async () => {
-    const { warden, store } = testWarden();
+    const { warden, store } = testWarden(':memory:', INDEPENDENT_RUNS);
     let stoppedAtCeiling = 0;
     for (let seed = 1; seed <= 250; seed++) {
       const random = rng(seed);

@@ -5,7 +5,7 @@ import { defineAgent, type Agent } from '../../src/agent/agent.ts';
 import { defineTool } from '../../src/agent/tool.ts';
 import { simulated } from '../../src/model/simulated.ts';
 import { seededRandom } from '../../src/model/seeded-random.ts';
-import { SideEffects, supportTools, testWarden } from '../helpers.ts';
+import { INDEPENDENT_RUNS, SideEffects, supportTools, testWarden } from '../helpers.ts';
 
 type Turns = Parameters<typeof simulated.script>[0];
 
@@ -109,7 +109,7 @@ describe('sub-agents', () => {
 
   it('never lets a tree of runs with parallel children spend more than the shared ceiling (200 random trees)', async () => {
     const random = seededRandom(20261124);
-    const { warden, store } = testWarden();
+    const { warden, store } = testWarden(':memory:', INDEPENDENT_RUNS);
     const outcomes = new Map<string, number>();
     for (let n = 0; n < 200; n++) {
       const ceiling = 0.002 + random() * 0.03;

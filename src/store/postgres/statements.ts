@@ -86,14 +86,23 @@ export function pgStatements(schema: string) {
     releaseLock: statement(`DELETE FROM ${s}.entity_locks WHERE lock_key = $1 AND holder = $2`),
     // SKIP LOCKED: concurrent claimers pass over each other's candidates instead of queueing on
     // them; the locked rows are re-checked against the WHERE before they are taken.
+    // Fair across tenants: candidates are ranked within their tenant (oldest first) and taken rank
+    // by rank, so a burst from one tenant cannot starve the others. SKIP LOCKED: concurrent
+    // claimers pass over each other's candidates; locked rows are re-checked before they are taken.
     claim: statement(
-      `UPDATE ${s}.runs r SET lease_owner = $1, lease_expires_at = $2
-       FROM (SELECT run_id FROM ${s}.runs
-             WHERE status IN ('queued', 'running') AND parent_run_id IS NULL
-               AND (lease_owner IS NULL OR lease_expires_at < $3)
-               AND ($5::text[] IS NULL OR agent = ANY($5::text[]))
-             ORDER BY created_at, ord LIMIT $4
-             FOR UPDATE SKIP LOCKED) c
+      `WITH ranked AS (
+         SELECT run_id, created_at, ord, row_number() OVER (PARTITION BY tenant ORDER BY created_at, ord) AS rk
+         FROM ${s}.runs
+         WHERE status IN ('queued', 'running') AND parent_run_id IS NULL
+           AND (lease_owner IS NULL OR lease_expires_at < $3)
+           AND ($5::text[] IS NULL OR agent = ANY($5::text[]))),
+       picked AS (
+         SELECT r.run_id FROM ${s}.runs r JOIN ranked k ON k.run_id = r.run_id
+         WHERE r.status IN ('queued', 'running') AND (r.lease_owner IS NULL OR r.lease_expires_at < $3)
+         ORDER BY k.rk, k.created_at, k.ord LIMIT $4
+         FOR UPDATE OF r SKIP LOCKED)
+       UPDATE ${s}.runs r SET lease_owner = $1, lease_expires_at = $2
+       FROM picked c
        WHERE r.run_id = c.run_id
        RETURNING r.*`,
     ),

@@ -338,11 +338,13 @@ class SqliteStore implements Store {
       if (agents && agents.length === 0) return [];
       // One UPDATE … RETURNING under SQLite's single-writer lock: atomic across processes.
       const filter = agents ? `AND agent IN (${agents.map(() => '?').join(', ')})` : '';
+      // Fair across tenants: ranked within their tenant, oldest first, and taken rank by rank.
       const sql = `UPDATE runs SET lease_owner = ?, lease_expires_at = ?
-        WHERE rowid IN (SELECT rowid FROM runs
+        WHERE rowid IN (SELECT rowid FROM (SELECT rowid, created_at,
+            row_number() OVER (PARTITION BY tenant ORDER BY created_at, rowid) AS rk FROM runs
           WHERE status IN ('queued', 'running') AND parent_run_id IS NULL
-            AND (lease_owner IS NULL OR lease_expires_at < ?) ${filter}
-          ORDER BY created_at, rowid LIMIT ?)
+            AND (lease_owner IS NULL OR lease_expires_at < ?) ${filter})
+          ORDER BY rk, created_at, rowid LIMIT ?)
         RETURNING *`;
       const params: SQLInputValue[] = [worker, Math.ceil(now + options.leaseMs), now, ...(agents ?? []), options.limit];
       const rows = this.#queries.all(sql, params) as unknown as RunRow[];

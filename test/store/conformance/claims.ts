@@ -20,6 +20,16 @@ async function decide(store: Store, runId: string, approvalId: string): Promise<
 /** How workers find work: claims, heartbeats, takeover of lapsed leases, wake-ups. */
 export function claims({ test, reopen }: ConformanceContext): void {
   describe('claiming runs', () => {
+    test('claims fairly across tenants: a burst from one cannot starve another', async (store) => {
+      const agent = agentOf();
+      const t = 1_700_000_000_000;
+      const burst = [];
+      for (let i = 0; i < 6; i++) burst.push(await createRun(store, { agent, tenant: 'big', createdAt: t + i }));
+      const small = [await createRun(store, { agent, tenant: 'small', createdAt: t + 10 }), await createRun(store, { agent, tenant: 'small', createdAt: t + 11 })];
+      const claimed = (await store.claimRuns('worker-a', { limit: 4, leaseMs: 60_000, agents: [agent] })).map((r) => r.runId).sort();
+      assert.deepEqual(claimed, [burst[0].runId, burst[1].runId, small[0].runId, small[1].runId].sort());
+    });
+
     test('claims queued root runs oldest first, up to the limit, and leases them to the worker', async (store) => {
       const agent = agentOf();
       const t = 1_700_000_000_000;
