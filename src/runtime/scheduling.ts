@@ -71,9 +71,9 @@ export async function breakerRefusal(ctx: RunContext, key: string): Promise<{ me
 export async function breakerOutcome(ctx: RunContext, key: string, ok: boolean): Promise<void> {
   const s = ctx.scheduling;
   if (!s?.config.breaker) return;
-  const before = (await s.coordinator.breakerAllows(key, { ...s.config.breaker, cooldownMs: Number.MAX_SAFE_INTEGER }, ctx.now())).state;
+  const before = await s.coordinator.breakerState(key);
   const after = await s.coordinator.breakerRecord(key, ok, s.config.breaker, ctx.now());
-  if (after !== before || (before === 'half_open' && after !== 'half_open')) {
+  if (after !== before) {
     ctx.emit('breaker.changed', { key, state: after });
     s.onBreakerChange?.(key, after);
   }

@@ -119,7 +119,7 @@ export class Warden {
     this.shadowTenants = new Set(options.shadowTenants ?? []);
     this.scheduling = {
       config: resolveScheduler(options.scheduler),
-      coordinator: options.coordinator ?? createLocalCoordinator(),
+      coordinator: options.coordinator ?? options.store.coordinator?.() ?? createLocalCoordinator(),
       ...(options.onBreakerChange ? { onBreakerChange: options.onBreakerChange } : {}),
       toolSlots: new ToolSlots(),
     };

@@ -19,17 +19,66 @@ export interface Coordinator {
   breakerAllows(key: string, config: BreakerConfig, now: number): Promise<{ allowed: boolean; state: BreakerState; retryInMs: number }>;
   /** Records a call's outcome on breaker `key`; returns the state it leaves the breaker in. */
   breakerRecord(key: string, ok: boolean, config: BreakerConfig, now: number): Promise<BreakerState>;
+  /** The breaker's state, read without changing anything. */
+  breakerState(key: string): Promise<BreakerState>;
 }
 
-interface Breaker {
+/** A circuit breaker's state, as stored (in memory or in a database row). */
+export interface BreakerRecord {
   state: BreakerState;
+  /** Times of recent failures, ms. */
   failures: number[];
   openedAt: number;
   probing: boolean;
 }
 
+export interface BucketRecord {
+  tokens: number;
+  at: number;
+}
+
+export const NEW_BREAKER: Readonly<BreakerRecord> = Object.freeze({ state: 'closed', failures: [], openedAt: 0, probing: false });
+
+/** Takes tokens from a bucket record (mutating it); returns 0 or the wait in ms. */
+export function takeFrom(b: BucketRecord, amount: number, capacity: number, perMs: number, now: number): number {
+  b.tokens = Math.min(capacity, b.tokens + Math.max(0, now - b.at) * perMs);
+  b.at = now;
+  const need = Math.min(amount, capacity);
+  if (b.tokens >= need) {
+    b.tokens -= need;
+    return 0;
+  }
+  return Math.ceil((need - b.tokens) / perMs);
+}
+
+/** Whether a breaker record lets a call through (mutating it: half-open, probing). */
+export function breakerGate(b: BreakerRecord, config: BreakerConfig, now: number): { allowed: boolean; state: BreakerState; retryInMs: number } {
+  if (b.state === 'closed') return { allowed: true, state: b.state, retryInMs: 0 };
+  const wait = b.openedAt + config.cooldownMs - now;
+  if (b.state === 'open' && wait <= 0) b.state = 'half_open';
+  if (b.state === 'half_open' && !b.probing) {
+    b.probing = true; // one probe at a time decides
+    return { allowed: true, state: b.state, retryInMs: 0 };
+  }
+  return { allowed: false, state: b.state, retryInMs: Math.max(wait, 50) };
+}
+
+/** Records an outcome on a breaker record (mutating it); returns the state it is left in. */
+export function breakerNote(b: BreakerRecord, ok: boolean, config: BreakerConfig, now: number): BreakerState {
+  if (b.state === 'half_open' && b.probing) {
+    b.probing = false;
+    if (ok) Object.assign(b, { state: 'closed', failures: [] });
+    else Object.assign(b, { state: 'open', openedAt: now });
+    return b.state;
+  }
+  if (ok) return b.state;
+  b.failures = [...b.failures.filter((t) => t > now - config.windowMs), now];
+  if (b.state === 'closed' && b.failures.length >= config.failures) Object.assign(b, { state: 'open', openedAt: now });
+  return b.state;
+}
+
 /** Ten buckets per window: the sliding window moves a tenth at a time. */
-const BUCKETS = 10;
+export const WINDOW_BUCKETS = 10;
 
 /**
  * In-process coordination: exact for one process, which is what embedded mode is.
@@ -38,29 +87,22 @@ const BUCKETS = 10;
  * const warden = createWarden({ store, coordinator: createLocalCoordinator() });
  */
 export function createLocalCoordinator(): Coordinator {
-  const buckets = new Map<string, { tokens: number; at: number }>();
+  const buckets = new Map<string, BucketRecord>();
   const windows = new Map<string, { start: number; calls: number; retries: number }[]>();
-  const breakers = new Map<string, Breaker>();
-  const breaker = (key: string): Breaker => {
+  const breakers = new Map<string, BreakerRecord>();
+  const breaker = (key: string): BreakerRecord => {
     let b = breakers.get(key);
-    if (!b) breakers.set(key, (b = { state: 'closed', failures: [], openedAt: 0, probing: false }));
+    if (!b) breakers.set(key, (b = { ...NEW_BREAKER, failures: [] }));
     return b;
   };
   return {
     async takeTokens(key, amount, capacity, perMs, now) {
-      const b = buckets.get(key) ?? { tokens: capacity, at: now };
-      b.tokens = Math.min(capacity, b.tokens + Math.max(0, now - b.at) * perMs);
-      b.at = now;
-      buckets.set(key, b);
-      const need = Math.min(amount, capacity);
-      if (b.tokens >= need) {
-        b.tokens -= need;
-        return 0;
-      }
-      return Math.ceil((need - b.tokens) / perMs);
+      let b = buckets.get(key);
+      if (!b) buckets.set(key, (b = { tokens: capacity, at: now }));
+      return takeFrom(b, amount, capacity, perMs, now);
     },
     async count(key, add, windowMs, now) {
-      const size = Math.max(1, Math.floor(windowMs / BUCKETS));
+      const size = Math.max(1, Math.floor(windowMs / WINDOW_BUCKETS));
       const start = now - (now % size);
       const list = (windows.get(key) ?? []).filter((w) => w.start + size > now - windowMs);
       let current = list.at(-1);
@@ -71,28 +113,13 @@ export function createLocalCoordinator(): Coordinator {
       return list.reduce((t, w) => ({ calls: t.calls + w.calls, retries: t.retries + w.retries }), { calls: 0, retries: 0 });
     },
     async breakerAllows(key, config, now) {
-      const b = breaker(key);
-      if (b.state === 'closed') return { allowed: true, state: b.state, retryInMs: 0 };
-      const wait = b.openedAt + config.cooldownMs - now;
-      if (b.state === 'open' && wait <= 0) b.state = 'half_open';
-      if (b.state === 'half_open' && !b.probing) {
-        b.probing = true; // one probe at a time decides
-        return { allowed: true, state: b.state, retryInMs: 0 };
-      }
-      return { allowed: false, state: b.state, retryInMs: Math.max(wait, 50) };
+      return breakerGate(breaker(key), config, now);
     },
     async breakerRecord(key, ok, config, now) {
-      const b = breaker(key);
-      if (b.state === 'half_open' && b.probing) {
-        b.probing = false;
-        if (ok) Object.assign(b, { state: 'closed', failures: [] });
-        else Object.assign(b, { state: 'open', openedAt: now });
-        return b.state;
-      }
-      if (ok) return b.state;
-      b.failures = [...b.failures.filter((t) => t > now - config.windowMs), now];
-      if (b.state === 'closed' && b.failures.length >= config.failures) Object.assign(b, { state: 'open', openedAt: now });
-      return b.state;
+      return breakerNote(breaker(key), ok, config, now);
+    },
+    async breakerState(key) {
+      return breakers.get(key)?.state ?? 'closed';
     },
   };
 }

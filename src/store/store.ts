@@ -1,4 +1,5 @@
 import type { AnyNewEvent, AnyRunEvent, RunMode, RunStatus, StopReason } from '../runtime/events.ts';
+import type { Coordinator } from '../scheduler/coordinator.ts';
 
 /**
  * The `Store` port. The runtime writes through it and nothing else; every implementation passes
@@ -55,6 +56,12 @@ export interface Store {
   acquireLock(key: string, holder: string, ttlMs: number, options?: { force?: boolean }): Promise<LockAttempt>;
   /** Gives the lock back if `holder` holds it. */
   releaseLock(key: string, holder: string): Promise<void>;
+
+  /**
+   * Scheduler state (rate limits, breakers, the retry budget) shared by every process on this
+   * store, when the store can share it; Warden keeps it in-process otherwise.
+   */
+  coordinator?(): Coordinator;
 
   /**
    * A worker's heartbeat: moves the expiry of a lease `owner` still holds to `ttlMs` from now.

@@ -112,6 +112,23 @@ export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
       ALTER TABLE runs ADD COLUMN mode text NOT NULL DEFAULT 'live';
     `,
   },
+  {
+    id: 5,
+    name: 'create-coordination-tables',
+    up: `
+      -- Shared scheduler state (rate-limit buckets, breakers, the retry window). UNLOGGED: fast,
+      -- and after a database crash they start afresh, which only resets counters.
+      CREATE UNLOGGED TABLE coord_buckets (key text PRIMARY KEY, data text NOT NULL);
+      CREATE UNLOGGED TABLE coord_breakers (key text PRIMARY KEY, data text NOT NULL);
+      CREATE UNLOGGED TABLE coord_windows (
+        key          text NOT NULL,
+        bucket_start bigint NOT NULL,
+        calls        bigint NOT NULL DEFAULT 0,
+        retries      bigint NOT NULL DEFAULT 0,
+        PRIMARY KEY (key, bucket_start)
+      );
+    `,
+  },
 ]);
 
 /** Serializes migrations of one schema across processes (many workers may start at once). */

@@ -37,6 +37,8 @@ import { DEFAULT_SCHEMA, PG_TYPES, quoteSchema, redact, splitUrl } from './conne
 import { checkPostgresCurrent, migratePostgres } from './migrations.ts';
 import { RunnableNotifier, runnableChannel } from './notifier.ts';
 import { isConnectionError, toPgStoreError } from './pg-errors.ts';
+import { createPostgresCoordinator } from './coordinator.ts';
+import type { Coordinator } from '../../scheduler/coordinator.ts';
 import { patchClause, pgStatements, statement, type PgStatements, type Statement } from './statements.ts';
 
 export interface PostgresStoreOptions {
@@ -257,6 +259,11 @@ class PostgresStore implements Store {
     return this.#use(`Releasing the lease of run ${runId}`, async () => {
       await this.#pool.query(this.#sql.releaseLease.with([runId, owner]));
     });
+  }
+
+  /** Scheduler state shared by every worker on this database. */
+  coordinator(): Coordinator {
+    return createPostgresCoordinator(this.#pool, this.#sql.schema);
   }
 
   async acquireLock(key: string, holder: string, ttlMs: number, options: { force?: boolean } = {}): Promise<LockAttempt> {
