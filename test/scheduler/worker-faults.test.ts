@@ -12,7 +12,7 @@ import { CLI, tempDir } from '../helpers.ts';
 import { dropSchema, uniqueSchema, urlWithSchema } from '../store/pg-schema.ts';
 
 const AGENT_FILE = resolve('test/fixtures/crash-agent.ts');
-const RUNS = 300;
+const RUNS = 500;
 const schema = uniqueSchema('faults');
 after(() => dropSchema(schema));
 

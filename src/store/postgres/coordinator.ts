@@ -21,6 +21,9 @@ export function createPostgresCoordinator(pool: pg.Pool, schema: string): Coordi
   const s = schema;
   async function locked<T>(sql: string, key: string, fresh: unknown, change: (row: T) => unknown): Promise<unknown> {
     const client = await pool.connect();
+    let broken: Error | undefined;
+    const onError = (e: Error) => (broken = e); // a dropped connection must not end the process
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       await client.query(`INSERT INTO ${s}.${sql} (key, data) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`, [key, JSON.stringify(fresh)]);
@@ -31,10 +34,11 @@ export function createPostgresCoordinator(pool: pg.Pool, schema: string): Coordi
       await client.query('COMMIT');
       return result;
     } catch (e) {
-      await client.query('ROLLBACK').catch(() => {});
+      await client.query('ROLLBACK').catch((r: Error) => (broken = r));
       throw e;
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(broken);
     }
   }
   return {

@@ -145,6 +145,9 @@ const LOCK_SQL = `SELECT pg_advisory_xact_lock(hashtext('warden.migrate.' || $1)
 export async function migratePostgres(pool: pg.Pool, schema: string, now = Date.now()): Promise<MigrationReport> {
   const s = quoteSchema(schema);
   const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (e: Error) => (broken = e); // a dropped connection must not end the process
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     try {
@@ -162,11 +165,12 @@ export async function migratePostgres(pool: pg.Pool, schema: string, now = Date.
       await client.query('COMMIT');
       return { applied: [...pending], current: PG_MIGRATIONS.at(-1)?.id ?? 0 };
     } catch (e) {
-      await client.query('ROLLBACK').catch(() => {});
+      await client.query('ROLLBACK').catch((r: Error) => (broken = r));
       throw e;
     }
   } finally {
-    client.release();
+    client.off('error', onError);
+    client.release(broken);
   }
 }
 

@@ -336,6 +336,10 @@ class PostgresStore implements Store {
   async #transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.#pool.connect();
     let broken: Error | undefined;
+    // A connection that dies while checked out emits 'error' on the client; unhandled, that
+    // would end the process. Note it, let the query in flight reject, and drop the connection.
+    const onError = (e: Error) => (broken = e);
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await fn(client);
@@ -346,6 +350,7 @@ class PostgresStore implements Store {
       else await client.query('ROLLBACK').catch((r: Error) => (broken = r));
       throw e;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
