@@ -23,6 +23,11 @@ import { simulated } from '../src/model/simulated.ts';
 import { createSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 import type { Store } from '../src/store/store.ts';
 import { createWarden } from '../src/runtime/warden.ts';
+import { createPostgresStore } from '../src/store/postgres/postgres-store.ts';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import pg from 'pg';
 
 const quick = process.argv.includes('--quick');
 const scale = quick ? 0.1 : 1;
@@ -120,6 +125,72 @@ async function bare(latencyMs: number, concurrency: number, runs: number): Promi
   return { store: 'bare loop (baseline)', latencyMs, concurrency, runs, wallMs, cpuMs: (used.user + used.system) / 1000, firstStep };
 }
 
+const PG_URL = process.env.WARDEN_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
+const AGENT_FILE = resolve('bench/agents/five-step.ts');
+
+/** CPU time a process has used so far, ms (Linux /proc; utime + stime in clock ticks of 10 ms). */
+function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** PostgreSQL with `workers` worker processes: submit every run, then let the workers drain the queue. */
+async function postgres(workers: number, runs: number): Promise<Row> {
+  const schema = `bench_${process.pid}_${workers}`;
+  const url = `${PG_URL}?schema=${schema}`;
+  const store = await createPostgresStore({ url, poolSize: 8 });
+  const children: ChildProcess[] = [];
+  try {
+    const warden = createWarden({ store });
+    const { default: a } = await import(AGENT_FILE);
+    const submitted = new Map<string, number>();
+    await pool(runs, 16, async () => {
+      const runId = await warden.submit(a, 'check', { agentFile: AGENT_FILE });
+      submitted.set(runId, performance.now());
+    });
+    const t0 = performance.now();
+    for (let i = 0; i < workers; i++) {
+      children.push(spawn(process.execPath, ['bin/warden.js', 'worker', '--db', url, '--concurrency', '64', '--poll-ms', '100'], { stdio: 'ignore' }));
+    }
+    for (;;) {
+      const done = await store.listRuns({ status: 'completed', limit: runs });
+      if (done.length >= runs) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const wallMs = performance.now() - t0;
+    const cpuMs = children.reduce((sum, c) => sum + processCpuMs(c.pid!), 0);
+    return { store: `PostgreSQL, ${workers} worker${workers > 1 ? 's' : ''}`, latencyMs: 0, concurrency: 64 * workers, runs, wallMs, cpuMs, firstStep: [] };
+  } finally {
+    for (const c of children) c.kill('SIGKILL');
+    await store.close();
+    const client = new pg.Client({ connectionString: PG_URL });
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await client.end();
+  }
+}
+
+/** Memory a run costs while it waits for a person: heap and RSS growth over `n` parked runs. */
+async function memoryPerWaitingRun(n: number): Promise<{ heapBytes: number; rssBytes: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'warden-bench-mem-'));
+  const store = createSqliteStore({ path: join(dir, 'waiting.db') });
+  const remove = defineTool({ name: 'remove', description: 'Delete a record', tier: 'delete', input: z.object({ id: z.string() }), execute: () => ({}) });
+  const a = defineAgent({ name: 'waits', instructions: 'x', model: simulated.script([{ toolCalls: [{ tool: 'remove', args: { id: 'r1' } }] }]), tools: [remove] });
+  const warden = createWarden({ store });
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const before = process.memoryUsage();
+  await pool(n, 100, async () => {
+    const r = await warden.run(a, 'remove r1');
+    if (r.status !== 'waiting_approval') throw new Error(`expected a waiting run, got ${r.status}`);
+  });
+  gc?.();
+  const after = process.memoryUsage();
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+  return { heapBytes: Math.max(0, after.heapUsed - before.heapUsed) / n, rssBytes: Math.max(0, after.rss - before.rss) / n };
+}
+
 function pct(xs: number[], p: number): number {
   if (xs.length === 0) return Number.NaN;
   const s = [...xs].sort((x, y) => x - y);
@@ -144,9 +215,16 @@ async function main(): Promise<void> {
         rows.push({ row, base });
       }
     }
+    for (const workers of [1, 2]) {
+      const runs = Math.max(100, Math.round(3000 * scale));
+      const base = await bare(0, 64 * workers, runs);
+      rows.push({ row: await postgres(workers, runs), base });
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  const waiting = Math.round(100_000 * scale);
+  const memory = await memoryPerWaitingRun(waiting);
   const header = ['store', 'latency', 'conc.', 'runs', 'runs/min', 'steps/s', 'CPU ms/step', 'p50 first step ms', 'p99 first step ms', 'CPU/step vs bare'];
   const lines: string[][] = [];
   for (const { row, base } of rows) {
@@ -173,7 +251,8 @@ async function main(): Promise<void> {
   print(header);
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const l of lines) print(l);
-  console.log(`\nNode ${process.version}, ${quick ? 'quick' : 'full'} run. Steps are model calls; each run is ${STEPS} steps and ${STEPS - 1} tool calls.`);
+  console.log(`\nMemory per run waiting for approval (${waiting.toLocaleString('en-US')} waiting runs): ${fmt(memory.heapBytes)} bytes of heap, ${fmt(memory.rssBytes)} bytes of RSS${(globalThis as { gc?: unknown }).gc ? '' : ' (run with --expose-gc for exact heap figures)'}.`);
+  console.log(`Node ${process.version}, ${quick ? 'quick' : 'full'} run. Steps are model calls; each run is ${STEPS} steps and ${STEPS - 1} tool calls. PostgreSQL rows: worker processes with 64 runs in flight each; CPU is the workers' (from /proc), p50/p99 not measured there.`);
 }
 
 await main();

@@ -10,6 +10,7 @@ interface WorkerFlags {
   agents?: string;
   leaseMs: string;
   pollMs: string;
+  pool?: string;
   json?: boolean;
 }
 
@@ -28,12 +29,16 @@ export function registerWorkerCommand(program: Command): void {
     .option('--agents <dir>', 'load agents from the modules in DIR and claim only their runs (default: the file each run recorded)')
     .option('--lease-ms <ms>', 'lease length: how soon another worker takes over if this one dies', '30000')
     .option('--poll-ms <ms>', 'longest wait between claims when nothing wakes the worker', '1000')
+    .option('--pool <n>', 'database connections (PostgreSQL); runs in flight share them (default: concurrency + 2, at most 16)')
     .option('--json', 'one JSON line per run that ended or parked')
     .action(async (opts: WorkerFlags) => {
       const concurrency = count(opts.concurrency, '--concurrency');
       const leaseMs = count(opts.leaseMs, '--lease-ms');
       const pollMs = count(opts.pollMs, '--poll-ms');
-      const store = await openStore(opts.db, { poolSize: concurrency + 2 });
+      // Runs in flight share the pool: a connection per run would exhaust the server's
+      // max_connections as soon as a few workers run with high concurrency.
+      const pool = opts.pool === undefined ? Math.min(concurrency + 2, 16) : count(opts.pool, '--pool');
+      const store = await openStore(opts.db, { poolSize: pool });
       try {
         const agents = opts.agents ? await agentsFromDir(opts.agents) : agentsByRecordedPath(store);
         const worker = new Worker({

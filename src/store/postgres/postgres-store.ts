@@ -38,6 +38,7 @@ import { checkPostgresCurrent, migratePostgres } from './migrations.ts';
 import { RunnableNotifier, runnableChannel } from './notifier.ts';
 import { isConnectionError, toPgStoreError } from './pg-errors.ts';
 import { createPostgresCoordinator } from './coordinator.ts';
+import { createCachedCoordinator } from '../../scheduler/cached-coordinator.ts';
 import type { Coordinator } from '../../scheduler/coordinator.ts';
 import { patchClause, pgStatements, statement, type PgStatements, type Statement } from './statements.ts';
 
@@ -261,9 +262,9 @@ class PostgresStore implements Store {
     });
   }
 
-  /** Scheduler state shared by every worker on this database. */
+  /** Scheduler state shared by every worker on this database (cached locally, see `createCachedCoordinator`). */
   coordinator(): Coordinator {
-    return createPostgresCoordinator(this.#pool, this.#sql.schema);
+    return createCachedCoordinator(createPostgresCoordinator(this.#pool, this.#sql.schema));
   }
 
   async acquireLock(key: string, holder: string, ttlMs: number, options: { force?: boolean } = {}): Promise<LockAttempt> {
