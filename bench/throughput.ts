@@ -206,8 +206,9 @@ async function main(): Promise<void> {
   const rows: { row: Row; base: Row }[] = [];
   try {
     for (const latencyMs of [0, 200]) {
-      for (const concurrency of [1, 100]) {
-        const runs = Math.max(20, Math.round((latencyMs === 0 ? (concurrency === 1 ? 1000 : 2000) : concurrency === 1 ? 20 : 1000) * scale));
+      // At 200 ms a five-step run takes at least a second, so 10,000 runs a minute needs ~170 in flight.
+      for (const concurrency of latencyMs === 0 ? [1, 100] : [1, 100, 200]) {
+        const runs = Math.max(20, Math.round((latencyMs === 0 ? (concurrency === 1 ? 1000 : 2000) : concurrency === 1 ? 20 : concurrency * 10) * scale));
         const base = await bare(latencyMs, concurrency, runs);
         const store = createSqliteStore({ path: join(dir, `bench-${latencyMs}-${concurrency}.db`) });
         const row = await governed('embedded (SQLite)', store, latencyMs, concurrency, runs);

@@ -95,4 +95,38 @@ describe('Worker', () => {
       (e) => e instanceof WardenError && e.code === 'INVALID_ARGUMENT',
     );
   });
+
+  it('drives at most perTenant runs of one tenant at once, while other tenants go ahead', { timeout: 20_000 }, async () => {
+    const agent = scriptedAgent([{ text: 'done', delayMs: 30 }], []);
+    const store = createSqliteStore({ path: ':memory:' });
+    const warden = createWarden({ store });
+    for (let i = 0; i < 4; i++) await warden.submit(agent, `big ${i}`, { tenant: 'big' });
+    await warden.submit(agent, 'small', { tenant: 'small' });
+    let peakBig = 0;
+    let smallDoneWhileBigLeft = false;
+    const worker = new Worker({
+      store,
+      agents: catalogOf(agent),
+      concurrency: 4,
+      perTenant: 1,
+      pollMs: 20,
+      onRunEnd: async () => {
+        const runs = await store.listRuns({ limit: 10 });
+        if (runs.some((r) => r.tenant === 'small' && r.status === 'completed') && runs.some((r) => r.tenant === 'big' && r.status !== 'completed')) smallDoneWhileBigLeft = true;
+      },
+    });
+    const poll = setInterval(() => {
+      void store.listRuns({ status: 'running', tenant: 'big' }).then((running) => (peakBig = Math.max(peakBig, running.length)));
+    }, 5);
+    const done = worker.start();
+    try {
+      await until(async () => (await store.listRuns({ status: 'completed' })).length === 5, 15_000);
+    } finally {
+      clearInterval(poll);
+      await worker.stop();
+      await done;
+    }
+    assert.equal(peakBig, 1, 'one run of the busy tenant at a time');
+    assert.ok(smallDoneWhileBigLeft, "the other tenant's run did not wait behind the burst");
+  });
 });

@@ -19,7 +19,10 @@ export interface WorkerOptions {
   pollMs?: number;
   /** This worker's name in leases and traces. Default `host:pid:random`. */
   id?: string;
-  /** Passed on to the Warden that drives the runs (sleep, clock, onEvent). */
+  /** Runs of one tenant, or of one agent, this worker drives at once (fairness under load). */
+  perTenant?: number;
+  perAgent?: number;
+  /** Passed on to the Warden that drives the runs (sleep, clock, onEvent, scheduler). */
   warden?: Omit<WardenOptions, 'store' | 'worker' | 'leaseTtlMs'>;
   /** A run this worker drove ended or parked. */
   onRunEnd?: (result: RunResult) => void;
@@ -51,6 +54,9 @@ export class Worker {
   readonly #onRunEnd?: (result: RunResult) => void;
   readonly #onError: (error: unknown, runId?: string) => void;
   readonly #active = new Map<string, Promise<void>>();
+  readonly #activeRuns = new Map<string, RunRecord>();
+  readonly #perTenant?: number;
+  readonly #perAgent?: number;
   #loop: Promise<void> | null = null;
   #stopping = false;
   #poked = false;
@@ -65,6 +71,8 @@ export class Worker {
     this.#agents = options.agents;
     this.#onRunEnd = options.onRunEnd;
     this.#onError = options.onError ?? (() => {});
+    if (options.perTenant !== undefined) this.#perTenant = positive(options.perTenant, 'perTenant');
+    if (options.perAgent !== undefined) this.#perAgent = positive(options.perAgent, 'perAgent');
     this.#warden = createWarden({ ...options.warden, store: options.store, worker: this.id, leaseTtlMs: this.#leaseMs });
   }
 
@@ -97,7 +105,10 @@ export class Worker {
         if (free > 0) {
           try {
             const claimed = await this.#store.claimRuns(this.id, { limit: free, leaseMs: this.#leaseMs, agents: this.#agents.names });
-            for (const run of claimed) this.#drive(run);
+            for (const run of claimed) {
+              if (this.#overCap(run)) await this.#store.releaseLease(run.runId, this.id).catch(() => {}); // left for later or another worker
+              else this.#drive(run);
+            }
           } catch (e) {
             this.#onError(e);
           }
@@ -110,8 +121,21 @@ export class Worker {
     }
   }
 
+  /** True when driving `run` now would exceed this worker's per-tenant or per-agent limit. */
+  #overCap(run: RunRecord): boolean {
+    let tenant = 0;
+    let agent = 0;
+    for (const r of this.#activeRuns.values()) {
+      if (r.tenant === run.tenant) tenant++;
+      if (r.agent === run.agent) agent++;
+    }
+    return (this.#perTenant !== undefined && tenant >= this.#perTenant) || (this.#perAgent !== undefined && agent >= this.#perAgent);
+  }
+
   #drive(run: RunRecord): void {
+    this.#activeRuns.set(run.runId, run);
     const driving = this.#execute(run).finally(() => {
+      this.#activeRuns.delete(run.runId);
       this.#active.delete(run.runId);
       this.#poke();
     });

@@ -11,6 +11,8 @@ interface WorkerFlags {
   leaseMs: string;
   pollMs: string;
   pool?: string;
+  perTenant?: string;
+  perAgent?: string;
   json?: boolean;
 }
 
@@ -29,6 +31,8 @@ export function registerWorkerCommand(program: Command): void {
     .option('--agents <dir>', 'load agents from the modules in DIR and claim only their runs (default: the file each run recorded)')
     .option('--lease-ms <ms>', 'lease length: how soon another worker takes over if this one dies', '30000')
     .option('--poll-ms <ms>', 'longest wait between claims when nothing wakes the worker', '1000')
+    .option('--per-tenant <n>', 'runs of one tenant driven at once by this worker')
+    .option('--per-agent <n>', 'runs of one agent driven at once by this worker')
     .option('--pool <n>', 'database connections (PostgreSQL); runs in flight share them (default: concurrency + 2, at most 16)')
     .option('--json', 'one JSON line per run that ended or parked')
     .action(async (opts: WorkerFlags) => {
@@ -47,6 +51,8 @@ export function registerWorkerCommand(program: Command): void {
           concurrency,
           leaseMs,
           pollMs,
+          ...(opts.perTenant ? { perTenant: count(opts.perTenant, '--per-tenant') } : {}),
+          ...(opts.perAgent ? { perAgent: count(opts.perAgent, '--per-agent') } : {}),
           onRunEnd: (r) =>
             process.stdout.write(opts.json ? `${JSON.stringify({ runId: r.runId, status: r.status, worker: worker.id })}\n` : `${r.runId}  ${r.status}\n`),
           onError: (e, runId) => process.stderr.write(`warden worker: ${runId ? `run ${runId}: ` : ''}${isWardenError(e) ? `${e.code}: ` : ''}${describeError(e)}\n`),
