@@ -57,6 +57,17 @@ export interface Store {
   /** Gives the lock back if `holder` holds it. */
   releaseLock(key: string, holder: string): Promise<void>;
 
+  /** A small record the server keeps (an API key, a kill switch, an idempotency key), or undefined. */
+  getRecord(ns: string, key: string): Promise<unknown>;
+  /**
+   * Stores a record. With `ifAbsent`, an existing record is kept and returned instead (atomic:
+   * two concurrent puts of one key store one value, and both callers see it).
+   */
+  putRecord(ns: string, key: string, value: unknown, options?: { ifAbsent?: boolean }): Promise<{ stored: boolean; value: unknown }>;
+  listRecords(ns: string): Promise<{ key: string; value: unknown }[]>;
+  /** Removes a record; says whether there was one. */
+  deleteRecord(ns: string, key: string): Promise<boolean>;
+
   /**
    * Scheduler state (rate limits, breakers, the retry budget) shared by every process on this
    * store, when the store can share it; Warden keeps it in-process otherwise.

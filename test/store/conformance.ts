@@ -7,6 +7,7 @@ import { storeTest, type ConformanceContext } from './conformance/fixtures.ts';
 import { interventionsAndExternalWrites } from './conformance/interventions.ts';
 import { leases } from './conformance/leases.ts';
 import { locks } from './conformance/locks.ts';
+import { records } from './conformance/records.ts';
 import { runsAndEvents } from './conformance/runs-and-events.ts';
 
 export interface ConformanceOptions {
@@ -34,6 +35,7 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
     interventionsAndExternalWrites(context);
     leases(context);
     locks(context);
+    records(context);
     claims(context);
     connections(context);
   });

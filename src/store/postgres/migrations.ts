@@ -129,6 +129,20 @@ export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
       );
     `,
   },
+  {
+    id: 6,
+    name: 'create-records',
+    up: `
+      -- Small records by namespace: API keys (by hash), kill switches, idempotency keys.
+      CREATE TABLE records (
+        ns         text NOT NULL,
+        key        text NOT NULL,
+        value      text NOT NULL,
+        updated_at bigint NOT NULL,
+        PRIMARY KEY (ns, key)
+      );
+    `,
+  },
 ]);
 
 /** Serializes migrations of one schema across processes (many workers may start at once). */

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { WardenError } from '../../errors.ts';
 import type { AnyNewEvent, AnyRunEvent } from '../../runtime/events.ts';
-import { checkBudgetOps, checkClaim, checkDecision, checkEvents, checkInterventions, checkNewRun, checkRunPatch, checkTtl, requireInteger } from '../input-checks.ts';
+import { checkBudgetOps, checkClaim, checkDecision, checkEvents, checkInterventions, checkNewRun, checkRunPatch, checkTtl, requireInteger, checkRecordKey } from '../input-checks.ts';
 import {
   encodeJson,
   toBudgetRecord,
@@ -265,6 +265,46 @@ class PostgresStore implements Store {
   /** Scheduler state shared by every worker on this database (cached locally, see `createCachedCoordinator`). */
   coordinator(): Coordinator {
     return createCachedCoordinator(createPostgresCoordinator(this.#pool, this.#sql.schema));
+  }
+
+  async getRecord(ns: string, key: string): Promise<unknown> {
+    return this.#use(`Reading record ${ns}/${key}`, async () => {
+      const { rows } = await this.#pool.query(`SELECT value FROM ${this.#sql.schema}.records WHERE ns = $1 AND key = $2`, [ns, key]);
+      return rows.length ? JSON.parse(rows[0].value) : undefined;
+    });
+  }
+
+  async putRecord(ns: string, key: string, value: unknown, options: { ifAbsent?: boolean } = {}): Promise<{ stored: boolean; value: unknown }> {
+    return this.#use(`Writing record ${ns}/${key}`, async () => {
+      checkRecordKey(ns, key);
+      const text = encodeJson(value, `Record ${ns}/${key}`);
+      const s = this.#sql.schema;
+      if (!options.ifAbsent) {
+        await this.#pool.query(
+          `INSERT INTO ${s}.records (ns, key, value, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (ns, key) DO UPDATE SET value = $3, updated_at = $4`,
+          [ns, key, text, Date.now()],
+        );
+        return { stored: true, value };
+      }
+      const { rowCount } = await this.#pool.query(`INSERT INTO ${s}.records (ns, key, value, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (ns, key) DO NOTHING`, [ns, key, text, Date.now()]);
+      if ((rowCount ?? 0) > 0) return { stored: true, value };
+      const { rows } = await this.#pool.query(`SELECT value FROM ${s}.records WHERE ns = $1 AND key = $2`, [ns, key]);
+      return { stored: false, value: JSON.parse(rows[0].value) };
+    });
+  }
+
+  async listRecords(ns: string): Promise<{ key: string; value: unknown }[]> {
+    return this.#use(`Listing records ${ns}`, async () => {
+      const { rows } = await this.#pool.query(`SELECT key, value FROM ${this.#sql.schema}.records WHERE ns = $1 ORDER BY key`, [ns]);
+      return rows.map((r: { key: string; value: string }) => ({ key: r.key, value: JSON.parse(r.value) }));
+    });
+  }
+
+  async deleteRecord(ns: string, key: string): Promise<boolean> {
+    return this.#use(`Deleting record ${ns}/${key}`, async () => {
+      const { rowCount } = await this.#pool.query(`DELETE FROM ${this.#sql.schema}.records WHERE ns = $1 AND key = $2`, [ns, key]);
+      return (rowCount ?? 0) > 0;
+    });
   }
 
   async acquireLock(key: string, holder: string, ttlMs: number, options: { force?: boolean } = {}): Promise<LockAttempt> {

@@ -132,6 +132,20 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       CREATE INDEX runs_claimable ON runs (created_at) WHERE status IN ('queued', 'running') AND parent_run_id IS NULL;
     `,
   },
+  {
+    id: 6,
+    name: 'create-records',
+    up: `
+      -- Small records by namespace: API keys (by hash), kill switches, idempotency keys.
+      CREATE TABLE records (
+        ns         TEXT NOT NULL,
+        key        TEXT NOT NULL,
+        value      TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (ns, key)
+      ) STRICT;
+    `,
+  },
 ]);
 
 const CREATE_LEDGER = `

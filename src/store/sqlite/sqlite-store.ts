@@ -1,7 +1,7 @@
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
 import { WardenError } from '../../errors.ts';
 import type { AnyNewEvent, AnyRunEvent } from '../../runtime/events.ts';
-import { checkBudgetOps, checkClaim, checkDecision, checkEvents, checkInterventions, checkNewRun, checkRunPatch, checkTtl, requireInteger } from '../input-checks.ts';
+import { checkBudgetOps, checkClaim, checkDecision, checkEvents, checkInterventions, checkNewRun, checkRunPatch, checkTtl, requireInteger, checkRecordKey } from '../input-checks.ts';
 import { budgetExceeded, foreignBudget, missingBudget, noSuchRun, rootWithoutBudget, runExists, staleWriter, undecidable } from '../store-errors.ts';
 import {
   DEFAULT_LIST_LIMIT,
@@ -307,6 +307,37 @@ class SqliteStore implements Store {
       const row = this.#sql.lock.get(key) as { holder: string; expires_at: number } | undefined;
       return row ? { acquired: false, holder: row.holder, expiresAt: Number(row.expires_at) } : { acquired: false, holder: '', expiresAt: 0 };
     });
+  }
+
+  async getRecord(ns: string, key: string): Promise<unknown> {
+    return this.#use(`Reading record ${ns}/${key}`, () => {
+      const row = this.#sql.getRecord.get(ns, key) as { value: string } | undefined;
+      return row ? JSON.parse(row.value) : undefined;
+    });
+  }
+
+  async putRecord(ns: string, key: string, value: unknown, options: { ifAbsent?: boolean } = {}): Promise<{ stored: boolean; value: unknown }> {
+    return this.#use(`Writing record ${ns}/${key}`, () => {
+      checkRecordKey(ns, key);
+      const text = encodeJson(value, `Record ${ns}/${key}`);
+      if (!options.ifAbsent) {
+        this.#sql.upsertRecord.run(ns, key, text, Date.now());
+        return { stored: true, value };
+      }
+      const { changes } = this.#sql.insertRecord.run(ns, key, text, Date.now());
+      if (changes > 0) return { stored: true, value };
+      return { stored: false, value: JSON.parse((this.#sql.getRecord.get(ns, key) as { value: string }).value) };
+    });
+  }
+
+  async listRecords(ns: string): Promise<{ key: string; value: unknown }[]> {
+    return this.#use(`Listing records ${ns}`, () =>
+      (this.#sql.listRecords.all(ns) as { key: string; value: string }[]).map((r) => ({ key: r.key, value: JSON.parse(r.value) })),
+    );
+  }
+
+  async deleteRecord(ns: string, key: string): Promise<boolean> {
+    return this.#use(`Deleting record ${ns}/${key}`, () => this.#sql.deleteRecord.run(ns, key).changes > 0);
   }
 
   async releaseLock(key: string, holder: string): Promise<void> {

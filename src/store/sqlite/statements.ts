@@ -61,6 +61,11 @@ export function prepareStatements(db: DatabaseSync) {
     ),
     lock: p('SELECT holder, expires_at FROM entity_locks WHERE lock_key = ?'),
     releaseLock: p('DELETE FROM entity_locks WHERE lock_key = ? AND holder = ?'),
+    getRecord: p('SELECT value FROM records WHERE ns = ? AND key = ?'),
+    insertRecord: p('INSERT INTO records (ns, key, value, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (ns, key) DO NOTHING'),
+    upsertRecord: p('INSERT INTO records (ns, key, value, updated_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (ns, key) DO UPDATE SET value = ?3, updated_at = ?4'),
+    listRecords: p('SELECT key, value FROM records WHERE ns = ? ORDER BY key'),
+    deleteRecord: p('DELETE FROM records WHERE ns = ? AND key = ?'),
 
     renewLease: p('UPDATE runs SET lease_expires_at = ? WHERE run_id = ? AND lease_owner = ?'),
   };
