@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   QUEUE_FULL: { fault: 'system', http: 429, exit: 1 },
   RATE_LIMITED: { fault: 'system', http: 429, exit: 1 },
   BREAKER_OPEN: { fault: 'system', http: 503, exit: 1 },
+  HALTED: { fault: 'policy', http: 409, exit: 6 },
   UNKNOWN_TOOL: { fault: 'model', http: 422, exit: 1 },
   INVALID_TOOL_ARGS: { fault: 'model', http: 422, exit: 1 },
   MALFORMED_MODEL_OUTPUT: { fault: 'model', http: 502, exit: 1 },

@@ -7,6 +7,8 @@ import { registerStopCommand } from './commands/stop.ts';
 import { registerReplayCommand } from './commands/replay.ts';
 import { registerDriftCommand } from './commands/drift.ts';
 import { registerUndoCommand } from './commands/undo.ts';
+import { registerServeCommand } from './commands/serve.ts';
+import { registerKeysCommand } from './commands/keys.ts';
 import { registerShadowCommand } from './commands/shadow.ts';
 import { flushTelemetry } from './cli-warden.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
@@ -27,6 +29,8 @@ export function buildProgram(): Command {
   registerReplayCommand(program);
   registerDriftCommand(program);
   registerUndoCommand(program);
+  registerServeCommand(program);
+  registerKeysCommand(program);
   registerShadowCommand(program);
   registerMigrateCommand(program);
   registerWorkerCommand(program);

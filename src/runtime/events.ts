@@ -63,6 +63,8 @@ export interface EventPayloads {
     parentRunId: string | null;
     /** Absolute path of the agent module, so `warden resume` can load it again. */
     agentFile?: string;
+    /** Who submitted it (an API key id on the server), so that key cannot approve its actions. */
+    submittedBy?: string;
     /** `shadow`: write and delete calls are recorded, not made. Absent means live. */
     mode?: RunMode;
     /** For a child run: its ancestors, root first (delegation depth and cycle checks). */

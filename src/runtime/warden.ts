@@ -11,6 +11,7 @@ import { type AnyNewEvent, type AnyRunEvent, newEvent, PARKED_STATUSES, type Run
 import { foldRun, type RunState } from './fold.ts';
 import type { ChildRunner, ChildSpec } from './delegation.ts';
 import { RunContext } from './run-context.ts';
+import { assertNotHalted } from './kill-switch.ts';
 import { driveUndo, undoReport, type UndoReport } from './undo.ts';
 import { resolveScheduler, type SchedulerConfig } from '../scheduler/config.ts';
 import { type BreakerState, type Coordinator, createLocalCoordinator } from '../scheduler/coordinator.ts';
@@ -55,6 +56,8 @@ export interface SubmitOptions {
   tenant?: string;
   /** Record write and delete calls instead of making them. Default: the agent's `shadow`, or the tenant's. */
   shadow?: boolean;
+  /** Who submits it (an API key id): recorded, and that submitter may not approve its actions. */
+  submittedBy?: string;
   runId?: string;
   /** Absolute path of the agent module, so `warden resume` can load it. */
   agentFile?: string;
@@ -164,7 +167,19 @@ export class Warden {
     const tenant = options.tenant ?? 'default';
     await this.admit(tenant);
     const shadow = options.shadow ?? (agent.shadow || this.shadowTenants.has(tenant));
-    await this.record({ runId, agent, input, tenant, rootRunId: runId, parentRunId: null, limits: agent.limits, agentFile: options.agentFile, mode: shadow ? 'shadow' : 'live' });
+    await assertNotHalted(this.store, agent.name, tenant);
+    await this.record({
+      runId,
+      agent,
+      input,
+      tenant,
+      rootRunId: runId,
+      parentRunId: null,
+      limits: agent.limits,
+      agentFile: options.agentFile,
+      mode: shadow ? 'shadow' : 'live',
+      ...(options.submittedBy ? { submittedBy: options.submittedBy } : {}),
+    });
     return runId;
   }
 
@@ -186,7 +201,9 @@ export class Warden {
     }
   }
 
-  private async record(spec: Omit<ChildSpec, 'task' | 'lineage' | 'parentRunId' | 'mode'> & { input: string; parentRunId: string | null; lineage?: ChildSpec['lineage']; mode: RunMode }): Promise<void> {
+  private async record(
+    spec: Omit<ChildSpec, 'task' | 'lineage' | 'parentRunId' | 'mode'> & { input: string; parentRunId: string | null; lineage?: ChildSpec['lineage']; mode: RunMode; submittedBy?: string },
+  ): Promise<void> {
     const { agent, runId } = spec;
     const pricing = resolvePricing(agent.model, agent.pricing);
     const at = this.now();
@@ -202,6 +219,7 @@ export class Warden {
         ...(spec.agentFile ? { agentFile: spec.agentFile } : {}),
         ...(spec.lineage ? { lineage: spec.lineage } : {}),
         ...(spec.mode === 'shadow' ? { mode: 'shadow' as const } : {}),
+        ...(spec.submittedBy ? { submittedBy: spec.submittedBy } : {}),
         model: { provider: agent.model.provider, modelId: agent.model.modelId, inputPerMTok: pricing.inputPerMTok, outputPerMTok: pricing.outputPerMTok },
       },
       at,
@@ -265,6 +283,7 @@ export class Warden {
         throw new WardenError('INVALID_ARGUMENT', `Run ${runId} belongs to agent "${state.agent}", not "${agent.name}"`, { context: { runId } });
       }
       if (TERMINAL_STATUSES.has(state.status) || PARKED_STATUSES.has(state.status)) return this.result(state);
+      await assertNotHalted(this.store, state.agent, state.tenant);
       const ctx = this.context(agent, state, controller.signal);
       await driveRun(ctx);
       return this.result(ctx.state);

@@ -10,6 +10,8 @@ export interface AgentCatalog {
   /** Agent names this catalog can serve, or undefined for "whatever a run names". */
   readonly names: readonly string[] | undefined;
   agentFor(run: RunRecord): Promise<Agent>;
+  /** The module an agent came from, when the catalog knows it (recorded on runs it submits). */
+  pathOf?(name: string): string | undefined;
 }
 
 const MODULE = /\.(ts|mts|js|mjs)$/;
@@ -31,14 +33,17 @@ export async function agentsFromDir(dir: string): Promise<AgentCatalog> {
     throw new WardenError('INVALID_CONFIG', `Cannot read the agents directory ${root}: ${(cause as Error).message}`, { cause });
   }
   const byName = new Map<string, Agent>();
+  const paths = new Map<string, string>();
   for (const file of files.sort()) {
     const { agent, path } = await loadAgent(join(root, file));
     if (byName.has(agent.name)) throw new WardenError('INVALID_CONFIG', `Two modules in ${root} define agent "${agent.name}" (the second is ${path})`);
     byName.set(agent.name, agent);
+    paths.set(agent.name, path);
   }
   if (byName.size === 0) throw new WardenError('INVALID_CONFIG', `No agent modules in ${root}`);
   return {
     names: [...byName.keys()],
+    pathOf: (name) => paths.get(name),
     async agentFor(run) {
       const agent = byName.get(run.agent);
       if (!agent) throw new WardenError('AGENT_LOAD_FAILED', `This worker has no agent "${run.agent}" (run ${run.runId})`, { context: { runId: run.runId } });

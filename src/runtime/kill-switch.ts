@@ -1,0 +1,46 @@
+import { WardenError } from '../errors.ts';
+import type { Store } from '../store/store.ts';
+
+/** Where a kill switch applies: everything, one agent, or one tenant. */
+export type SwitchScope = 'all' | `agent:${string}` | `tenant:${string}`;
+
+export interface EngagedSwitch {
+  scope: SwitchScope;
+  by: string;
+  reason: string;
+  at: number;
+}
+
+const NS = 'kill-switch';
+
+export function parseScope(scope: string): SwitchScope {
+  if (scope === 'all' || /^(agent|tenant):.{1,200}$/.test(scope)) return scope as SwitchScope;
+  throw new WardenError('INVALID_ARGUMENT', `A kill-switch scope is "all", "agent:NAME" or "tenant:NAME", got ${JSON.stringify(scope)}`);
+}
+
+/** Engages a durable kill switch: until it is lifted, matching runs may not be submitted or resumed. */
+export async function engageSwitch(store: Store, scope: SwitchScope, by: string, reason: string): Promise<EngagedSwitch> {
+  const engaged: EngagedSwitch = { scope: parseScope(scope), by, reason, at: Date.now() };
+  await store.putRecord(NS, scope, engaged);
+  return engaged;
+}
+
+export async function liftSwitch(store: Store, scope: SwitchScope): Promise<boolean> {
+  return store.deleteRecord(NS, parseScope(scope));
+}
+
+export async function listSwitches(store: Store): Promise<EngagedSwitch[]> {
+  return (await store.listRecords(NS)).map((r) => r.value as EngagedSwitch);
+}
+
+/** The engaged switch that stops runs of `agent` for `tenant`, if any. */
+export async function switchFor(store: Store, agent: string, tenant: string): Promise<EngagedSwitch | null> {
+  const switches = await listSwitches(store);
+  return switches.find((s) => s.scope === 'all' || s.scope === `agent:${agent}` || s.scope === `tenant:${tenant}`) ?? null;
+}
+
+/** Throws HALTED when a kill switch covers this agent and tenant. */
+export async function assertNotHalted(store: Store, agent: string, tenant: string): Promise<void> {
+  const s = await switchFor(store, agent, tenant);
+  if (s) throw new WardenError('HALTED', `The kill switch "${s.scope}" is engaged (by ${s.by}: ${s.reason}); lift it before running ${agent} for ${tenant}`);
+}

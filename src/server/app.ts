@@ -1,0 +1,118 @@
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { ERROR_CODES, isWardenError, WardenError, describeError } from '../errors.ts';
+import type { WardenMetrics } from '../observe/metrics.ts';
+import type { Warden } from '../runtime/warden.ts';
+import type { AgentCatalog } from '../scheduler/agent-catalog.ts';
+import type { Store } from '../store/store.ts';
+import { type ApiKey, authenticate } from './api-keys.ts';
+import { serveDashboard } from './dashboard.ts';
+import type { RunExecutor } from './executor.ts';
+import { OPENAPI } from './openapi.ts';
+import { allows, type Permission } from './permissions.ts';
+import { controlRoutes } from './routes-control.ts';
+import { decisionRoutes } from './routes-decisions.ts';
+import { runRoutes } from './routes-runs.ts';
+
+/** Largest request body the API accepts. */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+export interface ServerDeps {
+  warden: Warden;
+  store: Store;
+  agents: AgentCatalog;
+  executor: RunExecutor;
+  metrics?: WardenMetrics;
+}
+
+export type Env = { Variables: { key: ApiKey } };
+
+/** Sends a typed error as JSON with the status the error table gives its code. */
+export function errorResponse(c: Context, e: unknown): Response {
+  const error = isWardenError(e) ? e : new WardenError('INTERNAL', describeError(e));
+  if (!isWardenError(e)) process.stderr.write(`warden serve: internal error: ${describeError(e)}\n`);
+  return c.json({ error: { code: error.code, message: error.message } }, ERROR_CODES[error.code].http as 400);
+}
+
+/** The authenticated key of a request, checked for `permission`. */
+export function need(c: Context<Env>, permission: Permission): ApiKey {
+  const key = c.get('key');
+  if (!allows(key.role, permission)) {
+    throw new WardenError('FORBIDDEN', `A ${key.role} key may not do this (${permission}); it needs one of the roles that may`);
+  }
+  return key;
+}
+
+/** The request's JSON body, or a typed 400. */
+export async function jsonBody(c: Context): Promise<Record<string, unknown>> {
+  let body: unknown;
+  try {
+    body = await c.req.json();
+  } catch {
+    throw new WardenError('INVALID_ARGUMENT', 'The request body must be JSON');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new WardenError('INVALID_ARGUMENT', 'The request body must be a JSON object');
+  return body as Record<string, unknown>;
+}
+
+/**
+ * The HTTP API (`/v1`, described by `/v1/openapi.json`), `/metrics`, `/healthz`, `/readyz` and the
+ * dashboard, as one Hono app.
+ *
+ * @example
+ * serve({ fetch: createServerApp({ warden, store, agents, executor }).fetch, port: 8787 });
+ */
+export function createServerApp(deps: ServerDeps): Hono<Env> {
+  const app = new Hono<Env>();
+  app.onError((e, c) => errorResponse(c, e));
+  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `No route ${c.req.method} ${c.req.path}` } }, 404));
+
+  app.get('/healthz', (c) => c.json({ ok: true }));
+  app.get('/readyz', async (c) => {
+    try {
+      await deps.store.listRuns({ limit: 1 });
+      return c.json({ ready: true });
+    } catch (e) {
+      return c.json({ ready: false, error: describeError(e) }, 503);
+    }
+  });
+  app.get('/v1/openapi.json', (c) => c.json(OPENAPI));
+
+  // A declared length over the limit is refused before the body is read (the client is told, not cut off).
+  const declared = async (c: Context<Env>, next: () => Promise<void>) => {
+    const length = Number(c.req.header('content-length') ?? 0);
+    if (length > MAX_BODY_BYTES) {
+      await c.req.raw.arrayBuffer().catch(() => {}); // drain it, so the response reaches the client
+      throw new WardenError('PAYLOAD_TOO_LARGE', `Request bodies are limited to ${MAX_BODY_BYTES} bytes; this one declares ${length}`);
+    }
+    await next();
+  };
+  const limit = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => errorResponse(c, new WardenError('PAYLOAD_TOO_LARGE', `Request bodies are limited to ${MAX_BODY_BYTES} bytes`)),
+  });
+  const auth = async (c: Context<Env>, next: () => Promise<void>) => {
+    const header = c.req.header('authorization') ?? '';
+    const secret = header.startsWith('Bearer ') ? header.slice(7).trim() : (c.req.query('access_token') ?? '');
+    const key = secret ? await authenticate(deps.store, secret) : null;
+    if (!key) throw new WardenError('UNAUTHENTICATED', 'Send a valid API key as "Authorization: Bearer wk_…" (warden keys create)');
+    c.set('key', key);
+    await next();
+  };
+  app.use('/v1/*', async (c, next) => (c.req.path === '/v1/openapi.json' ? next() : auth(c, next)));
+  app.use('/v1/*', declared);
+  app.use('/v1/*', limit);
+  app.use('/metrics', auth);
+
+  app.get('/metrics', async (c) => {
+    need(c, 'metrics:read');
+    const text = deps.metrics ? await deps.metrics.text() : '';
+    return c.text(text, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+  });
+
+  runRoutes(app, deps);
+  decisionRoutes(app, deps);
+  controlRoutes(app, deps);
+  serveDashboard(app);
+  return app;
+}

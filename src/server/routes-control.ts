@@ -1,0 +1,106 @@
+import type { Hono } from 'hono';
+import { WardenError } from '../errors.ts';
+import { engageSwitch, liftSwitch, listSwitches, parseScope } from '../runtime/kill-switch.ts';
+import type { InterventionRecord, RunRecord } from '../store/store.ts';
+import { type ApiKey, coversTenant } from './api-keys.ts';
+import { type Env, jsonBody, need, type ServerDeps } from './app.ts';
+
+function canSwitch(key: ApiKey, scope: string): boolean {
+  if (key.tenants.includes('*')) return true;
+  return scope.startsWith('tenant:') && coversTenant(key, scope.slice('tenant:'.length));
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : 0;
+}
+
+/** Per agent: runs by status and stop reason, runs per hour, cost per request, approval and escalation rates. */
+async function overview(deps: ServerDeps, key: ApiKey) {
+  const tenants = key.tenants.includes('*') ? [undefined] : key.tenants;
+  const runs: RunRecord[] = [];
+  for (const tenant of tenants) runs.push(...(await deps.store.listRuns({ limit: 2000, ...(tenant ? { tenant } : {}) })));
+  const interventions: InterventionRecord[] = [];
+  for (const tenant of tenants) {
+    for (const status of ['pending', 'approved', 'denied', 'decided'] as const) interventions.push(...(await deps.store.listInterventions({ status, limit: 5000, ...(tenant ? { tenant } : {}) })));
+  }
+  const agents = new Map<string, RunRecord[]>();
+  for (const r of runs) agents.set(r.agent, [...(agents.get(r.agent) ?? []), r]);
+  const hour = 3_600_000;
+  return [...agents].map(([agent, list]) => {
+    const costs = list.map((r) => r.costNano / 1e9).sort((a, b) => a - b);
+    const byStatus: Record<string, number> = {};
+    const byStop: Record<string, number> = {};
+    const perHour: Record<string, number> = {};
+    for (const r of list) {
+      byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
+      if (r.stopReason) byStop[r.stopReason] = (byStop[r.stopReason] ?? 0) + 1;
+      const h = new Date(Math.floor(r.createdAt / hour) * hour).toISOString();
+      perHour[h] = (perHour[h] ?? 0) + 1;
+    }
+    const mine = interventions.filter((i) => i.agent === agent);
+    return {
+      agent,
+      runs: list.length,
+      byStatus,
+      byStopReason: byStop,
+      runsPerHour: perHour,
+      costUsd: { p50: percentile(costs, 50), p95: percentile(costs, 95), p99: percentile(costs, 99), max: costs.at(-1) ?? 0, histogram: histogram(costs) },
+      approvalsPer100: list.length ? (mine.filter((i) => i.kind === 'approval').length / list.length) * 100 : 0,
+      escalationsPer100: list.length ? (mine.filter((i) => i.kind === 'escalation').length / list.length) * 100 : 0,
+    };
+  });
+}
+
+function histogram(sorted: number[], bins = 12): { from: number; to: number; count: number }[] {
+  if (!sorted.length) return [];
+  const lo = sorted[0];
+  const hi = sorted.at(-1)!;
+  const width = (hi - lo) / bins || 1e-9;
+  const out = Array.from({ length: bins }, (_, i) => ({ from: lo + i * width, to: lo + (i + 1) * width, count: 0 }));
+  for (const v of sorted) out[Math.min(bins - 1, Math.floor((v - lo) / width))].count++;
+  return out;
+}
+
+export function controlRoutes(app: Hono<Env>, deps: ServerDeps): void {
+  app.get('/v1/kill-switch', async (c) => {
+    const key = need(c, 'switch:read');
+    return c.json({ switches: (await listSwitches(deps.store)).filter((s) => canSwitch(key, s.scope) || s.scope === 'all') });
+  });
+
+  // Engaging stops every live run it covers and keeps new ones (and resumes) out until it is lifted.
+  app.post('/v1/kill-switch', async (c) => {
+    const key = need(c, 'switch:write');
+    const body = await jsonBody(c);
+    const scope = parseScope(String(body.scope ?? ''));
+    if (!canSwitch(key, scope)) throw new WardenError('FORBIDDEN', `This key may not switch off "${scope}"`);
+    const reason = typeof body.reason === 'string' && body.reason ? body.reason : 'kill switch';
+    const by = `${key.name} (${key.id})`;
+    const engaged = await engageSwitch(deps.store, scope, by, reason);
+    const target = scope === 'all' ? { all: true as const } : scope.startsWith('agent:') ? { agent: scope.slice(6) } : { tenant: scope.slice(7) };
+    const stopped = await deps.warden.stop(target, { by, reason });
+    return c.json({ engaged, stopped: stopped.map((r) => ({ runId: r.runId, status: r.status })) }, 201);
+  });
+
+  app.delete('/v1/kill-switch', async (c) => {
+    const key = need(c, 'switch:write');
+    const scope = parseScope(c.req.query('scope') ?? '');
+    if (!canSwitch(key, scope)) throw new WardenError('FORBIDDEN', `This key may not lift "${scope}"`);
+    if (!(await liftSwitch(deps.store, scope))) throw new WardenError('NOT_FOUND', `No kill switch is engaged for "${scope}"`);
+    return c.json({ lifted: scope });
+  });
+
+  app.get('/v1/overview', async (c) => {
+    const key = need(c, 'runs:read');
+    return c.json({ agents: await overview(deps, key) });
+  });
+
+  app.get('/v1/agents', async (c) => {
+    need(c, 'runs:read');
+    return c.json({ agents: deps.agents.names ?? [] });
+  });
+
+  app.get('/v1/me', (c) => {
+    const key = c.get('key');
+    return c.json({ id: key.id, name: key.name, role: key.role, tenants: key.tenants });
+  });
+}

@@ -1,0 +1,118 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import { defineAgent, type Agent } from '../../src/agent/agent.ts';
+import { defineTool } from '../../src/agent/tool.ts';
+import { simulated } from '../../src/model/simulated.ts';
+import type { AgentCatalog } from '../../src/scheduler/agent-catalog.ts';
+import { createApiKey, type Role } from '../../src/server/api-keys.ts';
+import { startServer, type RunningServer } from '../../src/server/serve.ts';
+import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import type { Store } from '../../src/store/store.ts';
+import type { WardenOptions } from '../../src/runtime/warden.ts';
+import { tempDir } from '../helpers.ts';
+
+export const deleted: string[] = [];
+
+const deleteAccount = defineTool({
+  name: 'delete_account',
+  description: 'Delete an account',
+  tier: 'delete',
+  input: z.object({ customerId: z.string() }),
+  execute: ({ customerId }) => {
+    deleted.push(customerId);
+    return { deleted: customerId };
+  },
+});
+
+const slowScan = defineTool({
+  name: 'slow_scan',
+  description: 'A scan that takes a while',
+  tier: 'read',
+  input: z.object({ n: z.number() }),
+  timeoutMs: 60_000,
+  execute: async (_args, ctx) => {
+    await new Promise((resolve) => {
+      const t = setTimeout(resolve, 20_000);
+      ctx.signal.addEventListener('abort', () => (clearTimeout(t), resolve(null)), { once: true });
+    });
+    return { done: true };
+  },
+});
+
+/** `desk` deletes an account (always waits for a person); `slow` runs a long scan (for the kill switch). */
+export const AGENTS: Record<string, Agent> = {
+  desk: defineAgent({
+    name: 'desk',
+    instructions: 'Delete accounts on request.',
+    model: simulated.script([{ toolCalls: [{ tool: 'delete_account', args: { customerId: 'c-42' } }] }, { text: 'Handled the account request.' }]),
+    tools: [deleteAccount],
+    limits: { maxCostUsd: 0.05 },
+  }),
+  slow: defineAgent({
+    name: 'slow',
+    instructions: 'Scan.',
+    model: simulated.script([{ toolCalls: [{ tool: 'slow_scan', args: { n: 1 } }] }, { text: 'Scanned.' }]),
+    tools: [slowScan],
+    limits: { maxCostUsd: 0.05, maxWallMs: 120_000 },
+  }),
+};
+
+export const catalog: AgentCatalog = {
+  names: Object.keys(AGENTS),
+  agentFor: async (run) => {
+    const agent = AGENTS[run.agent];
+    if (!agent) throw new Error(`no agent ${run.agent}`);
+    return agent;
+  },
+};
+
+export interface TestServer {
+  server: RunningServer;
+  store: Store;
+  keys: Record<string, string>;
+  call(key: string | null, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; json: any }>;
+  close(): Promise<void>;
+}
+
+/** A server on a free loopback port with one key per role for tenant acme, an admin, and a viewer of another tenant. */
+export async function testServer(options: { execute?: boolean; warden?: Omit<WardenOptions, 'store'> } = {}): Promise<TestServer> {
+  const store = createSqliteStore({ path: join(tempDir('warden-server-'), 'w.db') });
+  const keys: Record<string, string> = {};
+  for (const role of ['submitter', 'approver', 'operator', 'viewer'] as Role[]) keys[role] = (await createApiKey(store, { name: role, role, tenants: ['acme'] })).secret;
+  keys.admin = (await createApiKey(store, { name: 'root', role: 'admin', tenants: ['*'] })).secret;
+  keys.approver2 = (await createApiKey(store, { name: 'second approver', role: 'approver', tenants: ['acme'] })).secret;
+  keys.foreign = (await createApiKey(store, { name: 'globex viewer', role: 'viewer', tenants: ['globex'] })).secret;
+  const server = await startServer({ store, agents: catalog, port: 0, ...(options.execute === false ? { execute: false } : {}), ...(options.warden ? { warden: options.warden } : {}) });
+  return {
+    server,
+    store,
+    keys,
+    async call(key, method, path, body, headers = {}) {
+      const res = await fetch(`${server.url}${path}`, {
+        method,
+        headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+        ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+      });
+      const text = await res.text();
+      let json: any = text;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        // not JSON (metrics, SSE)
+      }
+      return { status: res.status, json };
+    },
+    async close() {
+      await server.close();
+      await store.close();
+    },
+  };
+}
+
+export async function waitFor(what: string, predicate: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
