@@ -89,7 +89,7 @@ function vetCall(ctx: RunContext, call: CallState): void {
 
   if (ctx.state.mode === 'shadow' && tool.tier !== 'read' && !delegateTarget(tool)) {
     // Shadow mode: record the call it would have made and the decision it would have met; make nothing.
-    assess(ctx, call, planStep, deviation, null, 'proceed', 'shadow mode: recorded, not made');
+    if (agent.plan || agent.escalation) assess(ctx, call, planStep, deviation, null, 'proceed', 'shadow mode: recorded, not made');
     ctx.emit('tool.shadowed', { callId: call.callId, tool: tool.name, tier: tool.tier, args: call.args, ...verdict, standIn: standIn(tool, parsed.data) });
     return;
   }
@@ -97,7 +97,7 @@ function vetCall(ctx: RunContext, call: CallState): void {
   const plan = ctx.state.plan;
   const coveredByPlan = verdict.decision === 'approve' && planStep !== null && plan?.approvedBy && plan.approvalId;
   if (verdict.decision === 'approve' && !coveredByPlan) {
-    assess(ctx, call, planStep, deviation, null, 'proceed', 'the policy sends it to a person for approval');
+    if (agent.plan || agent.escalation) assess(ctx, call, planStep, deviation, null, 'proceed', 'the policy sends it to a person for approval');
     const id = approvalId(ctx.runId, call.callId);
     ctx.emit('approval.requested', { approvalId: id, callId: call.callId, tool: tool.name, tier: tool.tier, args: call.args, argsHash: call.argsHash, reason: verdict.reason });
     ctx.intervene({ id, kind: 'approval', callId: call.callId, tool: tool.name, args: call.args, argsHash: call.argsHash, reason: verdict.reason, evidence: { rule: verdict.rule, tier: tool.tier }, requestedAt: ctx.now() });

@@ -160,7 +160,10 @@ async function inboxView() {
     }
   };
   await load();
-  every(3000, load);
+  // Never re-render under a person who is typing a reason or editing arguments.
+  const typing = () => main.contains(document.activeElement) && /^(TEXTAREA|INPUT)$/.test(document.activeElement.tagName);
+  const drafted = () => [...main.querySelectorAll('textarea[name=reason]')].some((t) => t.value);
+  every(3000, () => (typing() || drafted() ? Promise.resolve() : load()));
 }
 
 async function updateInboxCount(n) {

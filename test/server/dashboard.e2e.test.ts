@@ -1,0 +1,104 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { testServer, waitFor, type TestServer } from './fixtures.ts';
+
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+let t: TestServer;
+let browser: Browser;
+
+before(async () => {
+  mkdirSync('artifacts', { recursive: true });
+  t = await testServer();
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+});
+after(async () => {
+  await browser?.close();
+  await t?.close();
+});
+
+async function signedIn(key: string): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  await page.goto(t.server.url);
+  await page.fill('#key', key);
+  await page.keyboard.press('Enter'); // the form works from the keyboard
+  await page.waitForSelector('#who:not(:empty)');
+  return { page, errors };
+}
+
+async function parkedDelete(input: string): Promise<string> {
+  const { json } = await t.call(t.keys.submitter, 'POST', '/v1/runs', { agent: 'desk', input });
+  await waitFor('the delete waits for a person', async () => (await t.call(t.keys.viewer, 'GET', `/v1/runs/${json.runId}`)).json.status === 'waiting_approval');
+  return json.runId;
+}
+
+describe('the dashboard in a real browser', () => {
+  it('lets a person find a delete waiting for approval, approve it, and see the run complete', async () => {
+    const runId = await parkedDelete('please delete c-42');
+    const { page, errors } = await signedIn(t.keys.approver);
+    await page.click('a[href="#/inbox"]');
+    const card = page.locator(`[data-intervention][data-tool="delete_account"]`).filter({ hasText: runId });
+    await card.waitFor();
+    assert.match(await card.innerText(), /"customerId": "c-42"/, 'the exact arguments are shown');
+    await card.locator('textarea[name=reason]').fill('written request on file');
+    await card.locator('button[data-act=approve]').click();
+    await page.goto(`${t.server.url}/#/runs/${runId}`);
+    await page.waitForSelector('h2 .s-completed', { timeout: 10_000 }).catch(async (e) => { throw new Error(`${e.message}; run: ${JSON.stringify((await t.call(t.keys.viewer, 'GET', `/v1/runs/${runId}`)).json.status)}; intervention: ${JSON.stringify((await t.call(t.keys.viewer, 'GET', '/v1/interventions?status=approved')).json.interventions.map((i: { runId: string }) => i.runId))}`); });
+    const timeline = await page.locator('[data-testid=timeline]').innerText();
+    assert.match(timeline, /approved/i);
+    await page.screenshot({ path: 'artifacts/dashboard-run-approved.png', fullPage: true });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('lets another person deny one, and the run goes on without the delete', async () => {
+    const runId = await parkedDelete('delete c-42 again');
+    const { page, errors } = await signedIn(t.keys.approver2);
+    await page.click('a[href="#/inbox"]');
+    const card = page.locator('[data-intervention]').filter({ hasText: runId });
+    await card.locator('textarea[name=reason]').fill('no written request');
+    await card.locator('button[data-act=deny]').click();
+    await waitFor('the run ends', async () => (await t.call(t.keys.viewer, 'GET', `/v1/runs/${runId}`)).json.status === 'completed');
+    const run = (await t.call(t.keys.viewer, 'GET', `/v1/runs/${runId}`)).json;
+    assert.equal(run.toolCalls[0].status, 'denied');
+    await page.screenshot({ path: 'artifacts/dashboard-inbox-after-deny.png', fullPage: true });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('stops running runs with the kill switch, after a confirmation', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await t.call(t.keys.submitter, 'POST', '/v1/runs', { agent: 'slow', input: `scan ${i}` })).json.runId);
+    await waitFor('the scans are running', async () => {
+      const runs = await Promise.all(ids.map(async (id) => (await t.call(t.keys.viewer, 'GET', `/v1/runs/${id}`)).json.status));
+      return runs.every((s) => s === 'running');
+    });
+    const { page, errors } = await signedIn(t.keys.admin);
+    await page.click('a[href="#/controls"]');
+    await page.selectOption('#scope-kind', 'agent');
+    await page.fill('#scope-name', 'slow');
+    await page.fill('#switch-reason', 'runaway scans');
+    page.once('dialog', (d) => d.accept());
+    await page.click('#engage');
+    await page.waitForSelector('text=Stopped 3 run(s).');
+    for (const id of ids) assert.equal((await t.call(t.keys.viewer, 'GET', `/v1/runs/${id}`)).json.status, 'cancelled');
+    await page.screenshot({ path: 'artifacts/dashboard-kill-switch.png', fullPage: true });
+    const refused = await t.call(t.keys.submitter, 'POST', '/v1/runs', { agent: 'slow', input: 'again' });
+    assert.equal(refused.status, 409, 'new runs are refused while it is engaged');
+    await page.click('[data-lift="agent:slow"]');
+    await page.waitForSelector('text=None. Everything may run.');
+    await page.click('a[href="#/overview"]');
+    await page.waitForSelector('[data-agent=desk] svg rect');
+    await page.screenshot({ path: 'artifacts/dashboard-overview.png', fullPage: true });
+    await page.click('a[href="#/runs"]');
+    await page.waitForSelector('#runs tr[data-run]');
+    await page.screenshot({ path: 'artifacts/dashboard-runs.png', fullPage: true });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+});
