@@ -25,13 +25,13 @@ describe('warden replay and warden runs export', () => {
     assert.equal(fromFile.code, 0, fromFile.stderr);
     assert.match(fromFile.stdout, /^reproduced: 4 steps identical/);
 
-    const whatIf = await runCli(['replay', parked.runId, '--agent', 'examples/support-desk-strict.ts', '--json'], env);
+    const whatIf = await runCli(['replay', parked.runId, '--agent', 'examples/what-if/support-desk-strict.ts', '--json'], env);
     assert.equal(whatIf.code, 0, whatIf.stderr);
     const report = JSON.parse(whatIf.stdout);
     assert.equal(report.divergence.kind, 'now_denied');
     assert.equal(report.divergence.step, 3);
 
-    const all = await runCli(['replay', '--all', '--since', '1h', '--agent', 'examples/support-desk-strict.ts'], env);
+    const all = await runCli(['replay', '--all', '--since', '1h', '--agent', 'examples/what-if/support-desk-strict.ts'], env);
     assert.equal(all.code, 0, all.stderr);
     assert.match(all.stdout, /what-if over 1 run of support-desk: 0 identical, 1 differ/);
   });

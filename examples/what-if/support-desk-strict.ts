@@ -1,10 +1,10 @@
 /**
  * The support desk with a stricter policy, to try before shipping it:
- *   npx warden replay --all --since 24h --agent examples/support-desk-strict.ts
+ *   npx warden replay --all --since 24h --agent examples/what-if/support-desk-strict.ts
  * Refunds above $200 are denied outright and the ceiling is halved.
  */
 import { defineAgent } from 'warden';
-import desk, { deleteAccount, lookupOrder, refund } from './support-desk.ts';
+import desk, { deleteAccount, lookupOrder, refund } from '../support-desk.ts';
 
 export default defineAgent({
   name: desk.name,
