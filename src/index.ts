@@ -36,6 +36,8 @@ export type { DriftReport, DriftOptions, DimensionDrift } from './observe/drift/
 export { rehearse, buildReport, reportText, reportHtml, resolveFaultProfile, FAULT_PROFILES, auditAgent, auditText } from './rehearse/index.ts';
 export type { RehearsalOptions, RehearsalOutcome, RehearsalReport, FaultProfile, FaultRates, AuditReport, AuditFinding } from './rehearse/index.ts';
 export { createSqliteStore } from './store/sqlite/sqlite-store.ts';
+export { mcpTools, mcpTier, closeAllMcp } from './tools/mcp/mcp-tools.ts';
+export type { McpToolsOptions, McpServerSpec, McpToolSet, McpOrigin } from './tools/mcp/mcp-tools.ts';
 export { createPostgresStore, type PostgresStoreOptions } from './store/postgres/postgres-store.ts';
 export type { ClaimOptions, Store } from './store/store.ts';
 export { Worker, type WorkerOptions } from './scheduler/worker.ts';

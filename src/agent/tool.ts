@@ -56,6 +56,8 @@ export interface ToolConfig<I extends z.ZodType = z.ZodType, O = unknown> {
    * result instead (default: a plain note that the action was only recorded).
    */
   shadowResult?(args: z.infer<I>): unknown;
+  /** Where the tool comes from when it was imported (an MCP server), and how its tier was set. */
+  origin?: { kind: 'mcp'; server: string; tierSource: string; trusted: boolean; openWorld: boolean | null };
 }
 
 /** A tool after `defineTool`: validated, frozen, with its JSON Schema computed once. */

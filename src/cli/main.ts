@@ -11,6 +11,7 @@ import { registerServeCommand } from './commands/serve.ts';
 import { registerKeysCommand } from './commands/keys.ts';
 import { registerShadowCommand } from './commands/shadow.ts';
 import { flushTelemetry } from './cli-warden.ts';
+import { closeAllMcp } from '../tools/mcp/mcp-tools.ts';
 import { registerMigrateCommand } from './commands/migrate.ts';
 import { registerWorkerCommand } from './commands/worker.ts';
 import { registerRehearseCommand } from './commands/rehearse.ts';
@@ -53,6 +54,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`warden: internal error: ${describeError(e)}\n${(e as Error)?.stack ?? ''}\n`);
     return 1;
   } finally {
+    await closeAllMcp();
     await flushTelemetry();
   }
 }

@@ -22,7 +22,8 @@ export function auditText(r: AuditReport): string {
         `   ${t.name} (${t.tier}): approval by ${t.approval}; idempotent ${yes(t.idempotent)}; reversible ${yes(t.reversible)}; lock key ${yes(t.lockKey)}` +
         `; ${t.costUsd === null ? 'unpriced' : t.costUsd === 'per call' ? 'priced per call' : `${usd(usdToNano(t.costUsd))} a call`}; timeout ${t.timeoutMs} ms, ${t.retries} retries` +
         (t.requires.length ? `; requires ${t.requires.join(', ')}` : '') +
-        (t.provides.length ? `; provides ${t.provides.join(', ')}` : ''),
+        (t.provides.length ? `; provides ${t.provides.join(', ')}` : '') +
+        (t.origin ? `\n      from ${t.origin}` : ''),
     ),
     ...r.permissions.rules.map((p) => `   rule ${p.name}: ${p.decision} for ${p.tools === 'all' ? 'all tools' : p.tools.join(', ')}${p.tiers === 'all' ? '' : ` (tiers ${p.tiers.join(', ')})`}`),
     `   after a denial   ${r.permissions.onDeny === 'stop' ? 'the run stops' : 'the model is told and may try something else'}`,

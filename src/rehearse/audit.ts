@@ -51,6 +51,8 @@ export interface ToolEvidence {
   retries: number;
   requires: string[];
   provides: string[];
+  /** For a tool imported from an MCP server: the server, where its tier came from, and whether it reaches the open world. */
+  origin: string | null;
 }
 
 export interface AuditReport {
@@ -99,8 +101,19 @@ function toolEvidence(agent: Agent, tool: AnyTool): ToolEvidence {
     retries: tool.retries,
     requires: [...(tool.requires ?? [])],
     provides: [...(tool.provides ?? [])],
+    origin: tool.origin
+      ? `MCP server ${tool.origin.server} (${tool.origin.trusted ? 'trusted' : 'untrusted'}); tier from ${TIER_SOURCES[tool.origin.tierSource] ?? tool.origin.tierSource}${tool.origin.openWorld ? '; reaches the open world (openWorldHint)' : ''}`
+      : null,
   };
 }
+
+const TIER_SOURCES: Record<string, string> = {
+  override: 'an explicit override',
+  readOnlyHint: 'its readOnlyHint annotation',
+  destructiveHint: 'its destructiveHint annotation',
+  default: 'the default for tools that are not read-only (write)',
+  untrusted: 'distrust: an untrusted server\'s tools are at least write',
+};
 
 /** What the limits alone would let one request spend, without the ceiling: every model call at its largest completion, every tool call priced. */
 function limitsAloneAllowNano(agent: Agent): number {
