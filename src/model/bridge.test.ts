@@ -283,3 +283,13 @@ describe('callModel', () => {
     assert.equal((await callModel(model, request({ attempt: 3 }))).text, 'finally');
   });
 });
+
+describe('cached input pricing', () => {
+  it('prices cached input tokens at the cached rate, and the rest at full price', async () => {
+    const { usageCostNano } = await import('./pricing.ts');
+    const pricing = { inputPerMTok: 2, outputPerMTok: 8, cachedInputPerMTok: 0.5 };
+    assert.equal(usageCostNano({ inputTokens: 1000, outputTokens: 100 }, pricing), 1000 * 2000 + 100 * 8000);
+    assert.equal(usageCostNano({ inputTokens: 1000, outputTokens: 100, cachedInputTokens: 800 }, pricing), 200 * 2000 + 800 * 500 + 100 * 8000);
+    assert.equal(usageCostNano({ inputTokens: 10, outputTokens: 0, cachedInputTokens: 99 }, pricing), 10 * 500, 'never more cached than input');
+  });
+});

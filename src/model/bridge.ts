@@ -153,7 +153,11 @@ function toModelTurn(result: GenerateResult): ModelTurn {
   return {
     text,
     toolCalls,
-    usage: { inputTokens: usage.inputTokens ?? 0, outputTokens: usage.outputTokens ?? 0 },
+    usage: {
+      inputTokens: usage.inputTokens ?? 0,
+      outputTokens: usage.outputTokens ?? 0,
+      ...(usage.cachedInputTokens ? { cachedInputTokens: Math.min(usage.cachedInputTokens, usage.inputTokens ?? 0) } : {}),
+    },
     finishReason: typeof result.finishReason === 'string' ? result.finishReason : (result.finishReason?.unified ?? 'unknown'),
     ...(typeof confidence === 'number' && confidence >= 0 && confidence <= 1 ? { confidence } : {}),
     ...(typeof rationale === 'string' ? { rationale } : {}),
@@ -183,16 +187,18 @@ function sum(...values: unknown[]): number | undefined {
 }
 
 /** Token counts as reported; undefined where the provider gave none or nonsense. */
-function readUsage(result: GenerateResult): { inputTokens?: number; outputTokens?: number } {
+function readUsage(result: GenerateResult): { inputTokens?: number; outputTokens?: number; cachedInputTokens?: number } {
   const usage = result.usage as unknown;
   if (typeof usage !== 'object' || usage === null) return {};
-  const { inputTokens, outputTokens } = usage as { inputTokens?: unknown; outputTokens?: unknown };
+  const { inputTokens, outputTokens, cachedInputTokens } = usage as { inputTokens?: unknown; outputTokens?: unknown; cachedInputTokens?: unknown };
   // v2 reports plain numbers; v3 reports { total, … } with the parts it knows.
   const input = typeof inputTokens === 'object' && inputTokens !== null ? inputTokens as Record<string, unknown> : undefined;
   const output = typeof outputTokens === 'object' && outputTokens !== null ? outputTokens as Record<string, unknown> : undefined;
   return {
     inputTokens: input ? (count(input.total) ?? sum(input.noCache, input.cacheRead)) : count(inputTokens),
     outputTokens: output ? (count(output.total) ?? sum(output.text, output.reasoning)) : count(outputTokens),
+    // v3: inputTokens.cacheRead; v2: a separate cachedInputTokens.
+    cachedInputTokens: input ? count(input.cacheRead) : count(cachedInputTokens),
   };
 }
 

@@ -55,6 +55,8 @@ export interface ModelRequest {
 export interface TokenUsage {
   inputTokens: number;
   outputTokens: number;
+  /** Of `inputTokens`, those served from the provider's prompt cache (priced at the cached rate). */
+  cachedInputTokens?: number;
 }
 
 /** One model response, normalised. This is what `model.called` records and replay feeds back. */

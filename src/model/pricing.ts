@@ -29,14 +29,22 @@ export function tokensToNano(tokens: number, perMTok: number): number {
   return Math.ceil(tokens * perMTok * 1000 - 1e-9);
 }
 
+/** What a call cost: cached input at the cached rate (when the model has one), the rest at full price. */
 export function usageCostNano(usage: TokenUsage, pricing: ModelPricing): number {
-  return tokensToNano(usage.inputTokens, pricing.inputPerMTok) + tokensToNano(usage.outputTokens, pricing.outputPerMTok);
+  const cached = Math.min(usage.cachedInputTokens ?? 0, usage.inputTokens);
+  const cachedRate = pricing.cachedInputPerMTok ?? pricing.inputPerMTok;
+  return tokensToNano(usage.inputTokens - cached, pricing.inputPerMTok) + tokensToNano(cached, cachedRate) + tokensToNano(usage.outputTokens, pricing.outputPerMTok);
 }
 
 /** Models that carry their own price (the simulated model does) expose it under this key. */
 export const PRICING_KEY = 'wardenPricing';
 
-/** Prices of common models, USD per million tokens. Override per agent with `pricing`. */
+/**
+ * Prices of common models, USD per million tokens: input, output, and input served from the
+ * provider's prompt cache. These are the providers' published list prices as last checked (they
+ * change; no network is reached to refresh them). Override any of them per agent with `pricing`;
+ * a model missing here needs `pricing`, or the run refuses to start (the ceiling needs a price).
+ */
 export const PRICE_TABLE: Readonly<Record<string, ModelPricing>> = Object.freeze({
   'openai:gpt-4o': { inputPerMTok: 2.5, outputPerMTok: 10, cachedInputPerMTok: 1.25 },
   'openai:gpt-4o-mini': { inputPerMTok: 0.15, outputPerMTok: 0.6, cachedInputPerMTok: 0.075 },
