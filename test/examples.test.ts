@@ -1,6 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import newsroom from '../examples/newsroom.ts';
+import { spawnSync } from 'node:child_process';
+import fromAiSdk from '../examples/migrating/from-ai-sdk.ts';
+import fromAgentsSdk from '../examples/migrating/from-openai-agents.ts';
 import { testWarden } from './helpers.ts';
 
 describe('the newsroom example (plan mode, sub-agents, confidence gate)', () => {
@@ -16,5 +19,34 @@ describe('the newsroom example (plan mode, sub-agents, confidence gate)', () => 
     assert.deepEqual(tree.map((r) => r.agent).sort(), ['editor', 'researcher', 'writer']);
     assert.ok(tree.every((r) => r.status === 'completed'));
     assert.ok(result.requestCostUsd! > result.costUsd && result.requestCostUsd! <= result.ceilingUsd);
+  });
+});
+
+describe('the migration examples', () => {
+  it('runs the AI SDK tool loop, moved to Warden', async () => {
+    const { warden } = testWarden();
+    const result = await warden.run(fromAiSdk, 'Where is order 1042?');
+    assert.equal(result.status, 'completed');
+    assert.equal(result.toolCalls[0].tier, 'read');
+  });
+
+  it('runs the Agents SDK handoff as a delegate, parking on the refund until a person approves', async () => {
+    const { warden } = testWarden();
+    const parked = await warden.run(fromAgentsSdk, 'Refund order 7, it never came');
+    assert.equal(parked.status, 'waiting_approval');
+    await warden.approve(parked.pending!.id, { by: 'ana' });
+    const done = await warden.execute(fromAgentsSdk, parked.runId);
+    assert.equal(done.status, 'completed');
+    assert.equal(done.output, 'Billing refunded order 7.');
+  });
+});
+
+describe('the embedded service example', () => {
+  it('submits a request over HTTP and streams events to a subscriber', () => {
+    const out = spawnSync(process.execPath, ['examples/embedded-service.ts', '--once'], { encoding: 'utf8', env: { ...process.env, PORT: '0' }, timeout: 30_000 });
+    assert.equal(out.status, 0, out.stderr);
+    const { answer, events } = JSON.parse(out.stdout.trim().split('\n').at(-1)!);
+    assert.equal(answer.status, 'waiting_approval');
+    assert.ok(events > 5);
   });
 });
