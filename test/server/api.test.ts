@@ -173,3 +173,36 @@ describe('back-pressure', () => {
     }
   });
 });
+
+describe('warden keys (CLI)', () => {
+  it('creates a key whose secret is shown once, lists it without the secret, and revokes it', async () => {
+    const { runCli, tempDir } = await import('../helpers.ts');
+    const { join } = await import('node:path');
+    const db = join(tempDir(), 'k.db');
+    const created = await runCli(['keys', 'create', '--name', 'ana', '--role', 'approver', '--tenant', 'acme', '--db', db, '--json']);
+    assert.equal(created.code, 0, created.stderr);
+    const key = JSON.parse(created.stdout);
+    assert.match(key.secret, /^wk_/);
+    const list = await runCli(['keys', 'list', '--db', db, '--json']);
+    const listed = JSON.parse(list.stdout);
+    assert.deepEqual(listed.map((k: { id: string; role: string; tenants: string[] }) => [k.id, k.role, k.tenants]), [[key.id, 'approver', ['acme']]]);
+    assert.ok(!list.stdout.includes(key.secret), 'the secret is never shown again');
+    assert.equal((await runCli(['keys', 'revoke', key.id, '--db', db])).code, 0);
+    assert.ok(JSON.parse((await runCli(['keys', 'list', '--db', db, '--json'])).stdout)[0].revokedAt > 0);
+    assert.equal((await runCli(['keys', 'create', '--name', 'x', '--role', 'root', '--db', db])).code, 2, 'an unknown role is bad usage');
+  });
+});
+
+describe('API key authentication', () => {
+  it('accepts a live key and refuses a revoked or unknown one', async () => {
+    const { createApiKey, revokeApiKey, authenticate } = await import('../../src/server/api-keys.ts');
+    const { createSqliteStore } = await import('../../src/store/sqlite/sqlite-store.ts');
+    const store = createSqliteStore({ path: ':memory:' });
+    const { key, secret } = await createApiKey(store, { name: 'bot', role: 'submitter', tenants: ['acme'] });
+    assert.equal((await authenticate(store, secret))?.id, key.id);
+    assert.equal(await authenticate(store, `${secret}x`), null);
+    await revokeApiKey(store, key.id);
+    assert.equal(await authenticate(store, secret), null);
+    await store.close();
+  });
+});
