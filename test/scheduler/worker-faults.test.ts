@@ -38,7 +38,7 @@ function readEffects(file: string): Effect[] {
 function startWorker(url: string, effects: string): ChildProcess {
   const args = [CLI, 'worker', '--db', url, '--concurrency', '8', '--lease-ms', '2000', '--poll-ms', '200', '--json'];
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, WARDEN_TEST_EFFECTS: effects, WARDEN_TEST_DELAY_MS: '3' },
+    env: { ...process.env, WARDEN_TEST_EFFECTS: effects, WARDEN_TEST_DELAY_MS: '3', WARDEN_TEST_APPROVE_CHARGE: '1' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -66,7 +66,7 @@ async function waitFor(what: string, predicate: () => Promise<boolean>, timeoutM
 }
 
 describe('workers on PostgreSQL under SIGKILL', () => {
-  it('finishes every run, runs no committed tool call twice and crosses no ceiling when two of three workers are killed', { timeout: 60_000 }, async () => {
+  it('finishes every run, loses no approval, runs no committed tool call twice and crosses no ceiling when two of three workers are killed', { timeout: 60_000 }, async () => {
     const seed = Date.now() % 100_000;
     const random = seededRandom(seed);
     const url = urlWithSchema(schema);
@@ -79,6 +79,17 @@ describe('workers on PostgreSQL under SIGKILL', () => {
       for (let i = 0; i < RUNS; i++) runIds.push(await warden.submit(agent, `request ${i}`, { agentFile: AGENT_FILE }));
 
       for (let i = 0; i < 3; i++) workers.push(startWorker(url, effects));
+      // A person approves every charge as it comes up, while workers are being killed.
+      let approving = true;
+      let decisions = 0;
+      const approver = (async () => {
+        while (approving) {
+          for (const pending of await store.listInterventions({ status: 'pending', limit: 1000 })) {
+            await warden.approve(pending.id, { by: 'fault-test' }).then(() => decisions++, () => {});
+          }
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      })();
       // Kill two workers at random moments while the runs are under way: the first once a tenth
       // of the runs are done, the second once a third are, each after a random extra delay.
       const killed: number[] = [];
@@ -93,6 +104,8 @@ describe('workers on PostgreSQL under SIGKILL', () => {
         await exited(victim);
       }
       await waitFor('every run finished', async () => (await finishedCount(store)) === RUNS, 45_000);
+      approving = false;
+      await approver;
       workers[2].kill('SIGTERM');
       await exited(workers[2]);
       assert.equal(workers[2].exitCode, 0, 'the surviving worker stops cleanly on SIGTERM');
@@ -122,12 +135,17 @@ describe('workers on PostgreSQL under SIGKILL', () => {
           const reruns = (byKey.get(key) ?? []).filter((x) => x.attempt < e.data.attempt);
           for (const r of reruns) assert.ok(killed.includes(r.pid), `seed ${seed}: ${key} was retried though its worker ${r.pid} lived`);
         }
+        const decided = events.filter((e) => e.type === 'approval.decided');
+        assert.equal(decided.length, 1, `seed ${seed}: run ${runId} has ${decided.length} approval decisions`);
+        assert.ok(events.some((e) => e.type === 'tool.succeeded' && e.data.tool === 'charge'), `seed ${seed}: the approved charge of ${runId} never ran`);
         const budget = (await store.getBudget(runId))!;
         assert.ok(budget.spentNano + budget.reservedNano <= budget.ceilingNano, `seed ${seed}: ceiling crossed on ${runId}`);
         assert.equal(budget.reservedNano, 0, `seed ${seed}: ${runId} left money reserved`);
         assert.equal(budget.spentNano, run.costNano, `seed ${seed}: ${runId} ledger and run row disagree`);
       }
       assert.equal(byKey.size, RUNS * 5, 'every call of every run ran');
+      assert.equal(decisions, RUNS, 'one approval per run, none lost and none decided twice');
+      assert.equal((await store.listInterventions({ status: 'pending', limit: 10 })).length, 0);
       assert.ok(takenOver > 0, `seed ${seed}: no run was taken over from a killed worker, so the test proved nothing`);
     } finally {
       for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
