@@ -90,6 +90,31 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
 
 type Queryable = pg.Pool | pg.PoolClient;
 
+/**
+ * A commit's budget operations as one net change, when they allow it: all on one root, every
+ * settle before every reserve (then checking the final total against the ceiling is the same as
+ * checking each reserve in turn). Null otherwise, or when interventions or a requeue come along.
+ */
+function netBudget(batch: CommitBatch): { root: string; settledReserved: number; settledActual: number; reserved: number } | null {
+  const ops = batch.budget ?? [];
+  if (ops.length === 0 || batch.interventions?.length || batch.run?.status === 'queued') return null;
+  const root = ops[0].rootRunId;
+  let reserving = false;
+  const net = { root, settledReserved: 0, settledActual: 0, reserved: 0 };
+  for (const op of ops) {
+    if (op.rootRunId !== root) return null;
+    if (op.kind === 'settle') {
+      if (reserving) return null;
+      net.settledReserved += op.reservedNano;
+      net.settledActual += op.actualNano;
+    } else {
+      reserving = true;
+      net.reserved += op.amountNano;
+    }
+  }
+  return net;
+}
+
 class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   readonly #pool: pg.Pool;
@@ -143,6 +168,18 @@ class PostgresStore implements Store {
         const { rows } = await this.#pool.query(this.#patchRun(batch.run, true).with(this.#patchValues(batch, newSeq, true)));
         if (rows[0].n === 0) await this.#explainStale(this.#pool, runId, batch.expectedSeq);
         return;
+      }
+      const net = netBudget(batch);
+      if (net) {
+        // Settles then reserves on one root (the usual step): one statement that either lands whole
+        // or fails whole. A stale writer, a refused reservation or a foreign root aborts it, and the
+        // locked path below decides which, with the exact figures.
+        try {
+          await this.#pool.query(this.#patchRunWithBudget(batch.run).with([...this.#patchValues(batch, newSeq, true), net.root, net.settledReserved, net.settledActual, net.reserved]));
+          return;
+        } catch (e) {
+          if ((e as { code?: string }).code !== '22012') throw e;
+        }
       }
       await this.#transaction(async (c) => {
         const { rows } = await c.query(this.#patchRun(batch.run, false).with(this.#patchValues(batch, newSeq, false)));
@@ -416,6 +453,31 @@ class PostgresStore implements Store {
                    SELECT h.run_id, $2 + x.o, x.t, x.a, x.v, x.d FROM h, unnest($5::text[], $6::bigint[], $7::int[], $8::text[]) WITH ORDINALITY AS x(t, a, v, d, o))
              SELECT count(*)::int AS n FROM h`
           : `${update} RETURNING last_seq, root_run_id, agent, tenant`,
+      );
+      this.#patches.set(key, s);
+    }
+    return s;
+  }
+
+  /** The fast path's statement: the budget row, the run row and the events, all or nothing. */
+  #patchRunWithBudget(patch: RunPatch | undefined): Statement {
+    const { mask, sets, values } = patchClause(patch, 9);
+    const key = `${mask}:budget`;
+    let s = this.#patches.get(key);
+    if (!s) {
+      const S = this.#sql.schema;
+      const p = 9 + values.length; // root, settled reserved, settled actual, newly reserved
+      const reservedAfter = `GREATEST(reserved_nano - $${p + 1}::bigint, 0) + $${p + 3}::bigint`;
+      s = statement(
+        `WITH b AS (UPDATE ${S}.budgets SET reserved_nano = ${reservedAfter}, spent_nano = spent_nano + $${p + 2}::bigint
+                    WHERE root_run_id = $${p} AND root_run_id = (SELECT root_run_id FROM ${S}.runs WHERE run_id = $1)
+                      AND ($${p + 3}::bigint = 0 OR spent_nano + $${p + 2}::bigint + ${reservedAfter} <= ceiling_nano)
+                    RETURNING 1),
+              h AS (UPDATE ${S}.runs SET last_seq = $3, updated_at = $4${sets} WHERE run_id = $1 AND last_seq = $2 RETURNING run_id),
+              e AS (INSERT INTO ${S}.events (run_id, seq, type, at, v, data)
+                    SELECT h.run_id, $2 + x.o, x.t, x.a, x.v, x.d FROM h, unnest($5::text[], $6::bigint[], $7::int[], $8::text[]) WITH ORDINALITY AS x(t, a, v, d, o))
+         -- Divides by zero (aborting every change above) unless both the budget and the run row moved.
+         SELECT (SELECT count(*) FROM h)::int / ((SELECT count(*) FROM h)::int * (SELECT count(*) FROM b)::int) AS n`,
       );
       this.#patches.set(key, s);
     }
