@@ -1,6 +1,7 @@
 import { tracingFromEnv, type WardenTracing } from '../observe/otel.ts';
 import { createWarden, type Warden } from '../runtime/warden.ts';
 import type { Store } from '../store/store.ts';
+import { onShutdown } from './shutdown.ts';
 
 const tracers: WardenTracing[] = [];
 
@@ -14,11 +15,12 @@ export function cliWarden(store: Store): Warden {
   if (tracing) {
     tracing.attach(warden);
     tracers.push(tracing);
+    onShutdown(flushTelemetry);
   }
   return warden;
 }
 
-/** Exports the spans still buffered; `main` calls it before the process exits. */
+/** Exports the spans still buffered; runs before the process exits (a shutdown hook). */
 export async function flushTelemetry(): Promise<void> {
   const pending = tracers.splice(0);
   await Promise.allSettled(pending.map((t) => t.shutdown()));

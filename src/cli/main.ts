@@ -1,60 +1,75 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { isWardenError, describeError } from '../errors.ts';
-import { registerRunCommands } from './commands/run.ts';
-import { registerRunsCommands } from './commands/runs.ts';
-import { registerInterventionCommands } from './commands/interventions.ts';
-import { registerStopCommand } from './commands/stop.ts';
-import { registerReplayCommand } from './commands/replay.ts';
-import { registerDriftCommand } from './commands/drift.ts';
-import { registerUndoCommand } from './commands/undo.ts';
-import { registerServeCommand } from './commands/serve.ts';
-import { registerKeysCommand } from './commands/keys.ts';
-import { registerShadowCommand } from './commands/shadow.ts';
-import { flushTelemetry } from './cli-warden.ts';
-import { closeAllMcp } from '../tools/mcp/mcp-tools.ts';
-import { registerMigrateCommand } from './commands/migrate.ts';
-import { registerWorkerCommand } from './commands/worker.ts';
-import { registerRehearseCommand } from './commands/rehearse.ts';
-import { registerAuditCommand } from './commands/audit.ts';
+import { isWardenError, describeError, ERROR_CODES } from '../errors.ts';
+import { COMMANDS } from './command-table.ts';
+import { runShutdownHooks } from './shutdown.ts';
 
-/** Builds the `warden` command line. Exported so tests can drive it in-process. */
-export function buildProgram(): Command {
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/**
+ * Builds the `warden` command line with the command named in `argv` (and its siblings from the same
+ * module) fully defined, and the others as one-line entries for `--help`. Loading only what the
+ * command needs is what keeps `warden --help` and `warden runs list` quick to start.
+ */
+export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command('warden')
     .description('Warden: a production runtime for AI agents — stop conditions, least privilege, a cost ceiling, a replayable trace.')
+    .version(VERSION, '-V, --version')
     .showHelpAfterError()
     .exitOverride();
-  registerRunCommands(program);
-  registerRunsCommands(program);
-  registerInterventionCommands(program);
-  registerStopCommand(program);
-  registerReplayCommand(program);
-  registerDriftCommand(program);
-  registerUndoCommand(program);
-  registerServeCommand(program);
-  registerKeysCommand(program);
-  registerShadowCommand(program);
-  registerMigrateCommand(program);
-  registerWorkerCommand(program);
-  registerRehearseCommand(program);
-  registerAuditCommand(program);
+  const entry = COMMANDS.find((c) => c.name === argv[0]);
+  const registered = new Set<string>();
+  if (entry) {
+    (await entry.load())(program);
+    for (const c of program.commands) registered.add(c.name());
+  }
+  for (const c of COMMANDS) if (!registered.has(c.name)) program.command(c.name).description(c.summary);
   return program;
 }
 
+/** Whether the command asked for machine-readable output; its errors are then JSON too. */
+function wantsJson(argv: readonly string[]): boolean {
+  return argv.includes('--json') || argv.includes('--format=json') || argv.some((a, i) => a === '--format' && argv[i + 1] === 'json');
+}
+
+function reportError(argv: readonly string[], code: string, message: string): void {
+  if (wantsJson(argv)) process.stderr.write(`${JSON.stringify({ error: { code, message } })}\n`);
+  else process.stderr.write(`warden: ${code}: ${message}\n`);
+}
+
+/** Runs the CLI; resolves to the process exit code (see the exit-code table in the README). */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  stopQuietlyOnClosedPipe();
   try {
+    const program = await buildProgram(argv);
     await program.parseAsync(argv, { from: 'user' });
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof CommanderError) {
+      if (e.exitCode !== 0 && wantsJson(argv)) reportError(argv, 'INVALID_ARGUMENT', e.message.replace(/^error: /, ''));
+      return e.exitCode === 0 ? 0 : ERROR_CODES.INVALID_ARGUMENT.exit;
+    }
     if (isWardenError(e)) {
-      process.stderr.write(`warden: ${e.code}: ${e.message}\n`);
+      reportError(argv, e.code, e.message);
       return e.exitCode;
     }
-    process.stderr.write(`warden: internal error: ${describeError(e)}\n${(e as Error)?.stack ?? ''}\n`);
-    return 1;
+    if (wantsJson(argv)) reportError(argv, 'INTERNAL', describeError(e));
+    else process.stderr.write(`warden: internal error: ${describeError(e)}\n${(e as Error)?.stack ?? ''}\n`);
+    return ERROR_CODES.INTERNAL.exit;
   } finally {
-    await closeAllMcp();
-    await flushTelemetry();
+    await runShutdownHooks();
+  }
+}
+
+/**
+ * `warden runs list | head` closes stdout early. That is the reader saying it has seen enough, not
+ * an error: stop writing and exit quietly (0), as Unix tools do, instead of a stack trace.
+ */
+function stopQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode === undefined ? 0 : Number(process.exitCode));
+      throw e;
+    });
   }
 }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { isPostgresUrl } from '../store/postgres/connection.ts';
-import { createPostgresStore } from '../store/postgres/postgres-store.ts';
+import { WardenError } from '../errors.ts';
+import { isPostgresUrl } from '../store/store-url.ts';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import type { Store } from '../store/store.ts';
 
@@ -21,6 +21,24 @@ export function storeTarget(db?: string): string {
  */
 export async function openStore(db?: string, options: { poolSize?: number } = {}): Promise<Store> {
   const target = storeTarget(db);
-  if (isPostgresUrl(target)) return createPostgresStore({ url: target, poolSize: options.poolSize ?? 4 });
+  if (isPostgresUrl(target)) {
+    const { createPostgresStore } = await import('../store/postgres/postgres-store.ts');
+    return createPostgresStore({ url: target, poolSize: options.poolSize ?? 4 });
+  }
+  checkNotUrl(target);
   return createSqliteStore({ path: target });
+}
+
+/**
+ * A URL that is not postgres:// is a mistake (`mysql://…`, `postgress://…`), never a SQLite file
+ * to be created under that odd name in the working directory.
+ */
+export function checkNotUrl(target: string): void {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(target)?.[1];
+  if (scheme === undefined) return;
+  const from = process.env.WARDEN_DB === target ? 'WARDEN_DB' : '--db';
+  throw new WardenError(
+    'INVALID_ARGUMENT',
+    `${from} is a ${scheme}:// URL, which Warden cannot use: a store is a SQLite file path or a postgres:// (postgresql://) URL`,
+  );
 }

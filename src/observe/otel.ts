@@ -1,11 +1,17 @@
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, SimpleSpanProcessor, TracerProvider, type SpanExporter } from '@opentelemetry/sdk-trace';
+import { createRequire } from 'node:module';
+import type { SpanExporter, TracerProvider } from '@opentelemetry/sdk-trace';
 import type { Warden } from '../runtime/warden.ts';
 import { SpanProjector } from './otel/span-projector.ts';
 import { PinnedIdGenerator } from './otel/trace-ids.ts';
 
 type Env = Record<string, string | undefined>;
+
+// The OpenTelemetry SDK and exporter are loaded when tracing is switched on, not when Warden is
+// imported: a CLI command or a service that does not trace pays nothing for them.
+const require = createRequire(import.meta.url);
+const sdkTrace = () => require('@opentelemetry/sdk-trace') as typeof import('@opentelemetry/sdk-trace');
+const resources = () => require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
+const otlpHttp = () => require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
 
 export interface TracingOptions {
   /** Where spans go. `tracingFromEnv` builds an OTLP/HTTP one; tests pass an in-memory one. */
@@ -34,6 +40,8 @@ export class WardenTracing {
 
   constructor(options: TracingOptions) {
     const ids = new PinnedIdGenerator();
+    const { BatchSpanProcessor, SimpleSpanProcessor, TracerProvider } = sdkTrace();
+    const { resourceFromAttributes } = resources();
     const processor = options.immediate ? new SimpleSpanProcessor({ exporter: options.exporter }) : new BatchSpanProcessor({ exporter: options.exporter });
     this.provider = new TracerProvider({
       idGenerator: ids,
@@ -94,7 +102,7 @@ export function tracingFromEnv(env: Env = process.env, options: Partial<Omit<Tra
   const url = otlpTracesUrl(env);
   if (!url) return null;
   return createTracing({
-    exporter: new OTLPTraceExporter({ url }),
+    exporter: new (otlpHttp().OTLPTraceExporter)({ url }),
     captureContent: options.captureContent ?? env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT?.trim().toLowerCase() === 'true',
     serviceName: options.serviceName ?? (env.OTEL_SERVICE_NAME?.trim() || 'warden'),
     immediate: options.immediate,

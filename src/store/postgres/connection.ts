@@ -14,9 +14,7 @@ export function quoteSchema(schema: string): string {
   return `"${schema}"`;
 }
 
-export function isPostgresUrl(target: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(target);
-}
+export { isPostgresUrl } from '../store-url.ts';
 
 /**
  * Splits Warden's own `schema` query parameter off a connection URL, so one string (a `--db`

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { WardenError } from '../../errors.ts';
 import type { MigrationReport } from '../migration-history.ts';
 import { migrate } from './migrations.ts';
 import { toStoreError } from './sqlite-errors.ts';
@@ -38,6 +39,22 @@ export function migrateFile(path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_M
   return report;
 }
 
+/**
+ * A SQLite database that already holds tables, none of them Warden's migration ledger, belongs to
+ * something else: adopting it would mix Warden's tables into another application's file. An empty
+ * database (no tables yet, or a file of 0 bytes) is a new store: SQLite creates the file before it
+ * writes a byte, so refusing empty files would race with another process creating the same store.
+ */
+function refuseForeign(db: DatabaseSync, path: string): void {
+  const tables = (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+  if (tables.length === 0 || tables.includes('schema_migrations')) return;
+  const shown = tables.slice(0, 5).join(', ') + (tables.length > 5 ? `, … (${tables.length} tables)` : '');
+  throw new WardenError(
+    'INVALID_ARGUMENT',
+    `${path} is a SQLite database of something else (tables: ${shown}), not a Warden store; Warden will not add its tables to it. Point --db (or WARDEN_DB) at a new file or an existing Warden store.`,
+  );
+}
+
 function open(path: string, busyTimeoutMs: number): { db: DatabaseSync; report: MigrationReport } {
   let db: DatabaseSync | undefined;
   try {
@@ -50,6 +67,7 @@ function open(path: string, busyTimeoutMs: number): { db: DatabaseSync; report: 
     db.exec('PRAGMA journal_mode = WAL');
     db.exec('PRAGMA synchronous = NORMAL');
     db.exec('PRAGMA foreign_keys = ON');
+    refuseForeign(db, path);
     const report = migrate(db);
     return { db, report };
   } catch (e) {

@@ -1,6 +1,3 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { z } from 'zod';
 import { type AnyTool, defineTool, type Tier, TIERS } from '../../agent/tool.ts';
 import { describeError, WardenError } from '../../errors.ts';
@@ -102,6 +99,12 @@ export async function mcpTools(options: McpToolsOptions): Promise<McpToolSet> {
   for (const [tool, tier] of Object.entries(options.tiers ?? {})) {
     if (!TIERS.includes(tier)) throw new WardenError('INVALID_CONFIG', `mcpTools: tiers.${tool} must be read, write or delete, got ${JSON.stringify(tier)}`);
   }
+  // The MCP SDK is loaded on first use: importing Warden (and starting the CLI) should not pay for it.
+  const [{ Client }, { StdioClientTransport }, { StreamableHTTPClientTransport }] = await Promise.all([
+    import('@modelcontextprotocol/sdk/client/index.js'),
+    import('@modelcontextprotocol/sdk/client/stdio.js'),
+    import('@modelcontextprotocol/sdk/client/streamableHttp.js'),
+  ]);
   const client = new Client({ name: 'warden', version: '1' });
   const transport =
     'url' in spec
