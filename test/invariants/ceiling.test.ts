@@ -55,7 +55,7 @@ function chargeTool(costUsd: number | ((args: { n: number }) => number), execute
     retries: 1,
     costUsd,
     input: z.object({ n: z.number() }),
-    execute: (args, ctx) => execute(args, ctx.signal),
+    execute: (args: { n: number }, ctx: { signal: AbortSignal }) => execute(args, ctx.signal),
     ...extra,
   } as Parameters<typeof defineTool>[0]);
 }
@@ -303,5 +303,101 @@ describe('parallel priced calls in one step', () => {
       ),
       { seed: 2027, numRuns: 60 },
     );
+  });
+});
+
+describe('overruns are never silent', () => {
+  async function overrunRun(path = ':memory:') {
+    const { warden, store } = testWarden(path, INDEPENDENT_RUNS);
+    const agent = defineAgent({
+      name: 'over-reporter',
+      instructions: 'x',
+      model: lyingModel([{ kind: 'answer', calls: [], extraInput: 0, output: 'over', overBy: 3000 }]),
+      pricing: { inputPerMTok: 1, outputPerMTok: 10 },
+      tools: [chargeTool(0)],
+      limits: { maxSteps: 3, maxCostUsd: 0.02, maxOutputTokens: 1000 },
+    });
+    return { warden, store, agent };
+  }
+
+  it('counts overruns in the warden_budget_overruns_total Prometheus counter', async () => {
+    const { createMetrics } = await import('../../src/observe/metrics.ts');
+    const { warden, agent } = await overrunRun();
+    const metrics = createMetrics();
+    metrics.attach(warden);
+    await warden.run(agent, 'one');
+    await warden.run(agent, 'two');
+    const line = (await metrics.text()).split('\n').find((l) => l.startsWith('warden_budget_overruns_total{'));
+    assert.ok(line?.includes('agent="over-reporter"') && line.endsWith(' 2'), line);
+  });
+
+  it('shows the overrun in `warden runs show`, as text and JSON', async () => {
+    const { join } = await import('node:path');
+    const { runCli, tempDir } = await import('../helpers.ts');
+    const db = join(tempDir(), 'overrun.db');
+    const { warden, store, agent } = await overrunRun(db);
+    const result = await warden.run(agent, 'hi');
+    await store.close();
+    const text = await runCli(['runs', 'show', result.runId, '--db', db]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /Overrun: the provider billed \$/);
+    assert.match(text.stdout, /^overrun {2}m1\.1: billed \$[\d.]+, \$[\d.]+ reserved/m);
+    const json = await runCli(['runs', 'show', result.runId, '--db', db, '--json']);
+    const shown = JSON.parse(json.stdout) as { overruns: { reservationId: string; reservedNano: number; actualNano: number }[] };
+    assert.equal(shown.overruns.length, 1);
+    assert.ok(shown.overruns[0]!.actualNano > shown.overruns[0]!.reservedNano);
+  });
+});
+
+describe('the rehearsal report', () => {
+  it('counts an approval-required call run without an approval of its exact arguments, and a reservation left open', async () => {
+    const { summarizeRun } = await import('../../src/rehearse/run-summary.ts');
+    const { scriptedAgent, SideEffects, supportTools } = await import('../helpers.ts');
+    const agent = scriptedAgent([{ text: 'x' }], supportTools(new SideEffects()));
+    const limits = { maxSteps: 10, maxToolCalls: 10, maxRetries: 4, maxWallMs: 60_000, maxCostUsd: 1, maxOutputTokens: 1000 };
+    const turn = { text: '', toolCalls: [{ callId: 'c1', tool: 'refund', args: { orderId: '1', amount: 250 } }], usage: { inputTokens: 1, outputTokens: 1 }, finishReason: 'tool-calls' };
+    const log = [
+      ['run.submitted', { agent: 'test-agent', input: 'x', tenant: 't', limits, rootRunId: 'r', parentRunId: null, model: { provider: 'p', modelId: 'm', inputPerMTok: 1, outputPerMTok: 1 } }],
+      ['budget.reserved', { reservationId: 'm1.1', purpose: 'model', amountNano: 10, before: { spentNano: 0, reservedNano: 0, ceilingNano: 1e9 } }],
+      ['budget.committed', { reservationId: 'm1.1', actualNano: 5, releasedNano: 5, after: { spentNano: 5, reservedNano: 0, ceilingNano: 1e9 } }],
+      ['model.called', { step: 1, attempt: 1, maxOutputTokens: 1000, turn, costNano: 5, latencyMs: 1 }],
+      ['policy.decided', { callId: 'c1', tool: 'refund', tier: 'write', argsHash: 'h-250', decision: 'approve', rule: 'tool:refund.approval', reason: 'big' }],
+      ['approval.requested', { approvalId: 'a1', callId: 'c1', tool: 'refund', tier: 'write', args: {}, argsHash: 'h-250', reason: 'big' }],
+      ['approval.decided', { approvalId: 'a1', callId: 'c1', decision: 'approved', by: 'ana', reason: '', argsHash: 'h-other' }],
+      ['budget.reserved', { reservationId: 'tc1.1', purpose: 'tool', amountNano: 10, before: { spentNano: 5, reservedNano: 0, ceilingNano: 1e9 } }],
+      ['tool.started', { callId: 'c1', tool: 'refund', attempt: 1, idempotencyKey: 'r:c1' }],
+      ['limit.hit', { limit: 'wall_time', detail: 'x' }],
+      ['run.stopped', { reason: 'wall_time', detail: 'x' }],
+    ] as const;
+    const events = log.map(([type, data], i) => ({ runId: 'r', seq: i + 1, type, at: i, v: 1, data })) as unknown as AnyRunEvent[];
+    const summary = summarizeRun(events, agent);
+    assert.deepEqual(summary.unapprovedDestructive, [{ callId: 'c1', tool: 'refund' }]);
+    assert.equal(summary.openReservationsAtEnd, 1);
+  });
+
+  it('reports 0 ceiling breaches, 0 open reservations at run end and 0 unapproved destructive calls after a storm, with overruns counted apart', async () => {
+    const supportDesk = (await import('../../examples/support-desk.ts')).default;
+    const { resolveFaultProfile } = await import('../../src/rehearse/fault-profile.ts');
+    const { rehearse } = await import('../../src/rehearse/rehearsal.ts');
+    const { buildReport } = await import('../../src/rehearse/report.ts');
+    const { reportText } = await import('../../src/rehearse/report-text.ts');
+    const { reportHtml } = await import('../../src/rehearse/report-html.ts');
+    const outcome = await rehearse({ agent: supportDesk, requests: 300, seed: 13, profile: resolveFaultProfile('storm') });
+    const report = buildReport(outcome);
+    assert.equal(report.cost.ceilingBreaches, 0);
+    assert.equal(report.cost.openReservationsAtEnd, 0);
+    assert.equal(report.permissions.destructiveRanWithoutApproval, 0);
+    assert.equal(report.cost.overruns, 0, 'the simulated provider never reports more than it was asked for');
+    assert.ok(report.checks.noCeilingBreach && report.checks.noOpenReservations && report.checks.noUnapprovedDestructive);
+    assert.ok(report.permissions.toolCallsByTier.delete > 0 || report.permissions.approvals.approved > 0, 'the storm exercised approvals');
+    const text = reportText(report);
+    assert.match(text, /ceiling breaches\s+0 ✓/);
+    assert.match(text, /overruns\s+0 /);
+    assert.match(text, /open reservations at run end\s+0 ✓/);
+    assert.match(text, /unapproved destructive calls\s+0 ✓/);
+    assert.match(reportHtml(report), /open reservations at run end/);
+    const json = JSON.parse(JSON.stringify(report)) as typeof report;
+    assert.equal(json.cost.overruns, 0);
+    assert.equal(json.cost.openReservationsAtEnd, 0);
   });
 });
