@@ -161,6 +161,48 @@ describe('the ceiling holds against a lying provider', () => {
   });
 });
 
+describe('the ceiling holds across child runs', () => {
+  it('stops the child that overran and the parent at the ceiling, with one ledger for the tree and no reservation left open', async () => {
+    const { warden, store } = testWarden(':memory:', INDEPENDENT_RUNS);
+    const child = defineAgent({
+      name: 'liar',
+      instructions: 'x',
+      model: lyingModel([{ kind: 'answer', calls: [], extraInput: 0, output: 'over', overBy: 10_000 }]),
+      pricing: { inputPerMTok: 1, outputPerMTok: 10 },
+      tools: [chargeTool(0)],
+      limits: { maxSteps: 3, maxCostUsd: 0.05, maxOutputTokens: 1000 },
+    });
+    const parent = defineAgent({
+      name: 'lead',
+      instructions: 'x',
+      model: lyingModel([
+        { kind: 'answer', calls: ['delegate_liar', 'delegate_liar'], extraInput: 0, output: 'honest', overBy: 0 },
+        { kind: 'answer', calls: [], extraInput: 0, output: 'honest', overBy: 0 },
+      ]),
+      pricing: { inputPerMTok: 1, outputPerMTok: 10 },
+      tools: [],
+      delegates: [child],
+      parallelToolCalls: 2,
+      limits: { maxSteps: 4, maxCostUsd: 0.05, maxOutputTokens: 1000 },
+    });
+    const result = await warden.run(parent, 'delegate');
+    const tree = await store.listRuns({ rootRunId: result.runId });
+    assert.equal(tree.length, 3);
+    const budget = (await store.getBudget(result.runId))!;
+    assert.ok(budget.spentNano > budget.ceilingNano, 'the children overran the shared ceiling');
+    assert.equal(budget.reservedNano, 0);
+    for (const run of tree) {
+      const events = await warden.events(run.runId);
+      assert.equal(foldRun(events).openReservations.size, 0, `${run.runId}: reservations left open`);
+      if (run.runId === result.runId) continue;
+      assert.ok(events.some((e) => e.type === 'budget.overrun'), `${run.runId}: the overrun is recorded`);
+      assert.equal(run.stopReason, 'cost_ceiling');
+    }
+    assert.equal(result.status, 'stopped');
+    assert.equal(result.stopReason, 'cost_ceiling', 'the parent stops at the ceiling its children spent');
+  });
+});
+
 describe('billed failures', () => {
   const billedCases: { error: (typeof LYING_ERRORS)[number]; billed: boolean }[] = [
     { error: '429', billed: false },

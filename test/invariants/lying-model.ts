@@ -9,7 +9,7 @@ import { promptUtf8Bytes } from '../../src/model/simulated-usage.ts';
 export type LyingResponse =
   | {
       kind: 'answer';
-      /** Tool calls to propose (by tool name), or none for a final answer. */
+      /** Tool calls to propose (by tool name; `delegate_*` get a task), or none for a final answer. */
       calls: string[];
       /** Input tokens the provider adds on its own and bills. */
       extraInput: number;
@@ -68,7 +68,7 @@ export function lyingModel(script: readonly LyingResponse[], provider = 'lying')
       const input = Math.max(1, Math.ceil(promptUtf8Bytes(options) / 4)) + r.extraInput;
       const output = r.output === 'over' ? max + r.overBy : Math.min(max, 40);
       const content = r.calls.length
-        ? r.calls.map((tool) => ({ type: 'tool-call' as const, toolCallId: `c${++nextId}`, toolName: tool, input: JSON.stringify({ n: nextId }) }))
+        ? r.calls.map((tool) => ({ type: 'tool-call' as const, toolCallId: `c${nextId + 1}`, toolName: tool, input: JSON.stringify(tool.startsWith('delegate_') ? { task: `task ${++nextId}` } : { n: ++nextId }) }))
         : [{ type: 'text' as const, text: 'done' }];
       const cacheWrite = Math.min(r.cacheWrite ?? 0, input);
       return {
