@@ -38,6 +38,8 @@ export const ERROR_CODES = {
   MODEL_CALL_FAILED: { fault: 'model', http: 502, exit: 1 },
   TOOL_FAILED: { fault: 'tool', http: 502, exit: 1 },
   TOOL_TIMEOUT: { fault: 'tool', http: 504, exit: 1 },
+  /** A tool's `costUsd` function threw or gave no valid price: the call failed unreserved, unrun. */
+  TOOL_COST_INVALID: { fault: 'tool', http: 502, exit: 1 },
   BUDGET_EXCEEDED: { fault: 'policy', http: 402, exit: 3 },
   STALE_WRITER: { fault: 'system', http: 409, exit: 1 },
   LEASE_HELD: { fault: 'system', http: 409, exit: 1 },

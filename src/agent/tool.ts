@@ -121,8 +121,11 @@ export function defineTool<I extends z.ZodType, O>(config: ToolConfig<I, O>): To
   if (config.compensate && config.tier === 'read') {
     throw new WardenError('INVALID_CONFIG', `${where}: a read-tier tool changes nothing, so it has nothing to compensate`);
   }
-  if (typeof config.costUsd === 'number' && !(config.costUsd >= 0)) {
-    throw new WardenError('INVALID_CONFIG', `${where}: costUsd must be >= 0, got ${config.costUsd}`);
+  if (config.costUsd !== undefined && typeof config.costUsd !== 'function' && !isPrice(config.costUsd)) {
+    throw new WardenError(
+      'INVALID_CONFIG',
+      `${where}: costUsd must be a finite number of USD >= 0, or a function (args) => number, got ${describeCost(config.costUsd)}`,
+    );
   }
   let jsonSchema: Record<string, unknown>;
   try {
@@ -148,9 +151,44 @@ export function isReversible(tool: AnyTool): boolean {
   return tool.tier !== 'read' && typeof tool.compensate === 'function';
 }
 
-/** Price of one call of `tool` with `args`, in USD (0 when the tool declares none). */
+/** What `toolCallPrice` found: the price of one call in USD, or why there is none. */
+export type ToolPrice = { ok: true; usd: number } | { ok: false; message: string };
+
+/**
+ * Price of one call of `tool` with `args`, in USD (0 when the tool declares none). A `costUsd`
+ * function that throws or returns anything but a finite number >= 0 gives no price: the call
+ * cannot be reserved for, so it must not run.
+ *
+ * @example
+ * const price = toolCallPrice(sendSms, { to: '+44…' });
+ * if (!price.ok) console.error(price.message);
+ */
+export function toolCallPrice(tool: AnyTool, args: unknown): ToolPrice {
+  if (tool.costUsd === undefined) return { ok: true, usd: 0 };
+  if (typeof tool.costUsd !== 'function') return { ok: true, usd: tool.costUsd };
+  let cost: unknown;
+  try {
+    cost = tool.costUsd(args);
+  } catch (e) {
+    return { ok: false, message: `${tool.name}: costUsd threw (${e instanceof Error ? e.message : String(e)}), so the call cannot be priced and did not run` };
+  }
+  if (!isPrice(cost)) {
+    return { ok: false, message: `${tool.name}: costUsd returned ${describeCost(cost)}; expected a finite number of USD >= 0. The call did not run` };
+  }
+  return { ok: true, usd: cost };
+}
+
+/** Price of one call of `tool` with `args`, in USD; throws `INVALID_CONFIG` when it cannot be priced. */
 export function toolCallCostUsd(tool: AnyTool, args: unknown): number {
-  if (tool.costUsd === undefined) return 0;
-  const cost = typeof tool.costUsd === 'function' ? tool.costUsd(args) : tool.costUsd;
-  return Number.isFinite(cost) && cost > 0 ? cost : 0;
+  const price = toolCallPrice(tool, args);
+  if (!price.ok) throw new WardenError('INVALID_CONFIG', price.message);
+  return price.usd;
+}
+
+function isPrice(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}
+
+function describeCost(value: unknown): string {
+  return typeof value === 'number' ? String(value) : `${typeof value} ${JSON.stringify(value) ?? String(value)}`;
 }

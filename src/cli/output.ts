@@ -37,5 +37,15 @@ export function summaryLines(result: RunResult): string[] {
 }
 
 export function printRun(result: RunResult, events: readonly AnyRunEvent[]): void {
-  process.stdout.write(`${[...traceLines(events), '', ...summaryLines(result)].join('\n')}\n`);
+  process.stdout.write(`${[...traceLines(events), '', ...summaryLines(result), ...overrunLines(events)].join('\n')}\n`);
+}
+
+/** The calls that cost more than was reserved for them (a provider reporting more than asked), as recorded. */
+export function overrunsOf(events: readonly AnyRunEvent[]): { reservationId: string; reservedNano: number; actualNano: number }[] {
+  return events.flatMap((e) => (e.type === 'budget.overrun' ? [{ reservationId: e.data.reservationId, reservedNano: e.data.reservedNano, actualNano: e.data.actualNano }] : []));
+}
+
+/** A summary line per overrun, so `warden runs show` never leaves one unsaid. */
+export function overrunLines(events: readonly AnyRunEvent[]): string[] {
+  return overrunsOf(events).map((o) => `overrun  ${o.reservationId}: billed ${usd(o.actualNano)}, ${usd(o.reservedNano)} reserved (+${usd(o.actualNano - o.reservedNano)})`);
 }

@@ -1,5 +1,5 @@
 import type { ModelRequest } from '../model/port.ts';
-import { type ModelPricing, tokensToNano } from '../model/pricing.ts';
+import { type ModelPricing, reservedInputPerMTok, tokensToNano } from '../model/pricing.ts';
 import type { RunState } from '../runtime/fold.ts';
 
 /** Tokens of framing a provider may add per message (role markers and the like). */
@@ -31,9 +31,10 @@ export type ModelReservation =
   | { ok: false; detail: string };
 
 /**
- * Sizes the reservation for the next model call: worst-case input plus the largest completion the
- * run can still pay for, capped by `maxOutputTokens`. When not even `MIN_OUTPUT_TOKENS` fit, the
- * call is not made.
+ * Sizes the reservation for the next model call: worst-case input (`inputTokens`, which includes
+ * the provider's own added input) at the dearest input rate (a cache write may cost more than
+ * plain input) plus the largest completion the run can still pay for, capped by `maxOutputTokens`.
+ * When not even `MIN_OUTPUT_TOKENS` fit, the call is not made.
  */
 export function planModelReservation(
   state: RunState,
@@ -41,7 +42,7 @@ export function planModelReservation(
   inputTokens: number,
   remaining = remainingNano(state),
 ): ModelReservation {
-  const inputNano = tokensToNano(inputTokens, pricing.inputPerMTok);
+  const inputNano = tokensToNano(inputTokens, reservedInputPerMTok(pricing));
   const wanted = state.limits.maxOutputTokens;
   const perOutput = pricing.outputPerMTok * 1000;
   let maxOutputTokens = wanted;

@@ -293,3 +293,59 @@ describe('cached input pricing', () => {
     assert.equal(usageCostNano({ inputTokens: 10, outputTokens: 0, cachedInputTokens: 99 }, pricing), 10 * 500, 'never more cached than input');
   });
 });
+
+describe('cache writes', () => {
+  it('prices cache writes at the cache-write rate and cache reads at the cached rate', async () => {
+    const { usageCostNano } = await import('./pricing.ts');
+    const pricing = { inputPerMTok: 3, outputPerMTok: 15, cachedInputPerMTok: 0.3, cacheWriteInputPerMTok: 3.75 };
+    assert.equal(
+      usageCostNano({ inputTokens: 1000, outputTokens: 10, cachedInputTokens: 200, cacheWriteInputTokens: 500 }, pricing),
+      300 * 3000 + 200 * 300 + 500 * 3750 + 10 * 15000,
+    );
+    assert.equal(usageCostNano({ inputTokens: 100, outputTokens: 0, cacheWriteInputTokens: 500 }, pricing), 100 * 3750, 'never more written than input');
+  });
+
+  it('knows Anthropic charges 1.25x the input price for cache writes', async () => {
+    const { PRICE_TABLE } = await import('./pricing.ts');
+    for (const [key, price] of Object.entries(PRICE_TABLE).filter(([k]) => k.startsWith('anthropic:'))) {
+      assert.equal(price.cacheWriteInputPerMTok, price.inputPerMTok * 1.25, key);
+    }
+  });
+
+  it('reads v3 cache writes from usage.inputTokens.cacheWrite', async () => {
+    const { model } = fakeV3({
+      content: [{ type: 'text', text: 'hi' }],
+      usage: { inputTokens: { total: 1000, noCache: 300, cacheRead: 200, cacheWrite: 500 }, outputTokens: { total: 7, text: 7, reasoning: 0 } },
+    });
+    const turn = await callModel(model, request());
+    assert.deepEqual(turn.usage, { inputTokens: 1000, outputTokens: 7, cachedInputTokens: 200, cacheWriteInputTokens: 500 });
+  });
+
+  it('reads v2 Anthropic cache writes from providerMetadata and counts them (and cache reads) as input', async () => {
+    const model: LanguageModelV2 = {
+      specificationVersion: 'v2',
+      provider: 'anthropic.messages',
+      modelId: 'claude-sonnet-4-20250514',
+      supportedUrls: {},
+      doGenerate: async () => ({
+        content: [{ type: 'text', text: 'hi' }],
+        finishReason: 'stop',
+        // Anthropic's input_tokens leaves out what was read from and written to the cache.
+        usage: { inputTokens: 300, outputTokens: 7, totalTokens: 307, cachedInputTokens: 200 },
+        providerMetadata: { anthropic: { cacheCreationInputTokens: 500 } },
+        warnings: [],
+      }),
+      doStream: () => {
+        throw new Error('not used');
+      },
+    };
+    const turn = await callModel(model, request());
+    assert.deepEqual(turn.usage, { inputTokens: 1000, outputTokens: 7, cachedInputTokens: 200, cacheWriteInputTokens: 500 });
+  });
+
+  it('reserves input at the cache-write rate when it is dearer than plain input', async () => {
+    const { reservedInputPerMTok } = await import('./pricing.ts');
+    assert.equal(reservedInputPerMTok({ inputPerMTok: 3, outputPerMTok: 15, cacheWriteInputPerMTok: 3.75 }), 3.75);
+    assert.equal(reservedInputPerMTok({ inputPerMTok: 3, outputPerMTok: 15, cachedInputPerMTok: 0.3 }), 3);
+  });
+});

@@ -157,6 +157,9 @@ function toModelTurn(result: GenerateResult): ModelTurn {
       inputTokens: usage.inputTokens ?? 0,
       outputTokens: usage.outputTokens ?? 0,
       ...(usage.cachedInputTokens ? { cachedInputTokens: Math.min(usage.cachedInputTokens, usage.inputTokens ?? 0) } : {}),
+      ...(usage.cacheWriteInputTokens
+        ? { cacheWriteInputTokens: Math.min(usage.cacheWriteInputTokens, (usage.inputTokens ?? 0) - Math.min(usage.cachedInputTokens ?? 0, usage.inputTokens ?? 0)) }
+        : {}),
     },
     finishReason: typeof result.finishReason === 'string' ? result.finishReason : (result.finishReason?.unified ?? 'unknown'),
     ...(typeof confidence === 'number' && confidence >= 0 && confidence <= 1 ? { confidence } : {}),
@@ -186,20 +189,49 @@ function sum(...values: unknown[]): number | undefined {
   return known.some((v) => v === undefined) ? undefined : known.reduce<number>((a, b) => a + b!, 0);
 }
 
-/** Token counts as reported; undefined where the provider gave none or nonsense. */
-function readUsage(result: GenerateResult): { inputTokens?: number; outputTokens?: number; cachedInputTokens?: number } {
+interface ReadUsage {
+  inputTokens?: number;
+  outputTokens?: number;
+  cachedInputTokens?: number;
+  cacheWriteInputTokens?: number;
+}
+
+/**
+ * Token counts as reported, with `inputTokens` counting all input (cache reads and writes
+ * included); undefined where the provider gave none or nonsense.
+ *
+ * v3 reports `inputTokens: { total, noCache, cacheRead, cacheWrite }`. v2 reports plain numbers;
+ * there Anthropic's `inputTokens` leaves out both cache reads (`cachedInputTokens`) and cache
+ * writes (`providerMetadata.anthropic.cacheCreationInputTokens`), so they are added back.
+ */
+function readUsage(result: GenerateResult): ReadUsage {
   const usage = result.usage as unknown;
   if (typeof usage !== 'object' || usage === null) return {};
   const { inputTokens, outputTokens, cachedInputTokens } = usage as { inputTokens?: unknown; outputTokens?: unknown; cachedInputTokens?: unknown };
-  // v2 reports plain numbers; v3 reports { total, … } with the parts it knows.
   const input = typeof inputTokens === 'object' && inputTokens !== null ? inputTokens as Record<string, unknown> : undefined;
   const output = typeof outputTokens === 'object' && outputTokens !== null ? outputTokens as Record<string, unknown> : undefined;
-  return {
-    inputTokens: input ? (count(input.total) ?? sum(input.noCache, input.cacheRead)) : count(inputTokens),
-    outputTokens: output ? (count(output.total) ?? sum(output.text, output.reasoning)) : count(outputTokens),
-    // v3: inputTokens.cacheRead; v2: a separate cachedInputTokens.
-    cachedInputTokens: input ? count(input.cacheRead) : count(cachedInputTokens),
-  };
+  const outputCount = output ? (count(output.total) ?? sum(output.text, output.reasoning)) : count(outputTokens);
+  if (input) {
+    return {
+      inputTokens: count(input.total) ?? sum(input.noCache, input.cacheRead, input.cacheWrite ?? 0),
+      outputTokens: outputCount,
+      cachedInputTokens: count(input.cacheRead),
+      cacheWriteInputTokens: count(input.cacheWrite),
+    };
+  }
+  const anthropic = (result.providerMetadata as Record<string, Record<string, unknown> | undefined> | undefined)?.anthropic;
+  if (anthropic) {
+    const read = count(cachedInputTokens) ?? 0;
+    const written = count(anthropic.cacheCreationInputTokens) ?? 0;
+    const plain = count(inputTokens);
+    return {
+      inputTokens: plain === undefined ? undefined : plain + read + written,
+      outputTokens: outputCount,
+      cachedInputTokens: read,
+      cacheWriteInputTokens: written,
+    };
+  }
+  return { inputTokens: count(inputTokens), outputTokens: outputCount, cachedInputTokens: count(cachedInputTokens) };
 }
 
 /**

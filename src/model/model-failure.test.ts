@@ -8,7 +8,7 @@ import {
   LoadAPIKeyError,
   TypeValidationError,
 } from '@ai-sdk/provider';
-import { classifyModelError, ModelCallError, retryAfterMs } from './model-failure.ts';
+import { classifyModelError, mayBeBilled, ModelCallError, retryAfterMs } from './model-failure.ts';
 
 function apiError(statusCode: number | undefined, extra: { headers?: Record<string, string>; cause?: unknown; isRetryable?: boolean } = {}) {
   return new APICallError({
@@ -112,5 +112,37 @@ describe('retryAfterMs', () => {
     assert.equal(retryAfterMs({ 'retry-after': 'Tue, 31 Dec 2024 23:00:00 GMT' }, now), 0);
     assert.equal(retryAfterMs({ 'retry-after': 'soon' }, now), undefined);
     assert.equal(retryAfterMs(undefined, now), undefined);
+  });
+});
+
+describe('mayBeBilled', () => {
+  const cases: [string, unknown, boolean][] = [
+    ['429', apiError(429), false],
+    ['401', apiError(401), false],
+    ['400', apiError(400), false],
+    ['408', apiError(408), false],
+    ['503 overloaded', apiError(503), false],
+    ['529 overloaded', apiError(529), false],
+    ['500', apiError(500), true],
+    ['502', apiError(502), true],
+    ['504', apiError(504), true],
+    ['a missing API key (thrown before sending)', new LoadAPIKeyError({ message: 'no key' }), false],
+    ['a connection refused', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), false],
+    ['a DNS failure', apiError(undefined, { cause: Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' }) }), false],
+    ['a connection reset after sending', Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), true],
+    ['a timeout after sending', Object.assign(new Error('timed out'), { name: 'TimeoutError' }), true],
+    ['a 200 with a malformed body', new JSONParseError({ text: '{', cause: new SyntaxError('bad') }), true],
+    ['an abort mid-call', Object.assign(new Error('aborted'), { name: 'AbortError' }), true],
+    ['anything else thrown', new Error('a bug in a custom provider'), true],
+  ];
+  for (const [what, error, billed] of cases) {
+    it(`says ${what} ${billed ? 'may have been billed' : 'was not billed'}`, () => {
+      assert.equal(mayBeBilled(classifyModelError(error), error), billed);
+    });
+  }
+
+  it('refusals that never reached the provider are free', () => {
+    assert.equal(mayBeBilled({ kind: 'breaker_open', retryable: true, message: 'open' }), false);
+    assert.equal(mayBeBilled({ kind: 'retry_budget', retryable: false, message: 'spent' }), false);
   });
 });

@@ -161,3 +161,72 @@ export function classifyModelError(e: unknown): ModelFailure {
   }
   return { kind: 'client_error', retryable: false, message };
 }
+
+/** Connection errors that mean the request never reached the provider. */
+const NEVER_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ConnectionRefused',
+  'FailedToOpenSocket',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** AI SDK errors thrown while building the request, before anything is sent. */
+const NEVER_SENT_NAMES = new Set([
+  'AI_LoadAPIKeyError',
+  'AI_LoadSettingError',
+  'AI_UnsupportedFunctionalityError',
+  'AI_InvalidPromptError',
+  'AI_InvalidArgumentError',
+  'AI_NoSuchModelError',
+  'AI_TooManyEmbeddingValuesForCallError',
+]);
+
+/** Statuses saying the provider did no work: request timeout (408), overloaded (503, 529). */
+const NO_WORK_STATUSES = new Set([408, 503, 529]);
+
+/**
+ * Whether a failed model call may have been billed, so the ledger charges it at its reservation
+ * instead of $0. Only a failure known not to be billed is free:
+ *
+ * | failure                                                        | may be billed |
+ * | -------------------------------------------------------------- | ------------- |
+ * | refused before sending (breaker open, retry budget, bad setup) | no            |
+ * | connection never made (`ECONNREFUSED`, DNS, connect timeout)   | no            |
+ * | HTTP 4xx, 429 included (the provider refused the request)      | no            |
+ * | HTTP 408, 503, 529 (timed out or overloaded: no work done)     | no            |
+ * | other HTTP 5xx (500, 502, 504: the work may have been done)    | yes           |
+ * | HTTP 200 with a malformed or empty body                        | yes           |
+ * | timeout or connection reset after sending                       | yes           |
+ * | aborted mid-call (cancel, deadline)                            | yes           |
+ * | anything else thrown, where the provider said nothing          | yes           |
+ *
+ * `cause` is what the provider threw (the `cause` of a `ModelCallError`); it tells a connection
+ * that was never made from one that broke after the request went out.
+ *
+ * @example
+ * const charged = mayBeBilled(failure, error.cause) ? reservedNano : 0;
+ */
+export function mayBeBilled(failure: ModelFailure, cause?: unknown): boolean {
+  switch (failure.kind) {
+    case 'breaker_open':
+    case 'retry_budget':
+    case 'rate_limited':
+      return false;
+    case 'client_error':
+      if (failure.status !== undefined) return false;
+      return !findInChain(cause, (l) => (NEVER_SENT_NAMES.has(field(l, 'name') ?? '') ? true : undefined));
+    case 'server_error':
+      return failure.status === undefined || !NO_WORK_STATUSES.has(failure.status);
+    case 'network':
+    case 'timeout':
+      return !findInChain(cause, (l) => (NEVER_SENT_CODES.has(field(l, 'code') ?? '') ? true : undefined));
+    case 'malformed':
+    case 'aborted':
+      return true;
+  }
+}

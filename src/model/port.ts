@@ -57,6 +57,8 @@ export interface TokenUsage {
   outputTokens: number;
   /** Of `inputTokens`, those served from the provider's prompt cache (priced at the cached rate). */
   cachedInputTokens?: number;
+  /** Of `inputTokens`, those the provider wrote to its prompt cache (priced at the cache-write rate). */
+  cacheWriteInputTokens?: number;
 }
 
 /** One model response, normalised. This is what `model.called` records and replay feeds back. */

@@ -7,7 +7,29 @@ export interface ModelPricing {
   outputPerMTok: number;
   /** Price of input tokens served from the provider's cache (defaults to `inputPerMTok`). */
   cachedInputPerMTok?: number;
+  /**
+   * Price of input tokens the provider writes to its prompt cache (Anthropic charges 1.25× the
+   * input price for them; defaults to `inputPerMTok`).
+   */
+  cacheWriteInputPerMTok?: number;
+  /**
+   * Input tokens the provider adds to every request on its own — Anthropic's tool-use system
+   * prompt, OpenAI's message framing — reserved on top of Warden's bound of the request. Defaults
+   * per provider (`PROVIDER_ADDED_INPUT_TOKENS`); set it when a provider adds more (or less).
+   */
+  providerInputTokens?: number;
 }
+
+/**
+ * Input tokens each provider is known to add to a request Warden sends (tool-use system prompts:
+ * Anthropic documents 264–346 for tool use; OpenAI's framing adds a few per message, which
+ * Warden's own bound already counts, so it gets a small margin). Unknown providers get 0: set
+ * `pricing.providerInputTokens` for them.
+ */
+export const PROVIDER_ADDED_INPUT_TOKENS: Readonly<Record<string, number>> = Object.freeze({
+  anthropic: 500,
+  openai: 64,
+});
 
 /**
  * Money is kept in integer nano-dollars (1e-9 USD) inside the runtime and the store, so the
@@ -29,11 +51,40 @@ export function tokensToNano(tokens: number, perMTok: number): number {
   return Math.ceil(tokens * perMTok * 1000 - 1e-9);
 }
 
-/** What a call cost: cached input at the cached rate (when the model has one), the rest at full price. */
+/**
+ * What a call cost: input read from the cache at the cached rate, input written to the cache at
+ * the cache-write rate, the rest of the input at full price, and the output. `inputTokens` counts
+ * all input (cache reads and writes included).
+ */
 export function usageCostNano(usage: TokenUsage, pricing: ModelPricing): number {
   const cached = Math.min(usage.cachedInputTokens ?? 0, usage.inputTokens);
+  const written = Math.min(usage.cacheWriteInputTokens ?? 0, usage.inputTokens - cached);
   const cachedRate = pricing.cachedInputPerMTok ?? pricing.inputPerMTok;
-  return tokensToNano(usage.inputTokens - cached, pricing.inputPerMTok) + tokensToNano(cached, cachedRate) + tokensToNano(usage.outputTokens, pricing.outputPerMTok);
+  return (
+    tokensToNano(usage.inputTokens - cached - written, pricing.inputPerMTok) +
+    tokensToNano(cached, cachedRate) +
+    tokensToNano(written, writeRate(pricing)) +
+    tokensToNano(usage.outputTokens, pricing.outputPerMTok)
+  );
+}
+
+function writeRate(pricing: ModelPricing): number {
+  return pricing.cacheWriteInputPerMTok ?? pricing.inputPerMTok;
+}
+
+/**
+ * The rate input is reserved at: the dearest an input token can be billed (a cache write can
+ * cost more than plain input), so no mix of cached, written and plain input exceeds the reservation.
+ */
+export function reservedInputPerMTok(pricing: ModelPricing): number {
+  return Math.max(pricing.inputPerMTok, writeRate(pricing), pricing.cachedInputPerMTok ?? 0);
+}
+
+/** Input tokens `model`'s provider adds to a request: the pricing's own figure, else the provider default. */
+export function providerInputTokens(model: Pick<WardenModel, 'provider'>, pricing: ModelPricing): number {
+  if (pricing.providerInputTokens !== undefined) return pricing.providerInputTokens;
+  const provider = model.provider.split('.')[0] ?? model.provider;
+  return PROVIDER_ADDED_INPUT_TOKENS[provider] ?? 0;
 }
 
 /** Models that carry their own price (the simulated model does) expose it under this key. */
@@ -52,9 +103,10 @@ export const PRICE_TABLE: Readonly<Record<string, ModelPricing>> = Object.freeze
   'openai:gpt-4.1-mini': { inputPerMTok: 0.4, outputPerMTok: 1.6, cachedInputPerMTok: 0.1 },
   'openai:gpt-4.1-nano': { inputPerMTok: 0.1, outputPerMTok: 0.4, cachedInputPerMTok: 0.025 },
   'openai:o4-mini': { inputPerMTok: 1.1, outputPerMTok: 4.4, cachedInputPerMTok: 0.275 },
-  'anthropic:claude-sonnet-4': { inputPerMTok: 3, outputPerMTok: 15, cachedInputPerMTok: 0.3 },
-  'anthropic:claude-3-5-haiku': { inputPerMTok: 0.8, outputPerMTok: 4, cachedInputPerMTok: 0.08 },
-  'anthropic:claude-opus-4': { inputPerMTok: 15, outputPerMTok: 75, cachedInputPerMTok: 1.5 },
+  // Anthropic bills 5-minute cache writes at 1.25× the input price.
+  'anthropic:claude-sonnet-4': { inputPerMTok: 3, outputPerMTok: 15, cachedInputPerMTok: 0.3, cacheWriteInputPerMTok: 3.75 },
+  'anthropic:claude-3-5-haiku': { inputPerMTok: 0.8, outputPerMTok: 4, cachedInputPerMTok: 0.08, cacheWriteInputPerMTok: 1 },
+  'anthropic:claude-opus-4': { inputPerMTok: 15, outputPerMTok: 75, cachedInputPerMTok: 1.5, cacheWriteInputPerMTok: 18.75 },
 });
 
 function tableKey(model: WardenModel): string {
@@ -77,6 +129,18 @@ export function resolvePricing(model: WardenModel, override?: ModelPricing): Mod
   }
   if (!(pricing.inputPerMTok >= 0) || !(pricing.outputPerMTok >= 0)) {
     throw new WardenError('INVALID_CONFIG', `pricing must have non-negative inputPerMTok and outputPerMTok, got ${JSON.stringify(pricing)}`);
+  }
+  for (const key of ['cachedInputPerMTok', 'cacheWriteInputPerMTok'] as const) {
+    const value = pricing[key];
+    if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
+      throw new WardenError('INVALID_CONFIG', `pricing.${key} must be a non-negative number of USD per million tokens, got ${value}`);
+    }
+  }
+  if (pricing.providerInputTokens !== undefined && !(Number.isInteger(pricing.providerInputTokens) && pricing.providerInputTokens >= 0)) {
+    throw new WardenError(
+      'INVALID_CONFIG',
+      `pricing.providerInputTokens must be a non-negative integer (input tokens the provider adds to each request), got ${pricing.providerInputTokens}`,
+    );
   }
   return pricing;
 }

@@ -57,6 +57,10 @@ export function explainEvent(e: AnyRunEvent): string | null {
     }
     case 'budget.committed':
       return e.data.assumed ? `Counted the full ${usd(e.data.actualNano)} set aside as spent: the process stopped before the real cost was known.` : null;
+    case 'budget.overrun': {
+      const d = e.data;
+      return `Overrun: the provider billed ${usd(d.actualNano)} (${d.actualTokens.input} tokens read, ${d.actualTokens.output} written) for a call ${usd(d.reservedNano)} was set aside for (${d.reservedTokens.input} and ${d.reservedTokens.output}). The real cost is counted and the run stops.`;
+    }
     case 'model.called': {
       const t = e.data.turn;
       const what = t.toolCalls.length

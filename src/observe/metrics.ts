@@ -60,6 +60,7 @@ export class WardenMetrics {
   readonly runCost: Histogram<'agent'>;
   readonly retries: Counter<'agent' | 'kind' | 'cause'>;
   readonly limitHits: Counter<'agent' | 'limit'>;
+  readonly budgetOverruns: Counter<'agent'>;
   readonly stepLatency: Histogram<'agent' | 'kind'>;
   readonly tokenUsage: Histogram<'gen_ai_operation_name' | 'gen_ai_provider_name' | 'gen_ai_request_model' | 'gen_ai_token_type'>;
   readonly breakerState: Gauge<'breaker'>;
@@ -94,6 +95,11 @@ export class WardenMetrics {
     this.runCost = histogram('warden_run_cost_usd', 'Cost of a finished run, USD (retries included).', ['agent'], COST_BUCKETS);
     this.retries = counter('warden_retries_total', 'Retries, by what was retried and why.', ['agent', 'kind', 'cause']);
     this.limitHits = counter('warden_limit_hits_total', 'Stop conditions reached, by limit.', ['agent', 'limit']);
+    this.budgetOverruns = counter(
+      'warden_budget_overruns_total',
+      'Calls that cost more than was reserved for them (a provider reporting more than it was asked for); each stops its run.',
+      ['agent'],
+    );
     this.stepLatency = histogram('warden_step_duration_seconds', 'Duration of one model call or one tool execution.', ['agent', 'kind'], LATENCY_BUCKETS);
     this.tokenUsage = histogram(
       'gen_ai_client_token_usage',
@@ -186,6 +192,9 @@ export class WardenMetrics {
         break;
       case 'budget.committed':
         if (e.data.actualNano > 0) this.spend.inc({ agent }, e.data.actualNano / 1e9);
+        break;
+      case 'budget.overrun':
+        this.budgetOverruns.inc({ agent });
         break;
       case 'limit.hit':
         this.limitHits.inc({ agent, limit: e.data.limit });

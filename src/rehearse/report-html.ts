@@ -37,7 +37,7 @@ export function reportHtml(r: RehearsalReport): string {
     ['1. What stops this agent looping forever?', r.answers.stopConditions, r.checks.everyRunEnded],
     ['2. What may each tool do, and what waits for a person?', r.answers.permissions, r.checks.noUnapprovedDestructive],
     ['3. Can we see why each step was chosen?', r.answers.observability, r.checks.completeTraces],
-    ['4. What is the most one request can cost?', r.answers.cost, r.checks.noCeilingBreach],
+    ['4. What is the most one request can cost?', r.answers.cost, r.checks.noCeilingBreach && r.checks.noOpenReservations],
   ];
   const outcomes: Record<string, number> = {};
   for (const [status, count] of Object.entries(r.stopConditions.byStatus)) if (status !== 'stopped') outcomes[status] = count;

@@ -38,7 +38,7 @@ export function reportText(r: RehearsalReport): string {
     ]),
     ...section('Permissions', [
       ['tool calls by tier', pairs(p.toolCallsByTier)],
-      ['destructive calls without approval', `${n(p.destructiveRanWithoutApproval)} ${ok(r.checks.noUnapprovedDestructive)}  (${n(p.destructiveProposed)} proposed)`],
+      ['unapproved destructive calls', `${n(p.destructiveRanWithoutApproval)} ${ok(r.checks.noUnapprovedDestructive)}  (delete-tier or approval-required calls run without an approval of their exact arguments; ${n(p.destructiveProposed)} delete-tier proposed)`],
       ['approvals per 1,000 requests', `${p.approvalsPer1000}  (${n(p.approvals.requested)} asked: ${n(p.approvals.approved)} approved, ${n(p.approvals.denied)} denied, ${n(p.approvals.leftWaiting)} left waiting)`],
       ['escalations per 1,000 requests', `${p.escalationsPer1000}  (${pairs(p.escalations.byReason, ', ')}; ${n(p.escalations.leftWaiting)} left waiting)`],
       ['irreversible actions per 1,000', `${p.irreversiblePer1000}  (writes and deletes that ran with no compensation declared)`],
@@ -52,6 +52,8 @@ export function reportText(r: RehearsalReport): string {
     ...section('Cost per request (retries included)', [
       ['p50 / p95 / p99 / max', [c.perRequestUsd.p50, c.perRequestUsd.p95, c.perRequestUsd.p99, c.perRequestUsd.max].map(money).join(' / ')],
       ['ceiling breaches', `${n(c.ceilingBreaches)} ${ok(r.checks.noCeilingBreach)}  (ceiling ${money(c.ceilingUsd)})`],
+      ['overruns', `${n(c.overruns)}  (calls a provider billed above their reservation: recorded, and the run stopped)`],
+      ['open reservations at run end', `${n(c.openReservationsAtEnd)} ${ok(r.checks.noOpenReservations)}`],
       ['most expensive', c.mostExpensive ? `${c.mostExpensive.runId} ${money(c.mostExpensive.costUsd)}: ${c.mostExpensive.why}` : '—'],
       [`projected per day at ${n(c.projection.volumePerDay)}`, `typical ${money(c.projection.typicalUsd)} · every request at p99 ${money(c.projection.badDayUsd)} · hard bound ${money(c.projection.boundUsd)}`],
       ['tokens', `${n(c.tokens.input)} in · ${n(c.tokens.output)} out · largest completion ${n(c.tokens.maxOutputOneCall)}`],

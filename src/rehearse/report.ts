@@ -20,7 +20,14 @@ export interface RehearsalReport {
   /** One-paragraph answers to the four questions, for the top of the report. */
   answers: { stopConditions: string; permissions: string; observability: string; cost: string };
   /** The invariants a rehearsal must show; any false one fails `warden rehearse`. */
-  checks: { everyRunEnded: boolean; noUnapprovedDestructive: boolean; completeTraces: boolean; noCeilingBreach: boolean };
+  checks: {
+    everyRunEnded: boolean;
+    noUnapprovedDestructive: boolean;
+    completeTraces: boolean;
+    noCeilingBreach: boolean;
+    /** No reservation left open at the end of any run's log. */
+    noOpenReservations: boolean;
+  };
   stopConditions: {
     byStatus: Record<string, number>;
     byStopReason: Record<string, number>;
@@ -49,7 +56,15 @@ export interface RehearsalReport {
     perRequestUsd: Spread;
     totalUsd: number;
     ceilingUsd: number;
+    /** Runs whose spend went above the ceiling with no overrun recorded: a silent breach (must be 0). */
     ceilingBreaches: number;
+    /**
+     * Calls that cost more than was reserved (a provider reporting more than asked), each recorded
+     * as `budget.overrun` and followed by a `cost_ceiling` stop. Counted apart from breaches.
+     */
+    overruns: number;
+    /** Runs that ended or parked with a reservation still open (must be 0). */
+    openReservationsAtEnd: number;
     mostExpensive: { runId: string; costUsd: number; why: string } | null;
     tokens: { input: number; output: number; maxOutputOneCall: number };
     projection: { volumePerDay: number; typicalUsd: number; badDayUsd: number; boundUsd: number };
@@ -108,7 +123,9 @@ export function buildReport(outcome: RehearsalOutcome, volumePerDay = outcome.re
   const { runs, requests, timing } = outcome;
   const costs = runs.map((r) => nanoToUsd(r.spentNano));
   const ceilingNano = runs[0]?.ceilingNano ?? 0;
-  const breaches = runs.filter((r) => r.peakSpentNano > r.ceilingNano).length;
+  const breaches = runs.filter((r) => r.peakSpentNano > r.ceilingNano && r.overruns === 0).length;
+  const overruns = sum(runs, (r) => r.overruns);
+  const openAtEnd = runs.filter((r) => r.openReservationsAtEnd > 0).length;
   const unapproved = runs.flatMap((r) => r.unapprovedDestructive.map((c) => ({ runId: r.runId, ...c })));
   const steps = sum(runs, (r) => r.steps);
   const completeSteps = sum(runs, (r) => r.completeSteps);
@@ -147,6 +164,7 @@ export function buildReport(outcome: RehearsalOutcome, volumePerDay = outcome.re
       noUnapprovedDestructive: unapproved.length === 0,
       completeTraces: completeSteps === steps && problems.length === 0,
       noCeilingBreach: breaches === 0,
+      noOpenReservations: openAtEnd === 0,
     },
     stopConditions: {
       byStatus,
@@ -189,6 +207,8 @@ export function buildReport(outcome: RehearsalOutcome, volumePerDay = outcome.re
       totalUsd: round(costs.reduce((a, b) => a + b, 0), 9),
       ceilingUsd: nanoToUsd(ceilingNano),
       ceilingBreaches: breaches,
+      overruns,
+      openReservationsAtEnd: openAtEnd,
       mostExpensive: expensive ? { runId: expensive.runId, costUsd: nanoToUsd(expensive.spentNano), why: whyExpensive(expensive) } : null,
       tokens: { input: sum(runs, (r) => r.inputTokens), output: sum(runs, (r) => r.outputTokens), maxOutputOneCall: Math.max(0, ...runs.map((r) => r.maxOutputTokensOneCall)) },
       projection: {
@@ -254,7 +274,9 @@ function answers(r: RehearsalReport): RehearsalReport['answers'] {
       `A person would face ${pm.approvalsPer1000} approvals and ${pm.escalationsPer1000} escalations per 1,000 requests.`,
     observability: `${round(r.observability.completeShare * 100, 2)}% of ${count(r.observability.steps)} steps have a complete decision trace${r.observability.runsWithProblems ? ` (${r.observability.runsWithProblems} runs with gaps)` : ''}.`,
     cost:
-      `${c.ceilingBreaches === 0 ? 'No request crossed' : `${count(c.ceilingBreaches)} requests crossed`} the ${money(c.ceilingUsd)} ceiling; per request p50 ${money(c.perRequestUsd.p50)}, p99 ${money(c.perRequestUsd.p99)}, max ${money(c.perRequestUsd.max)}. ` +
+      `${c.ceilingBreaches === 0 ? 'No request crossed' : `${count(c.ceilingBreaches)} requests crossed`} the ${money(c.ceilingUsd)} ceiling unrecorded` +
+      `${c.overruns > 0 ? ` (${count(c.overruns)} provider overruns were recorded and stopped their runs)` : ''}; ` +
+      `${count(c.openReservationsAtEnd)} runs ended with a reservation open; per request p50 ${money(c.perRequestUsd.p50)}, p99 ${money(c.perRequestUsd.p99)}, max ${money(c.perRequestUsd.max)}. ` +
       `At ${count(c.projection.volumePerDay)} requests a day: about ${money(c.projection.typicalUsd)} typical, ${money(c.projection.badDayUsd)} if every request cost the p99, and never above ${money(c.projection.boundUsd)} (every request at its ceiling).`,
   };
 }

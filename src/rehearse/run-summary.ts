@@ -19,6 +19,10 @@ export interface RunSummary {
   ceilingNano: number;
   /** Highest spend any budget event recorded (a breach shows here even if later undone). */
   peakSpentNano: number;
+  /** Calls that cost more than was reserved for them (`budget.overrun`: a provider reporting more than asked). */
+  overruns: number;
+  /** Reservations written and never settled by the end of the log (must be 0). */
+  openReservationsAtEnd: number;
   /** Active time of the run on its own clock (parked time excluded), ms. */
   activeMs: number;
   steps: number;
@@ -31,7 +35,10 @@ export interface RunSummary {
   toolCalls: Record<Tier, number>;
   toolFailures: number;
   toolTimeouts: number;
-  /** Delete-tier calls that started without an approval of the same call and arguments. */
+  /**
+   * Delete-tier or approval-required calls that started with no `approval.decided` approved for
+   * their exact argsHash (or a person's edit of those exact arguments).
+   */
   unapprovedDestructive: { callId: string; tool: string }[];
   approvalsRequested: number;
   approvalsApproved: number;
@@ -71,7 +78,10 @@ interface CallTrace {
   decided: boolean;
   started: boolean;
   finished: boolean;
-  approvedHash: string | null;
+  /** Hashes of the arguments a person approved for this call. */
+  approved: Set<string>;
+  /** The policy asked for a person's approval (or the tier is delete). */
+  needsApproval: boolean;
   parkedOn: boolean;
 }
 
@@ -84,7 +94,7 @@ export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunS
   if (!first || first.type !== 'run.submitted') throw new Error('a run log starts with run.submitted');
   const s: RunSummary = {
     runId: first.runId, status: 'queued', stopReason: null, stopDetail: null, spentNano: 0, modelCostNano: 0,
-    ceilingNano: Math.round(first.data.limits.maxCostUsd * 1e9), peakSpentNano: 0, activeMs: 0, steps: 0, modelCalls: 0,
+    ceilingNano: Math.round(first.data.limits.maxCostUsd * 1e9), peakSpentNano: 0, overruns: 0, openReservationsAtEnd: 0, activeMs: 0, steps: 0, modelCalls: 0,
     modelFailures: { rateLimited: 0, serverError: 0, other: 0 }, retries: { model: 0, tool: 0 }, retryRefusals: 0,
     toolCalls: { read: 0, write: 0, delete: 0 }, toolFailures: 0, toolTimeouts: 0, unapprovedDestructive: [],
     approvalsRequested: 0, approvalsApproved: 0, approvalsDenied: 0, escalations: 0, escalationReasons: [], parked: null,
@@ -100,6 +110,7 @@ export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunS
   let lastAt = first.at;
   let parkedSince: number | null = null;
   let ended = false;
+  let escalation: { callId?: string; reason: string } | null = null;
 
   for (let i = 0; i < events.length; i++) {
     const e = events[i]!;
@@ -109,6 +120,9 @@ export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunS
     switch (e.type) {
       case 'budget.reserved':
         reservations.set(e.data.reservationId, false);
+        break;
+      case 'budget.overrun':
+        s.overruns++;
         break;
       case 'budget.committed':
         if (reservations.has(e.data.reservationId)) reservations.set(e.data.reservationId, true);
@@ -127,7 +141,7 @@ export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunS
         const reserved = reservations.get(`m${e.data.step}.${e.data.attempt}`);
         stepModelOk.set(e.data.step, reserved === true && Number.isInteger(e.data.costNano));
         for (const c of turn.toolCalls) {
-          calls.set(c.callId, { step: e.data.step, tool: c.tool, argsHash: null, tier: null, decided: false, started: false, finished: false, approvedHash: null, parkedOn: false });
+          calls.set(c.callId, { step: e.data.step, tool: c.tool, argsHash: null, tier: null, decided: false, started: false, finished: false, approved: new Set(), needsApproval: false, parkedOn: false });
           if (agent.toolsByName.get(c.tool)?.tier === 'delete') s.destructiveProposed++;
         }
         break;
@@ -150,7 +164,7 @@ export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunS
       }
       case 'policy.decided': {
         const c = calls.get(e.data.callId);
-        if (c) Object.assign(c, { decided: true, tier: e.data.tier, argsHash: e.data.argsHash });
+        if (c) Object.assign(c, { decided: true, tier: e.data.tier, argsHash: e.data.argsHash, needsApproval: c.needsApproval || e.data.decision === 'approve' });
         break;
       }
       case 'plan.rejected': {
@@ -182,7 +196,7 @@ export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunS
         const c = calls.get(e.data.callId);
         if (e.data.decision === 'approved') {
           s.approvalsApproved++;
-          if (c) c.approvedHash = e.data.argsHash;
+          if (c) c.approved.add(e.data.argsHash);
           if (c && c.tool === PLAN_TOOL) c.finished = true; // the plan is accepted once approved
         } else {
           s.approvalsDenied++;
@@ -204,7 +218,7 @@ export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunS
         }
         c.started = true;
         if (e.data.attempt === 1 && c.tier) s.toolCalls[c.tier]++;
-        if (c.tier === 'delete' && (c.approvedHash === null || c.approvedHash !== c.argsHash)) {
+        if ((c.tier === 'delete' || c.needsApproval) && (c.argsHash === null || !c.approved.has(c.argsHash))) {
           s.unapprovedDestructive.push({ callId: e.data.callId, tool: e.data.tool });
         }
         const tool = agent.toolsByName.get(e.data.tool);
@@ -230,14 +244,23 @@ export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunS
         break;
       }
       case 'escalated':
+        escalation = { callId: e.data.callId, reason: e.data.reason };
         s.escalations++;
         s.escalationReasons.push(e.data.reason);
         if (e.data.callId) markParked(calls, e.data.callId);
         parkedSince = e.at;
         break;
-      case 'escalation.decided':
+      case 'escalation.decided': {
         parkedSince = null;
+        const c = escalation?.callId ? calls.get(escalation.callId) : undefined;
+        if (c && e.data.decision === 'edit' && e.data.argsHash) {
+          c.argsHash = e.data.argsHash;
+          // An unknown outcome re-run with edited arguments runs on the person's word, not the policy's again.
+          if (escalation?.reason === 'unknown_outcome') c.approved.add(e.data.argsHash);
+        }
+        escalation = null;
         break;
+      }
       case 'limit.hit':
         if (e.data.limit === 'loop_detected') s.loopCaughtAtStep = s.steps;
         break;
@@ -268,6 +291,7 @@ export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunS
     }
   }
 
+  for (const settled of reservations.values()) if (!settled) s.openReservationsAtEnd++;
   const lastEvent = events.at(-1)!;
   if (!ended) {
     const pending = lastEvent.type === 'approval.requested' ? 'approval' : lastEvent.type === 'escalated' ? 'escalation' : null;

@@ -42,7 +42,7 @@ export function childRunId(parentRunId: string, callId: string): string {
  * Checks that a delegation may start: depth, total children, and cycles (an agent that would wait
  * on itself through its descendants). Returns the limit it would cross, if any.
  */
-export function delegationLimit(ctx: RunContext, child: Agent): LimitHit | null {
+export function delegationLimit(ctx: RunContext, child: Agent, pending = 0): LimitHit | null {
   const s = ctx.state;
   const { maxDepth, maxChildren } = ctx.agent.delegation;
   const chain = [...s.lineage, { runId: s.runId, agent: s.agent }];
@@ -54,8 +54,8 @@ export function delegationLimit(ctx: RunContext, child: Agent): LimitHit | null 
   if (s.lineage.length + 1 > maxDepth) {
     return { limit: 'max_depth', detail: `Delegating to ${child.name} would make the tree ${s.lineage.length + 1} levels deep; the limit is ${maxDepth} (delegation.maxDepth).` };
   }
-  if (s.children.size >= maxChildren) {
-    return { limit: 'max_children', detail: `The run already started ${s.children.size} child runs; the limit is ${maxChildren} (delegation.maxChildren).` };
+  if (s.children.size + pending >= maxChildren) {
+    return { limit: 'max_children', detail: `The run already started ${s.children.size + pending} child runs; the limit is ${maxChildren} (delegation.maxChildren).` };
   }
   return null;
 }

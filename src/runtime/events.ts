@@ -83,6 +83,20 @@ export interface EventPayloads {
     assumed?: boolean;
     after: BudgetSnapshot;
   };
+  /**
+   * A call cost more than was reserved for it: the provider reported more tokens than the request
+   * allowed, or added input of its own beyond the margin. The actual is what the ledger records
+   * (the truth); the run stops with `cost_ceiling` right after this event.
+   */
+  'budget.overrun': {
+    reservationId: string;
+    reservedNano: number;
+    actualNano: number;
+    /** Tokens the reservation was sized for (input bound incl. the provider margin, output cap). */
+    reservedTokens: { input: number; output: number };
+    /** Tokens the provider reported. */
+    actualTokens: { input: number; output: number; cacheRead?: number; cacheWrite?: number };
+  };
   'model.called': {
     step: number;
     attempt: number;

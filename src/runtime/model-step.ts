@@ -1,7 +1,8 @@
 import type { Agent } from '../agent/agent.ts';
 import { callModel, classifyModelError, ModelCallError } from '../model/bridge.ts';
 import type { ModelFailure, ModelTurn, ToolSpec } from '../model/port.ts';
-import { usageCostNano } from '../model/pricing.ts';
+import { mayBeBilled } from '../model/model-failure.ts';
+import { providerInputTokens, usageCostNano } from '../model/pricing.ts';
 import { canRetry, limitBeforeModelCall, activeMs } from '../guard/limits.ts';
 import { inputTokenBound, planModelReservation, remainingNano, usd } from '../guard/budget.ts';
 import { backoffMs } from './backoff.ts';
@@ -46,7 +47,8 @@ export async function modelStep(ctx: RunContext): Promise<void> {
 
   const agent = ctx.agent;
   const request = { system: agent.instructions, messages: conversation(ctx.state), tools: toolSpecs(agent) };
-  const plan = planModelReservation(ctx.state, ctx.pricing, inputTokenBound(request));
+  // The provider's own additions (tool-use system prompts) are reserved too, or it would overrun.
+  const plan = planModelReservation(ctx.state, ctx.pricing, inputTokenBound(request) + providerInputTokens(agent.model, ctx.pricing));
   if (!plan.ok) return stopRun(ctx, { limit: 'cost_ceiling', detail: plan.detail });
 
   const step = ctx.state.steps + 1;
@@ -78,22 +80,40 @@ export async function modelStep(ctx: RunContext): Promise<void> {
     turn = await callModel(agent.model, { ...request, maxOutputTokens: plan.maxOutputTokens, signal, attempt });
   } catch (e) {
     const failure: ModelFailure = e instanceof ModelCallError ? e.failure : classifyModelError(e);
-    // A failed call is not billed by providers; an aborted one may have been, so it keeps its reservation.
-    settle(ctx, reservationId, plan.amountNano, failure.kind === 'aborted' ? plan.amountNano : 0, failure.kind === 'aborted');
+    // A failure that may have been billed (a timeout after sending, a 200 with a broken body) is
+    // charged its whole reservation; only one known not to be billed is free (model-failure.ts).
+    const billed = mayBeBilled(failure, e instanceof ModelCallError ? e.cause : e);
+    settle(ctx, reservationId, plan.amountNano, billed ? plan.amountNano : 0, billed);
     if (PROVIDER_TROUBLE.has(failure.kind)) await breakerOutcome(ctx, breakerKey, false);
     return modelFailed(ctx, step, attempt, failure);
   }
   await breakerOutcome(ctx, breakerKey, true);
 
   // Usage the provider did not report is charged at the full reservation, never at zero. A provider
-  // reporting more than the request allowed is recorded as reported (the truth), then stopped below.
+  // reporting more than the reservation covers is recorded as reported (the truth), with an
+  // overrun event naming both figures, and the run stops: it never goes on silently.
   const cost = turn.usageMissing ? plan.amountNano : usageCostNano(turn.usage, ctx.pricing);
   settle(ctx, reservationId, plan.amountNano, cost, false);
   ctx.emit('model.called', { step, attempt, maxOutputTokens: plan.maxOutputTokens, turn, costNano: cost, latencyMs: ctx.now() - started });
-  if (ctx.state.spentNano > ctx.state.ceilingNano) {
+  if (cost > plan.amountNano) {
+    const u = turn.usage;
+    ctx.emit('budget.overrun', {
+      reservationId,
+      reservedNano: plan.amountNano,
+      actualNano: cost,
+      reservedTokens: { input: plan.inputTokens, output: plan.maxOutputTokens },
+      actualTokens: {
+        input: u.inputTokens,
+        output: u.outputTokens,
+        ...(u.cachedInputTokens ? { cacheRead: u.cachedInputTokens } : {}),
+        ...(u.cacheWriteInputTokens ? { cacheWrite: u.cacheWriteInputTokens } : {}),
+      },
+    });
     return stopRun(ctx, {
       limit: 'cost_ceiling',
-      detail: `The provider reported usage costing ${usd(cost)}, more than the ${usd(plan.amountNano)} reserved for the call.`,
+      detail:
+        `The provider reported usage costing ${usd(cost)} (${u.inputTokens} input, ${u.outputTokens} output tokens), more than the ` +
+        `${usd(plan.amountNano)} reserved for the call (${plan.inputTokens} input, ${plan.maxOutputTokens} output tokens); the overrun is recorded.`,
     });
   }
   if (turn.toolCalls.length === 0) {

@@ -1,7 +1,7 @@
 import type { Agent } from '../agent/agent.ts';
 import { delegateTarget } from '../agent/delegate.ts';
 import type { AnyTool, ToolContext } from '../agent/tool.ts';
-import { toolCallCostUsd } from '../agent/tool.ts';
+import { toolCallPrice } from '../agent/tool.ts';
 import { describeError, isWardenError } from '../errors.ts';
 import { usdToNano } from '../model/pricing.ts';
 import { canRetry, limitBeforeToolCall, retriesHit, wallTimeHit } from '../guard/limits.ts';
@@ -102,36 +102,63 @@ export async function executeReady(ctx: RunContext): Promise<void> {
   }
 }
 
-/** Reserves priced calls, checks delegation limits and writes `tool.started` (and `child.spawned`). */
+/**
+ * Reserves priced calls, checks delegation limits and writes `tool.started` (and `child.spawned`),
+ * all or nothing: every check and price is settled first, so a batch that cannot go ahead stops
+ * the run before any of its calls is started or reserved. A call whose price cannot be read
+ * (`costUsd` threw or gave NaN, a negative or an infinite number) fails on its own, unreserved and
+ * never run.
+ */
 function prepare(ctx: RunContext, batch: CallState[]): Launch[] | null {
-  const launches: Launch[] = [];
+  type Planned = { call: CallState; tool: AnyTool; args: unknown; child?: Agent; priceNano: number };
+  const planned: (Planned | Launch)[] = [];
+  let newChildren = 0;
+  let totalNano = 0;
   for (const call of batch) {
     const tool = ctx.agent.toolsByName.get(call.tool)!;
     const child = delegateTarget(tool);
     const args = tool.input.parse(call.args);
     if (call.status === 'running') {
       // A child the parent was already waiting on: drive it again from its own log.
-      launches.push({ call, tool, args, attempt: 0, priceNano: 0, reservationId: '', child, childId: ctx.state.children.get(call.callId)!.childRunId });
+      planned.push({ call, tool, args, attempt: 0, priceNano: 0, reservationId: '', child, childId: ctx.state.children.get(call.callId)!.childRunId });
       continue;
     }
     if (child) {
-      const hit = delegationLimit(ctx, child);
+      const hit = delegationLimit(ctx, child, newChildren++);
       if (hit) {
         stopRun(ctx, hit);
         return null;
       }
     }
-    const priceNano = usdToNano(toolCallCostUsd(tool, args));
+    const price = toolCallPrice(tool, args);
+    if (!price.ok) {
+      ctx.emit('tool.failed', { callId: call.callId, tool: tool.name, attempt: call.attempts + 1, error: { code: 'TOOL_COST_INVALID', message: price.message }, durationMs: 0, willRetry: false });
+      continue;
+    }
+    const priceNano = usdToNano(price.usd);
+    totalNano += priceNano;
+    planned.push({ call, tool, args, child, priceNano });
+  }
+  if (totalNano > 0 && (ctx.budgetRefusal || totalNano > remainingNano(ctx.state))) {
+    const priced = planned.filter((p) => p.priceNano > 0);
+    stopRun(ctx, {
+      limit: 'cost_ceiling',
+      detail:
+        ctx.budgetRefusal ??
+        `${priced.map((p) => p.tool.name).join(', ')} would cost ${usd(totalNano)} together but only ${usd(Math.max(0, remainingNano(ctx.state)))} of the ceiling is left; none of them ran.`,
+    });
+    return null;
+  }
+  const launches: Launch[] = [];
+  for (const p of planned) {
+    if ('reservationId' in p) {
+      launches.push(p);
+      continue;
+    }
+    const { call, tool, args, child, priceNano } = p;
     const attempt = call.attempts + 1;
     const reservationId = `t${call.callId}.${attempt}`;
     if (priceNano > 0) {
-      if (ctx.budgetRefusal || priceNano > remainingNano(ctx.state)) {
-        stopRun(ctx, {
-          limit: 'cost_ceiling',
-          detail: ctx.budgetRefusal ?? `${tool.name} costs ${usd(priceNano)} but only ${usd(Math.max(0, remainingNano(ctx.state)))} of the ceiling is left.`,
-        });
-        return null;
-      }
       ctx.emit('budget.reserved', { reservationId, purpose: 'tool', amountNano: priceNano, before: budgetSnapshot(ctx) });
       ctx.budget({ kind: 'reserve', rootRunId: ctx.state.rootRunId, amountNano: priceNano });
     }

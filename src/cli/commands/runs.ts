@@ -3,7 +3,7 @@ import { usd } from '../../guard/budget.ts';
 import type { RunStatus } from '../../runtime/events.ts';
 import { createWarden } from '../../runtime/warden.ts';
 import { openStore, STORE_HELP } from '../open-store.ts';
-import { printJson, printRun } from '../output.ts';
+import { overrunsOf, printJson, printRun } from '../output.ts';
 import { nanoToUsd } from '../../model/pricing.ts';
 import { exportRun } from '../../observe/replay/run-export.ts';
 import { traceIdOf } from '../../observe/otel/trace-ids.ts';
@@ -48,7 +48,10 @@ export function registerRunsCommands(program: Command): void {
       try {
         const warden = createWarden({ store });
         const result = await warden.inspect(runId);
-        if (opts.json) printJson({ ...result, eventLog: await warden.events(runId) });
+        if (opts.json) {
+          const eventLog = await warden.events(runId);
+          printJson({ ...result, overruns: overrunsOf(eventLog), eventLog });
+        }
         else {
           printRun(result, await warden.events(runId));
           process.stdout.write(`trace    ${traceIdOf(result.rootRunId)} (OpenTelemetry trace id)\n`);
