@@ -1,0 +1,91 @@
+/**
+ * The server's promises: an oversized body is refused without being read into memory, a live event
+ * stream ends when its key stops being allowed (and resumes after `Last-Event-ID`), and a decision
+ * always carries its run on, even while the session that parked the run is still finishing.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { Readable } from 'node:stream';
+import { MAX_BODY_BYTES } from '../../src/server/app.ts';
+import { testServer, type TestServer } from '../server/fixtures.ts';
+
+const MB = 1024 * 1024;
+
+/** `total` bytes of a JSON-looking body, yielded as one reused 64 KiB block: the test itself holds almost nothing. */
+function* bodyOf(total: number): Generator<Buffer> {
+  const block = Buffer.alloc(64 * 1024, 0x20);
+  block.write('{"agent":"desk","input":"');
+  for (let sent = 0; sent < total; sent += block.length) yield block;
+}
+
+/**
+ * Streams a `bytes`-long POST to /v1/runs (with a Content-Length, or chunked without one) and
+ * resolves with the answer as soon as it arrives; the upload is then abandoned.
+ */
+function upload(url: string, key: string, bytes: number, framing: 'content-length' | 'chunked'): Promise<{ status: number; json: any }> {
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    const req = request(`${url}/v1/runs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...(framing === 'content-length' ? { 'content-length': String(bytes) } : {}) },
+    });
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => {
+        answered = true;
+        req.destroy();
+        let json: any = text;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          // left as text; the assertion shows it
+        }
+        resolve({ status: res.statusCode ?? 0, json });
+      });
+    });
+    req.on('error', (e) => {
+      if (!answered) reject(e);
+    });
+    Readable.from(bodyOf(bytes)).on('error', () => {}).pipe(req);
+  });
+}
+
+/** The highest resident set size seen while `work` runs, minus the one before it started. */
+async function rssGrowthDuring<T>(work: () => Promise<T>): Promise<{ growth: number; result: T }> {
+  const start = process.memoryUsage().rss;
+  let peak = start;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+  try {
+    const result = await work();
+    peak = Math.max(peak, process.memoryUsage().rss);
+    return { growth: peak - start, result };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+describe('the server refuses an oversized body without reading it into memory', () => {
+  let t: TestServer;
+  before(async () => {
+    t = await testServer({ execute: false });
+  });
+  after(() => t.close());
+
+  for (const framing of ['content-length', 'chunked'] as const) {
+    it(`answers eight concurrent 50 MB bodies (${framing}) with 413 PAYLOAD_TOO_LARGE while memory stays flat`, async () => {
+      const { growth, result } = await rssGrowthDuring(() => Promise.all(Array.from({ length: 8 }, () => upload(t.server.url, t.keys.submitter, 50 * MB, framing))));
+      for (const answer of result) assert.deepEqual([answer.status, answer.json?.error?.code], [413, 'PAYLOAD_TOO_LARGE']);
+      assert.ok(growth < 50 * MB, `the server grew by ${(growth / MB).toFixed(1)} MB while refusing 400 MB`);
+      assert.equal((await t.store.listRuns({ limit: 10 })).length, 0, 'nothing was submitted');
+    });
+  }
+
+  it('still accepts a body just under the limit on the same server', async () => {
+    const input = 'x'.repeat(MAX_BODY_BYTES - 1024);
+    const res = await t.call(t.keys.submitter, 'POST', '/v1/runs', { agent: 'desk', input });
+    assert.equal(res.status, 201);
+  });
+});
