@@ -6,9 +6,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { createApiKey } from '../../src/server/api-keys.ts';
 import { MAX_BODY_BYTES } from '../../src/server/app.ts';
-import { testServer, type TestServer } from '../server/fixtures.ts';
+import { startServer } from '../../src/server/serve.ts';
+import { createWarden } from '../../src/runtime/warden.ts';
+import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import type { Store } from '../../src/store/store.ts';
+import { tempDir } from '../helpers.ts';
+import { catalog, testServer, waitFor, type TestServer } from '../server/fixtures.ts';
 
 const MB = 1024 * 1024;
 
@@ -88,4 +95,63 @@ describe('the server refuses an oversized body without reading it into memory', 
     const res = await t.call(t.keys.submitter, 'POST', '/v1/runs', { agent: 'desk', input });
     assert.equal(res.status, 201);
   });
+});
+
+/** A store whose first lease release waits until `gate` opens: the session that parked the run has not returned yet. */
+type Caller = (key: string, method: string, path: string, body?: unknown) => Promise<{ status: number; json: any }>;
+
+function withSlowRelease(store: Store, gate: Promise<void>): Store {
+  let held = false;
+  return new Proxy(store, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (prop === 'releaseLease') {
+        return async (id: string, owner: string) => {
+          if (!held) {
+            held = true;
+            await gate;
+          }
+          return target.releaseLease(id, owner);
+        };
+      }
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+describe('a decision always carries its run on', () => {
+  const ways = {
+    'through the API': async (call: Caller, approver: string, id: string) => assert.equal((await call(approver, 'POST', `/v1/approvals/${id}/approve`, {})).status, 200),
+    // `warden approvals approve` in another process: the server is told nothing, only the store changes.
+    'from another process on the same store': async (_call: Caller, _approver: string, id: string, store: Store) => void (await createWarden({ store }).approve(id, { by: 'ana (cli)' })),
+  };
+  for (const [way, decide] of Object.entries(ways)) {
+    it(`drives a run approved ${way} even when the approval lands before the parking session has returned`, async () => {
+      const raw = createSqliteStore({ path: join(tempDir('warden-server-'), 'w.db') });
+      let open!: () => void;
+      const gate = new Promise<void>((r) => (open = r));
+      const submitter = (await createApiKey(raw, { name: 'submitter', role: 'submitter', tenants: ['acme'] })).secret;
+      const approver = (await createApiKey(raw, { name: 'approver', role: 'approver', tenants: ['acme'] })).secret;
+      const server = await startServer({ store: withSlowRelease(raw, gate), agents: catalog, port: 0 });
+      const call: Caller = async (key, method, path, body) => {
+        const res = await fetch(`${server.url}${path}`, { method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+        return { status: res.status, json: await res.json() };
+      };
+      try {
+        const runId: string = (await call(submitter, 'POST', '/v1/runs', { agent: 'desk', input: 'delete c-7' })).json.runId;
+        await waitFor('the run parks', async () => (await raw.getRun(runId))?.status === 'waiting_approval');
+        const pending = (await raw.listInterventions({ status: 'pending', limit: 10 })).find((i) => i.runId === runId)!;
+        // The session that parked the run is still inside its lease release: decide now.
+        await decide(call, approver, pending.id, raw);
+        assert.equal((await raw.getRun(runId))?.status, 'queued');
+        open();
+        await waitFor('the approved run completes', async () => (await raw.getRun(runId))?.status === 'completed');
+        await server.executor.idle();
+      } finally {
+        open();
+        await server.close();
+        await raw.close();
+      }
+    });
+  }
 });
