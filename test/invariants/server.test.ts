@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { createApiKey } from '../../src/server/api-keys.ts';
+import { createApiKey, revokeApiKey } from '../../src/server/api-keys.ts';
 import { MAX_BODY_BYTES } from '../../src/server/app.ts';
 import { startServer } from '../../src/server/serve.ts';
 import { createWarden } from '../../src/runtime/warden.ts';
@@ -94,6 +94,138 @@ describe('the server refuses an oversized body without reading it into memory', 
     const input = 'x'.repeat(MAX_BODY_BYTES - 1024);
     const res = await t.call(t.keys.submitter, 'POST', '/v1/runs', { agent: 'desk', input });
     assert.equal(res.status, 201);
+  });
+});
+
+/** An SSE client that collects events as they arrive and notes when the server ends the stream. */
+function openStream(url: string, key: string, headers: Record<string, string> = {}) {
+  const events: { id?: string; event: string; data: any }[] = [];
+  let endedAt = 0;
+  let status = 0;
+  let notify: () => void = () => {};
+  const changed = () => new Promise<void>((r) => (notify = r));
+  const controller = new AbortController();
+  const done = (async () => {
+    const res = await fetch(url, { headers: { authorization: `Bearer ${key}`, ...headers }, signal: controller.signal });
+    status = res.status;
+    if (!res.ok || !res.body) return;
+    const decoder = new TextDecoder();
+    let buffer = '';
+    const reader = res.body.getReader();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      buffer += decoder.decode(chunk.value, { stream: true });
+      let cut: number;
+      while ((cut = buffer.indexOf('\n\n')) >= 0) {
+        const frame = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const fields = Object.fromEntries(frame.split('\n').filter((l) => l.includes(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]));
+        if (fields.event) events.push({ ...(fields.id ? { id: fields.id } : {}), event: fields.event, data: JSON.parse(fields.data ?? 'null') });
+        notify();
+      }
+    }
+    endedAt = Date.now();
+  })()
+    .catch((e) => {
+      if (!controller.signal.aborted) throw e;
+    })
+    .finally(() => notify());
+  return {
+    events,
+    done,
+    get status() {
+      return status;
+    },
+    get endedAt() {
+      return endedAt;
+    },
+    /** Resolves once `predicate` holds over the events seen so far (or the stream ends). */
+    async until(predicate: () => boolean): Promise<void> {
+      while (!predicate() && !endedAt && !controller.signal.aborted) {
+        const next = changed();
+        await Promise.race([next, done]);
+      }
+    },
+    close: () => controller.abort(),
+  };
+}
+
+describe('a live event stream ends when its key may no longer read the run', () => {
+  let t: TestServer;
+  let runId: string;
+  let approvalId: string;
+  before(async () => {
+    t = await testServer();
+    runId = (await t.call(t.keys.submitter, 'POST', '/v1/runs', { agent: 'desk', input: 'delete c-42' })).json.runId;
+    await waitFor('the run parks', async () => (await t.call(t.keys.admin, 'GET', `/v1/runs/${runId}`)).json.status === 'waiting_approval');
+    approvalId = (await t.call(t.keys.admin, 'GET', `/v1/runs/${runId}`)).json.pending.id;
+  });
+  after(() => t.close());
+
+  it('closes the stream of a revoked key with a final stream.end event saying why', async () => {
+    const { key, secret } = await createApiKey(t.store, { name: 'watcher', role: 'viewer', tenants: ['acme'] });
+    const stream = openStream(`${t.server.url}/v1/runs/${runId}/stream`, secret);
+    try {
+      await stream.until(() => stream.events.some((e) => e.event === 'approval.requested'));
+      assert.equal(stream.status, 200);
+      const revokedAt = Date.now();
+      await revokeApiKey(t.store, key.id); // what `warden keys revoke ID` does
+      await Promise.race([stream.done, new Promise((_, reject) => setTimeout(() => reject(new Error('the stream outlived its key by 10 s')), 10_000).unref())]);
+      assert.ok(stream.endedAt - revokedAt < 5_000, `ended ${stream.endedAt - revokedAt} ms after the revocation`);
+      const last = stream.events.at(-1)!;
+      assert.equal(last.event, 'stream.end');
+      assert.equal(last.data.reason, 'key_revoked');
+      assert.equal(last.id, undefined, 'the closing event carries no id, so Last-Event-ID stays on the last run event');
+    } finally {
+      stream.close();
+    }
+  });
+
+  it('closes the stream of a key that no longer covers the run\'s tenant', async () => {
+    const { key, secret } = await createApiKey(t.store, { name: 'watcher', role: 'viewer', tenants: ['acme'] });
+    const stream = openStream(`${t.server.url}/v1/runs/${runId}/stream`, secret);
+    try {
+      await stream.until(() => stream.events.some((e) => e.event === 'approval.requested'));
+      // No command changes a key's tenants today; rewrite its stored record as one would.
+      const { hash } = (await t.store.getRecord('api-key-id', key.id)) as { hash: string };
+      await t.store.putRecord('api-key', hash, { ...key, tenants: ['globex'] });
+      await Promise.race([stream.done, new Promise((_, reject) => setTimeout(() => reject(new Error('the stream outlived its tenant by 10 s')), 10_000).unref())]);
+      assert.deepEqual([stream.events.at(-1)!.event, stream.events.at(-1)!.data.reason], ['stream.end', 'tenant_lost']);
+    } finally {
+      stream.close();
+    }
+  });
+
+  it('sends every event once, in seq order with no gap, even one appended by another process', async () => {
+    const other = (await t.call(t.keys.submitter, 'POST', '/v1/runs', { agent: 'desk', input: 'delete c-9' })).json.runId;
+    await waitFor('the run parks', async () => (await t.call(t.keys.admin, 'GET', `/v1/runs/${other}`)).json.status === 'waiting_approval');
+    const stream = openStream(`${t.server.url}/v1/runs/${other}/stream`, t.keys.viewer);
+    await stream.until(() => stream.events.some((e) => e.event === 'approval.requested'));
+    // The decision is only in the store (`warden approvals approve` elsewhere); what follows is pushed at once.
+    const pending = (await t.store.listInterventions({ status: 'pending', limit: 100 })).find((i) => i.runId === other)!;
+    await createWarden({ store: t.store }).approve(pending.id, { by: 'ana (cli)' });
+    t.server.executor.enqueue(other);
+    await stream.done;
+    const log = (await t.call(t.keys.viewer, 'GET', `/v1/runs/${other}/events`)).json.events as { seq: number }[];
+    assert.deepEqual(stream.events.map((e) => Number(e.id)), log.map((e) => e.seq));
+  });
+
+  it('resumes after Last-Event-ID: only events with a higher seq, up to the end of the run', async () => {
+    const before = (await t.call(t.keys.viewer, 'GET', `/v1/runs/${runId}/events`)).json.events as { seq: number; type: string }[];
+    const lastSeen = before.find((e) => e.type === 'approval.requested')!.seq - 1;
+    const decided = await t.call(t.keys.approver, 'POST', `/v1/approvals/${approvalId}/approve`, { reason: 'checked' });
+    assert.equal(decided.status, 200);
+    await waitFor('completed', async () => (await t.call(t.keys.viewer, 'GET', `/v1/runs/${runId}`)).json.status === 'completed');
+    const stream = openStream(`${t.server.url}/v1/runs/${runId}/stream`, t.keys.viewer, { 'last-event-id': String(lastSeen) });
+    await stream.done;
+    const log = (await t.call(t.keys.viewer, 'GET', `/v1/runs/${runId}/events`)).json.events as { seq: number }[];
+    const runEvents = stream.events.filter((e) => e.id);
+    assert.deepEqual(runEvents.map((e) => Number(e.id)), log.filter((e) => e.seq > lastSeen).map((e) => e.seq));
+    assert.equal(runEvents.at(-1)!.event, 'run.completed');
+  });
+
+  it('refuses a Last-Event-ID that is not a sequence number with 400 INVALID_ARGUMENT', async () => {
+    const res = await t.call(t.keys.viewer, 'GET', `/v1/runs/${runId}/stream`, undefined, { 'last-event-id': 'abc' });
+    assert.deepEqual([res.status, res.json.error.code], [400, 'INVALID_ARGUMENT']);
   });
 });
 
