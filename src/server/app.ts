@@ -80,7 +80,8 @@ export function createServerApp(deps: ServerDeps): Hono<Env> {
 
   // Hono's bodyLimit refuses a declared Content-Length over the limit before reading a byte, and
   // counts a chunked body as it streams in, giving up at the limit: no body over it is ever held.
-  // The unread rest is discarded by @hono/node-server after the 413 is sent, then the socket closes.
+  // The unread rest is discarded by @hono/node-server after the 413 is sent, then the socket closes;
+  // `Connection: close` tells the client so, or it may send its next request on a closing socket.
   const limit = bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: (c) => {

@@ -5,6 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -221,6 +222,19 @@ describe('a live event stream ends when its key may no longer read the run', () 
     const runEvents = stream.events.filter((e) => e.id);
     assert.deepEqual(runEvents.map((e) => Number(e.id)), log.filter((e) => e.seq > lastSeen).map((e) => e.seq));
     assert.equal(runEvents.at(-1)!.event, 'run.completed');
+  });
+
+  it('resumes after any Last-Event-ID, from before the first event to past the last (property, fixed seed)', async () => {
+    const log = (await t.call(t.keys.viewer, 'GET', `/v1/runs/${runId}/events`)).json.events as { seq: number }[];
+    assert.equal((await t.call(t.keys.viewer, 'GET', `/v1/runs/${runId}`)).json.status, 'completed', 'the run before has ended, so each stream ends by itself');
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: log.length + 3 }), async (after) => {
+        const stream = openStream(`${t.server.url}/v1/runs/${runId}/stream`, t.keys.viewer, { 'last-event-id': String(after) });
+        await stream.done;
+        assert.deepEqual(stream.events.map((e) => Number(e.id)), log.filter((e) => e.seq > after).map((e) => e.seq));
+      }),
+      { seed: 13, numRuns: 25 },
+    );
   });
 
   it('refuses a Last-Event-ID that is not a sequence number with 400 INVALID_ARGUMENT', async () => {
