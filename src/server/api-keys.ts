@@ -53,6 +53,19 @@ export async function authenticate(store: Store, secret: string): Promise<ApiKey
   return key;
 }
 
+/**
+ * The key with this id as it is stored now, revoked or not; undefined when there is none. Long-lived
+ * requests (event streams) call it to notice a key revoked after they were authenticated.
+ *
+ * @example
+ * const key = await getApiKey(store, 'key_1a2b3c4d5e6f');
+ * if (!key || key.revokedAt) stream.close();
+ */
+export async function getApiKey(store: Store, id: string): Promise<ApiKey | undefined> {
+  const ref = (await store.getRecord(BY_ID, id)) as { hash: string } | undefined;
+  return ref ? ((await store.getRecord(BY_HASH, ref.hash)) as ApiKey | undefined) : undefined;
+}
+
 export async function listApiKeys(store: Store): Promise<ApiKey[]> {
   const ids = await store.listRecords(BY_ID);
   const keys: ApiKey[] = [];

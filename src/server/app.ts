@@ -78,18 +78,18 @@ export function createServerApp(deps: ServerDeps): Hono<Env> {
   });
   app.get('/v1/openapi.json', (c) => c.json(OPENAPI));
 
-  // A declared length over the limit is refused before the body is read (the client is told, not cut off).
-  const declared = async (c: Context<Env>, next: () => Promise<void>) => {
-    const length = Number(c.req.header('content-length') ?? 0);
-    if (length > MAX_BODY_BYTES) {
-      await c.req.raw.arrayBuffer().catch(() => {}); // drain it, so the response reaches the client
-      throw new WardenError('PAYLOAD_TOO_LARGE', `Request bodies are limited to ${MAX_BODY_BYTES} bytes; this one declares ${length}`);
-    }
-    await next();
-  };
+  // Hono's bodyLimit refuses a declared Content-Length over the limit before reading a byte, and
+  // counts a chunked body as it streams in, giving up at the limit: no body over it is ever held.
+  // The unread rest is discarded by @hono/node-server after the 413 is sent, then the socket closes;
+  // `Connection: close` tells the client so, or it may send its next request on a closing socket.
   const limit = bodyLimit({
     maxSize: MAX_BODY_BYTES,
-    onError: (c) => errorResponse(c, new WardenError('PAYLOAD_TOO_LARGE', `Request bodies are limited to ${MAX_BODY_BYTES} bytes`)),
+    onError: (c) => {
+      const declared = c.req.header('content-length');
+      const found = declared && !c.req.header('transfer-encoding') ? `this one declares ${declared}` : 'this one streamed past that';
+      c.header('connection', 'close');
+      return errorResponse(c, new WardenError('PAYLOAD_TOO_LARGE', `Request bodies are limited to ${MAX_BODY_BYTES} bytes; ${found}. Send less (a run's input is text, not a file)`));
+    },
   });
   const auth = async (c: Context<Env>, next: () => Promise<void>) => {
     const header = c.req.header('authorization') ?? '';
@@ -100,7 +100,6 @@ export function createServerApp(deps: ServerDeps): Hono<Env> {
     await next();
   };
   app.use('/v1/*', async (c, next) => (c.req.path === '/v1/openapi.json' ? next() : auth(c, next)));
-  app.use('/v1/*', declared);
   app.use('/v1/*', limit);
   app.use('/metrics', auth);
 

@@ -16,23 +16,38 @@ export const WORKERS_EXECUTE: RunExecutor = { enqueue: () => {}, idle: async () 
 
 /**
  * Drives runs in this process, at most `concurrency` at once, in arrival order. A run asked for
- * twice is driven once (then again only if asked after it parked).
+ * twice is driven once. A run asked for while it is being driven (a decision recorded before the
+ * session that parked it has returned) is driven again as soon as that session ends; and after
+ * every session that ended parked or finished, the store is read once more, so a run a decision
+ * put back to `queued` in the meantime is never left there.
  */
 export function createInProcessExecutor(warden: Warden, agents: AgentCatalog, options: { concurrency?: number; onError?: (e: unknown, runId: string) => void } = {}): RunExecutor {
   const concurrency = options.concurrency ?? 8;
   const queue: string[] = [];
   const active = new Set<string>();
   const waiting = new Set<string>();
+  /** Runs asked for while they were being driven. */
+  const again = new Set<string>();
   let idleWaiters: (() => void)[] = [];
 
+  const enqueue = (runId: string) => {
+    if (active.has(runId)) {
+      again.add(runId);
+      return;
+    }
+    if (waiting.has(runId)) return;
+    waiting.add(runId);
+    queue.push(runId);
+    pump();
+  };
   const pump = () => {
     while (active.size < concurrency && queue.length) {
       const runId = queue.shift()!;
       waiting.delete(runId);
-      if (active.has(runId)) continue;
       active.add(runId);
-      void drive(runId).finally(() => {
+      void drive(runId).then((requeued) => {
         active.delete(runId);
+        if (again.delete(runId) || requeued) enqueue(runId);
         pump();
         if (active.size === 0 && queue.length === 0) {
           for (const w of idleWaiters) w();
@@ -41,23 +56,22 @@ export function createInProcessExecutor(warden: Warden, agents: AgentCatalog, op
       });
     }
   };
-  const drive = async (runId: string) => {
+  /** Drives one session; true when the run is back in `queued` although the session ended parked or finished. */
+  const drive = async (runId: string): Promise<boolean> => {
     try {
       const record = await warden.store.getRun(runId);
-      if (!record) return;
+      if (!record) return false;
       const agent: Agent = await agents.agentFor(record);
-      await warden.execute(agent, runId);
+      const result = await warden.execute(agent, runId);
+      if (result.status === 'queued') return false; // never re-drive a session that stopped without moving on
+      return (await warden.store.getRun(runId))?.status === 'queued';
     } catch (e) {
       (options.onError ?? ((err: unknown, id: string) => process.stderr.write(`warden serve: run ${id}: ${describeError(err)}\n`)))(e, runId);
+      return false;
     }
   };
   return {
-    enqueue(runId) {
-      if (waiting.has(runId)) return;
-      waiting.add(runId);
-      queue.push(runId);
-      pump();
-    },
+    enqueue,
     idle() {
       if (active.size === 0 && queue.length === 0) return Promise.resolve();
       return new Promise((r) => idleWaiters.push(r));

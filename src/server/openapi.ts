@@ -5,12 +5,12 @@
 const error = { $ref: '#/components/schemas/Error' };
 const errors = Object.fromEntries(
   [
-    ['400', 'Bad request: malformed JSON or invalid fields'],
+    ['400', 'Bad request: malformed JSON, invalid fields or headers'],
     ['401', 'No valid API key'],
     ['403', 'The key\'s role may not do this, or the key submitted the run it tries to approve'],
     ['404', 'No such resource (or one of another tenant)'],
     ['409', 'Conflict: already decided, idempotency key reused, or a kill switch is engaged'],
-    ['413', 'Body larger than 256 KiB'],
+    ['413', 'Body larger than 256 KiB (refused before it is read; the connection is then closed)'],
     ['429', 'The queue is full'],
   ].map(([code, description]) => [code, { description, content: { 'application/json': { schema: error } } }]),
 );
@@ -51,7 +51,16 @@ export const OPENAPI = {
     '/v1/runs/{id}': { get: { summary: 'One run as its log says it is', parameters: [id('id')], responses: ok('The run') } },
     '/v1/runs/{id}/events': { get: { summary: 'The decision trace: every event, with a plain-words line', parameters: [id('id')], responses: ok('Events') } },
     '/v1/runs/{id}/stream': {
-      get: { summary: 'Live events over Server-Sent Events (the log so far, then each commit)', parameters: [id('id')], responses: { '200': { description: 'text/event-stream' }, ...errors } },
+      get: {
+        summary: 'Live events over Server-Sent Events (the log so far, then each commit)',
+        description:
+          'Each event carries `id: seq`, in seq order with no gap. The stream ends when the run ends; it also ends, within about a second, when the key is revoked or no longer covers the run\'s tenant, with a last `stream.end` event (no id) whose data is `{reason: key_revoked | role_lost | tenant_lost, message}`.',
+        parameters: [
+          id('id'),
+          { name: 'Last-Event-ID', in: 'header', description: 'The seq of the last event received: the stream resumes with the events after it (a browser EventSource sends it on reconnect)', schema: { type: 'integer', minimum: 0 } },
+        ],
+        responses: { '200': { description: 'text/event-stream' }, ...errors },
+      },
     },
     '/v1/runs/{id}/children': { get: { summary: 'Child runs started by delegation', parameters: [id('id')], responses: ok('Runs') } },
     '/v1/runs/{id}/cancel': { post: { summary: 'Cancel a run and its children (role operator)', parameters: [id('id')], responses: ok('The run') } },

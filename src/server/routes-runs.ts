@@ -1,11 +1,11 @@
 import type { Hono } from 'hono';
-import { streamSSE } from 'hono/streaming';
 import { WardenError } from '../errors.ts';
 import { explainEvent } from '../observe/explain.ts';
-import { TERMINAL_STATUSES, type AnyRunEvent, type RunStatus, type StopReason } from '../runtime/events.ts';
+import type { AnyRunEvent, RunStatus, StopReason } from '../runtime/events.ts';
 import type { RunRecord } from '../store/store.ts';
 import { type ApiKey, coversTenant } from './api-keys.ts';
 import { type Env, jsonBody, need, type ServerDeps } from './app.ts';
+import { lastEventId, streamRun } from './run-stream.ts';
 
 /** A run the key may see; a run of another tenant is reported as missing, not forbidden. */
 export async function visibleRun(deps: ServerDeps, key: ApiKey, runId: string): Promise<RunRecord> {
@@ -114,49 +114,10 @@ export function runRoutes(app: Hono<Env>, deps: ServerDeps): void {
     return c.json(await deps.warden.cancel(c.req.param('id'), { by: `${key.name} (${key.id})`, reason }));
   });
 
-  // Live events over Server-Sent Events: what the log already holds, then each commit as it lands.
+  // Live events over Server-Sent Events: the log after Last-Event-ID, then each commit as it lands.
   app.get('/v1/runs/:id/stream', async (c) => {
     const key = need(c, 'runs:read');
-    const runId = c.req.param('id');
-    await visibleRun(deps, key, runId);
-    return streamSSE(c, async (stream) => {
-      const pending: AnyRunEvent[] = [];
-      let wake: (() => void) | null = null;
-      const unsubscribe = deps.warden.subscribe(({ runId: id, events }) => {
-        if (id !== runId) return;
-        pending.push(...events);
-        wake?.();
-      });
-      stream.onAbort(() => {
-        unsubscribe();
-        wake?.();
-      });
-      try {
-        let last = 0;
-        const send = async (e: AnyRunEvent) => {
-          if (e.seq <= last) return;
-          last = e.seq;
-          await stream.writeSSE({ id: String(e.seq), event: e.type, data: JSON.stringify(withExplain(e)) });
-        };
-        for (const e of await deps.warden.events(runId)) await send(e);
-        while (!stream.aborted) {
-          while (pending.length) await send(pending.shift()!);
-          const run = await deps.store.getRun(runId);
-          if (run && TERMINAL_STATUSES.has(run.status) && pending.length === 0) {
-            for (const e of await deps.store.loadEvents(runId, last)) await send(e);
-            break;
-          }
-          // Runs driven by other processes (workers) are polled; this process's are pushed.
-          await new Promise<void>((r) => {
-            wake = r;
-            setTimeout(r, 1_000);
-          });
-          wake = null;
-          for (const e of await deps.store.loadEvents(runId, last)) await send(e);
-        }
-      } finally {
-        unsubscribe();
-      }
-    });
+    const run = await visibleRun(deps, key, c.req.param('id'));
+    return streamRun(c, deps, run, lastEventId(c.req.header('last-event-id')));
   });
 }
