@@ -11,8 +11,9 @@ import { matchPlanStep, proposePlan, reverifyCall } from './plan-step.ts';
 import type { RunContext } from './run-context.ts';
 import { stopRun } from './run-end.ts';
 
-export function approvalId(runId: string, callId: string): string {
-  return `apr_${runId.replace(/^run_/, '')}_${callId}`;
+/** The id of the approval a call waits for; an edited call gets a fresh one per edit. */
+export function approvalId(runId: string, callId: string, edits = 0): string {
+  return `apr_${runId.replace(/^run_/, '')}_${callId}${edits > 0 ? `_e${edits}` : ''}`;
 }
 
 export function escalationId(runId: string, callId: string, attempt: number | string): string {
@@ -98,7 +99,7 @@ function vetCall(ctx: RunContext, call: CallState): void {
   const coveredByPlan = verdict.decision === 'approve' && planStep !== null && plan?.approvedBy && plan.approvalId;
   if (verdict.decision === 'approve' && !coveredByPlan) {
     if (agent.plan || agent.escalation) assess(ctx, call, planStep, deviation, null, 'proceed', 'the policy sends it to a person for approval');
-    const id = approvalId(ctx.runId, call.callId);
+    const id = approvalId(ctx.runId, call.callId, call.edits);
     ctx.emit('approval.requested', { approvalId: id, callId: call.callId, tool: tool.name, tier: tool.tier, args: call.args, argsHash: call.argsHash, reason: verdict.reason });
     ctx.intervene({ id, kind: 'approval', callId: call.callId, tool: tool.name, args: call.args, argsHash: call.argsHash, reason: verdict.reason, evidence: { rule: verdict.rule, tier: tool.tier }, requestedAt: ctx.now() });
     return;
