@@ -67,7 +67,12 @@ export interface PolicyRule {
   /** Tool names this rule is about (all tools when omitted). */
   tools?: string[];
   tiers?: Tier[];
-  when?: (args: any) => boolean;
+  /**
+   * The rule applies when this says `true` (sync or async). One that throws, rejects, answers
+   * anything but a boolean or takes longer than `policy.predicateTimeoutMs` fails closed: a deny or
+   * approve rule then matches, an allow rule does not.
+   */
+  when?: (args: any) => boolean | Promise<boolean>;
   decision: PolicyDecision;
   reason?: string;
 }
@@ -83,6 +88,8 @@ export interface PolicyConfig {
   dangerouslyAllowDeleteWithoutApproval?: string[];
   /** Tools whose compensation (undo) waits for a person. A delete-tier tool's always does. */
   compensationApproval?: string[];
+  /** How long an `approval` predicate or a rule's `when` may take, in ms, before it fails closed. Default 5,000. */
+  predicateTimeoutMs?: number;
 }
 
 /** The plan-mode settings (`PlanOptions`), under the name `warden audit` first used. */
@@ -220,9 +227,15 @@ export function defineAgent(config: AgentConfig): Agent {
   if (policy.onDeny !== undefined && policy.onDeny !== 'continue' && policy.onDeny !== 'stop') {
     throw new WardenError('INVALID_CONFIG', `${where}: policy.onDeny must be "continue" or "stop", got ${JSON.stringify(policy.onDeny)}`);
   }
+  if (policy.predicateTimeoutMs !== undefined && !(typeof policy.predicateTimeoutMs === 'number' && policy.predicateTimeoutMs > 0 && Number.isFinite(policy.predicateTimeoutMs))) {
+    throw new WardenError('INVALID_CONFIG', `${where}: policy.predicateTimeoutMs must be a positive number of ms, got ${JSON.stringify(policy.predicateTimeoutMs)}`);
+  }
   for (const rule of policy.rules ?? []) {
     if (!rule || typeof rule.name !== 'string' || !['allow', 'approve', 'deny'].includes(rule.decision)) {
       throw new WardenError('INVALID_CONFIG', `${where}: each policy rule needs a name and a decision of allow, approve or deny`);
+    }
+    if (rule.when !== undefined && typeof rule.when !== 'function') {
+      throw new WardenError('INVALID_CONFIG', `${where}: policy rule "${rule.name}": when must be a function (args) => boolean, got ${typeof rule.when}`);
     }
     for (const name of rule.tools ?? []) {
       if (!toolsByName.has(name) && !name.startsWith('delegate_')) {

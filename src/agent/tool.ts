@@ -31,8 +31,12 @@ export interface ToolConfig<I extends z.ZodType = z.ZodType, O = unknown> {
   execute(args: z.infer<I>, ctx: ToolContext): Promise<O> | O;
   /** Safe to retry with the same idempotency key when the outcome is unknown. Default false. */
   idempotent?: boolean;
-  /** Ask a person first: always, never, or when the predicate says so. `delete` always asks. */
-  approval?: boolean | ((args: z.infer<I>) => boolean);
+  /**
+   * Ask a person first: always, never, or when the predicate says so (sync or async). A predicate
+   * that throws, rejects, answers anything but a boolean or takes too long asks a person.
+   * `delete` always asks.
+   */
+  approval?: boolean | ((args: z.infer<I>) => boolean | Promise<boolean>);
   /** Retries after a failure (each one also draws from the run's `maxRetries`). Default 2. */
   retries?: number;
   /** Per-attempt timeout. Default 30 s. */

@@ -1,8 +1,8 @@
-import type { z } from 'zod';
 import { delegateTarget } from '../agent/delegate.ts';
 import { PLAN_TOOL } from '../agent/plan.ts';
 import type { AnyTool } from '../agent/tool.ts';
 import { retriesOverdrawn } from '../guard/limits.ts';
+import { checkArgs } from '../guard/check-args.ts';
 import { decidePolicy, type PolicyVerdict } from '../guard/policy.ts';
 import { scoreStep, type ConfidenceScore } from '../guard/confidence.ts';
 import { PARKED_STATUSES, TERMINAL_STATUSES } from './events.ts';
@@ -24,28 +24,21 @@ export function escalationId(runId: string, callId: string, attempt: number | st
  * Checks the latest turn's proposed calls in the order the model gave them: schema, plan, policy,
  * confidence. Stops at the first call that makes the run wait for a person (one decision at a time).
  */
-export function vetProposed(ctx: RunContext): void {
+export async function vetProposed(ctx: RunContext): Promise<void> {
   const last = ctx.state.turns.at(-1);
   if (!last) return;
   for (const id of last.callIds) {
     const call = ctx.state.calls.get(id)!;
     if (call.status !== 'proposed') continue;
-    vetCall(ctx, call);
+    await vetCall(ctx, call);
     const status = ctx.state.status;
     if (TERMINAL_STATUSES.has(status) || PARKED_STATUSES.has(status)) return;
   }
 }
 
-function formatIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 8)
-    .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
-    .join('; ');
-}
-
-function vetCall(ctx: RunContext, call: CallState): void {
+async function vetCall(ctx: RunContext, call: CallState): Promise<void> {
   const { agent } = ctx;
-  if (call.tool === PLAN_TOOL && agent.plan) return proposePlan(ctx, call);
+  if (call.tool === PLAN_TOOL && agent.plan) return await proposePlan(ctx, call);
   const tool = agent.toolsByName.get(call.tool);
   if (!tool) {
     const known = [...agent.toolsByName.keys()].join(', ') || '(none)';
@@ -54,9 +47,9 @@ function vetCall(ctx: RunContext, call: CallState): void {
   if (call.parseError) {
     return reject(ctx, call, 'INVALID_TOOL_ARGS', `The arguments for "${call.tool}" are not valid JSON (${call.parseError}).`);
   }
-  const parsed = tool.input.safeParse(call.args);
-  if (!parsed.success) {
-    return reject(ctx, call, 'INVALID_TOOL_ARGS', `Invalid arguments for "${call.tool}": ${formatIssues(parsed.error)}. Expected JSON Schema: ${JSON.stringify(tool.jsonSchema)}`);
+  const parsed = checkArgs(tool.input, call.args);
+  if (!parsed.ok) {
+    return reject(ctx, call, 'INVALID_TOOL_ARGS', `Invalid arguments for "${call.tool}": ${parsed.message}. Expected JSON Schema: ${JSON.stringify(tool.jsonSchema)}`);
   }
 
   // Plan mode: the call must be the verified plan's next step, or pass verification on its own.
@@ -74,13 +67,13 @@ function vetCall(ctx: RunContext, call: CallState): void {
       return escalate(ctx, call, 'plan_deviation', `${call.tool} departs from the verified plan: ${deviation}`, { deviation });
     }
     if (deviation) {
-      const issues = reverifyCall(ctx, call);
+      const issues = await reverifyCall(ctx, call);
       if (issues.length) return reject(ctx, call, 'PLAN_DEVIATION', `${call.tool} is not in the verified plan (${deviation}) and does not pass on its own: ${issues.join(' ')}`);
       ctx.emit('plan.amended', { callId: call.callId, tool: call.tool, reason: deviation });
     }
   }
 
-  const verdict: PolicyVerdict = decidePolicy(agent, tool, parsed.data);
+  const verdict: PolicyVerdict = await decidePolicy(agent, tool, parsed.data);
   ctx.emit('policy.decided', { callId: call.callId, tool: tool.name, tier: tool.tier, argsHash: call.argsHash, ...verdict });
   if (verdict.decision === 'deny') {
     ctx.emit('tool.denied', { callId: call.callId, tool: tool.name, by: verdict.rule, reason: verdict.reason });

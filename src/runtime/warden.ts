@@ -5,6 +5,7 @@ import type { Agent } from '../agent/agent.ts';
 import { WardenError } from '../errors.ts';
 import { resolvePricing, usdToNano } from '../model/pricing.ts';
 import type { InterventionRecord, Store } from '../store/store.ts';
+import { checkArgs } from '../guard/check-args.ts';
 import { hashValue } from './canonical.ts';
 import { sleep as defaultSleep } from './backoff.ts';
 import { type AnyNewEvent, type AnyRunEvent, newEvent, PARKED_STATUSES, type RunMode, type RunStatus, TERMINAL_STATUSES } from './events.ts';
@@ -408,10 +409,8 @@ export class Warden {
         if (answer !== null) throw new WardenError('INVALID_ARGUMENT', `Escalation ${id} is about a final answer, which has no arguments; take over with your own answer instead`);
         if (agent && record.tool) {
           const tool = agent.toolsByName.get(record.tool);
-          const checked = tool?.input.safeParse(decision.args);
-          if (checked && !checked.success) {
-            throw new WardenError('INVALID_TOOL_ARGS', `The edited arguments do not fit ${record.tool}: ${checked.error.issues.map((i: { path: PropertyKey[]; message: string }) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
-          }
+          const checked = tool ? checkArgs(tool.input, decision.args) : null;
+          if (checked && !checked.ok) throw new WardenError('INVALID_TOOL_ARGS', `The edited arguments do not fit ${record.tool}: ${checked.message}`);
         }
         events.push(newEvent('escalation.decided', { ...data, args: decision.args, argsHash: hashValue(decision.args) }, at));
         break;

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { z } from 'zod';
 import { defineAgent } from '../../src/agent/agent.ts';
+import { decidePolicy } from '../../src/guard/policy.ts';
 import { defineTool, type AnyTool } from '../../src/agent/tool.ts';
 import { isWardenError } from '../../src/errors.ts';
 import { simulated } from '../../src/model/simulated.ts';
@@ -19,7 +20,7 @@ function refundTools(effects: SideEffects, extra: Partial<Parameters<typeof defi
       tier: 'write',
       input: z.object({ orderId: z.string(), amount: z.number().positive() }),
       approval: (args: { amount: number }) => args.amount > 100,
-      execute: (args, ctx) => {
+      execute: (args: { amount: number }, ctx: { idempotencyKey: string; attempt: number }) => {
         effects.calls.push({ tool: 'refund', args, key: ctx.idempotencyKey, attempt: ctx.attempt });
         return { refunded: args.amount };
       },
@@ -95,5 +96,119 @@ describe('the person approves exactly what runs: edited arguments', () => {
     const done = await warden.execute(agent, parked.runId);
     assert.equal(done.status, 'completed');
     assert.deepEqual(effects.calls.at(-1)?.args, edited);
+  });
+});
+
+/** Ways a user predicate can fail to answer true or false. */
+function badPredicates(): fc.Arbitrary<{ label: string; make: () => (args: unknown) => unknown }> {
+  const revoked = () => {
+    const r = Proxy.revocable({}, {});
+    r.revoke();
+    return r.proxy;
+  };
+  const notBoolean = fc.anything().filter((v) => typeof v !== 'boolean');
+  return fc.oneof(
+    fc.constant({ label: 'throws an Error', make: () => () => { throw new Error('boom'); } }),
+    notBoolean.map((v) => ({ label: `throws ${typeof v}`, make: () => () => { throw v; } })),
+    fc.constant({ label: 'throws a revoked Proxy', make: () => () => { throw revoked(); } }),
+    fc.constant({ label: 'returns a revoked Proxy', make: () => () => revoked() }),
+    notBoolean.map((v) => ({ label: `returns ${typeof v}`, make: () => () => v })),
+    notBoolean.map((v) => ({ label: `resolves to ${typeof v}`, make: () => async () => v })),
+    notBoolean.map((v) => ({ label: `rejects with ${typeof v}`, make: () => () => Promise.reject(v) })),
+    fc.constant({ label: 'never settles', make: () => () => new Promise(() => {}) }),
+  );
+}
+
+describe('the person approves exactly what runs: checks fail closed', () => {
+  it('awaits an async approval predicate: a refund it flags waits for a person', async () => {
+    const effects = new SideEffects();
+    const agent = scriptedAgent([refundTurn(50), { text: 'done' }], refundTools(effects, { approval: async () => true }));
+    const { warden } = testWarden();
+    const result = await warden.run(agent, 'refund');
+    assert.equal(result.status, 'waiting_approval');
+    assert.equal(effects.calls.length, 0);
+  });
+
+  it('awaits an async deny rule: a refund it matches is denied', async () => {
+    const effects = new SideEffects();
+    const policy = { rules: [{ name: 'async-deny', tools: ['refund'], when: async (a: { amount: number }) => a.amount > 10, decision: 'deny' as const }] };
+    const agent = scriptedAgent([refundTurn(50), { text: 'done' }], refundTools(effects), { policy });
+    const { warden } = testWarden();
+    const result = await warden.run(agent, 'refund');
+    assert.equal(effects.calls.length, 0);
+    const denied = (await warden.events(result.runId)).find((e) => e.type === 'tool.denied');
+    assert.equal(denied?.type === 'tool.denied' && denied.data.by, 'rule:async-deny');
+  });
+
+  it('treats a predicate that throws, rejects, answers a non-boolean or never answers as "a person decides", "deny" and "no allow"', async () => {
+    const write = refundTools(new SideEffects())[0];
+    await fc.assert(
+      fc.asyncProperty(badPredicates(), async ({ make }) => {
+        const base = { name: 'p', instructions: '', model: simulated.script([{ text: 'x' }]), tools: [write] };
+        const asks = defineAgent({ ...base, tools: [defineTool({ ...write, approval: make() as never })], policy: { predicateTimeoutMs: 20 } });
+        const verdict = await decidePolicy(asks, asks.tools[0], { orderId: 'o', amount: 1 });
+        assert.equal(verdict.decision, 'approve');
+        assert.equal(verdict.rule, 'tool:refund.approval');
+        const denies = defineAgent({ ...base, policy: { predicateTimeoutMs: 20, rules: [{ name: 'd', when: make() as never, decision: 'deny' }] } });
+        assert.equal((await decidePolicy(denies, write, { orderId: 'o', amount: 1 })).decision, 'deny');
+        const allows = defineAgent({ ...base, policy: { predicateTimeoutMs: 20, rules: [{ name: 'a', when: make() as never, decision: 'allow' }] } });
+        assert.notEqual((await decidePolicy(allows, write, { orderId: 'o', amount: 1 })).rule, 'rule:a');
+      }),
+      { seed: 1313, numRuns: 60 },
+    );
+  });
+
+  it('parks a run whose approval predicate never settles, naming why, instead of running the call', async () => {
+    const effects = new SideEffects();
+    const agent = scriptedAgent([refundTurn(50), { text: 'done' }], refundTools(effects, { approval: () => new Promise<boolean>(() => {}) }), { policy: { predicateTimeoutMs: 30 } });
+    const { warden } = testWarden();
+    const result = await warden.run(agent, 'refund');
+    assert.equal(result.status, 'waiting_approval');
+    assert.match(result.pending!.reason, /no answer within 30 ms/);
+    assert.equal(effects.calls.length, 0);
+  });
+
+  it('rejects a call whose schema transform throws with INVALID_TOOL_ARGS, and the run goes on', async () => {
+    const effects = new SideEffects();
+    const input = z.object({ orderId: z.string(), amount: z.number() }).transform((a) => {
+      if (a.amount > 100) throw new Error('transform exploded');
+      return a;
+    });
+    const agent = scriptedAgent([refundTurn(500), { text: 'done' }], refundTools(effects, { input, approval: false }));
+    const { warden } = testWarden();
+    const result = await warden.run(agent, 'refund');
+    assert.equal(result.status, 'completed');
+    assert.equal(effects.calls.length, 0);
+    const rejected = (await warden.events(result.runId)).find((e) => e.type === 'tool.rejected');
+    assert.equal(rejected?.type === 'tool.rejected' && rejected.data.error.code, 'INVALID_TOOL_ARGS');
+    assert.match(rejected?.type === 'tool.rejected' ? rejected.data.error.message : '', /transform exploded/);
+  });
+
+  it('refuses an escalation edit whose schema refinement throws, with INVALID_TOOL_ARGS', async () => {
+    const input = z.object({ orderId: z.string(), amount: z.number() }).refine((a) => {
+      if (a.amount > 100) throw new Error('refine exploded');
+      return true;
+    });
+    const agent = scriptedAgent([refundTurn(50, 0.1)], refundTools(new SideEffects(), { input, approval: false }), { escalation: { threshold: 0.6 } });
+    const { warden } = testWarden();
+    const parked = await warden.run(agent, 'refund');
+    await assert.rejects(
+      warden.decideEscalation(parked.pending!.id, { decision: 'edit', args: { orderId: 'o-1', amount: 500 }, by: 'bob' }, agent),
+      (e) => isWardenError(e, 'INVALID_TOOL_ARGS') && /refine exploded/.test((e as Error).message),
+    );
+  });
+
+  it('rejects a plan step whose schema transform throws, before anything runs', async () => {
+    const effects = new SideEffects();
+    const input = z.object({ orderId: z.string(), amount: z.number() }).transform((): never => {
+      throw new Error('plan transform exploded');
+    });
+    const plan = { steps: [{ id: 'r', tool: 'refund', args: { orderId: 'o-1', amount: 5 } }] };
+    const agent = scriptedAgent([{ toolCalls: [{ tool: 'submit_plan', args: plan }] }, { text: 'gave up' }], refundTools(effects, { input, approval: false }), { plan: true });
+    const { warden } = testWarden();
+    const result = await warden.run(agent, 'refund');
+    assert.equal(effects.calls.length, 0);
+    const rejected = (await warden.events(result.runId)).find((e) => e.type === 'plan.rejected');
+    assert.match(JSON.stringify(rejected?.data), /plan transform exploded/);
   });
 });
