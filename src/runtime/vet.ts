@@ -5,6 +5,7 @@ import { retriesOverdrawn } from '../guard/limits.ts';
 import { checkArgs } from '../guard/check-args.ts';
 import { decidePolicy, type PolicyVerdict } from '../guard/policy.ts';
 import { scoreStep, type ConfidenceScore } from '../guard/confidence.ts';
+import { hashValue } from './canonical.ts';
 import { PARKED_STATUSES, TERMINAL_STATUSES } from './events.ts';
 import type { CallState } from './fold.ts';
 import { matchPlanStep, proposePlan, reverifyCall } from './plan-step.ts';
@@ -89,12 +90,19 @@ async function vetCall(ctx: RunContext, call: CallState): Promise<void> {
   }
 
   const plan = ctx.state.plan;
-  const coveredByPlan = verdict.decision === 'approve' && planStep !== null && plan?.approvedBy && plan.approvalId;
+  // A plan approved as a whole covers a step only when the approver saw its arguments as they
+  // run: a step whose arguments came from an earlier step's result ($ref) waits for its own approval.
+  const planned = planStep !== null ? plan?.steps.get(planStep)?.step : undefined;
+  const sawArgs = planned !== undefined && hashValue(planned.args) === call.argsHash;
+  const coveredByPlan = verdict.decision === 'approve' && sawArgs && plan?.approvedBy && plan.approvalId;
   if (verdict.decision === 'approve' && !coveredByPlan) {
     if (agent.plan || agent.escalation) assess(ctx, call, planStep, deviation, null, 'proceed', 'the policy sends it to a person for approval');
     const id = approvalId(ctx.runId, call.callId, call.edits);
-    ctx.emit('approval.requested', { approvalId: id, callId: call.callId, tool: tool.name, tier: tool.tier, args: call.args, argsHash: call.argsHash, reason: verdict.reason });
-    ctx.intervene({ id, kind: 'approval', callId: call.callId, tool: tool.name, args: call.args, argsHash: call.argsHash, reason: verdict.reason, evidence: { rule: verdict.rule, tier: tool.tier }, requestedAt: ctx.now() });
+    const reason = planned && !sawArgs && plan?.approvedBy
+      ? `${verdict.reason}; the plan's approver saw ${JSON.stringify(planned.args)}, and these arguments were filled in at run time`
+      : verdict.reason;
+    ctx.emit('approval.requested', { approvalId: id, callId: call.callId, tool: tool.name, tier: tool.tier, args: call.args, argsHash: call.argsHash, reason });
+    ctx.intervene({ id, kind: 'approval', callId: call.callId, tool: tool.name, args: call.args, argsHash: call.argsHash, reason, evidence: { rule: verdict.rule, tier: tool.tier }, requestedAt: ctx.now() });
     return;
   }
 

@@ -212,3 +212,63 @@ describe('the person approves exactly what runs: checks fail closed', () => {
     assert.match(JSON.stringify(rejected?.data), /plan transform exploded/);
   });
 });
+
+describe('the person approves exactly what runs: plans with references', () => {
+  /** A lookup whose result names the account to delete, and a delete that counts its calls. */
+  function lookupAndDelete(effects: SideEffects): AnyTool[] {
+    return [
+      defineTool({
+        name: 'find_customer',
+        description: 'Find a customer',
+        tier: 'read',
+        input: z.object({ email: z.string() }),
+        output: z.object({ customerId: z.string() }),
+        execute: () => ({ customerId: 'c-from-tool' }),
+      }),
+      defineTool({
+        name: 'close_account',
+        description: 'Close an account',
+        tier: 'delete',
+        input: z.object({ customerId: z.string() }),
+        execute: (args: { customerId: string }, ctx) => {
+          effects.calls.push({ tool: 'close_account', args, key: ctx.idempotencyKey, attempt: ctx.attempt });
+          return { closed: args.customerId };
+        },
+      }),
+    ];
+  }
+  const plan = {
+    steps: [
+      { id: 'find', tool: 'find_customer', args: { email: 'ana@example.com' } },
+      { id: 'close', tool: 'close_account', args: { customerId: { $ref: 'find.customerId' } } },
+    ],
+  };
+
+  it('makes a delete whose arguments were filled in from an earlier result wait for approval of the resolved arguments', async () => {
+    const effects = new SideEffects();
+    const agent = scriptedAgent(
+      [
+        { toolCalls: [{ tool: 'submit_plan', args: plan }] },
+        { toolCalls: [{ tool: 'find_customer', args: { email: 'ana@example.com' } }] },
+        { toolCalls: [{ tool: 'close_account', args: { customerId: 'c-from-tool' } }] },
+        { text: 'done' },
+      ],
+      lookupAndDelete(effects),
+      { plan: { approveAsWhole: true } },
+    );
+    const { warden } = testWarden();
+    const planWait = await warden.run(agent, 'close ana');
+    assert.deepEqual(planWait.pending?.args, plan, 'the plan approver sees the $ref, not a value');
+    await warden.approve(planWait.pending!.id, { by: 'ana' });
+    const deleteWait = await warden.execute(agent, planWait.runId);
+    assert.equal(deleteWait.status, 'waiting_approval', 'approving the plan did not approve a value nobody saw');
+    assert.deepEqual(deleteWait.pending?.args, { customerId: 'c-from-tool' });
+    assert.equal(effects.count('close_account'), 0);
+    const requested = (await warden.events(planWait.runId)).filter((e) => e.type === 'approval.requested').at(-1);
+    assert.equal(requested?.type === 'approval.requested' && requested.data.argsHash, hashValue({ customerId: 'c-from-tool' }));
+    await warden.approve(deleteWait.pending!.id, { by: 'ana' });
+    const done = await warden.execute(agent, planWait.runId);
+    assert.equal(done.status, 'completed');
+    assert.equal(effects.count('close_account'), 1);
+  });
+});
