@@ -1,5 +1,5 @@
 import { WardenError } from '../errors.ts';
-import type { AnyTool, Tier } from './tool.ts';
+import { type AnyTool, governedTool, type Tier } from './tool.ts';
 import type { ModelPricing } from '../model/pricing.ts';
 import {
   type DelegationLimits,
@@ -195,10 +195,11 @@ export function defineAgent(config: AgentConfig): Agent {
     throw new WardenError('INVALID_CONFIG', `${where}: tools must be an array of defineTool(…) results`);
   }
   const toolsByName = new Map<string, AnyTool>();
-  for (const tool of config.tools) {
-    if (!tool || tool.kind !== 'warden.tool') {
-      throw new WardenError('INVALID_CONFIG', `${where}: every tool must come from defineTool(…), got ${JSON.stringify(tool)}`);
-    }
+  const tools: AnyTool[] = [];
+  for (const given of config.tools) {
+    // Checked here whatever made the object: a tier is exactly read, write or delete.
+    const tool = governedTool(where, given);
+    tools.push(tool);
     if (toolsByName.has(tool.name) || tool.name === PLAN_TOOL) {
       throw new WardenError('INVALID_CONFIG', `${where}: two tools are named "${tool.name}"`);
     }
@@ -302,7 +303,7 @@ export function defineAgent(config: AgentConfig): Agent {
     instructions: config.instructions,
     description: config.description,
     model: config.model,
-    tools: Object.freeze([...config.tools]),
+    tools: Object.freeze(tools),
     limits: Object.freeze(limits),
     defaultedLimits: Object.freeze(defaultedLimits),
     policy: Object.freeze({ ...policy, onDeny: policy.onDeny ?? 'continue' }),

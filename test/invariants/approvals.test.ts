@@ -272,3 +272,58 @@ describe('the person approves exactly what runs: plans with references', () => {
     assert.equal(effects.count('close_account'), 1);
   });
 });
+
+describe('the person approves exactly what runs: a tier is read, write or delete', () => {
+  const base = () =>
+    defineTool({ name: 'wipe', description: 'Wipe', tier: 'delete', input: z.object({ id: z.string() }), execute: () => ({ wiped: true }) });
+  const agentWith = (tool: unknown) =>
+    defineAgent({ name: 'tiers', instructions: '', model: simulated.script([{ text: 'x' }]), tools: [tool as AnyTool] });
+  const badTier = fc.anything().filter((t) => t !== 'read' && t !== 'write' && t !== 'delete');
+
+  it('refuses any other tier with INVALID_CONFIG, however the tool object was made', () => {
+    class ToolLike {
+      kind = 'warden.tool';
+      name = 'wipe';
+      description = 'Wipe';
+      input = z.object({ id: z.string() });
+      tier: unknown;
+      constructor(tier: unknown) {
+        this.tier = tier;
+      }
+      execute() {
+        return { wiped: true };
+      }
+    }
+    const makers: [string, (tier: unknown) => unknown][] = [
+      ['a spread of a defined tool', (tier) => ({ ...base(), tier })],
+      ['a plain object never passed through defineTool', (tier) => ({ kind: 'warden.tool', name: 'wipe', description: 'Wipe', tier, input: z.object({ id: z.string() }), execute: () => 1 })],
+      ['an object from JSON', (tier) => ({ ...JSON.parse(JSON.stringify({ kind: 'warden.tool', name: 'wipe', description: 'Wipe', tier: 'delete' })), tier, input: z.object({}), execute: () => 1 })],
+      ['a class instance', (tier) => new ToolLike(tier)],
+    ];
+    fc.assert(
+      fc.property(badTier, fc.constantFrom(...makers), (tier, [, make]) => {
+        assert.throws(() => agentWith(make(tier)), (e) => isWardenError(e, 'INVALID_CONFIG') && /tier must be "read", "write" or "delete"/.test((e as Error).message));
+      }),
+      { seed: 1313, numRuns: 200 },
+    );
+  });
+
+  it('accepts a valid spread, and reads a getter tier once so it cannot change after the check', () => {
+    assert.equal(agentWith({ ...base(), tier: 'write' }).tools[0].tier, 'write');
+    let reads = 0;
+    const shifty = { ...base() } as Record<string, unknown>;
+    Object.defineProperty(shifty, 'tier', { enumerable: true, get: () => (reads++ === 0 ? 'delete' : 'read') });
+    const tool = agentWith(shifty).tools[0];
+    assert.equal(tool.tier, 'delete');
+    assert.equal(tool.tier, 'delete', 'the agent holds a frozen copy, not the getter');
+  });
+
+  it('checks input and execute in defineAgent too', () => {
+    assert.throws(() => agentWith({ ...base(), input: { parse: () => ({}) } }), (e) => isWardenError(e, 'INVALID_CONFIG') && /input must be a zod schema/.test((e as Error).message));
+    assert.throws(() => agentWith({ ...base(), execute: 'rm -rf' }), (e) => isWardenError(e, 'INVALID_CONFIG') && /execute must be a function/.test((e as Error).message));
+    assert.throws(() => agentWith({ ...base(), approval: 'yes' }), (e) => isWardenError(e, 'INVALID_CONFIG') && /approval must be/.test((e as Error).message));
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    assert.throws(() => agentWith(revoked.proxy), (e) => isWardenError(e, 'INVALID_CONFIG'));
+  });
+});
