@@ -7,6 +7,7 @@ import { decidePolicy } from '../../src/guard/policy.ts';
 import { defineTool, type AnyTool } from '../../src/agent/tool.ts';
 import { isWardenError } from '../../src/errors.ts';
 import { simulated } from '../../src/model/simulated.ts';
+import { mcpTier, mcpTools } from '../../src/tools/mcp/mcp-tools.ts';
 import { hashValue } from '../../src/runtime/canonical.ts';
 import type { AnyRunEvent } from '../../src/runtime/events.ts';
 import { scriptedAgent, SideEffects, testWarden } from '../helpers.ts';
@@ -325,5 +326,42 @@ describe('the person approves exactly what runs: a tier is read, write or delete
     const revoked = Proxy.revocable({}, {});
     revoked.revoke();
     assert.throws(() => agentWith(revoked.proxy), (e) => isWardenError(e, 'INVALID_CONFIG'));
+  });
+});
+
+describe('the person approves exactly what runs: MCP tools follow the specification\'s defaults', () => {
+  const BARE = { command: process.execPath, args: ['test/fixtures/mcp-bare-server.ts'], name: 'bare' };
+
+  it('makes a tool with no annotations a delete that waits for a person, even from a trusted server', async () => {
+    const set = await mcpTools({ server: BARE, trust: true });
+    try {
+      const purge = set.tools.find((t) => t.name === 'purge')!;
+      assert.equal(purge.tier, 'delete');
+      assert.equal(purge.origin?.tierSource, 'default');
+      assert.equal(set.tools.find((t) => t.name === 'tidy')?.tier, 'delete', 'read-only and destructive at once is destructive');
+      const agent = defineAgent({ name: 'bare', instructions: '', model: simulated.script([{ toolCalls: [{ tool: 'purge', args: { id: 'r1' } }] }, { text: 'done' }]), tools: set.tools });
+      const { warden } = testWarden();
+      const result = await warden.run(agent, 'purge r1');
+      assert.equal(result.status, 'waiting_approval');
+      assert.equal(result.pending?.tool, 'purge');
+    } finally {
+      await set.close();
+    }
+  });
+
+  it('never lets a hint widen an untrusted tool\'s tier, and believes a destructive claim over a read-only one from anyone', () => {
+    const hint = fc.option(fc.boolean(), { nil: undefined });
+    const order = { read: 0, write: 1, delete: 2 } as const;
+    fc.assert(
+      fc.property(hint, hint, fc.boolean(), (readOnlyHint, destructiveHint, trust) => {
+        const a = { readOnlyHint, destructiveHint };
+        const { tier } = mcpTier('t', a, trust);
+        if (!trust) assert.equal(tier, 'delete');
+        if (destructiveHint === true) assert.equal(tier, 'delete');
+        if (readOnlyHint !== true && destructiveHint !== false) assert.equal(tier, 'delete', 'the specification\'s defaults');
+        assert.ok(order[tier] >= order[mcpTier('t', a, true).tier], 'trusting can only widen');
+      }),
+      { seed: 1313, numRuns: 100 },
+    );
   });
 });
