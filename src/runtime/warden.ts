@@ -286,6 +286,7 @@ export class Warden {
     heartbeat.unref();
     try {
       let state = foldRun(await this.store.loadEvents(runId));
+      assertDrivableBy(state, agent);
       if (state.pending?.childRunId && (await this.interventionClosed(state.pending.id))) {
         // The child this run waited on was decided: the parent goes on and drives it again.
         const callId = state.pending.callId!;
@@ -295,7 +296,6 @@ export class Warden {
       if (state.agent !== agent.name) {
         throw new WardenError('INVALID_ARGUMENT', `Run ${runId} belongs to agent "${state.agent}", not "${agent.name}"`, { context: { runId } });
       }
-      assertDrivableBy(state, agent);
       if (TERMINAL_STATUSES.has(state.status) || PARKED_STATUSES.has(state.status)) return this.result(state);
       await assertNotHalted(this.store, state.agent, state.tenant);
       const ctx = this.context(agent, state, controller.signal);
