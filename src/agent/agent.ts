@@ -1,5 +1,5 @@
 import { WardenError } from '../errors.ts';
-import type { AnyTool, Tier } from './tool.ts';
+import { type AnyTool, governedTool, type Tier } from './tool.ts';
 import type { ModelPricing } from '../model/pricing.ts';
 import {
   type DelegationLimits,
@@ -67,7 +67,12 @@ export interface PolicyRule {
   /** Tool names this rule is about (all tools when omitted). */
   tools?: string[];
   tiers?: Tier[];
-  when?: (args: any) => boolean;
+  /**
+   * The rule applies when this says `true` (sync or async). One that throws, rejects, answers
+   * anything but a boolean or takes longer than `policy.predicateTimeoutMs` fails closed: a deny or
+   * approve rule then matches, an allow rule does not.
+   */
+  when?: (args: any) => boolean | Promise<boolean>;
   decision: PolicyDecision;
   reason?: string;
 }
@@ -83,6 +88,8 @@ export interface PolicyConfig {
   dangerouslyAllowDeleteWithoutApproval?: string[];
   /** Tools whose compensation (undo) waits for a person. A delete-tier tool's always does. */
   compensationApproval?: string[];
+  /** How long an `approval` predicate or a rule's `when` may take, in ms, before it fails closed. Default 5,000. */
+  predicateTimeoutMs?: number;
 }
 
 /** The plan-mode settings (`PlanOptions`), under the name `warden audit` first used. */
@@ -188,10 +195,11 @@ export function defineAgent(config: AgentConfig): Agent {
     throw new WardenError('INVALID_CONFIG', `${where}: tools must be an array of defineTool(…) results`);
   }
   const toolsByName = new Map<string, AnyTool>();
-  for (const tool of config.tools) {
-    if (!tool || tool.kind !== 'warden.tool') {
-      throw new WardenError('INVALID_CONFIG', `${where}: every tool must come from defineTool(…), got ${JSON.stringify(tool)}`);
-    }
+  const tools: AnyTool[] = [];
+  for (const given of config.tools) {
+    // Checked here whatever made the object: a tier is exactly read, write or delete.
+    const tool = governedTool(where, given);
+    tools.push(tool);
     if (toolsByName.has(tool.name) || tool.name === PLAN_TOOL) {
       throw new WardenError('INVALID_CONFIG', `${where}: two tools are named "${tool.name}"`);
     }
@@ -220,9 +228,15 @@ export function defineAgent(config: AgentConfig): Agent {
   if (policy.onDeny !== undefined && policy.onDeny !== 'continue' && policy.onDeny !== 'stop') {
     throw new WardenError('INVALID_CONFIG', `${where}: policy.onDeny must be "continue" or "stop", got ${JSON.stringify(policy.onDeny)}`);
   }
+  if (policy.predicateTimeoutMs !== undefined && !(typeof policy.predicateTimeoutMs === 'number' && policy.predicateTimeoutMs > 0 && Number.isFinite(policy.predicateTimeoutMs))) {
+    throw new WardenError('INVALID_CONFIG', `${where}: policy.predicateTimeoutMs must be a positive number of ms, got ${JSON.stringify(policy.predicateTimeoutMs)}`);
+  }
   for (const rule of policy.rules ?? []) {
     if (!rule || typeof rule.name !== 'string' || !['allow', 'approve', 'deny'].includes(rule.decision)) {
       throw new WardenError('INVALID_CONFIG', `${where}: each policy rule needs a name and a decision of allow, approve or deny`);
+    }
+    if (rule.when !== undefined && typeof rule.when !== 'function') {
+      throw new WardenError('INVALID_CONFIG', `${where}: policy rule "${rule.name}": when must be a function (args) => boolean, got ${typeof rule.when}`);
     }
     for (const name of rule.tools ?? []) {
       if (!toolsByName.has(name) && !name.startsWith('delegate_')) {
@@ -289,7 +303,7 @@ export function defineAgent(config: AgentConfig): Agent {
     instructions: config.instructions,
     description: config.description,
     model: config.model,
-    tools: Object.freeze([...config.tools]),
+    tools: Object.freeze(tools),
     limits: Object.freeze(limits),
     defaultedLimits: Object.freeze(defaultedLimits),
     policy: Object.freeze({ ...policy, onDeny: policy.onDeny ?? 'continue' }),

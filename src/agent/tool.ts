@@ -31,8 +31,12 @@ export interface ToolConfig<I extends z.ZodType = z.ZodType, O = unknown> {
   execute(args: z.infer<I>, ctx: ToolContext): Promise<O> | O;
   /** Safe to retry with the same idempotency key when the outcome is unknown. Default false. */
   idempotent?: boolean;
-  /** Ask a person first: always, never, or when the predicate says so. `delete` always asks. */
-  approval?: boolean | ((args: z.infer<I>) => boolean);
+  /**
+   * Ask a person first: always, never, or when the predicate says so (sync or async). A predicate
+   * that throws, rejects, answers anything but a boolean or takes too long asks a person.
+   * `delete` always asks.
+   */
+  approval?: boolean | ((args: z.infer<I>) => boolean | Promise<boolean>);
   /** Retries after a failure (each one also draws from the run's `maxRetries`). Default 2. */
   retries?: number;
   /** Per-attempt timeout. Default 30 s. */
@@ -77,6 +81,79 @@ const TOOL_NAME = /^[a-zA-Z][a-zA-Z0-9_-]{0,63}$/;
 
 export const TOOL_DEFAULTS = { retries: 2, timeoutMs: 30_000 } as const;
 
+/** Tools made by `defineTool` (or checked by `governedTool`): validated and frozen, taken as they are. */
+const checked = new WeakSet<object>();
+
+function fail(where: string, what: string): never {
+  throw new WardenError('INVALID_CONFIG', `${where}: ${what}`);
+}
+
+function optionalFunction(where: string, config: Record<string, unknown>, key: string, shape: string): void {
+  if (config[key] !== undefined && typeof config[key] !== 'function') fail(where, `${key} must be a function ${shape}, got ${typeof config[key]}`);
+}
+
+function stringList(where: string, config: Record<string, unknown>, key: string): void {
+  const v = config[key];
+  if (v !== undefined && !(Array.isArray(v) && v.every((x) => typeof x === 'string'))) fail(where, `${key} must be a list of fact names (strings)`);
+}
+
+/** Validates a tool declaration and freezes it; `where` names the caller in error messages. */
+function buildTool(where: string, config: Record<string, unknown>): AnyTool {
+  if (typeof config.name !== 'string' || !TOOL_NAME.test(config.name)) {
+    fail(where, `name must match ${TOOL_NAME} (letters, digits, _ and -, at most 64), got ${safeJson(config.name)}`);
+  }
+  if (typeof config.tier !== 'string' || !TIERS.includes(config.tier as Tier)) {
+    fail(where, `tier must be "read", "write" or "delete", got ${safeJson(config.tier)}`);
+  }
+  if (!(config.input instanceof z.ZodType)) fail(where, 'input must be a zod schema, e.g. z.object({ id: z.string() })');
+  if (config.output !== undefined && !(config.output instanceof z.ZodType)) fail(where, 'output must be a zod schema when given');
+  if (typeof config.execute !== 'function') fail(where, 'execute must be a function');
+  if (config.approval !== undefined && typeof config.approval !== 'boolean' && typeof config.approval !== 'function') {
+    fail(where, `approval must be true, false or a predicate (args) => boolean, got ${safeJson(config.approval)}`);
+  }
+  if (config.idempotent !== undefined && typeof config.idempotent !== 'boolean') fail(where, `idempotent must be true or false, got ${safeJson(config.idempotent)}`);
+  const retries = config.retries ?? TOOL_DEFAULTS.retries;
+  if (!Number.isInteger(retries) || (retries as number) < 0) fail(where, `retries must be a non-negative integer, got ${safeJson(retries)}`);
+  const timeoutMs = config.timeoutMs ?? TOOL_DEFAULTS.timeoutMs;
+  if (!(typeof timeoutMs === 'number' && timeoutMs > 0)) fail(where, `timeoutMs must be positive, got ${safeJson(timeoutMs)}`);
+  optionalFunction(where, config, 'compensate', '(args, result, ctx) that reverses the call');
+  if (config.compensate && config.tier === 'read') fail(where, 'a read-tier tool changes nothing, so it has nothing to compensate');
+  if (config.costUsd !== undefined && typeof config.costUsd !== 'function' && !isPrice(config.costUsd)) {
+    fail(where, `costUsd must be a finite number of USD >= 0, or a function (args) => number, got ${describeCost(config.costUsd)}`);
+  }
+  optionalFunction(where, config, 'lockKey', '(args) => string');
+  optionalFunction(where, config, 'shadowResult', '(args) => stand-in result');
+  stringList(where, config, 'provides');
+  stringList(where, config, 'requires');
+  let jsonSchema: Record<string, unknown>;
+  try {
+    jsonSchema = z.toJSONSchema(config.input as z.ZodType, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  } catch (cause) {
+    throw new WardenError('INVALID_CONFIG', `${where}: input schema cannot be expressed as JSON Schema`, { cause });
+  }
+  delete jsonSchema.$schema;
+  const tool = Object.freeze({
+    ...config,
+    kind: 'warden.tool' as const,
+    jsonSchema,
+    idempotent: config.idempotent ?? false,
+    retries,
+    timeoutMs,
+    provides: config.provides ? (Object.freeze([...(config.provides as string[])]) as string[]) : undefined,
+    requires: config.requires ? (Object.freeze([...(config.requires as string[])]) as string[]) : undefined,
+  }) as unknown as AnyTool;
+  checked.add(tool);
+  return tool;
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return typeof value;
+  }
+}
+
 /**
  * Declares a tool the model may propose and the runtime may run.
  *
@@ -88,62 +165,49 @@ export const TOOL_DEFAULTS = { retries: 2, timeoutMs: 30_000 } as const;
  * });
  */
 export function defineTool<I extends z.ZodType, O>(config: ToolConfig<I, O>): Tool<I, O> {
-  const where = `defineTool(${JSON.stringify(config?.name)})`;
   if (!config || typeof config !== 'object') {
     throw new WardenError('INVALID_CONFIG', 'defineTool expects an object with name, description, tier, input and execute');
   }
-  if (typeof config.name !== 'string' || !TOOL_NAME.test(config.name)) {
-    throw new WardenError(
-      'INVALID_CONFIG',
-      `${where}: name must match ${TOOL_NAME} (letters, digits, _ and -, at most 64), got ${JSON.stringify(config.name)}`,
-    );
-  }
-  if (!TIERS.includes(config.tier)) {
-    throw new WardenError('INVALID_CONFIG', `${where}: tier must be "read", "write" or "delete", got ${JSON.stringify(config.tier)}`);
-  }
-  if (!(config.input instanceof z.ZodType)) {
-    throw new WardenError('INVALID_CONFIG', `${where}: input must be a zod schema, e.g. z.object({ id: z.string() })`);
-  }
-  if (typeof config.execute !== 'function') {
-    throw new WardenError('INVALID_CONFIG', `${where}: execute must be a function`);
-  }
-  const retries = config.retries ?? TOOL_DEFAULTS.retries;
-  if (!Number.isInteger(retries) || retries < 0) {
-    throw new WardenError('INVALID_CONFIG', `${where}: retries must be a non-negative integer, got ${retries}`);
-  }
-  const timeoutMs = config.timeoutMs ?? TOOL_DEFAULTS.timeoutMs;
-  if (!(timeoutMs > 0)) {
-    throw new WardenError('INVALID_CONFIG', `${where}: timeoutMs must be positive, got ${timeoutMs}`);
-  }
-  if (config.compensate !== undefined && typeof config.compensate !== 'function') {
-    throw new WardenError('INVALID_CONFIG', `${where}: compensate must be a function (args, result, ctx) that reverses the call`);
-  }
-  if (config.compensate && config.tier === 'read') {
-    throw new WardenError('INVALID_CONFIG', `${where}: a read-tier tool changes nothing, so it has nothing to compensate`);
-  }
-  if (config.costUsd !== undefined && typeof config.costUsd !== 'function' && !isPrice(config.costUsd)) {
-    throw new WardenError(
-      'INVALID_CONFIG',
-      `${where}: costUsd must be a finite number of USD >= 0, or a function (args) => number, got ${describeCost(config.costUsd)}`,
-    );
-  }
-  let jsonSchema: Record<string, unknown>;
+  return buildTool(`defineTool(${safeJson(config.name)})`, config as unknown as Record<string, unknown>) as Tool<I, O>;
+}
+
+/** The fields a tool declaration may have, read once each when an agent takes a tool it did not see defined. */
+const TOOL_FIELDS = [
+  'name', 'description', 'tier', 'input', 'output', 'execute', 'idempotent', 'approval', 'retries', 'timeoutMs',
+  'costUsd', 'lockKey', 'provides', 'requires', 'compensate', 'shadowResult', 'origin',
+] as const;
+
+/**
+ * The tool an agent governs. A `defineTool` result is taken as it is. Anything else that claims
+ * to be a tool (a spread of one with a changed tier, a class instance, an object from JSON) is
+ * read once, field by field, checked exactly as `defineTool` checks a declaration — a tier is
+ * `read`, `write` or `delete`, `input` a zod schema, `execute` a function — and frozen, so a getter
+ * cannot show one tier to the check and another to the runtime.
+ */
+export function governedTool(where: string, value: unknown): AnyTool {
+  if (typeof value === 'object' && value !== null && checked.has(value)) return value as AnyTool;
+  let snapshot: Record<string, unknown>;
+  let jsonSchema: unknown;
   try {
-    jsonSchema = z.toJSONSchema(config.input, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-  } catch (cause) {
-    throw new WardenError('INVALID_CONFIG', `${where}: input schema cannot be expressed as JSON Schema`, { cause });
+    if (!value || typeof value !== 'object' || (value as { kind?: unknown }).kind !== 'warden.tool') {
+      fail(where, `every tool must come from defineTool(…), got ${safeJson(value)}`);
+    }
+    snapshot = {};
+    for (const key of TOOL_FIELDS) {
+      const field = (value as Record<string, unknown>)[key];
+      if (field !== undefined) snapshot[key] = typeof field === 'function' ? field.bind(value) : field;
+    }
+    jsonSchema = (value as { jsonSchema?: unknown }).jsonSchema;
+  } catch (e) {
+    if (e instanceof WardenError) throw e;
+    throw new WardenError('INVALID_CONFIG', `${where}: a tool could not be read (${e instanceof Error ? e.message : 'unreadable value'})`, { cause: e });
   }
-  delete jsonSchema.$schema;
-  return Object.freeze({
-    ...config,
-    kind: 'warden.tool' as const,
-    jsonSchema,
-    idempotent: config.idempotent ?? false,
-    retries,
-    timeoutMs,
-    provides: config.provides ? Object.freeze([...config.provides]) as string[] : undefined,
-    requires: config.requires ? Object.freeze([...config.requires]) as string[] : undefined,
-  });
+  const tool = buildTool(`${where}: tool ${safeJson(snapshot.name)}`, snapshot);
+  if (typeof jsonSchema !== 'object' || jsonSchema === null || Array.isArray(jsonSchema)) return tool;
+  // An imported tool shows the model its server's own schema; the zod input still decides.
+  const kept = Object.freeze({ ...tool, jsonSchema: { ...(jsonSchema as Record<string, unknown>) } }) as AnyTool;
+  checked.add(kept);
+  return kept;
 }
 
 /** A write or delete tool that declares how to reverse itself. */

@@ -6,6 +6,7 @@ import { usdToNano } from '../model/pricing.ts';
 import { usd } from './budget.ts';
 import { describeTypes, type JsonSchema, schemasAt, typesFit, typesOf } from './json-schema-types.ts';
 import { decidePolicy } from './policy.ts';
+import { describeThrown } from './check-args.ts';
 
 export type PlanIssueCode =
   | 'duplicate_step'
@@ -100,7 +101,7 @@ function topologicalOrder(steps: PlanStep[]): { order: string[]; levels: number;
  * dependencies are acyclic; the step count fits the limits; the estimated cost fits what is left
  * of the ceiling; no step is denied by the policy. All problems are reported, not just the first.
  */
-export function verifyPlan(plan: Plan, agent: Agent, ctx: PlanContext): PlanVerdict {
+export async function verifyPlan(plan: Plan, agent: Agent, ctx: PlanContext): Promise<PlanVerdict> {
   const issues: PlanIssue[] = [];
   const byId = new Map<string, PlanStep>();
   for (const step of plan.steps) {
@@ -153,15 +154,21 @@ export function verifyPlan(plan: Plan, agent: Agent, ctx: PlanContext): PlanVerd
     }
     // Literal arguments are checked now; the parts given by references are checked when they are known.
     const literal = substituteRefs(step.args, () => undefined);
-    const parsed = (tool.input as z.ZodType).safeParse(literal);
-    if (!parsed.success) {
+    let parsed: ReturnType<z.ZodType['safeParse']> | null = null;
+    try {
+      parsed = (tool.input as z.ZodType).safeParse(literal);
+    } catch (e) {
+      // A schema's own transform or refinement threw: the step cannot run as planned.
+      issues.push({ code: 'invalid_args', step: step.id, message: `Step "${step.id}" has invalid arguments for ${tool.name}: the schema's own check threw (${describeThrown(e)}).` });
+    }
+    if (parsed && !parsed.success) {
       const real = parsed.error.issues.filter((i) => !sites.some((s) => startsWith(i.path, s.at)));
       if (real.length) {
         const text = real.slice(0, 6).map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
         issues.push({ code: 'invalid_args', step: step.id, message: `Step "${step.id}" has invalid arguments for ${tool.name}: ${text}.` });
       }
     }
-    const verdict = decidePolicy(agent, tool, literal);
+    const verdict = await decidePolicy(agent, tool, literal);
     if (verdict.decision === 'deny') issues.push({ code: 'denied', step: step.id, message: `Step "${step.id}" would be denied: ${tool.name} — ${verdict.reason} (${verdict.rule}).` });
     if (verdict.decision === 'approve') needsApproval.push(step.id);
     try {

@@ -1,6 +1,5 @@
 import type { Agent, PolicyDecision } from '../agent/agent.ts';
 import type { AnyTool } from '../agent/tool.ts';
-import { describeError } from '../errors.ts';
 
 export interface PolicyVerdict {
   decision: PolicyDecision;
@@ -9,39 +8,93 @@ export interface PolicyVerdict {
   reason: string;
 }
 
+/** How long an `approval` predicate or a rule's `when` may take before it counts as failed. */
+export const DEFAULT_PREDICATE_TIMEOUT_MS = 5_000;
+
 const STRICTNESS: Record<PolicyDecision, number> = { allow: 0, approve: 1, deny: 2 };
 
 function stricter(a: PolicyVerdict, b: PolicyVerdict): PolicyVerdict {
   return STRICTNESS[b.decision] > STRICTNESS[a.decision] ? b : a;
 }
 
+/** What a predicate answered: a boolean, or why it gave none. */
+export type PredicateAnswer = { ok: true; value: boolean } | { ok: false; why: string };
+
+/** Describes any thrown or returned value without throwing itself (a revoked Proxy throws on every touch). */
+function describeValue(value: unknown): string {
+  try {
+    if (value instanceof Error) return value.message || value.name;
+    if (typeof value === 'string') return JSON.stringify(value);
+    if (typeof value === 'function') return 'a function';
+    if (typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function') return 'a promise-like object';
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return 'a value that cannot be read';
+  }
+}
+
+/**
+ * Asks a user predicate about `args`, awaiting it for at most `timeoutMs`. Anything but a boolean —
+ * a throw (of anything), a rejection, a non-boolean answer, no answer in time — is a failure the
+ * caller turns into the safe decision.
+ */
+export async function askPredicate(predicate: (args: never) => unknown, args: unknown, timeoutMs: number): Promise<PredicateAnswer> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<PredicateAnswer>((resolve) => {
+    timer = setTimeout(() => resolve({ ok: false, why: `gave no answer within ${timeoutMs} ms` }), timeoutMs);
+  });
+  const answer = (async (): Promise<PredicateAnswer> => {
+    try {
+      const value = await predicate(args as never);
+      return typeof value === 'boolean' ? { ok: true, value } : { ok: false, why: `returned ${describeValue(value)}, not true or false` };
+    } catch (e) {
+      return { ok: false, why: `threw (${describeValue(e)})` };
+    }
+  })();
+  try {
+    return await Promise.race([answer, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Decides allow / approve / deny for one call. Inputs are the agent's declarations and the
  * arguments only: nothing the model says or a tool returns can change a tier or a rule.
- * The strictest verdict wins; a predicate that throws fails closed (asks a person).
+ * The strictest verdict wins. Predicates may be async and are awaited (bounded by
+ * `policy.predicateTimeoutMs`); one that fails — throws, rejects, answers anything but a boolean,
+ * or does not answer in time — fails closed: an `approval` predicate asks a person, a `deny` or
+ * `approve` rule matches, an `allow` rule does not.
+ *
+ * @example
+ * const verdict = await decidePolicy(agent, refund, { orderId: 'o-1', amount: 5000 });
+ * verdict.decision; // 'deny' when a rule says refunds above $1,000 are denied
  */
-export function decidePolicy(agent: Agent, tool: AnyTool, args: unknown): PolicyVerdict {
+export async function decidePolicy(agent: Agent, tool: AnyTool, args: unknown): Promise<PolicyVerdict> {
+  const timeoutMs = agent.policy.predicateTimeoutMs ?? DEFAULT_PREDICATE_TIMEOUT_MS;
   let verdict: PolicyVerdict;
   if (tool.tier === 'delete') {
     verdict = agent.policy.dangerouslyAllowDeleteWithoutApproval?.includes(tool.name)
       ? { decision: 'allow', rule: 'policy:dangerouslyAllowDeleteWithoutApproval', reason: 'delete tier, approval waived by the agent' }
       : { decision: 'approve', rule: 'tier:delete', reason: 'delete-tier tools always wait for a person' };
-  } else {
+  } else if (tool.tier === 'read' || tool.tier === 'write') {
     verdict = { decision: 'allow', rule: `tier:${tool.tier}`, reason: `${tool.tier}-tier tools run unless a rule asks otherwise` };
+  } else {
+    // defineAgent refuses such a tool; should one get here anyway, a person decides.
+    verdict = { decision: 'approve', rule: 'tier:unknown', reason: `the tool's tier ${describeValue(tool.tier)} is not read, write or delete` };
   }
 
   if (tool.approval === true) {
     verdict = stricter(verdict, { decision: 'approve', rule: `tool:${tool.name}.approval`, reason: 'the tool always asks for approval' });
   } else if (typeof tool.approval === 'function') {
-    let asks: boolean;
-    let reason = 'the tool asks for approval of these arguments';
-    try {
-      asks = tool.approval(args) === true;
-    } catch (e) {
-      asks = true;
-      reason = `the tool's approval predicate threw (${describeError(e)}), so a person decides`;
+    const answer = await askPredicate(tool.approval, args, timeoutMs);
+    if (!answer.ok) {
+      verdict = stricter(verdict, { decision: 'approve', rule: `tool:${tool.name}.approval`, reason: `the tool's approval predicate ${answer.why}, so a person decides` });
+    } else if (answer.value) {
+      verdict = stricter(verdict, { decision: 'approve', rule: `tool:${tool.name}.approval`, reason: 'the tool asks for approval of these arguments' });
     }
-    if (asks) verdict = stricter(verdict, { decision: 'approve', rule: `tool:${tool.name}.approval`, reason });
+  } else if (tool.approval !== undefined && tool.approval !== false) {
+    verdict = stricter(verdict, { decision: 'approve', rule: `tool:${tool.name}.approval`, reason: `the tool's approval is ${describeValue(tool.approval)}, not a boolean or a predicate, so a person decides` });
   }
 
   for (const rule of agent.policy.rules ?? []) {
@@ -50,11 +103,11 @@ export function decidePolicy(agent: Agent, tool: AnyTool, args: unknown): Policy
     let matches = true;
     let reason = rule.reason ?? `matched rule ${rule.name}`;
     if (rule.when) {
-      try {
-        matches = rule.when(args) === true;
-      } catch (e) {
+      const answer = await askPredicate(rule.when, args, timeoutMs);
+      if (answer.ok) matches = answer.value;
+      else {
         matches = rule.decision !== 'allow';
-        reason = `rule ${rule.name} threw (${describeError(e)}); failing closed`;
+        reason = `rule ${rule.name}'s condition ${answer.why}; failing closed`;
       }
     }
     if (matches) verdict = stricter(verdict, { decision: rule.decision, rule: `rule:${rule.name}`, reason });

@@ -111,8 +111,8 @@ const TIER_SOURCES: Record<string, string> = {
   override: 'an explicit override',
   readOnlyHint: 'its readOnlyHint annotation',
   destructiveHint: 'its destructiveHint annotation',
-  default: 'the default for tools that are not read-only (write)',
-  untrusted: 'distrust: an untrusted server\'s tools are at least write',
+  default: 'the MCP specification\'s default for a tool with no annotations (destructive: delete)',
+  untrusted: 'distrust: no hint widens an untrusted server\'s tools, so they are delete',
 };
 
 /** What the limits alone would let one request spend, without the ceiling: every model call at its largest completion, every tool call priced. */

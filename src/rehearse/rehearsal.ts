@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { defineAgent, type Agent } from '../agent/agent.ts';
+import { markRehearsalAgent } from '../agent/rehearsal-mark.ts';
 import { WardenError } from '../errors.ts';
 import { behaviourModel } from '../model/behaviour.ts';
 import { resolvePricing } from '../model/pricing.ts';
@@ -84,7 +85,7 @@ export function rehearsalAgent(agent: Agent, profile: FaultProfile, seed: number
     wait: virtualTime.sleep,
     modelId: `behaviour:${agent.model.modelId}`,
   });
-  return defineAgent({
+  return markRehearsalAgent(defineAgent({
     name: agent.name,
     instructions: agent.instructions,
     description: agent.description,
@@ -97,7 +98,7 @@ export function rehearsalAgent(agent: Agent, profile: FaultProfile, seed: number
     pricing: resolvePricing(agent.model, agent.pricing),
     ...(agent.plan ? { plan: { ...agent.plan } } : {}),
     ...(agent.escalation ? { escalation: { ...agent.escalation } } : {}),
-  });
+  }));
 }
 
 /** A request the agent might get: its description, or one of its tools', with a number to tell them apart. */
@@ -144,8 +145,10 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
   const tempDir = options.db ? null : mkdtempSync(join(tmpdir(), 'warden-rehearsal-'));
   const dbPath = options.db ?? join(tempDir!, 'rehearsal.db');
   const store: Store = createSqliteStore({ path: dbPath });
+  if (options.db) await refuseStoreWithOtherRuns(store, options.db);
   const firstStep = new Map<string, number>();
   const warden = createWarden({
+    rehearsal: true,
     // Each run keeps its own virtual clock, so the shared, time-based breakers and retry budget
     // (one clock for all runs) are off here; the per-run limits and retries are all in force.
     scheduler: { breaker: false, retryBudget: false },
@@ -227,6 +230,16 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
     },
     db: options.db ?? null,
   };
+}
+
+/** A rehearsal writes only into a store of rehearsal runs: its reviewer must never meet a live run's approvals. */
+async function refuseStoreWithOtherRuns(store: Store, path: string): Promise<void> {
+  for (const mode of ['live', 'shadow'] as const) {
+    const [run] = await store.listRuns({ mode, limit: 1 });
+    if (!run) continue;
+    await store.close();
+    throw new WardenError('CONFLICT', `The store ${path} holds ${mode} runs (e.g. ${run.runId}); a rehearsal writes only into a store of its own. Pass another --db file.`);
+  }
 }
 
 /** The simulated reviewer's decision on a parked run; false when it leaves the run waiting. */

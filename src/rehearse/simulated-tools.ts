@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineTool, type AnyTool, type ToolContext } from '../agent/tool.ts';
+import { defineTool, isReversible, type AnyTool, type ToolContext } from '../agent/tool.ts';
 import { plausibleValue, type ArgsSource } from '../model/behaviour-args.ts';
 import { seededRandom, seedFrom } from '../model/seeded-random.ts';
 import { hashValue } from '../runtime/canonical.ts';
@@ -21,8 +21,8 @@ export interface SimulatedToolsOptions {
 }
 
 /**
- * The agent's tools with their `execute` replaced by a simulation: a rehearsal never performs the
- * agent's real side effects. Everything else the runtime governs by — name, tier, schemas,
+ * The agent's tools with their `execute` (and `compensate`) replaced by a simulation: a rehearsal
+ * never performs the agent's real side effects. Everything else the runtime governs by — name, tier, schemas,
  * approval rule, idempotency, lock key, price, retries — is the agent's own. A simulated call
  * answers with data shaped by the tool's `output` schema when it declares one (the same arguments
  * always give the same answer, as a real lookup would), fails, or times out, at the given rates.
@@ -58,7 +58,9 @@ export function simulateTools(tools: readonly AnyTool[], options: SimulatedTools
       }
       return waited.then(() => simulatedOutput(tool, outputSchema, args, options.seed));
     };
-    return defineTool({ ...tool, execute, timeoutMs: Math.min(tool.timeoutMs, REHEARSAL_TIMEOUT_MS) });
+    // The real compensate and shadowResult stay behind too: a reversible tool reverses in simulation.
+    const compensate = isReversible(tool) ? () => ({ simulated: true, reversed: tool.name }) : undefined;
+    return defineTool({ ...tool, execute, compensate, shadowResult: undefined, timeoutMs: Math.min(tool.timeoutMs, REHEARSAL_TIMEOUT_MS) });
   });
 }
 

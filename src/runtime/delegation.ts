@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Agent, Limits } from '../agent/agent.ts';
 import { remainingNano } from '../guard/budget.ts';
 import { activeMs, type LimitHit } from '../guard/limits.ts';
+import type { RunMode } from './events.ts';
 import type { CallState } from './fold.ts';
 import type { RunContext } from './run-context.ts';
 import type { RunResult } from './run-result.ts';
@@ -25,7 +26,7 @@ export interface ChildSpec {
   limits: Limits;
   agentFile?: string;
   /** A child of a shadow run is a shadow run. */
-  mode: 'live' | 'shadow';
+  mode: RunMode;
 }
 
 export type ChildOutcome =

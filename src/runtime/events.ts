@@ -26,7 +26,8 @@ export type StopReason =
   | 'max_depth'
   | 'max_children';
 
-export type RunMode = 'live' | 'shadow';
+/** `rehearsal`: recorded by `warden rehearse` against simulated tools; only a rehearsal agent drives it. */
+export type RunMode = 'live' | 'shadow' | 'rehearsal';
 
 export type RunStatus =
   | 'queued'
@@ -65,7 +66,7 @@ export interface EventPayloads {
     agentFile?: string;
     /** Who submitted it (an API key id on the server), so that key cannot approve its actions. */
     submittedBy?: string;
-    /** `shadow`: write and delete calls are recorded, not made. Absent means live. */
+    /** `shadow`: write and delete calls are recorded, not made. `rehearsal`: a rehearsal's run (simulated tools). Absent means live. */
     mode?: RunMode;
     /** For a child run: its ancestors, root first (delegation depth and cycle checks). */
     lineage?: { runId: string; agent: string }[];

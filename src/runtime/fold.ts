@@ -59,6 +59,8 @@ export interface CallState {
   cleared?: boolean;
   /** Shadow mode: recorded, not made; `result` is the stand-in the model got. */
   shadowed?: boolean;
+  /** How many times a person edited the arguments (each edit is checked and approved afresh). */
+  edits?: number;
 }
 
 export interface PlanStepState {
@@ -375,12 +377,15 @@ const APPLY: Appliers = {
       c.status = rerun ? 'ready' : 'proposed';
       c.cleared = true;
     } else if (d.decision === 'edit') {
+      // Edited arguments are a new call as far as the checks go: schema, policy and approval run
+      // again on them (the person's edit clears only the confidence gate), even after an unknown outcome.
       c.args = d.args;
       c.argsHash = d.argsHash ?? hashValue(d.args);
-      c.status = rerun ? 'ready' : 'proposed';
+      c.status = 'proposed';
       c.cleared = true;
       c.parseError = undefined;
-      if (rerun) c.approvedBy = d.by;
+      c.approvedBy = undefined;
+      c.edits = (c.edits ?? 0) + 1;
     } else {
       c.status = 'skipped';
       c.note = `Stopped by ${d.by}: ${d.reason || 'no reason given'}`;

@@ -37,7 +37,7 @@ function planContext(ctx: RunContext): PlanContext {
 }
 
 /** The model called `submit_plan`: verify the plan, accept it, send it back, or ask a person. */
-export function proposePlan(ctx: RunContext, call: CallState): void {
+export async function proposePlan(ctx: RunContext, call: CallState): Promise<void> {
   const planId = `plan_${call.callId}`;
   const options = ctx.agent.plan!;
   const parsed = call.parseError ? null : planSchema.safeParse(call.args);
@@ -47,7 +47,7 @@ export function proposePlan(ctx: RunContext, call: CallState): void {
     verdict = { ok: false as const, issues: [{ code: 'invalid_args' as const, message: `The plan is not in the expected shape: ${why}.` }], estimateNano: 0 };
   } else {
     ctx.emit('plan.proposed', { callId: call.callId, planId, steps: parsed.data.steps });
-    verdict = verifyPlan(parsed.data, ctx.agent, planContext(ctx));
+    verdict = await verifyPlan(parsed.data, ctx.agent, planContext(ctx));
   }
   if (!verdict.ok) {
     const rejections = ctx.state.planRejections + 1;
@@ -100,7 +100,7 @@ export function matchPlanStep(state: RunState, call: CallState): { stepId: strin
 }
 
 /** Verifies one call that departs from the plan as if it were a one-step plan; returns the problems. */
-export function reverifyCall(ctx: RunContext, call: CallState): string[] {
-  const verdict = verifyPlan({ steps: [{ id: call.callId, tool: call.tool, args: call.args as Record<string, unknown> }] }, ctx.agent, planContext(ctx));
+export async function reverifyCall(ctx: RunContext, call: CallState): Promise<string[]> {
+  const verdict = await verifyPlan({ steps: [{ id: call.callId, tool: call.tool, args: call.args as Record<string, unknown> }] }, ctx.agent, planContext(ctx));
   return verdict.ok ? [] : verdict.issues.map((i) => i.message);
 }

@@ -45,7 +45,7 @@ export async function driveRun(ctx: RunContext): Promise<void> {
       }
       await modelStep(ctx);
     } else if (open.some((c) => c.status === 'proposed')) {
-      vetProposed(ctx);
+      await vetProposed(ctx);
     } else if (open.some((c) => c.status === 'running' && !s.children.has(c.callId))) {
       settleInterruptedCalls(ctx);
     } else {

@@ -1,18 +1,20 @@
-import type { z } from 'zod';
 import { delegateTarget } from '../agent/delegate.ts';
 import { PLAN_TOOL } from '../agent/plan.ts';
 import type { AnyTool } from '../agent/tool.ts';
 import { retriesOverdrawn } from '../guard/limits.ts';
+import { checkArgs } from '../guard/check-args.ts';
 import { decidePolicy, type PolicyVerdict } from '../guard/policy.ts';
 import { scoreStep, type ConfidenceScore } from '../guard/confidence.ts';
+import { hashValue } from './canonical.ts';
 import { PARKED_STATUSES, TERMINAL_STATUSES } from './events.ts';
 import type { CallState } from './fold.ts';
 import { matchPlanStep, proposePlan, reverifyCall } from './plan-step.ts';
 import type { RunContext } from './run-context.ts';
 import { stopRun } from './run-end.ts';
 
-export function approvalId(runId: string, callId: string): string {
-  return `apr_${runId.replace(/^run_/, '')}_${callId}`;
+/** The id of the approval a call waits for; an edited call gets a fresh one per edit. */
+export function approvalId(runId: string, callId: string, edits = 0): string {
+  return `apr_${runId.replace(/^run_/, '')}_${callId}${edits > 0 ? `_e${edits}` : ''}`;
 }
 
 export function escalationId(runId: string, callId: string, attempt: number | string): string {
@@ -23,28 +25,21 @@ export function escalationId(runId: string, callId: string, attempt: number | st
  * Checks the latest turn's proposed calls in the order the model gave them: schema, plan, policy,
  * confidence. Stops at the first call that makes the run wait for a person (one decision at a time).
  */
-export function vetProposed(ctx: RunContext): void {
+export async function vetProposed(ctx: RunContext): Promise<void> {
   const last = ctx.state.turns.at(-1);
   if (!last) return;
   for (const id of last.callIds) {
     const call = ctx.state.calls.get(id)!;
     if (call.status !== 'proposed') continue;
-    vetCall(ctx, call);
+    await vetCall(ctx, call);
     const status = ctx.state.status;
     if (TERMINAL_STATUSES.has(status) || PARKED_STATUSES.has(status)) return;
   }
 }
 
-function formatIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 8)
-    .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
-    .join('; ');
-}
-
-function vetCall(ctx: RunContext, call: CallState): void {
+async function vetCall(ctx: RunContext, call: CallState): Promise<void> {
   const { agent } = ctx;
-  if (call.tool === PLAN_TOOL && agent.plan) return proposePlan(ctx, call);
+  if (call.tool === PLAN_TOOL && agent.plan) return await proposePlan(ctx, call);
   const tool = agent.toolsByName.get(call.tool);
   if (!tool) {
     const known = [...agent.toolsByName.keys()].join(', ') || '(none)';
@@ -53,9 +48,9 @@ function vetCall(ctx: RunContext, call: CallState): void {
   if (call.parseError) {
     return reject(ctx, call, 'INVALID_TOOL_ARGS', `The arguments for "${call.tool}" are not valid JSON (${call.parseError}).`);
   }
-  const parsed = tool.input.safeParse(call.args);
-  if (!parsed.success) {
-    return reject(ctx, call, 'INVALID_TOOL_ARGS', `Invalid arguments for "${call.tool}": ${formatIssues(parsed.error)}. Expected JSON Schema: ${JSON.stringify(tool.jsonSchema)}`);
+  const parsed = checkArgs(tool.input, call.args);
+  if (!parsed.ok) {
+    return reject(ctx, call, 'INVALID_TOOL_ARGS', `Invalid arguments for "${call.tool}": ${parsed.message}. Expected JSON Schema: ${JSON.stringify(tool.jsonSchema)}`);
   }
 
   // Plan mode: the call must be the verified plan's next step, or pass verification on its own.
@@ -73,13 +68,13 @@ function vetCall(ctx: RunContext, call: CallState): void {
       return escalate(ctx, call, 'plan_deviation', `${call.tool} departs from the verified plan: ${deviation}`, { deviation });
     }
     if (deviation) {
-      const issues = reverifyCall(ctx, call);
+      const issues = await reverifyCall(ctx, call);
       if (issues.length) return reject(ctx, call, 'PLAN_DEVIATION', `${call.tool} is not in the verified plan (${deviation}) and does not pass on its own: ${issues.join(' ')}`);
       ctx.emit('plan.amended', { callId: call.callId, tool: call.tool, reason: deviation });
     }
   }
 
-  const verdict: PolicyVerdict = decidePolicy(agent, tool, parsed.data);
+  const verdict: PolicyVerdict = await decidePolicy(agent, tool, parsed.data);
   ctx.emit('policy.decided', { callId: call.callId, tool: tool.name, tier: tool.tier, argsHash: call.argsHash, ...verdict });
   if (verdict.decision === 'deny') {
     ctx.emit('tool.denied', { callId: call.callId, tool: tool.name, by: verdict.rule, reason: verdict.reason });
@@ -95,12 +90,19 @@ function vetCall(ctx: RunContext, call: CallState): void {
   }
 
   const plan = ctx.state.plan;
-  const coveredByPlan = verdict.decision === 'approve' && planStep !== null && plan?.approvedBy && plan.approvalId;
+  // A plan approved as a whole covers a step only when the approver saw its arguments as they
+  // run: a step whose arguments came from an earlier step's result ($ref) waits for its own approval.
+  const planned = planStep !== null ? plan?.steps.get(planStep)?.step : undefined;
+  const sawArgs = planned !== undefined && hashValue(planned.args) === call.argsHash;
+  const coveredByPlan = verdict.decision === 'approve' && sawArgs && plan?.approvedBy && plan.approvalId;
   if (verdict.decision === 'approve' && !coveredByPlan) {
     if (agent.plan || agent.escalation) assess(ctx, call, planStep, deviation, null, 'proceed', 'the policy sends it to a person for approval');
-    const id = approvalId(ctx.runId, call.callId);
-    ctx.emit('approval.requested', { approvalId: id, callId: call.callId, tool: tool.name, tier: tool.tier, args: call.args, argsHash: call.argsHash, reason: verdict.reason });
-    ctx.intervene({ id, kind: 'approval', callId: call.callId, tool: tool.name, args: call.args, argsHash: call.argsHash, reason: verdict.reason, evidence: { rule: verdict.rule, tier: tool.tier }, requestedAt: ctx.now() });
+    const id = approvalId(ctx.runId, call.callId, call.edits);
+    const reason = planned && !sawArgs && plan?.approvedBy
+      ? `${verdict.reason}; the plan's approver saw ${JSON.stringify(planned.args)}, and these arguments were filled in at run time`
+      : verdict.reason;
+    ctx.emit('approval.requested', { approvalId: id, callId: call.callId, tool: tool.name, tier: tool.tier, args: call.args, argsHash: call.argsHash, reason });
+    ctx.intervene({ id, kind: 'approval', callId: call.callId, tool: tool.name, args: call.args, argsHash: call.argsHash, reason, evidence: { rule: verdict.rule, tier: tool.tier }, requestedAt: ctx.now() });
     return;
   }
 

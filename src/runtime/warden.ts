@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { holderIsGone } from './process-liveness.ts';
 import type { Agent } from '../agent/agent.ts';
+import { isRehearsalAgent } from '../agent/rehearsal-mark.ts';
 import { WardenError } from '../errors.ts';
 import { resolvePricing, usdToNano } from '../model/pricing.ts';
 import type { InterventionRecord, Store } from '../store/store.ts';
+import { checkArgs } from '../guard/check-args.ts';
 import { hashValue } from './canonical.ts';
 import { sleep as defaultSleep } from './backoff.ts';
 import { type AnyNewEvent, type AnyRunEvent, newEvent, PARKED_STATUSES, type RunMode, type RunStatus, TERMINAL_STATUSES } from './events.ts';
@@ -39,6 +41,11 @@ export interface WardenOptions {
   coordinator?: Coordinator;
   /** Told when a breaker changes state (metrics). */
   onBreakerChange?: (key: string, state: BreakerState) => void;
+  /**
+   * A rehearsal's own Warden: it decides the approvals of `rehearsal` runs (its simulated
+   * reviewer) and no others. Every other Warden refuses to decide or drive a rehearsal's runs.
+   */
+  rehearsal?: boolean;
 }
 
 /** Events just committed to one run's log, with the run's state after them. */
@@ -111,8 +118,10 @@ export class Warden {
   private readonly shadowTenants: ReadonlySet<string>;
   private readonly scheduling: Scheduling;
   private readonly listeners = new Set<EventListener>();
+  private readonly rehearsal: boolean;
 
   constructor(options: WardenOptions) {
+    this.rehearsal = options.rehearsal === true;
     this.store = options.store;
     this.worker = options.worker ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.leaseTtlMs = options.leaseTtlMs ?? 30_000;
@@ -167,6 +176,10 @@ export class Warden {
     const tenant = options.tenant ?? 'default';
     await this.admit(tenant);
     const shadow = options.shadow ?? (agent.shadow || this.shadowTenants.has(tenant));
+    const mode: RunMode = isRehearsalAgent(agent) ? 'rehearsal' : shadow ? 'shadow' : 'live';
+    if ((mode === 'rehearsal') !== this.rehearsal) {
+      throw new WardenError('CONFLICT', this.rehearsal ? `A rehearsal's Warden runs only the rehearsal's stand-in agent, not "${agent.name}" itself` : `Agent "${agent.name}" is a rehearsal's stand-in (simulated tools); submit the real agent, or rehearse with \`warden rehearse\``);
+    }
     await assertNotHalted(this.store, agent.name, tenant);
     await this.record({
       runId,
@@ -177,7 +190,7 @@ export class Warden {
       parentRunId: null,
       limits: agent.limits,
       agentFile: options.agentFile,
-      mode: shadow ? 'shadow' : 'live',
+      mode,
       ...(options.submittedBy ? { submittedBy: options.submittedBy } : {}),
     });
     return runId;
@@ -218,7 +231,7 @@ export class Warden {
         parentRunId: spec.parentRunId,
         ...(spec.agentFile ? { agentFile: spec.agentFile } : {}),
         ...(spec.lineage ? { lineage: spec.lineage } : {}),
-        ...(spec.mode === 'shadow' ? { mode: 'shadow' as const } : {}),
+        ...(spec.mode !== 'live' ? { mode: spec.mode } : {}),
         ...(spec.submittedBy ? { submittedBy: spec.submittedBy } : {}),
         model: { provider: agent.model.provider, modelId: agent.model.modelId, inputPerMTok: pricing.inputPerMTok, outputPerMTok: pricing.outputPerMTok },
       },
@@ -273,6 +286,7 @@ export class Warden {
     heartbeat.unref();
     try {
       let state = foldRun(await this.store.loadEvents(runId));
+      assertDrivableBy(state, agent);
       if (state.pending?.childRunId && (await this.interventionClosed(state.pending.id))) {
         // The child this run waited on was decided: the parent goes on and drives it again.
         const callId = state.pending.callId!;
@@ -408,10 +422,8 @@ export class Warden {
         if (answer !== null) throw new WardenError('INVALID_ARGUMENT', `Escalation ${id} is about a final answer, which has no arguments; take over with your own answer instead`);
         if (agent && record.tool) {
           const tool = agent.toolsByName.get(record.tool);
-          const checked = tool?.input.safeParse(decision.args);
-          if (checked && !checked.success) {
-            throw new WardenError('INVALID_TOOL_ARGS', `The edited arguments do not fit ${record.tool}: ${checked.error.issues.map((i: { path: PropertyKey[]; message: string }) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
-          }
+          const checked = tool ? checkArgs(tool.input, decision.args) : null;
+          if (checked && !checked.ok) throw new WardenError('INVALID_TOOL_ARGS', `The edited arguments do not fit ${record.tool}: ${checked.message}`);
         }
         events.push(newEvent('escalation.decided', { ...data, args: decision.args, argsHash: hashValue(decision.args) }, at));
         break;
@@ -445,6 +457,16 @@ export class Warden {
     if (record.status !== 'pending') {
       throw new WardenError('CONFLICT', `${kind} "${id}" was already decided (${record.status} by ${record.decidedBy})`, { context: { runId: record.runId } });
     }
+    const mode = (await this.store.getRun(record.runId))?.mode ?? 'live';
+    if ((mode === 'rehearsal') !== this.rehearsal) {
+      throw new WardenError(
+        'CONFLICT',
+        mode === 'rehearsal'
+          ? `Run ${record.runId} is in rehearsal mode: it was recorded by \`warden rehearse\` against simulated tools, and its ${kind}s belong to the rehearsal's simulated reviewer. Deciding it here could drive the real tools; rehearse again instead.`
+          : `Run ${record.runId} is in ${mode} mode; a rehearsal's Warden decides only rehearsal runs`,
+        { context: { runId: record.runId } },
+      );
+    }
     return record;
   }
 
@@ -461,6 +483,7 @@ export class Warden {
     if (typeof options?.by !== 'string' || options.by.trim() === '') throw new WardenError('INVALID_ARGUMENT', 'An undo must say who asked for it (by)');
     const state = foldRun(await this.events(runId));
     if (state.agent !== agent.name) throw new WardenError('INVALID_ARGUMENT', `Run ${runId} belongs to agent "${state.agent}", not "${agent.name}"`, { context: { runId } });
+    assertDrivableBy(state, agent);
     if (!TERMINAL_STATUSES.has(state.status)) {
       throw new WardenError('CONFLICT', `Run ${runId} is still ${state.status}; stop it first (warden stop --run ${runId}), then undo it`, { context: { runId } });
     }
@@ -561,6 +584,24 @@ export class Warden {
     throw new WardenError('LEASE_HELD', `Run ${runId} is being driven by ${record.leaseOwner}; use --force if that process is gone`, {
       context: { runId },
     });
+  }
+}
+
+/**
+ * A run in rehearsal mode is driven only by a rehearsal's stand-in agent (simulated tools), and a
+ * stand-in drives no other run: the mode, not the caller's care, keeps a rehearsal off real tools.
+ */
+function assertDrivableBy(state: RunState, agent: Agent): void {
+  const standIn = isRehearsalAgent(agent);
+  if (state.mode === 'rehearsal' && !standIn) {
+    throw new WardenError(
+      'CONFLICT',
+      `Run ${state.runId} is in rehearsal mode: it was recorded by \`warden rehearse\` against simulated tools, and driving it with the agent "${agent.name}" would call its real tools. Rehearse again instead.`,
+      { context: { runId: state.runId } },
+    );
+  }
+  if (state.mode !== 'rehearsal' && standIn) {
+    throw new WardenError('CONFLICT', `Run ${state.runId} is in ${state.mode} mode; a rehearsal's stand-in agent may drive only rehearsal runs`, { context: { runId: state.runId } });
   }
 }
 

@@ -98,7 +98,7 @@ export function toRunRecord(r: RunRow): RunRecord {
     runId: r.run_id,
     agent: r.agent,
     tenant: r.tenant,
-    mode: r.mode === 'shadow' ? 'shadow' : 'live',
+    mode: r.mode === 'shadow' || r.mode === 'rehearsal' ? r.mode : 'live',
     status: r.status as RunStatus,
     stopReason: r.stop_reason as StopReason | null,
     parentRunId: r.parent_run_id,

@@ -206,7 +206,7 @@ export interface RunRecord {
   runId: string;
   agent: string;
   tenant: string;
-  /** `shadow` when the run records writes and deletes instead of making them (from `run.submitted`). */
+  /** `shadow` when the run records writes and deletes instead of making them; `rehearsal` for a rehearsal's run (from `run.submitted`). */
   mode: RunMode;
   status: RunStatus;
   stopReason: StopReason | null;
@@ -230,7 +230,8 @@ export type LockAttempt = { acquired: true } | { acquired: false; holder: string
 
 /** The run's mode as its `run.submitted` event records it. */
 export function runMode(run: NewRun): RunMode {
-  return run.submitted.type === 'run.submitted' && run.submitted.data.mode === 'shadow' ? 'shadow' : 'live';
+  const mode = run.submitted.type === 'run.submitted' ? run.submitted.data.mode : undefined;
+  return mode === 'shadow' || mode === 'rehearsal' ? mode : 'live';
 }
 
 /** Listings (`listRuns`, `listInterventions`) return at most this many rows unless the filter sets `limit`. */

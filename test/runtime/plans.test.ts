@@ -217,7 +217,8 @@ describe('plan verification', () => {
 
   it('lets a person approve a plan as a whole, covering exactly its steps', async () => {
     const effects = new SideEffects();
-    const plan = { steps: [goodPlan.steps[0], { id: 'close', tool: 'close_account', args: { customerId: { $ref: 'find.customerId' } } }] };
+    // The approver sees the delete's arguments as they will run (a `$ref` step is not covered: see test/invariants/approvals.test.ts).
+    const plan = { steps: [goodPlan.steps[0], { id: 'close', tool: 'close_account', args: { customerId: 'c-77' }, dependsOn: ['find'] }] };
     const agent = scriptedAgent(
       [
         planTurn(plan),

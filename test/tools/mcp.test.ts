@@ -29,7 +29,7 @@ describe('MCP tools over stdio (a real server process)', () => {
     assert.deepEqual(tiers(notes), {
       list_notes: ['read', 'readOnlyHint', true],
       read_note: ['read', 'readOnlyHint', true],
-      add_note: ['write', 'default', true],
+      add_note: ['write', 'destructiveHint', true],
       delete_note: ['delete', 'destructiveHint', false],
       fetch_page: ['read', 'readOnlyHint', false],
     });
@@ -37,12 +37,12 @@ describe('MCP tools over stdio (a real server process)', () => {
     assert.deepEqual(notes.tools.find((t) => t.name === 'add_note')?.jsonSchema.required, ['title', 'text'], 'the model sees the server\'s schema');
   });
 
-  it('treats an untrusted server\'s tools as at least write, and lets overrides win', async () => {
-    const notes = await connect({ server: STDIO, trust: false, tiers: { fetch_page: 'delete' } });
+  it('treats an untrusted server\'s tools as delete (no hint widens them), and lets overrides win', async () => {
+    const notes = await connect({ server: STDIO, trust: false, tiers: { fetch_page: 'delete', list_notes: 'read' } });
     assert.deepEqual(tiers(notes), {
-      list_notes: ['write', 'untrusted', false],
-      read_note: ['write', 'untrusted', false],
-      add_note: ['write', 'untrusted', false],
+      list_notes: ['read', 'override', false],
+      read_note: ['delete', 'untrusted', false],
+      add_note: ['delete', 'untrusted', false],
       delete_note: ['delete', 'destructiveHint', false],
       fetch_page: ['delete', 'override', false],
     });
@@ -118,7 +118,7 @@ describe('MCP tools over Streamable HTTP on loopback', () => {
 
 describe('mcpTier', () => {
   it('never lets an untrusted annotation loosen a tier, and believes a stricter one from anyone', () => {
-    assert.deepEqual(mcpTier('x', { readOnlyHint: true }, false), { tier: 'write', source: 'untrusted' });
+    assert.deepEqual(mcpTier('x', { readOnlyHint: true }, false), { tier: 'delete', source: 'untrusted' });
     assert.deepEqual(mcpTier('x', { destructiveHint: true }, false), { tier: 'delete', source: 'destructiveHint' });
     assert.deepEqual(mcpTier('x', { readOnlyHint: true }, true, { x: 'delete' }), { tier: 'delete', source: 'override' });
   });

@@ -30,7 +30,7 @@ export function registerRunsCommands(program: Command): void {
         for (const r of rows) {
           const reason = r.stopReason ? ` (${r.stopReason})` : '';
           process.stdout.write(
-            `${r.runId}  ${new Date(r.createdAt).toISOString()}  ${r.agent.padEnd(16)} ${`${r.status}${reason}`.padEnd(28)} ${usd(r.costNano).padStart(9)}  ${r.steps} steps${r.mode === 'shadow' ? '  [shadow]' : ''}\n`,
+            `${r.runId}  ${new Date(r.createdAt).toISOString()}  ${r.agent.padEnd(16)} ${`${r.status}${reason}`.padEnd(28)} ${usd(r.costNano).padStart(9)}  ${r.steps} steps${r.mode !== 'live' ? `  [${r.mode}]` : ''}\n`,
           );
         }
       } finally {

@@ -1,6 +1,7 @@
 import type { ModelTurn, ModelFailure } from '../../model/port.ts';
 import type { AnyRunEvent, ErrorInfo, EventPayloads, RunEvent } from '../../runtime/events.ts';
 import { WardenError } from '../../errors.ts';
+import { hashValue } from '../../runtime/canonical.ts';
 
 /** What one model call attempt returned in the recorded run. */
 export type RecordedModelOutcome = { ok: true; turn: ModelTurn; at: number } | { ok: false; failure: ModelFailure; at: number };
@@ -21,6 +22,8 @@ export class Recording {
   readonly runId: string;
   private readonly model = new Map<string, RecordedModelOutcome>();
   private readonly tools = new Map<string, RecordedToolOutcome>();
+  private readonly compensations = new Map<string, RecordedToolOutcome>();
+  private readonly standIns = new Map<string, unknown>();
   private readonly decisions = new Map<string, ExternalDecision>();
   /** Tools that timed out at least once (replay reproduces a timeout by waiting it out, briefly). */
   readonly timedOutTools = new Set<string>();
@@ -49,6 +52,15 @@ export class Recording {
         case 'tool.failed':
           this.tools.set(`${e.data.callId}#${e.data.attempt}`, { ok: false, error: e.data.error, at: e.at });
           if (e.data.error.code === 'TOOL_TIMEOUT') this.timedOutTools.add(e.data.tool);
+          break;
+        case 'compensation.succeeded':
+          this.compensations.set(`${e.data.callId}#${e.data.attempt}`, { ok: true, result: e.data.result, at: e.at });
+          break;
+        case 'compensation.failed':
+          this.compensations.set(`${e.data.callId}#${e.data.attempt}`, { ok: false, error: e.data.error, at: e.at });
+          break;
+        case 'tool.shadowed':
+          this.standIns.set(`${e.data.tool}#${hashValue(e.data.args)}`, e.data.standIn);
           break;
         case 'approval.requested':
           parked = e.data.approvalId;
@@ -89,6 +101,16 @@ export class Recording {
 
   toolOutcome(callId: string, attempt: number): RecordedToolOutcome | undefined {
     return this.tools.get(`${callId}#${attempt}`);
+  }
+
+  /** What this attempt at reversing a call returned in the recorded run's undo. */
+  compensationOutcome(callId: string, attempt: number): RecordedToolOutcome | undefined {
+    return this.compensations.get(`${callId}#${attempt}`);
+  }
+
+  /** The stand-in result a shadow run gave the model for this call (the default note when none was recorded). */
+  standIn(tool: string, argsHash: string): unknown {
+    return this.standIns.get(`${tool}#${argsHash}`) ?? { shadow: true, note: 'Shadow mode: recorded, not performed (replayed).' };
   }
 
   /** What a person decided about this approval or escalation in the recorded run. */

@@ -10,8 +10,9 @@ export type McpServerSpec =
 export interface McpToolsOptions {
   server: McpServerSpec;
   /**
-   * Trust the server's tool annotations. Annotations are the server's own claims: untrusted, a
-   * tool it calls read-only is still treated as `write`, and no tool is taken as idempotent.
+   * Trust the server's tool annotations. Annotations are the server's own claims: untrusted, no
+   * hint can widen a tool's privilege, so every tool is `delete` (waits for a person) unless
+   * `tiers` maps it, and no tool is taken as idempotent.
    */
   trust: boolean;
   /** Per-tool tiers that always win over annotations. */
@@ -49,13 +50,20 @@ export async function closeAllMcp(): Promise<void> {
   await Promise.all([...open].map((s) => s.close().catch(() => {})));
 }
 
-/** The tier of a server's tool: an override wins; annotations count only from a trusted server, and never loosen below `write` otherwise. */
+/**
+ * The tier of a server's tool. An override wins. Otherwise the MCP specification's defaults hold:
+ * `readOnlyHint` is false and `destructiveHint` true unless the server says otherwise, so a tool
+ * with no annotations is `delete` (it waits for a person). Hints that widen a tool's privilege
+ * (`readOnlyHint: true` → read, `destructiveHint: false` → write) count only from a trusted
+ * server; a tool that claims both read-only and destructive is destructive, from anyone.
+ */
 export function mcpTier(name: string, a: Annotations | undefined, trust: boolean, overrides: Record<string, Tier> = {}): { tier: Tier; source: McpOrigin['tierSource'] } {
-  if (overrides[name]) return { tier: overrides[name], source: 'override' };
-  if (a?.destructiveHint === true && a.readOnlyHint !== true) return { tier: 'delete', source: 'destructiveHint' }; // stricter: believed from anyone
-  if (!trust) return { tier: 'write', source: 'untrusted' };
+  if (Object.hasOwn(overrides, name)) return { tier: overrides[name], source: 'override' };
+  if (a?.destructiveHint === true) return { tier: 'delete', source: 'destructiveHint' }; // stricter: believed from anyone, and wins over readOnlyHint
+  if (!trust) return { tier: 'delete', source: 'untrusted' };
   if (a?.readOnlyHint === true) return { tier: 'read', source: 'readOnlyHint' };
-  return { tier: 'write', source: 'default' };
+  if (a?.destructiveHint === false) return { tier: 'write', source: 'destructiveHint' };
+  return { tier: 'delete', source: 'default' };
 }
 
 function inputSchemaOf(name: string, schema: Record<string, unknown> | undefined): z.ZodType {
@@ -86,8 +94,9 @@ function resultOf(res: { content?: unknown; structuredContent?: unknown }): unkn
 
 /**
  * Imports the tools of a Model Context Protocol server as Warden tools, governed like any other:
- * tiers from the tool annotations (`readOnlyHint` → read, `destructiveHint` → delete, otherwise
- * write), trusted only when `trust` is set; `tiers` overrides always win.
+ * tiers from the tool annotations with the specification's defaults (`readOnlyHint: true` → read,
+ * `destructiveHint: false` → write, otherwise delete), widening hints trusted only when `trust`
+ * is set; `tiers` overrides always win.
  *
  * @example
  * const notes = await mcpTools({ server: { command: 'node', args: ['notes-server.ts'] }, trust: true });
@@ -122,14 +131,15 @@ export async function mcpTools(options: McpToolsOptions): Promise<McpToolSet> {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const tools = listed.tools.map((t) => {
     const annotations = t.annotations as Annotations | undefined;
-    const { tier, source } = mcpTier(t.name, annotations, options.trust, options.tiers);
-    const origin: McpOrigin = { kind: 'mcp', server: label, tierSource: source, trusted: options.trust, openWorld: annotations?.openWorldHint ?? null };
+    const trusted = options.trust === true;
+    const { tier, source } = mcpTier(t.name, annotations, trusted, options.tiers);
+    const origin: McpOrigin = { kind: 'mcp', server: label, tierSource: source, trusted, openWorld: annotations?.openWorldHint ?? null };
     const tool = defineTool({
       name: t.name,
       description: t.description ?? `${t.name} (from the MCP server ${label})`,
       tier,
       input: inputSchemaOf(t.name, t.inputSchema as Record<string, unknown>),
-      idempotent: options.trust && annotations?.idempotentHint === true,
+      idempotent: trusted && annotations?.idempotentHint === true,
       timeoutMs,
       origin,
       execute: async (args, ctx) => {
