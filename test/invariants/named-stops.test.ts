@@ -4,10 +4,12 @@
  * hour or answers with garbage: each ends the run (or the call) with a typed, recorded reason, and
  * the run is never left `running` while the caller goes on.
  */
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { z } from 'zod';
-import { Worker, createSqliteStore, createWarden, type AgentCatalog } from '../../src/index.ts';
+import { Worker, createSqliteStore, createWarden, defineAgent, defineTool, type AgentCatalog } from '../../src/index.ts';
 import type { Agent } from '../../src/agent/agent.ts';
 import type { RunResult } from '../../src/runtime/run-result.ts';
 import { scriptedAgent, SideEffects, supportTools } from '../helpers.ts';
@@ -46,5 +48,81 @@ describe('the exported Worker', () => {
   });
 });
 
-void z;
+type Reply = { status?: number; headers?: Record<string, string>; body: unknown };
+
+/** A loopback server speaking the OpenAI chat-completions protocol, answering from a script. */
+let server: Server;
+let port = 0;
+let script: Reply[] = [];
+let requests = 0;
+
+before(async () => {
+  server = createServer(async (req, res) => {
+    for await (const _ of req);
+    requests++;
+    const reply = script.shift() ?? { status: 500, body: { error: { message: 'script ran out' } } };
+    res.writeHead(reply.status ?? 200, { 'content-type': 'application/json', ...reply.headers });
+    res.end(typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  port = (server.address() as { port: number }).port;
+});
+after(() => new Promise<void>((r) => server.close(() => r())));
+
+const answer = (text: string): Reply => ({
+  body: {
+    id: 'c1',
+    object: 'chat.completion',
+    created: 0,
+    model: 'llama-3',
+    choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
+    usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
+  },
+});
+
+function remoteAgent(limits: Record<string, number> = {}) {
+  const provider = createOpenAICompatible({ name: 'local', baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'test' });
+  const noop = defineTool({ name: 'noop', description: 'Nothing', tier: 'read', input: z.object({}), execute: () => ({}) });
+  return defineAgent({
+    name: 'remote',
+    instructions: 'Help.',
+    model: provider('llama-3'),
+    tools: [noop],
+    pricing: { inputPerMTok: 1, outputPerMTok: 2 },
+    limits: { maxSteps: 5, maxRetries: 2, maxCostUsd: 0.01, maxOutputTokens: 256, ...limits },
+    backoff: { baseMs: 1, maxMs: 5 },
+  });
+}
+
+describe('malformed provider responses', () => {
+  const malformed: [string, Reply][] = [
+    ['invalid JSON under HTTP 200', { body: '{"choices": [ not json' }],
+    ['the wrong shape under HTTP 200', { body: { hello: 'world' } }],
+  ];
+  for (const [what, reply] of malformed) {
+    it(`retries ${what} and completes when the next answer is well-formed`, async () => {
+      script = [reply, answer('fine')];
+      const store = createSqliteStore({ path: ':memory:' });
+      const warden = createWarden({ store, sleep: async () => {} });
+      const result = await warden.run(remoteAgent(), 'x');
+      assert.equal(result.status, 'completed', JSON.stringify(result));
+      const failed = (await warden.events(result.runId)).filter((e) => e.type === 'model.failed');
+      assert.equal(failed.length, 1);
+      assert.ok(failed[0].type === 'model.failed' && failed[0].data.failure.kind === 'malformed' && failed[0].data.willRetry);
+      await store.close();
+    });
+
+    it(`stops with max_retries when every answer is ${what}`, async () => {
+      script = Array.from({ length: 5 }, () => reply);
+      const store = createSqliteStore({ path: ':memory:' });
+      const warden = createWarden({ store, sleep: async () => {} });
+      const result = await warden.run(remoteAgent({ maxRetries: 2 }), 'x');
+      assert.equal(result.status, 'stopped', JSON.stringify(result));
+      assert.equal(result.stopReason, 'max_retries');
+      assert.equal((await store.getRun(result.runId))?.status, 'stopped');
+      await store.close();
+    });
+  }
+});
+
 export type { RunResult };
