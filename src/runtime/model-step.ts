@@ -4,7 +4,7 @@ import type { ModelFailure, ModelTurn, ToolSpec } from '../model/port.ts';
 import { usageCostNano } from '../model/pricing.ts';
 import { canRetry, limitBeforeModelCall, activeMs } from '../guard/limits.ts';
 import { inputTokenBound, planModelReservation, remainingNano, usd } from '../guard/budget.ts';
-import { backoffMs } from './backoff.ts';
+import { backoffMs, retryAfterRefusal } from './backoff.ts';
 import type { BudgetSnapshot } from './events.ts';
 import { conversation } from './fold.ts';
 import type { RunContext } from './run-context.ts';
@@ -128,8 +128,10 @@ async function modelFailed(ctx: RunContext, step: number, attempt: number, failu
   }
   const budgetRefusal = failure.retryable && canRetry(ctx.state) ? await retryBudgetRefusal(ctx) : null;
   const willRetry = failure.retryable && canRetry(ctx.state) && !budgetRefusal;
-  const retryInMs = willRetry ? backoffMs(ctx.state.retries + 1, ctx.agent.backoff, failure.retryAfterMs, ctx.random) : undefined;
-  ctx.emit('model.failed', { step, attempt, failure, willRetry, ...(retryInMs !== undefined ? { retryInMs } : {}) });
+  const tooLong = willRetry ? retryAfterRefusal(failure.retryAfterMs, ctx.agent.backoff, activeMs(ctx.state, ctx.now()), ctx.state.limits.maxWallMs) : null;
+  const retryInMs = willRetry && !tooLong ? backoffMs(ctx.state.retries + 1, ctx.agent.backoff, failure.retryAfterMs, ctx.random) : undefined;
+  ctx.emit('model.failed', { step, attempt, failure, willRetry: willRetry && !tooLong, ...(retryInMs !== undefined ? { retryInMs } : {}) });
+  if (tooLong) return stopRun(ctx, { limit: 'wall_time', detail: `The model call failed (${failure.message}) and ${tooLong}.` });
   if (!willRetry) {
     if (budgetRefusal) return stopRun(ctx, { limit: 'max_retries', detail: `The model call failed (${failure.message}) and ${budgetRefusal}.` });
     if (failure.retryable) return stopRun(ctx, { limit: 'max_retries', detail: `The model call kept failing (${failure.message}); the run has used all ${ctx.state.limits.maxRetries} retries (maxRetries).` });

@@ -125,4 +125,40 @@ describe('malformed provider responses', () => {
   }
 });
 
+describe('Retry-After', () => {
+  const cases: [string, string, Record<string, number>][] = [
+    ['longer than the cap (3600 s)', '3600', {}],
+    ['within the cap but past the wall-time limit', '30', { maxWallMs: 10_000 }],
+  ];
+  for (const [what, header, limits] of cases) {
+    it(`stops the run with wall_time at once when the provider asks to wait ${what}`, async () => {
+      script = [{ status: 429, headers: { 'retry-after': header }, body: { error: { message: 'slow down' } } }, answer('too late')];
+      requests = 0;
+      const slept: number[] = [];
+      const store = createSqliteStore({ path: ':memory:' });
+      const warden = createWarden({ store, sleep: async (ms) => void slept.push(ms) });
+      const result = await warden.run(remoteAgent(limits), 'x');
+      assert.equal(result.status, 'stopped', JSON.stringify(result));
+      assert.equal(result.stopReason, 'wall_time');
+      assert.match(result.stopDetail ?? '', new RegExp(`${header} s \\(Retry-After\\)`));
+      assert.deepEqual(slept.filter((ms) => ms >= 10_000), [], 'no long sleep was requested');
+      assert.equal(requests, 1, 'no second call');
+      assert.equal((await store.getRun(result.runId))?.status, 'stopped');
+      script = [];
+      await store.close();
+    });
+  }
+
+  it('waits for a Retry-After within the cap and the wall time, then goes on', async () => {
+    script = [{ status: 429, headers: { 'retry-after': '2' }, body: { error: { message: 'slow down' } } }, answer('fine')];
+    const slept: number[] = [];
+    const store = createSqliteStore({ path: ':memory:' });
+    const warden = createWarden({ store, sleep: async (ms) => void slept.push(ms) });
+    const result = await warden.run(remoteAgent(), 'x');
+    assert.equal(result.status, 'completed', JSON.stringify(result));
+    assert.ok(slept.includes(2000), JSON.stringify(slept));
+    await store.close();
+  });
+});
+
 export type { RunResult };
