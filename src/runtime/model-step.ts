@@ -5,6 +5,7 @@ import { usageCostNano } from '../model/pricing.ts';
 import { canRetry, limitBeforeModelCall, activeMs } from '../guard/limits.ts';
 import { inputTokenBound, planModelReservation, remainingNano, usd } from '../guard/budget.ts';
 import { backoffMs, retryAfterRefusal } from './backoff.ts';
+import { callDeadline } from './call-timer.ts';
 import type { BudgetSnapshot } from './events.ts';
 import { conversation } from './fold.ts';
 import type { RunContext } from './run-context.ts';
@@ -72,7 +73,8 @@ export async function modelStep(ctx: RunContext): Promise<void> {
 
   const started = ctx.now();
   const timeout = Math.max(1, ctx.state.limits.maxWallMs - activeMs(ctx.state, started));
-  const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeout)]);
+  const deadline = callDeadline(timeout, ctx.signal);
+  const signal = deadline.signal;
   let turn: ModelTurn;
   try {
     turn = await callModel(agent.model, { ...request, maxOutputTokens: plan.maxOutputTokens, signal, attempt });
@@ -82,6 +84,8 @@ export async function modelStep(ctx: RunContext): Promise<void> {
     settle(ctx, reservationId, plan.amountNano, failure.kind === 'aborted' ? plan.amountNano : 0, failure.kind === 'aborted');
     if (PROVIDER_TROUBLE.has(failure.kind)) await breakerOutcome(ctx, breakerKey, false);
     return modelFailed(ctx, step, attempt, failure);
+  } finally {
+    deadline.clear();
   }
   await breakerOutcome(ctx, breakerKey, true);
 

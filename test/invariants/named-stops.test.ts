@@ -12,7 +12,8 @@ import { z } from 'zod';
 import { Worker, createSqliteStore, createWarden, defineAgent, defineTool, type AgentCatalog } from '../../src/index.ts';
 import type { Agent } from '../../src/agent/agent.ts';
 import type { RunResult } from '../../src/runtime/run-result.ts';
-import { scriptedAgent, SideEffects, supportTools } from '../helpers.ts';
+import { join } from 'node:path';
+import { runCli, scriptedAgent, SideEffects, supportTools, tempDir } from '../helpers.ts';
 
 function catalogOf(agent: Agent): AgentCatalog {
   return { names: [agent.name], agentFor: async () => agent };
@@ -158,6 +159,41 @@ describe('Retry-After', () => {
     assert.equal(result.status, 'completed', JSON.stringify(result));
     assert.ok(slept.includes(2000), JSON.stringify(slept));
     await store.close();
+  });
+});
+
+describe('calls that never answer, driven by the CLI', () => {
+  async function storedStatus(db: string, runId: string): Promise<string | undefined> {
+    const store = createSqliteStore({ path: db });
+    try {
+      return (await store.getRun(runId))?.status;
+    } finally {
+      await store.close();
+    }
+  }
+
+  it('escalates a non-idempotent tool that never answers (exit 5), with the timeout recorded', async () => {
+    const db = join(tempDir(), 'w.db');
+    const run = await runCli(['run', 'test/fixtures/hang-agent.ts', '--input', 'go', '--db', db, '--json'], { WARDEN_TEST_HANG_WHAT: 'tool' });
+    assert.equal(run.code, 5, `exit ${run.code}: ${run.stderr}`);
+    const result = JSON.parse(run.stdout);
+    assert.equal(result.status, 'escalated');
+    assert.equal(result.pending.reason, 'unknown_outcome');
+    assert.equal(await storedStatus(db, result.runId), 'escalated');
+    const store = createSqliteStore({ path: db });
+    const escalated = (await store.loadEvents(result.runId)).find((e) => e.type === 'escalated');
+    await store.close();
+    assert.match(String(escalated?.type === 'escalated' && escalated.data.evidence.detail), /did not finish within 200 ms/);
+  });
+
+  it('stops a run whose model never answers with wall_time (exit 3)', async () => {
+    const db = join(tempDir(), 'w.db');
+    const run = await runCli(['run', 'test/fixtures/hang-agent.ts', '--input', 'go', '--db', db, '--json'], { WARDEN_TEST_HANG_WHAT: 'model' });
+    assert.equal(run.code, 3, `exit ${run.code}: ${run.stderr}`);
+    const result = JSON.parse(run.stdout);
+    assert.equal(result.status, 'stopped');
+    assert.equal(result.stopReason, 'wall_time');
+    assert.equal(await storedStatus(db, result.runId), 'stopped');
   });
 });
 
