@@ -11,6 +11,21 @@ describe('raceAbort', () => {
     await assert.rejects(raced, { name: 'TimeoutError' });
   });
 
+  it('leaves no unhandled rejection when the signal was aborted before the work rejects', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('cancelled'));
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      await assert.rejects(raceAbort(Promise.reject(new Error('late')), controller.signal), /cancelled/);
+      await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('leaves no abort listener behind once the work settles', async () => {
     const controller = new AbortController();
     for (let i = 0; i < 3; i++) assert.equal(await raceAbort(Promise.resolve(i), controller.signal), i);
