@@ -162,10 +162,16 @@ export class RunContext {
     this.onEvents?.(external, this.state);
   }
 
-  /** Re-reads the whole log (after a refused commit, the in-memory state is ahead of the store). */
+  /**
+   * Re-reads the whole log (after a refused commit, or an exception, the in-memory state is ahead
+   * of the store) and drops whatever was decided but not written: it never happened.
+   */
   async reload(): Promise<void> {
     this.state = foldRun(await this.store.loadEvents(this.state.runId));
     this.committedSeq = this.state.seq;
+    this.buffer = [];
+    this.budgetOps = [];
+    this.interventions = [];
   }
 
   private runPatch(): RunPatch {

@@ -86,6 +86,13 @@ function deniedInLastTurn(s: RunState): CallState | undefined {
 function beginSession(ctx: RunContext): void {
   const s: RunState = ctx.state;
   ctx.emit('run.started', { worker: ctx.worker, session: s.sessions + 1, resumedFrom: s.seq });
+  chargeOpenReservations(ctx);
+  settleInterruptedCalls(ctx);
+}
+
+/** Reservations with no recorded outcome are charged in full: the call may have been billed. */
+export function chargeOpenReservations(ctx: RunContext): void {
+  const s = ctx.state;
   for (const [reservationId, amountNano] of [...s.openReservations]) {
     ctx.budget({ kind: 'settle', rootRunId: s.rootRunId, reservedNano: amountNano, actualNano: amountNano });
     const before = budgetSnapshot(ctx);
@@ -97,7 +104,6 @@ function beginSession(ctx: RunContext): void {
       after: { ...before, spentNano: before.spentNano + amountNano, reservedNano: before.reservedNano - amountNano },
     });
   }
-  settleInterruptedCalls(ctx);
 }
 
 /** Calls marked running with no outcome: the process that ran them is gone. */

@@ -17,6 +17,7 @@ import { resolveScheduler, type SchedulerConfig } from '../scheduler/config.ts';
 import { type BreakerState, type Coordinator, createLocalCoordinator } from '../scheduler/coordinator.ts';
 import { type Scheduling, ToolSlots } from './scheduling.ts';
 import { driveRun } from './run-loop.ts';
+import { endAfterEscape } from './escaped-error.ts';
 import { toRunResult, type RunResult } from './run-result.ts';
 
 export interface WardenOptions {
@@ -285,7 +286,11 @@ export class Warden {
       if (TERMINAL_STATUSES.has(state.status) || PARKED_STATUSES.has(state.status)) return this.result(state);
       await assertNotHalted(this.store, state.agent, state.tenant);
       const ctx = this.context(agent, state, controller.signal);
-      await driveRun(ctx);
+      try {
+        await driveRun(ctx);
+      } catch (e) {
+        await endAfterEscape(ctx, e);
+      }
       return this.result(ctx.state);
     } finally {
       clearInterval(heartbeat);

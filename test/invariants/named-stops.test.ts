@@ -9,7 +9,10 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { z } from 'zod';
-import { Worker, createSqliteStore, createWarden, defineAgent, defineTool, type AgentCatalog } from '../../src/index.ts';
+import fc from 'fast-check';
+import { Worker, createSqliteStore, createWarden, defineAgent, defineTool, ERROR_CODES, isWardenError, simulated, type AgentCatalog } from '../../src/index.ts';
+import { describeError } from '../../src/errors.ts';
+import { PARKED_STATUSES, TERMINAL_STATUSES } from '../../src/runtime/events.ts';
 import type { Agent } from '../../src/agent/agent.ts';
 import type { RunResult } from '../../src/runtime/run-result.ts';
 import { join } from 'node:path';
@@ -46,6 +49,183 @@ describe('the exported Worker', () => {
       await done;
       await store.close();
     }
+  });
+});
+
+/** Values a callback can throw, each made fresh (a Proxy is revoked, a Symbol is new). */
+const thrown: fc.Arbitrary<{ kind: string; make: () => unknown }> = fc.oneof(
+  fc.string().map((m) => ({ kind: 'Error', make: () => new Error(m) })),
+  fc.string().map((m) => ({ kind: 'string', make: () => m })),
+  fc.double().map((n) => ({ kind: 'number', make: () => n })),
+  fc.constant({ kind: 'null', make: () => null }),
+  fc.constant({ kind: 'undefined', make: () => undefined }),
+  fc.string().map((m) => ({ kind: 'Symbol', make: () => Symbol(m) })),
+  fc.constant({
+    kind: 'revoked Proxy',
+    make: () => {
+      const { proxy, revoke } = Proxy.revocable({}, {});
+      revoke();
+      return proxy;
+    },
+  }),
+  fc.constant({
+    kind: 'object whose getters throw',
+    make: () => ({
+      get message(): string {
+        throw new Error('message getter');
+      },
+      get code(): string {
+        throw new Error('code getter');
+      },
+      toString(): string {
+        throw new Error('toString');
+      },
+      toJSON(): string {
+        throw new Error('toJSON');
+      },
+    }),
+  }),
+  fc.constant({
+    kind: 'Error whose message getter throws',
+    make: () => {
+      const e = new Error('x');
+      Object.defineProperty(e, 'message', {
+        get() {
+          throw new Error('message getter');
+        },
+      });
+      return e;
+    },
+  }),
+);
+
+const PROPERTY = { seed: 13, numRuns: 12 } as const;
+
+describe('describeError', () => {
+  it('describes any thrown value in words and never throws itself', () => {
+    fc.assert(
+      fc.property(thrown, ({ make }) => {
+        const words = describeError(make());
+        assert.equal(typeof words, 'string');
+      }),
+      { seed: 13, numRuns: 200 },
+    );
+  });
+});
+
+type Hook = 'input transform' | 'lockKey' | 'costUsd' | 'approval' | 'policy rule' | 'execute' | 'model' | 'compensate';
+
+/** One write tool and a two-turn script; the callback named by `hook` throws `make()`. */
+function throwingAgent(hook: Hook, make: () => unknown) {
+  const raise = (): never => {
+    throw make();
+  };
+  const args = z.object({ id: z.string() });
+  const note = defineTool({
+    name: 'write_note',
+    description: 'Write a note',
+    tier: 'write',
+    idempotent: true,
+    retries: 0,
+    input: hook === 'input transform' ? (args.transform((a) => (raise(), a)) as unknown as typeof args) : args,
+    ...(hook === 'lockKey' ? { lockKey: () => raise() } : {}),
+    ...(hook === 'costUsd' ? { costUsd: () => raise() } : {}),
+    ...(hook === 'approval' ? { approval: () => raise() } : {}),
+    execute: (a: { id: string }) => (hook === 'execute' ? raise() : { wrote: a.id }),
+    compensate: () => (hook === 'compensate' ? raise() : null),
+  });
+  const throwingModel = {
+    specificationVersion: 'v2' as const,
+    provider: 'throwing',
+    modelId: 'm',
+    supportedUrls: {},
+    doGenerate: async () => raise(),
+    doStream: async () => raise(),
+  };
+  return defineAgent({
+    name: 'throwing',
+    instructions: 'Write the note.',
+    model: hook === 'model' ? (throwingModel as never) : simulated.script([{ toolCalls: [{ tool: 'write_note', args: { id: 'n1' } }] }, { text: 'done' }]),
+    pricing: { inputPerMTok: 1, outputPerMTok: 2 },
+    tools: [note],
+    ...(hook === 'policy rule' ? { policy: { rules: [{ name: 'explodes', when: () => raise(), decision: 'deny' as const }] } } : {}),
+    limits: { maxSteps: 4, maxToolCalls: 4, maxRetries: 2, maxWallMs: 60_000, maxCostUsd: 1 },
+    backoff: { baseMs: 0, maxMs: 0 },
+  });
+}
+
+describe('callbacks that throw anything', () => {
+  const hooks: Hook[] = ['input transform', 'lockKey', 'costUsd', 'approval', 'policy rule', 'execute', 'model'];
+  for (const hook of hooks) {
+    it(`ends the run with a typed reason, never left running, when ${hook} throws any value`, async () => {
+      const unhandled: unknown[] = [];
+      const onUnhandled = (e: unknown) => unhandled.push(e);
+      process.on('unhandledRejection', onUnhandled);
+      try {
+        await fc.assert(
+          fc.asyncProperty(thrown, async ({ kind, make }) => {
+            const store = createSqliteStore({ path: ':memory:' });
+            const warden = createWarden({ store, sleep: async () => {} });
+            try {
+              const agent = throwingAgent(hook, make);
+              const runId = await warden.submit(agent, 'go');
+              try {
+                const result = await warden.execute(agent, runId);
+                const live = TERMINAL_STATUSES.has(result.status) || PARKED_STATUSES.has(result.status);
+                assert.ok(live, `${kind}: run ended ${result.status}`);
+                if (result.status === 'failed') assert.ok(result.error && Object.hasOwn(ERROR_CODES, result.error.code), `${kind}: ${JSON.stringify(result.error)}`);
+                if (result.status === 'stopped') assert.ok(result.stopReason, `${kind}: no stop reason`);
+              } catch (e) {
+                assert.ok(isWardenError(e), `${kind}: warden threw a non-Warden error: ${describeError(e)}`);
+              }
+              const row = await store.getRun(runId);
+              assert.ok(row && row.status !== 'running' && row.status !== 'queued', `${kind}: stored status ${row?.status}`);
+            } finally {
+              await store.close();
+            }
+          }),
+          PROPERTY,
+        );
+        await new Promise((r) => setImmediate(r));
+        assert.deepEqual(unhandled.map(describeError), []);
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+      }
+    });
+  }
+
+  it('names the call it was at, and returns the failed run instead of throwing, when a schema transform throws', async () => {
+    const store = createSqliteStore({ path: ':memory:' });
+    const warden = createWarden({ store, sleep: async () => {} });
+    const result = await warden.run(throwingAgent('input transform', () => 'bad transform'), 'go');
+    assert.equal(result.status, 'failed');
+    assert.equal(result.error?.code, 'CALLBACK_FAILED');
+    assert.match(result.error?.message ?? '', /write_note .*bad transform/);
+    const last = (await warden.events(result.runId)).at(-1);
+    assert.equal(last?.type, 'run.failed');
+    assert.equal((await store.getRun(result.runId))?.status, 'failed');
+    await store.close();
+  });
+
+  it('ends an undo step whose compensate throws any value with a named reason (escalated to a person)', async () => {
+    await fc.assert(
+      fc.asyncProperty(thrown, async ({ kind, make }) => {
+        const store = createSqliteStore({ path: ':memory:' });
+        const warden = createWarden({ store, sleep: async () => {} });
+        try {
+          const agent = throwingAgent('compensate', make);
+          const result = await warden.run(agent, 'go');
+          assert.equal(result.status, 'completed', kind);
+          const report = await warden.undo(agent, result.runId, { by: 'ana' });
+          assert.equal(report.status, 'escalated', `${kind}: undo ${report.status}`);
+          const failed = (await warden.events(result.runId)).filter((e) => e.type === 'compensation.failed');
+          assert.ok(failed.length > 0 && failed.every((e) => e.type === 'compensation.failed' && typeof e.data.error.message === 'string' && e.data.error.code.length > 0), kind);
+        } finally {
+          await store.close();
+        }
+      }),
+      PROPERTY,
+    );
   });
 });
 
