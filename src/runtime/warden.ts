@@ -30,6 +30,11 @@ export interface WardenOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Draws the backoff jitter (default `Math.random`); a rehearsal seeds it so a seed replays exactly. */
   random?: () => number;
+  /**
+   * Sessions of one run that may end with no outcome (the process or worker died) before the run
+   * stops with `crashed` and a person is told. Default 3.
+   */
+  maxCrashedSessions?: number;
   /** Every committed event, as it is committed. */
   onEvent?: (event: AnyRunEvent) => void;
   /** Tenants whose runs are all in shadow mode (nothing they run may change anything). */
@@ -108,6 +113,7 @@ export class Warden {
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   private readonly onEvent?: (event: AnyRunEvent) => void;
   private readonly random?: () => number;
+  private readonly maxCrashedSessions?: number;
   private readonly active = new Map<string, AbortController>();
   private readonly shadowTenants: ReadonlySet<string>;
   private readonly scheduling: Scheduling;
@@ -128,6 +134,10 @@ export class Warden {
       toolSlots: new ToolSlots(),
     };
     this.random = options.random;
+    if (options.maxCrashedSessions !== undefined && !(Number.isInteger(options.maxCrashedSessions) && options.maxCrashedSessions >= 1)) {
+      throw new WardenError('INVALID_CONFIG', `maxCrashedSessions must be an integer >= 1, got ${options.maxCrashedSessions}`);
+    }
+    this.maxCrashedSessions = options.maxCrashedSessions;
   }
 
   /**
@@ -311,6 +321,7 @@ export class Warden {
       now: this.now,
       sleep: this.sleep,
       ...(this.random ? { random: this.random } : {}),
+      ...(this.maxCrashedSessions !== undefined ? { maxCrashedSessions: this.maxCrashedSessions } : {}),
       onEvents: (events, state) => this.publish(state.runId, events, state),
       children: this.childRunner,
       scheduling: this.scheduling,
@@ -397,6 +408,14 @@ export class Warden {
     const at = this.now();
     const events: AnyNewEvent[] = [];
     const data = { escalationId: id, decision: decision.decision, by: decision.by, reason };
+    if (record.evidence.crashed === true) {
+      // A poison run's notice: the run stays stopped (`crashed`); the decision is recorded and closes it.
+      const lastSeq = await this.store.appendExternal(record.runId, [newEvent('escalation.decided', data, at)], {
+        intervention: { id, status: 'decided', decidedBy: decision.by, decisionReason: `${decision.decision}${reason ? `: ${reason}` : ''}`, decidedAt: at },
+      });
+      await this.publishAppended(record.runId, lastSeq, 1);
+      return (await this.store.getIntervention(id))!;
+    }
     // An escalated final answer (no call): approving it completes the run with that answer.
     const answer = record.callId === null && typeof record.evidence.answer === 'string' ? record.evidence.answer : null;
     let status: RunStatus = 'queued';

@@ -15,6 +15,7 @@ import { describeError } from '../../src/errors.ts';
 import { PARKED_STATUSES, TERMINAL_STATUSES } from '../../src/runtime/events.ts';
 import type { Agent } from '../../src/agent/agent.ts';
 import type { RunResult } from '../../src/runtime/run-result.ts';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, scriptedAgent, SideEffects, supportTools, tempDir } from '../helpers.ts';
 
@@ -374,6 +375,54 @@ describe('calls that never answer, driven by the CLI', () => {
     assert.equal(result.status, 'stopped');
     assert.equal(result.stopReason, 'wall_time');
     assert.equal(await storedStatus(db, result.runId), 'stopped');
+  });
+});
+
+describe('poison runs', () => {
+  it('stops a run whose every session kills its process with `crashed` after 3 crashed sessions, escalated, the tool run at most 3 times', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'w.db');
+    const effects = join(dir, 'effects.log');
+    const env = { WARDEN_TEST_EFFECTS: effects, WARDEN_TEST_CRASH: 'charge' };
+    const first = await runCli(['run', 'test/fixtures/crash-agent.ts', '--input', 'go', '--db', db, '--json'], env);
+    assert.equal(first.code, -1, `killed by its own tool: ${first.stderr}`);
+    const store = createSqliteStore({ path: db });
+    const [{ runId }] = await store.listRuns();
+    await store.close();
+    for (let i = 0; i < 2; i++) {
+      const again = await runCli(['resume', runId, '--db', db, '--json'], env);
+      assert.equal(again.code, -1, `resume ${i + 1} crashed too: ${again.stderr}`);
+    }
+    const last = await runCli(['resume', runId, '--db', db, '--json'], env);
+    assert.equal(last.code, 3, `exit 3, stopped: ${last.stderr}`);
+    const result = JSON.parse(last.stdout);
+    assert.equal(result.status, 'stopped');
+    assert.equal(result.stopReason, 'crashed');
+    assert.match(result.stopDetail, /3 sessions/);
+
+    const charges = readFileSync(effects, 'utf8').split('\n').filter((l) => l.startsWith('charge '));
+    assert.equal(charges.length, 3, 'the crashing tool ran at most 3 times');
+
+    const list = await runCli(['escalations', 'list', '--db', db, '--json']);
+    const escalations = JSON.parse(list.stdout) as { runId: string; reason: string }[];
+    assert.equal(escalations.filter((e) => e.runId === runId).length, 1, 'a person sees it');
+
+    const again = await runCli(['resume', runId, '--db', db, '--json'], env);
+    assert.equal(again.code, 3, 'a stopped run is not driven again');
+    assert.equal(readFileSync(effects, 'utf8').split('\n').filter((l) => l.startsWith('charge ')).length, 3);
+  });
+
+  it('counts only sessions that neither ended nor parked as crashed', async () => {
+    const effects = new SideEffects();
+    const agent = scriptedAgent([{ toolCalls: [{ tool: 'refund', args: { orderId: 'o-1', amount: 500 } }] }, { text: 'done' }], supportTools(effects));
+    const store = createSqliteStore({ path: ':memory:' });
+    const warden = createWarden({ store, sleep: async () => {}, maxCrashedSessions: 1 });
+    const parked = await warden.run(agent, 'refund o-1');
+    assert.equal(parked.status, 'waiting_approval');
+    await warden.approve(parked.pending!.id, { by: 'ana' });
+    const done = await warden.execute(agent, parked.runId);
+    assert.equal(done.status, 'completed', 'a parked session is not a crash');
+    await store.close();
   });
 });
 
