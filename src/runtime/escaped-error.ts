@@ -9,7 +9,7 @@ import { chargeOpenReservations } from './run-loop.ts';
 const WARDEN_SRC = new URL('..', import.meta.url).href;
 
 /** Codes that mean the store or another writer is in the way: nothing can be recorded, or someone else records. */
-const NOT_RECORDABLE = new Set(['STALE_WRITER', 'LEASE_HELD', 'STORE_UNAVAILABLE', 'STORE_CORRUPT', 'CONFLICT']);
+const NOT_RECORDABLE = new Set(['STALE_WRITER', 'LEASE_HELD', 'STORE_UNAVAILABLE', 'STORE_CORRUPT']);
 
 /**
  * True when an exception that escaped a session should end the run there (`run.failed`), false
@@ -89,4 +89,5 @@ export async function endAfterEscape(ctx: RunContext, e: unknown): Promise<void>
   } catch {
     throw e;
   }
+  if (!TERMINAL_STATUSES.has(ctx.state.status)) throw e; // the store refused the batch: nothing was recorded
 }

@@ -375,6 +375,10 @@ describe('calls that never answer, driven by the CLI', () => {
     assert.equal(result.status, 'stopped');
     assert.equal(result.stopReason, 'wall_time');
     assert.equal(await storedStatus(db, result.runId), 'stopped');
+    const store = createSqliteStore({ path: db });
+    const failed = (await store.loadEvents(result.runId)).filter((e) => e.type === 'model.failed');
+    await store.close();
+    assert.ok(failed.length > 0 && failed.every((e) => e.type === 'model.failed' && e.data.failure.kind === 'timeout'), 'the timeout is recorded');
   });
 });
 
