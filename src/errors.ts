@@ -46,6 +46,8 @@ export const ERROR_CODES = {
   STORE_UNAVAILABLE: { fault: 'system', http: 503, exit: 1 },
   STORE_CORRUPT: { fault: 'system', http: 500, exit: 1 },
   INTERNAL: { fault: 'system', http: 500, exit: 1 },
+  /** A callback of the agent or its tools (schema transform, lockKey, compensate, a rule…) threw. */
+  CALLBACK_FAILED: { fault: 'user', http: 500, exit: 1 },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -93,18 +95,42 @@ export class WardenError extends Error {
  */
 export function isWardenError(e: unknown, code?: ErrorCode): e is WardenError {
   if (e === null || typeof e !== 'object') return false;
-  const c = (e as { code?: unknown }).code;
-  if (typeof c !== 'string' || !(c in ERROR_CODES)) return false;
+  let c: unknown;
+  try {
+    c = (e as { code?: unknown }).code;
+  } catch {
+    return false; // a revoked Proxy, or a `code` getter that throws: not one of ours
+  }
+  if (typeof c !== 'string' || !Object.hasOwn(ERROR_CODES, c)) return false;
   return code === undefined || c === code;
 }
 
-/** Short, one-line description of any thrown value, for traces and logs. */
+/**
+ * Short, one-line description of any thrown value, for traces and logs. It never throws itself:
+ * a revoked Proxy, a `message` getter or `toString` that throws, a Symbol, null — each gets words.
+ *
+ * @example
+ * describeError(new Error('boom')); // 'boom'
+ * describeError(Symbol('x'));       // 'Symbol(x)'
+ */
 export function describeError(e: unknown): string {
-  if (e instanceof Error) return e.message || e.name;
-  if (typeof e === 'string') return e;
   try {
-    return JSON.stringify(e);
-  } catch {
+    if (typeof e === 'string') return e;
+    if (typeof e === 'symbol') return e.toString();
+    if (e instanceof Error) {
+      const message: unknown = e.message;
+      if (typeof message === 'string' && message !== '') return message;
+      const name: unknown = e.name;
+      return typeof name === 'string' && name !== '' ? name : 'Error';
+    }
+    const json = JSON.stringify(e);
+    if (typeof json === 'string') return json;
     return String(e);
+  } catch {
+    try {
+      return String(e);
+    } catch {
+      return `a thrown ${typeof e} that cannot be described (its getters or toString throw, or it is a revoked Proxy)`;
+    }
   }
 }

@@ -55,6 +55,11 @@ export interface RetryBackoff {
   baseMs: number;
   /** Cap on one backoff, in ms. */
   maxMs: number;
+  /**
+   * Longest `Retry-After` a model call waits for, in ms (default 60 000). A provider asking for
+   * longer, or for a wait past the run's wall-time limit, stops the run with `wall_time`.
+   */
+  maxRetryAfterMs?: number;
 }
 
 export const DEFAULT_BACKOFF: Readonly<RetryBackoff> = Object.freeze({ baseMs: 250, maxMs: 8_000 });
@@ -260,6 +265,9 @@ export function defineAgent(config: AgentConfig): Agent {
   const backoff = { ...DEFAULT_BACKOFF, ...config.backoff };
   if (!(backoff.baseMs >= 0 && backoff.maxMs >= backoff.baseMs)) {
     throw new WardenError('INVALID_CONFIG', `${where}: backoff needs 0 <= baseMs <= maxMs`);
+  }
+  if (backoff.maxRetryAfterMs !== undefined && !(backoff.maxRetryAfterMs >= 0)) {
+    throw new WardenError('INVALID_CONFIG', `${where}: backoff.maxRetryAfterMs must be a non-negative number of ms, got ${backoff.maxRetryAfterMs}`);
   }
 
   const plan = resolvePlanOptions(where, config.plan);

@@ -11,6 +11,7 @@ import type {
 } from '@ai-sdk/provider';
 import { WardenError } from '../errors.ts';
 import { classifyModelError, ModelCallError } from './model-failure.ts';
+import { raceAbort } from './race-abort.ts';
 import type { ConversationMessage, ModelRequest, ModelTurn, ProposedCall, ToolResultMessage, WardenModel } from './port.ts';
 
 export { classifyModelError, ModelCallError } from './model-failure.ts';
@@ -43,7 +44,8 @@ export async function callModel(model: WardenModel, request: ModelRequest): Prom
   const generate = generator(model);
   let result: GenerateResult;
   try {
-    result = await generate(callOptions(request));
+    // Raced against the signal: a provider that ignores its abort signal still ends at the deadline.
+    result = await raceAbort(generate(callOptions(request)), request.signal);
   } catch (e) {
     throw new ModelCallError(failureOf(e, request.signal), { cause: e });
   }

@@ -99,6 +99,12 @@ function fromApiCallError(e: APICallError): ModelFailure {
     }
     return { kind: 'network', retryable: e.isRetryable, message };
   }
+  if (status < 300) {
+    // A success status whose body could not be read (invalid JSON, wrong shape): the AI SDK
+    // reports it as an APICallError carrying the 2xx status. It is a malformed answer, not a
+    // refused request, and the next sample is usually well-formed.
+    return { kind: 'malformed', retryable: true, status, message };
+  }
   if (status === 429) {
     const wait = retryAfterMs(e.responseHeaders);
     return { kind: 'rate_limited', retryable: true, status, message, ...(wait !== undefined ? { retryAfterMs: wait } : {}) };
@@ -120,6 +126,7 @@ function fromApiCallError(e: APICallError): ModelFailure {
  * | `APICallError` 429                                       | `rate_limited` | yes, after `retry-after` |
  * | `APICallError` 5xx, 408                                  | `server_error` | yes       |
  * | `APICallError` other 4xx                                 | `client_error` | no (409: yes) |
+ * | `APICallError` 2xx (body unreadable: invalid JSON, wrong shape) | `malformed` | yes  |
  * | `AbortError`                                             | `aborted`      | no        |
  * | `TimeoutError`, `ETIMEDOUT`, undici timeouts             | `timeout`      | yes       |
  * | unparseable response (`JSONParseError`, `TypeValidationError`, `InvalidResponseDataError`, empty body) | `malformed` | yes |

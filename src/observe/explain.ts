@@ -35,6 +35,7 @@ export const STOP_WORDS: Readonly<Record<StopReason, string>> = Object.freeze({
   deadlock: 'runs were waiting on each other and would never finish',
   max_depth: 'it tried to hand work further down than allowed',
   max_children: 'it tried to start more helper runs than allowed',
+  crashed: 'the process running it died every time it was started, so it is not started again',
 });
 
 const TIER_WORDS = { read: 'only reads data', write: 'changes data', delete: 'deletes data' } as const;

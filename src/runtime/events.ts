@@ -24,7 +24,9 @@ export type StopReason =
   | 'plan_rejected'
   | 'deadlock'
   | 'max_depth'
-  | 'max_children';
+  | 'max_children'
+  /** The run's sessions kept ending with no outcome recorded (its process or worker died each time). */
+  | 'crashed';
 
 /** `rehearsal`: recorded by `warden rehearse` against simulated tools; only a rehearsal agent drives it. */
 export type RunMode = 'live' | 'shadow' | 'rehearsal';

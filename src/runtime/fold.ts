@@ -18,6 +18,7 @@ import {
   type RunStatus,
   type StopReason,
 } from './events.ts';
+import { PARKED_STATUSES, TERMINAL_STATUSES } from './events.ts';
 
 export type CallStatus =
   | 'proposed' // the model asked for it; not yet checked
@@ -118,6 +119,10 @@ export interface RunState {
   /** Time the run spent being worked on, excluding time parked waiting for a person. */
   activeMs: number;
   sessions: number;
+  /** Sessions that started and left neither an end nor a park: their process or worker died. */
+  crashedSessions: number;
+  /** True from `run.started` until the run ends or parks; still true at the next start means a crash. */
+  sessionOpen: boolean;
   /** Model calls that returned (the step count). */
   steps: number;
   /** Attempts at the current step's model call (1 on the first try). */
@@ -192,6 +197,8 @@ function initialState(event: AnyRunEvent): RunState {
     lastEventAt: event.at,
     activeMs: 0,
     sessions: 0,
+    crashedSessions: 0,
+    sessionOpen: false,
     steps: 0,
     stepAttempts: 0,
     toolCalls: 0,
@@ -247,6 +254,7 @@ export function applyEvent(state: RunState, event: AnyRunEvent): void {
   if (PARKING_EVENTS.has(event.type) && state.status !== 'cancelled') {
     state.status = event.type === 'escalated' ? 'escalated' : 'waiting_approval';
   }
+  if (TERMINAL_STATUSES.has(state.status) || PARKED_STATUSES.has(state.status)) state.sessionOpen = false;
 }
 
 
@@ -254,6 +262,8 @@ const APPLY: Appliers = {
   ...ORCHESTRATION_APPLY,
   ...UNDO_APPLY,
   'run.started': (s, d) => {
+    if (s.sessionOpen) s.crashedSessions++;
+    s.sessionOpen = true;
     s.sessions = d.session;
     if (s.status === 'queued') s.status = 'running';
   },

@@ -5,7 +5,8 @@ import { mayBeBilled } from '../model/model-failure.ts';
 import { providerInputTokens, usageCostNano } from '../model/pricing.ts';
 import { canRetry, limitBeforeModelCall, activeMs } from '../guard/limits.ts';
 import { inputTokenBound, planModelReservation, remainingNano, usd } from '../guard/budget.ts';
-import { backoffMs } from './backoff.ts';
+import { backoffMs, retryAfterRefusal } from './backoff.ts';
+import { callDeadline } from './call-timer.ts';
 import type { BudgetSnapshot } from './events.ts';
 import { conversation } from './fold.ts';
 import type { RunContext } from './run-context.ts';
@@ -74,7 +75,8 @@ export async function modelStep(ctx: RunContext): Promise<void> {
 
   const started = ctx.now();
   const timeout = Math.max(1, ctx.state.limits.maxWallMs - activeMs(ctx.state, started));
-  const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeout)]);
+  const deadline = callDeadline(timeout, ctx.signal);
+  const signal = deadline.signal;
   let turn: ModelTurn;
   try {
     turn = await callModel(agent.model, { ...request, maxOutputTokens: plan.maxOutputTokens, signal, attempt });
@@ -86,6 +88,8 @@ export async function modelStep(ctx: RunContext): Promise<void> {
     settle(ctx, reservationId, plan.amountNano, billed ? plan.amountNano : 0, billed);
     if (PROVIDER_TROUBLE.has(failure.kind)) await breakerOutcome(ctx, breakerKey, false);
     return modelFailed(ctx, step, attempt, failure);
+  } finally {
+    deadline.clear();
   }
   await breakerOutcome(ctx, breakerKey, true);
 
@@ -148,8 +152,10 @@ async function modelFailed(ctx: RunContext, step: number, attempt: number, failu
   }
   const budgetRefusal = failure.retryable && canRetry(ctx.state) ? await retryBudgetRefusal(ctx) : null;
   const willRetry = failure.retryable && canRetry(ctx.state) && !budgetRefusal;
-  const retryInMs = willRetry ? backoffMs(ctx.state.retries + 1, ctx.agent.backoff, failure.retryAfterMs, ctx.random) : undefined;
-  ctx.emit('model.failed', { step, attempt, failure, willRetry, ...(retryInMs !== undefined ? { retryInMs } : {}) });
+  const tooLong = willRetry ? retryAfterRefusal(failure.retryAfterMs, ctx.agent.backoff, activeMs(ctx.state, ctx.now()), ctx.state.limits.maxWallMs) : null;
+  const retryInMs = willRetry && !tooLong ? backoffMs(ctx.state.retries + 1, ctx.agent.backoff, failure.retryAfterMs, ctx.random) : undefined;
+  ctx.emit('model.failed', { step, attempt, failure, willRetry: willRetry && !tooLong, ...(retryInMs !== undefined ? { retryInMs } : {}) });
+  if (tooLong) return stopRun(ctx, { limit: 'wall_time', detail: `The model call failed (${failure.message}) and ${tooLong}.` });
   if (!willRetry) {
     if (budgetRefusal) return stopRun(ctx, { limit: 'max_retries', detail: `The model call failed (${failure.message}) and ${budgetRefusal}.` });
     if (failure.retryable) return stopRun(ctx, { limit: 'max_retries', detail: `The model call kept failing (${failure.message}); the run has used all ${ctx.state.limits.maxRetries} retries (maxRetries).` });

@@ -27,7 +27,12 @@ export interface RunContextOptions {
   scheduling?: Scheduling;
   /** Draws backoff jitter; default `Math.random`. */
   random?: () => number;
+  /** Crashed sessions after which the run stops with `crashed` (default `DEFAULT_MAX_CRASHED_SESSIONS`). */
+  maxCrashedSessions?: number;
 }
+
+/** Sessions a run may lose to a dying process or worker before it stops with `crashed`. */
+export const DEFAULT_MAX_CRASHED_SESSIONS = 3;
 
 /**
  * One execution session of one run: the folded state, and the events decided since the last
@@ -46,6 +51,7 @@ export class RunContext {
   readonly children?: ChildRunner;
   readonly scheduling?: Scheduling;
   readonly random: () => number;
+  readonly maxCrashedSessions: number;
   state: RunState;
   /** Set when the store refused a reservation (shared ceiling); the next spend stops the run. */
   budgetRefusal: string | null = null;
@@ -65,6 +71,7 @@ export class RunContext {
     this.now = options.now;
     this.sleep = options.sleep;
     this.random = options.random ?? Math.random;
+    this.maxCrashedSessions = options.maxCrashedSessions ?? DEFAULT_MAX_CRASHED_SESSIONS;
     this.onEvents = options.onEvents;
     this.children = options.children;
     this.scheduling = options.scheduling;
@@ -162,10 +169,16 @@ export class RunContext {
     this.onEvents?.(external, this.state);
   }
 
-  /** Re-reads the whole log (after a refused commit, the in-memory state is ahead of the store). */
+  /**
+   * Re-reads the whole log (after a refused commit, or an exception, the in-memory state is ahead
+   * of the store) and drops whatever was decided but not written: it never happened.
+   */
   async reload(): Promise<void> {
     this.state = foldRun(await this.store.loadEvents(this.state.runId));
     this.committedSeq = this.state.seq;
+    this.buffer = [];
+    this.budgetOps = [];
+    this.interventions = [];
   }
 
   private runPatch(): RunPatch {

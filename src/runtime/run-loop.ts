@@ -86,6 +86,31 @@ function deniedInLastTurn(s: RunState): CallState | undefined {
 function beginSession(ctx: RunContext): void {
   const s: RunState = ctx.state;
   ctx.emit('run.started', { worker: ctx.worker, session: s.sessions + 1, resumedFrom: s.seq });
+  chargeOpenReservations(ctx);
+  if (ctx.state.crashedSessions >= ctx.maxCrashedSessions) return stopPoisonRun(ctx);
+  settleInterruptedCalls(ctx);
+}
+
+/**
+ * A poison run: every session that drove it died before recording an outcome. Driving it again
+ * would crash the next worker and bill the ceiling away, so it stops with `crashed` and a person
+ * is told (an escalation in the inbox; deciding it only closes it, the run stays stopped).
+ */
+function stopPoisonRun(ctx: RunContext): void {
+  const s = ctx.state;
+  const id = `esc_${ctx.runId.replace(/^run_/, '')}_crashed${s.sessions}`;
+  const inFlight = [...s.calls.values()].filter((c) => c.status === 'running').map((c) => `${c.tool} (${c.callId}, attempt ${c.attempts})`);
+  const detail =
+    `${s.crashedSessions} sessions of this run ended with no outcome recorded (the process or worker driving it died), ` +
+    `the limit is ${ctx.maxCrashedSessions}${inFlight.length ? `; in flight each time: ${inFlight.join(', ')}` : ''}. ` +
+    `It is not driven again; escalation ${id} tells a person.`;
+  ctx.intervene({ id, kind: 'escalation', callId: null, tool: null, args: null, argsHash: null, reason: detail, evidence: { crashed: true, crashedSessions: s.crashedSessions, inFlight }, requestedAt: ctx.now() });
+  stopRun(ctx, { limit: 'crashed', detail });
+}
+
+/** Reservations with no recorded outcome are charged in full: the call may have been billed. */
+export function chargeOpenReservations(ctx: RunContext): void {
+  const s = ctx.state;
   for (const [reservationId, amountNano] of [...s.openReservations]) {
     ctx.budget({ kind: 'settle', rootRunId: s.rootRunId, reservedNano: amountNano, actualNano: amountNano });
     const before = budgetSnapshot(ctx);
@@ -97,7 +122,6 @@ function beginSession(ctx: RunContext): void {
       after: { ...before, spentNano: before.spentNano + amountNano, reservedNano: before.reservedNano - amountNano },
     });
   }
-  settleInterruptedCalls(ctx);
 }
 
 /** Calls marked running with no outcome: the process that ran them is gone. */

@@ -11,6 +11,7 @@ import { acquireLocks, lockKeyOf, releaseLocks } from './entity-locks.ts';
 import { breakerOutcome, breakerRefusal, countAttempt, retryBudgetRefusal } from './scheduling.ts';
 import { escalationId } from './vet.ts';
 import { backoffMs } from './backoff.ts';
+import { callDeadline } from './call-timer.ts';
 import type { CallState } from './fold.ts';
 import { budgetSnapshot } from './model-step.ts';
 import type { RunContext } from './run-context.ts';
@@ -280,10 +281,13 @@ export async function invoke(
   attempt: number,
   run?: (context: ToolContext) => unknown,
 ): Promise<Outcome> {
-  const timeout = AbortSignal.timeout(tool.timeoutMs);
-  const signal = AbortSignal.any([ctx.signal, timeout]);
+  const deadline = callDeadline(tool.timeoutMs, ctx.signal);
+  const signal = deadline.signal;
+  let onAbort = () => {};
   const timedOut = new Promise<'timeout'>((resolve) => {
-    signal.addEventListener('abort', () => resolve('timeout'), { once: true });
+    onAbort = () => resolve('timeout');
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
   });
   try {
     const context = { runId: ctx.runId, callId, idempotencyKey: key, signal, attempt, agent: ctx.agent.name, tenant: ctx.state.tenant };
@@ -298,6 +302,9 @@ export async function invoke(
       return { ok: false, code: 'TOOL_TIMEOUT', message: `${tool.name} was aborted (${describeError(signal.reason)})`, unknown: true };
     }
     return { ok: false, code: isWardenError(e) ? e.code : 'TOOL_FAILED', message: describeError(e), unknown: false };
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    deadline.clear();
   }
 }
 

@@ -81,8 +81,8 @@ export async function driveUndo(ctx: RunContext, by: string, reason: string): Pr
       ctx.emit('compensation.started', { callId, tool: tool.name, attempt, idempotencyKey: key });
       await ctx.flush();
       const started = ctx.now();
-      const args = tool.input.parse(call.args);
-      const outcome = await invoke(ctx, tool, args, callId, key, attempt, (context) => tool.compensate!(args, call.result, context));
+      // Parsed inside the call: a schema transform that throws fails this step like compensate would.
+      const outcome = await invoke(ctx, tool, call.args, callId, key, attempt, (context) => tool.compensate!(tool.input.parse(call.args), call.result, context));
       if (outcome.ok) {
         ctx.emit('compensation.succeeded', { callId, tool: tool.name, attempt, result: outcome.result, durationMs: ctx.now() - started });
         await ctx.flush();

@@ -19,6 +19,7 @@ import { resolveScheduler, type SchedulerConfig } from '../scheduler/config.ts';
 import { type BreakerState, type Coordinator, createLocalCoordinator } from '../scheduler/coordinator.ts';
 import { type Scheduling, ToolSlots } from './scheduling.ts';
 import { driveRun } from './run-loop.ts';
+import { endAfterEscape } from './escaped-error.ts';
 import { toRunResult, type RunResult } from './run-result.ts';
 
 export interface WardenOptions {
@@ -31,6 +32,11 @@ export interface WardenOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Draws the backoff jitter (default `Math.random`); a rehearsal seeds it so a seed replays exactly. */
   random?: () => number;
+  /**
+   * Sessions of one run that may end with no outcome (the process or worker died) before the run
+   * stops with `crashed` and a person is told. Default 3.
+   */
+  maxCrashedSessions?: number;
   /** Every committed event, as it is committed. */
   onEvent?: (event: AnyRunEvent) => void;
   /** Tenants whose runs are all in shadow mode (nothing they run may change anything). */
@@ -114,6 +120,7 @@ export class Warden {
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   private readonly onEvent?: (event: AnyRunEvent) => void;
   private readonly random?: () => number;
+  private readonly maxCrashedSessions?: number;
   private readonly active = new Map<string, AbortController>();
   private readonly shadowTenants: ReadonlySet<string>;
   private readonly scheduling: Scheduling;
@@ -136,6 +143,10 @@ export class Warden {
       toolSlots: new ToolSlots(),
     };
     this.random = options.random;
+    if (options.maxCrashedSessions !== undefined && !(Number.isInteger(options.maxCrashedSessions) && options.maxCrashedSessions >= 1)) {
+      throw new WardenError('INVALID_CONFIG', `maxCrashedSessions must be an integer >= 1, got ${options.maxCrashedSessions}`);
+    }
+    this.maxCrashedSessions = options.maxCrashedSessions;
   }
 
   /**
@@ -299,7 +310,11 @@ export class Warden {
       if (TERMINAL_STATUSES.has(state.status) || PARKED_STATUSES.has(state.status)) return this.result(state);
       await assertNotHalted(this.store, state.agent, state.tenant);
       const ctx = this.context(agent, state, controller.signal);
-      await driveRun(ctx);
+      try {
+        await driveRun(ctx);
+      } catch (e) {
+        await endAfterEscape(ctx, e);
+      }
       return this.result(ctx.state);
     } finally {
       clearInterval(heartbeat);
@@ -320,6 +335,7 @@ export class Warden {
       now: this.now,
       sleep: this.sleep,
       ...(this.random ? { random: this.random } : {}),
+      ...(this.maxCrashedSessions !== undefined ? { maxCrashedSessions: this.maxCrashedSessions } : {}),
       onEvents: (events, state) => this.publish(state.runId, events, state),
       children: this.childRunner,
       scheduling: this.scheduling,
@@ -406,6 +422,14 @@ export class Warden {
     const at = this.now();
     const events: AnyNewEvent[] = [];
     const data = { escalationId: id, decision: decision.decision, by: decision.by, reason };
+    if (record.evidence.crashed === true) {
+      // A poison run's notice: the run stays stopped (`crashed`); the decision is recorded and closes it.
+      const lastSeq = await this.store.appendExternal(record.runId, [newEvent('escalation.decided', data, at)], {
+        intervention: { id, status: 'decided', decidedBy: decision.by, decisionReason: `${decision.decision}${reason ? `: ${reason}` : ''}`, decidedAt: at },
+      });
+      await this.publishAppended(record.runId, lastSeq, 1);
+      return (await this.store.getIntervention(id))!;
+    }
     // An escalated final answer (no call): approving it completes the run with that answer.
     const answer = record.callId === null && typeof record.evidence.answer === 'string' ? record.evidence.answer : null;
     let status: RunStatus = 'queued';

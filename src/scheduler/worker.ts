@@ -150,7 +150,9 @@ export class Worker {
         return null;
       });
       if (!agent) return;
-      this.#onRunEnd?.(await this.#warden.execute(agent, run.runId));
+      // Drive first, then tell: `this.#onRunEnd?.(await …)` would skip the drive when no one listens.
+      const result = await this.#warden.execute(agent, run.runId);
+      this.#onRunEnd?.(result);
     } catch (e) {
       // Another worker took the run over (our lease lapsed): it carries on from the log.
       if (isWardenError(e, 'STALE_WRITER') || isWardenError(e, 'LEASE_HELD')) return;
