@@ -3,6 +3,7 @@ import { delegateTarget } from '../agent/delegate.ts';
 import type { AnyTool, ToolContext } from '../agent/tool.ts';
 import { toolCallPrice } from '../agent/tool.ts';
 import { describeError, isWardenError } from '../errors.ts';
+import { checkArgs } from '../guard/check-args.ts';
 import { usdToNano } from '../model/pricing.ts';
 import { canRetry, limitBeforeToolCall, retriesHit, wallTimeHit } from '../guard/limits.ts';
 import { remainingNano, usd } from '../guard/budget.ts';
@@ -61,8 +62,14 @@ export async function executeReady(ctx: RunContext): Promise<void> {
     if (c.status === 'ready' && c.attempts === 0 && first >= room) continue;
     let key: string | null = null;
     if (c.status === 'ready') {
+      const checked = checkArgs(tool.input, c.args);
+      if (!checked.ok) {
+        // Vetted arguments that no longer pass their schema (a stateful transform): a named failure.
+        ctx.emit('tool.failed', { callId: c.callId, tool: c.tool, attempt: c.attempts + 1, error: { code: 'INVALID_TOOL_ARGS', message: `${c.tool}: the arguments no longer pass the schema as the call is about to run (${checked.message})` }, durationMs: 0, willRetry: false });
+        continue;
+      }
       try {
-        key = lockKeyOf(tool, tool.input.parse(c.args));
+        key = lockKeyOf(tool, checked.data);
       } catch (e) {
         ctx.emit('tool.failed', { callId: c.callId, tool: c.tool, attempt: c.attempts + 1, error: { code: 'TOOL_FAILED', message: `${c.tool}: lockKey threw (${describeError(e)})` }, durationMs: 0, willRetry: false });
         continue;

@@ -117,7 +117,7 @@ describe('describeError', () => {
 type Hook = 'input transform' | 'lockKey' | 'costUsd' | 'approval' | 'policy rule' | 'execute' | 'model' | 'compensate';
 
 /** One write tool and a two-turn script; the callback named by `hook` throws `make()`. */
-function throwingAgent(hook: Hook, make: () => unknown) {
+function throwingAgent(hook: Hook, make: () => unknown, when: () => boolean = () => true) {
   const raise = (): never => {
     throw make();
   };
@@ -128,7 +128,7 @@ function throwingAgent(hook: Hook, make: () => unknown) {
     tier: 'write',
     idempotent: true,
     retries: 0,
-    input: hook === 'input transform' ? (args.transform((a) => (raise(), a)) as unknown as typeof args) : args,
+    input: hook === 'input transform' ? (args.transform((a) => (when() ? raise() : a)) as unknown as typeof args) : args,
     ...(hook === 'lockKey' ? { lockKey: () => raise() } : {}),
     ...(hook === 'costUsd' ? { costUsd: () => raise() } : {}),
     ...(hook === 'approval' ? { approval: () => raise() } : {}),
@@ -195,10 +195,17 @@ describe('callbacks that throw anything', () => {
     });
   }
 
-  it('names the call it was at, and returns the failed run instead of throwing, when a schema transform throws', async () => {
+  it('names the call it was at, and returns the failed run instead of throwing, when a callback throws past every check', async () => {
+    // Vetting and the lock step catch a transform that throws (a named INVALID_TOOL_ARGS). This one
+    // passes both and throws when the arguments are parsed once more to launch the call: only the
+    // safety net under the session stands between it and a run left `running`.
+    let parses = 0;
     const store = createSqliteStore({ path: ':memory:' });
     const warden = createWarden({ store, sleep: async () => {} });
-    const result = await warden.run(throwingAgent('input transform', () => 'bad transform'), 'go');
+    const result = await warden.run(
+      throwingAgent('input transform', () => 'bad transform', () => ++parses > 2),
+      'go',
+    );
     assert.equal(result.status, 'failed');
     assert.equal(result.error?.code, 'CALLBACK_FAILED');
     assert.match(result.error?.message ?? '', /write_note .*bad transform/);
