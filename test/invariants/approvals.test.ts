@@ -365,3 +365,90 @@ describe('the person approves exactly what runs: MCP tools follow the specificat
     );
   });
 });
+
+describe('the person approves exactly what runs: random proposals and random decisions', () => {
+  type Proposal = { tool: 'refund'; amount: number; confidence: number } | { tool: 'close_account'; confidence: number } | { tool: 'lookup'; confidence: number };
+  type Decision = { approval: 'approve' | 'deny'; escalation: 'approve' | 'edit' | 'takeover' | 'stop'; editAmount: number };
+  const amounts = [40, 150, 900, 5000];
+  const proposal: fc.Arbitrary<Proposal> = fc.oneof(
+    fc.record({ tool: fc.constant('refund' as const), amount: fc.constantFrom(...amounts), confidence: fc.constantFrom(0.3, 0.9) }),
+    fc.record({ tool: fc.constant('close_account' as const), confidence: fc.constantFrom(0.3, 0.9) }),
+    fc.record({ tool: fc.constant('lookup' as const), confidence: fc.constantFrom(0.3, 0.9) }),
+  );
+  const decision: fc.Arbitrary<Decision> = fc.record({
+    approval: fc.constantFrom('approve' as const, 'deny' as const),
+    escalation: fc.constantFrom('approve' as const, 'edit' as const, 'takeover' as const, 'stop' as const),
+    editAmount: fc.constantFrom(...amounts),
+  });
+
+  it('runs a refund over $100 or a delete only with an approval of the exact arguments that ran, and never a denied amount', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(proposal, { minLength: 1, maxLength: 6 }), fc.array(decision, { maxLength: 10 }), fc.array(fc.boolean(), { maxLength: 6 }), async (proposals, decisions, hangs) => {
+        const effects = new SideEffects();
+        let calls = 0;
+        const tools = [
+          ...refundTools(effects, {
+            timeoutMs: 20,
+            execute: (args: { amount: number }, ctx: { idempotencyKey: string; attempt: number }) => {
+              effects.calls.push({ tool: 'refund', args, key: ctx.idempotencyKey, attempt: ctx.attempt });
+              // Some calls never answer: their outcome is unknown and a person is asked.
+              return hangs[calls++] ? new Promise(() => {}) : { refunded: args.amount };
+            },
+          }),
+          defineTool({
+            name: 'close_account',
+            description: 'Close an account',
+            tier: 'delete',
+            input: z.object({ customerId: z.string() }),
+            execute: (args, ctx) => {
+              effects.calls.push({ tool: 'close_account', args, key: ctx.idempotencyKey, attempt: ctx.attempt });
+              return { closed: args.customerId };
+            },
+          }),
+          defineTool({ name: 'lookup', description: 'Look an order up', tier: 'read', input: z.object({ orderId: z.string() }), execute: () => ({ total: 250 }) }),
+        ];
+        const turns = proposals.map((p) => ({
+          toolCalls: [p.tool === 'refund' ? { tool: 'refund', args: { orderId: 'o-1', amount: p.amount } } : p.tool === 'close_account' ? { tool: 'close_account', args: { customerId: 'c-1' } } : { tool: 'lookup', args: { orderId: 'o-1' } }],
+          confidence: p.confidence,
+        }));
+        const agent = scriptedAgent([...turns, { text: 'done' }], tools, {
+          policy: noBigRefunds,
+          escalation: { threshold: 0.6 },
+          limits: { maxSteps: 12, maxToolCalls: 12, maxRetries: 8 },
+        });
+        const { warden, store } = testWarden();
+        let result = await warden.run(agent, 'help');
+        for (const d of decisions) {
+          const pending = result.pending;
+          if (!pending) break;
+          if (pending.kind === 'approval') {
+            if (d.approval === 'approve') await warden.approve(pending.id, { by: 'ana' });
+            else await warden.deny(pending.id, { by: 'ana' });
+          } else if (d.escalation === 'edit' && pending.tool !== null) {
+            const args = pending.tool === 'refund' ? { orderId: 'o-1', amount: d.editAmount } : pending.tool === 'close_account' ? { customerId: 'c-2' } : { orderId: 'o-2' };
+            await warden.decideEscalation(pending.id, { decision: 'edit', args, by: 'bob' }, agent);
+          } else if (d.escalation === 'takeover') {
+            await warden.decideEscalation(pending.id, { decision: 'takeover', output: 'handled by a person', by: 'bob' }, agent);
+          } else if (d.escalation === 'stop') {
+            await warden.decideEscalation(pending.id, { decision: 'stop', by: 'bob' }, agent);
+          } else {
+            await warden.decideEscalation(pending.id, { decision: 'approve', by: 'bob' }, agent);
+          }
+          result = await warden.execute(agent, result.runId);
+        }
+        const events = await warden.events(result.runId);
+        const approved = new Set(events.flatMap((e) => (e.type === 'approval.decided' && e.data.decision === 'approved' ? [`${e.data.callId} ${e.data.argsHash}`] : [])));
+        const approvedHashes = new Set([...approved].map((k) => k.split(' ')[1]));
+        for (const call of effects.calls) {
+          const args = call.args as { amount?: number };
+          assert.ok(!(call.tool === 'refund' && (args.amount ?? 0) > 1000), `a refund of ${args.amount} ran although a rule denies it`);
+          const needsPerson = call.tool === 'close_account' || (call.tool === 'refund' && (args.amount ?? 0) > 100);
+          if (needsPerson) assert.ok(approvedHashes.has(hashValue(call.args)), `${call.tool} ${JSON.stringify(call.args)} ran without an approval of those exact arguments`);
+        }
+        assert.ok(result.pending !== null || ['completed', 'stopped', 'cancelled', 'failed'].includes(result.status), `ended ${result.status}`);
+        await store.close();
+      }),
+      { seed: 1313, numRuns: 120 },
+    );
+  });
+});
