@@ -11,7 +11,7 @@
  *   npx warden audit examples/support-desk.ts
  */
 import { z } from 'zod';
-import { defineAgent, defineTool, simulated } from 'warden';
+import { defineAgent, defineTool, simulated, type SimulatedTurn, type SimulatedView } from 'warden';
 
 /** A stand-in for the shop's systems, in memory so the example runs anywhere. */
 const orders = new Map([
@@ -69,33 +69,55 @@ export const deleteAccount = defineTool({
   compensate: ({ customerId }) => ({ restored: customerId, from: 'nightly backup' }),
 });
 
+/**
+ * The example's stand-in for a real model: plan, look the order up, refund its total, then say
+ * what actually happened. `npx warden run … --input "Refund order 2001"` takes the small refund
+ * that needs no person; order 1042 ($250) waits for one, and a denial is reported as a denial.
+ */
+function supportModel({ input, last }: SimulatedView): SimulatedTurn {
+  const orderId = /\b(\d{3,})\b/.exec(input)?.[1];
+  if (!orderId) return { text: 'Which order is it about? Please send me the order number.', confidence: 0.9 };
+  const reason = /broken|damaged/i.test(input) ? 'damaged on arrival' : 'customer request';
+  if (last === null) {
+    return {
+      toolCalls: [
+        {
+          tool: 'submit_plan',
+          args: {
+            steps: [
+              { id: 'find', tool: 'lookup_order', args: { orderId } },
+              { id: 'pay', tool: 'refund', args: { orderId: { $ref: 'find.id' }, amount: { $ref: 'find.total' }, reason }, dependsOn: ['find'] },
+            ],
+          },
+        },
+      ],
+      rationale: 'Look the order up, then refund its total.',
+      confidence: 0.9,
+    };
+  }
+  if (last.tool === 'submit_plan') {
+    if (!last.ok) return { text: `I could not make a plan that passes the checks: ${String(last.output)}`, confidence: 0.9 };
+    return { toolCalls: [{ tool: 'lookup_order', args: { orderId } }], rationale: 'The refund needs the order first.', confidence: 0.95 };
+  }
+  if (last.tool === 'lookup_order') {
+    if (!last.ok) return { text: `I could not find order ${orderId}, so nothing was refunded.`, confidence: 0.9 };
+    const { total } = last.output as { total: number };
+    return { toolCalls: [{ tool: 'refund', args: { orderId, amount: total, reason } }], rationale: 'Order found; refund the full amount.', confidence: 0.85 };
+  }
+  if (last.tool === 'refund' && last.ok) {
+    const { refunded } = last.output as { refunded: number };
+    return { text: `I have refunded $${refunded} for order ${orderId}. It will reach your card in 3-5 days.`, confidence: 0.9 };
+  }
+  return { text: `I could not refund order ${orderId}: ${String(last.output)}. No money was moved; a colleague will follow up.`, confidence: 0.9 };
+}
+
 export default defineAgent({
   name: 'support-desk',
   description: 'Answers order questions and issues refunds; account deletion needs a person.',
   instructions: 'You help customers with their orders. Look the order up before refunding. Never delete an account unless the customer asks.',
-  model: simulated.script(
-    [
-      {
-        toolCalls: [
-          {
-            tool: 'submit_plan',
-            args: {
-              steps: [
-                { id: 'find', tool: 'lookup_order', args: { orderId: '1042' } },
-                { id: 'pay', tool: 'refund', args: { orderId: { $ref: 'find.id' }, amount: { $ref: 'find.total' }, reason: 'damaged on arrival' }, dependsOn: ['find'] },
-              ],
-            },
-          },
-        ],
-        rationale: 'Look the order up, then refund its total.',
-        confidence: 0.9,
-      },
-      { toolCalls: [{ tool: 'lookup_order', args: { orderId: '1042' } }], rationale: 'The refund needs the order first.', confidence: 0.95 },
-      { toolCalls: [{ tool: 'refund', args: { orderId: '1042', amount: 250, reason: 'damaged on arrival' } }], rationale: 'Order found; refund the full amount.', confidence: 0.85 },
-      { text: 'I have refunded $250 for order 1042. It will reach your card in 3-5 days.', confidence: 0.9 },
-    ],
-    { inputPerMTok: 0.15, outputPerMTok: 0.6 },
-  ),
+  // The simulated model answers from what happened: the order in the request, what the lookup
+  // found, and whether the refund ran or a person declined it.
+  model: simulated.respond(supportModel, { inputPerMTok: 0.15, outputPerMTok: 0.6 }),
   tools: [lookupOrder, refund, deleteAccount],
   limits: { maxSteps: 8, maxToolCalls: 6, maxRetries: 3, maxWallMs: 60_000, maxCostUsd: 0.05, maxOutputTokens: 1024 },
   policy: { onDeny: 'continue' },

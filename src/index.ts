@@ -13,6 +13,8 @@ export type { PlanIssue, PlanIssueCode } from './guard/plan-verifier.ts';
 export { defineTool, TIERS } from './agent/tool.ts';
 export type { Tool, ToolConfig, ToolContext, Tier, AnyTool } from './agent/tool.ts';
 export { simulated } from './model/simulated.ts';
+export type { SimulatedTurn, SimulatedToolCall, SimulatedOptions } from './model/simulated.ts';
+export type { SimulatedView, SimulatedToolOutcome, SimulatedResponder } from './model/simulated-respond.ts';
 export { behaviourModel, DEFAULT_BEHAVIOUR_RATES } from './model/behaviour.ts';
 export type { BehaviourOptions, BehaviourRates, BehaviourLatency } from './model/behaviour.ts';
 export { PRICE_TABLE, resolvePricing } from './model/pricing.ts';

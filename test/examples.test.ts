@@ -50,3 +50,23 @@ describe('the embedded service example', () => {
     assert.ok(events > 5);
   });
 });
+
+describe('the support desk example tells the truth', () => {
+  it('refunds a small order without a person, and says a denied refund was not made', async () => {
+    const { default: desk } = await import('../examples/support-desk.ts');
+    const { createSqliteStore, createWarden } = await import('../src/index.ts');
+    const warden = createWarden({ store: createSqliteStore({ path: ':memory:' }) });
+    const small = await warden.run(desk, 'Refund order 2001');
+    assert.equal(small.status, 'completed');
+    assert.equal(small.output, 'I have refunded $40 for order 2001. It will reach your card in 3-5 days.');
+    assert.ok(!small.toolCalls.some((c) => c.status === 'pending_approval'));
+
+    const big = await warden.run(desk, 'Refund order 1042, it arrived broken');
+    assert.equal(big.status, 'waiting_approval');
+    await warden.deny(big.pending!.id, { by: 'ana', reason: 'no photo of the damage' });
+    const denied = await warden.execute(desk, big.runId);
+    assert.equal(denied.status, 'completed');
+    assert.match(denied.output ?? '', /^I could not refund order 1042: Denied by ana: no photo of the damage\./);
+    assert.doesNotMatch(denied.output ?? '', /I have refunded/);
+  });
+});

@@ -13,6 +13,7 @@ import type { TokenUsage } from './port.ts';
 import { PRICING_KEY, type ModelPricing } from './pricing.ts';
 import { createAttemptTracker, hashPrompt } from './simulated-attempts.ts';
 import { toStreamResult } from './simulated-stream.ts';
+import { respondModel, type SimulatedResponder } from './simulated-respond.ts';
 import { outputUtf8Bytes, promptUtf8Bytes, simulatedUsage } from './simulated-usage.ts';
 
 /** A tool call the simulated model proposes. `args` must be JSON-serialisable. */
@@ -118,6 +119,11 @@ const STATUS_MESSAGES: Record<number, string> = {
  * ], { inputPerMTok: 0.15, outputPerMTok: 0.6 });
  */
 export const simulated = {
+  /** A model that answers from what happened so far (see `respondModel`). */
+  respond(responder: SimulatedResponder, options: SimulatedOptions = {}): SimulatedModel {
+    return respondModel(responder, options, simulated.script);
+  },
+
   script(turns: readonly SimulatedTurn[], options: SimulatedOptions = {}): SimulatedModel {
     const compiled = compileScript(turns);
     const pricing = Object.freeze({ inputPerMTok: options.inputPerMTok ?? 0.15, outputPerMTok: options.outputPerMTok ?? 0.6 });
