@@ -40,25 +40,35 @@ function reportError(argv: readonly string[], code: string, message: string): vo
 /** Runs the CLI; resolves to the process exit code (see the exit-code table in the README). */
 export async function main(argv: string[]): Promise<number> {
   stopQuietlyOnClosedPipe();
+  let failed: number | null = null;
   try {
     const program = await buildProgram(argv);
     await program.parseAsync(argv, { from: 'user' });
     return process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (e) {
-    if (e instanceof CommanderError) {
-      if (e.exitCode !== 0 && wantsJson(argv)) reportError(argv, 'INVALID_ARGUMENT', e.message.replace(/^error: /, ''));
-      return e.exitCode === 0 ? 0 : ERROR_CODES.INVALID_ARGUMENT.exit;
-    }
-    if (isWardenError(e)) {
-      reportError(argv, e.code, e.message);
-      return e.exitCode;
-    }
-    if (wantsJson(argv)) reportError(argv, 'INTERNAL', describeError(e));
-    else process.stderr.write(`warden: internal error: ${describeError(e)}\n${(e as Error)?.stack ?? ''}\n`);
-    return ERROR_CODES.INTERNAL.exit;
+    failed = exitCodeFor(argv, e);
+    return failed;
   } finally {
     await runShutdownHooks();
+    // A command that failed is over: whatever the modules it loaded started (an agent file that
+    // opens a server, a timer) must not keep the process alive after the error is written.
+    if (failed !== null) process.exit(failed);
   }
+}
+
+/** Reports an error that ended a command and says which exit code it means. */
+function exitCodeFor(argv: readonly string[], e: unknown): number {
+  if (e instanceof CommanderError) {
+    if (e.exitCode !== 0 && wantsJson(argv)) reportError(argv, 'INVALID_ARGUMENT', e.message.replace(/^error: /, ''));
+    return e.exitCode === 0 ? 0 : ERROR_CODES.INVALID_ARGUMENT.exit;
+  }
+  if (isWardenError(e)) {
+    reportError(argv, e.code, e.message);
+    return e.exitCode;
+  }
+  if (wantsJson(argv)) reportError(argv, 'INTERNAL', describeError(e));
+  else process.stderr.write(`warden: internal error: ${describeError(e)}\n${(e as Error)?.stack ?? ''}\n`);
+  return ERROR_CODES.INTERNAL.exit;
 }
 
 /**

@@ -130,4 +130,15 @@ describe('the CLI as a tool people pipe and script', () => {
     assert.deepEqual(tables, ['customers']);
     assert.equal(statSync(file).size, size);
   });
+
+  it('fails fast on a module that is not an agent, even one that started a server on import', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'service.ts'), "import { createServer } from 'node:http';\ncreateServer(() => {}).listen(0, '127.0.0.1');\nsetInterval(() => {}, 1000);\nexport const notAnAgent = 1;\n");
+    for (const args of [['audit', join(dir, 'service.ts')], ['run', join(dir, 'service.ts'), '--input', 'x', '--db', join(dir, 'w.db')], ['serve', '--agents', dir, '--port', '0', '--db', join(dir, 'w.db')]]) {
+      const out = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 30_000 });
+      assert.equal(out.signal, null, `warden ${args[0]} hung on what the module started`);
+      assert.equal(out.status, 2, `${args[0]}: ${out.stderr}`);
+      assert.match(out.stderr, /AGENT_LOAD_FAILED: .*service\.ts must have a default export made with defineAgent/);
+    }
+  });
 });

@@ -2,7 +2,7 @@
  * Warden as a library inside an existing service: a tiny node:http service that submits requests
  * to an agent, answers with the result, and streams the decision trace as it is written.
  *
- *   node examples/embedded-service.ts            # listens on 127.0.0.1:8790, then:
+ *   npm run example:service                       # listens on 127.0.0.1:8790, then:
  *   curl -s -XPOST localhost:8790/ask -d 'Refund order 1042, it arrived broken'
  *   curl -s localhost:8790/trace                 # one line per committed event (kept open)
  *
@@ -10,7 +10,7 @@
  */
 import { createServer } from 'node:http';
 import { createSqliteStore, createWarden, explainEvent } from 'warden';
-import agent from './support-desk.ts';
+import agent from '../support-desk.ts';
 
 const store = createSqliteStore({ path: process.env.WARDEN_DB ?? ':memory:' });
 const warden = createWarden({ store });
