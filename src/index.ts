@@ -15,8 +15,8 @@ export type { Tool, ToolConfig, ToolContext, Tier, AnyTool } from './agent/tool.
 export { simulated } from './model/simulated.ts';
 export { behaviourModel, DEFAULT_BEHAVIOUR_RATES } from './model/behaviour.ts';
 export type { BehaviourOptions, BehaviourRates, BehaviourLatency } from './model/behaviour.ts';
-export { PRICE_TABLE, resolvePricing } from './model/pricing.ts';
-export type { ModelPricing } from './model/pricing.ts';
+export { resolvePrice, resolvePricing } from './model/pricing.ts';
+export type { ModelPricing, PriceSource, ResolvedPrice } from './model/pricing.ts';
 export type { WardenModel, ModelTurn } from './model/port.ts';
 export { createWarden, Warden } from './runtime/warden.ts';
 export type { WardenOptions, SubmitOptions, ExecuteOptions, ApprovalDecision, EscalationDecision, StopTarget } from './runtime/warden.ts';
