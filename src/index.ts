@@ -38,6 +38,10 @@ export type { RehearsalOptions, RehearsalOutcome, RehearsalReport, FaultProfile,
 export { createSqliteStore } from './store/sqlite/sqlite-store.ts';
 export { mcpTools, mcpTier, closeAllMcp } from './tools/mcp/mcp-tools.ts';
 export type { McpToolsOptions, McpServerSpec, McpToolSet, McpOrigin } from './tools/mcp/mcp-tools.ts';
+export { fromAiSdkTools } from './tools/adapters/ai-sdk-tools.ts';
+export type { FromAiSdkToolsOptions } from './tools/adapters/ai-sdk-tools.ts';
+export { fromOpenAIAgentsTools } from './tools/adapters/openai-agents-tools.ts';
+export type { FromOpenAIAgentsToolsOptions, OpenAIAgentsFunctionTool } from './tools/adapters/openai-agents-tools.ts';
 export { createPostgresStore, type PostgresStoreOptions } from './store/postgres/postgres-store.ts';
 export type { ClaimOptions, Store } from './store/store.ts';
 export { Worker, type WorkerOptions } from './scheduler/worker.ts';

@@ -109,10 +109,16 @@ function toolEvidence(agent: Agent, tool: AnyTool): ToolEvidence {
     retries: tool.retries,
     requires: [...(tool.requires ?? [])],
     provides: [...(tool.provides ?? [])],
-    origin: tool.origin
-      ? `MCP server ${tool.origin.server} (${tool.origin.trusted ? 'trusted' : 'untrusted'}); tier from ${TIER_SOURCES[tool.origin.tierSource] ?? tool.origin.tierSource}${tool.origin.openWorld ? '; reaches the open world (openWorldHint)' : ''}`
-      : null,
+    origin: originWords(tool.origin),
   };
+}
+
+function originWords(origin: AnyTool['origin']): string | null {
+  if (!origin) return null;
+  if (origin.kind !== 'mcp') {
+    return origin.kind === 'ai-sdk' ? 'an AI SDK tool; tier declared in fromAiSdkTools' : 'an OpenAI Agents SDK tool; tier declared in fromOpenAIAgentsTools';
+  }
+  return `MCP server ${origin.server} (${origin.trusted ? 'trusted' : 'untrusted'}); tier from ${TIER_SOURCES[origin.tierSource] ?? origin.tierSource}${origin.openWorld ? '; reaches the open world (openWorldHint)' : ''}`;
 }
 
 const TIER_SOURCES: Record<string, string> = {
