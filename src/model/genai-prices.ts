@@ -1,6 +1,19 @@
 import { readFileSync } from 'node:fs';
-import { calcPrice, findProvider, type ModelPrice, type ModelInfo } from '@pydantic/genai-prices';
+import { createRequire } from 'node:module';
+import type { ModelInfo, ModelPrice } from '@pydantic/genai-prices';
 import type { ModelPricing } from './pricing.ts';
+
+type GenaiPrices = typeof import('@pydantic/genai-prices');
+let library: GenaiPrices | undefined;
+
+/**
+ * The library, loaded on first use (its bundled price data is most of a megabyte): a CLI command
+ * or an agent on the simulated model never pays for it.
+ */
+function genaiPrices(): GenaiPrices {
+  library ??= createRequire(import.meta.url)('@pydantic/genai-prices') as GenaiPrices;
+  return library;
+}
 
 /** Where a price from `@pydantic/genai-prices` came from: the provider and model entry it matched. */
 export interface GenaiPricesMatch {
@@ -83,6 +96,7 @@ const KEYS = [
  * genaiPricesFor('anthropic.messages', 'claude-sonnet-4-20250514')?.pricing.cacheWriteInputPerMTok; // 3.75
  */
 export function genaiPricesFor(aiSdkProvider: string, modelId: string, at: Date = new Date()): GenaiPricesMatch | undefined {
+  const { calcPrice, findProvider } = genaiPrices();
   const provider = findProvider({ providerId: genaiProviderId(aiSdkProvider) });
   if (!provider) return undefined;
   let found;
