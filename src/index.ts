@@ -17,8 +17,8 @@ export type { SimulatedTurn, SimulatedToolCall, SimulatedOptions } from './model
 export type { SimulatedView, SimulatedToolOutcome, SimulatedResponder } from './model/simulated-respond.ts';
 export { behaviourModel, DEFAULT_BEHAVIOUR_RATES } from './model/behaviour.ts';
 export type { BehaviourOptions, BehaviourRates, BehaviourLatency } from './model/behaviour.ts';
-export { PRICE_TABLE, resolvePricing } from './model/pricing.ts';
-export type { ModelPricing } from './model/pricing.ts';
+export { resolvePrice, resolvePricing } from './model/pricing.ts';
+export type { ModelPricing, PriceSource, ResolvedPrice } from './model/pricing.ts';
 export type { WardenModel, ModelTurn } from './model/port.ts';
 export { createWarden, Warden } from './runtime/warden.ts';
 export type { WardenOptions, SubmitOptions, ExecuteOptions, ApprovalDecision, EscalationDecision, StopTarget } from './runtime/warden.ts';
@@ -40,6 +40,10 @@ export type { RehearsalOptions, RehearsalOutcome, RehearsalReport, FaultProfile,
 export { createSqliteStore } from './store/sqlite/sqlite-store.ts';
 export { mcpTools, mcpTier, closeAllMcp } from './tools/mcp/mcp-tools.ts';
 export type { McpToolsOptions, McpServerSpec, McpToolSet, McpOrigin } from './tools/mcp/mcp-tools.ts';
+export { fromAiSdkTools } from './tools/adapters/ai-sdk-tools.ts';
+export type { FromAiSdkToolsOptions } from './tools/adapters/ai-sdk-tools.ts';
+export { fromOpenAIAgentsTools } from './tools/adapters/openai-agents-tools.ts';
+export type { FromOpenAIAgentsToolsOptions, OpenAIAgentsFunctionTool } from './tools/adapters/openai-agents-tools.ts';
 export { createPostgresStore, type PostgresStoreOptions } from './store/postgres/postgres-store.ts';
 export type { ClaimOptions, Store } from './store/store.ts';
 export { Worker, type WorkerOptions } from './scheduler/worker.ts';

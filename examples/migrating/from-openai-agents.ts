@@ -7,22 +7,23 @@
  *   let result = await run(triage, input);            // needsApproval → result.interruptions
  *   result.state.approve(result.interruptions[0]);    // held in memory, resumed with run(agent, state)
  *
- * Under Warden, needsApproval becomes a tier or an approval rule whose decision is durable (it
- * survives restarts and binds to the exact arguments), and a handoff becomes a delegate: a child
- * run with its own log that shares the parent's ceiling. Runs offline on the simulated model:
+ * Under Warden the tool is kept as it is and wrapped by fromOpenAIAgentsTools, which asks for its
+ * tier; its needsApproval becomes a durable approval (it survives restarts and binds to the exact
+ * arguments), and a handoff becomes a delegate: a child run with its own log that shares the
+ * parent's ceiling. Runs offline on the simulated model:
  *   npx warden run examples/migrating/from-openai-agents.ts --input "Refund order 7, it never came"
  */
+import { tool } from '@openai/agents-core'; // the same tool() that '@openai/agents' exports
 import { z } from 'zod';
-import { defineAgent, defineTool, simulated } from 'warden';
+import { defineAgent, fromOpenAIAgentsTools, simulated } from 'warden';
 
-const refund = defineTool({
+// Unchanged from the Agents SDK version.
+const refund = tool({
   name: 'refund',
   description: 'Refund an order.',
-  tier: 'write',
-  approval: true, // was: needsApproval: true
-  idempotent: true,
-  input: z.object({ orderId: z.string(), amount: z.number().positive() }), // was: parameters
-  execute: async ({ orderId, amount }, ctx) => ({ refunded: amount, orderId, reference: ctx.idempotencyKey }),
+  parameters: z.object({ orderId: z.string(), amount: z.number().positive() }),
+  needsApproval: true,
+  execute: async ({ orderId, amount }) => ({ refunded: amount, orderId }),
 });
 
 const billing = defineAgent({
@@ -30,7 +31,7 @@ const billing = defineAgent({
   description: 'Handles refunds.',
   instructions: 'Refund orders that never arrived.',
   model: simulated.script([{ toolCalls: [{ tool: 'refund', args: { orderId: '7', amount: 30 } }] }, { text: 'Refunded $30 for order 7.' }]),
-  tools: [refund],
+  tools: fromOpenAIAgentsTools([refund], { tiers: { refund: 'write' } }), // new: what the tool may do
   limits: { maxSteps: 4, maxCostUsd: 0.01 },
 });
 

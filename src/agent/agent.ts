@@ -1,6 +1,6 @@
 import { WardenError } from '../errors.ts';
 import { type AnyTool, governedTool, type Tier } from './tool.ts';
-import type { ModelPricing } from '../model/pricing.ts';
+import { type ModelPricing, type ResolvedPrice, resolvePrice } from '../model/pricing.ts';
 import {
   type DelegationLimits,
   type EscalationOptions,
@@ -110,7 +110,10 @@ export interface AgentConfig {
   policy?: PolicyConfig;
   loopDetection?: Partial<LoopDetection>;
   backoff?: Partial<RetryBackoff>;
-  /** Price of the model when the built-in table does not know it. */
+  /**
+   * Price of the model, USD per million tokens. Wins over every other source; needed when neither
+   * the model (the simulated one carries its own) nor `@pydantic/genai-prices` knows it.
+   */
   pricing?: ModelPricing;
   description?: string;
   /** Plan mode: the model proposes the whole plan first, and it is verified before anything runs. */
@@ -152,6 +155,8 @@ export interface Agent {
   readonly loopDetection: Readonly<LoopDetection>;
   readonly backoff: Readonly<RetryBackoff>;
   readonly pricing?: ModelPricing;
+  /** The price the ceiling is enforced with, resolved when the agent is defined, and where it came from. */
+  readonly price: ResolvedPrice;
   readonly plan: ResolvedPlanOptions | null;
   readonly escalation: EscalationOptions | null;
   readonly delegation: DelegationLimits;
@@ -198,6 +203,14 @@ export function defineAgent(config: AgentConfig): Agent {
   }
   if (!Array.isArray(config.tools)) {
     throw new WardenError('INVALID_CONFIG', `${where}: tools must be an array of defineTool(…) results`);
+  }
+  let price: ResolvedPrice;
+  try {
+    // Resolved now, not at the first run: an agent whose spend cannot be bounded is not an agent.
+    price = resolvePrice(config.model, config.pricing);
+  } catch (e) {
+    if (e instanceof WardenError) throw new WardenError(e.code, `${where}: ${e.message}`, { cause: e });
+    throw e;
   }
   const toolsByName = new Map<string, AnyTool>();
   const tools: AnyTool[] = [];
@@ -318,5 +331,6 @@ export function defineAgent(config: AgentConfig): Agent {
     loopDetection: Object.freeze(loopDetection),
     backoff: Object.freeze(backoff),
     pricing: config.pricing,
+    price,
   });
 }

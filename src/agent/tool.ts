@@ -60,8 +60,13 @@ export interface ToolConfig<I extends z.ZodType = z.ZodType, O = unknown> {
    * result instead (default: a plain note that the action was only recorded).
    */
   shadowResult?(args: z.infer<I>): unknown;
-  /** Where the tool comes from when it was imported (an MCP server), and how its tier was set. */
-  origin?: { kind: 'mcp'; server: string; tierSource: string; trusted: boolean; openWorld: boolean | null };
+  /**
+   * Where the tool comes from when it was imported (an MCP server, and how its tier was set) or
+   * adapted (an AI SDK or OpenAI Agents tool, whose tier the user declared).
+   */
+  origin?:
+    | { kind: 'mcp'; server: string; tierSource: string; trusted: boolean; openWorld: boolean | null }
+    | { kind: 'ai-sdk' | 'openai-agents'; server?: undefined; tierSource?: undefined; trusted?: undefined; openWorld?: undefined };
 }
 
 /** A tool after `defineTool`: validated, frozen, with its JSON Schema computed once. */

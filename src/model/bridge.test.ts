@@ -305,13 +305,6 @@ describe('cache writes', () => {
     assert.equal(usageCostNano({ inputTokens: 100, outputTokens: 0, cacheWriteInputTokens: 500 }, pricing), 100 * 3750, 'never more written than input');
   });
 
-  it('knows Anthropic charges 1.25x the input price for cache writes', async () => {
-    const { PRICE_TABLE } = await import('./pricing.ts');
-    for (const [key, price] of Object.entries(PRICE_TABLE).filter(([k]) => k.startsWith('anthropic:'))) {
-      assert.equal(price.cacheWriteInputPerMTok, price.inputPerMTok * 1.25, key);
-    }
-  });
-
   it('reads v3 cache writes from usage.inputTokens.cacheWrite', async () => {
     const { model } = fakeV3({
       content: [{ type: 'text', text: 'hi' }],

@@ -1,4 +1,5 @@
 import { WardenError } from '../errors.ts';
+import { genaiPricesFor, genaiPricesVersion, genaiProviderId } from './genai-prices.ts';
 import type { TokenUsage, WardenModel } from './port.ts';
 
 /** Price of a model in USD per million tokens. */
@@ -90,43 +91,61 @@ export function providerInputTokens(model: Pick<WardenModel, 'provider'>, pricin
 /** Models that carry their own price (the simulated model does) expose it under this key. */
 export const PRICING_KEY = 'wardenPricing';
 
-/**
- * Prices of common models, USD per million tokens: input, output, and input served from the
- * provider's prompt cache. These are the providers' published list prices as last checked (they
- * change; no network is reached to refresh them). Override any of them per agent with `pricing`;
- * a model missing here needs `pricing`, or the run refuses to start (the ceiling needs a price).
- */
-export const PRICE_TABLE: Readonly<Record<string, ModelPricing>> = Object.freeze({
-  'openai:gpt-4o': { inputPerMTok: 2.5, outputPerMTok: 10, cachedInputPerMTok: 1.25 },
-  'openai:gpt-4o-mini': { inputPerMTok: 0.15, outputPerMTok: 0.6, cachedInputPerMTok: 0.075 },
-  'openai:gpt-4.1': { inputPerMTok: 2, outputPerMTok: 8, cachedInputPerMTok: 0.5 },
-  'openai:gpt-4.1-mini': { inputPerMTok: 0.4, outputPerMTok: 1.6, cachedInputPerMTok: 0.1 },
-  'openai:gpt-4.1-nano': { inputPerMTok: 0.1, outputPerMTok: 0.4, cachedInputPerMTok: 0.025 },
-  'openai:o4-mini': { inputPerMTok: 1.1, outputPerMTok: 4.4, cachedInputPerMTok: 0.275 },
-  // Anthropic bills 5-minute cache writes at 1.25× the input price.
-  'anthropic:claude-sonnet-4': { inputPerMTok: 3, outputPerMTok: 15, cachedInputPerMTok: 0.3, cacheWriteInputPerMTok: 3.75 },
-  'anthropic:claude-3-5-haiku': { inputPerMTok: 0.8, outputPerMTok: 4, cachedInputPerMTok: 0.08, cacheWriteInputPerMTok: 1 },
-  'anthropic:claude-opus-4': { inputPerMTok: 15, outputPerMTok: 75, cachedInputPerMTok: 1.5, cacheWriteInputPerMTok: 18.75 },
-});
+/** Where the price the ceiling is enforced with came from, for the audit. */
+export type PriceSource =
+  | { kind: 'override' }
+  | { kind: 'model' }
+  | { kind: 'genai-prices'; provider: string; model: string; version: string; variable: boolean };
 
-function tableKey(model: WardenModel): string {
-  const provider = model.provider.split('.')[0] ?? model.provider;
-  return `${provider}:${model.modelId}`;
+/** A model's price and where it came from. */
+export interface ResolvedPrice {
+  pricing: ModelPricing;
+  source: PriceSource;
+}
+
+function modelKey(model: WardenModel): string {
+  return `${model.provider}:${model.modelId}`;
 }
 
 /**
- * The price the ceiling is enforced with: the agent's override, else the model's own (simulated),
- * else the table (longest matching model-id prefix, so dated ids such as `gpt-4o-2024-08-06` match).
+ * The price the ceiling is enforced with: the agent's override, else the model's own (the
+ * simulated model carries one), else `@pydantic/genai-prices`' bundled data for the model's
+ * provider and id (a rate that varies is taken at its highest: see `genaiPricesFor`). A model
+ * with none of these is refused (`UNKNOWN_MODEL_PRICE`): it is never charged $0.
+ *
+ * @example
+ * resolvePrice(openai('gpt-4o')).source; // { kind: 'genai-prices', provider: 'openai', model: 'gpt-4o', version: '0.1.8', variable: false }
  */
-export function resolvePricing(model: WardenModel, override?: ModelPricing): ModelPricing {
-  const pricing = override ?? (model as unknown as Record<string, ModelPricing | undefined>)[PRICING_KEY] ?? lookupTable(model);
-  if (!pricing) {
+export function resolvePrice(model: WardenModel, override?: ModelPricing): ResolvedPrice {
+  const own = (model as unknown as Record<string, ModelPricing | undefined>)[PRICING_KEY];
+  let resolved: ResolvedPrice | undefined;
+  if (override) resolved = { pricing: override, source: { kind: 'override' } };
+  else if (own) resolved = { pricing: own, source: { kind: 'model' } };
+  else {
+    const match = genaiPricesFor(String(model.provider), String(model.modelId));
+    if (match) {
+      const { pricing, ...source } = match;
+      resolved = { pricing, source: { kind: 'genai-prices', ...source } };
+    }
+  }
+  if (!resolved) {
     throw new WardenError(
       'UNKNOWN_MODEL_PRICE',
-      `No price known for model "${tableKey(model)}": the cost ceiling cannot be enforced without one. ` +
-        'Set `pricing: { inputPerMTok, outputPerMTok }` on the agent.',
+      `No price known for model "${modelKey(model)}" (genai-prices ${genaiPricesVersion()} has none for provider "${genaiProviderId(String(model.provider))}"): ` +
+        'the cost ceiling cannot be enforced without one. ' +
+        'Set `pricing: { inputPerMTok, outputPerMTok }` (USD per million tokens) on the agent.',
     );
   }
+  checkPricing(resolved.pricing);
+  return resolved;
+}
+
+/** The price the ceiling is enforced with (see `resolvePrice`, which also says where it came from). */
+export function resolvePricing(model: WardenModel, override?: ModelPricing): ModelPricing {
+  return resolvePrice(model, override).pricing;
+}
+
+function checkPricing(pricing: ModelPricing): void {
   if (!(pricing.inputPerMTok >= 0) || !(pricing.outputPerMTok >= 0)) {
     throw new WardenError('INVALID_CONFIG', `pricing must have non-negative inputPerMTok and outputPerMTok, got ${JSON.stringify(pricing)}`);
   }
@@ -142,14 +161,4 @@ export function resolvePricing(model: WardenModel, override?: ModelPricing): Mod
       `pricing.providerInputTokens must be a non-negative integer (input tokens the provider adds to each request), got ${pricing.providerInputTokens}`,
     );
   }
-  return pricing;
-}
-
-function lookupTable(model: WardenModel): ModelPricing | undefined {
-  const key = tableKey(model);
-  let best: string | undefined;
-  for (const candidate of Object.keys(PRICE_TABLE)) {
-    if (key.startsWith(candidate) && (best === undefined || candidate.length > best.length)) best = candidate;
-  }
-  return best === undefined ? undefined : PRICE_TABLE[best];
 }

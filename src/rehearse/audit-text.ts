@@ -1,5 +1,5 @@
 import { usd } from '../guard/budget.ts';
-import { usdToNano } from '../model/pricing.ts';
+import { type ModelPricing, usdToNano } from '../model/pricing.ts';
 import type { AuditReport } from './audit.ts';
 
 const yes = (b: boolean) => (b ? 'yes' : 'no');
@@ -36,9 +36,20 @@ export function auditText(r: AuditReport): string {
     '4. What is the most one request can cost?',
     `   ceiling          ${usd(usdToNano(r.cost.ceilingUsd))} per request${r.cost.explicit ? '' : ' (default)'}`,
     `   worst case       ${r.cost.detail}`,
+    `   model price      ${priceWords(r.cost.price.pricing)}; from ${r.cost.price.from}`,
     '',
     r.pushBack.length === 0 ? 'Nothing to push back on.' : 'Push back on:',
     ...r.pushBack.map((f) => `   ${f.blocking ? 'BLOCKING' : 'advisory'}  [${f.id}] ${f.message}\n             fix: ${f.fix}`),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+function priceWords(p: ModelPricing): string {
+  const rate = (usdPerMTok: number) => `$${usdPerMTok}`;
+  return [
+    `input ${rate(p.inputPerMTok)}`,
+    ...(p.cachedInputPerMTok !== undefined ? [`cached input ${rate(p.cachedInputPerMTok)}`] : []),
+    ...(p.cacheWriteInputPerMTok !== undefined ? [`cache write ${rate(p.cacheWriteInputPerMTok)}`] : []),
+    `output ${rate(p.outputPerMTok)} per million tokens`,
+  ].join(', ');
 }

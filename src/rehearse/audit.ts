@@ -1,7 +1,7 @@
 import { DEFAULT_LIMITS, type Agent, type Limits } from '../agent/agent.ts';
 import { type AnyTool, isReversible, type Tier } from '../agent/tool.ts';
 import { usd } from '../guard/budget.ts';
-import { resolvePricing, tokensToNano, usdToNano } from '../model/pricing.ts';
+import { type ModelPricing, type PriceSource, tokensToNano, usdToNano } from '../model/pricing.ts';
 
 /**
  * `warden audit`: the four sign-off questions answered from the agent's declarations alone (no
@@ -66,7 +66,15 @@ export interface AuditReport {
   };
   permissions: { tools: ToolEvidence[]; rules: { name: string; decision: string; tools: string[] | 'all'; tiers: Tier[] | 'all' }[]; onDeny: string };
   observability: { decisionTrace: string; openTelemetry: string };
-  cost: { ceilingUsd: number; explicit: boolean; worstCaseUsd: number; limitsAloneAllowUsd: number; detail: string };
+  cost: {
+    ceilingUsd: number;
+    explicit: boolean;
+    worstCaseUsd: number;
+    limitsAloneAllowUsd: number;
+    detail: string;
+    /** The model's price (USD per million tokens) the ceiling is enforced with, where it came from, and that in words. */
+    price: { pricing: ModelPricing; source: PriceSource; from: string };
+  };
   /** Write/delete tools with a compensation, and those without. */
   reversibleTools: string[];
   irreversibleTools: string[];
@@ -101,10 +109,16 @@ function toolEvidence(agent: Agent, tool: AnyTool): ToolEvidence {
     retries: tool.retries,
     requires: [...(tool.requires ?? [])],
     provides: [...(tool.provides ?? [])],
-    origin: tool.origin
-      ? `MCP server ${tool.origin.server} (${tool.origin.trusted ? 'trusted' : 'untrusted'}); tier from ${TIER_SOURCES[tool.origin.tierSource] ?? tool.origin.tierSource}${tool.origin.openWorld ? '; reaches the open world (openWorldHint)' : ''}`
-      : null,
+    origin: originWords(tool.origin),
   };
+}
+
+function originWords(origin: AnyTool['origin']): string | null {
+  if (!origin) return null;
+  if (origin.kind !== 'mcp') {
+    return origin.kind === 'ai-sdk' ? 'an AI SDK tool; tier declared in fromAiSdkTools' : 'an OpenAI Agents SDK tool; tier declared in fromOpenAIAgentsTools';
+  }
+  return `MCP server ${origin.server} (${origin.trusted ? 'trusted' : 'untrusted'}); tier from ${TIER_SOURCES[origin.tierSource] ?? origin.tierSource}${origin.openWorld ? '; reaches the open world (openWorldHint)' : ''}`;
 }
 
 const TIER_SOURCES: Record<string, string> = {
@@ -115,15 +129,23 @@ const TIER_SOURCES: Record<string, string> = {
   untrusted: 'distrust: no hint widens an untrusted server\'s tools, so they are delete',
 };
 
+/** Where the model's price came from, in words. */
+export function priceSourceWords(source: PriceSource): string {
+  switch (source.kind) {
+    case 'override':
+      return 'the agent\'s own `pricing` (an override)';
+    case 'model':
+      return 'the model itself (a simulated model carries its price)';
+    case 'genai-prices':
+      return `@pydantic/genai-prices ${source.version}: provider "${source.provider}", model "${source.model}"` +
+        (source.variable ? ' (its price varies with context length or time of day: the highest rate is used)' : '');
+  }
+}
+
 /** What the limits alone would let one request spend, without the ceiling: every model call at its largest completion, every tool call priced. */
 function limitsAloneAllowNano(agent: Agent): number {
   const { maxSteps, maxRetries, maxToolCalls, maxOutputTokens } = agent.limits;
-  let pricing;
-  try {
-    pricing = resolvePricing(agent.model, agent.pricing);
-  } catch {
-    return 0;
-  }
+  const pricing = agent.price.pricing;
   const modelCalls = maxSteps + maxRetries;
   const priciestTool = Math.max(0, ...agent.tools.map((t) => (typeof t.costUsd === 'number' ? t.costUsd : 0)));
   const promptBytes = agent.instructions.length + JSON.stringify(agent.tools.map((t) => [t.name, t.description, t.jsonSchema])).length;
@@ -200,6 +222,7 @@ export function auditAgent(agent: Agent): AuditReport {
         `The runtime reserves each call's worst case before making it, so no request spends more than ${usd(ceilingNano)}, retries included. ` +
         `Without the ceiling the other limits would allow about ${usd(aloneNano)} (${agent.limits.maxSteps + agent.limits.maxRetries} model calls at ${agent.limits.maxOutputTokens} output tokens, ${agent.limits.maxToolCalls} tool calls): ` +
         (aloneNano > ceilingNano ? 'the ceiling is the binding limit.' : 'the step and token limits bind before the ceiling.'),
+      price: { pricing: { ...agent.price.pricing }, source: { ...agent.price.source }, from: priceSourceWords(agent.price.source) },
     },
     reversibleTools: tools.filter((t) => t.tier !== 'read' && t.reversible).map((t) => t.name),
     irreversibleTools: tools.filter((t) => t.tier !== 'read' && !t.reversible).map((t) => t.name),
