@@ -112,7 +112,7 @@ describe('OpenTelemetry spans over OTLP/HTTP', () => {
     const spans = receiver.spans.slice(before).filter((s) => s.traceId === traceIdOf(runId));
     assert.deepEqual(
       spans.map((s) => s.name).sort(),
-      ['chat script', 'chat script', 'chat script', 'execute_tool lookup_order', 'invoke_agent support-desk'].sort(),
+      ['chat respond', 'chat respond', 'chat respond', 'execute_tool lookup_order', 'invoke_agent support-desk'].sort(),
     );
   });
 });
