@@ -1,5 +1,5 @@
 import type { ModelRequest } from '../model/port.ts';
-import { type ModelPricing, reservedInputPerMTok, tokensToNano } from '../model/pricing.ts';
+import { type ModelPricing, ratesUpTo, reservedInputPerMTok, tokensToNano } from '../model/pricing.ts';
 import type { RunState } from '../runtime/fold.ts';
 
 /** Tokens of framing a provider may add per message (role markers and the like). */
@@ -38,10 +38,12 @@ export type ModelReservation =
  */
 export function planModelReservation(
   state: RunState,
-  pricing: ModelPricing,
+  tiered: ModelPricing,
   inputTokens: number,
   remaining = remainingNano(state),
 ): ModelReservation {
+  // A price tiered by context length is reserved at the dearest tier the input bound can reach.
+  const pricing = ratesUpTo(tiered, inputTokens);
   const inputNano = tokensToNano(inputTokens, reservedInputPerMTok(pricing));
   const wanted = state.limits.maxOutputTokens;
   const perOutput = pricing.outputPerMTok * 1000;

@@ -1,28 +1,27 @@
 import type {
   JSONSchema7,
   JSONValue,
-  LanguageModelV2,
-  LanguageModelV2CallOptions,
   LanguageModelV3CallOptions,
   LanguageModelV3GenerateResult,
   LanguageModelV3Message,
   LanguageModelV3ToolResultOutput,
   SharedV3ProviderMetadata,
 } from '@ai-sdk/provider';
-import { WardenError } from '../errors.ts';
 import { classifyModelError, ModelCallError } from './model-failure.ts';
 import { raceAbort } from './race-abort.ts';
 import type { ConversationMessage, ModelRequest, ModelTurn, ProposedCall, ToolResultMessage, WardenModel } from './port.ts';
+import { assertSupportedModel, generateV3 } from './spec-versions.ts';
 
 export { classifyModelError, ModelCallError } from './model-failure.ts';
 
 /**
  * The bridge from Warden's provider-neutral request to any AI SDK language model (specification
- * v2 or v3), and back to a normalised `ModelTurn`. It makes exactly one call: retries, backoff and
+ * v2, v3 or v4, read through src/model/spec-versions.ts in the v3 shape), and back to a
+ * normalised `ModelTurn`. It makes exactly one call: retries, backoff and
  * their budget belong to the runtime, which sees every attempt in the run's log.
  */
 
-type GenerateResult = LanguageModelV3GenerateResult | Awaited<ReturnType<LanguageModelV2['doGenerate']>>;
+type GenerateResult = LanguageModelV3GenerateResult;
 
 /**
  * Calls `model` once with `request` and returns what it proposed.
@@ -41,11 +40,12 @@ type GenerateResult = LanguageModelV3GenerateResult | Awaited<ReturnType<Languag
  * for (const call of turn.toolCalls) console.log(call.tool, call.args);
  */
 export async function callModel(model: WardenModel, request: ModelRequest): Promise<ModelTurn> {
-  const generate = generator(model);
+  // A model of a version Warden does not speak is a configuration error, not a failed call.
+  assertSupportedModel(model);
   let result: GenerateResult;
   try {
     // Raced against the signal: a provider that ignores its abort signal still ends at the deadline.
-    result = await raceAbort(generate(callOptions(request)), request.signal);
+    result = await raceAbort(generateV3(model, callOptions(request)), request.signal);
   } catch (e) {
     throw new ModelCallError(failureOf(e, request.signal), { cause: e });
   }
@@ -53,19 +53,6 @@ export async function callModel(model: WardenModel, request: ModelRequest): Prom
     throw new ModelCallError({ kind: 'malformed', retryable: true, message: 'The provider returned no content array.' });
   }
   return toModelTurn(result);
-}
-
-function generator(model: WardenModel): (options: LanguageModelV3CallOptions) => PromiseLike<GenerateResult> {
-  if (model.specificationVersion === 'v3') return (options) => model.doGenerate(options);
-  // The prompt parts Warden builds (text, tool calls, json / text / error-text results) have the
-  // same shape in v2 and v3, so one set of options serves both.
-  if (model.specificationVersion === 'v2') return (options) => model.doGenerate(options as LanguageModelV2CallOptions);
-  const other = model as { provider?: unknown; modelId?: unknown; specificationVersion?: unknown };
-  throw new WardenError(
-    'INVALID_CONFIG',
-    `Model "${String(other.provider)}:${String(other.modelId)}" speaks AI SDK specification ${String(other.specificationVersion)}; ` +
-      'Warden supports v2 and v3 (ai@5 and later providers).',
-  );
 }
 
 /** A call cut by the run's own signal is an abort or a timeout, whatever the provider threw. */
@@ -163,7 +150,7 @@ function toModelTurn(result: GenerateResult): ModelTurn {
         ? { cacheWriteInputTokens: Math.min(usage.cacheWriteInputTokens, (usage.inputTokens ?? 0) - Math.min(usage.cachedInputTokens ?? 0, usage.inputTokens ?? 0)) }
         : {}),
     },
-    finishReason: typeof result.finishReason === 'string' ? result.finishReason : (result.finishReason?.unified ?? 'unknown'),
+    finishReason: result.finishReason?.unified ?? 'unknown',
     ...(typeof confidence === 'number' && confidence >= 0 && confidence <= 1 ? { confidence } : {}),
     ...(typeof rationale === 'string' ? { rationale } : {}),
     ...(avgLogprob !== undefined ? { avgLogprob } : {}),
@@ -199,41 +186,22 @@ interface ReadUsage {
 }
 
 /**
- * Token counts as reported, with `inputTokens` counting all input (cache reads and writes
- * included); undefined where the provider gave none or nonsense.
- *
- * v3 reports `inputTokens: { total, noCache, cacheRead, cacheWrite }`. v2 reports plain numbers;
- * there Anthropic's `inputTokens` leaves out both cache reads (`cachedInputTokens`) and cache
- * writes (`providerMetadata.anthropic.cacheCreationInputTokens`), so they are added back.
+ * Token counts as reported (v3 shape, whatever the model's version: see spec-versions.ts), with
+ * `inputTokens` counting all input (cache reads and writes included); undefined where the
+ * provider gave none or nonsense.
  */
 function readUsage(result: GenerateResult): ReadUsage {
   const usage = result.usage as unknown;
   if (typeof usage !== 'object' || usage === null) return {};
-  const { inputTokens, outputTokens, cachedInputTokens } = usage as { inputTokens?: unknown; outputTokens?: unknown; cachedInputTokens?: unknown };
-  const input = typeof inputTokens === 'object' && inputTokens !== null ? inputTokens as Record<string, unknown> : undefined;
-  const output = typeof outputTokens === 'object' && outputTokens !== null ? outputTokens as Record<string, unknown> : undefined;
-  const outputCount = output ? (count(output.total) ?? sum(output.text, output.reasoning)) : count(outputTokens);
-  if (input) {
-    return {
-      inputTokens: count(input.total) ?? sum(input.noCache, input.cacheRead, input.cacheWrite ?? 0),
-      outputTokens: outputCount,
-      cachedInputTokens: count(input.cacheRead),
-      cacheWriteInputTokens: count(input.cacheWrite),
-    };
-  }
-  const anthropic = (result.providerMetadata as Record<string, Record<string, unknown> | undefined> | undefined)?.anthropic;
-  if (anthropic) {
-    const read = count(cachedInputTokens) ?? 0;
-    const written = count(anthropic.cacheCreationInputTokens) ?? 0;
-    const plain = count(inputTokens);
-    return {
-      inputTokens: plain === undefined ? undefined : plain + read + written,
-      outputTokens: outputCount,
-      cachedInputTokens: read,
-      cacheWriteInputTokens: written,
-    };
-  }
-  return { inputTokens: count(inputTokens), outputTokens: outputCount, cachedInputTokens: count(cachedInputTokens) };
+  const { inputTokens, outputTokens } = usage as { inputTokens?: unknown; outputTokens?: unknown };
+  const input = typeof inputTokens === 'object' && inputTokens !== null ? (inputTokens as Record<string, unknown>) : {};
+  const output = typeof outputTokens === 'object' && outputTokens !== null ? (outputTokens as Record<string, unknown>) : {};
+  return {
+    inputTokens: count(input.total) ?? sum(input.noCache, input.cacheRead, input.cacheWrite ?? 0),
+    outputTokens: count(output.total) ?? sum(output.text, output.reasoning),
+    cachedInputTokens: count(input.cacheRead),
+    cacheWriteInputTokens: count(input.cacheWrite),
+  };
 }
 
 /**

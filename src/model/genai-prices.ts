@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { ModelInfo, ModelPrice } from '@pydantic/genai-prices';
-import type { ModelPricing } from './pricing.ts';
+import type { ContextTier, ModelPricing } from './pricing.ts';
 
 type GenaiPrices = typeof import('@pydantic/genai-prices');
 let library: GenaiPrices | undefined;
@@ -24,8 +24,10 @@ export interface GenaiPricesMatch {
   model: string;
   /** The library's version, whose bundled data gave the price. */
   version: string;
-  /** True when the model's price varies (by context length or time of day) and the highest rate was taken. */
+  /** True when the model's price changes with the time of day and the dearest rate was taken. */
   variable: boolean;
+  /** True when the price is tiered by context length (each call is charged the tier its input reaches). */
+  tiered: boolean;
 }
 
 /** AI SDK provider names (the part before the first dot) that genai-prices spells otherwise. */
@@ -56,13 +58,20 @@ export function genaiProviderId(aiSdkProvider: string): string {
   return PROVIDER_ALIASES[head] ?? head;
 }
 
-/** The dearest a rate can be: a tiered price (by context length) at its top tier. */
-function highest(rate: ModelPrice[string]): { value: number | undefined; tiered: boolean } {
-  if (typeof rate === 'number') return { value: rate, tiered: false };
+/** A rate for a call whose input tokens are `inputTokens`: a tiered rate at the tier it is above (as genai-prices bills). */
+function rateAt(rate: ModelPrice[string], inputTokens: number): number | undefined {
+  if (typeof rate === 'number') return rate;
   if (rate && typeof rate === 'object' && Array.isArray(rate.tiers)) {
-    return { value: Math.max(rate.base, ...rate.tiers.map((t) => t.price)), tiered: rate.tiers.length > 0 };
+    let value = rate.base;
+    for (const t of [...rate.tiers].sort((a, b) => a.start - b.start)) if (inputTokens > t.start) value = t.price;
+    return value;
   }
-  return { value: undefined, tiered: false };
+  return undefined;
+}
+
+/** The input-token thresholds where a tiered rate changes. */
+function thresholds(rate: ModelPrice[string]): number[] {
+  return rate && typeof rate === 'object' && Array.isArray(rate.tiers) ? rate.tiers.map((t) => t.start) : [];
 }
 
 /**
@@ -85,10 +94,10 @@ const KEYS = [
 ] as const;
 
 /**
- * The price of `modelId` served by `aiSdkProvider` from the bundled genai-prices data, as an
- * upper bound per token: a rate tiered by context length is taken at its highest tier, and a
- * rate that changes with the time of day at its dearest, so a reservation made with it is never
- * short. Only the named provider (and the providers its entry defers to, as Azure does to
+ * The price of `modelId` served by `aiSdkProvider` from the bundled genai-prices data: a rate
+ * tiered by context length keeps its tiers (`contextTiers`: a call is reserved at the tier its
+ * input bound can reach and charged at the tier its real input reaches), and a rate that changes
+ * with the time of day is taken at its dearest, so a reservation made with it is never short. Only the named provider (and the providers its entry defers to, as Azure does to
  * OpenAI) is searched: a self-hosted server's `gpt-4o` is not priced as OpenAI's. `undefined`
  * when the library does not know the model, or knows no token price for it.
  *
@@ -107,22 +116,28 @@ export function genaiPricesFor(aiSdkProvider: string, modelId: string, at: Date 
   }
   if (!found) return undefined;
   const candidates = candidatePrices(found.model, found.model_price);
-  let variable = candidates.length > 1;
-  const pricing: Partial<Record<(typeof KEYS)[number][0], number>> = {};
-  for (const [ours, theirs] of KEYS) {
-    for (const prices of candidates) {
-      const { value, tiered } = highest(prices[theirs]);
-      if (value === undefined) continue;
-      variable ||= tiered;
-      pricing[ours] = Math.max(pricing[ours] ?? 0, value);
+  // A time-of-day price is taken at its dearest (a run can cross from off-peak to peak); a price
+  // tiered by context length keeps its tiers, so each call is charged the tier its input reaches.
+  const variable = candidates.length > 1;
+  const rates = (inputTokens: number) => {
+    const out: Partial<Record<(typeof KEYS)[number][0], number>> = {};
+    for (const [ours, theirs] of KEYS) {
+      for (const prices of candidates) {
+        const value = rateAt(prices[theirs], inputTokens);
+        if (value !== undefined) out[ours] = Math.max(out[ours] ?? 0, value);
+      }
     }
-  }
-  if (pricing.inputPerMTok === undefined || pricing.outputPerMTok === undefined) return undefined;
+    return out;
+  };
+  const pricing: ModelPricing & Partial<Record<(typeof KEYS)[number][0], number>> = rates(0) as ModelPricing;
+  const starts = [...new Set(candidates.flatMap((prices) => KEYS.flatMap(([, theirs]) => thresholds(prices[theirs]))))].sort((a, b) => a - b);
+  if (starts.length > 0) pricing.contextTiers = starts.map((start): ContextTier => ({ aboveInputTokens: start, ...rates(start + 1) }));
   return {
     pricing: pricing as ModelPricing,
     provider: found.provider.id,
     model: found.model.id,
     version: genaiPricesVersion(),
     variable,
+    tiered: starts.length > 0,
   };
 }

@@ -33,6 +33,20 @@ describe('classifyModelError', () => {
     assert.equal(classifyModelError(apiError(429)).retryAfterMs, undefined);
   });
 
+  it('classifies an APICallError from another copy of @ai-sdk/provider (a v3 or v2 provider\'s own) by its marker', () => {
+    // What an ai@6 provider throws when it bundles @ai-sdk/provider 3: not an instance of this copy's class.
+    const foreign = Object.assign(new Error('slow down'), {
+      name: 'AI_APICallError',
+      [Symbol.for('vercel.ai.error')]: true,
+      [Symbol.for('vercel.ai.error.AI_APICallError')]: true,
+      statusCode: 429,
+      responseHeaders: { 'retry-after': '7' },
+      isRetryable: true,
+    });
+    assert.ok(!(foreign instanceof APICallError));
+    assert.deepEqual(classifyModelError(foreign), { kind: 'rate_limited', retryable: true, status: 429, retryAfterMs: 7000, message: 'slow down' });
+  });
+
   it('classifies 5xx and 408 as retryable server errors', () => {
     for (const status of [500, 502, 503, 504, 529, 408]) {
       const failure = classifyModelError(apiError(status));

@@ -1,10 +1,11 @@
-import type { LanguageModelV2, LanguageModelV3 } from '@ai-sdk/provider';
+import type { LanguageModelV2, LanguageModelV3, LanguageModelV4 } from '@ai-sdk/provider';
 
 /**
- * The model port: any Vercel AI SDK language model (specification v2 or v3) works unchanged,
- * including `simulated.script(…)`, which speaks v3.
+ * The model port: any Vercel AI SDK language model works unchanged — specification v4 (`ai` 7
+ * providers), v3 (`ai` 6) or v2 (`ai` 5) — including `simulated.script(…)`, which speaks v3.
+ * src/model/spec-versions.ts converts what each version returns to the v3 shape.
  */
-export type WardenModel = LanguageModelV3 | LanguageModelV2;
+export type WardenModel = LanguageModelV4 | LanguageModelV3 | LanguageModelV2;
 
 /** A tool as the model sees it. */
 export interface ToolSpec {

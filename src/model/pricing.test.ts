@@ -7,7 +7,7 @@ import { isWardenError } from '../errors.ts';
 import { auditAgent, auditText } from '../rehearse/index.ts';
 import { testWarden } from '../../test/helpers.ts';
 import { genaiPricesFor, genaiPricesVersion } from './genai-prices.ts';
-import { resolvePrice, resolvePricing, usageCostNano } from './pricing.ts';
+import { ratesUpTo, resolvePrice, resolvePricing, usageCostNano } from './pricing.ts';
 import { simulated } from './simulated.ts';
 
 /** A v3 model of `provider`/`modelId` that answers once, reporting `usage`. */
@@ -40,7 +40,7 @@ function libraryRate(providerId: string, modelId: string, key: string): unknown 
 describe('prices from @pydantic/genai-prices', () => {
   it('prices openai gpt-4.1-mini from the library, matching its data', () => {
     const { pricing, source } = resolvePrice(providerModel('openai.responses', 'gpt-4.1-mini'));
-    assert.deepEqual(source, { kind: 'genai-prices', provider: 'openai', model: 'gpt-4.1-mini', version: genaiPricesVersion(), variable: false });
+    assert.deepEqual(source, { kind: 'genai-prices', provider: 'openai', model: 'gpt-4.1-mini', version: genaiPricesVersion(), variable: false, tiered: false });
     assert.equal(pricing.inputPerMTok, libraryRate('openai', 'gpt-4.1-mini', 'input_mtok'));
     assert.equal(pricing.outputPerMTok, libraryRate('openai', 'gpt-4.1-mini', 'output_mtok'));
     assert.equal(pricing.cachedInputPerMTok, libraryRate('openai', 'gpt-4.1-mini', 'cache_read_mtok'));
@@ -76,13 +76,21 @@ describe('prices from @pydantic/genai-prices', () => {
     assert.equal(called.data.costNano, 300 * 3000 + 200 * 300 + 500 * 3750 + 10 * 15000);
   });
 
-  it('takes a price tiered by context length at its highest tier, so a reservation is never short', () => {
-    const tiered = libraryRate('anthropic', 'claude-sonnet-4-5', 'input_mtok') as { base: number; tiers: { price: number }[] };
+  it('charges a price tiered by context length at the tier the call reaches, and reserves at the tier its input bound could reach', () => {
+    const tiered = libraryRate('anthropic', 'claude-sonnet-4-5', 'input_mtok') as { base: number; tiers: { start: number; price: number }[] };
     assert.ok(typeof tiered === 'object' && tiered.tiers.length > 0, 'the library tiers claude-sonnet-4-5 by context length');
+    const top = tiered.tiers.at(-1)!;
     const { pricing, source } = resolvePrice(providerModel('anthropic.messages', 'claude-sonnet-4-5'));
-    assert.equal(pricing.inputPerMTok, Math.max(tiered.base, ...tiered.tiers.map((t) => t.price)));
-    assert.ok(pricing.inputPerMTok > tiered.base);
-    assert.equal(source.kind === 'genai-prices' && source.variable, true);
+    assert.equal(source.kind === 'genai-prices' && source.tiered, true);
+    assert.equal(pricing.inputPerMTok, tiered.base, 'the base rate is the list price below the threshold');
+    // Charged as the library bills: below the threshold at the base rate, above it at the tier's.
+    const bill = (input: number) => calcPrice({ input_tokens: input, output_tokens: 100 }, 'claude-sonnet-4-5', { providerId: 'anthropic' })!.total_price;
+    for (const input of [1_000, top.start, top.start + 1, top.start + 50_000]) {
+      assert.equal(usageCostNano({ inputTokens: input, outputTokens: 100 }, pricing), Math.round(bill(input) * 1e9), `${input} input tokens`);
+    }
+    // A reservation whose input bound is above the threshold is sized at the tier's rates.
+    assert.equal(ratesUpTo(pricing, top.start + 1).inputPerMTok, top.price);
+    assert.equal(ratesUpTo(pricing, top.start).inputPerMTok, tiered.base);
   });
 
   it('takes a price that changes with the time of day at its dearest, whatever the hour', () => {

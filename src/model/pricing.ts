@@ -19,6 +19,63 @@ export interface ModelPricing {
    * per provider (`PROVIDER_ADDED_INPUT_TOKENS`); set it when a provider adds more (or less).
    */
   providerInputTokens?: number;
+  /**
+   * Rates that apply instead to a call whose input is above a number of tokens (a price tiered by
+   * context length, such as Claude Sonnet 4.5's above 200k). The whole call pays the rates of the
+   * highest tier it is above; a tier names only the rates that change.
+   */
+  contextTiers?: readonly ContextTier[];
+}
+
+/** The rates of one context-length tier: they apply to a call whose input tokens are above `aboveInputTokens`. */
+export interface ContextTier {
+  aboveInputTokens: number;
+  inputPerMTok?: number;
+  outputPerMTok?: number;
+  cachedInputPerMTok?: number;
+  cacheWriteInputPerMTok?: number;
+}
+
+const TIERED_RATES = ['inputPerMTok', 'outputPerMTok', 'cachedInputPerMTok', 'cacheWriteInputPerMTok'] as const;
+
+function sortedTiers(pricing: ModelPricing): readonly ContextTier[] {
+  const tiers = pricing.contextTiers ?? [];
+  return tiers.length < 2 ? tiers : [...tiers].sort((a, b) => a.aboveInputTokens - b.aboveInputTokens);
+}
+
+/**
+ * The rates a call with `inputTokens` of input (cached and cache-written included) is billed at:
+ * the base rates, replaced by those of every tier the call is above, lowest first.
+ *
+ * @example
+ * ratesFor(sonnet45, 250_000).inputPerMTok; // 6, where the base rate is 3
+ */
+export function ratesFor(pricing: ModelPricing, inputTokens: number): ModelPricing {
+  if (!pricing.contextTiers?.length) return pricing;
+  const rates: ModelPricing = { ...pricing, contextTiers: undefined };
+  for (const tier of sortedTiers(pricing)) {
+    if (!(inputTokens > tier.aboveInputTokens)) break;
+    for (const key of TIERED_RATES) if (tier[key] !== undefined) rates[key] = tier[key];
+  }
+  return rates;
+}
+
+/**
+ * The highest rates any call with at most `inputTokens` of input can be billed at: what a
+ * reservation sized by an upper bound on the input must use, so it is never short whichever tier
+ * the call's real input lands in.
+ */
+export function ratesUpTo(pricing: ModelPricing, inputTokens: number): ModelPricing {
+  if (!pricing.contextTiers?.length) return pricing;
+  const rates: ModelPricing = { ...pricing, contextTiers: undefined };
+  for (const tier of sortedTiers(pricing)) {
+    if (!(inputTokens > tier.aboveInputTokens)) break;
+    for (const key of TIERED_RATES) {
+      const value = tier[key];
+      if (value !== undefined) rates[key] = Math.max(rates[key] ?? rates.inputPerMTok, value);
+    }
+  }
+  return rates;
 }
 
 /**
@@ -57,7 +114,9 @@ export function tokensToNano(tokens: number, perMTok: number): number {
  * the cache-write rate, the rest of the input at full price, and the output. `inputTokens` counts
  * all input (cache reads and writes included).
  */
-export function usageCostNano(usage: TokenUsage, pricing: ModelPricing): number {
+export function usageCostNano(usage: TokenUsage, tiered: ModelPricing): number {
+  // The provider bills the whole call at the tier its input reaches.
+  const pricing = ratesFor(tiered, usage.inputTokens);
   const cached = Math.min(usage.cachedInputTokens ?? 0, usage.inputTokens);
   const written = Math.min(usage.cacheWriteInputTokens ?? 0, usage.inputTokens - cached);
   const cachedRate = pricing.cachedInputPerMTok ?? pricing.inputPerMTok;
@@ -95,7 +154,7 @@ export const PRICING_KEY = 'wardenPricing';
 export type PriceSource =
   | { kind: 'override' }
   | { kind: 'model' }
-  | { kind: 'genai-prices'; provider: string; model: string; version: string; variable: boolean };
+  | { kind: 'genai-prices'; provider: string; model: string; version: string; variable: boolean; tiered: boolean };
 
 /** A model's price and where it came from. */
 export interface ResolvedPrice {
@@ -114,7 +173,7 @@ function modelKey(model: WardenModel): string {
  * with none of these is refused (`UNKNOWN_MODEL_PRICE`): it is never charged $0.
  *
  * @example
- * resolvePrice(openai('gpt-4o')).source; // { kind: 'genai-prices', provider: 'openai', model: 'gpt-4o', version: '0.1.8', variable: false }
+ * resolvePrice(openai('gpt-4o')).source; // { kind: 'genai-prices', provider: 'openai', model: 'gpt-4o', version: '0.1.8', variable: false, tiered: false }
  */
 export function resolvePrice(model: WardenModel, override?: ModelPricing): ResolvedPrice {
   const own = (model as unknown as Record<string, ModelPricing | undefined>)[PRICING_KEY];

@@ -138,7 +138,8 @@ export function priceSourceWords(source: PriceSource): string {
       return 'the model itself (a simulated model carries its price)';
     case 'genai-prices':
       return `@pydantic/genai-prices ${source.version}: provider "${source.provider}", model "${source.model}"` +
-        (source.variable ? ' (its price varies with context length or time of day: the highest rate is used)' : '');
+        (source.tiered ? ' (tiered by context length: each call is charged the tier its input reaches, and reserved at the tier its input could reach)' : '') +
+        (source.variable ? ' (its price changes with the time of day: the dearest rate is used)' : '');
   }
 }
 

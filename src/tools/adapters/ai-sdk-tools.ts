@@ -9,6 +9,11 @@ import { declaredTiers } from './tiers.ts';
 export interface FromAiSdkToolsOptions<Names extends string = string> {
   /** The tier of every tool, by its key in the tool set. Required for each: never inferred. */
   tiers: Record<Names, Tier>;
+  /**
+   * The tools' context (AI SDK 7: `context` in `execute`'s options, and in a `description` or
+   * `needsApproval` that is a function). Default `{}`.
+   */
+  context?: unknown;
 }
 
 /** Where an adapted tool came from, for the audit. */
@@ -81,21 +86,23 @@ export function fromAiSdkTools<T extends Record<string, AiSdkTool>>(tools: T, op
       throw new WardenError('INVALID_CONFIG', `${where} has no execute: Warden runs the tools it governs, so each needs one`);
     }
     const { input, jsonSchema, finalArgs } = inputOf(where, foreign.inputSchema);
+    const context = options.context ?? {};
     const needsApproval = foreign.needsApproval as unknown;
     const approval =
       typeof needsApproval === 'function'
-        ? (args: unknown) => (needsApproval as (input: unknown, o: object) => unknown)(args, { toolCallId: '', messages: [] }) as boolean | Promise<boolean>
+        ? (args: unknown) => (needsApproval as (input: unknown, o: object) => unknown)(args, { toolCallId: '', messages: [], context }) as boolean | Promise<boolean>
         : (needsApproval as boolean | undefined);
+    const described: unknown = typeof foreign.description === 'function' ? (foreign.description as (o: { context: unknown }) => unknown)({ context }) : foreign.description;
     const tool = defineTool({
       name,
-      description: foreign.description ?? name,
+      description: typeof described === 'string' && described !== '' ? described : name,
       tier: tierOf(name),
       input,
       ...(approval !== undefined ? { approval } : {}),
       origin: { kind: 'ai-sdk' },
       execute: async (args, ctx) => {
         const checked = finalArgs ? await finalArgs(args) : args;
-        return finalOutput(await execute(checked as never, { toolCallId: ctx.callId, messages: [], abortSignal: ctx.signal }));
+        return finalOutput(await execute(checked as never, { toolCallId: ctx.callId, messages: [], abortSignal: ctx.signal, context: context as never }));
       },
     });
     return jsonSchema ? (Object.freeze({ ...tool, jsonSchema }) as AnyTool) : tool;
