@@ -43,6 +43,8 @@ export async function acquireLocks(ctx: RunContext, wanted: { call: CallState; k
   for (const { call, key, tool } of [...wanted].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
     const holder = holderString(ctx, call.callId);
     const started = ctx.now();
+    // Only a lock that was busy made the call wait: time spent in the store itself is no wait.
+    let waited = false;
     for (let i = 0; ; i++) {
       const attempt = await ctx.store.acquireLock(key, holder, tool.timeoutMs + LOCK_MARGIN_MS);
       if (attempt.acquired) break;
@@ -66,10 +68,11 @@ export async function acquireLocks(ctx: RunContext, wanted: { call: CallState; k
       if (activeMs(ctx.state, ctx.now()) >= ctx.state.limits.maxWallMs) {
         return { ok: false, detail: `waited for lock "${key}" (held by ${other}) until the run's wall time ran out`, locks: held };
       }
+      waited = true;
       await ctx.sleep(Math.min(500, 10 * 2 ** Math.min(i, 6)), ctx.signal).catch(() => {});
     }
     held.push({ key, holder, callId: call.callId });
-    ctx.emit('lock.acquired', { callId: call.callId, key, waitedMs: ctx.now() - started });
+    ctx.emit('lock.acquired', { callId: call.callId, key, waitedMs: waited ? ctx.now() - started : 0 });
   }
   return { ok: true, locks: held };
 }

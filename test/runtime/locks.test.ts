@@ -56,6 +56,18 @@ function overlaps(spans: Span[]): number {
 }
 
 describe('entity locks (lockKey)', () => {
+  it('records no wait for a lock nobody else held, however the clock moves', async () => {
+    let clock = 0;
+    const tool = defineTool({ name: 'touch', description: 'Touch', tier: 'write', input: z.object({ id: z.string() }), lockKey: ({ id }) => id, execute: () => ({ ok: true }) });
+    const agent = defineAgent({ name: 'locker', instructions: 'x', model: simulated.script([{ toolCalls: [{ tool: 'touch', args: { id: 'a' } }] }, { text: 'done' }]), tools: [tool] });
+    // A clock that ticks on every read: the old code called the store's own time a wait.
+    const warden = createWarden({ store: createSqliteStore({ path: ':memory:' }), now: () => (clock += 1) });
+    const result = await warden.run(agent, 'go');
+    const acquired = (await warden.events(result.runId)).filter((e) => e.type === 'lock.acquired');
+    assert.equal(acquired.length, 1);
+    assert.equal(acquired[0]!.type === 'lock.acquired' && acquired[0]!.data.waitedMs, 0);
+  });
+
   it('never lets two concurrent runs on the same key overlap, across two stores on one database', async () => {
     const db = join(tempDir(), 'locks.db');
     const spans: Span[] = [];
