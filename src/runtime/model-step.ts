@@ -1,5 +1,6 @@
 import type { Agent } from '../agent/agent.ts';
 import { callModel, classifyModelError, ModelCallError } from '../model/bridge.ts';
+import { streamModel, type StreamedTurn } from '../model/bridge-stream.ts';
 import type { ModelFailure, ModelTurn, ToolSpec } from '../model/port.ts';
 import { mayBeBilled } from '../model/model-failure.ts';
 import { providerInputTokens, usageCostNano } from '../model/pricing.ts';
@@ -14,6 +15,7 @@ import { failRun, stopRun } from './run-end.ts';
 import { gateFinalAnswer } from './vet.ts';
 import { breakerOutcome, breakerRefusal, countAttempt, retryBudgetRefusal, waitForProvider } from './scheduling.ts';
 import { planToolSpec } from '../agent/plan.ts';
+import { cutCostNano, stopAfterCut } from './stream-cut.ts';
 
 /** Failures that say the provider is in trouble (they count against its breaker). */
 const PROVIDER_TROUBLE = new Set<ModelFailure['kind']>(['server_error', 'timeout', 'network', 'rate_limited']);
@@ -78,8 +80,13 @@ export async function modelStep(ctx: RunContext): Promise<void> {
   const deadline = callDeadline(timeout, ctx.signal);
   const signal = deadline.signal;
   let turn: ModelTurn;
+  let cut: StreamedTurn['cut'];
+  // The call streams only when someone listens for its text (text-stream.ts); the turn is the same.
+  const text = ctx.text?.listening() ? ctx.text : null;
   try {
-    turn = await callModel(agent.model, { ...request, maxOutputTokens: plan.maxOutputTokens, signal, attempt });
+    const call = { ...request, maxOutputTokens: plan.maxOutputTokens, signal, attempt };
+    if (text) ({ turn, cut } = await streamModel(agent.model, call, (delta) => text.push({ runId: ctx.runId, step, attempt, delta })));
+    else turn = await callModel(agent.model, call);
   } catch (e) {
     const failure: ModelFailure = e instanceof ModelCallError ? e.failure : classifyModelError(e);
     // A failure that may have been billed (a timeout after sending, a 200 with a broken body) is
@@ -96,9 +103,10 @@ export async function modelStep(ctx: RunContext): Promise<void> {
   // Usage the provider did not report is charged at the full reservation, never at zero. A provider
   // reporting more than the reservation covers is recorded as reported (the truth), with an
   // overrun event naming both figures, and the run stops: it never goes on silently.
-  const cost = turn.usageMissing ? plan.amountNano : usageCostNano(turn.usage, ctx.pricing);
-  settle(ctx, reservationId, plan.amountNano, cost, false);
+  const cost = cut ? cutCostNano(plan, cut.outputBytes, ctx.pricing) : turn.usageMissing ? plan.amountNano : usageCostNano(turn.usage, ctx.pricing);
+  settle(ctx, reservationId, plan.amountNano, cost, cut !== undefined);
   ctx.emit('model.called', { step, attempt, maxOutputTokens: plan.maxOutputTokens, turn, costNano: cost, latencyMs: ctx.now() - started });
+  if (cut) return stopAfterCut(ctx, { ...plan, reservationId }, cost, cut.outputBytes);
   if (cost > plan.amountNano) {
     const u = turn.usage;
     ctx.emit('budget.overrun', {

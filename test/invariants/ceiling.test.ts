@@ -9,7 +9,7 @@ import type { AnyRunEvent } from '../../src/runtime/events.ts';
 import { foldRun } from '../../src/runtime/fold.ts';
 import type { RunResult } from '../../src/runtime/run-result.ts';
 import { INDEPENDENT_RUNS, testWarden } from '../helpers.ts';
-import { LYING_ERRORS, lyingModel, type LyingResponse } from './lying-model.ts';
+import { LYING_ERRORS, lyingModel, streamingLiar, type LyingResponse } from './lying-model.ts';
 
 type Warden = ReturnType<typeof testWarden>['warden'];
 type Store = ReturnType<typeof testWarden>['store'];
@@ -442,4 +442,33 @@ describe('the rehearsal report', () => {
     assert.equal(json.cost.overruns, 0);
     assert.equal(json.cost.openReservationsAtEnd, 0);
   });
+});
+
+describe('the ceiling holds mid-stream', () => {
+  const cases: { name: string; mode: { forever: string } | { once: number }; ceiling: number }[] = [
+    { name: 'streams forever in small deltas', mode: { forever: 'x'.repeat(100) }, ceiling: 1 },
+    { name: 'streams forever with the ceiling sizing the reservation', mode: { forever: 'x'.repeat(100) }, ceiling: 0.0015 },
+    { name: 'sends one delta far past maxOutputTokens', mode: { once: 1_000_000 }, ceiling: 1 },
+  ];
+  for (const c of cases) {
+    it(`cuts a provider that ${c.name}: the stream ends, the overrun is recorded as estimated and the run stops at the ceiling`, async () => {
+      const { warden, store } = testWarden(':memory:', INDEPENDENT_RUNS);
+      const model = streamingLiar(c.mode);
+      const agent = defineAgent({ name: 'streamer', instructions: 'Answer.', model, tools: [], limits: { maxCostUsd: c.ceiling, maxOutputTokens: 512 }, pricing: { inputPerMTok: 1, outputPerMTok: 4 } });
+      let streamed = 0;
+      const result = await warden.run(agent, 'write forever', { onText: ({ delta }) => (streamed += delta.length) });
+      const events = await assertCeilingHeld(warden, store, result, c.name);
+      assert.equal(result.status, 'stopped');
+      assert.equal(result.stopReason, 'cost_ceiling');
+      assert.ok(model.cancelled, 'Warden cancelled the stream');
+      const called = events.find((e) => e.type === 'model.called');
+      assert.ok(called?.type === 'model.called');
+      if ('forever' in c.mode) assert.ok(model.sent <= called.data.maxOutputTokens + 2 * c.mode.forever.length, `read ${model.sent} bytes, no more than the cap and a delta or two`);
+      const overrun = events.find((e) => e.type === 'budget.overrun');
+      assert.ok(overrun?.type === 'budget.overrun' && overrun.data.estimated === true, 'the upper bound is recorded as an overrun, marked estimated');
+      assert.ok(overrun.data.actualTokens.output > called.data.maxOutputTokens);
+      assert.ok(streamed > 0);
+      if (c.ceiling < 0.01) assert.ok(called.data.maxOutputTokens < 512, 'the ceiling, not the limit, sized this reservation');
+    });
+  }
 });

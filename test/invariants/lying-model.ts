@@ -1,4 +1,4 @@
-import { APICallError, JSONParseError, type LanguageModelV3, type LanguageModelV3CallOptions } from '@ai-sdk/provider';
+import { APICallError, JSONParseError, type LanguageModelV3, type LanguageModelV3CallOptions, type LanguageModelV3StreamPart } from '@ai-sdk/provider';
 import { promptUtf8Bytes } from '../../src/model/simulated-usage.ts';
 
 /**
@@ -86,6 +86,50 @@ export function lyingModel(script: readonly LyingResponse[], provider = 'lying')
     },
     async doStream(): Promise<never> {
       throw new Error('the lying model does not stream');
+    },
+  };
+  return model;
+}
+
+/**
+ * A v3 model that streams past `maxOutputTokens`: `chunk` again and again, forever (`forever`) or
+ * as one delta of `bytes` bytes, never a finish part while it is read. `cancelled` says whether
+ * Warden cancelled the stream.
+ */
+export function streamingLiar(mode: { forever: string } | { once: number }): LanguageModelV3 & { cancelled: boolean; sent: number } {
+  const model = {
+    specificationVersion: 'v3' as const,
+    provider: 'lying',
+    modelId: 'stream-liar-1',
+    supportedUrls: {},
+    cancelled: false,
+    sent: 0,
+    async doGenerate(): Promise<never> {
+      throw new Error('the streaming liar only streams');
+    },
+    async doStream() {
+      let started = false;
+      const stream = new ReadableStream<LanguageModelV3StreamPart>({
+        pull(controller) {
+          if (!started) {
+            started = true;
+            controller.enqueue({ type: 'stream-start', warnings: [] });
+            controller.enqueue({ type: 'text-start', id: 't' });
+          }
+          const delta = 'forever' in mode ? mode.forever : 'y'.repeat(mode.once);
+          model.sent += delta.length;
+          controller.enqueue({ type: 'text-delta', id: 't', delta });
+          if ('once' in mode) {
+            controller.enqueue({ type: 'text-end', id: 't' });
+            controller.enqueue({ type: 'finish', usage: { inputTokens: { total: 10, noCache: 10, cacheRead: 0, cacheWrite: 0 }, outputTokens: { total: 1, text: 1, reasoning: 0 } }, finishReason: { unified: 'stop', raw: 'stop' } });
+            controller.close();
+          }
+        },
+        cancel() {
+          model.cancelled = true;
+        },
+      });
+      return { stream };
     },
   };
   return model;
