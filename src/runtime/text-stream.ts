@@ -28,13 +28,13 @@ export interface TextChannel {
 
 /**
  * A channel over one session's own listener (`onText` of `run`/`execute`) and the Warden's
- * subscribers (`subscribeText`, the server's relay). Each is called in its own try: one that
+ * subscribers (`subscribeText`, the server's relay); `always` streams even with none. Each is called in its own try: one that
  * throws is detached (the session's own) or skipped (a subscriber), never the run's problem.
  */
-export function textChannel(own: TextListener | undefined, subscribers: ReadonlySet<TextListener>): TextChannel {
+export function textChannel(own: TextListener | undefined, subscribers: ReadonlySet<TextListener>, always = false): TextChannel {
   let listener = own;
   return {
-    listening: () => listener !== undefined || subscribers.size > 0,
+    listening: () => always || listener !== undefined || subscribers.size > 0,
     push(delta) {
       if (listener) {
         try {

@@ -54,6 +54,12 @@ export interface WardenOptions {
    * reviewer) and no others. Every other Warden refuses to decide or drive a rehearsal's runs.
    */
   rehearsal?: boolean;
+  /**
+   * Stream every model call, even while nobody listens (the server does, so a viewer who connects
+   * mid-call sees the rest of its text). Default: a call streams only while someone listens
+   * (`onText`, `subscribeText`). The run's log is the same either way.
+   */
+  streamText?: boolean;
 }
 
 /** Events just committed to one run's log, with the run's state after them. */
@@ -159,9 +165,11 @@ export class Warden {
   private readonly listeners = new Set<EventListener>();
   private readonly textListeners = new Set<TextListener>();
   private readonly rehearsal: boolean;
+  private readonly streamText: boolean;
 
   constructor(options: WardenOptions) {
     this.rehearsal = options.rehearsal === true;
+    this.streamText = options.streamText === true;
     this.store = options.store;
     this.worker = options.worker ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.leaseTtlMs = options.leaseTtlMs ?? 30_000;
@@ -416,7 +424,7 @@ export class Warden {
       onEvents: (events, state) => this.publish(state.runId, events, state),
       children: this.childRunner,
       scheduling: this.scheduling,
-      text: textChannel(onText, this.textListeners),
+      text: textChannel(onText, this.textListeners, this.streamText),
     });
   }
 
