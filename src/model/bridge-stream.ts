@@ -1,5 +1,5 @@
 import type { LanguageModelV3, LanguageModelV3Content, LanguageModelV3GenerateResult, LanguageModelV3StreamPart } from '@ai-sdk/provider';
-import { callOptions, failureOf, toModelTurn } from './bridge.ts';
+import { callModel, callOptions, failureOf, toModelTurn } from './bridge.ts';
 import { classifyModelError, ModelCallError } from './model-failure.ts';
 import type { ModelRequest, ModelTurn, WardenModel } from './port.ts';
 import { raceAbort } from './race-abort.ts';
@@ -47,6 +47,12 @@ function bytes(text: string): number {
  * turn.text; // the whole answer, as `callModel` would have returned it
  */
 export async function streamModel(model: WardenModel, request: ModelRequest, onText: (delta: string) => void): Promise<StreamedTurn> {
+  if (typeof (model as Partial<LanguageModelV3>).doStream !== 'function') {
+    // A hand-written model with no doStream: one plain call, its text handed out whole.
+    const turn = await callModel(model, request);
+    if (turn.text !== '') safely(onText, turn.text);
+    return { turn };
+  }
   const outer = request.signal;
   const stop = new AbortController();
   const signal = outer ? AbortSignal.any([outer, stop.signal]) : stop.signal;
@@ -81,6 +87,15 @@ export async function streamModel(model: WardenModel, request: ModelRequest, onT
   return parts.cut ? { turn: { ...turn, finishReason: 'length', usageMissing: true }, cut: { outputBytes: parts.outputBytes } } : { turn };
 }
 
+/** A listener's failure is the listener's: the call goes on. */
+function safely(onText: (delta: string) => void, delta: string): void {
+  try {
+    onText(delta);
+  } catch {
+    // ignored on purpose
+  }
+}
+
 /** Folds v3 stream parts into the generate result `doGenerate` would have returned. */
 class StreamAssembly {
   outputBytes = 0;
@@ -105,11 +120,7 @@ class StreamAssembly {
       case 'text-delta':
         this.text += part.delta;
         this.count(part.delta);
-        try {
-          this.onText(part.delta);
-        } catch {
-          // A listener's failure is the listener's: the call goes on.
-        }
+        safely(this.onText, part.delta);
         break;
       case 'reasoning-delta':
         this.count(part.delta);
