@@ -74,6 +74,25 @@ describe('streamModel', () => {
     assert.equal(turn.usageMissing, true);
   });
 
+  it('reads on past maxOutputTokens bytes when extendOutput raises the cap, and cuts at the raised cap', async () => {
+    const model = partsModel([
+      { type: 'text-delta', id: 't', delta: 'a'.repeat(600) },
+      { type: 'text-delta', id: 't', delta: 'b'.repeat(600) },
+      { type: 'text-delta', id: 't', delta: 'c'.repeat(600) },
+      { type: 'finish', usage: { inputTokens: { total: 1, noCache: 1, cacheRead: 0, cacheWrite: 0 }, outputTokens: { total: 1, text: 1, reasoning: 0 } }, finishReason: { unified: 'stop', raw: 'stop' } },
+    ]);
+    const asked: number[] = [];
+    const { turn, cut } = await streamModel(model, { ...REQUEST, maxOutputTokens: 500 }, () => {}, {
+      extendOutput: async (bytes) => {
+        asked.push(bytes);
+        return asked.length === 1 ? 1500 : null;
+      },
+    });
+    assert.deepEqual(asked, [600, 1800]);
+    assert.deepEqual(cut, { outputBytes: 1800 });
+    assert.equal(turn.text.length, 1800);
+  });
+
   it('makes one plain call for a model with no doStream, handing its text out whole', async () => {
     const scripted = simulated.script([{ text: 'Plain answer.' }]);
     const { doStream: _unused, ...plain } = scripted;

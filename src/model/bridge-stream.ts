@@ -13,6 +13,15 @@ import { raceAbort } from './race-abort.ts';
  * reach it through the normalisation layer that turns their parts into v3 ones.
  */
 
+export interface StreamModelOptions {
+  /**
+   * Asked once the streamed output passes the bytes covered so far (at first `maxOutputTokens`):
+   * resolves to a higher cap in bytes when more is reserved, or null to cut the stream there.
+   * Reading waits for the answer.
+   */
+  extendOutput?: (outputBytes: number) => Promise<number | null>;
+}
+
 /** What a streamed call gives back: the turn, and whether the stream was cut for running past its output. */
 export interface StreamedTurn {
   turn: ModelTurn;
@@ -35,9 +44,9 @@ function bytes(text: string): number {
  * and returns the turn once the stream finishes.
  *
  * The output is counted as it streams (text, reasoning and tool-input deltas, in UTF-8 bytes, an
- * upper bound on tokens); once it passes `request.maxOutputTokens` the stream is cancelled and the
- * result says so (`cut`): a provider that ignores `maxOutputTokens` cannot stream past what the
- * reservation covers. `onText` is called synchronously and what it throws is ignored. A failed
+ * upper bound on tokens); once it passes `request.maxOutputTokens`, `options.extendOutput` may
+ * raise the cap (the runtime reserves more), otherwise the stream is cancelled and the result says
+ * so (`cut`): a provider that ignores `maxOutputTokens` cannot stream past what is reserved. `onText` is called synchronously and what it throws is ignored. A failed
  * stream throws `ModelCallError`, like `callModel`.
  *
  * @example
@@ -46,7 +55,7 @@ function bytes(text: string): number {
  * }, (delta) => process.stdout.write(delta));
  * turn.text; // the whole answer, as `callModel` would have returned it
  */
-export async function streamModel(model: WardenModel, request: ModelRequest, onText: (delta: string) => void): Promise<StreamedTurn> {
+export async function streamModel(model: WardenModel, request: ModelRequest, onText: (delta: string) => void, options: StreamModelOptions = {}): Promise<StreamedTurn> {
   if (typeof (model as Partial<LanguageModelV3>).doStream !== 'function') {
     // A hand-written model with no doStream: one plain call, its text handed out whole.
     const turn = await callModel(model, request);
@@ -69,6 +78,11 @@ export async function streamModel(model: WardenModel, request: ModelRequest, onT
       const { done, value } = await raceAbort(reader.read(), outer);
       if (done) break;
       parts.add(value);
+      if (parts.overCap && parts.error === undefined) {
+        const cap = options.extendOutput ? await options.extendOutput(parts.outputBytes) : null;
+        if (cap !== null && parts.outputBytes <= cap) parts.raiseCap(cap);
+        else parts.cut = true;
+      }
       if (parts.cut || parts.error !== undefined) break;
     }
   } catch (e) {
@@ -99,6 +113,8 @@ function safely(onText: (delta: string) => void, delta: string): void {
 /** Folds v3 stream parts into the generate result `doGenerate` would have returned. */
 class StreamAssembly {
   outputBytes = 0;
+  /** The output passed the cap: extend it or cut. */
+  overCap = false;
   cut = false;
   finished = false;
   error: unknown = undefined;
@@ -107,12 +123,17 @@ class StreamAssembly {
   private readonly streamedInputs = new Set<string>();
   private finish?: Extract<LanguageModelV3StreamPart, { type: 'finish' }>;
 
-  private readonly maxOutputTokens: number;
+  private cap: number;
   private readonly onText: (delta: string) => void;
 
   constructor(maxOutputTokens: number, onText: (delta: string) => void) {
-    this.maxOutputTokens = maxOutputTokens;
+    this.cap = maxOutputTokens;
     this.onText = onText;
+  }
+
+  raiseCap(bytes: number): void {
+    this.cap = bytes;
+    this.overCap = this.outputBytes > this.cap;
   }
 
   add(part: LanguageModelV3StreamPart): void {
@@ -148,7 +169,7 @@ class StreamAssembly {
   private count(delta: unknown): void {
     if (typeof delta !== 'string') return;
     this.outputBytes += bytes(delta);
-    if (this.outputBytes > this.maxOutputTokens) this.cut = true;
+    if (this.outputBytes > this.cap) this.overCap = true;
   }
 
   result(): LanguageModelV3GenerateResult {

@@ -9,6 +9,7 @@ import type { AnyRunEvent } from '../../src/runtime/events.ts';
 import { foldRun } from '../../src/runtime/fold.ts';
 import type { RunResult } from '../../src/runtime/run-result.ts';
 import { INDEPENDENT_RUNS, testWarden } from '../helpers.ts';
+import { STREAM_BYTES_PER_TOKEN } from '../../src/runtime/stream-cut.ts';
 import { LYING_ERRORS, lyingModel, streamingLiar, type LyingResponse } from './lying-model.ts';
 
 type Warden = ReturnType<typeof testWarden>['warden'];
@@ -463,7 +464,11 @@ describe('the ceiling holds mid-stream', () => {
       assert.ok(model.cancelled, 'Warden cancelled the stream');
       const called = events.find((e) => e.type === 'model.called');
       assert.ok(called?.type === 'model.called');
-      if ('forever' in c.mode) assert.ok(model.sent <= called.data.maxOutputTokens + 2 * c.mode.forever.length, `read ${model.sent} bytes, no more than the cap and a delta or two`);
+      const topUp = events.find((e) => e.type === 'budget.reserved' && e.data.reservationId.endsWith('+stream'));
+      // Past maxOutputTokens bytes the stream goes on only if the ceiling covers 4 bytes a token.
+      const cap = (topUp ? STREAM_BYTES_PER_TOKEN : 1) * called.data.maxOutputTokens;
+      if ('forever' in c.mode) assert.ok(model.sent <= cap + 2 * c.mode.forever.length, `read ${model.sent} bytes, no more than the cap ${cap} and a delta or two`);
+      assert.equal(topUp !== undefined, c.ceiling >= 0.01 && 'forever' in c.mode, 'a top-up only where the ceiling had room for it and it could cover the bytes');
       const overrun = events.find((e) => e.type === 'budget.overrun');
       assert.ok(overrun?.type === 'budget.overrun' && overrun.data.estimated === true, 'the upper bound is recorded as an overrun, marked estimated');
       assert.ok(overrun.data.actualTokens.output > called.data.maxOutputTokens);

@@ -125,6 +125,26 @@ describe('streaming a run', () => {
     assert.ok(run.droppedChars > 0);
   });
 
+  it('lets an honest answer stream past maxOutputTokens bytes once more is reserved, and completes it as a plain call would', async () => {
+    const { warden, store } = testWarden();
+    const long = 'Order 1042 left the warehouse on Monday morning and is on its way. '.repeat(12); // ~800 bytes, ~200 tokens
+    const agent = scriptedAgent([{ text: long }], [], { limits: { maxOutputTokens: 256 } });
+    const generated = await warden.run(agent, 'Where is order 1042?');
+    let streamed = '';
+    const result = await warden.run(agent, 'Where is order 1042?', { onText: ({ delta }) => (streamed += delta) });
+    assert.equal(result.status, 'completed', result.stopDetail ?? '');
+    assert.equal(result.output, generated.output);
+    assert.equal(streamed, long);
+    assert.equal(result.costUsd, generated.costUsd, 'charged what the provider reported, as the plain call');
+    const events = await warden.events(result.runId);
+    const topUp = events.find((e) => e.type === 'budget.reserved' && e.data.reservationId === 'm1.1+stream');
+    assert.ok(topUp, 'the rest of four bytes a token was reserved before reading on');
+    assert.ok(events.some((e) => e.type === 'budget.committed' && e.data.reservationId === 'm1.1+stream' && e.data.actualNano === 0), 'and released');
+    assert.equal(events.filter((e) => e.type === 'budget.overrun').length, 0);
+    assert.equal(foldRun(events).openReservations.size, 0);
+    assert.equal((await store.getBudget(result.runId))!.reservedNano, 0);
+  });
+
   for (const how of ['cancel', 'kill switch'] as const) {
     it(`ends the stream and the run on a ${how} mid-stream, with no reservation left open`, async () => {
       const { warden, store } = testWarden();
