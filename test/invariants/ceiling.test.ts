@@ -10,7 +10,7 @@ import { foldRun } from '../../src/runtime/fold.ts';
 import type { RunResult } from '../../src/runtime/run-result.ts';
 import { INDEPENDENT_RUNS, testWarden } from '../helpers.ts';
 import { STREAM_BYTES_PER_TOKEN } from '../../src/runtime/stream-cut.ts';
-import { LYING_ERRORS, lyingModel, streamingLiar, type LyingResponse } from './lying-model.ts';
+import { LYING_ERRORS, lyingModel, specStreamer, streamingLiar, type LyingResponse, type StreamSpec } from './lying-model.ts';
 
 type Warden = ReturnType<typeof testWarden>['warden'];
 type Store = ReturnType<typeof testWarden>['store'];
@@ -446,6 +446,32 @@ describe('the rehearsal report', () => {
 });
 
 describe('the ceiling holds mid-stream', () => {
+  it('keeps spend within the ceiling, or records the overrun and stops the run, over random streams, usage reports and ceilings', async () => {
+    const { warden, store } = testWarden(':memory:', INDEPENDENT_RUNS);
+    const spec: fc.Arbitrary<StreamSpec> = fc.record({
+      chunk: fc.integer({ min: 1, max: 3000 }),
+      total: fc.oneof(fc.constant('forever' as const), fc.integer({ min: 1, max: 20_000 })),
+      usage: fc.constantFrom('honest' as const, 'over' as const, 'missing' as const),
+      overBy: fc.integer({ min: 1, max: 5000 }),
+    });
+    let n = 0;
+    const seen = { cut: 0, toppedUp: 0, completed: 0 };
+    await fc.assert(
+      fc.asyncProperty(spec, fc.integer({ min: 300, max: 20_000 }), fc.integer({ min: 256, max: 4096 }), async (s, ceilingMicroUsd, maxOutputTokens) => {
+        const model = specStreamer(s);
+        const agent = defineAgent({ name: `streamer-${n++}`, instructions: 'Answer.', model, tools: [], limits: { maxCostUsd: ceilingMicroUsd / 1e6, maxOutputTokens }, pricing: { inputPerMTok: 1, outputPerMTok: 4 } });
+        const result = await warden.run(agent, 'stream', { onText: () => {} });
+        const events = await assertCeilingHeld(warden, store, result, JSON.stringify({ s, ceilingMicroUsd, maxOutputTokens }));
+        if (s.total === 'forever' && result.stopReason !== 'cost_ceiling') assert.fail(`an endless stream must be cut: ${result.status} ${result.stopReason}`);
+        if (model.cancelled) seen.cut++;
+        if (events.some((e) => e.type === 'budget.reserved' && e.data.reservationId.endsWith('+stream'))) seen.toppedUp++;
+        if (result.status === 'completed') seen.completed++;
+      }),
+      { seed: 1414, numRuns: 120 },
+    );
+    assert.ok(seen.cut > 0 && seen.toppedUp > 0 && seen.completed > 0, `the property reached every path: ${JSON.stringify(seen)}`);
+  });
+
   const cases: { name: string; mode: { forever: string } | { once: number }; ceiling: number }[] = [
     { name: 'streams forever in small deltas', mode: { forever: 'x'.repeat(100) }, ceiling: 1 },
     { name: 'streams forever with the ceiling sizing the reservation', mode: { forever: 'x'.repeat(100) }, ceiling: 0.0015 },

@@ -134,3 +134,55 @@ export function streamingLiar(mode: { forever: string } | { once: number }): Lan
   };
   return model;
 }
+
+/** A stream for property tests: `chunk`-byte deltas up to `total` bytes (or forever), then a finish reporting `usage`. */
+export interface StreamSpec {
+  chunk: number;
+  total: number | 'forever';
+  /** honest: a quarter of the bytes, within maxOutputTokens; over: maxOutputTokens + overBy; missing: none. */
+  usage: 'honest' | 'over' | 'missing';
+  overBy: number;
+}
+
+export function specStreamer(spec: StreamSpec): LanguageModelV3 & { cancelled: boolean } {
+  const model = {
+    specificationVersion: 'v3' as const,
+    provider: 'lying',
+    modelId: 'spec-streamer-1',
+    supportedUrls: {},
+    cancelled: false,
+    async doGenerate(): Promise<never> {
+      throw new Error('the spec streamer only streams');
+    },
+    async doStream(options: LanguageModelV3CallOptions) {
+      let sent = 0;
+      const max = options.maxOutputTokens ?? 4096;
+      const input = Math.max(1, Math.ceil(promptUtf8Bytes(options) / 4));
+      const stream = new ReadableStream<LanguageModelV3StreamPart>({
+        pull(controller) {
+          if (spec.total === 'forever' || sent < spec.total) {
+            const n = spec.total === 'forever' ? spec.chunk : Math.min(spec.chunk, spec.total - sent);
+            sent += n;
+            controller.enqueue({ type: 'text-delta', id: 't', delta: 'z'.repeat(n) });
+            return;
+          }
+          const output = spec.usage === 'over' ? max + spec.overBy : Math.min(max, Math.ceil(sent / 4));
+          controller.enqueue({
+            type: 'finish',
+            usage:
+              spec.usage === 'missing'
+                ? { inputTokens: { total: undefined, noCache: undefined, cacheRead: undefined, cacheWrite: undefined }, outputTokens: { total: undefined, text: undefined, reasoning: undefined } }
+                : { inputTokens: { total: input, noCache: input, cacheRead: 0, cacheWrite: 0 }, outputTokens: { total: output, text: output, reasoning: 0 } },
+            finishReason: { unified: 'stop', raw: 'stop' },
+          });
+          controller.close();
+        },
+        cancel() {
+          model.cancelled = true;
+        },
+      });
+      return { stream };
+    },
+  };
+  return model;
+}
