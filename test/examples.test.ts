@@ -70,3 +70,14 @@ describe('the support desk example tells the truth', () => {
     assert.doesNotMatch(denied.output ?? '', /I have refunded/);
   });
 });
+
+describe('the streaming example', () => {
+  it("prints the model's text as it streams, then the run's status", () => {
+    const out = spawnSync(process.execPath, ['--conditions=warden-source', 'examples/services/streaming.ts'], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(out.status, 0, out.stderr);
+    const [streamed, summary, again] = out.stdout.split('\n');
+    assert.equal(streamed, 'Let me look up order 1042. Order 1042 shipped on Monday and should reach you by Thursday.');
+    assert.match(summary, /^\[completed, 2 steps, \$0\.0000\d+\]$/);
+    assert.equal(again, 'LET ME LOOK UP ORDER 1042. Order 1042 shipped on Monday and should reach you by Thursday.');
+  });
+});

@@ -56,7 +56,7 @@ export async function callModel(model: WardenModel, request: ModelRequest): Prom
 }
 
 /** A call cut by the run's own signal is an abort or a timeout, whatever the provider threw. */
-function failureOf(e: unknown, signal: AbortSignal | undefined) {
+export function failureOf(e: unknown, signal: AbortSignal | undefined) {
   if (signal?.aborted) {
     const reason: unknown = signal.reason;
     const timedOut = reason instanceof Error && reason.name === 'TimeoutError';
@@ -125,7 +125,7 @@ function stringify(value: unknown): string {
   }
 }
 
-function toModelTurn(result: GenerateResult): ModelTurn {
+export function toModelTurn(result: GenerateResult): ModelTurn {
   let text = '';
   const toolCalls: ProposedCall[] = [];
   for (const part of result.content) {

@@ -2,7 +2,7 @@ import type { LanguageModelV3GenerateResult, LanguageModelV3StreamPart, Language
 
 /**
  * Plays a finished response back as the stream of parts a streaming provider sends: start,
- * response metadata, each text and tool input as start/delta/end, each tool call, then finish.
+ * response metadata, each text (word by word) and tool input as start/delta/end, each tool call, then finish.
  * The simulated model decides the whole response first (it is scripted), so streaming adds no
  * behaviour of its own, only the shape `streamText` expects.
  */
@@ -14,7 +14,9 @@ export function toStreamResult(result: LanguageModelV3GenerateResult): LanguageM
   result.content.forEach((part, i) => {
     if (part.type === 'text') {
       const id = `text_${i}`;
-      parts.push({ type: 'text-start', id }, { type: 'text-delta', id, delta: part.text }, { type: 'text-end', id });
+      // Word by word, as a provider streams tokens: a listener sees the text grow.
+      const words = part.text.match(/\s*\S+\s*|\s+/g) ?? [part.text];
+      parts.push({ type: 'text-start', id }, ...words.map((delta) => ({ type: 'text-delta' as const, id, delta })), { type: 'text-end', id });
     } else if (part.type === 'tool-call') {
       const id = part.toolCallId;
       parts.push(

@@ -99,6 +99,11 @@ export interface EventPayloads {
     reservedTokens: { input: number; output: number };
     /** Tokens the provider reported. */
     actualTokens: { input: number; output: number; cacheRead?: number; cacheWrite?: number };
+    /**
+     * True when the provider reported nothing and the figures are Warden's upper bound: a stream
+     * cut for running past `maxOutputTokens` (output = UTF-8 bytes streamed, input = as reserved).
+     */
+    estimated?: true;
   };
   'model.called': {
     step: number;

@@ -1,5 +1,6 @@
 import type { Agent } from '../agent/agent.ts';
 import { callModel, classifyModelError, ModelCallError } from '../model/bridge.ts';
+import { streamModel, type StreamedTurn } from '../model/bridge-stream.ts';
 import type { ModelFailure, ModelTurn, ToolSpec } from '../model/port.ts';
 import { mayBeBilled } from '../model/model-failure.ts';
 import { providerInputTokens, usageCostNano } from '../model/pricing.ts';
@@ -14,6 +15,7 @@ import { failRun, stopRun } from './run-end.ts';
 import { gateFinalAnswer } from './vet.ts';
 import { breakerOutcome, breakerRefusal, countAttempt, retryBudgetRefusal, waitForProvider } from './scheduling.ts';
 import { planToolSpec } from '../agent/plan.ts';
+import { cutCostNano, overrunOf, reserveStreamTopUp, splitCost, stopAfterCut, STREAM_BYTES_PER_TOKEN, type StreamTopUp } from './stream-cut.ts';
 
 /** Failures that say the provider is in trouble (they count against its breaker). */
 const PROVIDER_TROUBLE = new Set<ModelFailure['kind']>(['server_error', 'timeout', 'network', 'rate_limited']);
@@ -78,14 +80,28 @@ export async function modelStep(ctx: RunContext): Promise<void> {
   const deadline = callDeadline(timeout, ctx.signal);
   const signal = deadline.signal;
   let turn: ModelTurn;
+  let cut: StreamedTurn['cut'];
+  // The call streams only when someone listens for its text (text-stream.ts); the turn is the same.
+  const text = ctx.text?.listening() ? ctx.text : null;
+  // A stream past maxOutputTokens bytes goes on only once more is reserved (stream-cut.ts).
+  const held: { reservationId: string; amountNano: number; topUp: StreamTopUp | null } = { reservationId, amountNano: plan.amountNano, topUp: null };
+  let asked = false;
+  const extendOutput = async (outputBytes: number): Promise<number | null> => {
+    if (asked || outputBytes > STREAM_BYTES_PER_TOKEN * plan.maxOutputTokens) return null;
+    asked = true;
+    held.topUp = await reserveStreamTopUp(ctx, reservationId, plan.maxOutputTokens, budgetSnapshot(ctx));
+    return held.topUp ? STREAM_BYTES_PER_TOKEN * plan.maxOutputTokens : null;
+  };
   try {
-    turn = await callModel(agent.model, { ...request, maxOutputTokens: plan.maxOutputTokens, signal, attempt });
+    const call = { ...request, maxOutputTokens: plan.maxOutputTokens, signal, attempt };
+    if (text) ({ turn, cut } = await streamModel(agent.model, call, (delta) => text.push({ runId: ctx.runId, step, attempt, delta }), { extendOutput }));
+    else turn = await callModel(agent.model, call);
   } catch (e) {
     const failure: ModelFailure = e instanceof ModelCallError ? e.failure : classifyModelError(e);
     // A failure that may have been billed (a timeout after sending, a 200 with a broken body) is
     // charged its whole reservation; only one known not to be billed is free (model-failure.ts).
     const billed = mayBeBilled(failure, e instanceof ModelCallError ? e.cause : e);
-    settle(ctx, reservationId, plan.amountNano, billed ? plan.amountNano : 0, billed);
+    for (const part of splitCost(held, billed ? plan.amountNano + (held.topUp?.amountNano ?? 0) : 0)) settle(ctx, part.reservationId, part.reservedNano, part.actualNano, billed);
     if (PROVIDER_TROUBLE.has(failure.kind)) await breakerOutcome(ctx, breakerKey, false);
     return modelFailed(ctx, step, attempt, failure);
   } finally {
@@ -96,16 +112,16 @@ export async function modelStep(ctx: RunContext): Promise<void> {
   // Usage the provider did not report is charged at the full reservation, never at zero. A provider
   // reporting more than the reservation covers is recorded as reported (the truth), with an
   // overrun event naming both figures, and the run stops: it never goes on silently.
-  const cost = turn.usageMissing ? plan.amountNano : usageCostNano(turn.usage, ctx.pricing);
-  settle(ctx, reservationId, plan.amountNano, cost, false);
+  const cost = cut ? cutCostNano(plan, cut.outputBytes, ctx.pricing) : turn.usageMissing ? plan.amountNano : usageCostNano(turn.usage, ctx.pricing);
+  for (const part of splitCost(held, cost)) settle(ctx, part.reservationId, part.reservedNano, part.actualNano, cut !== undefined);
   ctx.emit('model.called', { step, attempt, maxOutputTokens: plan.maxOutputTokens, turn, costNano: cost, latencyMs: ctx.now() - started });
-  if (cost > plan.amountNano) {
+  if (cut) return stopAfterCut(ctx, { ...plan, reservationId, topUp: held.topUp }, cost, cut.outputBytes);
+  const overrun = overrunOf(held, cost);
+  if (overrun) {
     const u = turn.usage;
     ctx.emit('budget.overrun', {
-      reservationId,
-      reservedNano: plan.amountNano,
-      actualNano: cost,
-      reservedTokens: { input: plan.inputTokens, output: plan.maxOutputTokens },
+      ...overrun,
+      reservedTokens: { input: plan.inputTokens, output: plan.maxOutputTokens + (held.topUp?.outputTokens ?? 0) },
       actualTokens: {
         input: u.inputTokens,
         output: u.outputTokens,
@@ -117,7 +133,7 @@ export async function modelStep(ctx: RunContext): Promise<void> {
       limit: 'cost_ceiling',
       detail:
         `The provider reported usage costing ${usd(cost)} (${u.inputTokens} input, ${u.outputTokens} output tokens), more than the ` +
-        `${usd(plan.amountNano)} reserved for the call (${plan.inputTokens} input, ${plan.maxOutputTokens} output tokens); the overrun is recorded.`,
+        `${usd(plan.amountNano + (held.topUp?.amountNano ?? 0))} reserved for the call (${plan.inputTokens} input, ${plan.maxOutputTokens + (held.topUp?.outputTokens ?? 0)} output tokens); the overrun is recorded.`,
     });
   }
   if (turn.toolCalls.length === 0) {

@@ -6,6 +6,7 @@ import { type AnyRunEvent, type EventPayloads, type EventType, EVENT_SCHEMA_VERS
 import type { ChildRunner } from './delegation.ts';
 import type { Scheduling } from './scheduling.ts';
 import { applyEvent, foldRun, type RunState } from './fold.ts';
+import type { TextChannel } from './text-stream.ts';
 
 /** Events another writer may add while a worker runs, which never invalidate the worker's decisions. */
 const REBASEABLE = new Set<EventType>(['cancel.requested']);
@@ -29,6 +30,8 @@ export interface RunContextOptions {
   random?: () => number;
   /** Crashed sessions after which the run stops with `crashed` (default `DEFAULT_MAX_CRASHED_SESSIONS`). */
   maxCrashedSessions?: number;
+  /** Where streamed text goes; model calls stream while it has listeners. */
+  text?: TextChannel;
 }
 
 /** Sessions a run may lose to a dying process or worker before it stops with `crashed`. */
@@ -52,6 +55,7 @@ export class RunContext {
   readonly scheduling?: Scheduling;
   readonly random: () => number;
   readonly maxCrashedSessions: number;
+  readonly text?: TextChannel;
   state: RunState;
   /** Set when the store refused a reservation (shared ceiling); the next spend stops the run. */
   budgetRefusal: string | null = null;
@@ -75,6 +79,7 @@ export class RunContext {
     this.onEvents = options.onEvents;
     this.children = options.children;
     this.scheduling = options.scheduling;
+    this.text = options.text;
     this.committedSeq = options.state.seq;
   }
 

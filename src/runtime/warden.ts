@@ -21,6 +21,8 @@ import { type Scheduling, ToolSlots } from './scheduling.ts';
 import { driveRun } from './run-loop.ts';
 import { endAfterEscape } from './escaped-error.ts';
 import { toRunResult, type RunResult } from './run-result.ts';
+import { textChannel, type TextListener } from './text-stream.ts';
+import { DEFAULT_MAX_BUFFERED_CHARS, textBuffer } from './text-buffer.ts';
 
 export interface WardenOptions {
   store: Store;
@@ -52,6 +54,12 @@ export interface WardenOptions {
    * reviewer) and no others. Every other Warden refuses to decide or drive a rehearsal's runs.
    */
   rehearsal?: boolean;
+  /**
+   * Stream every model call, even while nobody listens (the server does, so a viewer who connects
+   * mid-call sees the rest of its text). Default: a call streams only while someone listens
+   * (`onText`, `subscribeText`). The run's log is the same either way.
+   */
+  streamText?: boolean;
 }
 
 /** Events just committed to one run's log, with the run's state after them. */
@@ -81,6 +89,36 @@ export interface ExecuteOptions {
   force?: boolean;
   /** Aborting it cancels the run (and its children), as `cancel` would. */
   signal?: AbortSignal;
+  /**
+   * Hears the model's text as it streams (this run's own calls; child runs' are not passed on).
+   * While it is set, model calls go through the model's `doStream`; the run's log is the same.
+   * It is called synchronously and must not block; one that throws is detached for the rest of
+   * the session and the run goes on unchanged.
+   */
+  onText?: TextListener;
+}
+
+/** Options of `warden.run`: the submission's, and a listener for streamed text. */
+export type RunOptions = SubmitOptions & Pick<ExecuteOptions, 'onText' | 'signal'>;
+
+/** What `warden.stream` returns: the text as it streams, and the run's result. */
+export interface RunStream {
+  runId: string;
+  /**
+   * The model's text as it arrives, across the run's model calls, ending when the run ends or
+   * parks (it throws what `result` rejects with). A retried call streams its text again.
+   */
+  textStream: AsyncIterable<string>;
+  result: Promise<RunResult>;
+  /** Characters not delivered because the reader fell more than `maxBufferedChars` behind. */
+  readonly droppedChars: number;
+}
+
+/** Options of `warden.stream`. */
+export interface StreamOptions extends SubmitOptions {
+  signal?: AbortSignal;
+  /** Unread characters buffered for a slow reader before deltas are dropped; default 1 MiB. */
+  maxBufferedChars?: number;
 }
 
 export interface ApprovalDecision {
@@ -125,10 +163,13 @@ export class Warden {
   private readonly shadowTenants: ReadonlySet<string>;
   private readonly scheduling: Scheduling;
   private readonly listeners = new Set<EventListener>();
+  private readonly textListeners = new Set<TextListener>();
   private readonly rehearsal: boolean;
+  private readonly streamText: boolean;
 
   constructor(options: WardenOptions) {
     this.rehearsal = options.rehearsal === true;
+    this.streamText = options.streamText === true;
     this.store = options.store;
     this.worker = options.worker ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.leaseTtlMs = options.leaseTtlMs ?? 30_000;
@@ -160,6 +201,19 @@ export class Warden {
   subscribe(listener: EventListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Calls `listener` with every piece of text the model streams in any run this Warden drives
+   * (children included); while any is subscribed, model calls stream. Deltas are not events: a
+   * delta may be missed, the committed `model.called` event is the truth. Returns the unsubscribe.
+   *
+   * @example
+   * const stop = warden.subscribeText(({ runId, delta }) => relay(runId, delta));
+   */
+  subscribeText(listener: TextListener): () => void {
+    this.textListeners.add(listener);
+    return () => this.textListeners.delete(listener);
   }
 
   private publish(runId: string, events: readonly AnyRunEvent[], state: RunState): void {
@@ -272,10 +326,41 @@ export class Warden {
     drive: (agent, runId, signal) => this.execute(agent, runId, { signal, force: true }),
   };
 
-  /** Submits and drives a run until it ends or waits for a person. Never blocks on a person. */
-  async run(agent: Agent, input: string, options: SubmitOptions = {}): Promise<RunResult> {
+  /**
+   * Submits and drives a run until it ends or waits for a person. Never blocks on a person.
+   *
+   * @example
+   * const result = await warden.run(agent, 'Where is order 1042?', { onText: ({ delta }) => process.stdout.write(delta) });
+   */
+  async run(agent: Agent, input: string, options: RunOptions = {}): Promise<RunResult> {
     const runId = await this.submit(agent, input, options);
-    return this.execute(agent, runId);
+    return this.execute(agent, runId, { ...(options.onText ? { onText: options.onText } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+  }
+
+  /**
+   * Runs like `run`, streaming the model's text as it is produced, in the AI SDK's style. The run
+   * never waits for the reader (see `maxBufferedChars`), and the ceiling holds mid-stream.
+   *
+   * @example
+   * const { textStream, result } = warden.stream(agent, 'Where is order 1042?');
+   * for await (const text of textStream) process.stdout.write(text);
+   * console.log((await result).status);
+   */
+  stream(agent: Agent, input: string, options: StreamOptions = {}): RunStream {
+    const { maxBufferedChars, ...rest } = options;
+    const buffer = textBuffer(maxBufferedChars ?? DEFAULT_MAX_BUFFERED_CHARS);
+    const runId = options.runId ?? newRunId();
+    const result = this.run(agent, input, { ...rest, runId, onText: ({ delta }) => buffer.push(delta) });
+    result.then(() => buffer.end(), (e: unknown) => buffer.end(e));
+    result.catch(() => {}); // the reader of textStream hears the error too; neither is left unhandled
+    return {
+      runId,
+      textStream: buffer.iterable,
+      result,
+      get droppedChars() {
+        return buffer.dropped;
+      },
+    };
   }
 
   /**
@@ -309,7 +394,7 @@ export class Warden {
       }
       if (TERMINAL_STATUSES.has(state.status) || PARKED_STATUSES.has(state.status)) return this.result(state);
       await assertNotHalted(this.store, state.agent, state.tenant);
-      const ctx = this.context(agent, state, controller.signal);
+      const ctx = this.context(agent, state, controller.signal, options.onText);
       try {
         await driveRun(ctx);
       } catch (e) {
@@ -324,7 +409,7 @@ export class Warden {
     }
   }
 
-  private context(agent: Agent, state: RunState, signal: AbortSignal): RunContext {
+  private context(agent: Agent, state: RunState, signal: AbortSignal, onText?: TextListener): RunContext {
     return new RunContext({
       store: this.store,
       agent,
@@ -339,6 +424,7 @@ export class Warden {
       onEvents: (events, state) => this.publish(state.runId, events, state),
       children: this.childRunner,
       scheduling: this.scheduling,
+      text: textChannel(onText, this.textListeners, this.streamText),
     });
   }
 

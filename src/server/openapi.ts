@@ -54,7 +54,7 @@ export const OPENAPI = {
       get: {
         summary: 'Live events over Server-Sent Events (the log so far, then each commit)',
         description:
-          'Each event carries `id: seq`, in seq order with no gap. The stream ends when the run ends; it also ends, within about a second, when the key is revoked or no longer covers the run\'s tenant, with a last `stream.end` event (no id) whose data is `{reason: key_revoked | role_lost | tenant_lost, message}`.',
+          'Each event carries `id: seq`, in seq order with no gap. The stream ends when the run ends; it also ends, within about a second, when the key is revoked or no longer covers the run\'s tenant, with a last `stream.end` event (no id) whose data is `{reason: key_revoked | role_lost | tenant_lost, message}`. While a model call of the run streams in this server\'s process, its text arrives as `text.delta` messages (no id; data `{runId, step, attempt, delta}`), a live preview: text streamed elsewhere or before connecting is not sent, and `model.called` carries the committed text. A client over 256 KiB of text behind gets one `text.dropped` message `{runId, chars}` instead of the excess.',
         parameters: [
           id('id'),
           { name: 'Last-Event-ID', in: 'header', description: 'The seq of the last event received: the stream resumes with the events after it (a browser EventSource sends it on reconnect)', schema: { type: 'integer', minimum: 0 } },

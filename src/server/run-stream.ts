@@ -3,6 +3,7 @@ import { streamSSE } from 'hono/streaming';
 import { WardenError } from '../errors.ts';
 import { explainEvent } from '../observe/explain.ts';
 import { TERMINAL_STATUSES, type AnyRunEvent } from '../runtime/events.ts';
+import type { TextDelta } from '../runtime/text-stream.ts';
 import type { RunRecord, Store } from '../store/store.ts';
 import { coversTenant, getApiKey } from './api-keys.ts';
 import type { Env, ServerDeps } from './app.ts';
@@ -10,6 +11,12 @@ import { allows } from './permissions.ts';
 
 /** How often a live stream re-reads its key: a revoked key stops receiving within about this long. */
 export const KEY_RECHECK_MS = 1_000;
+
+/**
+ * Unsent streamed text one connection may hold before further deltas are dropped (a slow client
+ * must not grow the server's memory); a `text.dropped` message says how much was skipped.
+ */
+export const MAX_PENDING_TEXT_CHARS = 256 * 1024;
 
 /** Why a live stream was closed before its run ended; sent as the data of a last `stream.end` event. */
 export interface StreamEnd {
@@ -45,22 +52,52 @@ export async function streamRefusal(store: Store, keyId: string, tenant: string)
  * lands, in seq order with no gaps, each with `id: seq`. Ends when the run ends, or, with a last
  * `stream.end` event and no id, when the key may no longer read the run (checked every
  * KEY_RECHECK_MS).
+ *
+ * While a model call of the run streams in this process, its text goes out as `text.delta`
+ * messages (`{ runId, step, attempt, delta }`) with no id, so `Last-Event-ID` still counts only
+ * committed events. They are a live preview: text streamed before the client connected, or by a
+ * call in another process (a `warden worker`), is not relayed; the committed text always arrives
+ * in the `model.called` event.
  */
 export function streamRun(c: Context<Env>, deps: ServerDeps, run: RunRecord, afterSeq: number): Response {
   const { runId, tenant } = run;
   const keyId = c.get('key').id;
   return streamSSE(c, async (stream) => {
-    const pending: AnyRunEvent[] = [];
+    const pending: (AnyRunEvent | TextDelta)[] = [];
+    let pendingText = 0;
+    let droppedText = 0;
     let wake: (() => void) | null = null;
-    const unsubscribe = deps.warden.subscribe(({ runId: id, events }) => {
+    const unsubscribeEvents = deps.warden.subscribe(({ runId: id, events }) => {
       if (id !== runId) return;
       pending.push(...events);
       wake?.();
     });
+    const unsubscribeText = deps.warden.subscribeText((d) => {
+      if (d.runId !== runId) return;
+      if (pendingText + d.delta.length > MAX_PENDING_TEXT_CHARS) {
+        droppedText += d.delta.length;
+        return;
+      }
+      pendingText += d.delta.length;
+      pending.push(d);
+      wake?.();
+    });
+    const unsubscribe = () => {
+      unsubscribeEvents();
+      unsubscribeText();
+    };
     stream.onAbort(() => {
       unsubscribe();
       wake?.();
     });
+    const sendText = async (d: TextDelta) => {
+      pendingText -= d.delta.length;
+      if (droppedText > 0) {
+        await stream.writeSSE({ event: 'text.dropped', data: JSON.stringify({ runId, chars: droppedText }) });
+        droppedText = 0;
+      }
+      await stream.writeSSE({ event: 'text.delta', data: JSON.stringify({ runId: d.runId, step: d.step, attempt: d.attempt, delta: d.delta }) });
+    };
     try {
       let last = afterSeq;
       const write = async (e: AnyRunEvent) => {
@@ -87,7 +124,10 @@ export function streamRun(c: Context<Env>, deps: ServerDeps, run: RunRecord, aft
             break;
           }
         }
-        while (pending.length) await send(pending.shift()!);
+        while (pending.length) {
+          const next = pending.shift()!;
+          await ('seq' in next ? send(next) : sendText(next));
+        }
         const now = await deps.store.getRun(runId);
         if (now && TERMINAL_STATUSES.has(now.status) && pending.length === 0) {
           await catchUp();

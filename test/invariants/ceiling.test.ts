@@ -9,7 +9,8 @@ import type { AnyRunEvent } from '../../src/runtime/events.ts';
 import { foldRun } from '../../src/runtime/fold.ts';
 import type { RunResult } from '../../src/runtime/run-result.ts';
 import { INDEPENDENT_RUNS, testWarden } from '../helpers.ts';
-import { LYING_ERRORS, lyingModel, type LyingResponse } from './lying-model.ts';
+import { STREAM_BYTES_PER_TOKEN } from '../../src/runtime/stream-cut.ts';
+import { LYING_ERRORS, lyingModel, specStreamer, streamingLiar, type LyingResponse, type StreamSpec } from './lying-model.ts';
 
 type Warden = ReturnType<typeof testWarden>['warden'];
 type Store = ReturnType<typeof testWarden>['store'];
@@ -442,4 +443,63 @@ describe('the rehearsal report', () => {
     assert.equal(json.cost.overruns, 0);
     assert.equal(json.cost.openReservationsAtEnd, 0);
   });
+});
+
+describe('the ceiling holds mid-stream', () => {
+  it('keeps spend within the ceiling, or records the overrun and stops the run, over random streams, usage reports and ceilings', async () => {
+    const { warden, store } = testWarden(':memory:', INDEPENDENT_RUNS);
+    const spec: fc.Arbitrary<StreamSpec> = fc.record({
+      chunk: fc.integer({ min: 1, max: 3000 }),
+      total: fc.oneof(fc.constant('forever' as const), fc.integer({ min: 1, max: 20_000 })),
+      usage: fc.constantFrom('honest' as const, 'over' as const, 'missing' as const),
+      overBy: fc.integer({ min: 1, max: 5000 }),
+    });
+    let n = 0;
+    const seen = { cut: 0, toppedUp: 0, completed: 0 };
+    await fc.assert(
+      fc.asyncProperty(spec, fc.integer({ min: 300, max: 20_000 }), fc.integer({ min: 256, max: 4096 }), async (s, ceilingMicroUsd, maxOutputTokens) => {
+        const model = specStreamer(s);
+        const agent = defineAgent({ name: `streamer-${n++}`, instructions: 'Answer.', model, tools: [], limits: { maxCostUsd: ceilingMicroUsd / 1e6, maxOutputTokens }, pricing: { inputPerMTok: 1, outputPerMTok: 4 } });
+        const result = await warden.run(agent, 'stream', { onText: () => {} });
+        const events = await assertCeilingHeld(warden, store, result, JSON.stringify({ s, ceilingMicroUsd, maxOutputTokens }));
+        if (s.total === 'forever' && result.stopReason !== 'cost_ceiling') assert.fail(`an endless stream must be cut: ${result.status} ${result.stopReason}`);
+        if (model.cancelled) seen.cut++;
+        if (events.some((e) => e.type === 'budget.reserved' && e.data.reservationId.endsWith('+stream'))) seen.toppedUp++;
+        if (result.status === 'completed') seen.completed++;
+      }),
+      { seed: 1414, numRuns: 120 },
+    );
+    assert.ok(seen.cut > 0 && seen.toppedUp > 0 && seen.completed > 0, `the property reached every path: ${JSON.stringify(seen)}`);
+  });
+
+  const cases: { name: string; mode: { forever: string } | { once: number }; ceiling: number }[] = [
+    { name: 'streams forever in small deltas', mode: { forever: 'x'.repeat(100) }, ceiling: 1 },
+    { name: 'streams forever with the ceiling sizing the reservation', mode: { forever: 'x'.repeat(100) }, ceiling: 0.0015 },
+    { name: 'sends one delta far past maxOutputTokens', mode: { once: 1_000_000 }, ceiling: 1 },
+  ];
+  for (const c of cases) {
+    it(`cuts a provider that ${c.name}: the stream ends, the overrun is recorded as estimated and the run stops at the ceiling`, async () => {
+      const { warden, store } = testWarden(':memory:', INDEPENDENT_RUNS);
+      const model = streamingLiar(c.mode);
+      const agent = defineAgent({ name: 'streamer', instructions: 'Answer.', model, tools: [], limits: { maxCostUsd: c.ceiling, maxOutputTokens: 512 }, pricing: { inputPerMTok: 1, outputPerMTok: 4 } });
+      let streamed = 0;
+      const result = await warden.run(agent, 'write forever', { onText: ({ delta }) => (streamed += delta.length) });
+      const events = await assertCeilingHeld(warden, store, result, c.name);
+      assert.equal(result.status, 'stopped');
+      assert.equal(result.stopReason, 'cost_ceiling');
+      assert.ok(model.cancelled, 'Warden cancelled the stream');
+      const called = events.find((e) => e.type === 'model.called');
+      assert.ok(called?.type === 'model.called');
+      const topUp = events.find((e) => e.type === 'budget.reserved' && e.data.reservationId.endsWith('+stream'));
+      // Past maxOutputTokens bytes the stream goes on only if the ceiling covers 4 bytes a token.
+      const cap = (topUp ? STREAM_BYTES_PER_TOKEN : 1) * called.data.maxOutputTokens;
+      if ('forever' in c.mode) assert.ok(model.sent <= cap + 2 * c.mode.forever.length, `read ${model.sent} bytes, no more than the cap ${cap} and a delta or two`);
+      assert.equal(topUp !== undefined, c.ceiling >= 0.01 && 'forever' in c.mode, 'a top-up only where the ceiling had room for it and it could cover the bytes');
+      const overrun = events.find((e) => e.type === 'budget.overrun');
+      assert.ok(overrun?.type === 'budget.overrun' && overrun.data.estimated === true, 'the upper bound is recorded as an overrun, marked estimated');
+      assert.ok(overrun.data.actualTokens.output > called.data.maxOutputTokens);
+      assert.ok(streamed > 0);
+      if (c.ceiling < 0.01) assert.ok(called.data.maxOutputTokens < 512, 'the ceiling, not the limit, sized this reservation');
+    });
+  }
 });

@@ -1,4 +1,4 @@
-import { APICallError, JSONParseError, type LanguageModelV3, type LanguageModelV3CallOptions } from '@ai-sdk/provider';
+import { APICallError, JSONParseError, type LanguageModelV3, type LanguageModelV3CallOptions, type LanguageModelV3StreamPart } from '@ai-sdk/provider';
 import { promptUtf8Bytes } from '../../src/model/simulated-usage.ts';
 
 /**
@@ -86,6 +86,102 @@ export function lyingModel(script: readonly LyingResponse[], provider = 'lying')
     },
     async doStream(): Promise<never> {
       throw new Error('the lying model does not stream');
+    },
+  };
+  return model;
+}
+
+/**
+ * A v3 model that streams past `maxOutputTokens`: `chunk` again and again, forever (`forever`) or
+ * as one delta of `bytes` bytes, never a finish part while it is read. `cancelled` says whether
+ * Warden cancelled the stream.
+ */
+export function streamingLiar(mode: { forever: string } | { once: number }): LanguageModelV3 & { cancelled: boolean; sent: number } {
+  const model = {
+    specificationVersion: 'v3' as const,
+    provider: 'lying',
+    modelId: 'stream-liar-1',
+    supportedUrls: {},
+    cancelled: false,
+    sent: 0,
+    async doGenerate(): Promise<never> {
+      throw new Error('the streaming liar only streams');
+    },
+    async doStream() {
+      let started = false;
+      const stream = new ReadableStream<LanguageModelV3StreamPart>({
+        pull(controller) {
+          if (!started) {
+            started = true;
+            controller.enqueue({ type: 'stream-start', warnings: [] });
+            controller.enqueue({ type: 'text-start', id: 't' });
+          }
+          const delta = 'forever' in mode ? mode.forever : 'y'.repeat(mode.once);
+          model.sent += delta.length;
+          controller.enqueue({ type: 'text-delta', id: 't', delta });
+          if ('once' in mode) {
+            controller.enqueue({ type: 'text-end', id: 't' });
+            controller.enqueue({ type: 'finish', usage: { inputTokens: { total: 10, noCache: 10, cacheRead: 0, cacheWrite: 0 }, outputTokens: { total: 1, text: 1, reasoning: 0 } }, finishReason: { unified: 'stop', raw: 'stop' } });
+            controller.close();
+          }
+        },
+        cancel() {
+          model.cancelled = true;
+        },
+      });
+      return { stream };
+    },
+  };
+  return model;
+}
+
+/** A stream for property tests: `chunk`-byte deltas up to `total` bytes (or forever), then a finish reporting `usage`. */
+export interface StreamSpec {
+  chunk: number;
+  total: number | 'forever';
+  /** honest: a quarter of the bytes, within maxOutputTokens; over: maxOutputTokens + overBy; missing: none. */
+  usage: 'honest' | 'over' | 'missing';
+  overBy: number;
+}
+
+export function specStreamer(spec: StreamSpec): LanguageModelV3 & { cancelled: boolean } {
+  const model = {
+    specificationVersion: 'v3' as const,
+    provider: 'lying',
+    modelId: 'spec-streamer-1',
+    supportedUrls: {},
+    cancelled: false,
+    async doGenerate(): Promise<never> {
+      throw new Error('the spec streamer only streams');
+    },
+    async doStream(options: LanguageModelV3CallOptions) {
+      let sent = 0;
+      const max = options.maxOutputTokens ?? 4096;
+      const input = Math.max(1, Math.ceil(promptUtf8Bytes(options) / 4));
+      const stream = new ReadableStream<LanguageModelV3StreamPart>({
+        pull(controller) {
+          if (spec.total === 'forever' || sent < spec.total) {
+            const n = spec.total === 'forever' ? spec.chunk : Math.min(spec.chunk, spec.total - sent);
+            sent += n;
+            controller.enqueue({ type: 'text-delta', id: 't', delta: 'z'.repeat(n) });
+            return;
+          }
+          const output = spec.usage === 'over' ? max + spec.overBy : Math.min(max, Math.ceil(sent / 4));
+          controller.enqueue({
+            type: 'finish',
+            usage:
+              spec.usage === 'missing'
+                ? { inputTokens: { total: undefined, noCache: undefined, cacheRead: undefined, cacheWrite: undefined }, outputTokens: { total: undefined, text: undefined, reasoning: undefined } }
+                : { inputTokens: { total: input, noCache: input, cacheRead: 0, cacheWrite: 0 }, outputTokens: { total: output, text: output, reasoning: 0 } },
+            finishReason: { unified: 'stop', raw: 'stop' },
+          });
+          controller.close();
+        },
+        cancel() {
+          model.cancelled = true;
+        },
+      });
+      return { stream };
     },
   };
   return model;

@@ -113,6 +113,25 @@ for (const c of cases) {
       assert.equal(llm.requests()[0]?.body.stream, true, 'the provider streamed over HTTP');
     });
 
+    it('streams a run through warden.stream, text as it arrives, and charges the list price to the nano-dollar', async () => {
+      llm.script([
+        { response: { toolCalls: [{ id: 'call_1', name: 'lookup_order', arguments: '{"orderId":"1042"}' }], usage: c.usage(100, 10) } },
+        { response: { content: 'Order 1042 totals $250 and ships today.', usage: c.usage(200, 20) } },
+      ]);
+      const { warden } = testWarden();
+      const run = warden.stream(agentFor(c), 'What is order 1042?');
+      const deltas: string[] = [];
+      for await (const delta of run.textStream) deltas.push(delta);
+      const result = await run.result;
+      assert.equal(result.status, 'completed', JSON.stringify(result));
+      assert.equal(deltas.join(''), 'Order 1042 totals $250 and ships today.');
+      assert.ok(llm.requests().every((r) => r.body.stream === true), 'every model call streamed over HTTP');
+      const tokenCost = (input: number, output: number) => input * nanoPerToken(c.price.input) + output * nanoPerToken(c.price.output);
+      const events = await warden.events(result.runId);
+      assert.deepEqual(data(events, 'model.called').map((m) => m.costNano), [tokenCost(100, 10), tokenCost(200, 20)]);
+      assert.equal(Math.round(result.costUsd * 1e9), tokenCost(100, 10) + tokenCost(200, 20));
+    });
+
     it('retries 429 (honouring Retry-After), 500, a malformed 200 and 503, round-trips a tool call, and charges the list price to the nano-dollar', async () => {
       const steps: ScriptStep[] = [
         { response: { error: { message: 'slow down', type: 'rate_limit_error' }, status: 429, retryAfter: 2 } },

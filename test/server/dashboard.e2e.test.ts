@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { testServer, waitFor, type TestServer } from './fixtures.ts';
+import { testServer, waitFor, WRITER_FINAL, writerGate, type TestServer } from './fixtures.ts';
 
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
@@ -15,6 +15,7 @@ before(async () => {
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
 });
 after(async () => {
+  writerGate.open();
   await browser?.close();
   await t?.close();
 });
@@ -67,6 +68,25 @@ describe('the dashboard in a real browser', () => {
     const run = (await t.call(t.keys.viewer, 'GET', `/v1/runs/${runId}`)).json;
     assert.equal(run.toolCalls[0].status, 'denied');
     await page.screenshot({ path: 'artifacts/dashboard-inbox-after-deny.png', fullPage: true });
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  it('shows the text of a live run as the model streams it, before the run completes', async () => {
+    writerGate.close(); // the model streams "drafting …" until the gate opens
+    const { json } = await t.call(t.keys.submitter, 'POST', '/v1/runs', { agent: 'writer', input: 'draft a reply' });
+    const { page, errors } = await signedIn(t.keys.viewer);
+    await page.goto(`${t.server.url}/#/runs/${json.runId}`);
+    const live = page.locator('[data-testid=live-text]');
+    await live.waitFor({ timeout: 10_000 });
+    assert.match(await live.innerText(), /drafting/);
+    assert.equal((await t.call(t.keys.viewer, 'GET', `/v1/runs/${json.runId}`)).json.status, 'running', 'the text showed while the run was live');
+    await page.screenshot({ path: 'artifacts/dashboard-streaming.png', fullPage: true });
+    writerGate.open();
+    await page.waitForSelector('h2 .s-completed', { timeout: 10_000 });
+    assert.equal(await live.count(), 0, 'once committed, the timeline shows the answer instead');
+    assert.match(await page.locator('[data-testid=timeline]').innerText(), /Step 1: the model gave its final answer: "drafting/);
+    assert.ok((await page.locator('.kv').innerText()).includes(WRITER_FINAL), 'the whole answer, as committed');
     assert.deepEqual(errors, []);
     await page.close();
   });

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { LanguageModelV3, LanguageModelV3StreamPart } from '@ai-sdk/provider';
 import { z } from 'zod';
 import { defineAgent, type Agent } from '../../src/agent/agent.ts';
 import { defineTool } from '../../src/agent/tool.ts';
@@ -39,6 +40,60 @@ const slowScan = defineTool({
   },
 });
 
+/**
+ * The `writer` agent's model: its stream sends "drafting " every 100 ms until `writerGate.open()`,
+ * then its final sentence and a finish part. Tests wait for the text to show, then open the gate,
+ * then wait for completion: no timing luck.
+ */
+export const writerGate = {
+  opened: false,
+  open() {
+    this.opened = true;
+  },
+  close() {
+    this.opened = false;
+  },
+};
+
+export const WRITER_FINAL = 'The reply is ready.';
+
+const writerModel: LanguageModelV3 = {
+  specificationVersion: 'v3',
+  provider: 'test.writer',
+  modelId: 'writer-1',
+  supportedUrls: {},
+  async doGenerate() {
+    throw new Error('the writer model only streams');
+  },
+  async doStream(options) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let sent = 0;
+    const stream = new ReadableStream<LanguageModelV3StreamPart>({
+      start(controller) {
+        controller.enqueue({ type: 'stream-start', warnings: [] });
+        controller.enqueue({ type: 'text-start', id: 't' });
+        const tick = () => {
+          if (writerGate.opened || options.abortSignal?.aborted) {
+            controller.enqueue({ type: 'text-delta', id: 't', delta: WRITER_FINAL });
+            controller.enqueue({ type: 'text-end', id: 't' });
+            controller.enqueue({ type: 'finish', usage: { inputTokens: { total: 50, noCache: 50, cacheRead: 0, cacheWrite: 0 }, outputTokens: { total: 5 + sent, text: 5 + sent, reasoning: 0 } }, finishReason: { unified: 'stop', raw: 'stop' } });
+            controller.close();
+            return;
+          }
+          sent++;
+          controller.enqueue({ type: 'text-delta', id: 't', delta: 'drafting ' });
+          timer = setTimeout(tick, 100);
+        };
+        tick();
+      },
+      cancel() {
+        clearTimeout(timer);
+      },
+    });
+    return { stream };
+  },
+};
+
 /** `desk` deletes an account (always waits for a person); `slow` runs a long scan (for the kill switch). */
 export const AGENTS: Record<string, Agent> = {
   desk: defineAgent({
@@ -54,6 +109,14 @@ export const AGENTS: Record<string, Agent> = {
     model: simulated.script([{ toolCalls: [{ tool: 'slow_scan', args: { n: 1 } }] }, { text: 'Scanned.' }]),
     tools: [slowScan],
     limits: { maxCostUsd: 0.05, maxWallMs: 120_000 },
+  }),
+  writer: defineAgent({
+    name: 'writer',
+    instructions: 'Write replies.',
+    model: writerModel,
+    tools: [],
+    limits: { maxCostUsd: 0.05, maxOutputTokens: 20_000 },
+    pricing: { inputPerMTok: 0.15, outputPerMTok: 0.6 },
   }),
 };
 

@@ -5,6 +5,7 @@ import { RUN_EXIT_CODES } from '../exit-codes.ts';
 import { loadAgent } from '../load-agent.ts';
 import { openStore, STORE_HELP } from '../open-store.ts';
 import { printJson, printRun } from '../output.ts';
+import { shouldStream, textPrinter } from '../stream-text.ts';
 import type { Agent } from '../../agent/agent.ts';
 import type { RunResult } from '../../runtime/run-result.ts';
 import type { Warden } from '../../runtime/warden.ts';
@@ -26,14 +27,18 @@ export function registerRunCommands(program: Command): void {
     .option('--tenant <name>', 'tenant the run belongs to', 'default')
     .option('--shadow', 'shadow mode: run reads, record writes and deletes without making them')
     .option('--json', 'print one JSON object instead of the trace')
+    .option('--stream', "print the model's text as it arrives, then the trace (default when stdout is a terminal; never with --json)")
+    .option('--no-stream', 'print only the trace and summary, after the run')
     .option('--enqueue', 'only record the run (queued) for a `warden worker` to drive; print its id')
-    .action(async (file: string, opts: SubmitFlags & { shadow?: boolean; enqueue?: boolean }) => {
+    .action(async (file: string, opts: SubmitFlags & { shadow?: boolean; enqueue?: boolean; stream?: boolean }) => {
       if (opts.enqueue) return submitRun(file, opts);
       const { agent, path } = await loadAgent(file);
       const store = await openStore(opts.db);
       try {
         const warden = cliWarden(store);
-        const result = await warden.run(agent, opts.input, { tenant: opts.tenant, agentFile: path, ...(opts.shadow ? { shadow: true } : {}) });
+        const printer = shouldStream(opts, process.stdout.isTTY) ? textPrinter(process.stdout) : null;
+        const result = await warden.run(agent, opts.input, { tenant: opts.tenant, agentFile: path, ...(opts.shadow ? { shadow: true } : {}), ...(printer ? { onText: printer.onText } : {}) });
+        printer?.end();
         await reportRun(warden, result, opts.json === true);
       } finally {
         await store.close();

@@ -1,7 +1,7 @@
 // Warden dashboard: no build step, no network beyond this server's /v1 API.
 const $ = (sel, root = document) => root.querySelector(sel);
 const main = $('#main');
-const state = { key: sessionStorage.getItem('warden.key'), me: null, timer: null };
+const state = { key: sessionStorage.getItem('warden.key'), me: null, timer: null, live: null };
 
 function esc(v) {
   return String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
@@ -84,7 +84,46 @@ function openRun(id) {
 
 const KIND = (t) => (t.startsWith('policy') || t === 'tool.denied' ? 't-policy' : t.startsWith('approval') || t === 'escalated' ? 't-approval' : t === 'limit.hit' || t.endsWith('failed') ? 't-failed' : '');
 
+// The run's SSE stream, read with fetch (EventSource cannot send the key): `onMessage(event, data)`.
+// Aborted when the view changes (route() aborts state.live).
+async function follow(id, onMessage) {
+  state.live?.abort();
+  const controller = new AbortController();
+  state.live = controller;
+  try {
+    const res = await fetch(`/v1/runs/${id}/stream`, { headers: { authorization: `Bearer ${state.key}` }, signal: controller.signal });
+    if (!res.ok || !res.body) return;
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      buffer += value;
+      let end;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let event = 'message';
+        let data = '';
+        for (const line of block.split('\n')) {
+          if (line.startsWith('event:')) event = line.slice(6).trim();
+          else if (line.startsWith('data:')) data += line.slice(5).replace(/^ /, '');
+        }
+        onMessage(event, data);
+      }
+    }
+  } catch {
+    // aborted (the view changed) or the connection dropped: the periodic reload still shows the run
+  }
+}
+
+const LIVE_STATUSES = ['queued', 'running'];
+
 async function runView(id) {
+  // Text the model is streaming right now (a live preview; the timeline shows what was committed).
+  const live = { step: 0, attempt: 0, text: '' };
+  const liveItem = () =>
+    live.text ? `<li class="live" data-testid="live-text"><span class="seq">…</span><span>Step ${live.step}: the model is writing${live.attempt > 1 ? ` (try ${live.attempt})` : ''}: “<span class="live-text">${esc(live.text)}</span>”</span></li>` : '';
   const load = async () => {
     const [run, { events }, { runs: children }] = await Promise.all([api(`/v1/runs/${id}`), api(`/v1/runs/${id}/events`), api(`/v1/runs/${id}/children`)]);
     main.innerHTML = `<p><a href="#/runs">← Runs</a></p><h2><code>${esc(run.runId)}</code> ${badge(run.status)}</h2>
@@ -101,7 +140,7 @@ async function runView(id) {
       <div class="panel"><h3>Timeline: why each step was taken</h3><ol class="timeline" data-testid="timeline">${events
         .filter((e) => e.explain)
         .map((e) => `<li class="${KIND(e.type)}"><span class="seq">${e.seq}</span><span>${esc(e.explain)}</span></li>`)
-        .join('')}</ol></div>`;
+        .join('')}${LIVE_STATUSES.includes(run.status) ? liveItem() : ''}</ol></div>`;
     $('#cancel')?.addEventListener('click', async () => {
       if (!confirm(`Cancel ${id} and every run below it?`)) return;
       await api(`/v1/runs/${id}/cancel`, { method: 'POST', body: JSON.stringify({ reason: 'cancelled from the dashboard' }) });
@@ -112,6 +151,21 @@ async function runView(id) {
   const run = await load();
   if (!['completed', 'stopped', 'failed', 'cancelled'].includes(run.status)) every(1500, load);
   else clearInterval(state.timer);
+  if (LIVE_STATUSES.includes(run.status)) {
+    follow(id, (event, data) => {
+      if (event === 'text.delta') {
+        const d = JSON.parse(data);
+        if (d.step !== live.step || d.attempt !== live.attempt) Object.assign(live, { step: d.step, attempt: d.attempt, text: '' });
+        live.text += d.delta;
+        const item = $('[data-testid=live-text]');
+        if (item) $('.live-text', item).textContent = live.text;
+        else $('[data-testid=timeline]')?.insertAdjacentHTML('beforeend', liveItem());
+      } else if (event === 'model.called' || event.startsWith('run.')) {
+        live.text = ''; // committed: the timeline now shows it
+        load().catch(() => {});
+      }
+    });
+  }
 }
 
 // ---- inbox -------------------------------------------------------------------------------
@@ -237,6 +291,8 @@ async function controlsView() {
 
 // ---- routing -----------------------------------------------------------------------------
 async function route() {
+  state.live?.abort();
+  state.live = null;
   if (!state.me) return showLogin();
   main.onclick = null;
   const [, section, id] = location.hash.split('/');
