@@ -104,13 +104,31 @@ export async function streamV3(model: WardenModel, options: LanguageModelV3CallO
  * const v3 = normalizeStream((await model.doStream(options)).stream);
  */
 export function normalizeStream(stream: ReadableStream<AnyStreamPart>): ReadableStream<LanguageModelV3StreamPart> {
-  return stream.pipeThrough(
-    new TransformStream<AnyStreamPart, LanguageModelV3StreamPart>({
-      transform(part, controller) {
-        const v3 = toV3StreamPart(part);
-        if (v3 !== undefined) controller.enqueue(v3);
+  // Pull-based, with no queue of its own: the provider's stream is read only when Warden reads, so
+  // a stream cut at the ceiling is not read ahead of the cut (a pipe would prefetch a few parts),
+  // and cancelling reaches the provider.
+  const reader = stream.getReader();
+  return new ReadableStream<LanguageModelV3StreamPart>(
+    {
+      async pull(controller) {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) {
+            controller.close();
+            return;
+          }
+          const v3 = toV3StreamPart(value);
+          if (v3 !== undefined) {
+            controller.enqueue(v3);
+            return;
+          }
+        }
       },
-    }),
+      cancel(reason) {
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
   );
 }
 
