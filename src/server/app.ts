@@ -1,14 +1,15 @@
-import { Hono, type Context } from 'hono';
+import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { ERROR_CODES, isWardenError, WardenError, describeError } from '../errors.ts';
 import type { WardenMetrics } from '../observe/metrics.ts';
 import type { Warden } from '../runtime/warden.ts';
 import type { AgentCatalog } from '../scheduler/agent-catalog.ts';
-import type { Store } from '../store/store.ts';
+import type { InterventionRecord, Store } from '../store/store.ts';
 import { type ApiKey, authenticate } from './api-keys.ts';
 import { serveDashboard } from './dashboard.ts';
 import type { RunExecutor } from './executor.ts';
-import { OPENAPI } from './openapi.ts';
+import { asWardenError, openApiDocument, validationHook } from './openapi.ts';
 import { allows, type Permission } from './permissions.ts';
 import { controlRoutes } from './routes-control.ts';
 import { decisionRoutes } from './routes-decisions.ts';
@@ -25,10 +26,12 @@ export interface ServerDeps {
   metrics?: WardenMetrics;
 }
 
-export type Env = { Variables: { key: ApiKey } };
+/** Per request: the authenticated key, and (decision routes) the intervention it decides. */
+export type Env = { Variables: { key: ApiKey; intervention: { record: InterventionRecord; rootId: string } } };
 
 /** Sends a typed error as JSON with the status the error table gives its code. */
-export function errorResponse(c: Context, e: unknown): Response {
+export function errorResponse(c: Context, thrown: unknown): Response {
+  const e = asWardenError(thrown);
   const error = isWardenError(e) ? e : new WardenError('INTERNAL', describeError(e));
   if (!isWardenError(e)) process.stderr.write(`warden serve: internal error: ${describeError(e)}\n`);
   return c.json({ error: { code: error.code, message: error.message } }, ERROR_CODES[error.code].http as 400);
@@ -43,27 +46,15 @@ export function need(c: Context<Env>, permission: Permission): ApiKey {
   return key;
 }
 
-/** The request's JSON body, or a typed 400. */
-export async function jsonBody(c: Context): Promise<Record<string, unknown>> {
-  let body: unknown;
-  try {
-    body = await c.req.json();
-  } catch {
-    throw new WardenError('INVALID_ARGUMENT', 'The request body must be JSON');
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new WardenError('INVALID_ARGUMENT', 'The request body must be a JSON object');
-  return body as Record<string, unknown>;
-}
-
 /**
- * The HTTP API (`/v1`, described by `/v1/openapi.json`), `/metrics`, `/healthz`, `/readyz` and the
+ * The HTTP API (`/v1`, described by `/v1/openapi.json`, which is generated from its route definitions), `/metrics`, `/healthz`, `/readyz` and the
  * dashboard, as one Hono app.
  *
  * @example
  * serve({ fetch: createServerApp({ warden, store, agents, executor }).fetch, port: 8787 });
  */
-export function createServerApp(deps: ServerDeps): Hono<Env> {
-  const app = new Hono<Env>();
+export function createServerApp(deps: ServerDeps): OpenAPIHono<Env> {
+  const app = new OpenAPIHono<Env>({ defaultHook: validationHook });
   app.onError((e, c) => errorResponse(c, e));
   app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `No route ${c.req.method} ${c.req.path}` } }, 404));
 
@@ -76,7 +67,6 @@ export function createServerApp(deps: ServerDeps): Hono<Env> {
       return c.json({ ready: false, error: describeError(e) }, 503);
     }
   });
-  app.get('/v1/openapi.json', (c) => c.json(OPENAPI));
 
   // Hono's bodyLimit refuses a declared Content-Length over the limit before reading a byte, and
   // counts a chunked body as it streams in, giving up at the limit: no body over it is ever held.
@@ -112,6 +102,18 @@ export function createServerApp(deps: ServerDeps): Hono<Env> {
   runRoutes(app, deps);
   decisionRoutes(app, deps);
   controlRoutes(app, deps);
+  let document: ReturnType<typeof openApiDocument> | undefined;
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/openapi.json',
+      operationId: 'getOpenApi',
+      summary: 'This document',
+      security: [],
+      responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } },
+    }),
+    (c) => c.json((document ??= openApiDocument(app)) as object, 200),
+  );
   serveDashboard(app);
   return app;
 }

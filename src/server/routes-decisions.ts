@@ -1,8 +1,11 @@
-import type { Hono } from 'hono';
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
 import { WardenError } from '../errors.ts';
 import type { InterventionKind, InterventionRecord, InterventionStatus } from '../store/store.ts';
 import { type ApiKey, coversTenant } from './api-keys.ts';
-import { type Env, jsonBody, need, type ServerDeps } from './app.ts';
+import { DecisionBody, IdParam, Intervention, InterventionList, ReasonBody } from './api-schemas.ts';
+import type { Env, ServerDeps } from './app.ts';
+import { errors, json, jsonOrNothing, requires } from './openapi.ts';
 
 async function visibleIntervention(deps: ServerDeps, key: ApiKey, id: string): Promise<InterventionRecord> {
   const record = await deps.store.getIntervention(id);
@@ -33,53 +36,89 @@ async function carryOn(deps: ServerDeps, record: InterventionRecord, rootId: str
   deps.executor.enqueue(rootId);
 }
 
-function reasonOf(body: Record<string, unknown>): string | undefined {
-  if (body.reason === undefined) return undefined;
-  if (typeof body.reason !== 'string' || body.reason.length > 2000) throw new WardenError('INVALID_ARGUMENT', '"reason" must be a string of at most 2000 characters');
-  return body.reason;
+/**
+ * Route middleware of the decision routes: the intervention exists for the key's tenants (404) and
+ * the key did not submit its run (403), both before the body is read.
+ */
+function decidable(deps: ServerDeps): MiddlewareHandler<Env> {
+  return async (c, next) => {
+    const key = c.get('key');
+    const record = await visibleIntervention(deps, key, c.req.param('id') ?? '');
+    const rootId = await assertNotSubmitter(deps, key, record);
+    c.set('intervention', { record, rootId });
+    await next();
+  };
 }
 
-export function decisionRoutes(app: Hono<Env>, deps: ServerDeps): void {
-  app.get('/v1/interventions', async (c) => {
-    const key = need(c, 'interventions:read');
-    const q = c.req.query();
+const listInterventions = createRoute({
+  method: 'get',
+  path: '/v1/interventions',
+  operationId: 'listInterventions',
+  summary: 'Approvals and escalations, oldest first',
+  middleware: [requires('interventions:read')] as const,
+  request: {
+    query: z.object({
+      status: z.string().optional().openapi({ description: 'pending (default), approved, denied or decided' }),
+      kind: z.string().optional().openapi({ description: 'approval or escalation' }),
+    }),
+  },
+  responses: { 200: json(InterventionList, 'Interventions, oldest first'), ...errors(400, 401, 403) },
+});
+
+const verdictRoute = (verdict: 'approve' | 'deny') =>
+  createRoute({
+    method: 'post',
+    path: `/v1/approvals/{id}/${verdict}`,
+    operationId: verdict === 'approve' ? 'approveApproval' : 'denyApproval',
+    summary: verdict === 'approve' ? 'Approve the exact arguments (role approver; not the submitting key)' : 'Deny (role approver; not the submitting key)',
+    request: { params: IdParam, body: { required: false, ...json(ReasonBody, 'Why (optional)') } },
+    responses: { 200: json(Intervention, 'The decision'), ...errors(400, 401, 403, 404, 409, 413) },
+  });
+
+const decideEscalation = createRoute({
+  method: 'post',
+  path: '/v1/escalations/{id}',
+  operationId: 'decideEscalation',
+  summary: 'Decide an escalation: approve, edit the arguments, take over with the answer, or stop',
+  request: { params: IdParam, body: { required: true, ...json(DecisionBody, 'The decision') } },
+  responses: { 200: json(Intervention, 'The decision'), ...errors(400, 401, 403, 404, 409, 413) },
+});
+
+export function decisionRoutes(app: OpenAPIHono<Env>, deps: ServerDeps): void {
+  app.openapi(listInterventions, async (c) => {
+    const key = c.get('key');
+    const q = c.req.valid('query');
     const status = (q.status ?? 'pending') as InterventionStatus;
     const kind = q.kind as InterventionKind | undefined;
     const tenants = key.tenants.includes('*') ? [undefined] : key.tenants;
     const list: InterventionRecord[] = [];
     for (const tenant of tenants) list.push(...(await deps.store.listInterventions({ status, ...(kind ? { kind } : {}), ...(tenant ? { tenant } : {}), limit: 500 })));
-    return c.json({ interventions: list.sort((a, b) => a.requestedAt - b.requestedAt) });
+    return c.json({ interventions: list.sort((a, b) => a.requestedAt - b.requestedAt) }, 200);
   });
 
   for (const verdict of ['approve', 'deny'] as const) {
-    app.post(`/v1/approvals/:id/${verdict}`, async (c) => {
-      const key = need(c, 'interventions:decide');
-      const record = await visibleIntervention(deps, key, c.req.param('id'));
-      const rootId = await assertNotSubmitter(deps, key, record);
-      const body = c.req.header('content-type')?.includes('json') ? await jsonBody(c) : {};
-      const reason = reasonOf(body);
+    app.openapi({ ...verdictRoute(verdict), middleware: [requires('interventions:decide'), decidable(deps), jsonOrNothing] }, async (c) => {
+      const key = c.get('key');
+      const { record, rootId } = c.get('intervention');
+      const { reason } = c.req.valid('json') as { reason?: string };
       const by = `${key.name} (${key.id})`;
       const decided = verdict === 'approve'
         ? await deps.warden.approve(record.id, { by, ...(reason ? { reason } : {}) })
         : await deps.warden.deny(record.id, { by, ...(reason ? { reason } : {}) });
       await carryOn(deps, record, rootId, by);
-      return c.json(decided);
+      return c.json(decided, 200);
     });
   }
 
-  app.post('/v1/escalations/:id', async (c) => {
-    const key = need(c, 'interventions:decide');
-    const record = await visibleIntervention(deps, key, c.req.param('id'));
-    const rootId = await assertNotSubmitter(deps, key, record);
-    const body = await jsonBody(c);
+  app.openapi({ ...decideEscalation, middleware: [requires('interventions:decide'), decidable(deps)] }, async (c) => {
+    const key = c.get('key');
+    const { record, rootId } = c.get('intervention');
+    const body = c.req.valid('json');
     const decision = body.decision;
-    if (decision !== 'approve' && decision !== 'edit' && decision !== 'takeover' && decision !== 'stop') {
-      throw new WardenError('INVALID_ARGUMENT', '"decision" must be approve, edit, takeover or stop');
-    }
     if (decision === 'takeover' && typeof body.output !== 'string') throw new WardenError('INVALID_ARGUMENT', 'A takeover needs "output": the final answer');
     const run = await deps.store.getRun(record.runId);
     const agent = run ? await deps.agents.agentFor(run).catch(() => undefined) : undefined;
-    const reason = reasonOf(body);
+    const reason = body.reason;
     const by = `${key.name} (${key.id})`;
     const decided = await deps.warden.decideEscalation(
       record.id,
@@ -87,6 +126,6 @@ export function decisionRoutes(app: Hono<Env>, deps: ServerDeps): void {
       agent,
     );
     await carryOn(deps, record, rootId, by);
-    return c.json(decided);
+    return c.json(decided, 200);
   });
 }

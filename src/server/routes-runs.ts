@@ -1,10 +1,13 @@
-import type { Hono } from 'hono';
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
 import { WardenError } from '../errors.ts';
 import { explainEvent } from '../observe/explain.ts';
 import type { AnyRunEvent, RunStatus, StopReason } from '../runtime/events.ts';
 import type { RunRecord } from '../store/store.ts';
 import { type ApiKey, coversTenant } from './api-keys.ts';
-import { type Env, jsonBody, need, type ServerDeps } from './app.ts';
+import { CancelBody, EventList, IdParam, RunList, RunRecord as RunRecordBody, RunResult, SubmitBody, Submitted } from './api-schemas.ts';
+import type { Env, ServerDeps } from './app.ts';
+import { errors, json, jsonOrNothing, requires } from './openapi.ts';
 import { lastEventId, streamRun } from './run-stream.ts';
 
 /** A run the key may see; a run of another tenant is reported as missing, not forbidden. */
@@ -16,25 +19,109 @@ export async function visibleRun(deps: ServerDeps, key: ApiKey, runId: string): 
 
 const IDEMPOTENCY_NS = 'idempotency';
 
-function str(body: Record<string, unknown>, field: string, required: boolean): string | undefined {
-  const v = body[field];
-  if (v === undefined && !required) return undefined;
-  if (typeof v !== 'string' || v.length === 0) throw new WardenError('INVALID_ARGUMENT', `"${field}" must be a non-empty string`);
-  return v;
-}
-
 function withExplain(e: AnyRunEvent) {
   return { ...e, explain: explainEvent(e) };
 }
 
-export function runRoutes(app: Hono<Env>, deps: ServerDeps): void {
-  app.post('/v1/runs', async (c) => {
-    const key = need(c, 'runs:submit');
-    const body = await jsonBody(c);
-    const agentName = str(body, 'agent', true)!;
-    const input = str(body, 'input', true)!;
-    const tenant = str(body, 'tenant', false) ?? (key.tenants.includes('*') ? 'default' : key.tenants[0]);
-    if (body.shadow !== undefined && typeof body.shadow !== 'boolean') throw new WardenError('INVALID_ARGUMENT', '"shadow" must be true or false');
+/** Route middleware: the `{id}` run exists and the key's tenants cover it (404 otherwise), before any body is read. */
+function runVisible(deps: ServerDeps): MiddlewareHandler<Env> {
+  return async (c, next) => {
+    await visibleRun(deps, c.get('key'), c.req.param('id') ?? '');
+    await next();
+  };
+}
+
+const optional = (description: string) => z.string().optional().openapi({ description });
+
+const submitRun = createRoute({
+  method: 'post',
+  path: '/v1/runs',
+  operationId: 'submitRun',
+  summary: 'Submit a run (role submitter). Honours an Idempotency-Key header: the same key returns the same run.',
+  middleware: [requires('runs:submit')] as const,
+  request: {
+    headers: z.object({ 'idempotency-key': z.string().optional().openapi({ description: 'The same key (at most 200 characters) with the same body returns the same run' }) }),
+    body: { required: true, ...json(SubmitBody, 'The run to start') },
+  },
+  responses: {
+    201: json(Submitted, 'Queued'),
+    200: json(Submitted, 'The run this idempotency key already made'),
+    ...errors(400, 401, 403, 404, 409, 413, 429),
+  },
+});
+
+const listRuns = createRoute({
+  method: 'get',
+  path: '/v1/runs',
+  operationId: 'listRuns',
+  summary: 'List runs, newest first',
+  middleware: [requires('runs:read')] as const,
+  request: {
+    query: z.object({
+      agent: optional('Only runs of this agent'),
+      tenant: optional('Only runs of this tenant'),
+      status: optional('Comma-separated statuses'),
+      stopReason: optional('Only runs stopped for this reason'),
+      minCostUsd: optional('Only runs that cost at least this much'),
+      limit: optional('At most this many (1–500, default 100)'),
+    }),
+  },
+  responses: { 200: json(RunList, 'Runs, newest first'), ...errors(400, 401, 403) },
+});
+
+const readRoute = (path: string, operationId: string, summary: string, response: ReturnType<typeof json>) =>
+  createRoute({
+    method: 'get',
+    path,
+    operationId,
+    summary,
+    middleware: [requires('runs:read')] as const,
+    request: { params: IdParam },
+    responses: { 200: response, ...errors(401, 403, 404) },
+  });
+
+const getRun = readRoute('/v1/runs/{id}', 'getRun', 'One run as its log says it is', json(RunResult, 'The run'));
+const getRunEvents = readRoute('/v1/runs/{id}/events', 'getRunEvents', 'The decision trace: every event, with a plain-words line', json(EventList, 'Events'));
+const getRunChildren = readRoute('/v1/runs/{id}/children', 'getRunChildren', 'Child runs started by delegation', json(z.object({ runs: z.array(RunRecordBody) }).openapi('ChildRuns'), 'Runs'));
+
+const cancelRun = createRoute({
+  method: 'post',
+  path: '/v1/runs/{id}/cancel',
+  operationId: 'cancelRun',
+  summary: 'Cancel a run and its children (role operator)',
+  request: { params: IdParam, body: { required: false, ...json(CancelBody, 'Why (optional)') } },
+  responses: { 200: json(RunResult, 'The run'), ...errors(400, 401, 403, 404, 413) },
+});
+
+const streamRoute = createRoute({
+  method: 'get',
+  path: '/v1/runs/{id}/stream',
+  operationId: 'streamRun',
+  summary: 'Live events over Server-Sent Events (the log so far, then each commit)',
+  description:
+    'Each event carries `id: seq`, in seq order with no gap. The stream ends when the run ends; it also ends, within about a second, when the key is revoked or no longer covers the run\'s tenant, with a last `stream.end` event (no id) whose data is `{reason: key_revoked | role_lost | tenant_lost, message}`. ' +
+    'While a model call of the run streams in this server\'s process, its text arrives as `text.delta` messages (no id; data `{runId, step, attempt, delta}`), a live preview: text streamed elsewhere or before connecting is not sent, and `model.called` carries the committed text. A client over 256 KiB of text behind gets one `text.dropped` message `{runId, chars}` instead of the excess.',
+  middleware: [requires('runs:read')] as const,
+  request: {
+    params: IdParam,
+    headers: z.object({
+      'last-event-id': z
+        .string()
+        .optional()
+        .openapi({ description: 'The seq of the last event received: the stream resumes with the events after it (a browser EventSource sends it on reconnect)' }),
+    }),
+    query: z.object({ access_token: optional('The API key, for clients that cannot send headers (EventSource)') }),
+  },
+  responses: { 200: { description: 'Server-Sent Events', content: { 'text/event-stream': { schema: z.string() } } }, ...errors(400, 401, 403, 404) },
+});
+
+export function runRoutes(app: OpenAPIHono<Env>, deps: ServerDeps): void {
+  app.openapi(submitRun, async (c) => {
+    const key = c.get('key');
+    const body = c.req.valid('json');
+    const agentName = body.agent;
+    const input = body.input;
+    const tenant = body.tenant ?? (key.tenants.includes('*') ? 'default' : key.tenants[0]);
     if (!coversTenant(key, tenant)) throw new WardenError('FORBIDDEN', `This key may not submit for tenant "${tenant}"`);
     if (deps.agents.names && !deps.agents.names.includes(agentName)) throw new WardenError('NOT_FOUND', `No agent named "${agentName}" on this server`);
     const agent = await deps.agents.agentFor({ agent: agentName, runId: '(new)' } as RunRecord);
@@ -66,9 +153,9 @@ export function runRoutes(app: Hono<Env>, deps: ServerDeps): void {
     return c.json({ runId: id, status: 'queued' }, 201);
   });
 
-  app.get('/v1/runs', async (c) => {
-    const key = need(c, 'runs:read');
-    const q = c.req.query();
+  app.openapi(listRuns, async (c) => {
+    const key = c.get('key');
+    const q = c.req.valid('query');
     const limit = Math.min(500, Math.max(1, Number(q.limit ?? 100) || 100));
     const filter = {
       ...(q.agent ? { agent: q.agent } : {}),
@@ -84,40 +171,39 @@ export function runRoutes(app: Hono<Env>, deps: ServerDeps): void {
     }
     const minCost = q.minCostUsd ? Number(q.minCostUsd) * 1e9 : 0;
     const list = runs.filter((r) => r.costNano >= minCost).sort((a, b) => b.createdAt - a.createdAt).slice(0, limit);
-    return c.json({ runs: list.map((r) => ({ ...r, costUsd: r.costNano / 1e9 })) });
+    return c.json({ runs: list.map((r) => ({ ...r, costUsd: r.costNano / 1e9 })) }, 200);
   });
 
-  app.get('/v1/runs/:id', async (c) => {
-    const key = need(c, 'runs:read');
-    await visibleRun(deps, key, c.req.param('id'));
-    return c.json(await deps.warden.inspect(c.req.param('id')));
+  app.openapi(getRun, async (c) => {
+    const { id } = c.req.valid('param');
+    await visibleRun(deps, c.get('key'), id);
+    return c.json(await deps.warden.inspect(id), 200);
   });
 
-  app.get('/v1/runs/:id/events', async (c) => {
-    const key = need(c, 'runs:read');
-    await visibleRun(deps, key, c.req.param('id'));
-    return c.json({ events: (await deps.warden.events(c.req.param('id'))).map(withExplain) });
+  app.openapi(getRunEvents, async (c) => {
+    const { id } = c.req.valid('param');
+    await visibleRun(deps, c.get('key'), id);
+    return c.json({ events: (await deps.warden.events(id)).map(withExplain) }, 200);
   });
 
-  app.get('/v1/runs/:id/children', async (c) => {
-    const key = need(c, 'runs:read');
-    const run = await visibleRun(deps, key, c.req.param('id'));
+  app.openapi(getRunChildren, async (c) => {
+    const run = await visibleRun(deps, c.get('key'), c.req.valid('param').id);
     const tree = await deps.store.listRuns({ rootRunId: run.rootRunId, limit: 1000 });
-    return c.json({ runs: tree.filter((r) => r.parentRunId === run.runId) });
+    return c.json({ runs: tree.filter((r) => r.parentRunId === run.runId) }, 200);
   });
 
-  app.post('/v1/runs/:id/cancel', async (c) => {
-    const key = need(c, 'runs:cancel');
-    await visibleRun(deps, key, c.req.param('id'));
-    const body = c.req.header('content-type')?.includes('json') ? await jsonBody(c) : {};
+  // The run must be visible (404) before its optional body is read.
+  app.openapi({ ...cancelRun, middleware: [requires('runs:cancel'), runVisible(deps), jsonOrNothing] }, async (c) => {
+    const key = c.get('key');
+    const { id } = c.req.valid('param');
+    const body = c.req.valid('json') as { reason?: string };
     const reason = typeof body.reason === 'string' ? body.reason : 'cancelled from the API';
-    return c.json(await deps.warden.cancel(c.req.param('id'), { by: `${key.name} (${key.id})`, reason }));
+    return c.json(await deps.warden.cancel(id, { by: `${key.name} (${key.id})`, reason }), 200);
   });
 
   // Live events over Server-Sent Events: the log after Last-Event-ID, then each commit as it lands.
-  app.get('/v1/runs/:id/stream', async (c) => {
-    const key = need(c, 'runs:read');
-    const run = await visibleRun(deps, key, c.req.param('id'));
-    return streamRun(c, deps, run, lastEventId(c.req.header('last-event-id')));
+  app.openapi(streamRoute, async (c) => {
+    const run = await visibleRun(deps, c.get('key'), c.req.valid('param').id);
+    return streamRun(c, deps, run, lastEventId(c.req.header('last-event-id'))) as never;
   });
 }

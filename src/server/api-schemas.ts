@@ -1,0 +1,136 @@
+import { z } from '@hono/zod-openapi';
+
+// The request and response bodies of the HTTP API. The route definitions (routes-*.ts) name them,
+// so the OpenAPI document served at /v1/openapi.json is generated from the code that answers.
+// Response bodies list the fields clients rely on and allow more (`looseObject`): the runtime may
+// add fields without breaking a generated client.
+
+/** Every error: `{error: {code, message}}`, with the code from the one table in errors.ts. */
+export const ErrorBody = z
+  .object({ error: z.object({ code: z.string().openapi({ example: 'INVALID_ARGUMENT' }), message: z.string() }) })
+  .openapi('Error');
+
+const nonEmpty = (field: string) => z.string({ error: `"${field}" must be a non-empty string` }).min(1, { error: `"${field}" must be a non-empty string` });
+
+export const SubmitBody = z
+  .object({
+    agent: nonEmpty('agent').openapi({ description: 'An agent this server can run (GET /v1/agents)' }),
+    input: nonEmpty('input').openapi({ description: 'The request, as text' }),
+    tenant: nonEmpty('tenant').optional().openapi({ description: 'Default: the key\'s only tenant, or `default` for a key of every tenant' }),
+    shadow: z.boolean({ error: '"shadow" must be true or false' }).optional().openapi({ description: 'Record writes and deletes instead of making them' }),
+  })
+  .openapi('Submit');
+
+export const Submitted = z
+  .object({ runId: z.string(), status: z.string(), replayed: z.boolean().optional().openapi({ description: 'True when an Idempotency-Key returned an earlier run' }) })
+  .openapi('Submitted');
+
+export const RunRecord = z
+  .looseObject({
+    runId: z.string(),
+    agent: z.string(),
+    tenant: z.string(),
+    mode: z.string(),
+    status: z.string(),
+    stopReason: z.string().nullable(),
+    parentRunId: z.string().nullable(),
+    rootRunId: z.string(),
+    input: z.string(),
+    output: z.string().nullable(),
+    error: z.string().nullable(),
+    costNano: z.number(),
+    steps: z.number(),
+    toolCalls: z.number(),
+    createdAt: z.number(),
+    updatedAt: z.number(),
+  })
+  .openapi('RunRecord');
+
+export const RunList = z.object({ runs: z.array(RunRecord.extend({ costUsd: z.number().optional() })) }).openapi('RunList');
+
+export const RunResult = z
+  .looseObject({
+    runId: z.string(),
+    agent: z.string(),
+    tenant: z.string(),
+    status: z.string(),
+    stopReason: z.string().nullable(),
+    stopDetail: z.string().nullable(),
+    output: z.string().nullable(),
+    error: z.looseObject({ code: z.string(), message: z.string() }).nullable(),
+    costUsd: z.number(),
+    ceilingUsd: z.number(),
+    steps: z.number(),
+    retries: z.number(),
+    toolCalls: z.array(z.looseObject({ callId: z.string(), tool: z.string() })),
+    pending: z
+      .object({ kind: z.enum(['approval', 'escalation']), id: z.string(), callId: z.string().nullable(), tool: z.string().nullable(), args: z.unknown(), reason: z.string() })
+      .nullable(),
+    parentRunId: z.string().nullable(),
+  })
+  .openapi('RunResult');
+
+export const EventList = z
+  .object({
+    events: z.array(z.looseObject({ seq: z.number(), type: z.string(), at: z.number(), data: z.unknown(), explain: z.string().openapi({ description: 'The event in plain words' }) })),
+  })
+  .openapi('EventList');
+
+export const Intervention = z
+  .looseObject({
+    id: z.string(),
+    runId: z.string(),
+    agent: z.string(),
+    tenant: z.string(),
+    kind: z.enum(['approval', 'escalation']),
+    status: z.string(),
+    callId: z.string().nullable(),
+    tool: z.string().nullable(),
+    args: z.unknown(),
+    reason: z.string(),
+    requestedAt: z.number(),
+    decidedAt: z.number().nullable(),
+    decidedBy: z.string().nullable(),
+    decisionReason: z.string().nullable(),
+  })
+  .openapi('Intervention');
+
+export const InterventionList = z.object({ interventions: z.array(Intervention) }).openapi('InterventionList');
+
+const reason = z.string({ error: '"reason" must be a string of at most 2000 characters' }).max(2000, { error: '"reason" must be a string of at most 2000 characters' });
+
+export const ReasonBody = z.object({ reason: reason.optional() }).openapi('Reason');
+
+export const CancelBody = z.object({ reason: z.string().optional() }).openapi('Cancel');
+
+export const DecisionBody = z
+  .object({
+    decision: z.enum(['approve', 'edit', 'takeover', 'stop'], { error: '"decision" must be approve, edit, takeover or stop' }),
+    args: z.unknown().optional().openapi({ description: 'For `edit`: the arguments to run instead' }),
+    output: z.string().optional().openapi({ description: 'For `takeover`: the final answer' }),
+    reason: reason.optional(),
+  })
+  .openapi('Decision');
+
+export const SwitchBody = z
+  .object({ scope: z.string({ error: '"scope" must be all, agent:NAME or tenant:NAME' }).openapi({ example: 'tenant:acme' }), reason: z.string().optional() })
+  .openapi('KillSwitch');
+
+export const Switch = z.looseObject({ scope: z.string(), by: z.string(), reason: z.string(), at: z.number() }).openapi('Switch');
+
+export const SwitchList = z.object({ switches: z.array(Switch) }).openapi('SwitchList');
+
+export const Engaged = z
+  .object({ engaged: Switch, stopped: z.array(z.object({ runId: z.string(), status: z.string() })) })
+  .openapi('Engaged');
+
+export const Lifted = z.object({ lifted: z.string() }).openapi('Lifted');
+
+export const Overview = z.object({ agents: z.array(z.looseObject({ agent: z.string(), runs: z.number() })) }).openapi('Overview');
+
+export const AgentNames = z.object({ agents: z.array(z.string()) }).openapi('AgentNames');
+
+export const Me = z.object({ id: z.string(), name: z.string(), role: z.string(), tenants: z.array(z.string()) }).openapi('Me');
+
+/** The `{id}` path parameter. */
+export const IdParam = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' } }) });
