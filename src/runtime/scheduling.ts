@@ -16,9 +16,15 @@ export class ToolSlots {
   readonly #inUse = new Map<string, number>();
   readonly #waiting = new Map<string, (() => void)[]>();
 
-  async acquire(tool: string, limit: number | undefined): Promise<() => void> {
-    if (!limit) return () => {};
+  /**
+   * Takes a slot of `tool` (none to take without a limit). `queued` says whether the call had to
+   * wait for one: only then is the wait a scheduling event worth recording.
+   */
+  async acquire(tool: string, limit: number | undefined): Promise<{ release: () => void; queued: boolean }> {
+    if (!limit) return { release: () => {}, queued: false };
+    let queued = false;
     while ((this.#inUse.get(tool) ?? 0) >= limit) {
+      queued = true;
       await new Promise<void>((resolve) => {
         const queue = this.#waiting.get(tool) ?? [];
         queue.push(resolve);
@@ -27,12 +33,13 @@ export class ToolSlots {
     }
     this.#inUse.set(tool, (this.#inUse.get(tool) ?? 0) + 1);
     let released = false;
-    return () => {
+    const release = () => {
       if (released) return;
       released = true;
       this.#inUse.set(tool, (this.#inUse.get(tool) ?? 1) - 1);
       this.#waiting.get(tool)?.shift()?.();
     };
+    return { release, queued };
   }
 }
 

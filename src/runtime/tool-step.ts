@@ -190,16 +190,17 @@ async function launch(ctx: RunContext, l: Launch): Promise<Settled> {
   const key = `tool:${l.tool.name}`;
   const open = await breakerRefusal(ctx, key);
   if (open) return { launch: l, outcome: { ok: false, code: 'BREAKER_OPEN', message: `${l.tool.name}: ${open.message}`, unknown: false }, durationMs: 0 };
-  const release = await ctx.scheduling?.toolSlots.acquire(l.tool.name, ctx.scheduling.config.toolConcurrency[l.tool.name]);
-  const waited = ctx.now() - started;
+  const slot = await ctx.scheduling?.toolSlots.acquire(l.tool.name, ctx.scheduling.config.toolConcurrency[l.tool.name]);
+  // Only a call that queued for a slot waited; time spent getting here is not a scheduling wait.
+  const waited = slot?.queued ? ctx.now() - started : 0;
   try {
     await countAttempt(ctx, l.attempt > 1);
     const outcome = await invoke(ctx, l.tool, l.args, l.call.callId, idempotencyKey(ctx.runId, l.call.callId), l.attempt);
     await breakerOutcome(ctx, key, outcome.ok || outcome.code === 'INVALID_TOOL_ARGS');
-    if (waited > 0 && release) ctx.emit('scheduler.waited', { reason: 'tool_slot', key: l.tool.name, ms: waited });
+    if (slot?.queued) ctx.emit('scheduler.waited', { reason: 'tool_slot', key: l.tool.name, ms: waited });
     return { launch: l, outcome, durationMs: ctx.now() - started - waited };
   } finally {
-    release?.();
+    slot?.release();
   }
 }
 

@@ -141,4 +141,30 @@ describe('the CLI as a tool people pipe and script', () => {
       assert.match(out.stderr, /AGENT_LOAD_FAILED: .*service\.ts must have a default export made with defineAgent/);
     }
   });
+
+  it('refuses an empty file and an empty SQLite database at the store path, and leaves them as they were', async () => {
+    const dir = tempDir();
+    const emptyFile = join(dir, 'empty.db');
+    writeFileSync(emptyFile, '');
+    const emptyDb = join(dir, 'blank.db');
+    new DatabaseSync(emptyDb).close();
+    for (const file of [emptyFile, emptyDb]) {
+      const size = statSync(file).size;
+      const out = await runCli(['runs', 'list', '--db', file]);
+      assert.equal(out.code, 2, out.stderr);
+      assert.match(out.stderr, /INVALID_ARGUMENT: .* exists but is empty \(no tables\): it is not a Warden store/);
+      assert.equal(statSync(file).size, size);
+    }
+  });
+
+  it('creates a new store atomically: four processes opening the same new path at once all get the one store', async () => {
+    const db = join(tempDir(), 'new', 'w.db');
+    const outs = await Promise.all([1, 2, 3, 4].map(() => runCli(['runs', 'list', '--db', db, '--json'])));
+    for (const out of outs) assert.equal(out.code, 0, out.stderr);
+    const store = new DatabaseSync(db);
+    const migrations = store.prepare('SELECT count(*) AS n FROM schema_migrations').get() as { n: number };
+    store.close();
+    assert.ok(migrations.n > 0);
+    assert.deepEqual(readdirSync(join(db, '..')).filter((f) => f.includes('.creating-')), [], 'no temporary files left');
+  });
 });

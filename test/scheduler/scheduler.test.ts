@@ -116,6 +116,19 @@ describe('circuit breakers and the retry budget', () => {
 });
 
 describe('rate limits and tool concurrency', () => {
+  it('records no scheduler.waited when no call had to queue for a tool slot, however the clock moves', async () => {
+    let clock = 0;
+    const tool = defineTool({ name: 'look', description: 'Look', tier: 'read', input: z.object({}), execute: () => ({ ok: true }) });
+    const agent = defineAgent({ name: 'looker', instructions: 'x', model: simulated.script([{ toolCalls: [{ tool: 'look', args: {} }] }, { text: 'done' }]), tools: [tool] });
+    // A clock that ticks on every read: the old code took any elapsed millisecond for a wait.
+    for (const toolConcurrency of [{}, { look: 2 }]) {
+      const warden = createWarden({ store: createSqliteStore({ path: ':memory:' }), now: () => (clock += 1), scheduler: { toolConcurrency } });
+      const result = await warden.run(agent, 'go');
+      assert.equal(result.status, 'completed');
+      assert.deepEqual((await warden.events(result.runId)).filter((e) => e.type === 'scheduler.waited'), [], JSON.stringify(toolConcurrency));
+    }
+  });
+
   it("spaces model calls to the provider's requests per minute, and says so in the trace", async () => {
     const agent = scriptedAgent([{ text: 'ok' }], []);
     const clock = virtualClock();

@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { constants, copyFileSync, existsSync, linkSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { WardenError } from '../../errors.ts';
@@ -40,36 +41,72 @@ export function migrateFile(path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_M
 }
 
 /**
- * A SQLite database that already holds tables, none of them Warden's migration ledger, belongs to
- * something else: adopting it would mix Warden's tables into another application's file. An empty
- * database (no tables yet, or a file of 0 bytes) is a new store: SQLite creates the file before it
- * writes a byte, so refusing empty files would race with another process creating the same store.
+ * Warden creates its store file itself, atomically (`createAtomically`), so a file already at the
+ * path is a Warden store, or not one: an empty file or database, or another application's tables.
+ * Adopting either would mix Warden's tables into a file that is not Warden's; both are refused.
  */
-function refuseForeign(db: DatabaseSync, path: string): void {
+function refuseNotWarden(db: DatabaseSync, path: string): void {
   const tables = (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
-  if (tables.length === 0 || tables.includes('schema_migrations')) return;
+  if (tables.includes('schema_migrations')) return;
+  const where = 'Point --db (or WARDEN_DB) at a path where Warden may create its store, or at an existing Warden store.';
+  if (tables.length === 0) {
+    throw new WardenError('INVALID_ARGUMENT', `${path} exists but is empty (no tables): it is not a Warden store, and Warden creates its store itself. Remove it, or ${where[0]!.toLowerCase()}${where.slice(1)}`);
+  }
   const shown = tables.slice(0, 5).join(', ') + (tables.length > 5 ? `, … (${tables.length} tables)` : '');
-  throw new WardenError(
-    'INVALID_ARGUMENT',
-    `${path} is a SQLite database of something else (tables: ${shown}), not a Warden store; Warden will not add its tables to it. Point --db (or WARDEN_DB) at a new file or an existing Warden store.`,
-  );
+  throw new WardenError('INVALID_ARGUMENT', `${path} is a SQLite database of something else (tables: ${shown}), not a Warden store; Warden will not add its tables to it. ${where}`);
+}
+
+/**
+ * Creates a new store at `path` so that no other process ever sees it half made: the schema is
+ * built in a file of its own beside it, which is then hard-linked to `path` (an atomic create
+ * that fails if the path exists). When another process created the store first, theirs is used.
+ * Returns the migrations applied, or null when another process won.
+ */
+function createAtomically(path: string, busyTimeoutMs: number): MigrationReport | null {
+  const temp = `${path}.creating-${process.pid}-${randomBytes(4).toString('hex')}`;
+  let report: MigrationReport | null;
+  try {
+    const db = new DatabaseSync(temp, { timeout: busyTimeoutMs, enableForeignKeyConstraints: true });
+    try {
+      db.exec('PRAGMA journal_mode = WAL');
+      report = migrate(db);
+    } finally {
+      db.close(); // the last connection: SQLite checkpoints the WAL into the file
+    }
+    try {
+      linkSync(temp, path);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') report = null;
+      else if (code === 'EPERM' || code === 'ENOTSUP' || code === 'ENOSYS') copyFileSync(temp, path, constants.COPYFILE_EXCL); // no hard links here
+      else throw e;
+    }
+  } finally {
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${temp}${suffix}`, { force: true });
+  }
+  return report;
 }
 
 function open(path: string, busyTimeoutMs: number): { db: DatabaseSync; report: MigrationReport } {
   let db: DatabaseSync | undefined;
   try {
-    if (!isInMemory(path)) mkdirSync(dirname(resolve(path)), { recursive: true });
+    let created: MigrationReport | null = null;
+    if (!isInMemory(path)) {
+      mkdirSync(dirname(resolve(path)), { recursive: true });
+      if (!existsSync(path)) created = createAtomically(path, busyTimeoutMs);
+    }
     db = new DatabaseSync(path, { timeout: busyTimeoutMs, enableForeignKeyConstraints: true });
     // busy_timeout first, so switching to WAL waits for another process instead of failing.
     db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
+    // Before anything writes to the file: a file that is not a Warden store is left as it was.
+    if (!isInMemory(path)) refuseNotWarden(db, path);
     // WAL: readers never block the writer. NORMAL: a commit survives a process crash; a power
     // loss may drop the last commits but never corrupts the file.
     db.exec('PRAGMA journal_mode = WAL');
     db.exec('PRAGMA synchronous = NORMAL');
     db.exec('PRAGMA foreign_keys = ON');
-    refuseForeign(db, path);
     const report = migrate(db);
-    return { db, report };
+    return { db, report: created ? { ...report, applied: [...created.applied, ...report.applied] } : report };
   } catch (e) {
     try {
       db?.close();
