@@ -11,6 +11,7 @@ import type {
 } from '@ai-sdk/provider';
 import { WardenError } from '../errors.ts';
 import { classifyModelError, ModelCallError } from './model-failure.ts';
+import { responseIdentity } from './model-identity.ts';
 import { raceAbort } from './race-abort.ts';
 import type { ConversationMessage, ModelRequest, ModelTurn, ProposedCall, ToolResultMessage, WardenModel } from './port.ts';
 
@@ -152,6 +153,7 @@ function toModelTurn(result: GenerateResult): ModelTurn {
   const confidence = warden?.confidence;
   const rationale = warden?.rationale;
   const avgLogprob = meanLogprob(metadata);
+  const response = responseIdentity(result);
   return {
     text,
     toolCalls,
@@ -168,6 +170,7 @@ function toModelTurn(result: GenerateResult): ModelTurn {
     ...(typeof rationale === 'string' ? { rationale } : {}),
     ...(avgLogprob !== undefined ? { avgLogprob } : {}),
     ...(usage.inputTokens === undefined || usage.outputTokens === undefined ? { usageMissing: true } : {}),
+    ...(response ? { response } : {}),
   };
 }
 
