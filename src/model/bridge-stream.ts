@@ -124,6 +124,8 @@ class StreamAssembly {
   private readonly calls: LanguageModelV3Content[] = [];
   private readonly streamedInputs = new Set<string>();
   private finish?: Extract<LanguageModelV3StreamPart, { type: 'finish' }>;
+  /** The provider's response id and model, as its `response-metadata` part gives them (for traces). */
+  private response?: { id?: string; modelId?: string };
 
   private cap: number;
   private readonly onText: (delta: string) => void;
@@ -156,6 +158,9 @@ class StreamAssembly {
         if (!this.streamedInputs.has(part.toolCallId)) this.count(part.input);
         this.calls.push(part);
         break;
+      case 'response-metadata':
+        this.response = { ...this.response, ...(part.id ? { id: part.id } : {}), ...(part.modelId ? { modelId: part.modelId } : {}) };
+        break;
       case 'finish':
         this.finish = part;
         this.finished = true;
@@ -183,6 +188,7 @@ class StreamAssembly {
       finishReason: this.finish?.finishReason ?? { unified: 'other', raw: undefined },
       usage: this.finish?.usage ?? (undefined as unknown as LanguageModelV3GenerateResult['usage']),
       ...(this.finish?.providerMetadata ? { providerMetadata: this.finish.providerMetadata } : {}),
+      ...(this.response ? { response: this.response } : {}),
       warnings: [],
     };
   }

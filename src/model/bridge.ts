@@ -8,6 +8,7 @@ import type {
   SharedV3ProviderMetadata,
 } from '@ai-sdk/provider';
 import { classifyModelError, ModelCallError } from './model-failure.ts';
+import { responseIdentity } from './model-identity.ts';
 import { raceAbort } from './race-abort.ts';
 import type { ConversationMessage, ModelRequest, ModelTurn, ProposedCall, ToolResultMessage, WardenModel } from './port.ts';
 import { assertSupportedModel, generateV3 } from './spec-versions.ts';
@@ -139,6 +140,7 @@ export function toModelTurn(result: GenerateResult): ModelTurn {
   const confidence = warden?.confidence;
   const rationale = warden?.rationale;
   const avgLogprob = meanLogprob(metadata);
+  const response = responseIdentity(result);
   return {
     text,
     toolCalls,
@@ -155,6 +157,7 @@ export function toModelTurn(result: GenerateResult): ModelTurn {
     ...(typeof rationale === 'string' ? { rationale } : {}),
     ...(avgLogprob !== undefined ? { avgLogprob } : {}),
     ...(usage.inputTokens === undefined || usage.outputTokens === undefined ? { usageMissing: true } : {}),
+    ...(response ? { response } : {}),
   };
 }
 

@@ -1,4 +1,5 @@
 import type { LanguageModelV2, LanguageModelV3, LanguageModelV4 } from '@ai-sdk/provider';
+import type { ModelResponseIdentity } from './model-identity.ts';
 
 /**
  * The model port: any Vercel AI SDK language model works unchanged — specification v4 (`ai` 7
@@ -79,6 +80,8 @@ export interface ModelTurn {
    * reported (0 for the rest), so the runtime must charge the call's whole reservation instead.
    */
   usageMissing?: boolean;
+  /** The response id and model the provider reported, when it did (OpenTelemetry `gen_ai.response.*`). */
+  response?: ModelResponseIdentity;
 }
 
 /** Why a model call failed, classified so the runtime knows whether a retry can help. */

@@ -3,6 +3,7 @@ import type { AnyRunEvent } from '../runtime/events.ts';
 import type { RunState } from '../runtime/fold.ts';
 import type { CommittedEvents, Warden } from '../runtime/warden.ts';
 import type { Store } from '../store/store.ts';
+import { genAiProviderName, OPERATION_DURATION_BUCKETS, TOKEN_USAGE_BUCKETS } from './otel/genai.ts';
 
 /** A circuit breaker's state as the `warden_breaker_state` gauge reports it. */
 export type BreakerState = 'closed' | 'half_open' | 'open';
@@ -12,8 +13,6 @@ const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, o
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 /** USD per run: from a cached answer to a long agentic run. */
 const COST_BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5];
-/** The OpenTelemetry GenAI convention's buckets for `gen_ai.client.token.usage`. */
-const TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
 const WAIT_BUCKETS = [1, 10, 60, 300, 900, 3600, 4 * 3600, 24 * 3600];
 
 export interface MetricsOptions {
@@ -39,6 +38,8 @@ export interface MetricsOptions {
 export class WardenMetrics {
   readonly registry: Registry;
   private readonly now: () => number;
+  /** When each run's pending model call was reserved, i.e. about to be made (for failed calls' duration). */
+  private readonly modelStartedAt = new Map<string, number>();
   /** Parked runs as this process saw them: runId → what they wait for and since when. */
   private readonly parked = new Map<string, { kind: 'approval' | 'escalation'; agent: string; since: number }>();
   /** approvalId → when it was requested, for the wait histogram. */
@@ -63,6 +64,9 @@ export class WardenMetrics {
   readonly budgetOverruns: Counter<'agent'>;
   readonly stepLatency: Histogram<'agent' | 'kind'>;
   readonly tokenUsage: Histogram<'gen_ai_operation_name' | 'gen_ai_provider_name' | 'gen_ai_request_model' | 'gen_ai_token_type'>;
+  readonly operationDuration: Histogram<
+    'gen_ai_operation_name' | 'gen_ai_provider_name' | 'gen_ai_request_model' | 'gen_ai_response_model' | 'server_address' | 'server_port' | 'error_type'
+  >;
   readonly breakerState: Gauge<'breaker'>;
   readonly queueDepth: Gauge<'queue'>;
   readonly driftScore: Gauge<'agent' | 'dimension'>;
@@ -105,7 +109,13 @@ export class WardenMetrics {
       'gen_ai_client_token_usage',
       'Tokens used per model call (OpenTelemetry GenAI gen_ai.client.token.usage).',
       ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_token_type'],
-      TOKEN_BUCKETS,
+      TOKEN_USAGE_BUCKETS,
+    );
+    this.operationDuration = histogram(
+      'gen_ai_client_operation_duration_seconds',
+      'Duration of each model call, failed ones included (OpenTelemetry GenAI gen_ai.client.operation.duration); empty labels were not known.',
+      ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_response_model', 'server_address', 'server_port', 'error_type'],
+      OPERATION_DURATION_BUCKETS,
     );
     this.breakerState = new Gauge({ name: 'warden_breaker_state', help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open.', labelNames: ['breaker'], registers });
     this.queueDepth = new Gauge({ name: 'warden_queue_depth', help: 'Runs waiting in a queue for a worker.', labelNames: ['queue'], registers });
@@ -150,15 +160,24 @@ export class WardenMetrics {
         this.steps.inc({ agent });
         this.modelCalls.inc({ agent, outcome: 'ok' });
         this.stepLatency.observe({ agent, kind: 'model' }, d.latencyMs / 1000);
-        const base = { gen_ai_operation_name: 'chat', gen_ai_provider_name: state.model.provider, gen_ai_request_model: state.model.modelId };
+        const base = { gen_ai_operation_name: 'chat', gen_ai_provider_name: genAiProviderName(state.model.provider), gen_ai_request_model: state.model.modelId };
         this.tokenUsage.observe({ ...base, gen_ai_token_type: 'input' }, d.turn.usage.inputTokens);
         this.tokenUsage.observe({ ...base, gen_ai_token_type: 'output' }, d.turn.usage.outputTokens);
+        this.operationDuration.observe(this.durationLabels(state, d.turn.response?.modelId, ''), d.latencyMs / 1000);
+        this.modelStartedAt.delete(state.runId);
         break;
       }
-      case 'model.failed':
+      case 'budget.reserved':
+        if (e.data.purpose === 'model') this.modelStartedAt.set(state.runId, e.at);
+        break;
+      case 'model.failed': {
+        const started = this.modelStartedAt.get(state.runId) ?? e.at;
+        this.modelStartedAt.delete(state.runId);
+        this.operationDuration.observe(this.durationLabels(state, undefined, e.data.failure.kind), Math.max(0, e.at - started) / 1000);
         this.modelCalls.inc({ agent, outcome: e.data.failure.kind });
         if (e.data.willRetry) this.retries.inc({ agent, kind: 'model', cause: e.data.failure.kind });
         break;
+      }
       case 'tool.rejected':
         // The name of an unknown tool comes from the model: keep it out of the labels.
         this.toolCalls.inc({ agent, tool: e.data.error.code === 'UNKNOWN_TOOL' ? '(unknown)' : e.data.tool, tier: '', decision: 'rejected' });
@@ -205,8 +224,22 @@ export class WardenMetrics {
       case 'run.cancelled':
         this.runsEnded.inc({ agent, status: state.status, stop_reason: state.stopReason ?? '' });
         this.runCost.observe({ agent }, state.spentNano / 1e9);
+        this.modelStartedAt.delete(state.runId);
         break;
     }
+  }
+
+  private durationLabels(state: RunState, responseModel: string | undefined, errorType: string) {
+    const server = state.model.server;
+    return {
+      gen_ai_operation_name: 'chat',
+      gen_ai_provider_name: genAiProviderName(state.model.provider),
+      gen_ai_request_model: state.model.modelId,
+      gen_ai_response_model: responseModel ?? '',
+      server_address: server?.address ?? '',
+      server_port: server?.port !== undefined ? String(server.port) : '',
+      error_type: errorType,
+    };
   }
 
   private async collectPending(store: Store | undefined): Promise<void> {

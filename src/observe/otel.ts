@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { metrics, type MeterProvider } from '@opentelemetry/api';
 import type { SpanExporter, TracerProvider } from '@opentelemetry/sdk-trace';
 import type { Warden } from '../runtime/warden.ts';
 import { SpanProjector } from './otel/span-projector.ts';
@@ -22,6 +23,12 @@ export interface TracingOptions {
   serviceName?: string;
   /** Export each span as it ends instead of in batches (tests, short CLI runs). Default false. */
   immediate?: boolean;
+  /**
+   * Where the GenAI client metrics (`gen_ai.client.operation.duration`, `gen_ai.client.token.usage`)
+   * go. Default: the global meter provider of @opentelemetry/api, which records nothing until the
+   * application registers one.
+   */
+  meterProvider?: MeterProvider;
 }
 
 /**
@@ -48,7 +55,8 @@ export class WardenTracing {
       resource: resourceFromAttributes({ 'service.name': options.serviceName ?? 'warden' }),
       spanProcessors: [processor],
     });
-    this.projector = new SpanProjector({ tracer: this.provider.getTracer('warden'), ids, captureContent: options.captureContent === true });
+    const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter('warden');
+    this.projector = new SpanProjector({ tracer: this.provider.getTracer('warden'), ids, captureContent: options.captureContent === true, meter });
   }
 
   /** Subscribes to a Warden's committed events. Returns the unsubscribe function. */
@@ -106,5 +114,6 @@ export function tracingFromEnv(env: Env = process.env, options: Partial<Omit<Tra
     captureContent: options.captureContent ?? env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT?.trim().toLowerCase() === 'true',
     serviceName: options.serviceName ?? (env.OTEL_SERVICE_NAME?.trim() || 'warden'),
     immediate: options.immediate,
+    ...(options.meterProvider ? { meterProvider: options.meterProvider } : {}),
   });
 }

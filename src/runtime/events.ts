@@ -1,4 +1,5 @@
 import type { ModelFailure, ModelTurn } from '../model/port.ts';
+import type { ModelServer } from '../model/model-identity.ts';
 import type { Limits, PolicyDecision } from '../agent/agent.ts';
 import type { Tier } from '../agent/tool.ts';
 import type { PlanStep } from '../agent/plan.ts';
@@ -73,7 +74,14 @@ export interface EventPayloads {
     /** For a child run: its ancestors, root first (delegation depth and cycle checks). */
     lineage?: { runId: string; agent: string }[];
     /** Model identity and price the ceiling is enforced with. */
-    model: { provider: string; modelId: string; inputPerMTok: number; outputPerMTok: number };
+    model: {
+      provider: string;
+      modelId: string;
+      inputPerMTok: number;
+      outputPerMTok: number;
+      /** Host and port of the provider's base URL, when the model exposes one (OpenTelemetry `server.*`). */
+      server?: ModelServer;
+    };
   };
   /** An execution session began (first start, or a resume after a crash or a decision). */
   'run.started': { worker: string; session: number; resumedFrom: number };

@@ -4,6 +4,7 @@ import { holderIsGone } from './process-liveness.ts';
 import type { Agent } from '../agent/agent.ts';
 import { isRehearsalAgent } from '../agent/rehearsal-mark.ts';
 import { WardenError } from '../errors.ts';
+import { modelServer } from '../model/model-identity.ts';
 import { resolvePricing, usdToNano } from '../model/pricing.ts';
 import type { InterventionRecord, Store } from '../store/store.ts';
 import { checkArgs } from '../guard/check-args.ts';
@@ -284,6 +285,7 @@ export class Warden {
   ): Promise<void> {
     const { agent, runId } = spec;
     const pricing = resolvePricing(agent.model, agent.pricing);
+    const server = modelServer(agent.model);
     const at = this.now();
     const submitted = newEvent(
       'run.submitted',
@@ -298,7 +300,7 @@ export class Warden {
         ...(spec.lineage ? { lineage: spec.lineage } : {}),
         ...(spec.mode !== 'live' ? { mode: spec.mode } : {}),
         ...(spec.submittedBy ? { submittedBy: spec.submittedBy } : {}),
-        model: { provider: agent.model.provider, modelId: agent.model.modelId, inputPerMTok: pricing.inputPerMTok, outputPerMTok: pricing.outputPerMTok },
+        model: { provider: agent.model.provider, modelId: agent.model.modelId, inputPerMTok: pricing.inputPerMTok, outputPerMTok: pricing.outputPerMTok, ...(server ? { server } : {}) },
       },
       at,
     );

@@ -57,7 +57,9 @@ describe('OpenTelemetry spans over OTLP/HTTP', () => {
     assert.equal(step1.kind, 3, 'chat spans are CLIENT spans');
     assert.equal(step1.parentSpanId, first.spanId);
     assert.equal(step1.attributes['gen_ai.operation.name'], 'chat');
-    assert.equal(step1.attributes['gen_ai.provider.name'], agent.model.provider);
+    assert.equal(agent.model.provider, 'warden.simulated');
+    assert.equal(step1.attributes['gen_ai.provider.name'], 'warden', "the AI SDK's id's first segment, not the id");
+    assert.equal(step1.attributes['warden.model.provider_id'], 'warden.simulated');
     assert.equal(step1.attributes['gen_ai.request.model'], agent.model.modelId);
     assert.equal(step1.attributes['gen_ai.usage.input_tokens'], 100);
     assert.equal(step1.attributes['gen_ai.usage.output_tokens'], 20);

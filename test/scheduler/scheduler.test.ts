@@ -121,7 +121,7 @@ describe('rate limits and tool concurrency', () => {
     const tool = defineTool({ name: 'look', description: 'Look', tier: 'read', input: z.object({}), execute: () => ({ ok: true }) });
     const agent = defineAgent({ name: 'looker', instructions: 'x', model: simulated.script([{ toolCalls: [{ tool: 'look', args: {} }] }, { text: 'done' }]), tools: [tool] });
     // A clock that ticks on every read: the old code took any elapsed millisecond for a wait.
-    for (const toolConcurrency of [{}, { look: 2 }]) {
+    for (const toolConcurrency of [{}, { look: 2 }] as Record<string, number>[]) {
       const warden = createWarden({ store: createSqliteStore({ path: ':memory:' }), now: () => (clock += 1), scheduler: { toolConcurrency } });
       const result = await warden.run(agent, 'go');
       assert.equal(result.status, 'completed');

@@ -1,8 +1,38 @@
-import { context as otelContext, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { context as otelContext, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Histogram, type Meter, type Span, type Tracer } from '@opentelemetry/api';
+import type { ModelTurn } from '../../model/port.ts';
 import type { AnyRunEvent, BudgetSnapshot, RunEvent } from '../../runtime/events.ts';
 import { PARKED_STATUSES, TERMINAL_STATUSES } from '../../runtime/events.ts';
 import type { RunState } from '../../runtime/fold.ts';
 import type { CommittedEvents } from '../../runtime/warden.ts';
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_GEN_AI_AGENT_NAME,
+  ATTR_GEN_AI_CONVERSATION_ID,
+  ATTR_GEN_AI_INPUT_MESSAGES,
+  ATTR_GEN_AI_OUTPUT_MESSAGES,
+  ATTR_GEN_AI_TOOL_NAME,
+  ATTR_GEN_AI_TOOL_CALL_ID,
+  ATTR_GEN_AI_TOOL_TYPE,
+  ATTR_GEN_AI_TOOL_CALL_ARGUMENTS,
+  ATTR_GEN_AI_TOOL_CALL_RESULT,
+  ATTR_GEN_AI_OPERATION_NAME,
+  ATTR_GEN_AI_PROVIDER_NAME,
+  ATTR_GEN_AI_REQUEST_MAX_TOKENS,
+  ATTR_GEN_AI_REQUEST_MODEL,
+  ATTR_GEN_AI_RESPONSE_FINISH_REASONS,
+  ATTR_GEN_AI_RESPONSE_ID,
+  ATTR_GEN_AI_RESPONSE_MODEL,
+  ATTR_GEN_AI_TOKEN_TYPE,
+  ATTR_GEN_AI_USAGE_INPUT_TOKENS,
+  ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  genAiProviderName,
+  METRIC_GEN_AI_CLIENT_OPERATION_DURATION,
+  METRIC_GEN_AI_CLIENT_TOKEN_USAGE,
+  OPERATION_DURATION_BUCKETS,
+  TOKEN_USAGE_BUCKETS,
+} from './genai.ts';
 import { agentSpanIdOf, type PinnedIdGenerator, traceIdOf } from './trace-ids.ts';
 
 const usd = (nano: number) => nano / 1e9;
@@ -31,6 +61,8 @@ export interface SpanProjectorOptions {
   ids: PinnedIdGenerator;
   /** Record prompts, answers, tool arguments and results (off by default: they may hold personal data). */
   captureContent: boolean;
+  /** Where `gen_ai.client.operation.duration` and `gen_ai.client.token.usage` are recorded; none when absent. */
+  meter?: Meter;
 }
 
 /**
@@ -50,11 +82,25 @@ export class SpanProjector {
   private readonly tracer: Tracer;
   private readonly ids: PinnedIdGenerator;
   private readonly content: boolean;
+  private readonly duration?: Histogram;
+  private readonly tokens?: Histogram;
 
   constructor(options: SpanProjectorOptions) {
     this.tracer = options.tracer;
     this.ids = options.ids;
     this.content = options.captureContent;
+    if (options.meter) {
+      this.duration = options.meter.createHistogram(METRIC_GEN_AI_CLIENT_OPERATION_DURATION, {
+        description: 'GenAI operation duration.',
+        unit: 's',
+        advice: { explicitBucketBoundaries: OPERATION_DURATION_BUCKETS },
+      });
+      this.tokens = options.meter.createHistogram(METRIC_GEN_AI_CLIENT_TOKEN_USAGE, {
+        description: 'Number of input and output tokens used.',
+        unit: '{token}',
+        advice: { explicitBucketBoundaries: TOKEN_USAGE_BUCKETS },
+      });
+    }
   }
 
   /** An `EventListener`: projects one committed batch. */
@@ -77,11 +123,12 @@ export class SpanProjector {
   private startRun(state: RunState, at: number, session: number): OpenRun {
     const parent = state.parentRunId ? this.open.get(state.parentRunId) : undefined;
     const attributes: Attributes = {
-      'gen_ai.operation.name': 'invoke_agent',
-      'gen_ai.agent.name': state.agent,
-      'gen_ai.conversation.id': state.runId,
-      'gen_ai.provider.name': state.model.provider,
-      'gen_ai.request.model': state.model.modelId,
+      [ATTR_GEN_AI_OPERATION_NAME]: 'invoke_agent',
+      [ATTR_GEN_AI_AGENT_NAME]: state.agent,
+      [ATTR_GEN_AI_CONVERSATION_ID]: state.runId,
+      [ATTR_GEN_AI_PROVIDER_NAME]: genAiProviderName(state.model.provider),
+      [ATTR_GEN_AI_REQUEST_MODEL]: state.model.modelId,
+      'warden.model.provider_id': state.model.provider,
       'warden.run.id': state.runId,
       'warden.run.root_id': state.rootRunId,
       'warden.tenant': state.tenant,
@@ -91,7 +138,7 @@ export class SpanProjector {
       'warden.limits.max_tool_calls': state.limits.maxToolCalls,
       'warden.limits.max_retries': state.limits.maxRetries,
       ...(state.parentRunId ? { 'warden.run.parent_id': state.parentRunId } : {}),
-      ...(this.content ? { 'gen_ai.input.messages': json([{ role: 'user', parts: [{ type: 'text', content: state.input }] }]) } : {}),
+      ...(this.content ? { [ATTR_GEN_AI_INPUT_MESSAGES]: json([{ role: 'user', parts: [{ type: 'text', content: state.input }] }]) } : {}),
     };
     this.ids.pin(traceIdOf(state.rootRunId), agentSpanIdOf(state.runId, session));
     let span: Span;
@@ -125,7 +172,9 @@ export class SpanProjector {
         break;
       case 'model.failed': {
         const d = e.data;
-        const span = this.child(run, `chat ${state.model.modelId}`, SpanKind.CLIENT, run.modelStartedAt ?? e.at, {
+        const start = run.modelStartedAt ?? e.at;
+        this.duration?.record((e.at - start) / 1000, { ...this.metricBase(state), [ATTR_ERROR_TYPE]: d.failure.kind });
+        const span = this.child(run, `chat ${state.model.modelId}`, SpanKind.CLIENT, start, {
           ...this.chatBase(state),
           'warden.step': d.step,
           'warden.retry.attempt': d.attempt,
@@ -133,25 +182,25 @@ export class SpanProjector {
           'warden.retry.cause': d.failure.kind,
           ...(d.retryInMs !== undefined ? { 'warden.retry.backoff_ms': d.retryInMs } : {}),
           ...(d.failure.status !== undefined ? { 'http.response.status_code': d.failure.status } : {}),
-          'error.type': d.failure.kind,
+          [ATTR_ERROR_TYPE]: d.failure.kind,
         });
         span.setStatus({ code: SpanStatusCode.ERROR, message: d.failure.message });
         span.end(e.at);
         break;
       }
       case 'policy.decided':
-        run.span.addEvent('warden.policy.decided', { 'gen_ai.tool.name': e.data.tool, 'gen_ai.tool.call.id': e.data.callId, 'warden.policy.decision': e.data.decision, 'warden.policy.rule': e.data.rule, 'warden.policy.reason': e.data.reason }, e.at);
+        run.span.addEvent('warden.policy.decided', { [ATTR_GEN_AI_TOOL_NAME]: e.data.tool, [ATTR_GEN_AI_TOOL_CALL_ID]: e.data.callId, 'warden.policy.decision': e.data.decision, 'warden.policy.rule': e.data.rule, 'warden.policy.reason': e.data.reason }, e.at);
         break;
       case 'approval.requested':
-        run.span.addEvent('warden.approval.requested', { 'gen_ai.tool.call.id': e.data.callId, 'warden.approval.id': e.data.approvalId }, e.at);
+        run.span.addEvent('warden.approval.requested', { [ATTR_GEN_AI_TOOL_CALL_ID]: e.data.callId, 'warden.approval.id': e.data.approvalId }, e.at);
         break;
       case 'tool.denied':
       case 'tool.rejected': {
         const call = state.calls.get(e.data.callId);
         const span = this.child(run, `execute_tool ${e.data.tool}`, SpanKind.INTERNAL, e.at, this.toolAttributes(e.data.callId, e.data.tool, state));
         const why = e.type === 'tool.denied' ? e.data.reason : e.data.error.message;
-        span.setAttributes({ 'warden.tool.outcome': e.type === 'tool.denied' ? 'denied' : 'rejected', 'error.type': e.type === 'tool.denied' ? 'denied' : e.data.error.code });
-        if (this.content && call) span.setAttribute('gen_ai.tool.call.arguments', json(call.args));
+        span.setAttributes({ 'warden.tool.outcome': e.type === 'tool.denied' ? 'denied' : 'rejected', [ATTR_ERROR_TYPE]: e.type === 'tool.denied' ? 'denied' : e.data.error.code });
+        if (this.content && call) span.setAttribute(ATTR_GEN_AI_TOOL_CALL_ARGUMENTS, json(call.args));
         span.setStatus({ code: SpanStatusCode.ERROR, message: why });
         span.end(e.at);
         break;
@@ -162,7 +211,7 @@ export class SpanProjector {
           ...this.toolAttributes(e.data.callId, e.data.tool, state),
           'warden.retry.attempt': e.data.attempt,
           'warden.tool.idempotency_key': e.data.idempotencyKey,
-          ...(this.content && call ? { 'gen_ai.tool.call.arguments': json(call.args) } : {}),
+          ...(this.content && call ? { [ATTR_GEN_AI_TOOL_CALL_ARGUMENTS]: json(call.args) } : {}),
         });
         run.tools.set(`${e.data.callId}#${e.data.attempt}`, span);
         break;
@@ -179,11 +228,11 @@ export class SpanProjector {
         run.tools.delete(key);
         if (e.type === 'tool.succeeded') {
           span.setAttribute('warden.tool.outcome', 'succeeded');
-          if (this.content) span.setAttribute('gen_ai.tool.call.result', json(e.data.result));
+          if (this.content) span.setAttribute(ATTR_GEN_AI_TOOL_CALL_RESULT, json(e.data.result));
         } else {
           span.setAttributes({
             'warden.tool.outcome': 'failed',
-            'error.type': e.data.error.code,
+            [ATTR_ERROR_TYPE]: e.data.error.code,
             'warden.retry.will_retry': e.data.willRetry,
             ...(e.data.willRetry ? { 'warden.retry.cause': e.data.error.code } : {}),
             ...(e.data.unknownOutcome ? { 'warden.tool.unknown_outcome': true } : {}),
@@ -202,20 +251,42 @@ export class SpanProjector {
     }
   }
 
-  private chatBase(state: RunState): Attributes {
-    return { 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': state.model.provider, 'gen_ai.request.model': state.model.modelId };
+  /** The attributes every chat span and GenAI metric point carries. */
+  private metricBase(state: RunState, turn?: ModelTurn): Attributes {
+    const server = state.model.server;
+    return {
+      [ATTR_GEN_AI_OPERATION_NAME]: 'chat',
+      [ATTR_GEN_AI_PROVIDER_NAME]: genAiProviderName(state.model.provider),
+      [ATTR_GEN_AI_REQUEST_MODEL]: state.model.modelId,
+      ...(turn?.response?.modelId ? { [ATTR_GEN_AI_RESPONSE_MODEL]: turn.response.modelId } : {}),
+      ...(server ? { [ATTR_SERVER_ADDRESS]: server.address, ...(server.port !== undefined ? { [ATTR_SERVER_PORT]: server.port } : {}) } : {}),
+    };
+  }
+
+  private chatBase(state: RunState, turn?: ModelTurn): Attributes {
+    return {
+      ...this.metricBase(state, turn),
+      ...(turn?.response?.id ? { [ATTR_GEN_AI_RESPONSE_ID]: turn.response.id } : {}),
+      'warden.model.provider_id': state.model.provider,
+    };
   }
 
   private chatSpan(run: OpenRun, e: RunEvent<'model.called'>, state: RunState): void {
     const d = e.data;
     const t = d.turn;
     const budget = run.budget;
+    const metric = this.metricBase(state, t);
+    this.duration?.record(d.latencyMs / 1000, metric);
+    if (!t.usageMissing) {
+      this.tokens?.record(t.usage.inputTokens, { ...metric, [ATTR_GEN_AI_TOKEN_TYPE]: 'input' });
+      this.tokens?.record(t.usage.outputTokens, { ...metric, [ATTR_GEN_AI_TOKEN_TYPE]: 'output' });
+    }
     const span = this.child(run, `chat ${state.model.modelId}`, SpanKind.CLIENT, e.at - d.latencyMs, {
-      ...this.chatBase(state),
-      'gen_ai.request.max_tokens': d.maxOutputTokens,
-      'gen_ai.usage.input_tokens': t.usage.inputTokens,
-      'gen_ai.usage.output_tokens': t.usage.outputTokens,
-      'gen_ai.response.finish_reasons': [t.finishReason],
+      ...this.chatBase(state, t),
+      [ATTR_GEN_AI_REQUEST_MAX_TOKENS]: d.maxOutputTokens,
+      [ATTR_GEN_AI_USAGE_INPUT_TOKENS]: t.usage.inputTokens,
+      [ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]: t.usage.outputTokens,
+      [ATTR_GEN_AI_RESPONSE_FINISH_REASONS]: [t.finishReason],
       'warden.step': d.step,
       'warden.retry.attempt': d.attempt,
       'warden.cost_usd': usd(d.costNano),
@@ -225,7 +296,7 @@ export class SpanProjector {
       ...(budget ? { 'warden.budget.spent_usd': usd(budget.spentNano), 'warden.budget.left_usd': usd(budget.ceilingNano - budget.spentNano - budget.reservedNano) } : {}),
       ...(this.content
         ? {
-            'gen_ai.output.messages': json([
+            [ATTR_GEN_AI_OUTPUT_MESSAGES]: json([
               {
                 role: 'assistant',
                 parts: [...(t.text ? [{ type: 'text', content: t.text }] : []), ...t.toolCalls.map((c) => ({ type: 'tool_call', id: c.callId, name: c.tool, arguments: c.args }))],
@@ -242,10 +313,10 @@ export class SpanProjector {
   private toolAttributes(callId: string, tool: string, state: RunState): Attributes {
     const call = state.calls.get(callId);
     return {
-      'gen_ai.operation.name': 'execute_tool',
-      'gen_ai.tool.name': tool,
-      'gen_ai.tool.call.id': callId,
-      'gen_ai.tool.type': 'function',
+      [ATTR_GEN_AI_OPERATION_NAME]: 'execute_tool',
+      [ATTR_GEN_AI_TOOL_NAME]: tool,
+      [ATTR_GEN_AI_TOOL_CALL_ID]: callId,
+      [ATTR_GEN_AI_TOOL_TYPE]: 'function',
       'warden.step': call?.step ?? 0,
       ...(call?.tier ? { 'warden.tool.tier': call.tier } : {}),
       ...(call?.decision
@@ -273,10 +344,10 @@ export class SpanProjector {
       'warden.budget.left_usd': usd(left),
       ...(state.stopReason ? { 'warden.stop_reason': state.stopReason, 'warden.stop_detail': state.stopDetail ?? '' } : {}),
       ...(state.pending ? { 'warden.waiting_for': state.pending.kind, 'warden.pending.id': state.pending.id } : {}),
-      ...(this.content && state.output !== null ? { 'gen_ai.output.messages': json([{ role: 'assistant', parts: [{ type: 'text', content: state.output }] }]) } : {}),
+      ...(this.content && state.output !== null ? { [ATTR_GEN_AI_OUTPUT_MESSAGES]: json([{ role: 'assistant', parts: [{ type: 'text', content: state.output }] }]) } : {}),
     });
     if (state.status === 'failed') {
-      run.span.setAttribute('error.type', state.error?.code ?? 'failed');
+      run.span.setAttribute(ATTR_ERROR_TYPE, state.error?.code ?? 'failed');
       run.span.setStatus({ code: SpanStatusCode.ERROR, message: state.error?.message });
     }
     run.span.end(at);
