@@ -15,6 +15,8 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
   const program = new Command('warden')
     .description('Warden: a production runtime for AI agents — stop conditions, least privilege, a cost ceiling, a replayable trace.')
     .version(VERSION, '-V, --version')
+    // Options after a subcommand belong to it (`warden stop list --db X`), not to its parent.
+    .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride();
   const entry = COMMANDS.find((c) => c.name === argv[0]);

@@ -18,6 +18,12 @@ export function parseScope(scope: string): SwitchScope {
   throw new WardenError('INVALID_ARGUMENT', `A kill-switch scope is "all", "agent:NAME" or "tenant:NAME", got ${JSON.stringify(scope)}`);
 }
 
+/** The runs a scope covers, as `Warden.stop` takes them. */
+export function switchTarget(scope: SwitchScope): { all: true } | { agent: string } | { tenant: string } {
+  if (scope === 'all') return { all: true };
+  return scope.startsWith('agent:') ? { agent: scope.slice('agent:'.length) } : { tenant: scope.slice('tenant:'.length) };
+}
+
 /** Engages a durable kill switch: until it is lifted, matching runs may not be submitted or resumed. */
 export async function engageSwitch(store: Store, scope: SwitchScope, by: string, reason: string): Promise<EngagedSwitch> {
   const engaged: EngagedSwitch = { scope: parseScope(scope), by, reason, at: Date.now() };
@@ -42,5 +48,11 @@ export async function switchFor(store: Store, agent: string, tenant: string): Pr
 /** Throws HALTED when a kill switch covers this agent and tenant. */
 export async function assertNotHalted(store: Store, agent: string, tenant: string): Promise<void> {
   const s = await switchFor(store, agent, tenant);
-  if (s) throw new WardenError('HALTED', `The kill switch "${s.scope}" is engaged (by ${s.by}: ${s.reason}); lift it before running ${agent} for ${tenant}`);
+  if (s) {
+    throw new WardenError(
+      'HALTED',
+      `The kill switch "${s.scope}" is engaged (by ${s.by}: ${s.reason}), so ${agent} may not run for ${tenant}. ` +
+        `Lift it with \`warden stop lift ${s.scope}\` (or from the dashboard's kill switch) once it is safe.`,
+    );
+  }
 }

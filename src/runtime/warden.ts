@@ -14,7 +14,7 @@ import { type AnyNewEvent, type AnyRunEvent, newEvent, PARKED_STATUSES, type Run
 import { foldRun, type RunState } from './fold.ts';
 import type { ChildRunner, ChildSpec } from './delegation.ts';
 import { RunContext } from './run-context.ts';
-import { assertNotHalted } from './kill-switch.ts';
+import { assertNotHalted, engageSwitch, switchTarget, type EngagedSwitch, type SwitchScope } from './kill-switch.ts';
 import { driveUndo, undoReport, type UndoReport } from './undo.ts';
 import { resolveScheduler, type SchedulerConfig } from '../scheduler/config.ts';
 import { type BreakerState, type Coordinator, createLocalCoordinator } from '../scheduler/coordinator.ts';
@@ -658,6 +658,21 @@ export class Warden {
     };
     walk(runId);
     return below;
+  }
+
+  /**
+   * Pulls the durable kill switch for a scope (`all`, `agent:NAME`, `tenant:NAME`): until it is
+   * lifted, no run in the scope may be submitted or resumed (`HALTED`), and the live ones are
+   * cancelled now (`stop`). The same switch as the dashboard's and `warden stop --agent`.
+   *
+   * @example
+   * await warden.halt('agent:support-desk', { by: 'ana', reason: 'refund bug' });
+   * await liftSwitch(store, 'agent:support-desk'); // or `warden stop lift agent:support-desk`
+   */
+  async halt(scope: SwitchScope, options: { by: string; reason?: string }): Promise<{ engaged: EngagedSwitch; stopped: RunResult[] }> {
+    const engaged = await engageSwitch(this.store, scope, options.by, options.reason ?? 'kill switch');
+    const stopped = await this.stop(switchTarget(engaged.scope), options);
+    return { engaged, stopped };
   }
 
   /**

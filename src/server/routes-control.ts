@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { WardenError } from '../errors.ts';
-import { engageSwitch, liftSwitch, listSwitches, parseScope } from '../runtime/kill-switch.ts';
+import { liftSwitch, listSwitches, parseScope } from '../runtime/kill-switch.ts';
 import type { InterventionRecord, RunRecord } from '../store/store.ts';
 import { type ApiKey, coversTenant } from './api-keys.ts';
 import { AgentNames, Engaged, Lifted, Me, Overview, SwitchBody, SwitchList } from './api-schemas.ts';
@@ -132,9 +132,7 @@ export function controlRoutes(app: OpenAPIHono<Env>, deps: ServerDeps): void {
     if (!canSwitch(key, scope)) throw new WardenError('FORBIDDEN', `This key may not switch off "${scope}"`);
     const reason = typeof body.reason === 'string' && body.reason ? body.reason : 'kill switch';
     const by = `${key.name} (${key.id})`;
-    const engaged = await engageSwitch(deps.store, scope, by, reason);
-    const target = scope === 'all' ? { all: true as const } : scope.startsWith('agent:') ? { agent: scope.slice(6) } : { tenant: scope.slice(7) };
-    const stopped = await deps.warden.stop(target, { by, reason });
+    const { engaged, stopped } = await deps.warden.halt(scope, { by, reason });
     return c.json({ engaged, stopped: stopped.map((r) => ({ runId: r.runId, status: r.status })) }, 201);
   });
 
