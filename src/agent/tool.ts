@@ -259,5 +259,6 @@ function isPrice(value: unknown): value is number {
 }
 
 function describeCost(value: unknown): string {
-  return typeof value === 'number' ? String(value) : `${typeof value} ${JSON.stringify(value) ?? String(value)}`;
+  // safeJson: a user's costUsd may return anything, a BigInt or a revoked Proxy included.
+  return typeof value === 'number' ? String(value) : `${typeof value} ${safeJson(value)}`;
 }

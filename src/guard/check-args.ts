@@ -11,15 +11,6 @@ function formatIssues(error: z.ZodError): string {
     .join('; ');
 }
 
-/** Describes a thrown value without throwing again (a revoked Proxy throws on every touch). */
-export function describeThrown(e: unknown): string {
-  try {
-    return describeError(e);
-  } catch {
-    return 'a value that cannot be read';
-  }
-}
-
 /**
  * Checks arguments against a tool's zod schema. A schema's own `.transform` or `.refine` callback
  * may throw instead of reporting an issue; that is an invalid call too (`thrown: true`), never a
@@ -35,6 +26,6 @@ export function checkArgs(schema: z.ZodType, args: unknown): ArgsCheck {
     if (parsed.success) return { ok: true, data: parsed.data };
     return { ok: false, message: formatIssues(parsed.error), thrown: false };
   } catch (e) {
-    return { ok: false, message: `the schema's own check threw (${describeThrown(e)})`, thrown: true };
+    return { ok: false, message: `the schema's own check threw (${describeError(e)})`, thrown: true };
   }
 }

@@ -6,7 +6,7 @@ import { usdToNano } from '../model/pricing.ts';
 import { usd } from './budget.ts';
 import { describeTypes, type JsonSchema, schemasAt, typesFit, typesOf } from './json-schema-types.ts';
 import { decidePolicy } from './policy.ts';
-import { describeThrown } from './check-args.ts';
+import { describeError } from '../errors.ts';
 
 export type PlanIssueCode =
   | 'duplicate_step'
@@ -159,7 +159,7 @@ export async function verifyPlan(plan: Plan, agent: Agent, ctx: PlanContext): Pr
       parsed = (tool.input as z.ZodType).safeParse(literal);
     } catch (e) {
       // A schema's own transform or refinement threw: the step cannot run as planned.
-      issues.push({ code: 'invalid_args', step: step.id, message: `Step "${step.id}" has invalid arguments for ${tool.name}: the schema's own check threw (${describeThrown(e)}).` });
+      issues.push({ code: 'invalid_args', step: step.id, message: `Step "${step.id}" has invalid arguments for ${tool.name}: the schema's own check threw (${describeError(e)}).` });
     }
     if (parsed && !parsed.success) {
       const real = parsed.error.issues.filter((i) => !sites.some((s) => startsWith(i.path, s.at)));

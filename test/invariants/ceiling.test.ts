@@ -249,6 +249,7 @@ describe('priced tools', () => {
     ['returns NaN', () => Number.NaN],
     ['returns a negative number', () => -0.5],
     ['returns Infinity', () => Number.POSITIVE_INFINITY],
+    ['returns a BigInt (which JSON cannot describe)', () => 5n as unknown as number],
     ['throws', () => {
       throw new Error('price service down');
     }],
