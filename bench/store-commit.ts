@@ -13,11 +13,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { DEFAULT_LIMITS } from '../src/agent/agent.ts';
-import { newEvent } from '../src/runtime/events.ts';
+import { DEFAULT_LIMITS } from '../src/core/limits.ts';
+import { newEvent } from '../src/core/events.ts';
 import { createPostgresStore } from '../src/store/postgres/postgres-store.ts';
 import { createSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
-import type { BudgetOp, Store } from '../src/store/store.ts';
+import type { BudgetOp, Store } from '../src/core/ports/store.ts';
 
 const PG_URL = process.env.WARDEN_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SECONDS = Number(process.env.WARDEN_BENCH_SECONDS ?? 2);

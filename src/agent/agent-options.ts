@@ -1,5 +1,5 @@
-import { WardenError } from '../errors.ts';
-import type { ConfidenceScorer } from '../guard/confidence.ts';
+import { WardenError } from '../core/errors.ts';
+import type { ConfidenceScorer } from '../core/confidence.ts';
 
 /**
  * Plan mode: before any tool runs, the model proposes the whole plan, which the runtime verifies

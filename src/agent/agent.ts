@@ -1,5 +1,6 @@
-import { WardenError } from '../errors.ts';
-import { type AnyTool, governedTool, type Tier } from './tool.ts';
+import { WardenError } from '../core/errors.ts';
+import { type AnyTool, governedTool } from './tool.ts';
+import { type Tier } from '../core/tiers.ts';
 import { type ModelPricing, type ResolvedPrice, resolvePrice } from '../model/pricing.ts';
 import {
   type DelegationLimits,
@@ -12,59 +13,11 @@ import {
   resolvePlanOptions,
 } from './agent-options.ts';
 import { delegateTool } from './delegate.ts';
-import { PLAN_TOOL } from './plan.ts';
-import type { WardenModel } from '../model/port.ts';
+import { PLAN_TOOL } from '../core/plan.ts';
+import type { WardenModel } from '../core/ports/model.ts';
+import { DEFAULT_BACKOFF, DEFAULT_LIMITS, DEFAULT_LOOP_DETECTION, type Limits, type LoopDetection, type RetryBackoff } from '../core/limits.ts';
+import type { PolicyDecision } from '../core/tiers.ts';
 
-/** Hard stop conditions. Every one has a safe default; none is ever unlimited. */
-export interface Limits {
-  /** Model calls (turns) per run. */
-  maxSteps: number;
-  /** Tool executions per run (retries not counted here). */
-  maxToolCalls: number;
-  /** Retries of model and tool calls together, per run. */
-  maxRetries: number;
-  /** Active wall-clock time per run, excluding time parked waiting for a person. */
-  maxWallMs: number;
-  /** Cost ceiling per request in USD: retries and child runs included. */
-  maxCostUsd: number;
-  /** Largest completion asked of the model per call (the reservation's worst case). */
-  maxOutputTokens: number;
-}
-
-/** The defaults are deliberately tight: an agent that needs more says so. */
-export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
-  maxSteps: 20,
-  maxToolCalls: 40,
-  maxRetries: 6,
-  maxWallMs: 5 * 60_000,
-  maxCostUsd: 1,
-  maxOutputTokens: 4096,
-});
-
-export interface LoopDetection {
-  /** Stop when the same tool with the same arguments returns the same result this many times. */
-  repeats: number;
-  /** Stop when this many consecutive steps produce nothing new (no new call, result or answer). */
-  noProgressSteps: number;
-}
-
-export const DEFAULT_LOOP_DETECTION: Readonly<LoopDetection> = Object.freeze({ repeats: 3, noProgressSteps: 6 });
-
-export interface RetryBackoff {
-  /** First backoff in ms; doubles each retry, with full jitter. */
-  baseMs: number;
-  /** Cap on one backoff, in ms. */
-  maxMs: number;
-  /**
-   * Longest `Retry-After` a model call waits for, in ms (default 60 000). A provider asking for
-   * longer, or for a wait past the run's wall-time limit, stops the run with `wall_time`.
-   */
-  maxRetryAfterMs?: number;
-}
-
-export const DEFAULT_BACKOFF: Readonly<RetryBackoff> = Object.freeze({ baseMs: 250, maxMs: 8_000 });
-
-export type PolicyDecision = 'allow' | 'approve' | 'deny';
 
 /** A rule in the agent's policy. The strictest decision among all that match wins. */
 export interface PolicyRule {

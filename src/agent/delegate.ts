@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { WardenError } from '../errors.ts';
+import { WardenError } from '../core/errors.ts';
 import type { Agent } from './agent.ts';
 import { type AnyTool, defineTool } from './tool.ts';
 

@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { WardenError } from '../errors.ts';
+import { WardenError } from '../core/errors.ts';
+import { type Tier, TIERS } from '../core/tiers.ts';
 
 /** Least-privilege tiers. `delete` always waits for a person unless loudly opted out. */
-export type Tier = 'read' | 'write' | 'delete';
-export const TIERS: readonly Tier[] = ['read', 'write', 'delete'];
 
 /** What a tool's `execute` receives besides its arguments. */
 export interface ToolContext {

@@ -1,6 +1,6 @@
 import { tracingFromEnv, type WardenTracing } from '../observe/otel.ts';
 import { createWarden, type Warden } from '../runtime/warden.ts';
-import type { Store } from '../store/store.ts';
+import type { Store } from '../core/ports/store.ts';
 import { onShutdown } from './shutdown.ts';
 
 const tracers: WardenTracing[] = [];

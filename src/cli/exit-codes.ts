@@ -1,4 +1,4 @@
-import type { RunStatus } from '../runtime/events.ts';
+import type { RunStatus } from '../core/events.ts';
 
 /**
  * Exit codes of commands that drive a run. A contract: scripts branch on them.

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { isWardenError, describeError, ERROR_CODES } from '../errors.ts';
+import { isWardenError, describeError, ERROR_CODES } from '../core/errors.ts';
 import { COMMANDS } from './command-table.ts';
 import { runShutdownHooks } from './shutdown.ts';
 

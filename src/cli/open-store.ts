@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { WardenError } from '../errors.ts';
+import { WardenError } from '../core/errors.ts';
 import { isPostgresUrl } from '../store/store-url.ts';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.ts';
-import type { Store } from '../store/store.ts';
+import type { Store } from '../core/ports/store.ts';
 
 export const DEFAULT_DB = join('.warden', 'warden.db');
 

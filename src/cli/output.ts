@@ -1,6 +1,6 @@
 import { usd } from '../guard/budget.ts';
 import { explainEvent } from '../observe/explain.ts';
-import type { AnyRunEvent } from '../runtime/events.ts';
+import type { AnyRunEvent } from '../core/events.ts';
 import type { RunResult } from '../runtime/run-result.ts';
 
 export function printJson(value: unknown): void {

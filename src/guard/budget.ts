@@ -1,6 +1,6 @@
-import type { ModelRequest } from '../model/port.ts';
+import type { ModelRequest } from '../core/ports/model.ts';
 import { type ModelPricing, ratesUpTo, reservedInputPerMTok, tokensToNano } from '../model/pricing.ts';
-import type { RunState } from '../runtime/fold.ts';
+import type { RunState } from '../core/fold.ts';
 
 /** Tokens of framing a provider may add per message (role markers and the like). */
 const PER_MESSAGE_OVERHEAD = 8;

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { describeError } from '../errors.ts';
+import { describeError } from '../core/errors.ts';
 
 /** The arguments as the schema gives them back, or what is wrong with them, in words. */
 export type ArgsCheck = { ok: true; data: unknown } | { ok: false; message: string; thrown: boolean };

@@ -1,5 +1,5 @@
-import type { RunState } from '../runtime/fold.ts';
-import type { StopReason } from '../runtime/events.ts';
+import type { RunState } from '../core/fold.ts';
+import type { StopReason } from '../core/events.ts';
 
 /** A limit the run has reached, with words a person can read in the trace. */
 export interface LimitHit {

@@ -1,6 +1,6 @@
-import type { LoopDetection } from '../agent/agent.ts';
-import type { RunState } from '../runtime/fold.ts';
-import { canonicalJson } from '../runtime/canonical.ts';
+import type { LoopDetection } from '../core/limits.ts';
+import type { RunState } from '../core/fold.ts';
+import { canonicalJson } from '../core/canonical.ts';
 import type { LimitHit } from './limits.ts';
 
 const ARGS_PREVIEW = 120;

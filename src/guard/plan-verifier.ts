@@ -1,30 +1,13 @@
 import { z } from 'zod';
 import type { Agent } from '../agent/agent.ts';
 import { type AnyTool, toolCallCostUsd } from '../agent/tool.ts';
-import { dependenciesOf, findRefs, type Plan, PLAN_TOOL, type PlanStep, substituteRefs } from '../agent/plan.ts';
+import { dependenciesOf, findRefs, type Plan, PLAN_TOOL, type PlanStep, substituteRefs } from '../core/plan.ts';
 import { usdToNano } from '../model/pricing.ts';
 import { usd } from './budget.ts';
 import { describeTypes, type JsonSchema, schemasAt, typesFit, typesOf } from './json-schema-types.ts';
 import { decidePolicy } from './policy.ts';
-import { describeError } from '../errors.ts';
-
-export type PlanIssueCode =
-  | 'duplicate_step'
-  | 'unknown_tool'
-  | 'invalid_args'
-  | 'bad_reference'
-  | 'cycle'
-  | 'unmet_requirement'
-  | 'too_many_steps'
-  | 'over_budget'
-  | 'denied';
-
-/** One reason a plan cannot run, addressed to the model (it gets them all back). */
-export interface PlanIssue {
-  code: PlanIssueCode;
-  step?: string;
-  message: string;
-}
+import { describeError } from '../core/errors.ts';
+import type { PlanIssue, PlanIssueCode } from '../core/plan.ts';
 
 /** What the verifier needs to know about the run besides the agent. */
 export interface PlanContext {

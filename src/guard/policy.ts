@@ -1,4 +1,5 @@
-import type { Agent, PolicyDecision } from '../agent/agent.ts';
+import type { Agent } from '../agent/agent.ts';
+import type { PolicyDecision } from '../core/tiers.ts';
 import type { AnyTool } from '../agent/tool.ts';
 
 export interface PolicyVerdict {

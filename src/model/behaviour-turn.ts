@@ -1,5 +1,5 @@
 import type { LanguageModelV3Prompt } from '@ai-sdk/provider';
-import type { AnyTool } from '../agent/tool.ts';
+import type { Tier } from '../core/tiers.ts';
 import { flawedArgs, plausibleValue, type ArgsSource } from './behaviour-args.ts';
 import { seededRandom, seedFrom } from './seeded-random.ts';
 
@@ -10,6 +10,20 @@ import { seededRandom, seedFrom } from './seeded-random.ts';
  */
 
 /** Rates of the failure modes, each a probability in [0, 1]. */
+
+/**
+ * What the behaviour model reads of a tool: its contract, never its code (it cannot call
+ * `execute`). Every `defineTool` tool fits.
+ */
+export interface BehaviourTool {
+  readonly name: string;
+  readonly tier: Tier;
+  readonly jsonSchema: Record<string, unknown>;
+  readonly input: { safeParse(value: unknown): { success: boolean } };
+  readonly requires?: readonly string[];
+  readonly provides?: readonly string[];
+}
+
 export interface BehaviourRates {
   /** Per model call: the provider answers 429 with a `retry-after`. */
   rateLimited: number;
@@ -100,12 +114,12 @@ function pick<T>(random: () => number, items: readonly T[]): T | undefined {
 }
 
 /** The tools a request needs, in order: a goal, preceded by the tools that provide what it requires. */
-export function requestPlan(tools: readonly AnyTool[], random: () => number): AnyTool[] {
+export function requestPlan(tools: readonly BehaviourTool[], random: () => number): BehaviourTool[] {
   const candidates = tools.filter((t) => t.tier !== 'delete');
   const goal = pick(random, candidates.length > 0 ? candidates : tools);
   if (!goal) return [];
-  const plan: AnyTool[] = [];
-  const add = (tool: AnyTool, depth: number) => {
+  const plan: BehaviourTool[] = [];
+  const add = (tool: BehaviourTool, depth: number) => {
     if (plan.includes(tool) || depth > 4) return;
     for (const fact of tool.requires ?? []) {
       const provider = tools.find((t) => t !== tool && t.provides?.includes(fact));
@@ -125,7 +139,7 @@ export const PLAN_TOOL_NAME = 'submit_plan';
 
 export interface TurnContext {
   seed: number;
-  tools: readonly AnyTool[];
+  tools: readonly BehaviourTool[];
   rates: BehaviourRates;
 }
 
@@ -147,7 +161,7 @@ function argsSource(seed: number, requestKey: string, salt: string): ArgsSource 
 }
 
 /** Plausible arguments that pass the tool's own schema, when a few draws can find them. */
-export function argsFor(tool: AnyTool, seed: number, requestKey: string, salt = ''): unknown {
+export function argsFor(tool: BehaviourTool, seed: number, requestKey: string, salt = ''): unknown {
   let args: unknown = {};
   for (let i = 0; i < 5; i++) {
     args = plausibleValue(tool.jsonSchema, argsSource(seed, requestKey, `${tool.name}:${salt}:${i}`));

@@ -1,7 +1,6 @@
 import type { LanguageModelV3CallOptions, LanguageModelV3Content, LanguageModelV3GenerateResult } from '@ai-sdk/provider';
-import type { AnyTool } from '../agent/tool.ts';
-import { WardenError } from '../errors.ts';
-import { decideTurn, type BehaviourRates, type DecidedTurn } from './behaviour-turn.ts';
+import { WardenError } from '../core/errors.ts';
+import { type BehaviourRates, type BehaviourTool, decideTurn, type DecidedTurn } from './behaviour-turn.ts';
 import { PRICING_KEY, type ModelPricing } from './pricing.ts';
 import { seededRandom, seedFrom } from './seeded-random.ts';
 import { statedAttempt } from './simulated-attempts.ts';
@@ -35,7 +34,7 @@ export interface BehaviourLatency {
 
 export interface BehaviourOptions {
   /** The agent's tools: the model proposes calls to them, with arguments from their schemas. */
-  tools: readonly AnyTool[];
+  tools: readonly BehaviourTool[];
   /** Failure-mode rates (defaults: `DEFAULT_BEHAVIOUR_RATES`). */
   rates?: Partial<BehaviourRates>;
   /** Fixes every draw; the same seed and request always behave the same. Default 0. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { LanguageModelV3, LanguageModelV3StreamPart } from '@ai-sdk/provider';
 import { callModel, ModelCallError } from './bridge.ts';
 import { streamModel } from './bridge-stream.ts';
-import type { ModelRequest } from './port.ts';
+import type { ModelRequest } from '../core/ports/model.ts';
 import { simulated } from './simulated.ts';
 
 const REQUEST: ModelRequest = {

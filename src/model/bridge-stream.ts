@@ -1,7 +1,7 @@
 import type { LanguageModelV3, LanguageModelV3Content, LanguageModelV3GenerateResult, LanguageModelV3StreamPart } from '@ai-sdk/provider';
 import { callModel, callOptions, failureOf, toModelTurn } from './bridge.ts';
 import { classifyModelError, ModelCallError } from './model-failure.ts';
-import type { ModelRequest, ModelTurn, WardenModel } from './port.ts';
+import type { ModelRequest, ModelTurn, WardenModel } from '../core/ports/model.ts';
 import { raceAbort } from './race-abort.ts';
 import { streamV3 } from './spec-versions.ts';
 

@@ -8,9 +8,9 @@ import {
   type LanguageModelV3CallOptions,
   type LanguageModelV3GenerateResult,
 } from '@ai-sdk/provider';
-import { isWardenError } from '../errors.ts';
+import { isWardenError } from '../core/errors.ts';
 import { callModel, ModelCallError } from './bridge.ts';
-import type { ModelRequest } from './port.ts';
+import type { ModelRequest } from '../core/ports/model.ts';
 import { simulated } from './simulated.ts';
 
 /** A v3 model that records the options it was called with and answers with `result`. */

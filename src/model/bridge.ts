@@ -10,7 +10,7 @@ import type {
 import { classifyModelError, ModelCallError } from './model-failure.ts';
 import { responseIdentity } from './model-identity.ts';
 import { raceAbort } from './race-abort.ts';
-import type { ConversationMessage, ModelRequest, ModelTurn, ProposedCall, ToolResultMessage, WardenModel } from './port.ts';
+import type { ConversationMessage, ModelRequest, ModelTurn, ProposedCall, ToolResultMessage, WardenModel } from '../core/ports/model.ts';
 import { assertSupportedModel, generateV3 } from './spec-versions.ts';
 
 export { classifyModelError, ModelCallError } from './model-failure.ts';

@@ -6,8 +6,8 @@ import {
   NoContentGeneratedError,
   TypeValidationError,
 } from '@ai-sdk/provider';
-import { describeError, WardenError } from '../errors.ts';
-import type { ModelFailure } from './port.ts';
+import { describeError, WardenError } from '../core/errors.ts';
+import type { ModelFailure } from '../core/ports/model.ts';
 
 /**
  * A model call that failed, classified. The runtime reads `failure` to decide whether to retry,

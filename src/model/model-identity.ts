@@ -1,15 +1,4 @@
-/** Where a model is served: the host and port of its provider's base URL. */
-export interface ModelServer {
-  address: string;
-  port?: number;
-}
-
-/** What the provider said it answered with (OpenTelemetry `gen_ai.response.id` / `.model`). */
-export interface ModelResponseIdentity {
-  id?: string;
-  modelId?: string;
-}
-
+import type { ModelResponseIdentity, ModelServer } from '../core/ports/model.ts';
 const DEFAULT_PORTS: Record<string, number> = { 'https:': 443, 'http:': 80 };
 
 function urlFrom(value: unknown): string | undefined {

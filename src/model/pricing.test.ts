@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { LanguageModelV3 } from '@ai-sdk/provider';
 import { calcPrice } from '@pydantic/genai-prices';
 import { defineAgent } from '../agent/agent.ts';
-import { isWardenError } from '../errors.ts';
+import { isWardenError } from '../core/errors.ts';
 import { auditAgent, auditText } from '../rehearse/index.ts';
 import { testWarden } from '../../test/helpers.ts';
 import { genaiPricesFor, genaiPricesVersion } from './genai-prices.ts';

@@ -1,6 +1,6 @@
-import { WardenError } from '../errors.ts';
+import { WardenError } from '../core/errors.ts';
 import { genaiPricesFor, genaiPricesVersion, genaiProviderId } from './genai-prices.ts';
-import type { TokenUsage, WardenModel } from './port.ts';
+import type { TokenUsage, WardenModel } from '../core/ports/model.ts';
 
 /** Price of a model in USD per million tokens. */
 export interface ModelPricing {

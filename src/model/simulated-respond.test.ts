@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { defineAgent } from '../agent/agent.ts';
 import { defineTool } from '../agent/tool.ts';
-import { isWardenError } from '../errors.ts';
+import { isWardenError } from '../core/errors.ts';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import { createWarden } from '../runtime/warden.ts';
 import { simulated } from './simulated.ts';

@@ -1,5 +1,5 @@
 import type { LanguageModelV3CallOptions, LanguageModelV3Prompt } from '@ai-sdk/provider';
-import { WardenError } from '../errors.ts';
+import { WardenError } from '../core/errors.ts';
 import { PRICING_KEY } from './pricing.ts';
 import type { SimulatedModel, SimulatedOptions, SimulatedTurn } from './simulated.ts';
 

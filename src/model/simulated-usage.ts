@@ -1,5 +1,5 @@
 import type { LanguageModelV3CallOptions, LanguageModelV3ToolResultOutput } from '@ai-sdk/provider';
-import type { TokenUsage } from './port.ts';
+import type { TokenUsage } from '../core/ports/model.ts';
 
 /**
  * How the simulated model counts tokens. It behaves like a byte-level tokenizer: roughly four

@@ -8,8 +8,8 @@ import type {
   LanguageModelV3StreamResult,
   SharedV3ProviderMetadata,
 } from '@ai-sdk/provider';
-import { WardenError } from '../errors.ts';
-import type { TokenUsage } from './port.ts';
+import { WardenError } from '../core/errors.ts';
+import type { TokenUsage } from '../core/ports/model.ts';
 import { PRICING_KEY, type ModelPricing } from './pricing.ts';
 import { createAttemptTracker, hashPrompt } from './simulated-attempts.ts';
 import { toStreamResult } from './simulated-stream.ts';

@@ -10,9 +10,9 @@ import type {
   LanguageModelV4GenerateResult,
   LanguageModelV4StreamPart,
 } from '@ai-sdk/provider';
-import { isWardenError } from '../errors.ts';
+import { isWardenError } from '../core/errors.ts';
 import { callModel } from './bridge.ts';
-import type { ModelRequest, TokenUsage } from './port.ts';
+import type { ModelRequest, TokenUsage } from '../core/ports/model.ts';
 import { normalizeStream, streamV3, toV3FinishReason, toV3StreamPart, toV3Usage } from './spec-versions.ts';
 
 const request: ModelRequest = { system: 'Help.', messages: [{ role: 'user', text: 'Where is order 1042?' }], tools: [], maxOutputTokens: 256 };

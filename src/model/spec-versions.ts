@@ -16,8 +16,8 @@ import type {
   SharedV3ProviderMetadata,
   SharedV3Warning,
 } from '@ai-sdk/provider';
-import { WardenError } from '../errors.ts';
-import type { WardenModel } from './port.ts';
+import { WardenError } from '../core/errors.ts';
+import type { WardenModel } from '../core/ports/model.ts';
 
 /**
  * The one place that knows the AI SDK's language-model specification versions. Warden accepts

@@ -1,4 +1,4 @@
-import { WardenError } from '../errors.ts';
+import { WardenError } from '../core/errors.ts';
 
 const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
 

@@ -1,5 +1,5 @@
 import { usd } from '../guard/budget.ts';
-import type { AnyRunEvent, StopReason } from '../runtime/events.ts';
+import type { AnyRunEvent, StopReason } from '../core/events.ts';
 
 const PREVIEW = 160;
 

@@ -1,8 +1,8 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { AnyRunEvent } from '../runtime/events.ts';
-import type { RunState } from '../runtime/fold.ts';
+import type { AnyRunEvent } from '../core/events.ts';
+import type { RunState } from '../core/fold.ts';
 import type { CommittedEvents, Warden } from '../runtime/warden.ts';
-import type { Store } from '../store/store.ts';
+import type { Store } from '../core/ports/store.ts';
 import { genAiProviderName, OPERATION_DURATION_BUCKETS, TOKEN_USAGE_BUCKETS } from './otel/genai.ts';
 
 /** A circuit breaker's state as the `warden_breaker_state` gauge reports it. */

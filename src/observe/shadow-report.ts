@@ -1,6 +1,6 @@
-import type { Tier } from '../agent/tool.ts';
-import type { PolicyDecision } from '../agent/agent.ts';
-import type { Store } from '../store/store.ts';
+import type { Tier } from '../core/tiers.ts';
+import type { PolicyDecision } from '../core/tiers.ts';
+import type { Store } from '../core/ports/store.ts';
 
 /** One action a shadow run would have taken. */
 export interface WouldBeAction {

@@ -1,5 +1,7 @@
-import { DEFAULT_LIMITS, type Agent, type Limits } from '../agent/agent.ts';
-import { type AnyTool, isReversible, type Tier } from '../agent/tool.ts';
+import { type Agent } from '../agent/agent.ts';
+import { DEFAULT_LIMITS, type Limits } from '../core/limits.ts';
+import { type AnyTool, isReversible } from '../agent/tool.ts';
+import { type Tier } from '../core/tiers.ts';
 import { usd } from '../guard/budget.ts';
 import { type ModelPricing, type PriceSource, tokensToNano, usdToNano } from '../model/pricing.ts';
 

@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { isWardenError } from '../errors.ts';
+import { isWardenError } from '../core/errors.ts';
 import { FAULT_PROFILES, parseFaultProfile, resolveFaultProfile } from './fault-profile.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'warden-faults-'));

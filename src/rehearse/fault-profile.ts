@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { WardenError } from '../errors.ts';
+import { WardenError } from '../core/errors.ts';
 import { DEFAULT_BEHAVIOUR_RATES, type BehaviourRates } from '../model/behaviour.ts';
 
 /** Every rate a rehearsal injects: the behaviour model's, plus the simulated tools'. */

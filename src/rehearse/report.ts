@@ -1,4 +1,4 @@
-import type { Tier } from '../agent/tool.ts';
+import type { Tier } from '../core/tiers.ts';
 import { usd } from '../guard/budget.ts';
 import { nanoToUsd } from '../model/pricing.ts';
 import type { FaultRates, ReviewerProfile } from './fault-profile.ts';

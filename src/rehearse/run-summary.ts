@@ -1,8 +1,9 @@
 import type { Agent } from '../agent/agent.ts';
 import { delegateTarget } from '../agent/delegate.ts';
-import { PLAN_TOOL } from '../agent/plan.ts';
-import { isReversible, type Tier } from '../agent/tool.ts';
-import type { AnyRunEvent, RunStatus, StopReason } from '../runtime/events.ts';
+import { PLAN_TOOL } from '../core/plan.ts';
+import { isReversible } from '../agent/tool.ts';
+import { type Tier } from '../core/tiers.ts';
+import type { AnyRunEvent, RunStatus, StopReason } from '../core/events.ts';
 
 /**
  * One rehearsed run, reduced to the figures the report needs. Everything here is read from the

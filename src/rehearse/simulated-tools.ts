@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineTool, isReversible, type AnyTool, type ToolContext } from '../agent/tool.ts';
 import { plausibleValue, type ArgsSource } from '../model/behaviour-args.ts';
 import { seededRandom, seedFrom } from '../model/seeded-random.ts';
-import { hashValue } from '../runtime/canonical.ts';
+import { hashValue } from '../core/canonical.ts';
 import type { FaultRates } from './fault-profile.ts';
 import { currentClock } from './virtual-time.ts';
 

@@ -1,4 +1,4 @@
-import type { RetryBackoff } from '../agent/agent.ts';
+import type { RetryBackoff } from '../core/limits.ts';
 
 /** Exponential backoff with full jitter; a server's `retry-after` wins when it asks for longer. */
 export function backoffMs(retry: number, config: RetryBackoff, retryAfterMs?: number, random = Math.random): number {

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { Agent, Limits } from '../agent/agent.ts';
+import type { Agent } from '../agent/agent.ts';
+import type { Limits } from '../core/limits.ts';
 import { remainingNano } from '../guard/budget.ts';
 import { activeMs, type LimitHit } from '../guard/limits.ts';
-import type { RunMode } from './events.ts';
-import type { CallState } from './fold.ts';
+import type { RunMode } from '../core/events.ts';
+import type { CallState } from '../core/fold.ts';
 import type { RunContext } from './run-context.ts';
 import type { RunResult } from './run-result.ts';
 

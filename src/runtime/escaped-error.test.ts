@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { WardenError } from '../errors.ts';
+import { WardenError } from '../core/errors.ts';
 import { endsRun, escapedErrorInfo } from './escaped-error.ts';
 
 describe('escapedErrorInfo', () => {

@@ -1,6 +1,6 @@
-import { describeError, isWardenError } from '../errors.ts';
-import { type ErrorInfo, PARKED_STATUSES, TERMINAL_STATUSES } from './events.ts';
-import { isResolved, type RunState } from './fold.ts';
+import { describeError, isWardenError } from '../core/errors.ts';
+import { type ErrorInfo, PARKED_STATUSES, TERMINAL_STATUSES } from '../core/events.ts';
+import { isResolved, type RunState } from '../core/fold.ts';
 import type { RunContext } from './run-context.ts';
 import { failRun } from './run-end.ts';
 import { chargeOpenReservations } from './run-loop.ts';

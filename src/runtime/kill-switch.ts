@@ -1,5 +1,5 @@
-import { WardenError } from '../errors.ts';
-import type { Store } from '../store/store.ts';
+import { WardenError } from '../core/errors.ts';
+import type { Store } from '../core/ports/store.ts';
 
 /** Where a kill switch applies: everything, one agent, or one tenant. */
 export type SwitchScope = 'all' | `agent:${string}` | `tenant:${string}`;

@@ -1,20 +1,20 @@
 import type { Agent } from '../agent/agent.ts';
 import { callModel, classifyModelError, ModelCallError } from '../model/bridge.ts';
 import { streamModel, type StreamedTurn } from '../model/bridge-stream.ts';
-import type { ModelFailure, ModelTurn, ToolSpec } from '../model/port.ts';
+import type { ModelFailure, ModelTurn, ToolSpec } from '../core/ports/model.ts';
 import { mayBeBilled } from '../model/model-failure.ts';
 import { providerInputTokens, usageCostNano } from '../model/pricing.ts';
 import { canRetry, limitBeforeModelCall, activeMs } from '../guard/limits.ts';
 import { inputTokenBound, planModelReservation, remainingNano, usd } from '../guard/budget.ts';
 import { backoffMs, retryAfterRefusal } from './backoff.ts';
 import { callDeadline } from './call-timer.ts';
-import type { BudgetSnapshot } from './events.ts';
-import { conversation } from './fold.ts';
+import type { BudgetSnapshot } from '../core/events.ts';
+import { conversation } from '../core/fold.ts';
 import type { RunContext } from './run-context.ts';
 import { failRun, stopRun } from './run-end.ts';
 import { gateFinalAnswer } from './vet.ts';
 import { breakerOutcome, breakerRefusal, countAttempt, retryBudgetRefusal, waitForProvider } from './scheduling.ts';
-import { planToolSpec } from '../agent/plan.ts';
+import { planToolSpec } from '../core/plan.ts';
 import { cutCostNano, overrunOf, reserveStreamTopUp, splitCost, stopAfterCut, STREAM_BYTES_PER_TOKEN, type StreamTopUp } from './stream-cut.ts';
 
 /** Failures that say the provider is in trouble (they count against its breaker). */

@@ -1,10 +1,10 @@
-import { dependenciesOf, PLAN_TOOL, planSchema, substituteRefs, valueAt } from '../agent/plan.ts';
-import type { Tier } from '../agent/tool.ts';
+import { dependenciesOf, PLAN_TOOL, planSchema, substituteRefs, valueAt } from '../core/plan.ts';
+import type { Tier } from '../core/tiers.ts';
 import { inputTokenBound, remainingNano } from '../guard/budget.ts';
 import { type PlanContext, verifyPlan } from '../guard/plan-verifier.ts';
 import { tokensToNano } from '../model/pricing.ts';
-import { hashValue } from './canonical.ts';
-import { conversation, type CallState, type RunState } from './fold.ts';
+import { hashValue } from '../core/canonical.ts';
+import { conversation, type CallState, type RunState } from '../core/fold.ts';
 import type { RunContext } from './run-context.ts';
 import { stopRun } from './run-end.ts';
 import { approvalId } from './vet.ts';

@@ -1,5 +1,5 @@
 import type { LimitHit } from '../guard/limits.ts';
-import type { ErrorInfo } from './events.ts';
+import type { ErrorInfo } from '../core/events.ts';
 import type { RunContext } from './run-context.ts';
 
 /** Ends the run with a named stop reason, recording the limit that was hit and why. */

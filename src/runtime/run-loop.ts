@@ -1,8 +1,8 @@
-import { WardenError } from '../errors.ts';
+import { WardenError } from '../core/errors.ts';
 import { canRetry } from '../guard/limits.ts';
 import { detectLoop } from '../guard/loop-detector.ts';
-import { PARKED_STATUSES, TERMINAL_STATUSES } from './events.ts';
-import { type CallState, isResolved, type RunState } from './fold.ts';
+import { PARKED_STATUSES, TERMINAL_STATUSES } from '../core/events.ts';
+import { type CallState, isResolved, type RunState } from '../core/fold.ts';
 import { modelStep, budgetSnapshot } from './model-step.ts';
 import type { RunContext } from './run-context.ts';
 import { cancelRun, stopRun } from './run-end.ts';

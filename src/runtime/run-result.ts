@@ -1,7 +1,7 @@
-import type { Tier } from '../agent/tool.ts';
+import type { Tier } from '../core/tiers.ts';
 import { nanoToUsd } from '../model/pricing.ts';
-import { TERMINAL_STATUSES, type ErrorInfo, type RunMode, type RunStatus, type StopReason } from './events.ts';
-import type { CallStatus, RunState } from './fold.ts';
+import { TERMINAL_STATUSES, type ErrorInfo, type RunMode, type RunStatus, type StopReason } from '../core/events.ts';
+import type { CallStatus, RunState } from '../core/fold.ts';
 
 /** How a tool call ended up, as reported to users (`warden run --json`, the API). */
 export type ToolCallOutcome =

@@ -1,5 +1,5 @@
-import type { ResolvedScheduler } from '../scheduler/config.ts';
-import type { BreakerState, Coordinator } from '../scheduler/coordinator.ts';
+import type { ResolvedScheduler } from './scheduler-config.ts';
+import type { BreakerState, Coordinator } from '../core/coordination.ts';
 import type { RunContext } from './run-context.ts';
 
 /** What a run needs from the scheduler: its settings, the shared state, and local tool slots. */

@@ -1,6 +1,6 @@
 import { tokensToNano, type ModelPricing } from '../model/pricing.ts';
 import { remainingNano, usd } from '../guard/budget.ts';
-import type { BudgetSnapshot } from './events.ts';
+import type { BudgetSnapshot } from '../core/events.ts';
 import type { RunContext } from './run-context.ts';
 import { stopRun } from './run-end.ts';
 

@@ -2,7 +2,7 @@ import type { Agent } from '../agent/agent.ts';
 import { delegateTarget } from '../agent/delegate.ts';
 import type { AnyTool, ToolContext } from '../agent/tool.ts';
 import { toolCallPrice } from '../agent/tool.ts';
-import { describeError, isWardenError } from '../errors.ts';
+import { describeError, isWardenError } from '../core/errors.ts';
 import { checkArgs } from '../guard/check-args.ts';
 import { usdToNano } from '../model/pricing.ts';
 import { canRetry, limitBeforeToolCall, retriesHit, wallTimeHit } from '../guard/limits.ts';
@@ -13,7 +13,7 @@ import { breakerOutcome, breakerRefusal, countAttempt, retryBudgetRefusal } from
 import { escalationId } from './vet.ts';
 import { backoffMs } from './backoff.ts';
 import { callDeadline } from './call-timer.ts';
-import type { CallState } from './fold.ts';
+import type { CallState } from '../core/fold.ts';
 import { budgetSnapshot } from './model-step.ts';
 import type { RunContext } from './run-context.ts';
 import { stopRun } from './run-end.ts';

@@ -2,8 +2,8 @@ import type { Agent } from '../agent/agent.ts';
 import { delegateTarget } from '../agent/delegate.ts';
 import { isReversible, type AnyTool } from '../agent/tool.ts';
 import { backoffMs } from './backoff.ts';
-import type { RunState } from './fold.ts';
-import type { CompensationState } from './fold-undo.ts';
+import type { RunState } from '../core/fold.ts';
+import type { CompensationState } from '../core/fold-undo.ts';
 import type { RunContext } from './run-context.ts';
 import { invoke } from './tool-step.ts';
 

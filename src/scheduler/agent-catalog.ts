@@ -1,9 +1,9 @@
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Agent } from '../agent/agent.ts';
-import { loadAgent } from '../cli/load-agent.ts';
-import { WardenError } from '../errors.ts';
-import type { RunRecord, Store } from '../store/store.ts';
+import { loadAgent } from '../agent/load-agent.ts';
+import { WardenError } from '../core/errors.ts';
+import type { RunRecord, Store } from '../core/ports/store.ts';
 
 /** Where a worker gets the agent definition of a run it claimed. */
 export interface AgentCatalog {

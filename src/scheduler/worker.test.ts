@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Agent } from '../agent/agent.ts';
-import { WardenError } from '../errors.ts';
+import { WardenError } from '../core/errors.ts';
 import type { RunResult } from '../runtime/run-result.ts';
 import { createWarden } from '../runtime/warden.ts';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.ts';

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { isWardenError, WardenError } from '../errors.ts';
-import { newEvent } from '../runtime/events.ts';
+import { isWardenError, WardenError } from '../core/errors.ts';
+import { newEvent } from '../core/events.ts';
 import type { RunResult } from '../runtime/run-result.ts';
 import { createWarden, type Warden, type WardenOptions } from '../runtime/warden.ts';
-import type { RunRecord, Store } from '../store/store.ts';
+import type { RunRecord, Store } from '../core/ports/store.ts';
 import type { AgentCatalog } from './agent-catalog.ts';
 
 export interface WorkerOptions {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { WardenError } from '../errors.ts';
-import type { Store } from '../store/store.ts';
+import { WardenError } from '../core/errors.ts';
+import type { Store } from '../core/ports/store.ts';
 
 /** What a key may do. `admin` may do everything; the others one job each. */
 export type Role = 'submitter' | 'approver' | 'operator' | 'viewer' | 'admin';

@@ -1,11 +1,11 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { ERROR_CODES, isWardenError, WardenError, describeError } from '../errors.ts';
+import { ERROR_CODES, isWardenError, WardenError, describeError } from '../core/errors.ts';
 import type { WardenMetrics } from '../observe/metrics.ts';
 import type { Warden } from '../runtime/warden.ts';
 import type { AgentCatalog } from '../scheduler/agent-catalog.ts';
-import type { InterventionRecord, Store } from '../store/store.ts';
+import type { InterventionRecord, Store } from '../core/ports/store.ts';
 import { type ApiKey, authenticate } from './api-keys.ts';
 import { serveDashboard } from './dashboard.ts';
 import type { RunExecutor } from './executor.ts';

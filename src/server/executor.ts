@@ -1,5 +1,5 @@
 import type { Agent } from '../agent/agent.ts';
-import { describeError } from '../errors.ts';
+import { describeError } from '../core/errors.ts';
 import type { Warden } from '../runtime/warden.ts';
 import type { AgentCatalog } from '../scheduler/agent-catalog.ts';
 

@@ -2,7 +2,7 @@ import type { Hook, OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ZodType } from 'zod';
-import { WardenError } from '../errors.ts';
+import { WardenError } from '../core/errors.ts';
 import { ErrorBody } from './api-schemas.ts';
 import type { Env } from './app.ts';
 import { allows, type Permission } from './permissions.ts';

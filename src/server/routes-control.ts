@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { WardenError } from '../errors.ts';
+import { WardenError } from '../core/errors.ts';
 import { liftSwitch, listSwitches, parseScope } from '../runtime/kill-switch.ts';
-import type { InterventionRecord, RunRecord } from '../store/store.ts';
+import type { InterventionRecord, RunRecord } from '../core/ports/store.ts';
 import { type ApiKey, coversTenant } from './api-keys.ts';
 import { AgentNames, Engaged, Lifted, Me, Overview, SwitchBody, SwitchList } from './api-schemas.ts';
 import type { Env, ServerDeps } from './app.ts';

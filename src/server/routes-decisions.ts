@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
-import { WardenError } from '../errors.ts';
-import type { InterventionKind, InterventionRecord, InterventionStatus } from '../store/store.ts';
+import { WardenError } from '../core/errors.ts';
+import type { InterventionKind, InterventionRecord, InterventionStatus } from '../core/ports/store.ts';
 import { type ApiKey, coversTenant } from './api-keys.ts';
 import { DecisionBody, IdParam, Intervention, InterventionList, ReasonBody } from './api-schemas.ts';
 import type { Env, ServerDeps } from './app.ts';

@@ -1,9 +1,9 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
-import { WardenError } from '../errors.ts';
+import { WardenError } from '../core/errors.ts';
 import { explainEvent } from '../observe/explain.ts';
-import type { AnyRunEvent, RunStatus, StopReason } from '../runtime/events.ts';
-import type { RunRecord } from '../store/store.ts';
+import type { AnyRunEvent, RunStatus, StopReason } from '../core/events.ts';
+import type { RunRecord } from '../core/ports/store.ts';
 import { type ApiKey, coversTenant } from './api-keys.ts';
 import { CancelBody, EventList, IdParam, RunList, RunRecord as RunRecordBody, RunResult, SubmitBody, Submitted } from './api-schemas.ts';
 import type { Env, ServerDeps } from './app.ts';

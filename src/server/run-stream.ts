@@ -1,10 +1,10 @@
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { WardenError } from '../errors.ts';
+import { WardenError } from '../core/errors.ts';
 import { explainEvent } from '../observe/explain.ts';
-import { TERMINAL_STATUSES, type AnyRunEvent } from '../runtime/events.ts';
+import { TERMINAL_STATUSES, type AnyRunEvent } from '../core/events.ts';
 import type { TextDelta } from '../runtime/text-stream.ts';
-import type { RunRecord, Store } from '../store/store.ts';
+import type { RunRecord, Store } from '../core/ports/store.ts';
 import { coversTenant, getApiKey } from './api-keys.ts';
 import type { Env, ServerDeps } from './app.ts';
 import { allows } from './permissions.ts';

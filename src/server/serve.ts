@@ -2,7 +2,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { createMetrics } from '../observe/metrics.ts';
 import { createWarden, type WardenOptions } from '../runtime/warden.ts';
 import type { AgentCatalog } from '../scheduler/agent-catalog.ts';
-import type { Store } from '../store/store.ts';
+import type { Store } from '../core/ports/store.ts';
 import { createServerApp } from './app.ts';
 import { createInProcessExecutor, type RunExecutor, WORKERS_EXECUTE } from './executor.ts';
 

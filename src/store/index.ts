@@ -1,4 +1,4 @@
-export { CLAIMABLE_STATUSES, DEFAULT_LIST_LIMIT } from './store.ts';
+export { CLAIMABLE_STATUSES, DEFAULT_LIST_LIMIT } from '../core/ports/store.ts';
 export type {
   BudgetOp,
   BudgetRecord,
@@ -15,7 +15,7 @@ export type {
   RunPatch,
   RunRecord,
   Store,
-} from './store.ts';
+} from '../core/ports/store.ts';
 export { createSqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.ts';
 export { appliedMigrations, migrate, MIGRATIONS, type AppliedMigration, type Migration, type MigrationReport } from './sqlite/migrations.ts';
 export { createPostgresStore, type PostgresStoreOptions } from './postgres/postgres-store.ts';

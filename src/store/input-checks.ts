@@ -1,6 +1,6 @@
-import { WardenError, type ErrorContext } from '../errors.ts';
-import type { AnyNewEvent } from '../runtime/events.ts';
-import type { BudgetOp, ClaimOptions, ExternalAppendOptions, NewIntervention, NewRun, RunPatch } from './store.ts';
+import { WardenError, type ErrorContext } from '../core/errors.ts';
+import type { AnyNewEvent } from '../core/events.ts';
+import type { BudgetOp, ClaimOptions, ExternalAppendOptions, NewIntervention, NewRun, RunPatch } from '../core/ports/store.ts';
 
 /**
  * Checks every `Store` adapter runs on what it is asked to write, before it writes anything.

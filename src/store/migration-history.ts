@@ -1,4 +1,4 @@
-import { WardenError } from '../errors.ts';
+import { WardenError } from '../core/errors.ts';
 
 /**
  * What both SQL stores share about migrations: their shape, how an applied one is recorded, and

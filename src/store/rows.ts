@@ -1,6 +1,6 @@
-import { WardenError } from '../errors.ts';
-import type { AnyRunEvent, RunStatus, StopReason } from '../runtime/events.ts';
-import type { BudgetRecord, InterventionKind, InterventionRecord, InterventionStatus, RunRecord } from './store.ts';
+import { WardenError } from '../core/errors.ts';
+import type { AnyRunEvent, RunStatus, StopReason } from '../core/events.ts';
+import type { BudgetRecord, InterventionKind, InterventionRecord, InterventionStatus, RunRecord } from '../core/ports/store.ts';
 
 /**
  * Rows as the SQL stores return them (SQLite directly; PostgreSQL with int8 parsed as a number),

@@ -1,5 +1,5 @@
-import { WardenError } from '../errors.ts';
-import type { BudgetOp, BudgetRecord } from './store.ts';
+import { WardenError } from '../core/errors.ts';
+import type { BudgetOp, BudgetRecord } from '../core/ports/store.ts';
 import type { InterventionRow } from './rows.ts';
 
 /**

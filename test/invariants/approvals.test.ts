@@ -5,11 +5,11 @@ import { z } from 'zod';
 import { defineAgent } from '../../src/agent/agent.ts';
 import { decidePolicy } from '../../src/guard/policy.ts';
 import { defineTool, type AnyTool } from '../../src/agent/tool.ts';
-import { isWardenError } from '../../src/errors.ts';
+import { isWardenError } from '../../src/core/errors.ts';
 import { simulated } from '../../src/model/simulated.ts';
 import { mcpTier, mcpTools } from '../../src/tools/mcp/mcp-tools.ts';
-import { hashValue } from '../../src/runtime/canonical.ts';
-import type { AnyRunEvent } from '../../src/runtime/events.ts';
+import { hashValue } from '../../src/core/canonical.ts';
+import type { AnyRunEvent } from '../../src/core/events.ts';
 import { scriptedAgent, SideEffects, testWarden } from '../helpers.ts';
 
 /** Refunds: a rule denies more than $1,000; more than $100 waits for a person. */

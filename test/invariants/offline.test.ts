@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { defineTool, type AnyTool } from '../../src/agent/tool.ts';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { isWardenError } from '../../src/errors.ts';
+import { isWardenError } from '../../src/core/errors.ts';
 import { replayRun } from '../../src/observe/replay/index.ts';
 import { resolveFaultProfile } from '../../src/rehearse/fault-profile.ts';
 import { rehearse } from '../../src/rehearse/rehearsal.ts';

@@ -14,7 +14,7 @@ import { MAX_BODY_BYTES } from '../../src/server/app.ts';
 import { startServer } from '../../src/server/serve.ts';
 import { createWarden } from '../../src/runtime/warden.ts';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
-import type { Store } from '../../src/store/store.ts';
+import type { Store } from '../../src/core/ports/store.ts';
 import { tempDir } from '../helpers.ts';
 import { catalog, testServer, waitFor, type TestServer } from '../server/fixtures.ts';
 

@@ -8,10 +8,10 @@ import { z } from 'zod';
 import { defineAgent } from '../../src/agent/agent.ts';
 import { defineTool } from '../../src/agent/tool.ts';
 import { callOptions } from '../../src/model/bridge.ts';
-import type { WardenModel } from '../../src/model/port.ts';
+import type { WardenModel } from '../../src/core/ports/model.ts';
 import { resolvePricing, type ModelPricing } from '../../src/model/pricing.ts';
 import { streamV3 } from '../../src/model/spec-versions.ts';
-import type { AnyRunEvent, EventPayloads, EventType } from '../../src/runtime/events.ts';
+import type { AnyRunEvent, EventPayloads, EventType } from '../../src/core/events.ts';
 import { testWarden } from '../helpers.ts';
 import { startLoopbackLlm, type LoopbackLlm, type ScriptStep } from './loopback-llm.ts';
 

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { defineTool } from '../../src/agent/tool.ts';
 import { exportRun, readRunExport, replayMany, replayRun, formatReplayReport } from '../../src/observe/replay/index.ts';
 import { scriptedAgent, SideEffects, supportTools, testWarden } from '../helpers.ts';
-import { isWardenError } from '../../src/errors.ts';
+import { isWardenError } from '../../src/core/errors.ts';
 
 const refundTurns = (amount: number) => [
   { toolCalls: [{ tool: 'lookup_order', args: { orderId: '1042' } }], confidence: 0.8 },

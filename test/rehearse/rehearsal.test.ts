@@ -6,7 +6,7 @@ import supportDesk from '../../examples/support-desk.ts';
 import { resolveFaultProfile } from '../../src/rehearse/fault-profile.ts';
 import { rehearse } from '../../src/rehearse/rehearsal.ts';
 import { buildReport, type RehearsalReport } from '../../src/rehearse/report.ts';
-import type { AnyRunEvent } from '../../src/runtime/events.ts';
+import type { AnyRunEvent } from '../../src/core/events.ts';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { tempDir } from '../helpers.ts';
 

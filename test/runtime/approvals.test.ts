@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { defineTool } from '../../src/agent/tool.ts';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { createWarden } from '../../src/runtime/warden.ts';
-import { isWardenError } from '../../src/errors.ts';
+import { isWardenError } from '../../src/core/errors.ts';
 import { scriptedAgent, SideEffects, supportTools, tempDir, testWarden } from '../helpers.ts';
 import { join } from 'node:path';
 

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { isWardenError } from '../../src/errors.ts';
+import { isWardenError } from '../../src/core/errors.ts';
 import { scriptedAgent, SideEffects, supportTools, testWarden } from '../helpers.ts';
 
 const lookup = (orderId: string, confidence?: number) => ({ toolCalls: [{ tool: 'lookup_order', args: { orderId } }], ...(confidence !== undefined ? { confidence } : {}) });

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { defineTool, type AnyTool } from '../../src/agent/tool.ts';
-import { isWardenError } from '../../src/errors.ts';
+import { isWardenError } from '../../src/core/errors.ts';
 import { scriptedAgent, SideEffects, supportTools, testWarden } from '../helpers.ts';
 
 /** A ledger with real side effects and compensations that reverse them. */

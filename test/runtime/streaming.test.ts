@@ -2,8 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LanguageModelV3, LanguageModelV3StreamPart } from '@ai-sdk/provider';
 import { defineAgent } from '../../src/agent/agent.ts';
-import type { AnyRunEvent } from '../../src/runtime/events.ts';
-import { foldRun } from '../../src/runtime/fold.ts';
+import type { AnyRunEvent } from '../../src/core/events.ts';
+import { foldRun } from '../../src/core/fold.ts';
 import type { TextDelta } from '../../src/runtime/text-stream.ts';
 import { scriptedAgent, SideEffects, supportTools, testWarden } from '../helpers.ts';
 

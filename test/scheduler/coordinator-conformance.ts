@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Coordinator } from '../../src/scheduler/coordinator.ts';
+import type { Coordinator } from '../../src/core/coordination.ts';
 
 const breaker = { failures: 3, windowMs: 1_000, cooldownMs: 500 };
 

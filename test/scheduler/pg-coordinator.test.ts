@@ -4,7 +4,7 @@ import pg from 'pg';
 import { createPostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import { createPostgresCoordinator } from '../../src/store/postgres/coordinator.ts';
 import { quoteSchema } from '../../src/store/postgres/connection.ts';
-import type { Store } from '../../src/store/store.ts';
+import type { Store } from '../../src/core/ports/store.ts';
 import { describeCoordinator } from './coordinator-conformance.ts';
 import { dropSchema, PG_URL, uniqueSchema } from '../store/pg-schema.ts';
 

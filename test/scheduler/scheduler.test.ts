@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { defineAgent } from '../../src/agent/agent.ts';
 import { defineTool } from '../../src/agent/tool.ts';
-import { isWardenError } from '../../src/errors.ts';
+import { isWardenError } from '../../src/core/errors.ts';
 import { simulated } from '../../src/model/simulated.ts';
 import { createWarden } from '../../src/runtime/warden.ts';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';

@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import { seededRandom } from '../../src/model/seeded-random.ts';
 import { createWarden } from '../../src/runtime/warden.ts';
 import { createPostgresStore } from '../../src/store/postgres/postgres-store.ts';
-import type { Store } from '../../src/store/store.ts';
+import type { Store } from '../../src/core/ports/store.ts';
 import agent from '../fixtures/crash-agent.ts';
 import { CLI, tempDir } from '../helpers.ts';
 import { dropSchema, uniqueSchema, urlWithSchema } from '../store/pg-schema.ts';

@@ -8,7 +8,7 @@ import type { AgentCatalog } from '../../src/scheduler/agent-catalog.ts';
 import { createApiKey, type Role } from '../../src/server/api-keys.ts';
 import { startServer, type RunningServer } from '../../src/server/serve.ts';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
-import type { Store } from '../../src/store/store.ts';
+import type { Store } from '../../src/core/ports/store.ts';
 import type { WardenOptions } from '../../src/runtime/warden.ts';
 import { tempDir } from '../helpers.ts';
 

@@ -1,5 +1,5 @@
 import { describe } from 'node:test';
-import type { Store } from '../../src/store/store.ts';
+import type { Store } from '../../src/core/ports/store.ts';
 import { budget } from './conformance/budget.ts';
 import { claims } from './conformance/claims.ts';
 import { connections } from './conformance/connections.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import pg from 'pg';
-import { isWardenError } from '../../src/errors.ts';
+import { isWardenError } from '../../src/core/errors.ts';
 import { appliedPostgresMigrations, PG_MIGRATIONS } from '../../src/store/postgres/migrations.ts';
 import { createPostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import { describeStoreConformance } from './conformance.ts';

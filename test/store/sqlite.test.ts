@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { after, describe, it } from 'node:test';
-import { isWardenError } from '../../src/errors.ts';
+import { isWardenError } from '../../src/core/errors.ts';
 import { appliedMigrations, MIGRATIONS } from '../../src/store/sqlite/migrations.ts';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
-import type { Store } from '../../src/store/store.ts';
+import type { Store } from '../../src/core/ports/store.ts';
 import { describeStoreConformance } from './conformance.ts';
 import { createRun, limitHit } from './conformance/fixtures.ts';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { jsonSchema, tool, zodSchema } from 'ai';
 import { z } from 'zod';
 import { defineAgent } from '../../src/agent/agent.ts';
-import { isWardenError } from '../../src/errors.ts';
+import { isWardenError } from '../../src/core/errors.ts';
 import { simulated } from '../../src/model/simulated.ts';
 import { fromAiSdkTools } from '../../src/tools/adapters/ai-sdk-tools.ts';
 import { testWarden } from '../helpers.ts';

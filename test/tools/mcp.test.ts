@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { defineAgent } from '../../src/agent/agent.ts';
-import { isWardenError } from '../../src/errors.ts';
+import { isWardenError } from '../../src/core/errors.ts';
 import { simulated } from '../../src/model/simulated.ts';
 import { mcpTier, mcpTools, type McpToolSet } from '../../src/tools/mcp/mcp-tools.ts';
 import { createNotesServer } from '../../examples/mcp-server/notes-server.ts';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { tool } from '@openai/agents-core';
 import { z } from 'zod';
 import { defineAgent } from '../../src/agent/agent.ts';
-import { isWardenError } from '../../src/errors.ts';
+import { isWardenError } from '../../src/core/errors.ts';
 import { simulated } from '../../src/model/simulated.ts';
 import { auditAgent } from '../../src/rehearse/audit.ts';
 import { fromOpenAIAgentsTools, type OpenAIAgentsFunctionTool } from '../../src/tools/adapters/openai-agents-tools.ts';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { auditAgent } from '../../rehearse/audit.ts';
 import { auditText } from '../../rehearse/audit-text.ts';
-import { loadAgent } from '../load-agent.ts';
+import { loadCommandAgent } from '../load-agent.ts';
 import { printJson } from '../output.ts';
 
 /** Exit code of `warden audit` when a blocking item remains (3, like a run stopped by a limit it did not meet). */
@@ -14,7 +14,7 @@ export function registerAuditCommand(program: Command): void {
     .argument('<agent-file>', 'module whose default export is defineAgent(…)')
     .option('--json', 'print the audit as JSON')
     .action(async (file: string, opts: { json?: boolean }) => {
-      const { agent } = await loadAgent(file);
+      const { agent } = await loadCommandAgent(file);
       const report = auditAgent(agent);
       if (opts.json) printJson(report);
       else process.stdout.write(auditText(report));

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { checkDrift, formatDriftReport, raiseDriftAlerts } from '../../observe/drift/index.ts';
 import { parseDuration } from '../../observe/duration.ts';
-import { WardenError } from '../../errors.ts';
+import { WardenError } from '../../core/errors.ts';
 import { openStore } from '../open-store.ts';
 import { printJson } from '../output.ts';
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { WardenError } from '../../errors.ts';
-import type { InterventionKind, InterventionRecord, Store } from '../../store/store.ts';
+import { WardenError } from '../../core/errors.ts';
+import type { InterventionKind, InterventionRecord, Store } from '../../core/ports/store.ts';
 import type { Warden } from '../../runtime/warden.ts';
 import { cliWarden } from '../cli-warden.ts';
 import { openStore, STORE_HELP } from '../open-store.ts';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { createApiKey, listApiKeys, revokeApiKey, ROLES, type Role } from '../../server/api-keys.ts';
-import { WardenError } from '../../errors.ts';
+import { WardenError } from '../../core/errors.ts';
 import { openStore, STORE_HELP } from '../open-store.ts';
 import { printJson } from '../output.ts';
 

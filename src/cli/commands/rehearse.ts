@@ -1,14 +1,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { WardenError } from '../../errors.ts';
+import { WardenError } from '../../core/errors.ts';
 import { resolveFaultProfile } from '../../rehearse/fault-profile.ts';
 import { progressReporter } from '../../rehearse/progress.ts';
 import { DEFAULT_CONCURRENCY, DEFAULT_REQUESTS, rehearse } from '../../rehearse/rehearsal.ts';
 import { buildReport } from '../../rehearse/report.ts';
 import { reportHtml } from '../../rehearse/report-html.ts';
 import { reportText } from '../../rehearse/report-text.ts';
-import { loadAgent } from '../load-agent.ts';
+import { loadCommandAgent } from '../load-agent.ts';
 import { printJson } from '../output.ts';
 
 interface RehearseOptions {
@@ -49,7 +49,7 @@ export function registerRehearseCommand(program: Command): void {
       const seed = integer('--seed', opts.seed, 0);
       const volume = opts.volume === undefined ? requests : integer('--volume', opts.volume, 1);
       const profile = resolveFaultProfile(opts.faults);
-      const { agent, path } = await loadAgent(file);
+      const { agent, path } = await loadCommandAgent(file);
       const progress = progressReporter(process.stderr);
       const outcome = await rehearse({ agent, agentFile: path, requests, concurrency, seed, profile, db: opts.db, onProgress: progress.update });
       progress.finish();

@@ -1,11 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Agent } from '../../agent/agent.ts';
-import { WardenError } from '../../errors.ts';
+import { WardenError } from '../../core/errors.ts';
 import { parseDuration } from '../../observe/duration.ts';
 import { formatReplayReport, formatReplaySummary, readRunExport, replayMany, replayRun } from '../../observe/replay/index.ts';
-import type { AnyRunEvent } from '../../runtime/events.ts';
-import { loadAgent } from '../load-agent.ts';
+import type { AnyRunEvent } from '../../core/events.ts';
+import { loadCommandAgent } from '../load-agent.ts';
 import { openStore } from '../open-store.ts';
 import { printJson } from '../output.ts';
 
@@ -31,7 +31,7 @@ async function agentFor(events: readonly AnyRunEvent[], override: Agent | undefi
   if (!file || !existsSync(file)) {
     throw new WardenError('INVALID_ARGUMENT', `Run ${runId} was started with agent file ${file ?? '(not recorded)'}, which is not here; pass --agent FILE`);
   }
-  return (await loadAgent(file)).agent;
+  return (await loadCommandAgent(file)).agent;
 }
 
 export function registerReplayCommand(program: Command): void {
@@ -48,7 +48,7 @@ export function registerReplayCommand(program: Command): void {
     .option('--json', 'print the report as JSON')
     .action(async (target: string | undefined, opts: ReplayOptions) => {
       if (opts.all === (target !== undefined)) throw new WardenError('INVALID_ARGUMENT', 'Say either a run (id or export file) or --all');
-      const override = opts.agent ? (await loadAgent(opts.agent)).agent : undefined;
+      const override = opts.agent ? (await loadCommandAgent(opts.agent)).agent : undefined;
       const mode = override ? 'what-if' : 'replay';
       if (!opts.all) {
         const events = await loadTarget(target!, opts.db);

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { WardenError } from '../../errors.ts';
+import { WardenError } from '../../core/errors.ts';
 import { cliWarden } from '../cli-warden.ts';
 import { RUN_EXIT_CODES } from '../exit-codes.ts';
-import { loadAgent } from '../load-agent.ts';
+import { loadCommandAgent } from '../load-agent.ts';
 import { openStore, STORE_HELP } from '../open-store.ts';
 import { printJson, printRun } from '../output.ts';
 import { shouldStream, textPrinter } from '../stream-text.ts';
@@ -32,7 +32,7 @@ export function registerRunCommands(program: Command): void {
     .option('--enqueue', 'only record the run (queued) for a `warden worker` to drive; print its id')
     .action(async (file: string, opts: SubmitFlags & { shadow?: boolean; enqueue?: boolean; stream?: boolean }) => {
       if (opts.enqueue) return submitRun(file, opts);
-      const { agent, path } = await loadAgent(file);
+      const { agent, path } = await loadCommandAgent(file);
       const store = await openStore(opts.db);
       try {
         const warden = cliWarden(store);
@@ -86,7 +86,7 @@ interface SubmitFlags {
 
 /** Records a queued run with its agent file (so a worker can load it) and prints its id. */
 async function submitRun(file: string, opts: SubmitFlags): Promise<void> {
-  const { agent, path } = await loadAgent(file);
+  const { agent, path } = await loadCommandAgent(file);
   const store = await openStore(opts.db);
   try {
     const runId = await cliWarden(store).submit(agent, opts.input, { tenant: opts.tenant, agentFile: path, ...(opts.shadow ? { shadow: true } : {}) });
@@ -107,7 +107,7 @@ export async function agentOfRun(warden: Warden, runId: string, file?: string): 
   const [submitted] = await warden.events(runId);
   const path = file ?? (submitted.type === 'run.submitted' ? submitted.data.agentFile : undefined);
   if (!path) throw new WardenError('INVALID_ARGUMENT', `Run ${runId} does not record its agent file; pass --agent FILE`);
-  return (await loadAgent(path)).agent;
+  return (await loadCommandAgent(path)).agent;
 }
 
 export async function resumeRun(warden: Warden, runId: string, opts: { agent?: string; force?: boolean }): Promise<RunResult> {
@@ -118,6 +118,6 @@ export async function resumeRun(warden: Warden, runId: string, opts: { agent?: s
   }
   const file = opts.agent ?? (submitted.type === 'run.submitted' ? submitted.data.agentFile : undefined);
   if (!file) throw new WardenError('INVALID_ARGUMENT', `Run ${runId} does not record its agent file; pass --agent FILE`);
-  const { agent } = await loadAgent(file);
+  const { agent } = await loadCommandAgent(file);
   return warden.resume(agent, runId, { force: opts.force === true });
 }

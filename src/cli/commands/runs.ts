@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { usd } from '../../guard/budget.ts';
-import type { RunStatus } from '../../runtime/events.ts';
+import type { RunStatus } from '../../core/events.ts';
 import { createWarden } from '../../runtime/warden.ts';
 import { openStore, STORE_HELP } from '../open-store.ts';
 import { overrunsOf, printJson, printRun } from '../output.ts';

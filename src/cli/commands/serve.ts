@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
-import { WardenError } from '../../errors.ts';
+import { WardenError } from '../../core/errors.ts';
 import { agentsByRecordedPath, agentsFromDir } from '../../scheduler/agent-catalog.ts';
 import { startServer } from '../../server/serve.ts';
 import { openStore, STORE_HELP } from '../open-store.ts';
+import { closeAllMcp } from '../../tools/mcp/mcp-tools.ts';
+import { onShutdown } from '../shutdown.ts';
 
 export function registerServeCommand(program: Command): void {
   program
@@ -18,6 +20,8 @@ export function registerServeCommand(program: Command): void {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new WardenError('INVALID_ARGUMENT', `--port must be a port number, got ${opts.port}`);
       const store = await openStore(opts.db, { poolSize: 16 });
+      // Agent files may open MCP connections (a stdio server is a child process): close them on exit.
+      onShutdown(closeAllMcp);
       const agents = opts.agents ? await agentsFromDir(opts.agents) : agentsByRecordedPath(store);
       const server = await startServer({ store, agents, port, hostname: opts.host, execute: opts.execute, concurrency: Number(opts.concurrency) || 8 });
       process.stderr.write(`warden serve: ${server.url} (dashboard at ${server.url}/, API at ${server.url}/v1, agents: ${agents.names?.join(', ') ?? 'by recorded file'})\n`);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { WardenError } from '../../errors.ts';
+import { WardenError } from '../../core/errors.ts';
 import { liftSwitch, listSwitches, parseScope, type SwitchScope } from '../../runtime/kill-switch.ts';
 import { cliWarden } from '../cli-warden.ts';
 import { openStore, STORE_HELP } from '../open-store.ts';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { WardenError } from '../../errors.ts';
+import { WardenError } from '../../core/errors.ts';
 import type { UndoReport } from '../../runtime/undo.ts';
 import type { Warden } from '../../runtime/warden.ts';
 import { cliWarden } from '../cli-warden.ts';

@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
-import { describeError, isWardenError, WardenError } from '../../errors.ts';
+import { describeError, isWardenError, WardenError } from '../../core/errors.ts';
 import { agentsByRecordedPath, agentsFromDir } from '../../scheduler/agent-catalog.ts';
 import { Worker } from '../../scheduler/worker.ts';
 import { openStore, STORE_HELP } from '../open-store.ts';
+import { closeAllMcp } from '../../tools/mcp/mcp-tools.ts';
+import { onShutdown } from '../shutdown.ts';
 
 interface WorkerFlags {
   db?: string;
@@ -44,6 +46,8 @@ export function registerWorkerCommand(program: Command): void {
       const pool = opts.pool === undefined ? Math.min(concurrency + 2, 16) : count(opts.pool, '--pool');
       const store = await openStore(opts.db, { poolSize: pool });
       try {
+        // Agent files may open MCP connections (a stdio server is a child process): close them on exit.
+        onShutdown(closeAllMcp);
         const agents = opts.agents ? await agentsFromDir(opts.agents) : agentsByRecordedPath(store);
         const worker = new Worker({
           store,

@@ -1,5 +1,5 @@
-import { PARKED_STATUSES, TERMINAL_STATUSES } from '../../runtime/events.ts';
-import type { Store } from '../../store/store.ts';
+import { PARKED_STATUSES, TERMINAL_STATUSES } from '../../core/events.ts';
+import type { Store } from '../../core/ports/store.ts';
 import type { WardenMetrics } from '../metrics.ts';
 import { compareProfiles, type CompareOptions, type DimensionDrift } from './compare.ts';
 import { profileRun, type RunProfile } from './profile.ts';

@@ -1,5 +1,5 @@
-import type { AnyRunEvent } from '../../runtime/events.ts';
-import type { RunRecord } from '../../store/store.ts';
+import type { AnyRunEvent } from '../../core/events.ts';
+import type { RunRecord } from '../../core/ports/store.ts';
 
 /** One run's behaviour, as drift sees it. */
 export interface RunProfile {

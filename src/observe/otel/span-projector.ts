@@ -1,8 +1,8 @@
 import { context as otelContext, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Histogram, type Meter, type Span, type Tracer } from '@opentelemetry/api';
-import type { ModelTurn } from '../../model/port.ts';
-import type { AnyRunEvent, BudgetSnapshot, RunEvent } from '../../runtime/events.ts';
-import { PARKED_STATUSES, TERMINAL_STATUSES } from '../../runtime/events.ts';
-import type { RunState } from '../../runtime/fold.ts';
+import type { ModelTurn } from '../../core/ports/model.ts';
+import type { AnyRunEvent, BudgetSnapshot, RunEvent } from '../../core/events.ts';
+import { PARKED_STATUSES, TERMINAL_STATUSES } from '../../core/events.ts';
+import type { RunState } from '../../core/fold.ts';
 import type { CommittedEvents } from '../../runtime/warden.ts';
 import {
   ATTR_ERROR_TYPE,

@@ -1,5 +1,5 @@
-import { hashValue } from '../../runtime/canonical.ts';
-import type { AnyRunEvent } from '../../runtime/events.ts';
+import { hashValue } from '../../core/canonical.ts';
+import type { AnyRunEvent } from '../../core/events.ts';
 import { explainEvent } from '../explain.ts';
 
 /** One decision of a run, reduced to what must be the same for two runs to be "the same". */

@@ -1,6 +1,6 @@
 import { defineTool, isReversible, type AnyTool, type ToolConfig, type ToolContext } from '../../agent/tool.ts';
-import { ERROR_CODES, WardenError, type ErrorCode } from '../../errors.ts';
-import { hashValue } from '../../runtime/canonical.ts';
+import { ERROR_CODES, WardenError, type ErrorCode } from '../../core/errors.ts';
+import { hashValue } from '../../core/canonical.ts';
 import type { Recording, RecordedToolOutcome } from './recording.ts';
 import type { VirtualClock } from './virtual-clock.ts';
 

@@ -1,7 +1,7 @@
-import type { ModelTurn, ModelFailure } from '../../model/port.ts';
-import type { AnyRunEvent, ErrorInfo, EventPayloads, RunEvent } from '../../runtime/events.ts';
-import { WardenError } from '../../errors.ts';
-import { hashValue } from '../../runtime/canonical.ts';
+import type { ModelTurn, ModelFailure } from '../../core/ports/model.ts';
+import type { AnyRunEvent, ErrorInfo, EventPayloads, RunEvent } from '../../core/events.ts';
+import { WardenError } from '../../core/errors.ts';
+import { hashValue } from '../../core/canonical.ts';
 
 /** What one model call attempt returned in the recorded run. */
 export type RecordedModelOutcome = { ok: true; turn: ModelTurn; at: number } | { ok: false; failure: ModelFailure; at: number };

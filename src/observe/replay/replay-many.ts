@@ -1,7 +1,7 @@
 import type { Agent } from '../../agent/agent.ts';
-import { describeError } from '../../errors.ts';
-import { TERMINAL_STATUSES, PARKED_STATUSES } from '../../runtime/events.ts';
-import type { RunRecord, Store } from '../../store/store.ts';
+import { describeError } from '../../core/errors.ts';
+import { TERMINAL_STATUSES, PARKED_STATUSES } from '../../core/events.ts';
+import type { RunRecord, Store } from '../../core/ports/store.ts';
 import { replayRun, type DivergenceKind, type ReplayReport } from './replay-run.ts';
 
 export interface ReplaySummary {

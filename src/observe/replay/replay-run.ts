@@ -1,8 +1,8 @@
 import { defineAgent, type Agent } from '../../agent/agent.ts';
-import { WardenError } from '../../errors.ts';
+import { WardenError } from '../../core/errors.ts';
 import { nanoToUsd } from '../../model/pricing.ts';
-import type { AnyRunEvent, RunStatus, StopReason } from '../../runtime/events.ts';
-import { foldRun, type RunState } from '../../runtime/fold.ts';
+import type { AnyRunEvent, RunStatus, StopReason } from '../../core/events.ts';
+import { foldRun, type RunState } from '../../core/fold.ts';
 import { createWarden, type Warden } from '../../runtime/warden.ts';
 import { createSqliteStore } from '../../store/sqlite/sqlite-store.ts';
 import { decisionsOf, firstDivergence, type Decision } from './decisions.ts';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { WardenError } from '../../errors.ts';
-import { EVENT_SCHEMA_VERSION, type AnyRunEvent } from '../../runtime/events.ts';
-import type { RunRecord, Store } from '../../store/store.ts';
+import { WardenError } from '../../core/errors.ts';
+import { EVENT_SCHEMA_VERSION, type AnyRunEvent } from '../../core/events.ts';
+import type { RunRecord, Store } from '../../core/ports/store.ts';
 
 /** Names the document kind, so a stray JSON file is refused with a clear message. */
 export const RUN_EXPORT_FORMAT = 'warden.run-export';

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { WardenError } from '../../errors.ts';
+import { WardenError } from '../../core/errors.ts';
 
 /** The schema a store uses when neither the options nor the URL name one. */
 export const DEFAULT_SCHEMA = 'warden';

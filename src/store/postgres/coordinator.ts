@@ -9,7 +9,7 @@ import {
   NEW_BREAKER,
   takeFrom,
   WINDOW_BUCKETS,
-} from '../../scheduler/coordinator.ts';
+} from '../../core/coordination.ts';
 
 /**
  * Coordination shared by every worker on one PostgreSQL database: provider rate limits, the

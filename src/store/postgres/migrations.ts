@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { WardenError } from '../../errors.ts';
+import { WardenError } from '../../core/errors.ts';
 import { checkHistory, type AppliedMigration, type Migration, type MigrationReport } from '../migration-history.ts';
 import { PG_TYPES, quoteSchema } from './connection.ts';
 

@@ -1,4 +1,4 @@
-import { WardenError } from '../../errors.ts';
+import { WardenError } from '../../core/errors.ts';
 
 /** Network failures the driver reports with a Node error code instead of a SQLSTATE. */
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);

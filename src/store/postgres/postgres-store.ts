@@ -1,6 +1,6 @@
 import pg from 'pg';
-import { WardenError } from '../../errors.ts';
-import type { AnyNewEvent, AnyRunEvent } from '../../runtime/events.ts';
+import { WardenError } from '../../core/errors.ts';
+import type { AnyNewEvent, AnyRunEvent } from '../../core/events.ts';
 import { checkBudgetOps, checkClaim, checkDecision, checkEvents, checkInterventions, checkNewRun, checkRunPatch, checkTtl, requireInteger, checkRecordKey } from '../input-checks.ts';
 import {
   encodeJson,
@@ -32,14 +32,14 @@ import {
   type Store,
   type LockAttempt,
   runMode,
-} from '../store.ts';
+} from '../../core/ports/store.ts';
 import { DEFAULT_SCHEMA, PG_TYPES, quoteSchema, redact, splitUrl } from './connection.ts';
 import { checkPostgresCurrent, migratePostgres } from './migrations.ts';
 import { RunnableNotifier, runnableChannel } from './notifier.ts';
 import { isConnectionError, toPgStoreError } from './pg-errors.ts';
 import { createPostgresCoordinator } from './coordinator.ts';
-import { createCachedCoordinator } from '../../scheduler/cached-coordinator.ts';
-import type { Coordinator } from '../../scheduler/coordinator.ts';
+import { createCachedCoordinator } from './cached-coordinator.ts';
+import type { Coordinator } from '../../core/coordination.ts';
 import { patchClause, pgStatements, statement, type PgStatements, type Statement } from './statements.ts';
 
 export interface PostgresStoreOptions {

@@ -1,5 +1,5 @@
 import type { QueryConfig } from 'pg';
-import type { RunPatch } from '../store.ts';
+import type { RunPatch } from '../../core/ports/store.ts';
 import { PG_TYPES, quoteSchema } from './connection.ts';
 
 /**

@@ -1,7 +1,7 @@
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
-import { WardenError } from '../../errors.ts';
+import { WardenError } from '../../core/errors.ts';
 import { requireInteger } from '../input-checks.ts';
-import { DEFAULT_LIST_LIMIT, type AgentEventFilter, type AgentEventRecord, type NewAgentEvent } from '../store.ts';
+import { DEFAULT_LIST_LIMIT, type AgentEventFilter, type AgentEventRecord, type NewAgentEvent } from '../../core/ports/store.ts';
 import { decodeJson, encodeJson } from '../rows.ts';
 
 /** Appends one record to an agent's log (table `agent_events`, migration 2). */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, copyFileSync, existsSync, linkSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { WardenError } from '../../errors.ts';
+import { WardenError } from '../../core/errors.ts';
 import type { MigrationReport } from '../migration-history.ts';
 import { migrate } from './migrations.ts';
 import { toStoreError } from './sqlite-errors.ts';

@@ -1,4 +1,4 @@
-import { WardenError } from '../../errors.ts';
+import { WardenError } from '../../core/errors.ts';
 
 // Primary SQLite result codes that mean the file itself is damaged or is not a database.
 const SQLITE_CORRUPT = 11;

@@ -1,6 +1,6 @@
 import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
-import { WardenError } from '../../errors.ts';
-import type { AnyNewEvent, AnyRunEvent } from '../../runtime/events.ts';
+import { WardenError } from '../../core/errors.ts';
+import type { AnyNewEvent, AnyRunEvent } from '../../core/events.ts';
 import { checkBudgetOps, checkClaim, checkDecision, checkEvents, checkInterventions, checkNewRun, checkRunPatch, checkTtl, requireInteger, checkRecordKey } from '../input-checks.ts';
 import { budgetExceeded, foreignBudget, missingBudget, noSuchRun, rootWithoutBudget, runExists, staleWriter, undecidable } from '../store-errors.ts';
 import {
@@ -22,7 +22,7 @@ import {
   type AgentEventRecord,
   type NewAgentEvent,
   runMode,
-} from '../store.ts';
+} from '../../core/ports/store.ts';
 import { appendAgentEvent, listAgentEvents } from './agent-events.ts';
 import { DEFAULT_BUSY_TIMEOUT_MS, openDatabase } from './open-database.ts';
 import {

@@ -1,5 +1,5 @@
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
-import type { RunPatch } from '../store.ts';
+import type { RunPatch } from '../../core/ports/store.ts';
 
 /**
  * Every statement the SQLite store runs, prepared once per store: compiling SQL costs more than

@@ -1,7 +1,8 @@
 import type { Tool as AiSdkTool } from 'ai';
 import { z } from 'zod';
-import { type AnyTool, defineTool, type Tier } from '../../agent/tool.ts';
-import { WardenError } from '../../errors.ts';
+import { type AnyTool, defineTool } from '../../agent/tool.ts';
+import { type Tier } from '../../core/tiers.ts';
+import { WardenError } from '../../core/errors.ts';
 import { jsonSchemaInput, modelFacingSchema } from './json-schema-input.ts';
 import { declaredTiers } from './tiers.ts';
 

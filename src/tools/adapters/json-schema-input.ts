@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { z } from 'zod';
-import { describeError, WardenError } from '../../errors.ts';
+import { describeError, WardenError } from '../../core/errors.ts';
 
 /** What a foreign schema's own `validate` answers (the AI SDK's `ValidationResult`). */
 export type ForeignValidation = { success: true; value: unknown } | { success: false; error: unknown };

@@ -1,5 +1,5 @@
-import { type Tier, TIERS } from '../../agent/tool.ts';
-import { WardenError } from '../../errors.ts';
+import { type Tier, TIERS } from '../../core/tiers.ts';
+import { WardenError } from '../../core/errors.ts';
 
 /**
  * The tier the user declared for each foreign tool. A tier is never inferred from the foreign

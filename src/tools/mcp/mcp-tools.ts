@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { type AnyTool, defineTool, type Tier, TIERS } from '../../agent/tool.ts';
-import { describeError, WardenError } from '../../errors.ts';
+import { type AnyTool, defineTool } from '../../agent/tool.ts';
+import { type Tier, TIERS } from '../../core/tiers.ts';
+import { describeError, WardenError } from '../../core/errors.ts';
 
 /** How to reach an MCP server: a command speaking stdio, or a Streamable HTTP endpoint. */
 export type McpServerSpec =

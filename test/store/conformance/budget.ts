@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
-import { newEvent } from '../../../src/runtime/events.ts';
-import type { Store } from '../../../src/store/store.ts';
+import { newEvent } from '../../../src/core/events.ts';
+import type { Store } from '../../../src/core/ports/store.ts';
 import { approvalRequest, createRun, limitHit, rejectsWith, seededRandom, seqs, toolDenied, type ConformanceContext } from './fixtures.ts';
 
 function reserved(amountNano: number) {

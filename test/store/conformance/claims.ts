@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
-import type { Store } from '../../../src/store/store.ts';
-import { newEvent } from '../../../src/runtime/events.ts';
+import type { Store } from '../../../src/core/ports/store.ts';
+import { newEvent } from '../../../src/core/events.ts';
 import { approvalRequest, createRun, rejectsWith, sleep, toolDenied, uid, type ConformanceContext } from './fixtures.ts';
 
 /** Runs of one test, by agent name, so claims never pick up another test's runs on a shared database. */

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { it } from 'node:test';
-import { DEFAULT_LIMITS } from '../../../src/agent/agent.ts';
-import { isWardenError, type ErrorCode, type WardenError } from '../../../src/errors.ts';
-import { newEvent, type AnyNewEvent, type AnyRunEvent, type RunStatus } from '../../../src/runtime/events.ts';
-import type { NewIntervention, NewRun, Store } from '../../../src/store/store.ts';
+import { DEFAULT_LIMITS } from '../../../src/core/limits.ts';
+import { isWardenError, type ErrorCode, type WardenError } from '../../../src/core/errors.ts';
+import { newEvent, type AnyNewEvent, type AnyRunEvent, type RunStatus } from '../../../src/core/events.ts';
+import type { NewIntervention, NewRun, Store } from '../../../src/core/ports/store.ts';
 
 /**
  * Builders and helpers shared by the conformance sections. Every test uses fresh, random ids (and

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe } from 'node:test';
-import { newEvent } from '../../../src/runtime/events.ts';
+import { newEvent } from '../../../src/core/events.ts';
 import {
   approvalRequest,
   cancelRequested,

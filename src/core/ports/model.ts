@@ -1,5 +1,5 @@
 import type { LanguageModelV2, LanguageModelV3, LanguageModelV4 } from '@ai-sdk/provider';
-import type { ModelResponseIdentity } from './model-identity.ts';
+
 
 /**
  * The model port: any Vercel AI SDK language model works unchanged — specification v4 (`ai` 7
@@ -91,4 +91,16 @@ export interface ModelFailure {
   status?: number;
   retryAfterMs?: number;
   message: string;
+}
+
+/** Where a model is served: the host and port of its provider's base URL. */
+export interface ModelServer {
+  address: string;
+  port?: number;
+}
+
+/** What the provider said it answered with (OpenTelemetry `gen_ai.response.id` / `.model`). */
+export interface ModelResponseIdentity {
+  id?: string;
+  modelId?: string;
 }

@@ -1,4 +1,4 @@
-import type { PlanStep } from '../agent/plan.ts';
+import type { PlanStep } from './plan.ts';
 import { type Appliers, call, closeTurnIfResolved } from './fold-calls.ts';
 import type { CallState, RunState } from './fold.ts';
 

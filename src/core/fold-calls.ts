@@ -1,5 +1,5 @@
 import type { EventPayloads } from './events.ts';
-import { WardenError } from '../errors.ts';
+import { WardenError } from './errors.ts';
 import { hashValue } from './canonical.ts';
 import type { CallState, CallStatus, RunState } from './fold.ts';
 

@@ -1,5 +1,5 @@
-import type { AnyNewEvent, AnyRunEvent, RunMode, RunStatus, StopReason } from '../runtime/events.ts';
-import type { Coordinator } from '../scheduler/coordinator.ts';
+import type { AnyNewEvent, AnyRunEvent, RunMode, RunStatus, StopReason } from '../events.ts';
+import type { Coordinator } from '../coordination.ts';
 
 /**
  * The `Store` port. The runtime writes through it and nothing else; every implementation passes

@@ -1,4 +1,4 @@
-import type { BreakerState, Coordinator } from './coordinator.ts';
+import type { BreakerState, Coordinator } from '../../core/coordination.ts';
 
 /**
  * Puts a process-local cache in front of a shared coordinator, so the common case — a closed

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ToolSpec } from '../model/port.ts';
+import type { ToolSpec } from './ports/model.ts';
 
 /**
  * The plan protocol. In plan mode the model first calls the reserved tool `submit_plan` with the
@@ -83,4 +83,22 @@ export function planToolSpec(): ToolSpec {
   const inputSchema = z.toJSONSchema(planSchema, { io: 'input' }) as Record<string, unknown>;
   delete inputSchema.$schema;
   return { name: PLAN_TOOL, description: PLAN_DESCRIPTION, inputSchema };
+}
+
+export type PlanIssueCode =
+  | 'duplicate_step'
+  | 'unknown_tool'
+  | 'invalid_args'
+  | 'bad_reference'
+  | 'cycle'
+  | 'unmet_requirement'
+  | 'too_many_steps'
+  | 'over_budget'
+  | 'denied';
+
+/** One reason a plan cannot run, addressed to the model (it gets them all back). */
+export interface PlanIssue {
+  code: PlanIssueCode;
+  step?: string;
+  message: string;
 }

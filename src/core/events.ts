@@ -1,9 +1,10 @@
-import type { ModelFailure, ModelTurn } from '../model/port.ts';
-import type { ModelServer } from '../model/model-identity.ts';
-import type { Limits, PolicyDecision } from '../agent/agent.ts';
-import type { Tier } from '../agent/tool.ts';
-import type { PlanStep } from '../agent/plan.ts';
-import type { PlanIssue } from '../guard/plan-verifier.ts';
+import type { ModelFailure, ModelTurn } from './ports/model.ts';
+import type { ModelServer } from './ports/model.ts';
+import type { PolicyDecision } from './tiers.ts';
+import type { Limits } from './limits.ts';
+import type { Tier } from './tiers.ts';
+import type { PlanStep } from './plan.ts';
+import type { PlanIssue } from './plan.ts';
 
 /**
  * A run is an append-only log of these events; its state is a pure fold over them (`fold.ts`).

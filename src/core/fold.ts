@@ -1,8 +1,9 @@
-import type { Limits, PolicyDecision } from '../agent/agent.ts';
-import type { Tier } from '../agent/tool.ts';
-import { PLAN_TOOL, type PlanStep } from '../agent/plan.ts';
-import type { ConversationMessage, ModelTurn, ToolResultMessage } from '../model/port.ts';
-import { WardenError } from '../errors.ts';
+import type { PolicyDecision } from './tiers.ts';
+import type { Limits } from './limits.ts';
+import type { Tier } from './tiers.ts';
+import { PLAN_TOOL, type PlanStep } from './plan.ts';
+import type { ConversationMessage, ModelTurn, ToolResultMessage } from './ports/model.ts';
+import { WardenError } from './errors.ts';
 import { hashValue } from './canonical.ts';
 import { type Appliers, call, closeTurnIfResolved, isResolved } from './fold-calls.ts';
 import { ORCHESTRATION_APPLY, planDecided } from './fold-orchestration.ts';

@@ -1,24 +1,5 @@
-import { WardenError } from '../errors.ts';
-
-/** Requests and tokens per minute a model provider allows, shared by every worker. */
-export interface ProviderRateLimit {
-  requestsPerMinute?: number;
-  tokensPerMinute?: number;
-}
-
-/** Circuit breaker: after `failures` failures within `windowMs`, calls are refused for `cooldownMs`, then one probe decides. */
-export interface BreakerConfig {
-  failures: number;
-  windowMs: number;
-  cooldownMs: number;
-}
-
-/** Retries may be at most `ratio` of calls over the sliding `windowMs` (but `minRetries` are always allowed). */
-export interface RetryBudgetConfig {
-  ratio: number;
-  windowMs: number;
-  minRetries: number;
-}
+import { WardenError } from '../core/errors.ts';
+import type { BreakerConfig, ProviderRateLimit, RetryBudgetConfig } from '../core/coordination.ts';
 
 /**
  * How runs share the machine and the providers. Defaults keep one request from harming the others:

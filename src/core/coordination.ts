@@ -1,4 +1,24 @@
-import type { BreakerConfig } from './config.ts';
+/** Requests and tokens per minute a model provider allows, shared by every worker. */
+export interface ProviderRateLimit {
+  requestsPerMinute?: number;
+  tokensPerMinute?: number;
+}
+
+/** Circuit breaker: after `failures` failures within `windowMs`, calls are refused for `cooldownMs`, then one probe decides. */
+export interface BreakerConfig {
+  failures: number;
+  windowMs: number;
+  cooldownMs: number;
+}
+
+/** Retries may be at most `ratio` of calls over the sliding `windowMs` (but `minRetries` are always allowed). */
+export interface RetryBudgetConfig {
+  ratio: number;
+  windowMs: number;
+  minRetries: number;
+}
+
+
 
 export type BreakerState = 'closed' | 'open' | 'half_open';
 

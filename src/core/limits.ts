@@ -1,0 +1,51 @@
+// The stop conditions every run carries, and their defaults. Declared by an agent, enforced by the
+// runtime, recorded in `run.submitted` so a run keeps the limits it started with.
+
+/** Hard stop conditions. Every one has a safe default; none is ever unlimited. */
+export interface Limits {
+  /** Model calls (turns) per run. */
+  maxSteps: number;
+  /** Tool executions per run (retries not counted here). */
+  maxToolCalls: number;
+  /** Retries of model and tool calls together, per run. */
+  maxRetries: number;
+  /** Active wall-clock time per run, excluding time parked waiting for a person. */
+  maxWallMs: number;
+  /** Cost ceiling per request in USD: retries and child runs included. */
+  maxCostUsd: number;
+  /** Largest completion asked of the model per call (the reservation's worst case). */
+  maxOutputTokens: number;
+}
+
+/** The defaults are deliberately tight: an agent that needs more says so. */
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  maxSteps: 20,
+  maxToolCalls: 40,
+  maxRetries: 6,
+  maxWallMs: 5 * 60_000,
+  maxCostUsd: 1,
+  maxOutputTokens: 4096,
+});
+
+export interface LoopDetection {
+  /** Stop when the same tool with the same arguments returns the same result this many times. */
+  repeats: number;
+  /** Stop when this many consecutive steps produce nothing new (no new call, result or answer). */
+  noProgressSteps: number;
+}
+
+export const DEFAULT_LOOP_DETECTION: Readonly<LoopDetection> = Object.freeze({ repeats: 3, noProgressSteps: 6 });
+
+export interface RetryBackoff {
+  /** First backoff in ms; doubles each retry, with full jitter. */
+  baseMs: number;
+  /** Cap on one backoff, in ms. */
+  maxMs: number;
+  /**
+   * Longest `Retry-After` a model call waits for, in ms (default 60 000). A provider asking for
+   * longer, or for a wait past the run's wall-time limit, stops the run with `wall_time`.
+   */
+  maxRetryAfterMs?: number;
+}
+
+export const DEFAULT_BACKOFF: Readonly<RetryBackoff> = Object.freeze({ baseMs: 250, maxMs: 8_000 });
