@@ -1,4 +1,4 @@
-import { usd } from '../guard/budget.ts';
+import { formatUsd, usdToNano } from '../core/money.ts';
 import { explainEvent } from '../observe/explain.ts';
 import type { AnyRunEvent } from '../core/events.ts';
 import type { RunResult } from '../runtime/run-result.ts';
@@ -21,9 +21,9 @@ export function summaryLines(result: RunResult): string[] {
   const lines = [
     `run      ${result.runId}  (agent ${result.agent})`,
     `status   ${result.status}${result.stopReason ? ` — ${result.stopReason}: ${result.stopDetail}` : ''}${result.mode === 'shadow' ? '  [shadow mode: nothing was changed]' : ''}`,
-    `cost     ${usd(Math.round(result.costUsd * 1e9))} of ${usd(Math.round(result.ceilingUsd * 1e9))} ceiling · ${result.steps} steps · ${result.toolCalls.length} tool calls · ${result.retries} retries`,
+    `cost     ${formatUsd(usdToNano(result.costUsd))} of ${formatUsd(usdToNano(result.ceilingUsd))} ceiling · ${result.steps} steps · ${result.toolCalls.length} tool calls · ${result.retries} retries`,
     ...(result.requestCostUsd !== undefined && Math.abs(result.requestCostUsd - result.costUsd) > 1e-12
-      ? [`request  ${usd(Math.round(result.requestCostUsd * 1e9))} with its child runs (one ceiling for the whole tree)`]
+      ? [`request  ${formatUsd(usdToNano(result.requestCostUsd))} with its child runs (one ceiling for the whole tree)`]
       : []),
   ];
   if (result.output !== null) lines.push(`output   ${result.output}`);
@@ -47,5 +47,5 @@ export function overrunsOf(events: readonly AnyRunEvent[]): { reservationId: str
 
 /** A summary line per overrun, so `warden runs show` never leaves one unsaid. */
 export function overrunLines(events: readonly AnyRunEvent[]): string[] {
-  return overrunsOf(events).map((o) => `overrun  ${o.reservationId}: billed ${usd(o.actualNano)}, ${usd(o.reservedNano)} reserved (+${usd(o.actualNano - o.reservedNano)})`);
+  return overrunsOf(events).map((o) => `overrun  ${o.reservationId}: billed ${formatUsd(o.actualNano)}, ${formatUsd(o.reservedNano)} reserved (+${formatUsd(o.actualNano - o.reservedNano)})`);
 }

@@ -20,6 +20,7 @@ import {
   type StopReason,
 } from './events.ts';
 import { PARKED_STATUSES, TERMINAL_STATUSES } from './events.ts';
+import { usdToNano } from './money.ts';
 
 export type CallStatus =
   | 'proposed' // the model asked for it; not yet checked
@@ -205,7 +206,7 @@ function initialState(event: AnyRunEvent): RunState {
     toolCalls: 0,
     retries: 0,
     spentNano: 0,
-    ceilingNano: Math.round(d.limits.maxCostUsd * 1e9),
+    ceilingNano: usdToNano(d.limits.maxCostUsd),
     openReservations: new Map(),
     calls: new Map(),
     turns: [],

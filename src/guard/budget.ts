@@ -1,5 +1,6 @@
 import type { ModelRequest } from '../core/ports/model.ts';
-import { type ModelPricing, ratesUpTo, reservedInputPerMTok, tokensToNano } from '../model/pricing.ts';
+import { type ModelPricing, ratesUpTo, reservedInputPerMTok } from '../model/pricing.ts';
+import { formatUsd, tokensToNano } from '../core/money.ts';
 import type { RunState } from '../core/fold.ts';
 
 /** Tokens of framing a provider may add per message (role markers and the like). */
@@ -57,15 +58,10 @@ export function planModelReservation(
     return {
       ok: false,
       detail:
-        `The next model call could cost up to ${usd(inputNano + tokensToNano(floor, pricing.outputPerMTok))} ` +
+        `The next model call could cost up to ${formatUsd(inputNano + tokensToNano(floor, pricing.outputPerMTok))} ` +
         `(${inputTokens} input tokens at most, ${floor} output tokens at least), ` +
-        `but only ${usd(Math.max(0, remaining))} of the ${usd(state.ceilingNano)} ceiling is left.`,
+        `but only ${formatUsd(Math.max(0, remaining))} of the ${formatUsd(state.ceilingNano)} ceiling is left.`,
     };
   }
   return { ok: true, amountNano: inputNano + tokensToNano(maxOutputTokens, pricing.outputPerMTok), maxOutputTokens, inputTokens };
-}
-
-export function usd(nano: number): string {
-  const value = nano / 1e9;
-  return `$${value < 0.01 && value > 0 ? value.toPrecision(3) : value.toFixed(value < 1 ? 4 : 2)}`;
 }

@@ -2,8 +2,7 @@ import { z } from 'zod';
 import type { Agent } from '../agent/agent.ts';
 import { type AnyTool, toolCallCostUsd } from '../agent/tool.ts';
 import { dependenciesOf, findRefs, type Plan, PLAN_TOOL, type PlanStep, substituteRefs } from '../core/plan.ts';
-import { usdToNano } from '../model/pricing.ts';
-import { usd } from './budget.ts';
+import { formatUsd, usdToNano } from '../core/money.ts';
 import { describeTypes, type JsonSchema, schemasAt, typesFit, typesOf } from './json-schema-types.ts';
 import { decidePolicy } from './policy.ts';
 import { describeError } from '../core/errors.ts';
@@ -196,7 +195,7 @@ export async function verifyPlan(plan: Plan, agent: Agent, ctx: PlanContext): Pr
   if (estimateNano > ctx.remainingNano) {
     issues.push({
       code: 'over_budget',
-      message: `The plan is estimated at ${usd(estimateNano)} (${usd(toolCostNano)} of priced tools + ${modelCalls} model calls), but ${usd(Math.max(0, ctx.remainingNano))} of the ceiling is left.`,
+      message: `The plan is estimated at ${formatUsd(estimateNano)} (${formatUsd(toolCostNano)} of priced tools + ${modelCalls} model calls), but ${formatUsd(Math.max(0, ctx.remainingNano))} of the ceiling is left.`,
     });
   }
   return issues.length ? { ok: false, issues, estimateNano } : { ok: true, order, estimateNano, modelCalls, needsApproval };

@@ -1,6 +1,7 @@
 import { WardenError } from '../core/errors.ts';
 import { genaiPricesFor, genaiPricesVersion, genaiProviderId } from './genai-prices.ts';
 import type { TokenUsage, WardenModel } from '../core/ports/model.ts';
+import { tokensToNano } from '../core/money.ts';
 
 /** Price of a model in USD per million tokens. */
 export interface ModelPricing {
@@ -88,26 +89,6 @@ export const PROVIDER_ADDED_INPUT_TOKENS: Readonly<Record<string, number>> = Obj
   anthropic: 500,
   openai: 64,
 });
-
-/**
- * Money is kept in integer nano-dollars (1e-9 USD) inside the runtime and the store, so the
- * ceiling check is exact: no floating-point drift across thousands of small charges.
- */
-export const NANO_PER_USD = 1_000_000_000;
-
-export function usdToNano(usd: number): number {
-  return Math.ceil(usd * NANO_PER_USD - 1e-6);
-}
-
-export function nanoToUsd(nano: number): number {
-  return nano / NANO_PER_USD;
-}
-
-/** Cost of `tokens` at `perMTok` USD per million, in nano-USD, rounded up (never under-count). */
-export function tokensToNano(tokens: number, perMTok: number): number {
-  // perMTok USD / 1e6 tokens = perMTok * 1000 nano-USD per token.
-  return Math.ceil(tokens * perMTok * 1000 - 1e-9);
-}
 
 /**
  * What a call cost: input read from the cache at the cached rate, input written to the cache at

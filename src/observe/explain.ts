@@ -1,4 +1,4 @@
-import { usd } from '../guard/budget.ts';
+import { formatUsd, usdToNano } from '../core/money.ts';
 import type { AnyRunEvent, StopReason } from '../core/events.ts';
 
 const PREVIEW = 160;
@@ -49,18 +49,18 @@ const TIER_WORDS = { read: 'only reads data', write: 'changes data', delete: 'de
 export function explainEvent(e: AnyRunEvent): string | null {
   switch (e.type) {
     case 'run.submitted':
-      return `New request for ${e.data.agent} (tenant ${e.data.tenant}): "${preview(e.data.input)}". Limits: at most ${e.data.limits.maxSteps} steps and ${usd(Math.round(e.data.limits.maxCostUsd * 1e9))}.${e.data.mode === 'shadow' ? ' Shadow mode: writes and deletes are recorded, not made.' : ''}`;
+      return `New request for ${e.data.agent} (tenant ${e.data.tenant}): "${preview(e.data.input)}". Limits: at most ${e.data.limits.maxSteps} steps and ${formatUsd(usdToNano(e.data.limits.maxCostUsd))}.${e.data.mode === 'shadow' ? ' Shadow mode: writes and deletes are recorded, not made.' : ''}`;
     case 'run.started':
       return e.data.session === 1 ? `Work started (on ${e.data.worker}).` : `Work resumed (on ${e.data.worker}) from where it stopped, after event ${e.data.resumedFrom}.`;
     case 'budget.reserved': {
       const b = e.data.before;
-      return `Set aside up to ${usd(e.data.amountNano)} for the next ${e.data.purpose === 'model' ? 'model answer' : 'tool call'}; ${usd(b.spentNano)} of the ${usd(b.ceilingNano)} limit spent so far.`;
+      return `Set aside up to ${formatUsd(e.data.amountNano)} for the next ${e.data.purpose === 'model' ? 'model answer' : 'tool call'}; ${formatUsd(b.spentNano)} of the ${formatUsd(b.ceilingNano)} limit spent so far.`;
     }
     case 'budget.committed':
-      return e.data.assumed ? `Counted the full ${usd(e.data.actualNano)} set aside as spent: the process stopped before the real cost was known.` : null;
+      return e.data.assumed ? `Counted the full ${formatUsd(e.data.actualNano)} set aside as spent: the process stopped before the real cost was known.` : null;
     case 'budget.overrun': {
       const d = e.data;
-      return `Overrun: the provider billed ${usd(d.actualNano)} (${d.actualTokens.input} tokens read, ${d.actualTokens.output} written) for a call ${usd(d.reservedNano)} was set aside for (${d.reservedTokens.input} and ${d.reservedTokens.output}). The real cost is counted and the run stops.`;
+      return `Overrun: the provider billed ${formatUsd(d.actualNano)} (${d.actualTokens.input} tokens read, ${d.actualTokens.output} written) for a call ${formatUsd(d.reservedNano)} was set aside for (${d.reservedTokens.input} and ${d.reservedTokens.output}). The real cost is counted and the run stops.`;
     }
     case 'model.called': {
       const t = e.data.turn;
@@ -70,7 +70,7 @@ export function explainEvent(e: AnyRunEvent): string | null {
       const why = t.rationale ? ` Its reason: "${preview(t.rationale)}"` : t.toolCalls.length && t.text ? ` It said: "${preview(t.text)}"` : '';
       const sure = t.confidence !== undefined ? ` It said it was ${Math.round(t.confidence * 100)}% sure.` : '';
       const retry = e.data.attempt > 1 ? ` (on try ${e.data.attempt})` : '';
-      return `Step ${e.data.step}: the model${retry} ${what}.${why}${sure} This answer cost ${usd(e.data.costNano)} (${t.usage.inputTokens} tokens read, ${t.usage.outputTokens} written).`;
+      return `Step ${e.data.step}: the model${retry} ${what}.${why}${sure} This answer cost ${formatUsd(e.data.costNano)} (${t.usage.inputTokens} tokens read, ${t.usage.outputTokens} written).`;
     }
     case 'model.failed': {
       const f = e.data.failure;
@@ -137,7 +137,7 @@ export function explainEvent(e: AnyRunEvent): string | null {
     case 'plan.rejected':
       return `Plan rejected before anything ran (${e.data.rejections} so far): ${preview(e.data.issues.map((i) => i.message).join(' '))}`;
     case 'plan.verified':
-      return `Plan verified: order ${e.data.order.join(' → ')}, estimated ${usd(e.data.estimateNano)}${e.data.needsApproval.length ? `; needs a person for ${e.data.needsApproval.join(', ')}${e.data.awaitsApproval ? ' (approve the plan as a whole)' : ''}` : ''}.`;
+      return `Plan verified: order ${e.data.order.join(' → ')}, estimated ${formatUsd(e.data.estimateNano)}${e.data.needsApproval.length ? `; needs a person for ${e.data.needsApproval.join(', ')}${e.data.awaitsApproval ? ' (approve the plan as a whole)' : ''}` : ''}.`;
     case 'plan.amended':
       return `${e.data.tool} is not the plan's next step (${preview(e.data.reason)}), but passed verification on its own.`;
     case 'step.assessed': {

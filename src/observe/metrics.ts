@@ -4,6 +4,7 @@ import type { RunState } from '../core/fold.ts';
 import type { CommittedEvents, Warden } from '../runtime/warden.ts';
 import type { Store } from '../core/ports/store.ts';
 import { genAiProviderName, OPERATION_DURATION_BUCKETS, TOKEN_USAGE_BUCKETS } from './otel/genai.ts';
+import { nanoToUsd } from '../core/money.ts';
 
 /** A circuit breaker's state as the `warden_breaker_state` gauge reports it. */
 export type BreakerState = 'closed' | 'half_open' | 'open';
@@ -210,7 +211,7 @@ export class WardenMetrics {
         this.escalations.inc({ agent, reason: e.data.reason });
         break;
       case 'budget.committed':
-        if (e.data.actualNano > 0) this.spend.inc({ agent }, e.data.actualNano / 1e9);
+        if (e.data.actualNano > 0) this.spend.inc({ agent }, nanoToUsd(e.data.actualNano));
         break;
       case 'budget.overrun':
         this.budgetOverruns.inc({ agent });
@@ -223,7 +224,7 @@ export class WardenMetrics {
       case 'run.stopped':
       case 'run.cancelled':
         this.runsEnded.inc({ agent, status: state.status, stop_reason: state.stopReason ?? '' });
-        this.runCost.observe({ agent }, state.spentNano / 1e9);
+        this.runCost.observe({ agent }, nanoToUsd(state.spentNano));
         this.modelStartedAt.delete(state.runId);
         break;
     }

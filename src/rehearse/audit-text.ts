@@ -1,5 +1,5 @@
-import { usd } from '../guard/budget.ts';
-import { type ModelPricing, usdToNano } from '../model/pricing.ts';
+import { formatUsd, usdToNano } from '../core/money.ts';
+import { type ModelPricing } from '../model/pricing.ts';
 import type { AuditReport } from './audit.ts';
 
 const yes = (b: boolean) => (b ? 'yes' : 'no');
@@ -20,7 +20,7 @@ export function auditText(r: AuditReport): string {
     ...r.permissions.tools.map(
       (t) =>
         `   ${t.name} (${t.tier}): approval by ${t.approval}; idempotent ${yes(t.idempotent)}; reversible ${yes(t.reversible)}; lock key ${yes(t.lockKey)}` +
-        `; ${t.costUsd === null ? 'unpriced' : t.costUsd === 'per call' ? 'priced per call' : `${usd(usdToNano(t.costUsd))} a call`}; timeout ${t.timeoutMs} ms, ${t.retries} retries` +
+        `; ${t.costUsd === null ? 'unpriced' : t.costUsd === 'per call' ? 'priced per call' : `${formatUsd(usdToNano(t.costUsd))} a call`}; timeout ${t.timeoutMs} ms, ${t.retries} retries` +
         (t.requires.length ? `; requires ${t.requires.join(', ')}` : '') +
         (t.provides.length ? `; provides ${t.provides.join(', ')}` : '') +
         (t.origin ? `\n      from ${t.origin}` : ''),
@@ -34,7 +34,7 @@ export function auditText(r: AuditReport): string {
     `   OpenTelemetry    ${r.observability.openTelemetry}`,
     '',
     '4. What is the most one request can cost?',
-    `   ceiling          ${usd(usdToNano(r.cost.ceilingUsd))} per request${r.cost.explicit ? '' : ' (default)'}`,
+    `   ceiling          ${formatUsd(usdToNano(r.cost.ceilingUsd))} per request${r.cost.explicit ? '' : ' (default)'}`,
     `   worst case       ${r.cost.detail}`,
     `   model price      ${priceWords(r.cost.price.pricing)}; from ${r.cost.price.from}`,
     '',

@@ -2,8 +2,8 @@ import { type Agent } from '../agent/agent.ts';
 import { DEFAULT_LIMITS, type Limits } from '../core/limits.ts';
 import { type AnyTool, isReversible } from '../agent/tool.ts';
 import { type Tier } from '../core/tiers.ts';
-import { usd } from '../guard/budget.ts';
-import { type ModelPricing, type PriceSource, tokensToNano, usdToNano } from '../model/pricing.ts';
+import { formatUsd, nanoToUsd, tokensToNano, usdToNano } from '../core/money.ts';
+import { type ModelPricing, type PriceSource } from '../model/pricing.ts';
 
 /**
  * `warden audit`: the four sign-off questions answered from the agent's declarations alone (no
@@ -181,7 +181,7 @@ export function auditAgent(agent: Agent): AuditReport {
     }
   }
   if (defaulted.has('maxCostUsd')) {
-    add({ id: 'no_explicit_ceiling', blocking: true, subject: 'limits.maxCostUsd', message: `No explicit cost ceiling: every request may spend up to the default ${usd(usdToNano(DEFAULT_LIMITS.maxCostUsd))}.`, fix: 'Set limits.maxCostUsd to what one request may cost, retries included.' });
+    add({ id: 'no_explicit_ceiling', blocking: true, subject: 'limits.maxCostUsd', message: `No explicit cost ceiling: every request may spend up to the default ${formatUsd(usdToNano(DEFAULT_LIMITS.maxCostUsd))}.`, fix: 'Set limits.maxCostUsd to what one request may cost, retries included.' });
   }
   const others = [...defaulted].filter((k) => k !== 'maxCostUsd');
   if (others.length > 0) {
@@ -220,10 +220,10 @@ export function auditAgent(agent: Agent): AuditReport {
       ceilingUsd: agent.limits.maxCostUsd,
       explicit: !defaulted.has('maxCostUsd'),
       worstCaseUsd: agent.limits.maxCostUsd,
-      limitsAloneAllowUsd: aloneNano / 1e9,
+      limitsAloneAllowUsd: nanoToUsd(aloneNano),
       detail:
-        `The runtime reserves each call's worst case before making it, so no request spends more than ${usd(ceilingNano)}, retries included. ` +
-        `Without the ceiling the other limits would allow about ${usd(aloneNano)} (${agent.limits.maxSteps + agent.limits.maxRetries} model calls at ${agent.limits.maxOutputTokens} output tokens, ${agent.limits.maxToolCalls} tool calls): ` +
+        `The runtime reserves each call's worst case before making it, so no request spends more than ${formatUsd(ceilingNano)}, retries included. ` +
+        `Without the ceiling the other limits would allow about ${formatUsd(aloneNano)} (${agent.limits.maxSteps + agent.limits.maxRetries} model calls at ${agent.limits.maxOutputTokens} output tokens, ${agent.limits.maxToolCalls} tool calls): ` +
         (aloneNano > ceilingNano ? 'the ceiling is the binding limit.' : 'the step and token limits bind before the ceiling.'),
       price: { pricing: { ...agent.price.pricing }, source: { ...agent.price.source }, from: priceSourceWords(agent.price.source) },
     },

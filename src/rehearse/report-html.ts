@@ -1,10 +1,10 @@
-import { usd } from '../guard/budget.ts';
+import { formatUsd, usdToNano } from '../core/money.ts';
 import type { RehearsalReport } from './report.ts';
 import { reportText } from './report-text.ts';
 import type { Bin } from './stats.ts';
 import { barChart, escapeXml } from './svg-chart.ts';
 
-const money = (v: number) => usd(Math.round(v * 1e9));
+const money = (v: number) => formatUsd(usdToNano(v));
 
 function binLabel(bin: Bin, format: (v: number) => string): string {
   return format(bin.from);

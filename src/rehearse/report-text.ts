@@ -1,8 +1,8 @@
-import { usd } from '../guard/budget.ts';
+import { formatUsd, usdToNano } from '../core/money.ts';
 import type { RehearsalReport } from './report.ts';
 
 const n = (v: number) => v.toLocaleString('en-US');
-const money = (v: number) => usd(Math.round(v * 1e9));
+const money = (v: number) => formatUsd(usdToNano(v));
 const ok = (good: boolean) => (good ? '✓' : '✗ MUST BE FIXED');
 const pairs = (m: Record<string, number>, sep = ' · ') => Object.entries(m).map(([k, v]) => `${k} ${n(v)}`).join(sep) || 'none';
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;

@@ -1,6 +1,5 @@
 import type { Tier } from '../core/tiers.ts';
-import { usd } from '../guard/budget.ts';
-import { nanoToUsd } from '../model/pricing.ts';
+import { formatUsd, nanoToUsd, usdToNano } from '../core/money.ts';
 import type { FaultRates, ReviewerProfile } from './fault-profile.ts';
 import type { RehearsalOutcome } from './rehearsal.ts';
 import type { RunSummary } from './run-summary.ts';
@@ -108,11 +107,11 @@ const per1000 = (n: number, requests: number) => round((n / requests) * 1000, 2)
 /** Why a run cost what it did: the larger of model and tool spend first, then what drove it. */
 export function whyExpensive(r: RunSummary): string {
   const toolNano = r.spentNano - r.modelCostNano;
-  const model = [`${usd(r.modelCostNano)} on ${r.modelCalls} model calls (${r.inputTokens} input tokens as the conversation grew, ${r.outputTokens} output tokens`];
+  const model = [`${formatUsd(r.modelCostNano)} on ${r.modelCalls} model calls (${r.inputTokens} input tokens as the conversation grew, ${r.outputTokens} output tokens`];
   model[0] += r.maxOutputTokensOneCall >= 512 ? `, one completion of ${r.maxOutputTokensOneCall}: the heavy tail)` : ')';
   const failures = r.modelFailures.rateLimited + r.modelFailures.serverError + r.modelFailures.other;
   if (failures > 0) model.push(`${failures} failed model calls retried (${r.modelFailures.rateLimited}× 429, ${r.modelFailures.serverError}× 5xx)`);
-  const tools = toolNano > 0 ? [`${usd(toolNano)} on priced tool calls${r.retries.tool > 0 ? ` (${r.retries.tool} of them retries, each charged)` : ''}`] : [];
+  const tools = toolNano > 0 ? [`${formatUsd(toolNano)} on priced tool calls${r.retries.tool > 0 ? ` (${r.retries.tool} of them retries, each charged)` : ''}`] : [];
   const parts = toolNano > r.modelCostNano ? [...tools, ...model] : [...model, ...tools];
   parts.push(r.stopReason ? `stopped by ${r.stopReason}` : r.status);
   return parts.join('; ');
@@ -253,7 +252,7 @@ function mapSpread(s: Spread, digits: number): Spread {
   return { mean: round(s.mean, digits), p50: round(s.p50, digits), p95: round(s.p95, digits), p99: round(s.p99, digits), max: round(s.max, digits) };
 }
 
-const money = (v: number) => usd(Math.round(v * 1e9));
+const money = (v: number) => formatUsd(usdToNano(v));
 const count = (n: number) => n.toLocaleString('en-US');
 
 /** The four sign-off questions, answered in a sentence or two each from the figures. */

@@ -4,6 +4,7 @@ import { PLAN_TOOL } from '../core/plan.ts';
 import { isReversible } from '../agent/tool.ts';
 import { type Tier } from '../core/tiers.ts';
 import type { AnyRunEvent, RunStatus, StopReason } from '../core/events.ts';
+import { usdToNano } from '../core/money.ts';
 
 /**
  * One rehearsed run, reduced to the figures the report needs. Everything here is read from the
@@ -95,7 +96,7 @@ export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunS
   if (!first || first.type !== 'run.submitted') throw new Error('a run log starts with run.submitted');
   const s: RunSummary = {
     runId: first.runId, status: 'queued', stopReason: null, stopDetail: null, spentNano: 0, modelCostNano: 0,
-    ceilingNano: Math.round(first.data.limits.maxCostUsd * 1e9), peakSpentNano: 0, overruns: 0, openReservationsAtEnd: 0, activeMs: 0, steps: 0, modelCalls: 0,
+    ceilingNano: usdToNano(first.data.limits.maxCostUsd), peakSpentNano: 0, overruns: 0, openReservationsAtEnd: 0, activeMs: 0, steps: 0, modelCalls: 0,
     modelFailures: { rateLimited: 0, serverError: 0, other: 0 }, retries: { model: 0, tool: 0 }, retryRefusals: 0,
     toolCalls: { read: 0, write: 0, delete: 0 }, toolFailures: 0, toolTimeouts: 0, unapprovedDestructive: [],
     approvalsRequested: 0, approvalsApproved: 0, approvalsDenied: 0, escalations: 0, escalationReasons: [], parked: null,

@@ -7,6 +7,7 @@ import type { RunMode } from '../core/events.ts';
 import type { CallState } from '../core/fold.ts';
 import type { RunContext } from './run-context.ts';
 import type { RunResult } from './run-result.ts';
+import { nanoToUsd } from '../core/money.ts';
 
 /** What the runtime needs from Warden to start and drive a child run. */
 export interface ChildRunner {
@@ -65,7 +66,7 @@ export function delegationLimit(ctx: RunContext, child: Agent, pending = 0): Lim
 /** The child's run: the parent's remaining ceiling and wall time are its own limits' upper bounds. */
 export function childSpec(ctx: RunContext, call: CallState, child: Agent, task: string): ChildSpec {
   const s = ctx.state;
-  const leftUsd = Math.max(0, remainingNano(s)) / 1e9;
+  const leftUsd = nanoToUsd(Math.max(0, remainingNano(s)));
   const leftMs = Math.max(1, s.limits.maxWallMs - activeMs(s, ctx.now()));
   return {
     runId: childRunId(s.runId, call.callId),

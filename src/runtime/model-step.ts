@@ -5,7 +5,8 @@ import type { ModelFailure, ModelTurn, ToolSpec } from '../core/ports/model.ts';
 import { mayBeBilled } from '../model/model-failure.ts';
 import { providerInputTokens, usageCostNano } from '../model/pricing.ts';
 import { canRetry, limitBeforeModelCall, activeMs } from '../guard/limits.ts';
-import { inputTokenBound, planModelReservation, remainingNano, usd } from '../guard/budget.ts';
+import { inputTokenBound, planModelReservation, remainingNano } from '../guard/budget.ts';
+import { formatUsd } from '../core/money.ts';
 import { backoffMs, retryAfterRefusal } from './backoff.ts';
 import { callDeadline } from './call-timer.ts';
 import type { BudgetSnapshot } from '../core/events.ts';
@@ -132,8 +133,8 @@ export async function modelStep(ctx: RunContext): Promise<void> {
     return stopRun(ctx, {
       limit: 'cost_ceiling',
       detail:
-        `The provider reported usage costing ${usd(cost)} (${u.inputTokens} input, ${u.outputTokens} output tokens), more than the ` +
-        `${usd(plan.amountNano + (held.topUp?.amountNano ?? 0))} reserved for the call (${plan.inputTokens} input, ${plan.maxOutputTokens + (held.topUp?.outputTokens ?? 0)} output tokens); the overrun is recorded.`,
+        `The provider reported usage costing ${formatUsd(cost)} (${u.inputTokens} input, ${u.outputTokens} output tokens), more than the ` +
+        `${formatUsd(plan.amountNano + (held.topUp?.amountNano ?? 0))} reserved for the call (${plan.inputTokens} input, ${plan.maxOutputTokens + (held.topUp?.outputTokens ?? 0)} output tokens); the overrun is recorded.`,
     });
   }
   if (turn.toolCalls.length === 0) {

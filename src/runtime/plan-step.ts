@@ -2,7 +2,7 @@ import { dependenciesOf, PLAN_TOOL, planSchema, substituteRefs, valueAt } from '
 import type { Tier } from '../core/tiers.ts';
 import { inputTokenBound, remainingNano } from '../guard/budget.ts';
 import { type PlanContext, verifyPlan } from '../guard/plan-verifier.ts';
-import { tokensToNano } from '../model/pricing.ts';
+import { tokensToNano } from '../core/money.ts';
 import { hashValue } from '../core/canonical.ts';
 import { conversation, type CallState, type RunState } from '../core/fold.ts';
 import type { RunContext } from './run-context.ts';

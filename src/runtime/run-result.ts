@@ -1,5 +1,5 @@
 import type { Tier } from '../core/tiers.ts';
-import { nanoToUsd } from '../model/pricing.ts';
+import { nanoToUsd } from '../core/money.ts';
 import { TERMINAL_STATUSES, type ErrorInfo, type RunMode, type RunStatus, type StopReason } from '../core/events.ts';
 import type { CallStatus, RunState } from '../core/fold.ts';
 

@@ -1,5 +1,6 @@
-import { tokensToNano, type ModelPricing } from '../model/pricing.ts';
-import { remainingNano, usd } from '../guard/budget.ts';
+import { type ModelPricing } from '../model/pricing.ts';
+import { formatUsd, tokensToNano } from '../core/money.ts';
+import { remainingNano } from '../guard/budget.ts';
 import type { BudgetSnapshot } from '../core/events.ts';
 import type { RunContext } from './run-context.ts';
 import { stopRun } from './run-end.ts';
@@ -74,7 +75,7 @@ export function stopAfterCut(ctx: RunContext, plan: CutReservation, costNano: nu
     limit: 'cost_ceiling',
     detail:
       `The provider streamed ${outputBytes} bytes of output, more than the ${reservedTokens} output tokens reserved for the call could hold ` +
-      `(${usd(plan.amountNano + (plan.topUp?.amountNano ?? 0))}); the stream was cut there and the call charged ${usd(costNano)}, its upper bound.`,
+      `(${formatUsd(plan.amountNano + (plan.topUp?.amountNano ?? 0))}); the stream was cut there and the call charged ${formatUsd(costNano)}, its upper bound.`,
   });
 }
 

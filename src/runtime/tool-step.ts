@@ -4,9 +4,9 @@ import type { AnyTool, ToolContext } from '../agent/tool.ts';
 import { toolCallPrice } from '../agent/tool.ts';
 import { describeError, isWardenError } from '../core/errors.ts';
 import { checkArgs } from '../guard/check-args.ts';
-import { usdToNano } from '../model/pricing.ts';
+import { formatUsd, usdToNano } from '../core/money.ts';
 import { canRetry, limitBeforeToolCall, retriesHit, wallTimeHit } from '../guard/limits.ts';
-import { remainingNano, usd } from '../guard/budget.ts';
+import { remainingNano } from '../guard/budget.ts';
 import { type ChildOutcome, childRunId, childSpec, delegationLimit, runChild } from './delegation.ts';
 import { acquireLocks, lockKeyOf, releaseLocks } from './entity-locks.ts';
 import { breakerOutcome, breakerRefusal, countAttempt, retryBudgetRefusal } from './scheduling.ts';
@@ -153,7 +153,7 @@ function prepare(ctx: RunContext, batch: CallState[]): Launch[] | null {
       limit: 'cost_ceiling',
       detail:
         ctx.budgetRefusal ??
-        `${priced.map((p) => p.tool.name).join(', ')} would cost ${usd(totalNano)} together but only ${usd(Math.max(0, remainingNano(ctx.state)))} of the ceiling is left; none of them ran.`,
+        `${priced.map((p) => p.tool.name).join(', ')} would cost ${formatUsd(totalNano)} together but only ${formatUsd(Math.max(0, remainingNano(ctx.state)))} of the ceiling is left; none of them ran.`,
     });
     return null;
   }

@@ -5,7 +5,8 @@ import type { Agent } from '../agent/agent.ts';
 import { isRehearsalAgent } from '../agent/rehearsal-mark.ts';
 import { WardenError } from '../core/errors.ts';
 import { modelServer } from '../model/model-identity.ts';
-import { resolvePricing, usdToNano } from '../model/pricing.ts';
+import { resolvePricing } from '../model/pricing.ts';
+import { nanoToUsd, usdToNano } from '../core/money.ts';
 import type { InterventionRecord, Store } from '../core/ports/store.ts';
 import { checkArgs } from '../guard/check-args.ts';
 import { hashValue } from '../core/canonical.ts';
@@ -434,7 +435,7 @@ export class Warden {
   private async result(state: RunState): Promise<RunResult> {
     const result = toRunResult(state);
     const budget = state.children.size > 0 || state.parentRunId ? await this.store.getBudget(state.rootRunId) : undefined;
-    return { ...result, requestCostUsd: budget ? budget.spentNano / 1e9 : result.costUsd };
+    return { ...result, requestCostUsd: budget ? nanoToUsd(budget.spentNano) : result.costUsd };
   }
 
   /** The decision a waiting descendant needed was taken (or its run was cancelled). */

@@ -6,6 +6,7 @@ import { type ApiKey, coversTenant } from './api-keys.ts';
 import { AgentNames, Engaged, Lifted, Me, Overview, SwitchBody, SwitchList } from './api-schemas.ts';
 import type { Env, ServerDeps } from './app.ts';
 import { errors, json, requires } from './openapi.ts';
+import { nanoToUsd } from '../core/money.ts';
 
 function canSwitch(key: ApiKey, scope: string): boolean {
   if (key.tenants.includes('*')) return true;
@@ -29,7 +30,7 @@ async function overview(deps: ServerDeps, key: ApiKey) {
   for (const r of runs) agents.set(r.agent, [...(agents.get(r.agent) ?? []), r]);
   const hour = 3_600_000;
   return [...agents].map(([agent, list]) => {
-    const costs = list.map((r) => r.costNano / 1e9).sort((a, b) => a - b);
+    const costs = list.map((r) => nanoToUsd(r.costNano)).sort((a, b) => a - b);
     const byStatus: Record<string, number> = {};
     const byStop: Record<string, number> = {};
     const perHour: Record<string, number> = {};

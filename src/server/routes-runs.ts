@@ -9,6 +9,7 @@ import { CancelBody, EventList, IdParam, RunList, RunRecord as RunRecordBody, Ru
 import type { Env, ServerDeps } from './app.ts';
 import { errors, json, jsonOrNothing, requires } from './openapi.ts';
 import { lastEventId, streamRun } from './run-stream.ts';
+import { nanoToUsd, usdToNano } from '../core/money.ts';
 
 /** A run the key may see; a run of another tenant is reported as missing, not forbidden. */
 export async function visibleRun(deps: ServerDeps, key: ApiKey, runId: string): Promise<RunRecord> {
@@ -169,9 +170,9 @@ export function runRoutes(app: OpenAPIHono<Env>, deps: ServerDeps): void {
       if (tenant && !coversTenant(key, tenant)) continue;
       runs.push(...(await deps.store.listRuns({ ...filter, ...(tenant ? { tenant } : {}) })));
     }
-    const minCost = q.minCostUsd ? Number(q.minCostUsd) * 1e9 : 0;
+    const minCost = q.minCostUsd ? usdToNano(Number(q.minCostUsd)) : 0;
     const list = runs.filter((r) => r.costNano >= minCost).sort((a, b) => b.createdAt - a.createdAt).slice(0, limit);
-    return c.json({ runs: list.map((r) => ({ ...r, costUsd: r.costNano / 1e9 })) }, 200);
+    return c.json({ runs: list.map((r) => ({ ...r, costUsd: nanoToUsd(r.costNano) })) }, 200);
   });
 
   app.openapi(getRun, async (c) => {

@@ -1,6 +1,7 @@
 import { WardenError } from '../core/errors.ts';
 import type { BudgetOp, BudgetRecord } from '../core/ports/store.ts';
 import type { InterventionRow } from './rows.ts';
+import { formatUsd } from '../core/money.ts';
 
 /**
  * The typed errors every SQL store throws for the port's rules, worded the same whichever
@@ -44,8 +45,8 @@ export function missingBudget(runId: string, rootRunId: string): WardenError {
 export function budgetExceeded(runId: string, amountNano: number, b: BudgetRecord): WardenError {
   return new WardenError(
     'BUDGET_EXCEEDED',
-    `Reserving ${usd(amountNano)} would take root run ${b.rootRunId} to ${usd(b.spentNano + b.reservedNano + amountNano)}, ` +
-      `above its ceiling of ${usd(b.ceilingNano)} (spent ${usd(b.spentNano)}, reserved ${usd(b.reservedNano)}). Nothing was written`,
+    `Reserving ${formatUsd(amountNano, { exact: true })} would take root run ${b.rootRunId} to ${formatUsd(b.spentNano + b.reservedNano + amountNano, { exact: true })}, ` +
+      `above its ceiling of ${formatUsd(b.ceilingNano, { exact: true })} (spent ${formatUsd(b.spentNano, { exact: true })}, reserved ${formatUsd(b.reservedNano, { exact: true })}). Nothing was written`,
     {
       context: { runId, rootRunId: b.rootRunId, spentNano: b.spentNano, reservedNano: b.reservedNano, ceilingNano: b.ceilingNano, amountNano },
     },
@@ -61,9 +62,4 @@ export function undecidable(runId: string, id: string, row: InterventionRow | un
   return new WardenError('CONFLICT', `Intervention ${id} was already decided (${row.status} by ${row.decided_by ?? 'unknown'}); nothing was written`, {
     context: { runId, status: row.status, decidedBy: row.decided_by },
   });
-}
-
-/** Money for messages: dollars with the nano-USD figure people can grep the log for. */
-export function usd(nano: number): string {
-  return `$${(nano / 1e9).toFixed(6)} (${nano} nano-USD)`;
 }

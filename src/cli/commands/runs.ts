@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import { usd } from '../../guard/budget.ts';
+import { formatUsd, nanoToUsd } from '../../core/money.ts';
 import type { RunStatus } from '../../core/events.ts';
 import { createWarden } from '../../runtime/warden.ts';
 import { openStore, STORE_HELP } from '../open-store.ts';
 import { overrunsOf, printJson, printRun } from '../output.ts';
-import { nanoToUsd } from '../../model/pricing.ts';
 import { exportRun } from '../../observe/replay/run-export.ts';
 import { traceIdOf } from '../../observe/otel/trace-ids.ts';
 
@@ -30,7 +29,7 @@ export function registerRunsCommands(program: Command): void {
         for (const r of rows) {
           const reason = r.stopReason ? ` (${r.stopReason})` : '';
           process.stdout.write(
-            `${r.runId}  ${new Date(r.createdAt).toISOString()}  ${r.agent.padEnd(16)} ${`${r.status}${reason}`.padEnd(28)} ${usd(r.costNano).padStart(9)}  ${r.steps} steps${r.mode !== 'live' ? `  [${r.mode}]` : ''}\n`,
+            `${r.runId}  ${new Date(r.createdAt).toISOString()}  ${r.agent.padEnd(16)} ${`${r.status}${reason}`.padEnd(28)} ${formatUsd(r.costNano).padStart(9)}  ${r.steps} steps${r.mode !== 'live' ? `  [${r.mode}]` : ''}\n`,
           );
         }
       } finally {

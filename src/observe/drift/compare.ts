@@ -1,5 +1,6 @@
 import { categories, driftThresholdBits, jsDivergenceBits, total, type Counts, DEFAULT_MIN_BITS, DEFAULT_Z } from './divergence.ts';
 import type { RunProfile } from './profile.ts';
+import { formatUsd } from '../../core/money.ts';
 
 export type DriftDimension = 'tool_mix' | 'steps' | 'cost' | 'outcome' | 'approval_rate' | 'escalation_rate';
 
@@ -72,7 +73,6 @@ function median(values: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-const usd = (nano: number) => `$${(nano / 1e9).toPrecision(3)}`;
 
 /**
  * Compares an agent's recent behaviour with its baseline, dimension by dimension. Pure: the
@@ -94,7 +94,7 @@ export function compareProfiles(baseline: readonly RunProfile[], recent: readonl
   const meanSteps = (xs: readonly RunProfile[]) => (xs.reduce((a, p) => a + p.steps, 0) / (xs.length || 1)).toFixed(1);
   tables.push(['steps', steps[0], steps[1], `mean ${meanSteps(baseline)} → ${meanSteps(recent)} steps per run`]);
   const cost = [count(baseline, (p) => bin(p.costNano)), count(recent, (p) => bin(p.costNano))];
-  tables.push(['cost', cost[0], cost[1], `median ${usd(median(baseline.map((p) => p.costNano)))} → ${usd(median(recent.map((p) => p.costNano)))} per run`]);
+  tables.push(['cost', cost[0], cost[1], `median ${formatUsd(median(baseline.map((p) => p.costNano)))} → ${formatUsd(median(recent.map((p) => p.costNano)))} per run`]);
   const outcome = [count(baseline, (p) => p.outcome), count(recent, (p) => p.outcome)];
   tables.push(['outcome', outcome[0], outcome[1], `completed ${share(outcome[0], 'completed')} → ${share(outcome[1], 'completed')}${topMoves(outcome[0], outcome[1], 2) ? `; ${topMoves(outcome[0], outcome[1], 2)}` : ''}`]);
   const approvals = [rate(baseline, (p) => p.askedApproval), rate(recent, (p) => p.askedApproval)];

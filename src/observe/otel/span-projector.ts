@@ -34,8 +34,8 @@ import {
   TOKEN_USAGE_BUCKETS,
 } from './genai.ts';
 import { agentSpanIdOf, type PinnedIdGenerator, traceIdOf } from './trace-ids.ts';
+import { nanoToUsd } from '../../core/money.ts';
 
-const usd = (nano: number) => nano / 1e9;
 
 function json(value: unknown): string {
   try {
@@ -133,7 +133,7 @@ export class SpanProjector {
       'warden.run.root_id': state.rootRunId,
       'warden.tenant': state.tenant,
       'warden.session': session,
-      'warden.budget.ceiling_usd': usd(state.ceilingNano),
+      'warden.budget.ceiling_usd': nanoToUsd(state.ceilingNano),
       'warden.limits.max_steps': state.limits.maxSteps,
       'warden.limits.max_tool_calls': state.limits.maxToolCalls,
       'warden.limits.max_retries': state.limits.maxRetries,
@@ -289,11 +289,11 @@ export class SpanProjector {
       [ATTR_GEN_AI_RESPONSE_FINISH_REASONS]: [t.finishReason],
       'warden.step': d.step,
       'warden.retry.attempt': d.attempt,
-      'warden.cost_usd': usd(d.costNano),
+      'warden.cost_usd': nanoToUsd(d.costNano),
       'warden.proposal': t.toolCalls.length ? `tool calls: ${t.toolCalls.map((c) => c.tool).join(', ')}` : 'final answer',
       ...(t.confidence !== undefined ? { 'warden.confidence': t.confidence } : {}),
       ...(t.usageMissing ? { 'warden.usage_missing': true } : {}),
-      ...(budget ? { 'warden.budget.spent_usd': usd(budget.spentNano), 'warden.budget.left_usd': usd(budget.ceilingNano - budget.spentNano - budget.reservedNano) } : {}),
+      ...(budget ? { 'warden.budget.spent_usd': nanoToUsd(budget.spentNano), 'warden.budget.left_usd': nanoToUsd(budget.ceilingNano - budget.spentNano - budget.reservedNano) } : {}),
       ...(this.content
         ? {
             [ATTR_GEN_AI_OUTPUT_MESSAGES]: json([
@@ -340,8 +340,8 @@ export class SpanProjector {
       'warden.steps': state.steps,
       'warden.tool_calls': state.toolCalls,
       'warden.retries': state.retries,
-      'warden.budget.spent_usd': usd(state.spentNano),
-      'warden.budget.left_usd': usd(left),
+      'warden.budget.spent_usd': nanoToUsd(state.spentNano),
+      'warden.budget.left_usd': nanoToUsd(left),
       ...(state.stopReason ? { 'warden.stop_reason': state.stopReason, 'warden.stop_detail': state.stopDetail ?? '' } : {}),
       ...(state.pending ? { 'warden.waiting_for': state.pending.kind, 'warden.pending.id': state.pending.id } : {}),
       ...(this.content && state.output !== null ? { [ATTR_GEN_AI_OUTPUT_MESSAGES]: json([{ role: 'assistant', parts: [{ type: 'text', content: state.output }] }]) } : {}),

@@ -1,6 +1,6 @@
 import { defineAgent, type Agent } from '../../agent/agent.ts';
 import { WardenError } from '../../core/errors.ts';
-import { nanoToUsd } from '../../model/pricing.ts';
+import { nanoToUsd } from '../../core/money.ts';
 import type { AnyRunEvent, RunStatus, StopReason } from '../../core/events.ts';
 import { foldRun, type RunState } from '../../core/fold.ts';
 import { createWarden, type Warden } from '../../runtime/warden.ts';

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCachedCoordinator } from '../store/postgres/cached-coordinator.ts';
-import { createLocalCoordinator } from '../core/coordination.ts';
+import { createLocalCoordinator } from './coordination.ts';
 import { describeCoordinator } from '../../test/scheduler/coordinator-conformance.ts';
 
 describeCoordinator('in-process', async () => createLocalCoordinator());
