@@ -11,9 +11,9 @@
  * steps), p50/p99 from submit to the first model call, and the ratio of CPU per step to the
  * bare loop's.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { defineAgent, type Agent } from '../src/agent/agent.ts';
 import { defineTool } from '../src/agent/tool.ts';
@@ -25,8 +25,6 @@ import type { Store } from '../src/core/ports/store.ts';
 import { createWarden } from '../src/runtime/warden.ts';
 import { createPostgresStore } from '../src/store/postgres/postgres-store.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import pg from 'pg';
 
 const quick = process.argv.includes('--quick');
