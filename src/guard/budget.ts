@@ -2,6 +2,7 @@ import type { ModelRequest } from '../core/ports/model.ts';
 import { type ModelPricing, ratesUpTo, reservedInputPerMTok } from '../model/pricing.ts';
 import { formatUsd, tokensToNano } from '../core/money.ts';
 import type { RunState } from '../core/fold.ts';
+import type { BudgetSnapshot } from '../core/events.ts';
 
 /** Tokens of framing a provider may add per message (role markers and the like). */
 const PER_MESSAGE_OVERHEAD = 8;
@@ -64,4 +65,9 @@ export function planModelReservation(
     };
   }
   return { ok: true, amountNano: inputNano + tokensToNano(maxOutputTokens, pricing.outputPerMTok), maxOutputTokens, inputTokens };
+}
+
+/** The run's ledger as events record it: spent, reserved and the ceiling, in nano-USD. */
+export function budgetSnapshot(state: RunState): BudgetSnapshot {
+  return { spentNano: state.spentNano, reservedNano: state.ceilingNano - state.spentNano - remainingNano(state), ceilingNano: state.ceilingNano };
 }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Agent } from '../agent/agent.ts';
 import type { Limits } from '../core/limits.ts';
 import { remainingNano } from '../guard/budget.ts';
@@ -8,6 +7,7 @@ import type { CallState } from '../core/fold.ts';
 import type { RunContext } from './run-context.ts';
 import type { RunResult } from './run-result.ts';
 import { nanoToUsd } from '../core/money.ts';
+import { childRunId } from '../core/ids.ts';
 
 /** What the runtime needs from Warden to start and drive a child run. */
 export interface ChildRunner {
@@ -35,11 +35,6 @@ export type ChildOutcome =
   | { kind: 'completed'; result: { output: string; runId: string } }
   | { kind: 'parked'; status: 'waiting_approval' | 'escalated'; pendingId: string; reason: string }
   | { kind: 'ended'; message: string; deadlock?: string };
-
-/** A child's id depends only on its parent and the call, so a crash between steps cannot start two. */
-export function childRunId(parentRunId: string, callId: string): string {
-  return `run_${createHash('sha256').update(`${parentRunId}/${callId}`).digest('hex').slice(0, 16)}`;
-}
 
 /**
  * Checks that a delegation may start: depth, total children, and cycles (an agent that would wait

@@ -2,8 +2,8 @@ import { describeError, isWardenError } from '../core/errors.ts';
 import { type ErrorInfo, PARKED_STATUSES, TERMINAL_STATUSES } from '../core/events.ts';
 import { isResolved, type RunState } from '../core/fold.ts';
 import type { RunContext } from './run-context.ts';
-import { failRun } from './run-end.ts';
-import { chargeOpenReservations } from './run-loop.ts';
+import { failRun } from './decide/run-end.ts';
+import { chargeOpenReservations } from './decide/session-start.ts';
 
 /** Warden's own source folder: a thrown Error whose top frame is in it is Warden's bug, not a callback's. */
 const WARDEN_SRC = new URL('..', import.meta.url).href;

@@ -5,14 +5,13 @@ import type { ModelFailure, ModelTurn, ToolSpec } from '../core/ports/model.ts';
 import { mayBeBilled } from '../model/model-failure.ts';
 import { providerInputTokens, usageCostNano } from '../model/pricing.ts';
 import { canRetry, limitBeforeModelCall, activeMs } from '../guard/limits.ts';
-import { inputTokenBound, planModelReservation, remainingNano } from '../guard/budget.ts';
+import { budgetSnapshot, inputTokenBound, planModelReservation, remainingNano } from '../guard/budget.ts';
 import { formatUsd } from '../core/money.ts';
 import { backoffMs, retryAfterRefusal } from './backoff.ts';
 import { callDeadline } from './call-timer.ts';
-import type { BudgetSnapshot } from '../core/events.ts';
 import { conversation } from '../core/fold.ts';
 import type { RunContext } from './run-context.ts';
-import { failRun, stopRun } from './run-end.ts';
+import { failRun, stopRun } from './decide/run-end.ts';
 import { gateFinalAnswer } from './vet.ts';
 import { breakerOutcome, breakerRefusal, countAttempt, retryBudgetRefusal, waitForProvider } from './scheduling.ts';
 import { planToolSpec } from '../core/plan.ts';
@@ -34,11 +33,6 @@ export function toolSpecs(agent: Agent): ToolSpec[] {
   return specs;
 }
 
-export function budgetSnapshot(ctx: RunContext): BudgetSnapshot {
-  const s = ctx.state;
-  return { spentNano: s.spentNano, reservedNano: s.ceilingNano - s.spentNano - remainingNano(s), ceilingNano: s.ceilingNano };
-}
-
 /**
  * One model call: limits, reservation (written before the call), the call, the settlement, and
  * what the model proposed. A failed call is retried with backoff, each retry drawing from the
@@ -58,7 +52,7 @@ export async function modelStep(ctx: RunContext): Promise<void> {
   const step = ctx.state.steps + 1;
   const attempt = ctx.state.stepAttempts + 1;
   const reservationId = `m${step}.${attempt}`;
-  ctx.emit('budget.reserved', { reservationId, purpose: 'model', amountNano: plan.amountNano, before: budgetSnapshot(ctx) });
+  ctx.emit('budget.reserved', { reservationId, purpose: 'model', amountNano: plan.amountNano, before: budgetSnapshot(ctx.state) });
   ctx.budget({ kind: 'reserve', rootRunId: ctx.state.rootRunId, amountNano: plan.amountNano });
   await ctx.flush();
   if (ctx.budgetRefusal) return; // the loop stops the run on its next turn
@@ -90,7 +84,7 @@ export async function modelStep(ctx: RunContext): Promise<void> {
   const extendOutput = async (outputBytes: number): Promise<number | null> => {
     if (asked || outputBytes > STREAM_BYTES_PER_TOKEN * plan.maxOutputTokens) return null;
     asked = true;
-    held.topUp = await reserveStreamTopUp(ctx, reservationId, plan.maxOutputTokens, budgetSnapshot(ctx));
+    held.topUp = await reserveStreamTopUp(ctx, reservationId, plan.maxOutputTokens, budgetSnapshot(ctx.state));
     return held.topUp ? STREAM_BYTES_PER_TOKEN * plan.maxOutputTokens : null;
   };
   try {
@@ -152,7 +146,7 @@ export async function modelStep(ctx: RunContext): Promise<void> {
 
 function settle(ctx: RunContext, reservationId: string, reservedNano: number, actualNano: number, assumed: boolean): void {
   ctx.budget({ kind: 'settle', rootRunId: ctx.state.rootRunId, reservedNano, actualNano });
-  const after = budgetSnapshot(ctx);
+  const after = budgetSnapshot(ctx.state);
   ctx.emit('budget.committed', {
     reservationId,
     actualNano,

@@ -6,8 +6,8 @@ import { tokensToNano } from '../core/money.ts';
 import { hashValue } from '../core/canonical.ts';
 import { conversation, type CallState, type RunState } from '../core/fold.ts';
 import type { RunContext } from './run-context.ts';
-import { stopRun } from './run-end.ts';
-import { approvalId } from './vet.ts';
+import { stopRun } from './decide/run-end.ts';
+import { approvalId } from '../core/ids.ts';
 
 /** Output tokens assumed per model call when a plan's cost is estimated (a typical turn, not the worst case). */
 export const PLAN_ESTIMATE_OUTPUT_TOKENS = 512;

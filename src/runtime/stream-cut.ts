@@ -3,7 +3,7 @@ import { formatUsd, tokensToNano } from '../core/money.ts';
 import { remainingNano } from '../guard/budget.ts';
 import type { BudgetSnapshot } from '../core/events.ts';
 import type { RunContext } from './run-context.ts';
-import { stopRun } from './run-end.ts';
+import { stopRun } from './decide/run-end.ts';
 
 /**
  * How far a streamed call may go, in bytes per reserved output token, once more is reserved:

@@ -6,24 +6,20 @@ import { describeError, isWardenError } from '../core/errors.ts';
 import { checkArgs } from '../guard/check-args.ts';
 import { formatUsd, usdToNano } from '../core/money.ts';
 import { canRetry, limitBeforeToolCall, retriesHit, wallTimeHit } from '../guard/limits.ts';
-import { remainingNano } from '../guard/budget.ts';
-import { type ChildOutcome, childRunId, childSpec, delegationLimit, runChild } from './delegation.ts';
+import { budgetSnapshot, remainingNano } from '../guard/budget.ts';
+import { type ChildOutcome, childSpec, delegationLimit, runChild } from './delegation.ts';
+import { childRunId, escalationId, idempotencyKey } from '../core/ids.ts';
 import { acquireLocks, lockKeyOf, releaseLocks } from './entity-locks.ts';
 import { breakerOutcome, breakerRefusal, countAttempt, retryBudgetRefusal } from './scheduling.ts';
-import { escalationId } from './vet.ts';
 import { backoffMs } from './backoff.ts';
 import { callDeadline } from './call-timer.ts';
 import type { CallState } from '../core/fold.ts';
-import { budgetSnapshot } from './model-step.ts';
 import type { RunContext } from './run-context.ts';
-import { stopRun } from './run-end.ts';
+import { stopRun } from './decide/run-end.ts';
+import { escalateUnknownOutcome } from './decide/session-start.ts';
 
 /** Largest tool result kept in the log; a bigger one is an error the model is told about. */
 export const MAX_RESULT_BYTES = 256 * 1024;
-
-export function idempotencyKey(runId: string, callId: string): string {
-  return `${runId}:${callId}`;
-}
 
 /** A call of the batch, ready to go: what to run and what was reserved for it. */
 interface Launch {
@@ -167,7 +163,7 @@ function prepare(ctx: RunContext, batch: CallState[]): Launch[] | null {
     const attempt = call.attempts + 1;
     const reservationId = `t${call.callId}.${attempt}`;
     if (priceNano > 0) {
-      ctx.emit('budget.reserved', { reservationId, purpose: 'tool', amountNano: priceNano, before: budgetSnapshot(ctx) });
+      ctx.emit('budget.reserved', { reservationId, purpose: 'tool', amountNano: priceNano, before: budgetSnapshot(ctx.state) });
       ctx.budget({ kind: 'reserve', rootRunId: ctx.state.rootRunId, amountNano: priceNano });
     }
     ctx.emit('tool.started', { callId: call.callId, tool: tool.name, attempt, idempotencyKey: idempotencyKey(ctx.runId, call.callId) });
@@ -256,22 +252,13 @@ async function record(ctx: RunContext, settled: Settled[]): Promise<void> {
 function settleTool(ctx: RunContext, reservationId: string, priceNano: number): void {
   // A started call of a priced tool is charged in full: the downstream may bill even on failure.
   ctx.budget({ kind: 'settle', rootRunId: ctx.state.rootRunId, reservedNano: priceNano, actualNano: priceNano });
-  const before = budgetSnapshot(ctx);
+  const before = budgetSnapshot(ctx.state);
   ctx.emit('budget.committed', {
     reservationId,
     actualNano: priceNano,
     releasedNano: 0,
     after: { ...before, spentNano: before.spentNano + priceNano, reservedNano: before.reservedNano - priceNano },
   });
-}
-
-export function escalateUnknownOutcome(ctx: RunContext, callId: string, tool: AnyTool, attempt: number, message: string): void {
-  const id = escalationId(ctx.runId, callId, attempt);
-  const call = ctx.state.calls.get(callId)!;
-  const reason = `${tool.name} is not idempotent and its outcome is unknown (${message}); running it again could repeat it`;
-  const evidence = { tool: tool.name, args: call.args, attempt, idempotencyKey: idempotencyKey(ctx.runId, callId) };
-  ctx.emit('escalated', { escalationId: id, reason: 'unknown_outcome', callId, evidence: { ...evidence, detail: reason } });
-  ctx.intervene({ id, kind: 'escalation', callId, tool: tool.name, args: call.args, argsHash: call.argsHash, reason, evidence, requestedAt: ctx.now() });
 }
 
 export type Outcome = { ok: true; result: unknown } | { ok: false; code: string; message: string; unknown: boolean };

@@ -6,6 +6,7 @@ import type { RunState } from '../core/fold.ts';
 import type { CompensationState } from '../core/fold-undo.ts';
 import type { RunContext } from './run-context.ts';
 import { invoke } from './tool-step.ts';
+import { undoApprovalId, undoEscalationId, undoKey } from '../core/ids.ts';
 
 /** One executed call as an undo sees it. */
 export interface UndoStep {
@@ -27,10 +28,6 @@ export interface UndoReport {
   /** Calls with no compensation: left alone. Never silently. */
   irreversible: { callId: string; tool: string }[];
   pending: { id: string; kind: 'approval' | 'escalation'; callId: string; tool: string; reason: string } | null;
-}
-
-export function undoKey(runId: string, callId: string): string {
-  return `${runId}:${callId}:undo`;
 }
 
 /** The run's executed write and delete calls, newest first, each with whether it can be reversed. */
@@ -70,7 +67,7 @@ export async function driveUndo(ctx: RunContext, by: string, reason: string): Pr
       const call = ctx.state.calls.get(callId)!;
       const tool = ctx.agent.toolsByName.get(call.tool)!;
       if (comp.status === 'pending' && needsPerson(ctx.agent, tool)) {
-        const approvalId = `apr_${ctx.runId.replace(/^run_/, '')}_${callId}_undo`;
+        const approvalId = undoApprovalId(ctx.runId, callId);
         const why = tool.tier === 'delete' ? 'reversing a delete-tier call waits for a person' : `the policy sends ${tool.name}'s compensation to a person`;
         ctx.emit('compensation.requested', { callId, approvalId, tool: tool.name, reason: why });
         ctx.intervene({ id: approvalId, kind: 'approval', callId, tool: tool.name, args: call.args, argsHash: call.argsHash, reason: `undo: ${why}`, evidence: { compensation: true, result: call.result ?? null }, requestedAt: ctx.now() });
@@ -96,7 +93,7 @@ export async function driveUndo(ctx: RunContext, by: string, reason: string): Pr
         await ctx.sleep(backoffMs(attempt, ctx.agent.backoff, undefined, ctx.random), ctx.signal).catch(() => {});
         continue;
       }
-      const escalationId = `esc_${ctx.runId.replace(/^run_/, '')}_${callId}_undo${attempt}`;
+      const escalationId = undoEscalationId(ctx.runId, callId, attempt);
       const detail = `${tool.name}'s compensation failed ${attempt} time(s) (last: ${outcome.message}); a person decides: try again, skip, or mark it reversed by hand`;
       ctx.emit('compensation.escalated', { callId, escalationId, tool: tool.name, reason: detail });
       ctx.intervene({ id: escalationId, kind: 'escalation', callId, tool: tool.name, args: call.args, argsHash: call.argsHash, reason: detail, evidence: { compensation: true, error: outcome.message, attempts: attempt }, requestedAt: ctx.now() });

@@ -11,16 +11,8 @@ import { PARKED_STATUSES, TERMINAL_STATUSES } from '../core/events.ts';
 import type { CallState } from '../core/fold.ts';
 import { matchPlanStep, proposePlan, reverifyCall } from './plan-step.ts';
 import type { RunContext } from './run-context.ts';
-import { stopRun } from './run-end.ts';
-
-/** The id of the approval a call waits for; an edited call gets a fresh one per edit. */
-export function approvalId(runId: string, callId: string, edits = 0): string {
-  return `apr_${runId.replace(/^run_/, '')}_${callId}${edits > 0 ? `_e${edits}` : ''}`;
-}
-
-export function escalationId(runId: string, callId: string, attempt: number | string): string {
-  return `esc_${runId.replace(/^run_/, '')}_${callId}_${attempt}`;
-}
+import { stopRun } from './decide/run-end.ts';
+import { approvalId, escalationId } from '../core/ids.ts';
 
 /**
  * Checks the latest turn's proposed calls in the order the model gave them: schema, plan, policy,

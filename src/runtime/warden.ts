@@ -25,6 +25,7 @@ import { endAfterEscape } from './escaped-error.ts';
 import { toRunResult, type RunResult } from './run-result.ts';
 import { textChannel, type TextListener } from './text-stream.ts';
 import { DEFAULT_MAX_BUFFERED_CHARS, textBuffer } from './text-buffer.ts';
+import { newRunId } from '../core/ids.ts';
 
 export interface WardenOptions {
   store: Store;
@@ -139,10 +140,6 @@ export interface EscalationDecision {
 }
 
 export type StopTarget = { runId: string } | { agent: string } | { tenant: string } | { all: true };
-
-export function newRunId(): string {
-  return `run_${randomBytes(8).toString('hex')}`;
-}
 
 /**
  * The runtime: submits runs to a store and drives them. Embedded use needs nothing else:

@@ -10,6 +10,7 @@ import type { Env, ServerDeps } from './app.ts';
 import { errors, json, jsonOrNothing, requires } from './openapi.ts';
 import { lastEventId, streamRun } from './run-stream.ts';
 import { nanoToUsd, usdToNano } from '../core/money.ts';
+import { newRunId } from '../core/ids.ts';
 
 /** A run the key may see; a run of another tenant is reported as missing, not forbidden. */
 export async function visibleRun(deps: ServerDeps, key: ApiKey, runId: string): Promise<RunRecord> {
@@ -130,7 +131,7 @@ export function runRoutes(app: OpenAPIHono<Env>, deps: ServerDeps): void {
     let runId: string | undefined;
     if (idempotencyKey) {
       if (idempotencyKey.length > 200) throw new WardenError('INVALID_ARGUMENT', 'Idempotency-Key is limited to 200 characters');
-      const proposed = `run_${crypto.randomUUID().replace(/-/g, '').slice(0, 16)}`;
+      const proposed = newRunId();
       const claim = await deps.store.putRecord(IDEMPOTENCY_NS, `${key.id}:${idempotencyKey}`, { runId: proposed, body: { agentName, input, tenant } }, { ifAbsent: true });
       const held = claim.value as { runId: string; body: { agentName: string; input: string; tenant: string } };
       if (!claim.stored) {

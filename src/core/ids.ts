@@ -1,0 +1,54 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+/**
+ * Every id the runtime writes into a log. Ids other than a new run's are derived, never drawn:
+ * the same run, call and attempt always give the same id, so a worker that crashes between
+ * deciding and writing cannot create a second approval, escalation or child on its next try.
+ */
+
+/** A new run: `run_` and 16 random hex digits. */
+export function newRunId(): string {
+  return `run_${randomBytes(8).toString('hex')}`;
+}
+
+/** A child's id depends only on its parent and the call, so a crash between steps cannot start two. */
+export function childRunId(parentRunId: string, callId: string): string {
+  return `run_${createHash('sha256').update(`${parentRunId}/${callId}`).digest('hex').slice(0, 16)}`;
+}
+
+const bare = (runId: string) => runId.replace(/^run_/, '');
+
+/** The approval a call waits for; an edited call asks again under `_e<edits>`. */
+export function approvalId(runId: string, callId: string, edits = 0): string {
+  return `apr_${bare(runId)}_${callId}${edits > 0 ? `_e${edits}` : ''}`;
+}
+
+/** The approval undoing a delete-tier call waits for. */
+export function undoApprovalId(runId: string, callId: string): string {
+  return `apr_${bare(runId)}_${callId}_undo`;
+}
+
+/** An escalation about one attempt of a call (`attempt` may also name a kind: `plan`, `final`). */
+export function escalationId(runId: string, callId: string, attempt: number | string): string {
+  return `esc_${bare(runId)}_${callId}_${attempt}`;
+}
+
+/** An escalation about a compensation that failed. */
+export function undoEscalationId(runId: string, callId: string, attempt: number): string {
+  return `esc_${bare(runId)}_${callId}_undo${attempt}`;
+}
+
+/** The escalation of a poison run, raised by the session that found it. */
+export function crashEscalationId(runId: string, sessions: number): string {
+  return `esc_${bare(runId)}_crashed${sessions}`;
+}
+
+/** What a tool sees as `ctx.idempotencyKey`: the same for every attempt of one call. */
+export function idempotencyKey(runId: string, callId: string): string {
+  return `${runId}:${callId}`;
+}
+
+/** The idempotency key of a call's compensation. */
+export function undoKey(runId: string, callId: string): string {
+  return `${runId}:${callId}:undo`;
+}
