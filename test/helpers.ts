@@ -96,3 +96,16 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
 
 /** Runs that must not affect each other: no shared breakers or retry budget between them. */
 export const INDEPENDENT_RUNS = { scheduler: { breaker: false, retryBudget: false } } as const;
+
+/**
+ * Waits until `predicate` holds, polling every few ms, and fails with `message` after `timeoutMs`.
+ * Use it instead of a sleep that waits "long enough": the test goes on as soon as the condition
+ * holds, and a condition that never comes fails by name instead of passing or failing by luck.
+ */
+export async function waitFor(predicate: () => boolean | Promise<boolean>, { timeoutMs = 10_000, message = 'a condition', intervalMs = 5 }: { timeoutMs?: number; message?: string; intervalMs?: number } = {}): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${message}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
