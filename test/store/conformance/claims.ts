@@ -153,8 +153,13 @@ export function claims({ test, reopen }: ConformanceContext): void {
       await decide(store, run.runId, approval.id);
       await waitUntil(() => heard.filter((id) => id === run.runId).length >= 2);
       await stop();
+      // A second watcher, still listening, is the signal: once it has heard the next run, a stopped
+      // watcher that still got calls would have heard it too (no sleep that hopes it was long enough).
+      const still: string[] = [];
+      const stopStill = await store.watchRunnable((runId) => still.push(runId));
       const after = await createRun(store);
-      await sleep(50);
+      await waitUntil(() => still.includes(after.runId));
+      await stopStill();
       assert.ok(!heard.includes(after.runId), 'no calls after stop');
     });
   });
