@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { defineAgent, type AgentConfig } from '../src/agent/agent.ts';
 import { defineTool, type AnyTool } from '../src/agent/tool.ts';
 import { simulated } from '../src/model/simulated.ts';
+import { seededRandom } from '../src/model/seeded-random.ts';
 import { createSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 import { createWarden, type WardenOptions } from '../src/runtime/warden.ts';
 
@@ -13,10 +14,10 @@ export function tempDir(prefix = 'warden-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** A Warden on a fresh in-memory SQLite store, with backoff sleeps shortened to nothing. */
+/** A Warden on a fresh in-memory SQLite store, with backoff sleeps shortened to nothing and seeded jitter. */
 export function testWarden(path = ':memory:', options: Omit<WardenOptions, 'store'> = {}) {
   const store = createSqliteStore({ path });
-  const warden = createWarden({ store, sleep: async () => {}, ...options });
+  const warden = createWarden({ store, sleep: async () => {}, random: seededRandom(1), ...options });
   return { store, warden };
 }
 
