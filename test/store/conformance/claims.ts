@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import type { Store } from '../../../src/store/store.ts';
 import { newEvent } from '../../../src/runtime/events.ts';
-import { approvalRequest, createRun, rejectsWith, sleep, toolDenied, uid, type ConformanceContext } from './fixtures.ts';
+import { approvalRequest, clockPast, createRun, rejectsWith, sleep, toolDenied, uid, type ConformanceContext } from './fixtures.ts';
 
 /** Runs of one test, by agent name, so claims never pick up another test's runs on a shared database. */
 function agentOf(): string {
@@ -80,7 +80,7 @@ export function claims({ test, reopen }: ConformanceContext): void {
         await store.acquireLease(run.runId, 'dead-worker', ttl);
         await store.commit({ runId: run.runId, expectedSeq: 1, events: [], run: { status: 'running' } });
       }
-      await sleep(15);
+      await clockPast((await store.getRun(lapsed.runId))!.leaseExpiresAt!);
       const claimed = await store.claimRuns('rescuer', { limit: 10, leaseMs: 60_000, agents: [agent] });
       assert.deepEqual(
         claimed.map((r) => [r.runId, r.status, r.leaseOwner]),
