@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { defineAgent, type AgentConfig } from '../src/agent/agent.ts';
 import { defineTool, type AnyTool } from '../src/agent/tool.ts';
 import { simulated } from '../src/model/simulated.ts';
+import { seededRandom } from '../src/model/seeded-random.ts';
 import { createSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 import { createWarden, type WardenOptions } from '../src/runtime/warden.ts';
 
@@ -13,10 +14,10 @@ export function tempDir(prefix = 'warden-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** A Warden on a fresh in-memory SQLite store, with backoff sleeps shortened to nothing. */
+/** A Warden on a fresh in-memory SQLite store, with backoff sleeps shortened to nothing and seeded jitter. */
 export function testWarden(path = ':memory:', options: Omit<WardenOptions, 'store'> = {}) {
   const store = createSqliteStore({ path });
-  const warden = createWarden({ store, sleep: async () => {}, ...options });
+  const warden = createWarden({ store, sleep: async () => {}, random: seededRandom(1), ...options });
   return { store, warden };
 }
 
@@ -96,3 +97,16 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
 
 /** Runs that must not affect each other: no shared breakers or retry budget between them. */
 export const INDEPENDENT_RUNS = { scheduler: { breaker: false, retryBudget: false } } as const;
+
+/**
+ * Waits until `predicate` holds, polling every few ms, and fails with `message` after `timeoutMs`.
+ * Use it instead of a sleep that waits "long enough": the test goes on as soon as the condition
+ * holds, and a condition that never comes fails by name instead of passing or failing by luck.
+ */
+export async function waitFor(predicate: () => boolean | Promise<boolean>, { timeoutMs = 10_000, message = 'a condition', intervalMs = 5 }: { timeoutMs?: number; message?: string; intervalMs?: number } = {}): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${message}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

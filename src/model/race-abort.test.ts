@@ -19,7 +19,8 @@ describe('raceAbort', () => {
     process.on('unhandledRejection', onUnhandled);
     try {
       await assert.rejects(raceAbort(Promise.reject(new Error('late')), controller.signal), /cancelled/);
-      await new Promise((r) => setTimeout(r, 10));
+      // Node reports unhandled rejections once the microtasks drain, before the next macrotask runs.
+      await new Promise((r) => setImmediate(r));
       assert.deepEqual(unhandled, []);
     } finally {
       process.off('unhandledRejection', onUnhandled);

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { createWarden } from '../../src/runtime/warden.ts';
+import { seededRandom } from '../../src/model/seeded-random.ts';
 import agent from '../fixtures/crash-agent.ts';
 import { runCli, tempDir } from '../helpers.ts';
 
@@ -106,18 +107,25 @@ describe('durability across SIGKILL', () => {
   });
 
   it('loses no run and repeats no committed call when killed at random moments', async () => {
+    // The kill moments are drawn from a seed (set WARDEN_TEST_SEED to replay a failure): after the
+    // k-th of the 5 side effects, plus up to one tool's delay, so every round kills a written run.
+    const seed = Number(process.env.WARDEN_TEST_SEED ?? 20261203);
+    const random = seededRandom(seed);
     for (let round = 0; round < 6; round++) {
       const dir = tempDir();
       const db = join(dir, 'w.db');
       const effects = join(dir, 'effects.log');
       const env = { WARDEN_TEST_EFFECTS: effects, WARDEN_TEST_DELAY_MS: '15' };
+      const afterEffects = 1 + Math.floor(random() * 5);
+      const extraMs = Math.floor(random() * 15);
+      const where = `round ${round} (seed ${seed}, killed after ${afterEffects} effects + ${extraMs} ms)`;
       const child = startRun(db, env);
-      await waitFor(() => existsSync(db));
-      await new Promise((r) => setTimeout(r, 150 + Math.random() * 250));
+      await waitFor(() => readEffects(effects).length >= afterEffects).catch((e) => assert.fail(`${where}: ${e.message}`));
+      // This sleep only picks the kill moment inside the next tool's delay; the outcome must hold for any.
+      await new Promise((r) => setTimeout(r, extraMs));
       child.kill('SIGKILL');
       await exited(child);
-      const runId = await onlyRunId(db).catch(() => null);
-      if (runId === null) continue; // killed before the run was written: nothing to lose
+      const runId = await onlyRunId(db).catch((e) => assert.fail(`${where}: no run was written: ${e}`));
 
       const store = createSqliteStore({ path: db });
       const before = await store.loadEvents(runId);
@@ -126,7 +134,7 @@ describe('durability across SIGKILL', () => {
       process.env.WARDEN_TEST_EFFECTS = effects;
       try {
         const result = await warden.resume(agent, runId);
-        assert.equal(result.status, 'completed', `round ${round}: ${JSON.stringify(result.stopDetail ?? result.error)}`);
+        assert.equal(result.status, 'completed', `${where}: ${JSON.stringify(result.stopDetail ?? result.error)}`);
       } finally {
         delete process.env.WARDEN_TEST_EFFECTS;
         await store.close();
@@ -134,10 +142,10 @@ describe('durability across SIGKILL', () => {
       const byKey = new Map<string, number>();
       for (const e of readEffects(effects)) byKey.set(e.key, (byKey.get(e.key) ?? 0) + 1);
       for (const callId of committed) {
-        assert.equal(byKey.get(`${runId}:${callId}`), 1, `round ${round}: committed call ${callId} ran again`);
+        assert.equal(byKey.get(`${runId}:${callId}`), 1, `${where}: committed call ${callId} ran again`);
       }
-      for (const [key, count] of byKey) assert.ok(count <= 2, `round ${round}: ${key} ran ${count} times`);
-      assert.equal(byKey.size, 5, `round ${round}: every call ran`);
+      for (const [key, count] of byKey) assert.ok(count <= 2, `${where}: ${key} ran ${count} times`);
+      assert.equal(byKey.size, 5, `${where}: every call ran`);
     }
   });
 });

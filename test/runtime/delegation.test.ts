@@ -5,7 +5,7 @@ import { defineAgent, type Agent } from '../../src/agent/agent.ts';
 import { defineTool } from '../../src/agent/tool.ts';
 import { simulated } from '../../src/model/simulated.ts';
 import { seededRandom } from '../../src/model/seeded-random.ts';
-import { INDEPENDENT_RUNS, SideEffects, supportTools, testWarden } from '../helpers.ts';
+import { INDEPENDENT_RUNS, SideEffects, supportTools, testWarden, waitFor } from '../helpers.ts';
 
 type Turns = Parameters<typeof simulated.script>[0];
 
@@ -151,7 +151,9 @@ describe('sub-agents', () => {
       execute: async ({ n }) => {
         live.now++;
         live.max = Math.max(live.max, live.now);
-        await new Promise((r) => setTimeout(r, 20));
+        // The first calls wait until the cap is reached, so a slow machine cannot make them run one after another.
+        await waitFor(() => live.max >= 3, { message: '3 calls at once' });
+        await new Promise((r) => setTimeout(r, 20)); // simulated work, so a fourth call would overlap if the cap let it
         live.now--;
         return { n };
       },

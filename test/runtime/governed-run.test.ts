@@ -140,7 +140,7 @@ describe('a governed run', () => {
   });
 
   it('stops with max_retries when the model keeps proposing calls that cannot run', async () => {
-    const agent = scriptedAgent([{ toolCalls: [{ tool: 'nope', args: { i: Math.random() } }] }], supportTools(new SideEffects()), {
+    const agent = scriptedAgent([{ toolCalls: [{ tool: 'nope', args: { i: 0.5 } }] }], supportTools(new SideEffects()), {
       limits: { maxRetries: 2 },
       loopDetection: { repeats: 10, noProgressSteps: 10 },
     });

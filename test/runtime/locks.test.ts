@@ -7,7 +7,7 @@ import { defineTool } from '../../src/agent/tool.ts';
 import { simulated } from '../../src/model/simulated.ts';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import { createWarden } from '../../src/runtime/warden.ts';
-import { tempDir, testWarden } from '../helpers.ts';
+import { tempDir, testWarden, waitFor } from '../helpers.ts';
 
 interface Span {
   key: string;
@@ -105,7 +105,8 @@ describe('entity locks (lockKey)', () => {
       input: z.object({ orderId: z.string(), amount: z.number() }),
       lockKey: (args) => args.orderId,
       execute: async () => {
-        await new Promise((r) => setTimeout(r, 300));
+        // Hold the lock until the child has asked for it and ended (no sleep that hopes it was long enough).
+        await waitFor(async () => (await store.listRuns()).some((r) => r.agent === 'helper' && r.status !== 'queued' && r.status !== 'running'), { message: 'the child run to end' });
         return { ok: true };
       },
     });
@@ -119,7 +120,7 @@ describe('entity locks (lockKey)', () => {
       tools: [slowParentRefund],
       delegates: [child],
     });
-    const { warden } = testWarden();
+    const { warden, store } = testWarden();
     const result = await warden.run(parent, 'go');
     const failed = result.toolCalls.find((c) => c.tool === 'delegate_helper');
     assert.equal(failed?.status, 'failed');
@@ -149,9 +150,23 @@ describe('the kill switch', () => {
   it('aborts a run this process is driving, mid-call, and records it cancelled', async () => {
     const spans: Span[] = [];
     const { warden } = testWarden();
-    const agent = defineAgent({ ...refunderConfig(spans), name: 'busy' });
+    let started!: () => void;
+    const inCall = new Promise<void>((r) => (started = r));
+    // A refund that is still running when the kill switch is thrown: it only ends when aborted.
+    const hanging = defineTool({
+      name: 'refund',
+      description: 'Refund an order',
+      tier: 'write',
+      input: z.object({ orderId: z.string(), amount: z.number() }),
+      execute: async (_args, ctx) => {
+        started();
+        await waitFor(() => ctx.signal.aborted, { message: 'the kill switch to abort the call' });
+        return { ok: true };
+      },
+    });
+    const agent = defineAgent({ ...refunderConfig(spans), name: 'busy', tools: [hanging] });
     const running = warden.run(agent, 'go');
-    await new Promise((r) => setTimeout(r, 5));
+    await inCall;
     await warden.stop({ agent: 'busy' }, { by: 'ops' });
     const result = await running;
     assert.equal(result.status, 'cancelled');

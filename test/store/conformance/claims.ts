@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import type { Store } from '../../../src/core/ports/store.ts';
 import { newEvent } from '../../../src/core/events.ts';
-import { approvalRequest, createRun, rejectsWith, sleep, toolDenied, uid, type ConformanceContext } from './fixtures.ts';
+import { approvalRequest, clockPast, createRun, rejectsWith, sleep, toolDenied, uid, type ConformanceContext } from './fixtures.ts';
 
 /** Runs of one test, by agent name, so claims never pick up another test's runs on a shared database. */
 function agentOf(): string {
@@ -80,7 +80,7 @@ export function claims({ test, reopen }: ConformanceContext): void {
         await store.acquireLease(run.runId, 'dead-worker', ttl);
         await store.commit({ runId: run.runId, expectedSeq: 1, events: [], run: { status: 'running' } });
       }
-      await sleep(15);
+      await clockPast((await store.getRun(lapsed.runId))!.leaseExpiresAt!);
       const claimed = await store.claimRuns('rescuer', { limit: 10, leaseMs: 60_000, agents: [agent] });
       assert.deepEqual(
         claimed.map((r) => [r.runId, r.status, r.leaseOwner]),
@@ -153,8 +153,13 @@ export function claims({ test, reopen }: ConformanceContext): void {
       await decide(store, run.runId, approval.id);
       await waitUntil(() => heard.filter((id) => id === run.runId).length >= 2);
       await stop();
+      // A second watcher, still listening, is the signal: once it has heard the next run, a stopped
+      // watcher that still got calls would have heard it too (no sleep that hopes it was long enough).
+      const still: string[] = [];
+      const stopStill = await store.watchRunnable((runId) => still.push(runId));
       const after = await createRun(store);
-      await sleep(50);
+      await waitUntil(() => still.includes(after.runId));
+      await stopStill();
       assert.ok(!heard.includes(after.runId), 'no calls after stop');
     });
   });

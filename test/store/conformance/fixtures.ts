@@ -147,3 +147,12 @@ export { seededRandom } from '../../../src/model/seeded-random.ts';
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/**
+ * Waits until the clock the stores compare expiries with (`Date.now()`) is past `at`: how a test
+ * lets a lease or a lock lapse without a sleep that hopes it was long enough.
+ */
+export async function clockPast(at: number, timeoutMs = 5_000): Promise<void> {
+  if (at - Date.now() > timeoutMs) throw new Error(`expiry ${at} is more than ${timeoutMs} ms away`);
+  while (Date.now() <= at) await sleep(1);
+}
