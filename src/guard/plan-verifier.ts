@@ -6,7 +6,7 @@ import { formatUsd, usdToNano } from '../core/money.ts';
 import { describeTypes, type JsonSchema, schemasAt, typesFit, typesOf } from './json-schema-types.ts';
 import { decidePolicy } from './policy.ts';
 import { describeError } from '../core/errors.ts';
-import type { PlanIssue, PlanIssueCode } from '../core/plan.ts';
+import type { PlanIssue } from '../core/plan.ts';
 
 /** What the verifier needs to know about the run besides the agent. */
 export interface PlanContext {

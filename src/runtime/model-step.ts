@@ -5,7 +5,7 @@ import type { ModelFailure, ModelTurn, ToolSpec } from '../core/ports/model.ts';
 import { mayBeBilled } from '../model/model-failure.ts';
 import { providerInputTokens, usageCostNano } from '../model/pricing.ts';
 import { canRetry, limitBeforeModelCall, activeMs } from '../guard/limits.ts';
-import { budgetSnapshot, inputTokenBound, planModelReservation, remainingNano } from '../guard/budget.ts';
+import { inputTokenBound, planModelReservation } from '../guard/budget.ts';
 import { formatUsd } from '../core/money.ts';
 import { backoffMs, retryAfterRefusal } from './backoff.ts';
 import { callDeadline } from './call-timer.ts';
@@ -16,6 +16,7 @@ import { gateFinalAnswer } from './vet.ts';
 import { breakerOutcome, breakerRefusal, countAttempt, retryBudgetRefusal, waitForProvider } from './scheduling.ts';
 import { planToolSpec } from '../core/plan.ts';
 import { cutCostNano, overrunOf, reserveStreamTopUp, splitCost, stopAfterCut, STREAM_BYTES_PER_TOKEN, type StreamTopUp } from './stream-cut.ts';
+import { reserve, settle } from './decide/ledger.ts';
 
 /** Failures that say the provider is in trouble (they count against its breaker). */
 const PROVIDER_TROUBLE = new Set<ModelFailure['kind']>(['server_error', 'timeout', 'network', 'rate_limited']);
@@ -52,20 +53,19 @@ export async function modelStep(ctx: RunContext): Promise<void> {
   const step = ctx.state.steps + 1;
   const attempt = ctx.state.stepAttempts + 1;
   const reservationId = `m${step}.${attempt}`;
-  ctx.emit('budget.reserved', { reservationId, purpose: 'model', amountNano: plan.amountNano, before: budgetSnapshot(ctx.state) });
-  ctx.budget({ kind: 'reserve', rootRunId: ctx.state.rootRunId, amountNano: plan.amountNano });
+  reserve(ctx, reservationId, 'model', plan.amountNano);
   await ctx.flush();
   if (ctx.budgetRefusal) return; // the loop stops the run on its next turn
 
   const breakerKey = `model:${agent.model.provider}`;
   const open = await breakerRefusal(ctx, breakerKey);
   if (open) {
-    settle(ctx, reservationId, plan.amountNano, 0, false);
+    settle(ctx, reservationId, plan.amountNano, 0);
     // Fail fast: the retry draws on the run's retries after the usual backoff, not the whole cooldown.
     return modelFailed(ctx, step, attempt, { kind: 'breaker_open', retryable: true, message: open.message });
   }
   if (!(await waitForProvider(ctx, agent.model.provider, plan.inputTokens + plan.maxOutputTokens))) {
-    settle(ctx, reservationId, plan.amountNano, 0, false);
+    settle(ctx, reservationId, plan.amountNano, 0);
     return modelFailed(ctx, step, attempt, { kind: 'aborted', retryable: false, message: 'cancelled while waiting for the provider rate limit' });
   }
   await countAttempt(ctx, attempt > 1);
@@ -84,7 +84,7 @@ export async function modelStep(ctx: RunContext): Promise<void> {
   const extendOutput = async (outputBytes: number): Promise<number | null> => {
     if (asked || outputBytes > STREAM_BYTES_PER_TOKEN * plan.maxOutputTokens) return null;
     asked = true;
-    held.topUp = await reserveStreamTopUp(ctx, reservationId, plan.maxOutputTokens, budgetSnapshot(ctx.state));
+    held.topUp = await reserveStreamTopUp(ctx, reservationId, plan.maxOutputTokens);
     return held.topUp ? STREAM_BYTES_PER_TOKEN * plan.maxOutputTokens : null;
   };
   try {
@@ -96,7 +96,7 @@ export async function modelStep(ctx: RunContext): Promise<void> {
     // A failure that may have been billed (a timeout after sending, a 200 with a broken body) is
     // charged its whole reservation; only one known not to be billed is free (model-failure.ts).
     const billed = mayBeBilled(failure, e instanceof ModelCallError ? e.cause : e);
-    for (const part of splitCost(held, billed ? plan.amountNano + (held.topUp?.amountNano ?? 0) : 0)) settle(ctx, part.reservationId, part.reservedNano, part.actualNano, billed);
+    for (const part of splitCost(held, billed ? plan.amountNano + (held.topUp?.amountNano ?? 0) : 0)) settle(ctx, part.reservationId, part.reservedNano, part.actualNano, { assumed: billed });
     if (PROVIDER_TROUBLE.has(failure.kind)) await breakerOutcome(ctx, breakerKey, false);
     return modelFailed(ctx, step, attempt, failure);
   } finally {
@@ -108,7 +108,7 @@ export async function modelStep(ctx: RunContext): Promise<void> {
   // reporting more than the reservation covers is recorded as reported (the truth), with an
   // overrun event naming both figures, and the run stops: it never goes on silently.
   const cost = cut ? cutCostNano(plan, cut.outputBytes, ctx.pricing) : turn.usageMissing ? plan.amountNano : usageCostNano(turn.usage, ctx.pricing);
-  for (const part of splitCost(held, cost)) settle(ctx, part.reservationId, part.reservedNano, part.actualNano, cut !== undefined);
+  for (const part of splitCost(held, cost)) settle(ctx, part.reservationId, part.reservedNano, part.actualNano, { assumed: cut !== undefined });
   ctx.emit('model.called', { step, attempt, maxOutputTokens: plan.maxOutputTokens, turn, costNano: cost, latencyMs: ctx.now() - started });
   if (cut) return stopAfterCut(ctx, { ...plan, reservationId, topUp: held.topUp }, cost, cut.outputBytes);
   const overrun = overrunOf(held, cost);
@@ -142,18 +142,6 @@ export async function modelStep(ctx: RunContext): Promise<void> {
       message: `The model returned neither text nor tool calls (finish reason: ${turn.finishReason}).`,
     });
   }
-}
-
-function settle(ctx: RunContext, reservationId: string, reservedNano: number, actualNano: number, assumed: boolean): void {
-  ctx.budget({ kind: 'settle', rootRunId: ctx.state.rootRunId, reservedNano, actualNano });
-  const after = budgetSnapshot(ctx.state);
-  ctx.emit('budget.committed', {
-    reservationId,
-    actualNano,
-    releasedNano: Math.max(0, reservedNano - actualNano),
-    ...(assumed ? { assumed: true } : {}),
-    after: { ...after, spentNano: after.spentNano + actualNano, reservedNano: after.reservedNano - reservedNano },
-  });
 }
 
 async function modelFailed(ctx: RunContext, step: number, attempt: number, failure: ModelFailure): Promise<void> {

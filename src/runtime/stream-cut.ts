@@ -1,9 +1,9 @@
 import { type ModelPricing } from '../model/pricing.ts';
 import { formatUsd, tokensToNano } from '../core/money.ts';
 import { remainingNano } from '../guard/budget.ts';
-import type { BudgetSnapshot } from '../core/events.ts';
 import type { RunContext } from './run-context.ts';
 import { stopRun } from './decide/run-end.ts';
+import { reserve } from './decide/ledger.ts';
 
 /**
  * How far a streamed call may go, in bytes per reserved output token, once more is reserved:
@@ -26,13 +26,12 @@ export interface StreamTopUp {
  * read: granted, the stream goes on to that many bytes; refused by the ceiling (here or in the
  * shared ledger), it is cut. Null when refused.
  */
-export async function reserveStreamTopUp(ctx: RunContext, reservationId: string, maxOutputTokens: number, before: BudgetSnapshot): Promise<StreamTopUp | null> {
+export async function reserveStreamTopUp(ctx: RunContext, reservationId: string, maxOutputTokens: number): Promise<StreamTopUp | null> {
   const outputTokens = (STREAM_BYTES_PER_TOKEN - 1) * maxOutputTokens;
   const amountNano = tokensToNano(outputTokens, ctx.pricing.outputPerMTok);
   if (amountNano > remainingNano(ctx.state) || ctx.budgetRefusal) return null;
   const topUp = { reservationId: `${reservationId}+stream`, amountNano, outputTokens };
-  ctx.emit('budget.reserved', { reservationId: topUp.reservationId, purpose: 'model', amountNano, before });
-  ctx.budget({ kind: 'reserve', rootRunId: ctx.state.rootRunId, amountNano });
+  reserve(ctx, topUp.reservationId, 'model', amountNano);
   await ctx.flush();
   return ctx.budgetRefusal ? null : topUp;
 }

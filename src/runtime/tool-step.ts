@@ -6,9 +6,9 @@ import { describeError, isWardenError } from '../core/errors.ts';
 import { checkArgs } from '../guard/check-args.ts';
 import { formatUsd, usdToNano } from '../core/money.ts';
 import { canRetry, limitBeforeToolCall, retriesHit, wallTimeHit } from '../guard/limits.ts';
-import { budgetSnapshot, remainingNano } from '../guard/budget.ts';
+import { remainingNano } from '../guard/budget.ts';
 import { type ChildOutcome, childSpec, delegationLimit, runChild } from './delegation.ts';
-import { childRunId, escalationId, idempotencyKey } from '../core/ids.ts';
+import { childRunId, idempotencyKey } from '../core/ids.ts';
 import { acquireLocks, lockKeyOf, releaseLocks } from './entity-locks.ts';
 import { breakerOutcome, breakerRefusal, countAttempt, retryBudgetRefusal } from './scheduling.ts';
 import { backoffMs } from './backoff.ts';
@@ -17,6 +17,7 @@ import type { CallState } from '../core/fold.ts';
 import type { RunContext } from './run-context.ts';
 import { stopRun } from './decide/run-end.ts';
 import { escalateUnknownOutcome } from './decide/session-start.ts';
+import { reserve, settle } from './decide/ledger.ts';
 
 /** Largest tool result kept in the log; a bigger one is an error the model is told about. */
 export const MAX_RESULT_BYTES = 256 * 1024;
@@ -163,8 +164,7 @@ function prepare(ctx: RunContext, batch: CallState[]): Launch[] | null {
     const attempt = call.attempts + 1;
     const reservationId = `t${call.callId}.${attempt}`;
     if (priceNano > 0) {
-      ctx.emit('budget.reserved', { reservationId, purpose: 'tool', amountNano: priceNano, before: budgetSnapshot(ctx.state) });
-      ctx.budget({ kind: 'reserve', rootRunId: ctx.state.rootRunId, amountNano: priceNano });
+      reserve(ctx, reservationId, 'tool', priceNano);
     }
     ctx.emit('tool.started', { callId: call.callId, tool: tool.name, attempt, idempotencyKey: idempotencyKey(ctx.runId, call.callId) });
     let childId: string | undefined;
@@ -206,7 +206,7 @@ async function record(ctx: RunContext, settled: Settled[]): Promise<void> {
   let sleepMs = 0;
   for (const { launch: l, outcome, durationMs } of settled) {
     const { call, tool, attempt } = l;
-    if (l.priceNano > 0) settleTool(ctx, l.reservationId, l.priceNano);
+    if (l.priceNano > 0) settle(ctx, l.reservationId, l.priceNano, l.priceNano);
     const base = { callId: call.callId, tool: tool.name, attempt: Math.max(1, attempt || call.attempts), durationMs };
     if ('kind' in outcome) {
       if (outcome.kind === 'completed') ctx.emit('tool.succeeded', { ...base, result: outcome.result });
@@ -247,18 +247,6 @@ async function record(ctx: RunContext, settled: Settled[]): Promise<void> {
     await ctx.flush();
     await ctx.sleep(sleepMs, ctx.signal).catch(() => {});
   }
-}
-
-function settleTool(ctx: RunContext, reservationId: string, priceNano: number): void {
-  // A started call of a priced tool is charged in full: the downstream may bill even on failure.
-  ctx.budget({ kind: 'settle', rootRunId: ctx.state.rootRunId, reservedNano: priceNano, actualNano: priceNano });
-  const before = budgetSnapshot(ctx.state);
-  ctx.emit('budget.committed', {
-    reservationId,
-    actualNano: priceNano,
-    releasedNano: 0,
-    after: { ...before, spentNano: before.spentNano + priceNano, reservedNano: before.reservedNano - priceNano },
-  });
 }
 
 export type Outcome = { ok: true; result: unknown } | { ok: false; code: string; message: string; unknown: boolean };

@@ -2,9 +2,9 @@ import type { Agent } from '../../agent/agent.ts';
 import type { AnyTool } from '../../agent/tool.ts';
 import { WardenError } from '../../core/errors.ts';
 import { crashEscalationId, escalationId, idempotencyKey } from '../../core/ids.ts';
-import { budgetSnapshot } from '../../guard/budget.ts';
 import { canRetry } from '../../guard/limits.ts';
 import type { Decisions } from './decisions.ts';
+import { settle } from './ledger.ts';
 import { stopRun } from './run-end.ts';
 
 /**
@@ -25,15 +25,7 @@ export function beginSession(d: Decisions, agent: Agent, session: { worker: stri
 export function chargeOpenReservations(d: Decisions): void {
   const s = d.state;
   for (const [reservationId, amountNano] of [...s.openReservations]) {
-    d.budget({ kind: 'settle', rootRunId: s.rootRunId, reservedNano: amountNano, actualNano: amountNano });
-    const before = budgetSnapshot(d.state);
-    d.emit('budget.committed', {
-      reservationId,
-      actualNano: amountNano,
-      releasedNano: 0,
-      assumed: true,
-      after: { ...before, spentNano: before.spentNano + amountNano, reservedNano: before.reservedNano - amountNano },
-    });
+    settle(d, reservationId, amountNano, amountNano, { assumed: true });
   }
 }
 
