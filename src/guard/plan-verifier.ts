@@ -59,6 +59,12 @@ function outputSchemaOf(tool: AnyTool): JsonSchema | null {
   return outputSchemas.get(tool)!;
 }
 
+/** One schema as itself, several as the union of them. */
+function oneOrAnyOf(schemas: JsonSchema[]): JsonSchema {
+  const [only, ...rest] = schemas;
+  return only !== undefined && rest.length === 0 ? only : { anyOf: schemas };
+}
+
 function startsWith(path: readonly PropertyKey[], prefix: readonly PropertyKey[]): boolean {
   return prefix.length <= path.length && prefix.every((k, i) => String(path[i]) === String(k));
 }
@@ -142,8 +148,8 @@ export async function verifyPlan(plan: Plan, agent: Agent, ctx: PlanContext): Pr
         continue;
       }
       const target = schemasAt(tool.jsonSchema, site.at.map(String));
-      const sourceTypes = typesOf(found.length === 1 ? found[0] : { anyOf: found });
-      const targetTypes = target.length ? typesOf(target.length === 1 ? target[0] : { anyOf: target }) : null;
+      const sourceTypes = typesOf(oneOrAnyOf(found));
+      const targetTypes = target.length ? typesOf(oneOrAnyOf(target)) : null;
       if (!typesFit(sourceTypes, targetTypes)) {
         issues.push({
           code: 'bad_reference',

@@ -227,9 +227,10 @@ function initialState(event: AnyRunEvent): RunState {
 
 /** Replays a whole log. `applyEvent` is the same function the live loop uses, one event at a time. */
 export function foldRun(events: readonly AnyRunEvent[]): RunState {
-  if (events.length === 0) throw new WardenError('STORE_CORRUPT', 'A run with no events cannot be folded');
-  const state = initialState(events[0]);
-  for (let i = 1; i < events.length; i++) applyEvent(state, events[i]);
+  const [first, ...rest] = events;
+  if (first === undefined) throw new WardenError('STORE_CORRUPT', 'A run with no events cannot be folded');
+  const state = initialState(first);
+  for (const event of rest) applyEvent(state, event);
   return state;
 }
 

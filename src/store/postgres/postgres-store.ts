@@ -97,8 +97,9 @@ type Queryable = pg.Pool | pg.PoolClient;
  */
 function netBudget(batch: CommitBatch): { root: string; settledReserved: number; settledActual: number; reserved: number } | null {
   const ops = batch.budget ?? [];
-  if (ops.length === 0 || batch.interventions?.length || batch.run?.status === 'queued') return null;
-  const root = ops[0].rootRunId;
+  const first = ops[0];
+  if (first === undefined || batch.interventions?.length || batch.run?.status === 'queued') return null;
+  const root = first.rootRunId;
   let reserving = false;
   const net = { root, settledReserved: 0, settledActual: 0, reserved: 0 };
   for (const op of ops) {

@@ -452,8 +452,7 @@ class SqliteStore implements Store {
   }
 
   #insertEvents(runId: string, lastSeq: number, events: readonly AnyNewEvent[]): void {
-    for (let i = 0; i < events.length; i++) {
-      const e = events[i];
+    for (const [i, e] of events.entries()) {
       this.#sql.insertEvent.run(runId, lastSeq + i + 1, e.type, e.at, e.v, encodeJson(e.data, `The data of ${e.type} event`));
     }
   }
