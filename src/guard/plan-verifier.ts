@@ -6,7 +6,7 @@ import { usdToNano } from '../model/pricing.ts';
 import { usd } from './budget.ts';
 import { describeTypes, type JsonSchema, schemasAt, typesFit, typesOf } from './json-schema-types.ts';
 import { decidePolicy } from './policy.ts';
-import { describeError } from '../errors.ts';
+import { describeError, mustExist } from '../errors.ts';
 
 export type PlanIssueCode =
   | 'duplicate_step'
@@ -45,8 +45,9 @@ export type PlanVerdict =
 const outputSchemas = new WeakMap<AnyTool, JsonSchema | null>();
 
 function outputSchemaOf(tool: AnyTool): JsonSchema | null {
-  if (!outputSchemas.has(tool)) {
-    let schema: JsonSchema | null = null;
+  let schema = outputSchemas.get(tool);
+  if (schema === undefined) {
+    schema = null;
     if (tool.output) {
       try {
         schema = z.toJSONSchema(tool.output, { io: 'output', unrepresentable: 'any' }) as JsonSchema;
@@ -56,7 +57,7 @@ function outputSchemaOf(tool: AnyTool): JsonSchema | null {
     }
     outputSchemas.set(tool, schema);
   }
-  return outputSchemas.get(tool)!;
+  return schema;
 }
 
 /** One schema as itself, several as the union of them. */
@@ -86,7 +87,7 @@ function topologicalOrder(steps: PlanStep[]): { order: string[]; levels: number;
     state.set(id, 'visiting');
     stack.push(id);
     let depth = 0;
-    for (const dep of dependenciesOf(byId.get(id)!)) {
+    for (const dep of dependenciesOf(mustExist(byId.get(id), 'the plan step'))) {
       if (!byId.has(dep)) continue;
       visit(dep);
       depth = Math.max(depth, (level.get(dep) ?? 0) + 1);
@@ -190,7 +191,7 @@ export async function verifyPlan(plan: Plan, agent: Agent, ctx: PlanContext): Pr
   if (!cycle) {
     const provided = new Map<string, Set<string>>();
     for (const id of order) {
-      const step = byId.get(id)!;
+      const step = mustExist(byId.get(id), 'the plan step');
       const facts = new Set<string>();
       for (const dep of dependenciesOf(step)) provided.get(dep)?.forEach((f) => facts.add(f));
       const tool = agent.toolsByName.get(step.tool);

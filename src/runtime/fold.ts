@@ -2,7 +2,7 @@ import type { Limits, PolicyDecision } from '../agent/agent.ts';
 import type { Tier } from '../agent/tool.ts';
 import { PLAN_TOOL, type PlanStep } from '../agent/plan.ts';
 import type { ConversationMessage, ModelTurn, ToolResultMessage } from '../model/port.ts';
-import { WardenError } from '../errors.ts';
+import { mustExist, WardenError } from '../errors.ts';
 import { hashValue } from './canonical.ts';
 import { type Appliers, call, closeTurnIfResolved, isResolved } from './fold-calls.ts';
 import { ORCHESTRATION_APPLY, planDecided } from './fold-orchestration.ts';
@@ -354,7 +354,8 @@ const APPLY: Appliers = {
     if (!repeat) s.repeats.set(key, (repeat = { tool: c.tool, args: c.args, steps: [] }));
     repeat.steps.push(c.step);
     s.lastRepeat = repeat;
-    if (c.planStep && s.plan?.steps.has(c.planStep)) s.plan.steps.get(c.planStep)!.status = 'done';
+    const planStep = c.planStep ? s.plan?.steps.get(c.planStep) : undefined;
+    if (planStep) planStep.status = 'done';
     s.executedOrder.push(c.callId);
     closeTurnIfResolved(s);
   },
@@ -367,7 +368,8 @@ const APPLY: Appliers = {
     } else {
       c.status = 'failed';
       c.note = `Failed: ${d.error.message}`;
-      if (c.planStep && s.plan?.steps.has(c.planStep)) s.plan.steps.get(c.planStep)!.status = 'failed';
+      const planStep = c.planStep ? s.plan?.steps.get(c.planStep) : undefined;
+      if (planStep) planStep.status = 'failed';
       closeTurnIfResolved(s);
     }
   },
@@ -447,7 +449,7 @@ export function nextOpenCall(state: RunState): CallState | undefined {
   const last = state.turns.at(-1);
   if (!last) return undefined;
   for (const id of last.callIds) {
-    const c = state.calls.get(id)!;
+    const c = mustExist(state.calls.get(id), 'the call in the run state');
     if (!isResolved(c.status)) return c;
   }
   return undefined;
@@ -462,7 +464,7 @@ export function conversation(state: RunState): ConversationMessage[] {
     if (toolCalls.length === 0) continue;
     const results: ToolResultMessage[] = [];
     for (const id of t.callIds) {
-      const c = state.calls.get(id)!;
+      const c = mustExist(state.calls.get(id), 'the call in the run state');
       if (!isResolved(c.status)) break;
       results.push(
         c.status === 'executed'

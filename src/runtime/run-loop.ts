@@ -1,4 +1,4 @@
-import { WardenError } from '../errors.ts';
+import { mustExist, WardenError } from '../errors.ts';
 import { canRetry } from '../guard/limits.ts';
 import { detectLoop } from '../guard/loop-detector.ts';
 import { PARKED_STATUSES, TERMINAL_STATUSES } from './events.ts';
@@ -68,13 +68,13 @@ export async function driveRun(ctx: RunContext): Promise<void> {
 /** The latest turn's calls that still need work, in the order the model proposed them. */
 function openCalls(s: RunState): CallState[] {
   const last = s.turns.at(-1);
-  return last ? last.callIds.map((id) => s.calls.get(id)!).filter((c) => !isResolved(c.status)) : [];
+  return last ? last.callIds.map((id) => mustExist(s.calls.get(id), 'the call in the run state')).filter((c) => !isResolved(c.status)) : [];
 }
 
 /** A call of the latest model turn that policy or a person refused, if any. */
 function deniedInLastTurn(s: RunState): CallState | undefined {
   const last = s.turns.at(-1);
-  return last?.callIds.map((id) => s.calls.get(id)!).find((c) => c.status === 'denied');
+  return last?.callIds.map((id) => mustExist(s.calls.get(id), 'the call in the run state')).find((c) => c.status === 'denied');
 }
 
 /**

@@ -11,6 +11,7 @@ import type { CallState } from './fold.ts';
 import { matchPlanStep, proposePlan, reverifyCall } from './plan-step.ts';
 import type { RunContext } from './run-context.ts';
 import { stopRun } from './run-end.ts';
+import { mustExist } from '../errors.ts';
 
 /** The id of the approval a call waits for; an edited call gets a fresh one per edit. */
 export function approvalId(runId: string, callId: string, edits = 0): string {
@@ -29,7 +30,7 @@ export async function vetProposed(ctx: RunContext): Promise<void> {
   const last = ctx.state.turns.at(-1);
   if (!last) return;
   for (const id of last.callIds) {
-    const call = ctx.state.calls.get(id)!;
+    const call = mustExist(ctx.state.calls.get(id), 'the call in the run state');
     if (call.status !== 'proposed') continue;
     await vetCall(ctx, call);
     const status = ctx.state.status;
@@ -123,13 +124,13 @@ async function vetCall(ctx: RunContext, call: CallState): Promise<void> {
     ].filter(Boolean);
     assess(ctx, call, planStep, deviation, score, 'proceed', why.join('; ') || 'no check applies');
   }
-  if (coveredByPlan) {
+  if (coveredByPlan && plan?.approvedBy) {
     ctx.emit('approval.decided', {
-      approvalId: `${plan!.approvalId}#${planStep}`,
+      approvalId: `${plan.approvalId}#${planStep}`,
       callId: call.callId,
       decision: 'approved',
-      by: plan!.approvedBy!,
-      reason: `approved with plan ${plan!.planId}: these exact arguments are its step "${planStep}"`,
+      by: plan.approvedBy,
+      reason: `approved with plan ${plan.planId}: these exact arguments are its step "${planStep}"`,
       argsHash: call.argsHash,
     });
   }
