@@ -96,6 +96,7 @@ async function main(): Promise<void> {
     await client.end();
   }
   const base = rows[0];
+  if (!base) throw new Error('no store was measured');
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US').padStart(8);
   const ratio = (n: number, b: number) => `${(n / b).toFixed(2)}×`.padStart(6);
   console.log(`store commits per second (${SECONDS} s each; 3 events + run patch; "+budget" adds a reserve and a settle)\n`);

@@ -134,3 +134,13 @@ export function describeError(e: unknown): string {
     }
   }
 }
+
+/**
+ * `value`, or an INTERNAL error when it is missing. For a lookup that an invariant guarantees
+ * (a call the folded state must hold, the record just written), so that a miss — a Warden bug —
+ * fails with a clear code and message instead of a TypeError further on.
+ */
+export function mustExist<T>(value: T, what: string): NonNullable<T> {
+  if (value === undefined || value === null) throw new WardenError('INTERNAL', `Invariant broken: ${what} is missing`);
+  return value;
+}

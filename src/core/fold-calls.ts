@@ -1,5 +1,5 @@
 import type { EventPayloads } from './events.ts';
-import { WardenError } from './errors.ts';
+import { mustExist, WardenError } from './errors.ts';
 import { hashValue } from './canonical.ts';
 import type { CallState, CallStatus, RunState } from './fold.ts';
 
@@ -16,7 +16,7 @@ export function call(state: RunState, callId: string): CallState {
 export function closeTurnIfResolved(state: RunState): void {
   const last = state.turns.at(-1);
   if (!last || last.callIds.length === 0) return;
-  const calls = last.callIds.map((id) => state.calls.get(id)!);
+  const calls = last.callIds.map((id) => mustExist(state.calls.get(id), 'the call in the run state'));
   if (calls.some((c) => !isResolved(c.status))) return;
   let progress = false;
   for (const c of calls) {

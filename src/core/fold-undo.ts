@@ -1,4 +1,5 @@
 import { type Appliers, call, closeTurnIfResolved } from './fold-calls.ts';
+import { mustExist } from './errors.ts';
 
 export type CompensationStatus =
   | 'pending' // will run
@@ -57,13 +58,13 @@ export const UNDO_APPLY: Appliers = {
     const c = comp(s, d.callId);
     c.status = 'approval';
     c.approvalId = d.approvalId;
-    s.undo!.waiting = d.approvalId;
+    mustExist(s.undo, 'the undo of the run').waiting = d.approvalId;
   },
   'compensation.decided': (s, d) => {
     const c = comp(s, d.callId);
     c.status = d.decision === 'approve' ? 'approved' : d.decision === 'skip' ? 'skipped' : 'done';
     if (d.decision === 'approve' && c.escalationId) c.attempts = 0; // a person asked for another round
-    s.undo!.waiting = null;
+    mustExist(s.undo, 'the undo of the run').waiting = null;
   },
   'compensation.started': (s, d) => {
     const c = comp(s, d.callId);
@@ -82,9 +83,9 @@ export const UNDO_APPLY: Appliers = {
     const c = comp(s, d.callId);
     c.status = 'escalated';
     c.escalationId = d.escalationId;
-    s.undo!.waiting = d.escalationId;
+    mustExist(s.undo, 'the undo of the run').waiting = d.escalationId;
   },
   'undo.completed': (s) => {
-    s.undo!.status = 'completed';
+    mustExist(s.undo, 'the undo of the run').status = 'completed';
   },
 };

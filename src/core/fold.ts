@@ -3,7 +3,7 @@ import type { Limits } from './limits.ts';
 import type { Tier } from './tiers.ts';
 import { PLAN_TOOL, type PlanStep } from './plan.ts';
 import type { ConversationMessage, ModelTurn, ToolResultMessage } from './ports/model.ts';
-import { WardenError } from './errors.ts';
+import { mustExist, WardenError } from './errors.ts';
 import { hashValue } from './canonical.ts';
 import { type Appliers, call, closeTurnIfResolved, isResolved } from './fold-calls.ts';
 import { ORCHESTRATION_APPLY, planDecided } from './fold-orchestration.ts';
@@ -229,9 +229,10 @@ function initialState(event: AnyRunEvent): RunState {
 
 /** Replays a whole log. `applyEvent` is the same function the live loop uses, one event at a time. */
 export function foldRun(events: readonly AnyRunEvent[]): RunState {
-  if (events.length === 0) throw new WardenError('STORE_CORRUPT', 'A run with no events cannot be folded');
-  const state = initialState(events[0]);
-  for (let i = 1; i < events.length; i++) applyEvent(state, events[i]);
+  const [first, ...rest] = events;
+  if (first === undefined) throw new WardenError('STORE_CORRUPT', 'A run with no events cannot be folded');
+  const state = initialState(first);
+  for (const event of rest) applyEvent(state, event);
   return state;
 }
 
@@ -355,7 +356,8 @@ const APPLY: Appliers = {
     if (!repeat) s.repeats.set(key, (repeat = { tool: c.tool, args: c.args, steps: [] }));
     repeat.steps.push(c.step);
     s.lastRepeat = repeat;
-    if (c.planStep && s.plan?.steps.has(c.planStep)) s.plan.steps.get(c.planStep)!.status = 'done';
+    const planStep = c.planStep ? s.plan?.steps.get(c.planStep) : undefined;
+    if (planStep) planStep.status = 'done';
     s.executedOrder.push(c.callId);
     closeTurnIfResolved(s);
   },
@@ -368,7 +370,8 @@ const APPLY: Appliers = {
     } else {
       c.status = 'failed';
       c.note = `Failed: ${d.error.message}`;
-      if (c.planStep && s.plan?.steps.has(c.planStep)) s.plan.steps.get(c.planStep)!.status = 'failed';
+      const planStep = c.planStep ? s.plan?.steps.get(c.planStep) : undefined;
+      if (planStep) planStep.status = 'failed';
       closeTurnIfResolved(s);
     }
   },
@@ -448,7 +451,7 @@ export function nextOpenCall(state: RunState): CallState | undefined {
   const last = state.turns.at(-1);
   if (!last) return undefined;
   for (const id of last.callIds) {
-    const c = state.calls.get(id)!;
+    const c = mustExist(state.calls.get(id), 'the call in the run state');
     if (!isResolved(c.status)) return c;
   }
   return undefined;
@@ -463,7 +466,7 @@ export function conversation(state: RunState): ConversationMessage[] {
     if (toolCalls.length === 0) continue;
     const results: ToolResultMessage[] = [];
     for (const id of t.callIds) {
-      const c = state.calls.get(id)!;
+      const c = mustExist(state.calls.get(id), 'the call in the run state');
       if (!isResolved(c.status)) break;
       results.push(
         c.status === 'executed'

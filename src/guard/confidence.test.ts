@@ -13,7 +13,7 @@ describe('confidence scoring', () => {
   it('assumes a fixed value when the model reports nothing, and says so', () => {
     const s = defaultConfidenceScorer(calm);
     assert.equal(s.score, UNREPORTED_CONFIDENCE);
-    assert.match(s.factors[0], /no confidence reported/);
+    assert.match(s.factors[0] ?? '', /no confidence reported/);
   });
 
   it('discounts a plan deviation, recent errors and used retries', () => {

@@ -18,7 +18,8 @@ export function schemasAt(schema: JsonSchema, path: readonly (string | number)[]
     const next: JsonSchema[] = [];
     for (const s of here.flatMap(alternatives)) {
       const props = s.properties as Record<string, JsonSchema> | undefined;
-      if (typeof key === 'string' && props && key in props) next.push(props[key]);
+      const prop = typeof key === 'string' && props && key in props ? props[key] : undefined;
+      if (prop !== undefined) next.push(prop);
       else if (typeof key === 'string' && s.additionalProperties && typeof s.additionalProperties === 'object') next.push(s.additionalProperties as JsonSchema);
       else if (s.items && typeof s.items === 'object' && (typeof key === 'number' || /^\d+$/.test(key))) next.push(s.items as JsonSchema);
       else if (Object.keys(s).length === 0) next.push({}); // `any`: every path may exist

@@ -5,7 +5,7 @@ import { dependenciesOf, findRefs, type Plan, PLAN_TOOL, type PlanStep, substitu
 import { formatUsd, usdToNano } from '../core/money.ts';
 import { describeTypes, type JsonSchema, schemasAt, typesFit, typesOf } from './json-schema-types.ts';
 import { decidePolicy } from './policy.ts';
-import { describeError } from '../core/errors.ts';
+import { describeError, mustExist } from '../core/errors.ts';
 import type { PlanIssue } from '../core/plan.ts';
 
 /** What the verifier needs to know about the run besides the agent. */
@@ -27,8 +27,9 @@ export type PlanVerdict =
 const outputSchemas = new WeakMap<AnyTool, JsonSchema | null>();
 
 function outputSchemaOf(tool: AnyTool): JsonSchema | null {
-  if (!outputSchemas.has(tool)) {
-    let schema: JsonSchema | null = null;
+  let schema = outputSchemas.get(tool);
+  if (schema === undefined) {
+    schema = null;
     if (tool.output) {
       try {
         schema = z.toJSONSchema(tool.output, { io: 'output', unrepresentable: 'any' }) as JsonSchema;
@@ -38,7 +39,13 @@ function outputSchemaOf(tool: AnyTool): JsonSchema | null {
     }
     outputSchemas.set(tool, schema);
   }
-  return outputSchemas.get(tool)!;
+  return schema;
+}
+
+/** One schema as itself, several as the union of them. */
+function oneOrAnyOf(schemas: JsonSchema[]): JsonSchema {
+  const [only, ...rest] = schemas;
+  return only !== undefined && rest.length === 0 ? only : { anyOf: schemas };
 }
 
 function startsWith(path: readonly PropertyKey[], prefix: readonly PropertyKey[]): boolean {
@@ -62,7 +69,7 @@ function topologicalOrder(steps: PlanStep[]): { order: string[]; levels: number;
     state.set(id, 'visiting');
     stack.push(id);
     let depth = 0;
-    for (const dep of dependenciesOf(byId.get(id)!)) {
+    for (const dep of dependenciesOf(mustExist(byId.get(id), 'the plan step'))) {
       if (!byId.has(dep)) continue;
       visit(dep);
       depth = Math.max(depth, (level.get(dep) ?? 0) + 1);
@@ -124,8 +131,8 @@ export async function verifyPlan(plan: Plan, agent: Agent, ctx: PlanContext): Pr
         continue;
       }
       const target = schemasAt(tool.jsonSchema, site.at.map(String));
-      const sourceTypes = typesOf(found.length === 1 ? found[0] : { anyOf: found });
-      const targetTypes = target.length ? typesOf(target.length === 1 ? target[0] : { anyOf: target }) : null;
+      const sourceTypes = typesOf(oneOrAnyOf(found));
+      const targetTypes = target.length ? typesOf(oneOrAnyOf(target)) : null;
       if (!typesFit(sourceTypes, targetTypes)) {
         issues.push({
           code: 'bad_reference',
@@ -166,7 +173,7 @@ export async function verifyPlan(plan: Plan, agent: Agent, ctx: PlanContext): Pr
   if (!cycle) {
     const provided = new Map<string, Set<string>>();
     for (const id of order) {
-      const step = byId.get(id)!;
+      const step = mustExist(byId.get(id), 'the plan step');
       const facts = new Set<string>();
       for (const dep of dependenciesOf(step)) provided.get(dep)?.forEach((f) => facts.add(f));
       const tool = agent.toolsByName.get(step.tool);

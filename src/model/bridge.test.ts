@@ -103,6 +103,7 @@ describe('callModel', () => {
     const controller = new AbortController();
     await callModel(model, request({ signal: controller.signal, seed: 7, attempt: 2 }));
     const options = calls[0];
+    assert.ok(options);
     assert.deepEqual(options.prompt, [
       { role: 'system', content: 'You help customers.' },
       { role: 'user', content: [{ type: 'text', text: 'Refund order 1042' }] },
@@ -142,9 +143,11 @@ describe('callModel', () => {
   it('sends no tools and no tool choice when the agent has no tools', async () => {
     const { model, calls } = fakeV3({ content: [{ type: 'text', text: 'ok' }] });
     await callModel(model, request({ tools: [], system: '' }));
-    assert.equal(calls[0].tools, undefined);
-    assert.equal(calls[0].toolChoice, undefined);
-    assert.equal(calls[0].prompt[0].role, 'user');
+    const [options] = calls;
+    assert.ok(options);
+    assert.equal(options.tools, undefined);
+    assert.equal(options.toolChoice, undefined);
+    assert.equal(calls[0]?.prompt[0]?.role, 'user');
   });
 
   it('joins text parts and parses tool arguments, keeping unparseable ones as a raw string with parseError', async () => {
@@ -163,8 +166,8 @@ describe('callModel', () => {
     assert.equal(turn.text, 'Refunding now.');
     assert.equal(turn.finishReason, 'tool-calls');
     assert.deepEqual(turn.toolCalls[0], { callId: 'a', tool: 'refund', args: { amount: 250 } });
-    assert.equal(turn.toolCalls[1].args, '{"amount":');
-    assert.match(turn.toolCalls[1].parseError ?? '', /not valid JSON/);
+    assert.equal(turn.toolCalls[1]?.args, '{"amount":');
+    assert.match(turn.toolCalls[1]?.parseError ?? '', /not valid JSON/);
     assert.deepEqual(turn.toolCalls[2], { callId: 'c', tool: 'ping', args: {} });
     assert.equal(turn.toolCalls.length, 3, 'a provider-executed call is not proposed to the runtime');
   });
@@ -172,8 +175,8 @@ describe('callModel', () => {
   it('surfaces a simulated malformed turn as parseError, never as a throw', async () => {
     const model = simulated.script([{ toolCalls: [{ tool: 'refund', args: { amount: 5 } }], malformed: true }]);
     const turn = await callModel(model, request({ messages: [{ role: 'user', text: 'refund' }] }));
-    assert.equal(typeof turn.toolCalls[0].args, 'string');
-    assert.ok(turn.toolCalls[0].parseError);
+    assert.equal(typeof turn.toolCalls[0]?.args, 'string');
+    assert.ok(turn.toolCalls[0]?.parseError);
   });
 
   it('reports the usage the provider gave', async () => {
@@ -224,7 +227,7 @@ describe('callModel', () => {
       { inputTokens: 33, outputTokens: 4 },
     );
     const turn = await callModel(model, request());
-    assert.equal(calls[0].prompt.length, 6);
+    assert.equal(calls[0]?.prompt.length, 6);
     assert.equal(turn.text, 'Calling.');
     assert.deepEqual(turn.toolCalls, [{ callId: 't1', tool: 'refund', args: { amount: 3 } }]);
     assert.deepEqual(turn.usage, { inputTokens: 33, outputTokens: 4 });

@@ -270,7 +270,7 @@ describe('simulated.script', () => {
     assert.deepEqual(looked, ['1042']);
     assert.equal(result.text, 'Order 1042 was delivered.');
     assert.equal(result.steps.length, 2);
-    assert.equal(result.steps[0].toolCalls[0].toolCallId, 'call_0_0');
+    assert.equal(result.steps[0]?.toolCalls[0]?.toolCallId, 'call_0_0');
     assert.equal(result.usage.outputTokens! >= 7, true);
   });
 

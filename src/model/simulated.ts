@@ -138,6 +138,7 @@ export const simulated = {
       call.abortSignal?.throwIfAborted();
       const index = call.prompt.filter((m) => m.role === 'assistant').length;
       const turn = compiled[Math.min(index, compiled.length - 1)];
+      if (turn === undefined) throw new WardenError('INTERNAL', 'simulated.script: no turn to answer with (compileScript rejects an empty script)');
       let key: string | undefined;
       const promptKey = () => (key ??= hashPrompt(call));
 

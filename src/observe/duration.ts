@@ -11,7 +11,8 @@ const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86
 export function parseDuration(text: string, what = 'duration'): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$/.exec(text);
   if (!m) throw new WardenError('INVALID_ARGUMENT', `${what} must look like 30m, 24h or 7d, got ${JSON.stringify(text)}`);
-  const ms = Number(m[1]) * UNITS[m[2]];
+  const [, amount, unit] = m;
+  const ms = Number(amount) * (UNITS[unit ?? ''] ?? Number.NaN); // the regex admits only known units
   if (!(ms > 0)) throw new WardenError('INVALID_ARGUMENT', `${what} must be longer than zero, got ${JSON.stringify(text)}`);
   return ms;
 }

@@ -56,8 +56,7 @@ export async function shadowReport(store: Store, filter: { agent?: string; tenan
   actions.sort((a, b) => a.at - b.at);
   const byTool: ShadowReport['byTool'] = {};
   for (const a of actions) {
-    byTool[a.tool] ??= { allow: 0, approve: 0, deny: 0 };
-    byTool[a.tool][a.decision]++;
+    (byTool[a.tool] ??= { allow: 0, approve: 0, deny: 0 })[a.decision]++;
   }
   return { runs: shadowRuns, actions, byTool };
 }

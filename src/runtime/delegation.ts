@@ -8,6 +8,7 @@ import type { RunContext } from './run-context.ts';
 import type { RunResult } from './run-result.ts';
 import { nanoToUsd } from '../core/money.ts';
 import { childRunId } from '../core/ids.ts';
+import { mustExist } from '../core/errors.ts';
 
 /** What the runtime needs from Warden to start and drive a child run. */
 export interface ChildRunner {
@@ -79,7 +80,7 @@ export function childSpec(ctx: RunContext, call: CallState, child: Agent, task: 
 
 /** Drives a child to its end or its first wait, and says what the parent should record. */
 export async function runChild(ctx: RunContext, child: Agent, runId: string): Promise<ChildOutcome> {
-  const result = await ctx.children!.drive(child, runId, ctx.signal);
+  const result = await mustExist(ctx.children, 'the child runner of an agent that delegates').drive(child, runId, ctx.signal);
   switch (result.status) {
     case 'completed':
       return { kind: 'completed', result: { output: result.output ?? '', runId } };

@@ -1,4 +1,4 @@
-import { describeError, isWardenError } from '../core/errors.ts';
+import { describeError, isWardenError, mustExist } from '../core/errors.ts';
 import { type ErrorInfo, PARKED_STATUSES, TERMINAL_STATUSES } from '../core/events.ts';
 import { isResolved, type RunState } from '../core/fold.ts';
 import type { RunContext } from './run-context.ts';
@@ -45,7 +45,7 @@ export function escapedErrorInfo(e: unknown, doing?: string): ErrorInfo {
 /** What the session was working on, in words: the open calls of the latest turn, or the model step. */
 function activity(s: RunState): string {
   const last = s.turns.at(-1);
-  const open = last ? last.callIds.map((id) => s.calls.get(id)!).filter((c) => !isResolved(c.status)) : [];
+  const open = last ? last.callIds.map((id) => mustExist(s.calls.get(id), 'the call in the run state')).filter((c) => !isResolved(c.status)) : [];
   if (open.length === 0) return 'at the model step';
   return `at ${open.map((c) => `${c.tool} ${c.callId} (${c.status})`).join(', ')}: its schema, lockKey, costUsd, approval, policy rules or execute`;
 }

@@ -8,6 +8,7 @@ import { conversation, type CallState, type RunState } from '../core/fold.ts';
 import type { RunContext } from './run-context.ts';
 import { stopRun } from './decide/run-end.ts';
 import { approvalId } from '../core/ids.ts';
+import { mustExist } from '../core/errors.ts';
 
 /** Output tokens assumed per model call when a plan's cost is estimated (a typical turn, not the worst case). */
 export const PLAN_ESTIMATE_OUTPUT_TOKENS = 512;
@@ -39,11 +40,11 @@ function planContext(ctx: RunContext): PlanContext {
 /** The model called `submit_plan`: verify the plan, accept it, send it back, or ask a person. */
 export async function proposePlan(ctx: RunContext, call: CallState): Promise<void> {
   const planId = `plan_${call.callId}`;
-  const options = ctx.agent.plan!;
+  const options = mustExist(ctx.agent.plan, 'the plan options of an agent that plans');
   const parsed = call.parseError ? null : planSchema.safeParse(call.args);
   let verdict;
   if (!parsed?.success) {
-    const why = call.parseError ?? parsed!.error.issues.slice(0, 6).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    const why = call.parseError ?? parsed?.error.issues.slice(0, 6).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
     verdict = { ok: false as const, issues: [{ code: 'invalid_args' as const, message: `The plan is not in the expected shape: ${why}.` }], estimateNano: 0 };
   } else {
     ctx.emit('plan.proposed', { callId: call.callId, planId, steps: parsed.data.steps });
@@ -66,7 +67,7 @@ export async function proposePlan(ctx: RunContext, call: CallState): Promise<voi
   const steps = parsed?.data?.steps ?? [];
   const tier = steps
     .filter((st) => verdict.needsApproval.includes(st.id))
-    .map((st) => ctx.agent.toolsByName.get(st.tool)!.tier)
+    .map((st) => mustExist(ctx.agent.toolsByName.get(st.tool), 'the tool the call names').tier)
     .reduce<Tier>((a, b) => (TIER_ORDER.indexOf(b) > TIER_ORDER.indexOf(a) ? b : a), 'read');
   const id = approvalId(ctx.runId, call.callId);
   const reason = `the plan has ${verdict.needsApproval.length} step(s) that need a person (${verdict.needsApproval.join(', ')}); approve the whole plan once`;
@@ -80,14 +81,14 @@ export async function proposePlan(ctx: RunContext, call: CallState): Promise<voi
  * outputs they name).
  */
 export function matchPlanStep(state: RunState, call: CallState): { stepId: string } | { deviation: string } {
-  const plan = state.plan!;
+  const plan = mustExist(state.plan, 'the accepted plan');
   const outputOf = (stepId: string) => {
     const done = plan.steps.get(stepId);
     return done?.callId ? state.calls.get(done.callId)?.result : undefined;
   };
   let expected: unknown;
   for (const id of plan.order) {
-    const st = plan.steps.get(id)!;
+    const st = mustExist(plan.steps.get(id), 'the plan step');
     if (st.status !== 'pending' && st.status !== 'failed') continue;
     if (st.step.tool !== call.tool) continue;
     if (!dependenciesOf(st.step).every((d) => plan.steps.get(d)?.status === 'done')) continue;

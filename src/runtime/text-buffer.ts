@@ -29,8 +29,8 @@ export function textBuffer(maxChars = DEFAULT_MAX_BUFFERED_CHARS): TextBuffer {
   };
   async function* read(): AsyncGenerator<string> {
     for (;;) {
-      if (queue.length > 0) {
-        const next = queue.shift()!;
+      const next = queue.shift();
+      if (next !== undefined) {
         queued -= next.length;
         yield next;
         continue;

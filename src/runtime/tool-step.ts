@@ -2,7 +2,7 @@ import type { Agent } from '../agent/agent.ts';
 import { delegateTarget } from '../agent/delegate.ts';
 import type { AnyTool, ToolContext } from '../agent/tool.ts';
 import { toolCallPrice } from '../agent/tool.ts';
-import { describeError, isWardenError } from '../core/errors.ts';
+import { describeError, isWardenError, mustExist } from '../core/errors.ts';
 import { checkArgs } from '../guard/check-args.ts';
 import { formatUsd, usdToNano } from '../core/money.ts';
 import { canRetry, limitBeforeToolCall, retriesHit, wallTimeHit } from '../guard/limits.ts';
@@ -43,8 +43,8 @@ type Settled = { launch: Launch; outcome: Outcome | ChildOutcome; durationMs: nu
  */
 export async function executeReady(ctx: RunContext): Promise<void> {
   const s = ctx.state;
-  const last = s.turns.at(-1)!;
-  const open = last.callIds.map((id) => s.calls.get(id)!).filter((c) => c.status === 'ready' || (c.status === 'running' && s.children.has(c.callId)));
+  const last = mustExist(s.turns.at(-1), 'the model turn whose calls are ready');
+  const open = last.callIds.map((id) => mustExist(s.calls.get(id), 'the call in the run state')).filter((c) => c.status === 'ready' || (c.status === 'running' && s.children.has(c.callId)));
   const room = s.limits.maxToolCalls - s.toolCalls;
   const batch: CallState[] = [];
   const keys = new Set<string>();
@@ -53,7 +53,7 @@ export async function executeReady(ctx: RunContext): Promise<void> {
   let first = 0;
   for (const c of open) {
     if (batch.length >= ctx.agent.parallelToolCalls) break;
-    const tool = ctx.agent.toolsByName.get(c.tool)!;
+    const tool = mustExist(ctx.agent.toolsByName.get(c.tool), 'the tool the call names');
     const child = delegateTarget(tool);
     if (child && children >= ctx.agent.delegation.maxChildrenInFlight) continue;
     if (c.status === 'ready' && c.attempts === 0 && first >= room) continue;
@@ -98,7 +98,7 @@ export async function executeReady(ctx: RunContext): Promise<void> {
     if (!launches) return;
     await ctx.flush();
     if (ctx.budgetRefusal) return;
-    for (const l of launches) if (l.child) await ctx.children!.create(childSpec(ctx, l.call, l.child, (l.args as { task: string }).task));
+    for (const l of launches) if (l.child) await mustExist(ctx.children, 'the child runner of an agent that delegates').create(childSpec(ctx, l.call, l.child, (l.args as { task: string }).task));
     const settled = await Promise.all(launches.map((l) => launch(ctx, l)));
     await record(ctx, settled);
     await ctx.flush();
@@ -120,12 +120,12 @@ function prepare(ctx: RunContext, batch: CallState[]): Launch[] | null {
   let newChildren = 0;
   let totalNano = 0;
   for (const call of batch) {
-    const tool = ctx.agent.toolsByName.get(call.tool)!;
+    const tool = mustExist(ctx.agent.toolsByName.get(call.tool), 'the tool the call names');
     const child = delegateTarget(tool);
     const args = tool.input.parse(call.args);
     if (call.status === 'running') {
       // A child the parent was already waiting on: drive it again from its own log.
-      planned.push({ call, tool, args, attempt: 0, priceNano: 0, reservationId: '', child, childId: ctx.state.children.get(call.callId)!.childRunId });
+      planned.push({ call, tool, args, attempt: 0, priceNano: 0, reservationId: '', child, childId: mustExist(ctx.state.children.get(call.callId), 'the child run of the call').childRunId });
       continue;
     }
     if (child) {
@@ -179,8 +179,10 @@ function prepare(ctx: RunContext, batch: CallState[]): Launch[] | null {
 
 async function launch(ctx: RunContext, l: Launch): Promise<Settled> {
   const started = ctx.now();
-  if (l.child) {
-    const outcome = await runChild(ctx, l.child, l.childId!).catch((e): ChildOutcome => ({ kind: 'ended', message: `${l.child!.name} (${l.childId}) could not run: ${describeError(e)}` }));
+  const { child } = l;
+  if (child) {
+    const childId = mustExist(l.childId, 'the run id of a child launch');
+    const outcome = await runChild(ctx, child, childId).catch((e): ChildOutcome => ({ kind: 'ended', message: `${child.name} (${childId}) could not run: ${describeError(e)}` }));
     return { launch: l, outcome, durationMs: ctx.now() - started };
   }
   const key = `tool:${l.tool.name}`;
@@ -211,10 +213,11 @@ async function record(ctx: RunContext, settled: Settled[]): Promise<void> {
     if ('kind' in outcome) {
       if (outcome.kind === 'completed') ctx.emit('tool.succeeded', { ...base, result: outcome.result });
       else if (outcome.kind === 'parked') {
-        after ??= () => ctx.emit('child.waiting', { callId: call.callId, childRunId: l.childId!, status: outcome.status, pendingId: outcome.pendingId, reason: outcome.reason });
+        after ??= () => ctx.emit('child.waiting', { callId: call.callId, childRunId: mustExist(l.childId, 'the run id of a child launch'), status: outcome.status, pendingId: outcome.pendingId, reason: outcome.reason });
       } else {
         ctx.emit('tool.failed', { ...base, error: { code: 'CHILD_RUN_ENDED', message: outcome.message }, willRetry: false });
-        if (outcome.deadlock) after ??= () => stopRun(ctx, { limit: 'deadlock', detail: outcome.deadlock! });
+        const { deadlock } = outcome;
+        if (deadlock) after ??= () => stopRun(ctx, { limit: 'deadlock', detail: deadlock });
       }
       continue;
     }

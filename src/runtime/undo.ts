@@ -7,6 +7,7 @@ import type { CompensationState } from '../core/fold-undo.ts';
 import type { RunContext } from './run-context.ts';
 import { invoke } from './tool-step.ts';
 import { undoApprovalId, undoEscalationId, undoKey } from '../core/ids.ts';
+import { mustExist, WardenError } from '../core/errors.ts';
 
 /** One executed call as an undo sees it. */
 export interface UndoStep {
@@ -34,7 +35,7 @@ export interface UndoReport {
 export function undoOrder(state: RunState, agent: Agent): { callId: string; tool: string; reversible: boolean }[] {
   const order = [];
   for (const callId of [...state.executedOrder].reverse()) {
-    const call = state.calls.get(callId)!;
+    const call = mustExist(state.calls.get(callId), 'the call in the run state');
     const tool = agent.toolsByName.get(call.tool);
     const tier = call.tier ?? tool?.tier;
     if (tier === 'read' && !delegateTarget(tool)) continue; // nothing to reverse
@@ -57,15 +58,15 @@ function needsPerson(agent: Agent, tool: AnyTool): boolean {
  */
 export async function driveUndo(ctx: RunContext, by: string, reason: string): Promise<void> {
   if (!ctx.state.undo) ctx.emit('undo.started', { by, reason, order: undoOrder(ctx.state, ctx.agent) });
-  const undo = ctx.state.undo!;
+  const undo = mustExist(ctx.state.undo, 'the undo just started');
   if (undo.status === 'completed') return;
   for (const callId of undo.order) {
     for (;;) {
-      const comp = ctx.state.undo!.compensations.get(callId)!;
+      const comp = mustExist(mustExist(ctx.state.undo, 'the undo of the run').compensations.get(callId), 'the compensation of the call');
       if (comp.status === 'done' || comp.status === 'skipped' || comp.status === 'irreversible') break;
       if (comp.status === 'approval' || comp.status === 'escalated') return ctx.flush(); // a person decides first
-      const call = ctx.state.calls.get(callId)!;
-      const tool = ctx.agent.toolsByName.get(call.tool)!;
+      const call = mustExist(ctx.state.calls.get(callId), 'the call in the run state');
+      const tool = mustExist(ctx.agent.toolsByName.get(call.tool), 'the tool the call names');
       if (comp.status === 'pending' && needsPerson(ctx.agent, tool)) {
         const approvalId = undoApprovalId(ctx.runId, callId);
         const why = tool.tier === 'delete' ? 'reversing a delete-tier call waits for a person' : `the policy sends ${tool.name}'s compensation to a person`;
@@ -79,7 +80,10 @@ export async function driveUndo(ctx: RunContext, by: string, reason: string): Pr
       await ctx.flush();
       const started = ctx.now();
       // Parsed inside the call: a schema transform that throws fails this step like compensate would.
-      const outcome = await invoke(ctx, tool, call.args, callId, key, attempt, (context) => tool.compensate!(tool.input.parse(call.args), call.result, context));
+      const outcome = await invoke(ctx, tool, call.args, callId, key, attempt, (context) => {
+        if (!tool.compensate) throw new WardenError('INTERNAL', `Invariant broken: ${tool.name} has a pending compensation but no compensate`);
+        return tool.compensate(tool.input.parse(call.args), call.result, context);
+      });
       if (outcome.ok) {
         ctx.emit('compensation.succeeded', { callId, tool: tool.name, attempt, result: outcome.result, durationMs: ctx.now() - started });
         await ctx.flush();
@@ -100,7 +104,7 @@ export async function driveUndo(ctx: RunContext, by: string, reason: string): Pr
       return ctx.flush();
     }
   }
-  const comps = [...ctx.state.undo!.compensations.values()];
+  const comps = [...mustExist(ctx.state.undo, 'the undo of the run').compensations.values()];
   ctx.emit('undo.completed', {
     reversed: comps.filter((c) => c.status === 'done').map((c) => c.callId),
     skipped: comps.filter((c) => c.status === 'skipped').map((c) => c.callId),
@@ -111,8 +115,9 @@ export async function driveUndo(ctx: RunContext, by: string, reason: string): Pr
 
 /** The undo as the log says it stands (or, before any undo, what one would do). */
 export function undoReport(state: RunState, agent: Agent, dryRun: boolean): UndoReport {
-  const comps: CompensationState[] = state.undo
-    ? [...state.undo.order].map((id) => state.undo!.compensations.get(id)!)
+  const { undo } = state;
+  const comps: CompensationState[] = undo
+    ? [...undo.order].map((id) => mustExist(undo.compensations.get(id), 'the compensation of the call'))
     : undoOrder(state, agent).map((o) => ({ callId: o.callId, tool: o.tool, status: o.reversible ? 'pending' : 'irreversible', attempts: 0 }));
   const waiting = comps.find((c) => c.status === 'approval' || c.status === 'escalated');
   const status = !state.undo || dryRun ? 'planned' : state.undo.status === 'completed' ? 'completed' : waiting?.status === 'escalated' ? 'escalated' : waiting ? 'waiting_approval' : 'planned';
@@ -126,7 +131,7 @@ export function undoReport(state: RunState, agent: Agent, dryRun: boolean): Undo
     irreversible: comps.filter((c) => c.status === 'irreversible').map((c) => ({ callId: c.callId, tool: c.tool })),
     pending: waiting
       ? {
-          id: (waiting.status === 'escalated' ? waiting.escalationId : waiting.approvalId)!,
+          id: mustExist(waiting.status === 'escalated' ? waiting.escalationId : waiting.approvalId, 'the intervention the undo waits on'),
           kind: waiting.status === 'escalated' ? 'escalation' : 'approval',
           callId: waiting.callId,
           tool: waiting.tool,

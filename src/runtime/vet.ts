@@ -13,6 +13,7 @@ import { matchPlanStep, proposePlan, reverifyCall } from './plan-step.ts';
 import type { RunContext } from './run-context.ts';
 import { stopRun } from './decide/run-end.ts';
 import { approvalId, escalationId } from '../core/ids.ts';
+import { mustExist } from '../core/errors.ts';
 
 /**
  * Checks the latest turn's proposed calls in the order the model gave them: schema, plan, policy,
@@ -22,7 +23,7 @@ export async function vetProposed(ctx: RunContext): Promise<void> {
   const last = ctx.state.turns.at(-1);
   if (!last) return;
   for (const id of last.callIds) {
-    const call = ctx.state.calls.get(id)!;
+    const call = mustExist(ctx.state.calls.get(id), 'the call in the run state');
     if (call.status !== 'proposed') continue;
     await vetCall(ctx, call);
     const status = ctx.state.status;
@@ -116,13 +117,13 @@ async function vetCall(ctx: RunContext, call: CallState): Promise<void> {
     ].filter(Boolean);
     assess(ctx, call, planStep, deviation, score, 'proceed', why.join('; ') || 'no check applies');
   }
-  if (coveredByPlan) {
+  if (coveredByPlan && plan?.approvedBy) {
     ctx.emit('approval.decided', {
-      approvalId: `${plan!.approvalId}#${planStep}`,
+      approvalId: `${plan.approvalId}#${planStep}`,
       callId: call.callId,
       decision: 'approved',
-      by: plan!.approvedBy!,
-      reason: `approved with plan ${plan!.planId}: these exact arguments are its step "${planStep}"`,
+      by: plan.approvedBy,
+      reason: `approved with plan ${plan.planId}: these exact arguments are its step "${planStep}"`,
       argsHash: call.argsHash,
     });
   }

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { holderIsGone } from './process-liveness.ts';
 import type { Agent } from '../agent/agent.ts';
 import { isRehearsalAgent } from '../agent/rehearsal-mark.ts';
-import { WardenError } from '../core/errors.ts';
+import { mustExist, WardenError } from '../core/errors.ts';
 import { modelServer } from '../model/model-identity.ts';
 import { resolvePricing } from '../model/pricing.ts';
 import { nanoToUsd, usdToNano } from '../core/money.ts';
@@ -385,7 +385,7 @@ export class Warden {
       assertDrivableBy(state, agent);
       if (state.pending?.childRunId && (await this.interventionClosed(state.pending.id))) {
         // The child this run waited on was decided: the parent goes on and drives it again.
-        const callId = state.pending.callId!;
+        const callId = mustExist(state.pending.callId, 'the call of a pending child wait');
         await this.store.appendExternal(runId, [newEvent('child.resumed', { callId, childRunId: state.pending.childRunId }, this.now())], { run: { status: 'queued' } });
         state = foldRun(await this.store.loadEvents(runId));
       }
@@ -472,28 +472,28 @@ export class Warden {
     if (record.evidence.compensation === true) return this.decideCompensation(record, verdict === 'approved' ? 'approve' : 'skip', decision.by, reason, verdict);
     const event = newEvent('approval.decided', {
       approvalId: id,
-      callId: record.callId!,
+      callId: mustExist(record.callId, 'the call of an approval'),
       decision: verdict,
       by: decision.by,
       reason,
-      argsHash: record.argsHash!,
+      argsHash: mustExist(record.argsHash, 'the args hash of an approval'),
     }, this.now());
     const lastSeq = await this.store.appendExternal(record.runId, [event], {
       run: { status: 'queued' },
       intervention: { id, status: verdict, decidedBy: decision.by, decisionReason: reason, decidedAt: event.at },
     });
     await this.publishAppended(record.runId, lastSeq, 1);
-    return (await this.store.getIntervention(id))!;
+    return mustExist(await this.store.getIntervention(id), 'the intervention just decided');
   }
 
   /** A decision on an undo step: the run stays as it ended; only its undo moves on. */
   private async decideCompensation(record: InterventionRecord, decision: 'approve' | 'skip' | 'done', by: string, reason: string, status: 'approved' | 'denied' | 'decided'): Promise<InterventionRecord> {
-    const event = newEvent('compensation.decided', { callId: record.callId!, interventionId: record.id, decision, by, reason }, this.now());
+    const event = newEvent('compensation.decided', { callId: mustExist(record.callId, 'the call of an undo step'), interventionId: record.id, decision, by, reason }, this.now());
     const lastSeq = await this.store.appendExternal(record.runId, [event], {
       intervention: { id: record.id, status, decidedBy: by, decisionReason: `${decision}${reason ? `: ${reason}` : ''}`, decidedAt: event.at },
     });
     await this.publishAppended(record.runId, lastSeq, 1);
-    return (await this.store.getIntervention(record.id))!;
+    return mustExist(await this.store.getIntervention(record.id), 'the intervention just decided');
   }
 
   /** A person's answer to an escalation: run the step, run it with edited arguments, answer instead, or stop. */
@@ -514,7 +514,7 @@ export class Warden {
         intervention: { id, status: 'decided', decidedBy: decision.by, decisionReason: `${decision.decision}${reason ? `: ${reason}` : ''}`, decidedAt: at },
       });
       await this.publishAppended(record.runId, lastSeq, 1);
-      return (await this.store.getIntervention(id))!;
+      return mustExist(await this.store.getIntervention(id), 'the intervention just decided');
     }
     // An escalated final answer (no call): approving it completes the run with that answer.
     const answer = record.callId === null && typeof record.evidence.answer === 'string' ? record.evidence.answer : null;
@@ -556,7 +556,7 @@ export class Warden {
       intervention: { id, status: 'decided', decidedBy: decision.by, decisionReason: `${decision.decision}${reason ? `: ${reason}` : ''}`, decidedAt: at },
     });
     await this.publishAppended(record.runId, lastSeq, events.length);
-    return (await this.store.getIntervention(id))!;
+    return mustExist(await this.store.getIntervention(id), 'the intervention just decided');
   }
 
   private async pendingIntervention(id: string, kind: 'approval' | 'escalation', by: string): Promise<InterventionRecord> {

@@ -59,14 +59,15 @@ describe('Worker', () => {
     assert.equal(effects.count('lookup_order'), 5);
 
     const [first] = await store.listInterventions({ runId: ids[0], status: 'pending' });
+    assert.ok(first);
     await warden.approve(first.id, { by: 'ana' });
     await until(() => ended.length === 6);
-    assert.equal(ended[5].runId, ids[0]);
-    assert.equal(ended[5].status, 'completed');
+    assert.equal(ended[5]?.runId, ids[0]);
+    assert.equal(ended[5]?.status, 'completed');
     assert.equal(effects.count('delete_account'), 1);
     await worker.stop();
     await done;
-    assert.equal((await store.getRun(ids[0]))?.leaseOwner, null, 'leases are given back');
+    assert.equal((await store.getRun(first.runId))?.leaseOwner, null, 'leases are given back');
     await store.close();
   });
 

@@ -17,7 +17,7 @@ export function serveDashboard(app: Hono<Env>): void {
     app.get(route, (c) => {
       let body = cache.get(file);
       if (body === undefined) cache.set(file, (body = readFileSync(join(DIR, file), 'utf8')));
-      return c.body(body, 200, { 'content-type': TYPES[file.split('.').pop()!], 'cache-control': 'no-cache' });
+      return c.body(body, 200, { 'content-type': TYPES[file.split('.').pop() ?? ''] ?? 'application/octet-stream', 'cache-control': 'no-cache' });
     });
   }
 }

@@ -14,7 +14,7 @@ function canSwitch(key: ApiKey, scope: string): boolean {
 }
 
 function percentile(sorted: number[], p: number): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
 
 /** Per agent: runs by status and stop reason, runs per hour, cost per request, approval and escalation rates. */
@@ -55,12 +55,15 @@ async function overview(deps: ServerDeps, key: ApiKey) {
 }
 
 function histogram(sorted: number[], bins = 12): { from: number; to: number; count: number }[] {
-  if (!sorted.length) return [];
   const lo = sorted[0];
-  const hi = sorted.at(-1)!;
+  const hi = sorted.at(-1);
+  if (lo === undefined || hi === undefined) return [];
   const width = (hi - lo) / bins || 1e-9;
   const out = Array.from({ length: bins }, (_, i) => ({ from: lo + i * width, to: lo + (i + 1) * width, count: 0 }));
-  for (const v of sorted) out[Math.min(bins - 1, Math.floor((v - lo) / width))].count++;
+  for (const v of sorted) {
+    const bin = out[Math.min(bins - 1, Math.floor((v - lo) / width))];
+    if (bin) bin.count++; // always: the index is clamped to [0, bins - 1]
+  }
   return out;
 }
 

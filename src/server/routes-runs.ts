@@ -124,7 +124,7 @@ export function runRoutes(app: OpenAPIHono<Env>, deps: ServerDeps): void {
     const agentName = body.agent;
     const input = body.input;
     const tenant = body.tenant ?? (key.tenants.includes('*') ? 'default' : key.tenants[0]);
-    if (!coversTenant(key, tenant)) throw new WardenError('FORBIDDEN', `This key may not submit for tenant "${tenant}"`);
+    if (tenant === undefined || !coversTenant(key, tenant)) throw new WardenError('FORBIDDEN', `This key may not submit for tenant "${tenant}"`);
     if (deps.agents.names && !deps.agents.names.includes(agentName)) throw new WardenError('NOT_FOUND', `No agent named "${agentName}" on this server`);
     const agent = await deps.agents.agentFor({ agent: agentName, runId: '(new)' } as RunRecord);
     const idempotencyKey = c.req.header('idempotency-key');

@@ -34,8 +34,8 @@ export interface MigrationReport {
  * schema (`STORE_CORRUPT`).
  */
 export function checkHistory(done: AppliedMigration[], known: readonly Migration[]): void {
-  if (done.length > known.length) {
-    const newest = done[done.length - 1];
+  const newest = done.at(-1);
+  if (done.length > known.length && newest) {
     throw new WardenError(
       'STORE_UNAVAILABLE',
       `The database schema is at migration ${newest.id} (${newest.name}), newer than this Warden knows (${known.length}); upgrade Warden to open it`,
@@ -43,6 +43,7 @@ export function checkHistory(done: AppliedMigration[], known: readonly Migration
   }
   done.forEach((d, i) => {
     const k = known[i];
+    if (k === undefined) return; // unreachable: done is no longer than known (checked above)
     if (d.id !== k.id || d.name !== k.name) {
       throw new WardenError(
         'STORE_CORRUPT',

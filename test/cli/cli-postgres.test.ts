@@ -46,7 +46,7 @@ describe('CLI: store selection, migrate, submit', () => {
     await store.close();
     assert.equal(run?.status, 'queued');
     assert.equal(events.length, 1);
-    assert.equal(events[0].type === 'run.submitted' && events[0].data.agentFile, AGENT);
+    assert.equal(events[0]?.type === 'run.submitted' && events[0]?.data.agentFile, AGENT);
   });
 
   it('reports an unreachable PostgreSQL as STORE_UNAVAILABLE with exit code 1, not a stack trace', async () => {

@@ -92,7 +92,7 @@ describe('the CLI as a tool people pipe and script', () => {
     for (const [name, text, where] of [
       ['agent.ts', "import { z } from 'zod';\nconst x: number = 1;\nexport default {\n  a: ,\n};\n", 'agent.ts:4:'],
       ['agent.js', 'const x = 1;\nexport default {\n  a: ;\n};\n', 'agent.js:3:6'],
-    ]) {
+    ] as const) {
       writeFileSync(join(dir, name), text);
       const out = await runCli(['audit', join(dir, name)]);
       assert.equal(out.code, 2);

@@ -142,12 +142,15 @@ describe('the person approves exactly what runs: checks fail closed', () => {
   });
 
   it('treats a predicate that throws, rejects, answers a non-boolean or never answers as "a person decides", "deny" and "no allow"', async () => {
-    const write = refundTools(new SideEffects())[0];
+    const [write] = refundTools(new SideEffects());
+    assert.ok(write);
     await fc.assert(
       fc.asyncProperty(badPredicates(), async ({ make }) => {
         const base = { name: 'p', instructions: '', model: simulated.script([{ text: 'x' }]), tools: [write] };
         const asks = defineAgent({ ...base, tools: [defineTool({ ...write, approval: make() as never })], policy: { predicateTimeoutMs: 20 } });
-        const verdict = await decidePolicy(asks, asks.tools[0], { orderId: 'o', amount: 1 });
+        const [asked] = asks.tools;
+        assert.ok(asked);
+        const verdict = await decidePolicy(asks, asked, { orderId: 'o', amount: 1 });
         assert.equal(verdict.decision, 'approve');
         assert.equal(verdict.rule, 'tool:refund.approval');
         const denies = defineAgent({ ...base, policy: { predicateTimeoutMs: 20, rules: [{ name: 'd', when: make() as never, decision: 'deny' }] } });
@@ -310,11 +313,12 @@ describe('the person approves exactly what runs: a tier is read, write or delete
   });
 
   it('accepts a valid spread, and reads a getter tier once so it cannot change after the check', () => {
-    assert.equal(agentWith({ ...base(), tier: 'write' }).tools[0].tier, 'write');
+    assert.equal(agentWith({ ...base(), tier: 'write' }).tools[0]?.tier, 'write');
     let reads = 0;
     const shifty = { ...base() } as Record<string, unknown>;
     Object.defineProperty(shifty, 'tier', { enumerable: true, get: () => (reads++ === 0 ? 'delete' : 'read') });
     const tool = agentWith(shifty).tools[0];
+    assert.ok(tool);
     assert.equal(tool.tier, 'delete');
     assert.equal(tool.tier, 'delete', 'the agent holds a frozen copy, not the getter');
   });

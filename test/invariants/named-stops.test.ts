@@ -297,7 +297,7 @@ describe('malformed provider responses', () => {
       assert.equal(result.status, 'completed', JSON.stringify(result));
       const failed = (await warden.events(result.runId)).filter((e) => e.type === 'model.failed');
       assert.equal(failed.length, 1);
-      assert.ok(failed[0].type === 'model.failed' && failed[0].data.failure.kind === 'malformed' && failed[0].data.willRetry);
+      assert.ok(failed[0]?.type === 'model.failed' && failed[0]?.data.failure.kind === 'malformed' && failed[0]?.data.willRetry);
       await store.close();
     });
 
@@ -398,7 +398,9 @@ describe('poison runs', () => {
     const first = await runCli(['run', 'test/fixtures/crash-agent.ts', '--input', 'go', '--db', db, '--json'], env);
     assert.equal(first.code, -1, `killed by its own tool: ${first.stderr}`);
     const store = createSqliteStore({ path: db });
-    const [{ runId }] = await store.listRuns();
+    const [run] = await store.listRuns();
+    assert.ok(run);
+    const { runId } = run;
     await store.close();
     for (let i = 0; i < 2; i++) {
       const again = await runCli(['resume', runId, '--db', db, '--json'], env);

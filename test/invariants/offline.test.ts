@@ -131,10 +131,11 @@ describe('rehearsals cannot reach a real tool', () => {
     await rehearse({ agent: markerAgent, agentFile: MARKER_AGENT, requests: 30, seed: 5, db, profile: { ...resolveFaultProfile('calm'), reviewer: { decides: 0.5, approves: 1 } } });
     const store = createSqliteStore({ path: db });
     const pending = await store.listInterventions({ kind: 'approval', status: 'pending' });
-    assert.ok(pending.length > 0, 'the rehearsal left approvals waiting');
-    const run = await store.getRun(pending[0].runId);
+    const [first] = pending;
+    assert.ok(first, 'the rehearsal left approvals waiting');
+    const run = await store.getRun(first.runId);
     assert.equal(run?.mode, 'rehearsal');
-    return { db, store, pending: pending[0] };
+    return { db, store, pending: first };
   }
 
   it('refuses to approve, resume or undo a rehearsal run through the library, so the real refund never runs', async () => {

@@ -41,16 +41,18 @@ describe('drift alerts', () => {
     const store = await simulate(11, 60, (d) => (d < 10 ? 0.1 : 0.8), (d) => (d < 10 ? 1 : 3), 7);
     const metrics = createMetrics();
     const [report] = await checkDrift(store, { agent: 'test-agent', now: START + 11 * DAY });
+    assert.ok(report);
     assert.equal(report.status, 'drift', formatDriftReport(report));
     const byName = Object.fromEntries(report.dimensions.map((d) => [d.dimension, d]));
-    assert.equal(byName.tool_mix.drifted, true);
-    assert.equal(byName.cost.drifted, true);
-    assert.equal(byName.outcome.drifted, false);
-    assert.match(byName.tool_mix.detail, /refund/);
+    assert.equal(byName.tool_mix?.drifted, true);
+    assert.equal(byName.cost?.drifted, true);
+    assert.equal(byName.outcome?.drifted, false);
+    assert.match(byName.tool_mix?.detail ?? '', /refund/);
 
     const raised = await raiseDriftAlerts(store, [report], metrics);
     assert.equal(raised.length, 1);
     const [record] = await store.listAgentEvents!({ agent: 'test-agent', type: DRIFT_EVENT });
+    assert.ok(record);
     assert.equal(record.at, START + 11 * DAY);
     assert.deepEqual(((record.data.dimensions as { dimension: string }[]).map((d) => d.dimension)).sort(), ['cost', 'steps', 'tool_mix']);
     assert.equal((await raiseDriftAlerts(store, [report], metrics)).length, 0, 'one alert per recent window');
@@ -64,6 +66,7 @@ describe('drift alerts', () => {
     let checks = 0;
     for (let day = 8; day <= 28; day++) {
       const [report] = await checkDrift(store, { agent: 'test-agent', now: START + day * DAY });
+      assert.ok(report);
       assert.notEqual(report.status, 'insufficient_data');
       assert.equal(report.status, 'ok', `day ${day}:\n${formatDriftReport(report)}`);
       assert.equal((await raiseDriftAlerts(store, [report])).length, 0);
@@ -76,6 +79,6 @@ describe('drift alerts', () => {
   it('gives no verdict on too few runs', async () => {
     const store = await simulate(2, 10, () => 0.3, () => 1, 3);
     const [report] = await checkDrift(store, { agent: 'test-agent', now: START + 2 * DAY });
-    assert.equal(report.status, 'insufficient_data');
+    assert.equal(report?.status, 'insufficient_data');
   });
 });

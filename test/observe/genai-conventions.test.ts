@@ -127,6 +127,7 @@ describe('chat spans and GenAI client metrics from a real AI SDK provider', () =
     const chats = spans.getFinishedSpans().filter((s) => s.name === 'chat llama-3');
     assert.equal(chats.length, 2, 'the failed attempt and the answer');
     const [failed, ok] = chats.sort((a, b) => Number(a.attributes['warden.retry.attempt']) - Number(b.attributes['warden.retry.attempt']));
+    assert.ok(failed && ok);
     assert.equal(ok.attributes['gen_ai.provider.name'], 'vllm');
     assert.equal(ok.attributes['gen_ai.request.model'], 'llama-3');
     assert.equal(ok.attributes['gen_ai.response.model'], 'llama-3-served-2026');

@@ -29,8 +29,9 @@ async function recordApprovedRefund() {
     },
   });
   const tools = [flaky, ...supportTools(effects).slice(1)];
-  const turns = refundTurns(250);
-  const agent = scriptedAgent([turns[0], { ...turns[1], error: { status: 429, retryAfterMs: 10 } }, turns[2]], tools);
+  const [lookup, refund, reply] = refundTurns(250);
+  assert.ok(lookup && refund && reply);
+  const agent = scriptedAgent([lookup, { ...refund, error: { status: 429, retryAfterMs: 10 } }, reply], tools);
   const parked = await warden.run(agent, 'refund 1042');
   await warden.approve(parked.pending!.id, { by: 'ana', reason: 'receipt checked' });
   const done = await warden.execute(agent, parked.runId);

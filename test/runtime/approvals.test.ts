@@ -20,18 +20,19 @@ describe('least privilege and durable approval', () => {
     const { warden, store } = testWarden();
     const parked = await warden.run(agent, 'delete me');
     assert.equal(parked.status, 'waiting_approval');
-    assert.equal(parked.toolCalls[0].status, 'pending_approval');
+    assert.equal(parked.toolCalls[0]?.status, 'pending_approval');
     assert.equal(parked.pending?.kind, 'approval');
     assert.deepEqual(parked.pending?.args, { customerId: 'c-77' });
     assert.equal(effects.count('delete_account'), 0);
 
     const [pending] = await store.listInterventions({ status: 'pending' });
+    assert.ok(pending);
     assert.equal(pending.id, parked.pending?.id);
     await warden.approve(pending.id, { by: 'ana', reason: 'customer asked in writing' });
     const done = await warden.execute(agent, parked.runId);
     assert.equal(done.status, 'completed');
-    assert.equal(done.toolCalls[0].status, 'executed');
-    assert.equal(done.toolCalls[0].approvedBy, 'ana');
+    assert.equal(done.toolCalls[0]?.status, 'executed');
+    assert.equal(done.toolCalls[0]?.approvedBy, 'ana');
     assert.equal(effects.count('delete_account'), 1);
     const decided = (await warden.events(parked.runId)).find((e) => e.type === 'approval.decided');
     assert.ok(decided && decided.type === 'approval.decided');
@@ -50,6 +51,7 @@ describe('least privilege and durable approval', () => {
     const second = createSqliteStore({ path });
     const warden = createWarden({ store: second });
     const [pending] = await second.listInterventions({ status: 'pending' });
+    assert.ok(pending);
     assert.equal(pending.runId, parked.runId);
     await warden.approve(pending.id, { by: 'ana' });
     const done = await warden.execute(agent, parked.runId);
@@ -66,7 +68,7 @@ describe('least privilege and durable approval', () => {
     await warden.deny(parked.pending!.id, { by: 'ana', reason: 'no written request' });
     const done = await warden.execute(agent, parked.runId);
     assert.equal(done.status, 'completed');
-    assert.equal(done.toolCalls[0].status, 'denied');
+    assert.equal(done.toolCalls[0]?.status, 'denied');
     assert.equal(effects.count('delete_account'), 0);
     const calls = (await warden.events(parked.runId)).filter((e) => e.type === 'model.called');
     assert.equal(calls.length, 2, 'the model saw the denial and answered');
@@ -145,7 +147,7 @@ describe('least privilege and durable approval', () => {
     );
     const result = await testWarden().warden.run(agent, 'x');
     assert.equal(result.status, 'waiting_approval');
-    assert.equal(result.toolCalls[1].tier, 'delete');
+    assert.equal(result.toolCalls[1]?.tier, 'delete');
     assert.equal(effects.count('delete_account'), 0);
   });
 
@@ -156,7 +158,7 @@ describe('least privilege and durable approval', () => {
     });
     const result = await testWarden().warden.run(agent, 'x');
     assert.equal(result.status, 'completed');
-    assert.equal(result.toolCalls[0].rule, 'policy:dangerouslyAllowDeleteWithoutApproval');
+    assert.equal(result.toolCalls[0]?.rule, 'policy:dangerouslyAllowDeleteWithoutApproval');
     assert.equal(effects.count('delete_account'), 1);
   });
 
@@ -168,8 +170,8 @@ describe('least privilege and durable approval', () => {
       { policy: { rules: [{ name: 'no-refunds-for-9', tools: ['refund'], when: (a: { orderId: string }) => a.orderId === '9', decision: 'deny', reason: 'order 9 is under dispute' }] } },
     );
     const result = await testWarden().warden.run(agent, 'x');
-    assert.equal(result.toolCalls[0].status, 'denied');
-    assert.equal(result.toolCalls[0].rule, 'rule:no-refunds-for-9');
+    assert.equal(result.toolCalls[0]?.status, 'denied');
+    assert.equal(result.toolCalls[0]?.rule, 'rule:no-refunds-for-9');
     assert.equal(effects.count('refund'), 0);
   });
 

@@ -27,7 +27,7 @@ function readEffects(file: string): Effect[] {
     .filter(Boolean)
     .map((line) => {
       const [tool, key, attempt, pid] = line.split(' ');
-      return { tool, key, attempt: Number(attempt), pid: Number(pid) };
+      return { tool: tool ?? '', key: key ?? '', attempt: Number(attempt), pid: Number(pid) };
     });
 }
 
@@ -53,6 +53,7 @@ function exited(child: ChildProcess): Promise<void> {
 async function onlyRunId(db: string): Promise<string> {
   const store = createSqliteStore({ path: db });
   const [run] = await store.listRuns();
+  assert.ok(run);
   await store.close();
   return run.runId;
 }
@@ -76,7 +77,7 @@ describe('durability across SIGKILL', () => {
     const all = readEffects(effects);
     const charges = all.filter((e) => e.tool === 'charge');
     assert.equal(charges.length, 2, 'the in-flight charge ran once more');
-    assert.equal(charges[0].key, charges[1].key, 'with the same idempotency key');
+    assert.equal(charges[0]?.key, charges[1]?.key, 'with the same idempotency key');
     const steps = all.filter((e) => e.tool === 'step');
     assert.equal(steps.length, 4, 'no committed step ran twice');
     assert.equal(new Set(steps.map((s) => s.key)).size, 4);

@@ -84,6 +84,7 @@ describe('sub-agents', () => {
     const top2 = agentOf('top2', [{ toolCalls: [delegate('mid2', 'x')] }, { text: 'top' }], { delegates: [shallowMid] });
     const stopped = await warden.run(top2, 'go');
     const [child] = stopped.toolCalls;
+    assert.ok(child);
     assert.equal(child.status, 'failed');
     assert.match(child.error?.message ?? '', /max_depth/);
 

@@ -45,10 +45,8 @@ function refunder(spans: Span[], orders: string[], lockKey = true): Agent {
 
 function overlaps(spans: Span[]): number {
   let n = 0;
-  for (let i = 0; i < spans.length; i++) {
-    for (let j = i + 1; j < spans.length; j++) {
-      const a = spans[i];
-      const b = spans[j];
+  for (const [i, a] of spans.entries()) {
+    for (const b of spans.slice(i + 1)) {
       if (a.key === b.key && a.start < b.end && b.start < a.end) n++;
     }
   }

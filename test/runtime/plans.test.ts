@@ -126,7 +126,7 @@ describe('plan verification', () => {
       assert.equal(result.stopReason, 'plan_rejected');
       const { rejected, toolsStarted } = await planEvents(warden, result.runId);
       assert.equal(rejected.length, 2, 'rejected, sent back once, rejected again');
-      assert.ok(rejected[0].data.issues.some((i) => i.code === code), JSON.stringify(rejected[0].data.issues));
+      assert.ok(rejected[0]?.data.issues.some((i) => i.code === code), JSON.stringify(rejected[0]?.data.issues));
       assert.equal(toolsStarted.length, 0);
       assert.equal(effects.calls.length, 0);
     });
@@ -140,7 +140,7 @@ describe('plan verification', () => {
     const result = await warden.run(agent, 'go');
     assert.equal(result.stopReason, 'plan_rejected');
     const { rejected } = await planEvents(warden, result.runId);
-    assert.ok(rejected[0].data.issues.some((i) => i.code === 'over_budget'));
+    assert.ok(rejected[0]?.data.issues.some((i) => i.code === 'over_budget'));
     assert.equal(effects.calls.length, 0);
   });
 
@@ -170,7 +170,7 @@ describe('plan verification', () => {
     const agent = scriptedAgent([{ toolCalls: [{ tool: 'find_customer', args: { email: 'a@b.co' } }] }, { text: 'ok' }], shopTools(effects), { plan: true });
     const { warden } = testWarden();
     const result = await warden.run(agent, 'go');
-    assert.equal(result.toolCalls[0].status, 'rejected');
+    assert.equal(result.toolCalls[0]?.status, 'rejected');
     assert.equal(effects.calls.length, 0);
   });
 

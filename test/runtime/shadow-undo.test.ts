@@ -94,7 +94,7 @@ describe('shadow mode', () => {
         ['close', 'approve'],
       ],
     );
-    assert.deepEqual(shadowed[0].type === 'tool.shadowed' && shadowed[0].data.standIn, { credited: 20, shadow: true });
+    assert.deepEqual(shadowed[0]?.type === 'tool.shadowed' && shadowed[0]?.data.standIn, { credited: 20, shadow: true });
     assert.deepEqual(result.toolCalls.map((c) => c.status), ['executed', 'shadowed', 'shadowed']);
   });
 
@@ -161,7 +161,7 @@ describe('undo', () => {
     await warden.decideEscalation(stuck.pending!.id, { decision: 'takeover', by: 'ana', reason: 'reversed in the ledger UI' });
     const done = await warden.undo(agent, run.runId, { by: 'ana' });
     assert.equal(done.status, 'completed');
-    assert.deepEqual(done.reversed, [run.toolCalls[0].callId]);
+    assert.deepEqual(done.reversed, [run.toolCalls[0]?.callId]);
   });
 
   it('refuses to undo a run that is still going', async () => {

@@ -10,7 +10,7 @@ import { scriptedAgent, SideEffects, supportTools, testWarden } from '../helpers
 const SCRIPT = [
   { text: 'Let me look that order up.', toolCalls: [{ tool: 'lookup_order', args: { orderId: '1042' } }], confidence: 0.9 },
   { text: 'Order 1042 shipped on Monday and should arrive by Thursday.' },
-];
+] satisfies [unknown, unknown];
 
 /** The log without what only timing and identity change: ids, clocks, latencies, the worker. */
 function shape(events: readonly AnyRunEvent[]): unknown[] {

@@ -11,7 +11,7 @@ function undoEffects(file: string): { account: string; key: string; attempt: num
   if (!existsSync(file)) return [];
   return readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((line) => {
     const [, account, key, attempt, pid] = line.split(' ');
-    return { account, key, attempt: Number(attempt), pid: Number(pid) };
+    return { account: account ?? '', key: key ?? '', attempt: Number(attempt), pid: Number(pid) };
   });
 }
 
@@ -47,8 +47,8 @@ describe('undo across SIGKILL', () => {
     assert.equal(seen.filter((e) => e.account === 'a3').length, 1, 'a3 was reversed before the kill and not again');
     const a2 = seen.filter((e) => e.account === 'a2');
     assert.equal(a2.length, 2, 'the in-flight compensation was retried once');
-    assert.equal(a2[0].key, a2[1].key, 'with the same idempotency key');
-    assert.notEqual(a2[0].pid, a2[1].pid);
+    assert.equal(a2[0]?.key, a2[1]?.key, 'with the same idempotency key');
+    assert.notEqual(a2[0]?.pid, a2[1]?.pid);
     assert.equal(seen.filter((e) => e.account === 'a1').length, 1);
 
     const again = await runCli(['undo', runId, '--db', db, '--by', 'ana', '--json'], { WARDEN_TEST_EFFECTS: effects });

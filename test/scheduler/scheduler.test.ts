@@ -57,7 +57,7 @@ describe('circuit breakers and the retry budget', () => {
     assert.equal(executions, 5, 'after five failures the breaker refuses the calls without making them');
     const refused = (await Promise.all(results.map((r) => warden.events(r.runId)))).flat().filter((e) => e.type === 'tool.failed' && e.data.error.code === 'BREAKER_OPEN');
     assert.ok(refused.length > 100, `calls refused by the open breaker: ${refused.length}`);
-    const opened = (await warden.events(results[1].runId)).concat(await warden.events(results[0].runId)).filter((e) => e.type === 'breaker.changed');
+    const opened = (await warden.events(results[1]?.runId ?? '')).concat(await warden.events(results[0]?.runId ?? '')).filter((e) => e.type === 'breaker.changed');
     assert.ok(opened.some((e) => e.type === 'breaker.changed' && e.data.state === 'open'), 'the run whose failure opened it says so in its trace');
   });
 
@@ -138,7 +138,7 @@ describe('rate limits and tool concurrency', () => {
     for (let i = 0; i < 5; i++) results.push(await warden.run(agent, `r${i}`));
     // Two calls at once (the bucket starts full), then one every 30 s.
     assert.ok(clock.elapsed(start) >= 90_000 && clock.elapsed(start) < 100_000, `elapsed ${clock.elapsed(start)}`);
-    const waited = (await warden.events(results[4].runId)).find((e) => e.type === 'scheduler.waited');
+    const waited = (await warden.events(results[4]?.runId ?? '')).find((e) => e.type === 'scheduler.waited');
     assert.equal(waited?.type === 'scheduler.waited' && waited.data.reason, 'rate_limit');
   });
 

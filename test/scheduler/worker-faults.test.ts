@@ -31,7 +31,7 @@ function readEffects(file: string): Effect[] {
     .filter(Boolean)
     .map((line) => {
       const [tool, key, attempt, pid] = line.split(' ');
-      return { tool, key, attempt: Number(attempt), pid: Number(pid) };
+      return { tool: tool ?? '', key: key ?? '', attempt: Number(attempt), pid: Number(pid) };
     });
 }
 
@@ -94,9 +94,11 @@ describe('workers on PostgreSQL under SIGKILL', () => {
       // Kill two workers at random moments while the runs are under way: the first once a tenth
       // of the runs are done, the second once a third are, each after a random extra delay.
       const killed: number[] = [];
+      const [first, second, survivor] = workers;
+      assert.ok(first && second && survivor);
       for (const [victim, share] of [
-        [workers[0], 0.1],
-        [workers[1], 0.33],
+        [first, 0.1],
+        [second, 0.33],
       ] as const) {
         await waitFor(`${share * 100}% of the runs finished`, async () => (await finishedCount(store)) >= RUNS * share, 40_000);
         await new Promise((r) => setTimeout(r, random() * 300)); // only picks the kill moment; the outcome must hold for any
@@ -107,9 +109,9 @@ describe('workers on PostgreSQL under SIGKILL', () => {
       await waitFor(`every run finished (seed ${seed})`, async () => (await finishedCount(store)) === RUNS, 45_000);
       approving = false;
       await approver;
-      workers[2].kill('SIGTERM');
-      await exited(workers[2]);
-      assert.equal(workers[2].exitCode, 0, 'the surviving worker stops cleanly on SIGTERM');
+      survivor.kill('SIGTERM');
+      await exited(survivor);
+      assert.equal(survivor.exitCode, 0, 'the surviving worker stops cleanly on SIGTERM');
 
       const done = readEffects(effects);
       const byKey = new Map<string, Effect[]>();

@@ -132,7 +132,7 @@ export const catalog: AgentCatalog = {
 export interface TestServer {
   server: RunningServer;
   store: Store;
-  keys: Record<string, string>;
+  keys: Record<Role | 'approver2' | 'foreign', string>;
   call(key: string | null, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; json: any }>;
   close(): Promise<void>;
 }
@@ -140,11 +140,16 @@ export interface TestServer {
 /** A server on a free loopback port with one key per role for tenant acme, an admin, and a viewer of another tenant. */
 export async function testServer(options: { execute?: boolean; warden?: Omit<WardenOptions, 'store'> } = {}): Promise<TestServer> {
   const store = createSqliteStore({ path: join(tempDir('warden-server-'), 'w.db') });
-  const keys: Record<string, string> = {};
-  for (const role of ['submitter', 'approver', 'operator', 'viewer'] as Role[]) keys[role] = (await createApiKey(store, { name: role, role, tenants: ['acme'] })).secret;
-  keys.admin = (await createApiKey(store, { name: 'root', role: 'admin', tenants: ['*'] })).secret;
-  keys.approver2 = (await createApiKey(store, { name: 'second approver', role: 'approver', tenants: ['acme'] })).secret;
-  keys.foreign = (await createApiKey(store, { name: 'globex viewer', role: 'viewer', tenants: ['globex'] })).secret;
+  const key = async (name: string, role: Role, tenant: string) => (await createApiKey(store, { name, role, tenants: [tenant] })).secret;
+  const keys: TestServer['keys'] = {
+    submitter: await key('submitter', 'submitter', 'acme'),
+    approver: await key('approver', 'approver', 'acme'),
+    operator: await key('operator', 'operator', 'acme'),
+    viewer: await key('viewer', 'viewer', 'acme'),
+    admin: await key('root', 'admin', '*'),
+    approver2: await key('second approver', 'approver', 'acme'),
+    foreign: await key('globex viewer', 'viewer', 'globex'),
+  };
   const server = await startServer({ store, agents: catalog, port: 0, ...(options.execute === false ? { execute: false } : {}), ...(options.warden ? { warden: options.warden } : {}) });
   return {
     server,

@@ -63,7 +63,7 @@ describe('streamed text over Server-Sent Events', () => {
     assert.ok(parsed.every((d) => d.runId === json.runId && d.step === 1 && d.attempt === 1));
     const called = seen.findIndex((m) => m.event === 'model.called');
     assert.ok(called > seen.indexOf(deltas.at(-1)!), 'every delta came before the committed model.called');
-    const turn = JSON.parse(seen[called].data).data.turn;
+    const turn = JSON.parse(seen[called]?.data ?? 'null').data.turn;
     assert.ok(turn.text.endsWith(WRITER_FINAL));
     assert.ok(turn.text.endsWith(parsed.map((d) => d.delta).join('')), 'what streamed since the client connected is the tail of the committed text');
   });
@@ -81,7 +81,9 @@ describe('streamed text over Server-Sent Events', () => {
         streamedThere++;
         writerGate.open();
       });
-      const done = worker.execute(AGENTS.writer, json.runId);
+      const writer = AGENTS.writer;
+      assert.ok(writer);
+      const done = worker.execute(writer, json.runId);
       const seen: SseMessage[] = [];
       for await (const m of messages(res)) {
         seen.push(m);

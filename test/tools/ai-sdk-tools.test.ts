@@ -112,6 +112,7 @@ describe('fromAiSdkTools: AI SDK tools under Warden', () => {
     assert.equal(parked.status, 'waiting_approval');
     assert.equal(ran.length, 0);
     const [pending] = await store.listInterventions({ status: 'pending' });
+    assert.ok(pending);
     await warden.approve(pending.id, { by: 'ana' });
     const done = await warden.execute(agent, parked.runId);
     assert.equal(done.status, 'completed');
@@ -144,8 +145,8 @@ describe('fromAiSdkTools: AI SDK tools under Warden', () => {
     const { warden } = testWarden();
     const run = await warden.run(agentCalling(tools, 'refund', { orderId: 'o', amount: -5 }), 'go');
     assert.equal(ran.length, 0, 'invalid arguments never reach execute');
-    assert.equal(run.toolCalls[0].status, 'rejected');
-    assert.match(run.toolCalls[0].error?.message ?? '', /amount: must be >= 0/);
+    assert.equal(run.toolCalls[0]?.status, 'rejected');
+    assert.match(run.toolCalls[0]?.error?.message ?? '', /amount: must be >= 0/);
   });
 
   it('checks a jsonSchema() tool with the schema\'s own validate when it has one', async () => {
@@ -153,7 +154,7 @@ describe('fromAiSdkTools: AI SDK tools under Warden', () => {
     const { warden } = testWarden();
     const odd = await warden.run(agentCalling(fromAiSdkTools(aiTools(ran), { tiers: TIERS }), 'validated', { n: 3 }), 'go');
     assert.equal(ran.length, 0);
-    assert.match(odd.toolCalls[0].error?.message ?? '', /n must be even/);
+    assert.match(odd.toolCalls[0]?.error?.message ?? '', /n must be even/);
     const even = await warden.run(agentCalling(fromAiSdkTools(aiTools(ran), { tiers: TIERS }), 'validated', { n: 4 }), 'go');
     assert.equal(even.status, 'completed');
     assert.deepEqual(ran, [{ tool: 'validated', input: { n: 4 } }]);
@@ -174,14 +175,14 @@ describe('fromAiSdkTools: AI SDK tools under Warden', () => {
     );
     const { warden } = testWarden();
     const fractional = await warden.run(agentCalling(tools, 'count', { n: 1.5 }), 'go');
-    assert.equal(fractional.toolCalls[0].status, 'rejected', 'the JSON Schema is checked (ajv) when validate is async');
+    assert.equal(fractional.toolCalls[0]?.status, 'rejected', 'the JSON Schema is checked (ajv) when validate is async');
     const whole = await warden.run(agentCalling(tools, 'count', { n: 2 }), 'go');
     assert.equal(whole.status, 'completed', whole.stopDetail ?? '');
     assert.deepEqual(ran, [{ n: 2 }]);
     const picky = await warden.run(agentCalling(tools, 'picky', { n: 1 }), 'go');
     assert.deepEqual(ran, [{ n: 2 }], 'the async validate is awaited before execute, and its no stops the call');
-    assert.equal(picky.toolCalls[0].error?.code, 'INVALID_TOOL_ARGS');
-    assert.match(picky.toolCalls[0].error?.message ?? '', /refused by its own validate/);
+    assert.equal(picky.toolCalls[0]?.error?.code, 'INVALID_TOOL_ARGS');
+    assert.match(picky.toolCalls[0]?.error?.message ?? '', /refused by its own validate/);
   });
 
   it('rejects invalid arguments to a zod tool before execute', async () => {
@@ -189,7 +190,7 @@ describe('fromAiSdkTools: AI SDK tools under Warden', () => {
     const { warden } = testWarden();
     const run = await warden.run(agentCalling(fromAiSdkTools(aiTools(ran), { tiers: TIERS }), 'lookupOrder', { orderId: 42 }), 'go');
     assert.equal(ran.length, 0);
-    assert.equal(run.toolCalls[0].status, 'rejected');
+    assert.equal(run.toolCalls[0]?.status, 'rejected');
   });
 
   it('refuses a tool with no tier, naming it (INVALID_CONFIG); a tier is never inferred', () => {

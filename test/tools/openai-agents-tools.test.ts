@@ -115,6 +115,7 @@ describe('fromOpenAIAgentsTools: OpenAI Agents SDK tools under Warden', () => {
     assert.equal(parked.status, 'waiting_approval');
     assert.equal(ran.length, 0);
     const [pending] = await store.listInterventions({ status: 'pending' });
+    assert.ok(pending);
     await warden.approve(pending.id, { by: 'ana' });
     const done = await warden.execute(agent, parked.runId);
     assert.equal(done.status, 'completed');
@@ -137,8 +138,8 @@ describe('fromOpenAIAgentsTools: OpenAI Agents SDK tools under Warden', () => {
       const { warden } = testWarden();
       const run = await warden.run(agentCalling(fromOpenAIAgentsTools(agentsTools(ran), { tiers: TIERS }), name, args), 'go');
       assert.equal(ran.length, 0, `${name} ${JSON.stringify(args)} must not run`);
-      assert.equal(run.toolCalls[0].status, 'rejected');
-      assert.equal(run.toolCalls[0].error?.code, 'INVALID_TOOL_ARGS');
+      assert.equal(run.toolCalls[0]?.status, 'rejected');
+      assert.equal(run.toolCalls[0]?.error?.code, 'INVALID_TOOL_ARGS');
     }
   });
 

@@ -52,7 +52,9 @@ export function registerReplayCommand(program: Command): void {
       const mode = override ? 'what-if' : 'replay';
       if (!opts.all) {
         const events = await loadTarget(target!, opts.db);
-        const report = await replayRun(events, { agent: await agentFor(events, override, events[0].runId), mode });
+        const [first] = events;
+        if (!first) throw new WardenError('NOT_FOUND', `No events to replay in ${target}`);
+        const report = await replayRun(events, { agent: await agentFor(events, override, first.runId), mode });
         if (opts.json) printJson(report);
         else process.stdout.write(`${formatReplayReport(report)}\n`);
         if (mode === 'replay' && !report.identical) process.exitCode = 1;

@@ -105,18 +105,18 @@ async function submitRun(file: string, opts: SubmitFlags): Promise<void> {
 /** The agent a run was started with: its own file, or its root's for a child run. */
 export async function agentOfRun(warden: Warden, runId: string, file?: string): Promise<Agent> {
   const [submitted] = await warden.events(runId);
-  const path = file ?? (submitted.type === 'run.submitted' ? submitted.data.agentFile : undefined);
+  const path = file ?? (submitted?.type === 'run.submitted' ? submitted.data.agentFile : undefined);
   if (!path) throw new WardenError('INVALID_ARGUMENT', `Run ${runId} does not record its agent file; pass --agent FILE`);
   return (await loadCommandAgent(path)).agent;
 }
 
 export async function resumeRun(warden: Warden, runId: string, opts: { agent?: string; force?: boolean }): Promise<RunResult> {
   let [submitted] = await warden.events(runId);
-  if (submitted.type === 'run.submitted' && submitted.data.parentRunId && !opts.agent) {
+  if (submitted?.type === 'run.submitted' && submitted.data.parentRunId && !opts.agent) {
     runId = submitted.data.rootRunId;
     [submitted] = await warden.events(runId);
   }
-  const file = opts.agent ?? (submitted.type === 'run.submitted' ? submitted.data.agentFile : undefined);
+  const file = opts.agent ?? (submitted?.type === 'run.submitted' ? submitted.data.agentFile : undefined);
   if (!file) throw new WardenError('INVALID_ARGUMENT', `Run ${runId} does not record its agent file; pass --agent FILE`);
   const { agent } = await loadCommandAgent(file);
   return warden.resume(agent, runId, { force: opts.force === true });

@@ -42,7 +42,7 @@ function stepBin(steps: number): string {
 /** Cost bins are the baseline's deciles, so the comparison is about shape, whatever the scale. */
 function costBinner(baseline: readonly RunProfile[]): (cost: number) => string {
   const sorted = baseline.map((p) => p.costNano).sort((a, b) => a - b);
-  const edges = [...new Set([1, 2, 3, 4, 5, 6, 7, 8, 9].map((d) => sorted[Math.min(sorted.length - 1, Math.floor((d / 10) * sorted.length))]))];
+  const edges = [...new Set([1, 2, 3, 4, 5, 6, 7, 8, 9].map((d) => sorted[Math.min(sorted.length - 1, Math.floor((d / 10) * sorted.length))]))].filter((e) => e !== undefined);
   return (cost) => {
     const i = edges.findIndex((e) => cost <= e);
     return i === -1 ? `>${edges.length}` : `q${i}`;
@@ -70,7 +70,7 @@ function topMoves(a: Counts, b: Counts, limit = 3): string {
 function median(values: number[]): number {
   if (values.length === 0) return 0;
   const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
+  return s[Math.floor(s.length / 2)] ?? 0;
 }
 
 
@@ -88,18 +88,18 @@ export function compareProfiles(baseline: readonly RunProfile[], recent: readonl
   const bin = costBinner(baseline);
   const rate = (items: readonly RunProfile[], f: (p: RunProfile) => boolean) => count(items, (p) => (f(p) ? 'yes' : 'no'));
   const tables: [DriftDimension, Counts, Counts, string][] = [];
-  const tools = [count(baseline, (p) => p.tools), count(recent, (p) => p.tools)];
+  const tools = [count(baseline, (p) => p.tools), count(recent, (p) => p.tools)] as const;
   tables.push(['tool_mix', tools[0], tools[1], topMoves(tools[0], tools[1])]);
-  const steps = [count(baseline, (p) => stepBin(p.steps)), count(recent, (p) => stepBin(p.steps))];
+  const steps = [count(baseline, (p) => stepBin(p.steps)), count(recent, (p) => stepBin(p.steps))] as const;
   const meanSteps = (xs: readonly RunProfile[]) => (xs.reduce((a, p) => a + p.steps, 0) / (xs.length || 1)).toFixed(1);
   tables.push(['steps', steps[0], steps[1], `mean ${meanSteps(baseline)} → ${meanSteps(recent)} steps per run`]);
-  const cost = [count(baseline, (p) => bin(p.costNano)), count(recent, (p) => bin(p.costNano))];
+  const cost = [count(baseline, (p) => bin(p.costNano)), count(recent, (p) => bin(p.costNano))] as const;
   tables.push(['cost', cost[0], cost[1], `median ${formatUsd(median(baseline.map((p) => p.costNano)))} → ${formatUsd(median(recent.map((p) => p.costNano)))} per run`]);
-  const outcome = [count(baseline, (p) => p.outcome), count(recent, (p) => p.outcome)];
+  const outcome = [count(baseline, (p) => p.outcome), count(recent, (p) => p.outcome)] as const;
   tables.push(['outcome', outcome[0], outcome[1], `completed ${share(outcome[0], 'completed')} → ${share(outcome[1], 'completed')}${topMoves(outcome[0], outcome[1], 2) ? `; ${topMoves(outcome[0], outcome[1], 2)}` : ''}`]);
-  const approvals = [rate(baseline, (p) => p.askedApproval), rate(recent, (p) => p.askedApproval)];
+  const approvals = [rate(baseline, (p) => p.askedApproval), rate(recent, (p) => p.askedApproval)] as const;
   tables.push(['approval_rate', approvals[0], approvals[1], `${share(approvals[0], 'yes')} → ${share(approvals[1], 'yes')} of runs ask for approval`]);
-  const escalations = [rate(baseline, (p) => p.escalated), rate(recent, (p) => p.escalated)];
+  const escalations = [rate(baseline, (p) => p.escalated), rate(recent, (p) => p.escalated)] as const;
   tables.push(['escalation_rate', escalations[0], escalations[1], `${share(escalations[0], 'yes')} → ${share(escalations[1], 'yes')} of runs escalate`]);
 
   return tables.map(([dimension, a, b, detail]) => {

@@ -20,6 +20,8 @@ export class Recording {
   readonly events: readonly AnyRunEvent[];
   readonly submitted: EventPayloads['run.submitted'];
   readonly runId: string;
+  /** When the run was submitted: the replay's virtual clock starts there. */
+  readonly submittedAt: number;
   private readonly model = new Map<string, RecordedModelOutcome>();
   private readonly tools = new Map<string, RecordedToolOutcome>();
   private readonly compensations = new Map<string, RecordedToolOutcome>();
@@ -35,6 +37,7 @@ export class Recording {
     this.events = events;
     this.submitted = first.data;
     this.runId = first.runId;
+    this.submittedAt = first.at;
     let lastStep = 0;
     let parked: string | null = null;
     for (const e of events) {

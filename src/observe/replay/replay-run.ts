@@ -77,7 +77,7 @@ export async function replayRun(events: readonly AnyRunEvent[], options: ReplayO
   const recording = new Recording(events);
   const mode = options.mode ?? 'replay';
   const source = options.agent;
-  const clock = new VirtualClock(events[0].at);
+  const clock = new VirtualClock(recording.submittedAt);
   const modelGaps: ModelGap[] = [];
   const toolGaps: ToolGap[] = [];
   const store = createSqliteStore({ path: ':memory:' });
@@ -152,11 +152,13 @@ function report(
   const replayed = decisionsOf(replayedEvents);
   const divergence = firstDivergence(recorded, replayed);
   const limit = divergence ? divergence.index : recorded.length;
-  const lastStep = replayed.length ? replayed[replayed.length - 1].step : 0;
+  const lastStep = replayed.at(-1)?.step ?? 0;
   const identicalSteps = divergence ? Math.max(0, divergence.step - 1) : lastStep;
   const notes: string[] = [];
-  if (modelGaps.length) notes.push(`The replay needed a model answer for step ${modelGaps[0].step}, which the recording does not have: it ends there.`);
-  if (toolGaps.length) notes.push(`The replay would run ${toolGaps[0].tool}(${JSON.stringify(toolGaps[0].args)}), which never ran in the recording: it ends there.`);
+  const [modelGap] = modelGaps;
+  const [toolGap] = toolGaps;
+  if (modelGap) notes.push(`The replay needed a model answer for step ${modelGap.step}, which the recording does not have: it ends there.`);
+  if (toolGap) notes.push(`The replay would run ${toolGap.tool}(${JSON.stringify(toolGap.args)}), which never ran in the recording: it ends there.`);
   if (waitingFor?.kind === 'approval') notes.push(`Would wait for approval: ${waitingFor.tool}(${JSON.stringify(waitingFor.args)}) — ${waitingFor.reason}. Not executed.`);
   if (divergence && mode === 'what-if') notes.push('After the first difference the model answers are still the recorded ones; a live model might have answered otherwise.');
   return {

@@ -77,7 +77,7 @@ export function readRunExport(text: string, source = 'the export'): RunExport {
   const parsed = exportSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new WardenError('INVALID_ARGUMENT', `${source} is a damaged run export: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new WardenError('INVALID_ARGUMENT', `${source} is a damaged run export: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
   }
   const doc = parsed.data;
   if (doc.version > RUN_EXPORT_VERSION) {
@@ -89,6 +89,7 @@ export function readRunExport(text: string, source = 'the export'): RunExport {
       throw new WardenError('INVALID_ARGUMENT', `${source}: event ${i + 1} is seq ${e.seq} of run ${e.runId}; expected seq ${i + 1} of run ${runId}`);
     }
   });
-  if (doc.events[0].type !== 'run.submitted') throw new WardenError('INVALID_ARGUMENT', `${source}: the log must start with run.submitted, found ${doc.events[0].type}`);
+  const first = doc.events[0];
+  if (first?.type !== 'run.submitted') throw new WardenError('INVALID_ARGUMENT', `${source}: the log must start with run.submitted, found ${first?.type ?? 'no events'}`);
   return doc as unknown as RunExport;
 }

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { WardenError } from '../../core/errors.ts';
+import { mustExist, WardenError } from '../../core/errors.ts';
 import type { AnyNewEvent, AnyRunEvent } from '../../core/events.ts';
 import { checkBudgetOps, checkClaim, checkDecision, checkEvents, checkInterventions, checkNewRun, checkRunPatch, checkTtl, requireInteger, checkRecordKey } from '../input-checks.ts';
 import {
@@ -74,7 +74,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   const owned = !options.pool;
   const pool =
     options.pool ??
-    new pg.Pool({ connectionString: fromUrl!.url, max: (options.poolSize ?? 10) + 1, connectionTimeoutMillis: 10_000 });
+    new pg.Pool({ connectionString: mustExist(fromUrl, 'the url of a store given no pool').url, max: (options.poolSize ?? 10) + 1, connectionTimeoutMillis: 10_000 });
   // An idle connection the server drops must not crash the process; the next query reconnects.
   if (owned) pool.on('error', () => {});
   const where = fromUrl ? redact(fromUrl.url) : 'the given pool';
@@ -97,8 +97,9 @@ type Queryable = pg.Pool | pg.PoolClient;
  */
 function netBudget(batch: CommitBatch): { root: string; settledReserved: number; settledActual: number; reserved: number } | null {
   const ops = batch.budget ?? [];
-  if (ops.length === 0 || batch.interventions?.length || batch.run?.status === 'queued') return null;
-  const root = ops[0].rootRunId;
+  const first = ops[0];
+  if (first === undefined || batch.interventions?.length || batch.run?.status === 'queued') return null;
+  const root = first.rootRunId;
   let reserving = false;
   const net = { root, settledReserved: 0, settledActual: 0, reserved: 0 };
   for (const op of ops) {

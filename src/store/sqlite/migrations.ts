@@ -178,7 +178,7 @@ export function migrate(db: DatabaseSync, now = Date.now()): MigrationReport {
       record.run(m.id, m.name, now);
     }
     db.exec('COMMIT');
-    return { applied: [...pending], current: migrations.length === 0 ? 0 : migrations[migrations.length - 1].id };
+    return { applied: [...pending], current: migrations.at(-1)?.id ?? 0 };
   } catch (e) {
     if (db.isTransaction) db.exec('ROLLBACK');
     throw e;

@@ -50,7 +50,7 @@ function refuseNotWarden(db: DatabaseSync, path: string): void {
   if (tables.includes('schema_migrations')) return;
   const where = 'Point --db (or WARDEN_DB) at a path where Warden may create its store, or at an existing Warden store.';
   if (tables.length === 0) {
-    throw new WardenError('INVALID_ARGUMENT', `${path} exists but is empty (no tables): it is not a Warden store, and Warden creates its store itself. Remove it, or ${where[0]!.toLowerCase()}${where.slice(1)}`);
+    throw new WardenError('INVALID_ARGUMENT', `${path} exists but is empty (no tables): it is not a Warden store, and Warden creates its store itself. Remove it, or ${where.charAt(0).toLowerCase()}${where.slice(1)}`);
   }
   const shown = tables.slice(0, 5).join(', ') + (tables.length > 5 ? `, … (${tables.length} tables)` : '');
   throw new WardenError('INVALID_ARGUMENT', `${path} is a SQLite database of something else (tables: ${shown}), not a Warden store; Warden will not add its tables to it. ${where}`);

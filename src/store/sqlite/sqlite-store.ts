@@ -201,6 +201,7 @@ class SqliteStore implements Store {
   async loadEvents(runId: string, afterSeq = 0): Promise<AnyRunEvent[]> {
     return this.#use(`Loading events of run ${runId}`, () => {
       requireInteger(afterSeq, 'afterSeq', 0, { runId });
+      // Safe: node:sqlite types rows as plain records; this query's columns are those of EventRow.
       return (this.#sql.events.all(runId, afterSeq) as unknown as EventRow[]).map((row) => toRunEvent(runId, row));
     });
   }
@@ -240,6 +241,7 @@ class SqliteStore implements Store {
       params.push(requireInteger(filter.limit ?? DEFAULT_LIST_LIMIT, 'limit', 1));
       // rowid breaks ties between runs created in the same millisecond: the later insert first.
       const sql = `SELECT * FROM runs ${whereClause(where)} ORDER BY created_at DESC, rowid DESC LIMIT ?`;
+      // Safe: node:sqlite types rows as plain records; this query's columns are those of RunRow.
       return (this.#queries.all(sql, params) as unknown as RunRow[]).map(toRunRecord);
     });
   }
@@ -267,6 +269,7 @@ class SqliteStore implements Store {
       }
       params.push(requireInteger(filter.limit ?? DEFAULT_LIST_LIMIT, 'limit', 1));
       const sql = `SELECT * FROM interventions ${whereClause(where)} ORDER BY requested_at, rowid LIMIT ?`;
+      // Safe: node:sqlite types rows as plain records; this query's columns are those of InterventionRow.
       return (this.#queries.all(sql, params) as unknown as InterventionRow[]).map(toInterventionRecord);
     });
   }
@@ -378,6 +381,7 @@ class SqliteStore implements Store {
           ORDER BY rk, created_at, rowid LIMIT ?)
         RETURNING *`;
       const params: SQLInputValue[] = [worker, Math.ceil(now + options.leaseMs), now, ...(agents ?? []), options.limit];
+      // Safe: node:sqlite types rows as plain records; this query's columns are those of RunRow.
       const rows = this.#queries.all(sql, params) as unknown as RunRow[];
       return rows.map(toRunRecord).sort((a, b) => a.createdAt - b.createdAt);
     });
@@ -452,8 +456,7 @@ class SqliteStore implements Store {
   }
 
   #insertEvents(runId: string, lastSeq: number, events: readonly AnyNewEvent[]): void {
-    for (let i = 0; i < events.length; i++) {
-      const e = events[i];
+    for (const [i, e] of events.entries()) {
       this.#sql.insertEvent.run(runId, lastSeq + i + 1, e.type, e.at, e.v, encodeJson(e.data, `The data of ${e.type} event`));
     }
   }

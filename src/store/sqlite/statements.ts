@@ -98,8 +98,8 @@ export class RunPatcher {
     let mask = 0;
     const values: SQLInputValue[] = [lastSeq, updatedAt];
     if (patch) {
-      for (let i = 0; i < PATCH_COLUMNS.length; i++) {
-        const value = patch[PATCH_COLUMNS[i][0]];
+      for (const [i, [key]] of PATCH_COLUMNS.entries()) {
+        const value = patch[key];
         if (value !== undefined) {
           mask |= 1 << i;
           values.push(value);

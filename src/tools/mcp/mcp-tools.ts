@@ -59,7 +59,8 @@ export async function closeAllMcp(): Promise<void> {
  * server; a tool that claims both read-only and destructive is destructive, from anyone.
  */
 export function mcpTier(name: string, a: Annotations | undefined, trust: boolean, overrides: Record<string, Tier> = {}): { tier: Tier; source: McpOrigin['tierSource'] } {
-  if (Object.hasOwn(overrides, name)) return { tier: overrides[name], source: 'override' };
+  const override = Object.hasOwn(overrides, name) ? overrides[name] : undefined;
+  if (override !== undefined) return { tier: override, source: 'override' };
   if (a?.destructiveHint === true) return { tier: 'delete', source: 'destructiveHint' }; // stricter: believed from anyone, and wins over readOnlyHint
   if (!trust) return { tier: 'delete', source: 'untrusted' };
   if (a?.readOnlyHint === true) return { tier: 'read', source: 'readOnlyHint' };
@@ -83,11 +84,12 @@ function resultOf(res: { content?: unknown; structuredContent?: unknown }): unkn
   if (res.structuredContent !== undefined) return res.structuredContent;
   const parts = Array.isArray(res.content) ? (res.content as { type: string; text?: string }[]) : [];
   const texts = parts.filter((p) => p.type === 'text').map((p) => p.text ?? '');
-  if (texts.length === 1 && parts.length === 1) {
+  const [text] = texts;
+  if (text !== undefined && texts.length === 1 && parts.length === 1) {
     try {
-      return JSON.parse(texts[0]);
+      return JSON.parse(text);
     } catch {
-      return { text: texts[0] };
+      return { text };
     }
   }
   return { content: parts };

@@ -170,7 +170,7 @@ export function budget({ test }: ConformanceContext): void {
               tally.outstanding -= settle;
             }
           } catch (e) {
-            const err = e as { code?: string; context?: Record<string, number> };
+            const err = e as { code?: string; context?: { amountNano: number; spentNano: number; reservedNano: number; ceilingNano: number } };
             assert.equal(err.code, 'BUDGET_EXCEEDED', `seed ${seed}: unexpected ${String(e)}`);
             const c = err.context!;
             assert.equal(c.amountNano, amountNano);
@@ -194,8 +194,8 @@ export function budget({ test }: ConformanceContext): void {
       assert.equal(final.reservedNano, tally.outstanding, `seed ${seed}`);
       assert.ok(final.spentNano + final.reservedNano <= ceilingNano);
       // Every accepted commit wrote its event, every refused one wrote nothing.
-      for (let i = 0; i < runIds.length; i++) {
-        assert.equal((await store.loadEvents(runIds[i])).length, lastSeqs[i], `seed ${seed}: events of run ${i}`);
+      for (const [i, runId] of runIds.entries()) {
+        assert.equal((await store.loadEvents(runId)).length, lastSeqs[i], `seed ${seed}: events of run ${i}`);
       }
     });
   });

@@ -27,7 +27,7 @@ export function claims({ test, reopen }: ConformanceContext): void {
       for (let i = 0; i < 6; i++) burst.push(await createRun(store, { agent, tenant: 'big', createdAt: t + i }));
       const small = [await createRun(store, { agent, tenant: 'small', createdAt: t + 10 }), await createRun(store, { agent, tenant: 'small', createdAt: t + 11 })];
       const claimed = (await store.claimRuns('worker-a', { limit: 4, leaseMs: 60_000, agents: [agent] })).map((r) => r.runId).sort();
-      assert.deepEqual(claimed, [burst[0].runId, burst[1].runId, small[0].runId, small[1].runId].sort());
+      assert.deepEqual(claimed, [burst[0]?.runId, burst[1]?.runId, small[0]?.runId, small[1]?.runId].sort());
     });
 
     test('claims queued root runs oldest first, up to the limit, and leases them to the worker', async (store) => {
@@ -47,7 +47,7 @@ export function claims({ test, reopen }: ConformanceContext): void {
       }
       assert.deepEqual(
         (await store.claimRuns('worker-b', { limit: 10, leaseMs: 60_000, agents: [agent] })).map((r) => r.runId),
-        [runs[3].runId],
+        [runs[3]?.runId],
       );
       assert.deepEqual(await store.claimRuns('worker-c', { limit: 10, leaseMs: 60_000, agents: [agent] }), []);
     });

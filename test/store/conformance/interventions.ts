@@ -149,6 +149,7 @@ export function interventionsAndExternalWrites({ test }: ConformanceContext): vo
         const worker = () => store.commit({ runId: run.runId, expectedSeq: 2, events: [limitHit('worker'), toolDenied()] });
         const external = () => store.appendExternal(run.runId, [cancelRequested()], { run: { status: 'cancelled' } });
         const [w, x] = random() < 0.5 ? await Promise.allSettled([worker(), external()]) : (await Promise.allSettled([external(), worker()])).reverse();
+        assert.ok(w && x);
         assert.equal(x.status, 'fulfilled', 'an external append is never refused for being behind');
         const types = (await store.loadEvents(run.runId)).map((e) => e.type);
         if (w.status === 'fulfilled') {

@@ -216,7 +216,7 @@ export function runsAndEvents({ test }: ConformanceContext): void {
       for (let i = 0; i < 105; i++) await createRun(store, { tenant, createdAt: 1_700_000_000_000 + i });
       const page = await store.listRuns({ tenant });
       assert.equal(page.length, 100);
-      assert.equal(page[0].createdAt, 1_700_000_000_104);
+      assert.equal(page[0]?.createdAt, 1_700_000_000_104);
       assert.equal((await store.listRuns({ tenant, limit: 500 })).length, 105);
     });
 
