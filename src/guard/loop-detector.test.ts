@@ -8,7 +8,7 @@ const config = { repeats: 3, noProgressSteps: 4 };
 /** Each step runs `lookup` with the given args and gets the given result. */
 function steps(pairs: [args: unknown, result: unknown][]) {
   const log = runLog({ maxSteps: 50 }).started();
-  pairs.forEach(([args, result], i) => log.turn(i + 1, [{ callId: `c${i}`, tool: 'lookup', args }]).ran(`c${i}`, result));
+  for (const [i, [args, result]] of pairs.entries()) log.turn(i + 1, [{ callId: `c${i}`, tool: 'lookup', args }]).ran(`c${i}`, result);
   return log.fold();
 }
 

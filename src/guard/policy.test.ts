@@ -7,7 +7,7 @@ import { simulated } from '../model/simulated.ts';
 import { askPredicate, decidePolicy } from './policy.ts';
 
 const input = z.object({ amount: z.number() });
-const tool = (name: string, tier: 'read' | 'write' | 'delete', extra: Partial<Parameters<typeof defineTool>[0]> = {}): AnyTool =>
+const tool = (name: string, tier: 'read' | 'write' | 'delete', extra: Record<string, unknown> = {}): AnyTool =>
   defineTool({ name, description: name, tier, input, execute: () => 'ok', ...extra } as Parameters<typeof defineTool>[0]);
 
 const read = tool('read_order', 'read');
@@ -134,10 +134,10 @@ describe('policy: rules', () => {
 });
 
 describe('policy: asking a predicate', () => {
-  it('describes a thrown non-error, a function and a promise-like answer in words', async () => {
+  it('describes a thrown non-error, a function and an async non-boolean answer in words', async () => {
     assert.deepEqual(await askPredicate(() => { throw 42; }, {}, 50), { ok: false, why: 'threw (42)' });
     assert.deepEqual(await askPredicate(() => () => true, {}, 50), { ok: false, why: 'returned a function, not true or false' });
-    assert.deepEqual(await askPredicate(async () => ({ then: 1 }), {}, 50), { ok: false, why: 'returned {"then":1}, not true or false' });
+    assert.deepEqual(await askPredicate(async () => ({ ok: 1 }), {}, 50), { ok: false, why: 'returned {"ok":1}, not true or false' });
     assert.deepEqual(await askPredicate(() => true, {}, 50), { ok: true, value: true });
   });
 });
