@@ -1,5 +1,5 @@
 import { type Appliers, call, closeTurnIfResolved } from './fold-calls.ts';
-import { mustExist } from './errors.ts';
+import { mustExist, WardenError } from './errors.ts';
 
 export type CompensationStatus =
   | 'pending' // will run
@@ -34,7 +34,7 @@ export interface UndoState {
 
 function comp(s: Parameters<NonNullable<Appliers['undo.started']>>[0], callId: string): CompensationState {
   const c = s.undo?.compensations.get(callId);
-  if (!c) throw new Error(`Run ${s.runId}: compensation event for ${callId}, which the undo does not cover`);
+  if (!c) throw new WardenError('STORE_CORRUPT', `Run ${s.runId}: compensation event for ${callId}, which the undo does not cover`, { context: { runId: s.runId } });
   return c;
 }
 
