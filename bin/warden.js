@@ -9,7 +9,7 @@ import { registerHooks } from 'node:module';
 // Node 22 marks SQLite and type stripping as experimental and says so on every command; both are
 // what Warden is tested on (see `engines`), so the CLI does not repeat it. Other warnings print.
 const emitWarning = process.emitWarning;
-process.emitWarning = function (warning, ...rest) {
+process.emitWarning = (warning, ...rest) => {
   const text = typeof warning === 'string' ? warning : warning?.message;
   if (/^(SQLite|Type Stripping) is an experimental feature/.test(String(text))) return;
   return emitWarning.call(process, warning, ...rest);

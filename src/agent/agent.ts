@@ -1,6 +1,6 @@
 import { WardenError } from '../core/errors.ts';
 import { type AnyTool, governedTool } from './tool.ts';
-import { type Tier } from '../core/tiers.ts';
+import type { Tier } from '../core/tiers.ts';
 import { type ModelPricing, type ResolvedPrice, resolvePrice } from '../model/pricing.ts';
 import {
   type DelegationLimits,

@@ -2,7 +2,7 @@ import type { Agent } from '../agent/agent.ts';
 import { delegateTarget } from '../agent/delegate.ts';
 import { PLAN_TOOL } from '../core/plan.ts';
 import { isReversible } from '../agent/tool.ts';
-import { type Tier } from '../core/tiers.ts';
+import type { Tier } from '../core/tiers.ts';
 import type { AnyRunEvent, RunStatus, StopReason } from '../core/events.ts';
 import { usdToNano } from '../core/money.ts';
 

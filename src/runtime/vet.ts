@@ -5,7 +5,7 @@ import { retriesOverdrawn } from '../guard/limits.ts';
 import { checkArgs } from '../guard/check-args.ts';
 import { decidePolicy, type PolicyVerdict } from '../guard/policy.ts';
 import { scoreStep } from '../guard/confidence.ts';
-import { type ConfidenceScore } from '../core/confidence.ts';
+import type { ConfidenceScore } from '../core/confidence.ts';
 import { hashValue } from '../core/canonical.ts';
 import { PARKED_STATUSES, TERMINAL_STATUSES } from '../core/events.ts';
 import type { CallState } from '../core/fold.ts';

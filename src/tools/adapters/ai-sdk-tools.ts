@@ -1,7 +1,7 @@
 import type { Tool as AiSdkTool } from 'ai';
 import { z } from 'zod';
 import { type AnyTool, defineTool } from '../../agent/tool.ts';
-import { type Tier } from '../../core/tiers.ts';
+import type { Tier } from '../../core/tiers.ts';
 import { WardenError } from '../../core/errors.ts';
 import { jsonSchemaInput, modelFacingSchema } from './json-schema-input.ts';
 import { declaredTiers } from './tiers.ts';

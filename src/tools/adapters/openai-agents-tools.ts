@@ -1,5 +1,5 @@
 import { type AnyTool, defineTool } from '../../agent/tool.ts';
-import { type Tier } from '../../core/tiers.ts';
+import type { Tier } from '../../core/tiers.ts';
 import { WardenError } from '../../core/errors.ts';
 import { jsonSchemaInput, modelFacingSchema } from './json-schema-input.ts';
 import { declaredTiers } from './tiers.ts';
