@@ -12,7 +12,7 @@ import { callDeadline } from './call-timer.ts';
 import { conversation } from '../core/fold.ts';
 import type { RunContext } from './run-context.ts';
 import { failRun, stopRun } from './decide/run-end.ts';
-import { gateFinalAnswer } from './vet.ts';
+import { gateFinalAnswer } from './decide/vetting.ts';
 import { breakerOutcome, breakerRefusal, countAttempt, retryBudgetRefusal, waitForProvider } from './scheduling.ts';
 import { planToolSpec } from '../core/plan.ts';
 import { cutCostNano, overrunOf, reserveStreamTopUp, splitCost, stopAfterCut, STREAM_BYTES_PER_TOKEN, type StreamTopUp } from './stream-cut.ts';
@@ -133,7 +133,7 @@ export async function modelStep(ctx: RunContext): Promise<void> {
   }
   if (turn.toolCalls.length === 0) {
     if (turn.text.trim().length > 0) {
-      if (gateFinalAnswer(ctx, turn.text)) return; // a person confirms the answer first
+      if (gateFinalAnswer(ctx, ctx.agent, turn.text)) return; // a person confirms the answer first
       ctx.emit('run.completed', { output: turn.text });
       return;
     }

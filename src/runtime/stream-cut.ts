@@ -4,6 +4,7 @@ import { remainingNano } from '../guard/budget.ts';
 import type { RunContext } from './run-context.ts';
 import { stopRun } from './decide/run-end.ts';
 import { reserve } from './decide/ledger.ts';
+import type { Decisions } from './decide/decisions.ts';
 
 /**
  * How far a streamed call may go, in bytes per reserved output token, once more is reserved:
@@ -59,18 +60,18 @@ export function cutCostNano(plan: Omit<CutReservation, 'reservationId' | 'topUp'
  * reservation (`estimated`: the provider never said), and the run stops with `cost_ceiling`, as it
  * does when a provider reports more output than it was asked for.
  */
-export function stopAfterCut(ctx: RunContext, plan: CutReservation, costNano: number, outputBytes: number): void {
+export function stopAfterCut(d: Decisions, plan: CutReservation, costNano: number, outputBytes: number): void {
   const reservedTokens = plan.maxOutputTokens + (plan.topUp?.outputTokens ?? 0);
   const overrun = overrunOf(plan, costNano);
   if (overrun) {
-    ctx.emit('budget.overrun', {
+    d.emit('budget.overrun', {
       ...overrun,
       reservedTokens: { input: plan.inputTokens, output: reservedTokens },
       actualTokens: { input: plan.inputTokens, output: outputBytes },
       estimated: true,
     });
   }
-  stopRun(ctx, {
+  stopRun(d, {
     limit: 'cost_ceiling',
     detail:
       `The provider streamed ${outputBytes} bytes of output, more than the ${reservedTokens} output tokens reserved for the call could hold ` +

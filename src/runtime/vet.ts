@@ -1,10 +1,8 @@
 import { delegateTarget } from '../agent/delegate.ts';
 import { PLAN_TOOL } from '../core/plan.ts';
 import type { AnyTool } from '../agent/tool.ts';
-import { retriesOverdrawn } from '../guard/limits.ts';
 import { checkArgs } from '../guard/check-args.ts';
 import { decidePolicy, type PolicyVerdict } from '../guard/policy.ts';
-import { scoreStep } from '../guard/confidence.ts';
 import type { ConfidenceScore } from '../core/confidence.ts';
 import { hashValue } from '../core/canonical.ts';
 import { PARKED_STATUSES, TERMINAL_STATUSES } from '../core/events.ts';
@@ -12,8 +10,9 @@ import type { CallState } from '../core/fold.ts';
 import { matchPlanStep, proposePlan, reverifyCall } from './plan-step.ts';
 import type { RunContext } from './run-context.ts';
 import { stopRun } from './decide/run-end.ts';
-import { approvalId, escalationId } from '../core/ids.ts';
+import { approvalId } from '../core/ids.ts';
 import { mustExist } from '../core/errors.ts';
+import { escalate, reject, scoreCall } from './decide/vetting.ts';
 
 /**
  * Checks the latest turn's proposed calls in the order the model gave them: schema, plan, policy,
@@ -100,7 +99,7 @@ async function vetCall(ctx: RunContext, call: CallState): Promise<void> {
     return;
   }
 
-  const score = agent.escalation && !call.cleared ? scoreCall(ctx, call, deviation !== null) : null;
+  const score = agent.escalation && !call.cleared ? scoreCall(ctx.state, ctx.agent, call, deviation !== null) : null;
   const threshold = agent.escalation?.threshold ?? null;
   if (score && threshold !== null && score.score < threshold) {
     assess(ctx, call, planStep, deviation, score, 'escalate', `confidence ${score.score} is below the threshold ${threshold}`);
@@ -150,66 +149,6 @@ function assess(
   });
 }
 
-/** Scores a proposed call from the signals the log holds. */
-function scoreCall(ctx: RunContext, call: CallState, planDeviation: boolean): ConfidenceScore {
-  const s = ctx.state;
-  const turn = s.turns.find((t) => t.step === call.step)?.turn;
-  let recentErrors = 0;
-  for (const c of s.calls.values()) {
-    if (c.step >= call.step - 2 && c.callId !== call.callId && (c.status === 'failed' || c.status === 'rejected')) recentErrors++;
-  }
-  return scoreStep(ctx.agent.escalation?.scorer, {
-    ...(turn?.confidence !== undefined ? { modelConfidence: turn.confidence } : {}),
-    ...(turn?.avgLogprob !== undefined ? { avgLogprob: turn.avgLogprob } : {}),
-    planDeviation,
-    recentErrors,
-    retries: s.retries,
-    maxRetries: s.limits.maxRetries,
-  });
-}
-
-/** Parks the run on a person's decision about this call: approve, edit, take over or stop. */
-function escalate(ctx: RunContext, call: CallState, reason: string, detail: string, extra: Record<string, unknown>): void {
-  const id = escalationId(ctx.runId, call.callId, reason === 'low_confidence' ? 'lc' : 'pd');
-  const evidence = { tool: call.tool, args: call.args, step: call.step, detail, ...extra };
-  ctx.emit('escalated', { escalationId: id, reason, callId: call.callId, evidence });
-  ctx.intervene({ id, kind: 'escalation', callId: call.callId, tool: call.tool, args: call.args, argsHash: call.argsHash, reason: detail, evidence, requestedAt: ctx.now() });
-}
-
-/** Scores a final answer; below the threshold the run waits for a person before it completes. */
-export function gateFinalAnswer(ctx: RunContext, text: string): boolean {
-  const esc = ctx.agent.escalation;
-  if (!esc) return false;
-  const s = ctx.state;
-  const turn = s.turns.at(-1)?.turn;
-  const score = scoreStep(esc.scorer, {
-    ...(turn?.confidence !== undefined ? { modelConfidence: turn.confidence } : {}),
-    ...(turn?.avgLogprob !== undefined ? { avgLogprob: turn.avgLogprob } : {}),
-    planDeviation: false,
-    recentErrors: [...s.calls.values()].filter((c) => c.step >= s.steps - 2 && (c.status === 'failed' || c.status === 'rejected')).length,
-    retries: s.retries,
-    maxRetries: s.limits.maxRetries,
-  });
-  const low = score.score < esc.threshold;
-  ctx.emit('step.assessed', {
-    callId: null,
-    planStep: null,
-    deviation: false,
-    confidence: score.score,
-    threshold: esc.threshold,
-    factors: score.factors,
-    verdict: low ? 'escalate' : 'proceed',
-    reason: low ? `the answer's confidence ${score.score} is below the threshold ${esc.threshold}` : `the answer's confidence ${score.score} ≥ threshold ${esc.threshold}`,
-  });
-  if (!low) return false;
-  const id = escalationId(ctx.runId, `answer${s.steps}`, 'lc');
-  const detail = `final answer: confidence ${score.score} is below the threshold ${esc.threshold}`;
-  const evidence = { answer: text, step: s.steps, detail, confidence: score.score, threshold: esc.threshold, factors: score.factors };
-  ctx.emit('escalated', { escalationId: id, reason: 'low_confidence', evidence });
-  ctx.intervene({ id, kind: 'escalation', callId: null, tool: null, args: null, argsHash: null, reason: detail, evidence, requestedAt: ctx.now() });
-  return true;
-}
-
 const SHADOW_NOTE = 'Shadow mode: this action was recorded for review, not performed. Carry on as if it had succeeded.';
 
 function standIn(tool: AnyTool, args: unknown): unknown {
@@ -221,8 +160,3 @@ function standIn(tool: AnyTool, args: unknown): unknown {
   }
 }
 
-export function reject(ctx: RunContext, call: CallState, code: string, message: string): void {
-  ctx.emit('tool.rejected', { callId: call.callId, tool: call.tool, error: { code, message } });
-  const hit = retriesOverdrawn(ctx.state);
-  if (hit) stopRun(ctx, hit);
-}

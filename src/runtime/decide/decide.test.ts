@@ -11,6 +11,7 @@ import { recordDecisions } from './decisions.ts';
 import { nextAction } from './next-action.ts';
 import { cancelRun, stopRun } from './run-end.ts';
 import { beginSession } from './session-start.ts';
+import { gateFinalAnswer, reject } from './vetting.ts';
 
 // The deciding half of the loop, tried on folded logs alone: no store, no clock, no network.
 
@@ -135,5 +136,34 @@ describe('beginSession: what a new session settles from the log', () => {
     cancelRun(b, 'ops', 'x');
     assert.deepEqual(a.events, b.events);
     assert.deepEqual(a.interventions, b.interventions);
+  });
+});
+
+describe('vetting decisions', () => {
+  it('refuses a call and tells the model why; past the retry limit the run stops', () => {
+    const s = log(turn({ callId: 'c1', tool: 'lookup', args: {} }));
+    s.limits.maxRetries = 0;
+    const d = recordDecisions(s, () => 2_000);
+    const call = s.calls.get('c1');
+    assert.ok(call);
+    reject(d, call, 'INVALID_TOOL_ARGS', 'id is required');
+    assert.deepEqual(d.events.map((e) => e.type), ['tool.rejected', 'limit.hit', 'run.stopped']);
+    assert.equal(s.stopReason, 'max_retries');
+  });
+
+  it('holds a final answer below the confidence threshold for a person, and lets a confident one through', () => {
+    const gated = defineAgent({ name: 'careful', instructions: 'x', model: simulated.script([{ text: 'done' }]), tools: [lookup], escalation: { threshold: 0.8 } });
+    const answered = (confidence: number): Entry => [
+      'model.called',
+      { step: 1, attempt: 1, maxOutputTokens: 100, turn: { text: 'refunded', toolCalls: [], usage, finishReason: 'stop', confidence }, costNano: 10, latencyMs: 1 },
+    ];
+    const unsure = recordDecisions(log(answered(0.5)), () => 2_000);
+    assert.equal(gateFinalAnswer(unsure, gated, 'refunded'), true);
+    assert.deepEqual(unsure.events.map((e) => e.type), ['step.assessed', 'escalated']);
+    assert.equal(unsure.interventions[0]?.id, 'esc_1_answer1_lc');
+    const sure = recordDecisions(log(answered(0.95)), () => 2_000);
+    assert.equal(gateFinalAnswer(sure, gated, 'refunded'), false);
+    assert.deepEqual(sure.events.map((e) => e.type), ['step.assessed']);
+    assert.equal(gateFinalAnswer(recordDecisions(log(answered(0.1))), agent, 'refunded'), false, 'no escalation configured, no gate');
   });
 });
