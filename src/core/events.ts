@@ -248,6 +248,58 @@ export interface EventPayloads {
 
 export type EventType = keyof EventPayloads;
 
+/**
+ * Every event type this schema version defines; the record makes TypeScript refuse a type left out.
+ * The fold refuses any other type at a version it reads: a new type comes with a new version.
+ */
+const EVENT_TYPE_TABLE: Record<EventType, true> = {
+  'run.submitted': true,
+  'run.started': true,
+  'budget.reserved': true,
+  'budget.committed': true,
+  'budget.overrun': true,
+  'model.called': true,
+  'model.failed': true,
+  'tool.rejected': true,
+  'policy.decided': true,
+  'approval.requested': true,
+  'approval.decided': true,
+  'tool.denied': true,
+  'tool.started': true,
+  'tool.succeeded': true,
+  'tool.failed': true,
+  escalated: true,
+  'escalation.decided': true,
+  'limit.hit': true,
+  'plan.proposed': true,
+  'plan.rejected': true,
+  'plan.verified': true,
+  'plan.amended': true,
+  'step.assessed': true,
+  'child.spawned': true,
+  'child.waiting': true,
+  'child.resumed': true,
+  'tool.shadowed': true,
+  'undo.started': true,
+  'compensation.requested': true,
+  'compensation.decided': true,
+  'compensation.started': true,
+  'compensation.succeeded': true,
+  'compensation.failed': true,
+  'compensation.escalated': true,
+  'undo.completed': true,
+  'breaker.changed': true,
+  'scheduler.waited': true,
+  'lock.acquired': true,
+  'cancel.requested': true,
+  'run.completed': true,
+  'run.failed': true,
+  'run.stopped': true,
+  'run.cancelled': true,
+};
+
+export const EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(EVENT_TYPE_TABLE));
+
 /** An event as stored: its place in the run's log, when, and the payload's schema version. */
 export interface RunEvent<T extends EventType = EventType> {
   runId: string;

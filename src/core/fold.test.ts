@@ -280,13 +280,10 @@ describe('fold: bad logs fail with a typed error', () => {
     assert.throws(() => log.fold(), (e) => isWardenError(e, 'STORE_CORRUPT') && /unknown call ghost/.test(e.message));
   });
 
-  it('skips an event type it does not know, moving only seq and time on', () => {
-    // The schema version guards shape changes; an unknown type at a known version is tolerated.
+  it('refuses an event type its schema version does not define (a new type comes with a new version)', () => {
     const log = runLog().started();
     log.events.push({ ...nth(log.events, 1), seq: 3, at: nth(log.events, 1).at + 5, type: 'future.thing' } as unknown as AnyRunEvent);
-    const s = log.fold();
-    assert.equal(s.seq, 3);
-    assert.equal(s.status, 'running');
+    assert.throws(() => log.fold(), (e) => isWardenError(e, 'STORE_CORRUPT') && /"future.thing", which schema v1 does not define/.test(e.message));
   });
 });
 

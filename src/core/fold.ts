@@ -19,7 +19,7 @@ import {
   type RunStatus,
   type StopReason,
 } from './events.ts';
-import { PARKED_STATUSES, TERMINAL_STATUSES } from './events.ts';
+import { EVENT_TYPES, PARKED_STATUSES, TERMINAL_STATUSES } from './events.ts';
 import { usdToNano } from './money.ts';
 
 export type CallStatus =
@@ -243,6 +243,11 @@ export function applyEvent(state: RunState, event: AnyRunEvent): void {
       'STORE_CORRUPT',
       `Event ${event.seq} of run ${state.runId} has schema v${event.v}; this Warden reads up to v${EVENT_SCHEMA_VERSION}. Upgrade Warden.`,
     );
+  }
+  if (!EVENT_TYPES.has(event.type)) {
+    throw new WardenError('STORE_CORRUPT', `Event ${event.seq} of run ${state.runId} has type "${String(event.type)}", which schema v${event.v} does not define`, {
+      context: { runId: state.runId },
+    });
   }
   if (event.seq !== state.seq + 1) {
     throw new WardenError('STORE_CORRUPT', `Run ${state.runId}: event seq ${event.seq} follows ${state.seq}`, {
