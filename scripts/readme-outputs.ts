@@ -103,7 +103,7 @@ const MARK = /<!-- readme-output: ([a-z-]+) -->\n(```[a-z]*\n)([\s\S]*?)\n```/g;
 
 function rewrite(readme: string, blocks: Map<string, string>): { text: string; names: string[] } {
   const names: string[] = [];
-  const text = readme.replace(MARK, (whole, name: string, fence: string) => {
+  const text = readme.replace(MARK, (_whole, name: string, fence: string) => {
     const body = blocks.get(name);
     if (body === undefined) throw new Error(`README marks a block "${name}" that this script does not make`);
     names.push(name);

@@ -10,6 +10,13 @@ import { seededRandom } from '../src/model/seeded-random.ts';
 import { createSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 import { createWarden, type WardenOptions } from '../src/runtime/warden.ts';
 
+/**
+ * A parsed JSON body as tests read it: fields are picked straight off it and the assertion that
+ * follows is the check, so a wrong guess fails there rather than in a type.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the one deliberate any of the tests, for parsed JSON bodies they read fields off
+export type Json = any;
+
 export function tempDir(prefix = 'warden-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }

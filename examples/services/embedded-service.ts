@@ -48,7 +48,9 @@ server.listen(Number(process.env.PORT ?? 8790), '127.0.0.1', async () => {
     return;
   }
   const lines: string[] = [];
-  const stop = warden.subscribe(({ events }) => events.forEach((e) => lines.push(e.type)));
+  const stop = warden.subscribe(({ events }) => {
+    for (const e of events) lines.push(e.type);
+  });
   const res = await fetch(`http://127.0.0.1:${port}/ask`, { method: 'POST', body: 'Refund order 1042, it arrived broken' });
   console.log(JSON.stringify({ answer: await res.json(), events: lines.length }));
   stop();

@@ -30,6 +30,7 @@ export interface PolicyRule {
    * anything but a boolean or takes longer than `policy.predicateTimeoutMs` fails closed: a deny or
    * approve rule then matches, an allow rule does not.
    */
+  // biome-ignore lint/suspicious/noExplicitAny: one rule may cover several tools, so the predicate reads whichever tool's arguments it is handed
   when?: (args: any) => boolean | Promise<boolean>;
   decision: PolicyDecision;
   reason?: string;
@@ -250,7 +251,7 @@ export function defineAgent(config: AgentConfig): Agent {
     const list = typeof config.delegates === 'function' ? config.delegates() : (config.delegates ?? []);
     const all = new Map(toolsByName);
     for (const child of list) {
-      if (!child || child.kind !== 'warden.agent') throw new WardenError('INVALID_CONFIG', `${where}: every delegate must come from defineAgent(…)`);
+      if (child?.kind !== 'warden.agent') throw new WardenError('INVALID_CONFIG', `${where}: every delegate must come from defineAgent(…)`);
       const tool = delegateTool(child);
       if (all.has(tool.name)) throw new WardenError('INVALID_CONFIG', `${where}: delegate "${child.name}" clashes with the tool "${tool.name}"`);
       all.set(tool.name, tool);

@@ -24,7 +24,7 @@ export async function loadAgent(file: string): Promise<LoadedAgent> {
     throw new WardenError('AGENT_LOAD_FAILED', `Could not load agent file ${path}: ${describeError(cause)}`, { cause });
   }
   const agent = module.default as Agent | undefined;
-  if (!agent || agent.kind !== 'warden.agent') {
+  if (agent?.kind !== 'warden.agent') {
     throw new WardenError('AGENT_LOAD_FAILED', `${path} must have a default export made with defineAgent(…)`);
   }
   return { agent, path };

@@ -78,7 +78,7 @@ export interface Tool<I extends z.ZodType = z.ZodType, O = unknown> extends Read
 }
 
 /** Anything with a name and a tier is governed the same way, whatever its input type. */
-// biome-ignore lint: a tool collection is heterogeneous by nature
+// biome-ignore lint/suspicious/noExplicitAny: a tool collection is heterogeneous by nature
 export type AnyTool = Tool<any, any>;
 
 const TOOL_NAME = /^[a-zA-Z][a-zA-Z0-9_-]{0,63}$/;

@@ -14,7 +14,11 @@ describe('cached coordinator', () => {
   it('answers a closed breaker and a quiet window locally, and writes failures through at once', async () => {
     const shared = createLocalCoordinator();
     let reads = 0;
-    const counting = { ...shared, breakerAllows: (...a: Parameters<typeof shared.breakerAllows>) => (reads++, shared.breakerAllows(...a)) };
+    const counting = { ...shared, breakerAllows: (...a: Parameters<typeof shared.breakerAllows>) => {
+        reads++;
+        return shared.breakerAllows(...a);
+      },
+    };
     const cached = createCachedCoordinator(counting, { refreshMs: 1_000 });
     const cfg = { failures: 2, windowMs: 10_000, cooldownMs: 10_000 };
     for (let t = 0; t < 50; t++) await cached.breakerAllows('k', cfg, t);

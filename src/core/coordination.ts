@@ -112,13 +112,19 @@ export function createLocalCoordinator(): Coordinator {
   const breakers = new Map<string, BreakerRecord>();
   const breaker = (key: string): BreakerRecord => {
     let b = breakers.get(key);
-    if (!b) breakers.set(key, (b = { ...NEW_BREAKER, failures: [] }));
+    if (!b) {
+      b = { ...NEW_BREAKER, failures: [] };
+      breakers.set(key, b);
+    }
     return b;
   };
   return {
     async takeTokens(key, amount, capacity, perMs, now) {
       let b = buckets.get(key);
-      if (!b) buckets.set(key, (b = { tokens: capacity, at: now }));
+      if (!b) {
+        b = { tokens: capacity, at: now };
+        buckets.set(key, b);
+      }
       return takeFrom(b, amount, capacity, perMs, now);
     },
     async count(key, add, windowMs, now) {
@@ -126,7 +132,10 @@ export function createLocalCoordinator(): Coordinator {
       const start = now - (now % size);
       const list = (windows.get(key) ?? []).filter((w) => w.start + size > now - windowMs);
       let current = list.at(-1);
-      if (!current || current.start !== start) list.push((current = { start, calls: 0, retries: 0 }));
+      if (current?.start !== start) {
+        current = { start, calls: 0, retries: 0 };
+        list.push(current);
+      }
       current.calls += add.calls;
       current.retries += add.retries;
       windows.set(key, list);

@@ -358,7 +358,10 @@ const APPLY: Appliers = {
     c.error = undefined;
     const key = `${c.tool}\u0000${c.argsHash}\u0000${hashValue(d.result)}`;
     let repeat = s.repeats.get(key);
-    if (!repeat) s.repeats.set(key, (repeat = { tool: c.tool, args: c.args, steps: [] }));
+    if (!repeat) {
+      repeat = { tool: c.tool, args: c.args, steps: [] };
+      s.repeats.set(key, repeat);
+    }
     repeat.steps.push(c.step);
     s.lastRepeat = repeat;
     const planStep = c.planStep ? s.plan?.steps.get(c.planStep) : undefined;

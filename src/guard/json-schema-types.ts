@@ -44,14 +44,20 @@ export function typesOf(schema: JsonSchema): Set<JsonType> | null {
     if (s !== schema && (s.anyOf || s.oneOf)) {
       const inner = typesOf(s);
       if (!inner) return null;
-      inner.forEach((t) => out.add(t));
+      for (const t of inner) out.add(t);
       continue;
     }
-    if ('const' in s) out.add(typeOfValue(s.const));
-    else if (Array.isArray(s.enum)) s.enum.forEach((v) => out.add(typeOfValue(v)));
-    else if (typeof s.type === 'string') out.add(s.type as JsonType);
-    else if (Array.isArray(s.type)) (s.type as JsonType[]).forEach((t) => out.add(t));
-    else return null;
+    if ('const' in s) {
+      out.add(typeOfValue(s.const));
+    } else if (Array.isArray(s.enum)) {
+      for (const v of s.enum) out.add(typeOfValue(v));
+    } else if (typeof s.type === 'string') {
+      out.add(s.type as JsonType);
+    } else if (Array.isArray(s.type)) {
+      for (const t of s.type as JsonType[]) out.add(t);
+    } else {
+      return null;
+    }
   }
   return out;
 }

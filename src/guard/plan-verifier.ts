@@ -175,7 +175,7 @@ export async function verifyPlan(plan: Plan, agent: Agent, ctx: PlanContext): Pr
     for (const id of order) {
       const step = mustExist(byId.get(id), 'the plan step');
       const facts = new Set<string>();
-      for (const dep of dependenciesOf(step)) provided.get(dep)?.forEach((f) => facts.add(f));
+      for (const dep of dependenciesOf(step)) for (const f of provided.get(dep) ?? []) facts.add(f);
       const tool = agent.toolsByName.get(step.tool);
       for (const need of tool?.requires ?? []) {
         if (facts.has(need) || ctx.establishedFacts.has(need)) continue;

@@ -121,7 +121,7 @@ export function behaviourModel(options: BehaviourOptions): SimulatedModel {
     const index = turn.turn;
     const content: LanguageModelV3Content[] = [];
     if (turn.text) content.push({ type: 'text', text: turn.text });
-    turn.calls.forEach((c, i) => content.push({ type: 'tool-call', toolCallId: `call_${index}_${i}`, toolName: c.tool, input: c.input }));
+    for (const [i, c] of turn.calls.entries()) content.push({ type: 'tool-call', toolCallId: `call_${index}_${i}`, toolName: c.tool, input: c.input });
     const promptBytes = promptUtf8Bytes(call);
     const inputTokens = Math.min(promptBytes, Math.max(1, Math.ceil(promptBytes / 4)));
     const wanted = Math.max(1, Math.ceil(outputUtf8Bytes(turn.text, turn.calls.map((c) => ({ toolName: c.tool, input: c.input }))) / 4)) + thinking;

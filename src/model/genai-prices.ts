@@ -108,7 +108,7 @@ export function genaiPricesFor(aiSdkProvider: string, modelId: string, at: Date 
   const { calcPrice, findProvider } = genaiPrices();
   const provider = findProvider({ providerId: genaiProviderId(aiSdkProvider) });
   if (!provider) return undefined;
-  let found;
+  let found: ReturnType<typeof calcPrice>;
   try {
     found = calcPrice({ input_tokens: 0, output_tokens: 0 }, modelId, { provider, timestamp: at });
   } catch {

@@ -9,7 +9,6 @@ import type {
   SharedV3ProviderMetadata,
 } from '@ai-sdk/provider';
 import { WardenError } from '../core/errors.ts';
-import type { TokenUsage } from '../core/ports/model.ts';
 import { PRICING_KEY, type ModelPricing } from './pricing.ts';
 import { createAttemptTracker, hashPrompt } from './simulated-attempts.ts';
 import { toStreamResult } from './simulated-stream.ts';
@@ -154,7 +153,7 @@ export const simulated = {
 
       const content: LanguageModelV3Content[] = [];
       if (turn.text) content.push({ type: 'text', text: turn.text });
-      turn.calls.forEach((c, i) => content.push({ type: 'tool-call', toolCallId: `call_${index}_${i}`, toolName: c.toolName, input: c.input }));
+      for (const [i, c] of turn.calls.entries()) content.push({ type: 'tool-call', toolCallId: `call_${index}_${i}`, toolName: c.toolName, input: c.input });
       const usage = simulatedUsage(turn.usage, promptUtf8Bytes(call), outputUtf8Bytes(turn.text, turn.calls), call.maxOutputTokens);
       const finish = usage.clamped ? 'length' : turn.calls.length > 0 ? 'tool-calls' : 'stop';
       return {

@@ -74,7 +74,8 @@ export class WardenMetrics {
   readonly driftAlerts: Counter<'agent' | 'dimension'>;
 
   constructor(options: MetricsOptions = {}) {
-    const registers = [(this.registry = options.registry ?? new Registry())];
+    this.registry = options.registry ?? new Registry();
+    const registers = [this.registry];
     this.now = options.now ?? Date.now;
     const store = options.store;
     const counter = <L extends string>(name: string, help: string, labelNames: L[]) => new Counter<L>({ name, help, labelNames, registers });

@@ -56,7 +56,9 @@ export async function shadowReport(store: Store, filter: { agent?: string; tenan
   actions.sort((a, b) => a.at - b.at);
   const byTool: ShadowReport['byTool'] = {};
   for (const a of actions) {
-    (byTool[a.tool] ??= { allow: 0, approve: 0, deny: 0 })[a.decision]++;
+    const counts = byTool[a.tool] ?? { allow: 0, approve: 0, deny: 0 };
+    counts[a.decision]++;
+    byTool[a.tool] = counts;
   }
   return { runs: shadowRuns, actions, byTool };
 }

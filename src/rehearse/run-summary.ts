@@ -93,7 +93,7 @@ interface CallTrace {
  */
 export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunSummary {
   const first = events[0];
-  if (!first || first.type !== 'run.submitted') throw new Error('a run log starts with run.submitted');
+  if (first?.type !== 'run.submitted') throw new Error('a run log starts with run.submitted');
   const s: RunSummary = {
     runId: first.runId, status: 'queued', stopReason: null, stopDetail: null, spentNano: 0, modelCostNano: 0,
     ceilingNano: usdToNano(first.data.limits.maxCostUsd), peakSpentNano: 0, overruns: 0, openReservationsAtEnd: 0, activeMs: 0, steps: 0, modelCalls: 0,

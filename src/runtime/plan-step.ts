@@ -1,7 +1,7 @@
 import { dependenciesOf, PLAN_TOOL, planSchema, substituteRefs, valueAt } from '../core/plan.ts';
 import type { Tier } from '../core/tiers.ts';
 import { inputTokenBound, remainingNano } from '../guard/budget.ts';
-import { type PlanContext, verifyPlan } from '../guard/plan-verifier.ts';
+import { type PlanContext, type PlanVerdict, verifyPlan } from '../guard/plan-verifier.ts';
 import { tokensToNano } from '../core/money.ts';
 import { hashValue } from '../core/canonical.ts';
 import { conversation, type CallState, type RunState } from '../core/fold.ts';
@@ -42,7 +42,7 @@ export async function proposePlan(ctx: RunContext, call: CallState): Promise<voi
   const planId = `plan_${call.callId}`;
   const options = mustExist(ctx.agent.plan, 'the plan options of an agent that plans');
   const parsed = call.parseError ? null : planSchema.safeParse(call.args);
-  let verdict;
+  let verdict: PlanVerdict;
   if (!parsed?.success) {
     const why = call.parseError ?? parsed?.error.issues.slice(0, 6).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
     verdict = { ok: false as const, issues: [{ code: 'invalid_args' as const, message: `The plan is not in the expected shape: ${why}.` }], estimateNano: 0 };

@@ -438,7 +438,7 @@ export class Warden {
   /** The decision a waiting descendant needed was taken (or its run was cancelled). */
   private async interventionClosed(id: string): Promise<boolean> {
     const record = await this.store.getIntervention(id);
-    return !record || record.status !== 'pending';
+    return record?.status !== 'pending';
   }
 
   /** Same as `execute`: continues a run whose process is gone, from its last committed event. */

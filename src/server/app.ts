@@ -112,7 +112,10 @@ export function createServerApp(deps: ServerDeps): OpenAPIHono<Env> {
       security: [],
       responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } },
     }),
-    (c) => c.json((document ??= openApiDocument(app)) as object, 200),
+    (c) => {
+      document ??= openApiDocument(app);
+      return c.json(document as object, 200);
+    },
   );
   serveDashboard(app);
   return app;

@@ -16,7 +16,10 @@ export function serveDashboard(app: Hono<Env>): void {
   for (const [route, file] of Object.entries(FILES)) {
     app.get(route, (c) => {
       let body = cache.get(file);
-      if (body === undefined) cache.set(file, (body = readFileSync(join(DIR, file), 'utf8')));
+      if (body === undefined) {
+        body = readFileSync(join(DIR, file), 'utf8');
+        cache.set(file, body);
+      }
       return c.body(body, 200, { 'content-type': TYPES[file.split('.').pop() ?? ''] ?? 'application/octet-stream', 'cache-control': 'no-cache' });
     });
   }

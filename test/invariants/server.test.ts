@@ -15,7 +15,7 @@ import { startServer } from '../../src/server/serve.ts';
 import { createWarden } from '../../src/runtime/warden.ts';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import type { Store } from '../../src/core/ports/store.ts';
-import { tempDir } from '../helpers.ts';
+import { tempDir, type Json } from '../helpers.ts';
 import { catalog, testServer, waitFor, type TestServer } from '../server/fixtures.ts';
 
 const MB = 1024 * 1024;
@@ -31,7 +31,7 @@ function* bodyOf(total: number): Generator<Buffer> {
  * Streams a `bytes`-long POST to /v1/runs (with a Content-Length, or chunked without one) and
  * resolves with the answer as soon as it arrives; the upload is then abandoned.
  */
-function upload(url: string, key: string, bytes: number, framing: 'content-length' | 'chunked'): Promise<{ status: number; json: any }> {
+function upload(url: string, key: string, bytes: number, framing: 'content-length' | 'chunked'): Promise<{ status: number; json: Json }> {
   return new Promise((resolve, reject) => {
     let answered = false;
     const req = request(`${url}/v1/runs`, {
@@ -45,7 +45,7 @@ function upload(url: string, key: string, bytes: number, framing: 'content-lengt
       res.on('end', () => {
         answered = true;
         req.destroy();
-        let json: any = text;
+        let json: Json = text;
         try {
           json = JSON.parse(text);
         } catch {
@@ -100,7 +100,7 @@ describe('the server refuses an oversized body without reading it into memory', 
 
 /** An SSE client that collects events as they arrive and notes when the server ends the stream. */
 function openStream(url: string, key: string, headers: Record<string, string> = {}) {
-  const events: { id?: string; event: string; data: any }[] = [];
+  const events: { id?: string; event: string; data: Json }[] = [];
   let endedAt = 0;
   let status = 0;
   let notify: () => void = () => {};
@@ -115,8 +115,7 @@ function openStream(url: string, key: string, headers: Record<string, string> = 
     const reader = res.body.getReader();
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
       buffer += decoder.decode(chunk.value, { stream: true });
-      let cut: number;
-      while ((cut = buffer.indexOf('\n\n')) >= 0) {
+      for (let cut = buffer.indexOf('\n\n'); cut >= 0; cut = buffer.indexOf('\n\n')) {
         const frame = buffer.slice(0, cut);
         buffer = buffer.slice(cut + 2);
         const fields = Object.fromEntries(frame.split('\n').filter((l) => l.includes(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]));
@@ -245,7 +244,7 @@ describe('a live event stream ends when its key may no longer read the run', () 
 });
 
 /** A store whose first lease release waits until `gate` opens: the session that parked the run has not returned yet. */
-type Caller = (key: string, method: string, path: string, body?: unknown) => Promise<{ status: number; json: any }>;
+type Caller = (key: string, method: string, path: string, body?: unknown) => Promise<{ status: number; json: Json }>;
 
 function withSlowRelease(store: Store, gate: Promise<void>): Store {
   let held = false;

@@ -52,11 +52,11 @@ describe('an OpenAI-compatible endpoint through @ai-sdk/openai-compatible', () =
     assert.equal(result.output, 'Order 1042 totals $250.');
     assert.deepEqual(result.toolCalls.map((c) => [c.tool, c.status]), [['lookup_order', 'executed']]);
     const events = await warden.events(result.runId);
-    const failures = events.filter((e) => e.type === 'model.failed').map((e) => e.type === 'model.failed' && [e.data.failure.kind, e.data.retryInMs]);
+    const failures = events.flatMap((e) => (e.type === 'model.failed' ? [[e.data.failure.kind, e.data.retryInMs] as const] : []));
     assert.equal(failures.length, 2);
-    assert.equal(failures[0] && failures[0][0], 'rate_limited');
-    assert.ok(failures[0] && (failures[0][1] as number) >= 2000, `retry-after honoured: ${JSON.stringify(failures)}`);
-    assert.equal(failures[1] && failures[1][0], 'server_error');
+    assert.equal(failures[0]?.[0], 'rate_limited');
+    assert.ok((failures[0]?.[1] ?? 0) >= 2000, `retry-after honoured: ${JSON.stringify(failures)}`);
+    assert.equal(failures[1]?.[0], 'server_error');
     // 120 in + 30 out, then 200 in + 20 out, at $1 / $2 per million tokens.
     assert.equal(Math.round(result.costUsd * 1e9), (120 + 200) * 1000 + (30 + 20) * 2000);
     assert.ok(llm.requests().every((r) => ((r.body.max_tokens as number | undefined) ?? 0) <= 512), "the reservation's output bound is sent as max_tokens");

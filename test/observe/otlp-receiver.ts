@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Json } from '../helpers.ts';
 
 /** A span as it arrived over OTLP/HTTP JSON, with its attributes decoded to plain values. */
 export interface ReceivedSpan {
@@ -63,7 +64,7 @@ export class OtlpReceiver {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
-  private ingest(body: { resourceSpans?: { resource?: { attributes?: KeyValue[] }; scopeSpans?: { spans?: Record<string, any>[] }[] }[] }): void {
+  private ingest(body: { resourceSpans?: { resource?: { attributes?: KeyValue[] }; scopeSpans?: { spans?: Record<string, Json>[] }[] }[] }): void {
     for (const rs of body.resourceSpans ?? []) {
       const resource = decodeAttributes(rs.resource?.attributes);
       for (const ss of rs.scopeSpans ?? []) {

@@ -12,7 +12,13 @@ import { scriptedAgent, testWarden } from '../helpers.ts';
 /** A clock that only moves when the runtime sleeps, so waits are exact and cost no real time. */
 function virtualClock() {
   let t = 1_800_000_000_000;
-  return { now: () => t, sleep: async (ms: number) => void (t += Math.max(0, ms)), elapsed: (from: number) => t - from };
+  return {
+    now: () => t,
+    sleep: async (ms: number) => {
+      t += Math.max(0, ms);
+    },
+    elapsed: (from: number) => t - from,
+  };
 }
 
 describe('admission control', () => {
@@ -100,7 +106,12 @@ describe('circuit breakers and the retry budget', () => {
     const base = simulated.script([{ text: 'never', error: { status: 503, times: 1_000 } }]);
     const model = new Proxy(base, {
       get(target, prop, receiver) {
-        if (prop === 'doGenerate') return (...args: unknown[]) => (calls++, (target.doGenerate as (...a: unknown[]) => unknown).apply(target, args));
+        if (prop === 'doGenerate') {
+          return (...args: unknown[]) => {
+            calls++;
+            return (target.doGenerate as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
         return Reflect.get(target, prop, receiver);
       },
     });

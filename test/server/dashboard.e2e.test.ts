@@ -45,11 +45,13 @@ describe('the dashboard in a real browser', () => {
     await page.click('a[href="#/inbox"]');
     const card = page.locator(`[data-intervention][data-tool="delete_account"]`).filter({ hasText: runId });
     await card.waitFor();
+    // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText is what a person sees, which is what this checks
     assert.match(await card.innerText(), /"customerId": "c-42"/, 'the exact arguments are shown');
     await card.locator('textarea[name=reason]').fill('written request on file');
     await card.locator('button[data-act=approve]').click();
     await page.goto(`${t.server.url}/#/runs/${runId}`);
     await page.waitForSelector('h2 .s-completed', { timeout: 10_000 }).catch(async (e) => { throw new Error(`${e.message}; run: ${JSON.stringify((await t.call(t.keys.viewer, 'GET', `/v1/runs/${runId}`)).json.status)}; intervention: ${JSON.stringify((await t.call(t.keys.viewer, 'GET', '/v1/interventions?status=approved')).json.interventions.map((i: { runId: string }) => i.runId))}`); });
+    // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText is what a person sees, which is what this checks
     const timeline = await page.locator('[data-testid=timeline]').innerText();
     assert.match(timeline, /approved/i);
     await page.screenshot({ path: 'artifacts/dashboard-run-approved.png', fullPage: true });
@@ -79,13 +81,16 @@ describe('the dashboard in a real browser', () => {
     await page.goto(`${t.server.url}/#/runs/${json.runId}`);
     const live = page.locator('[data-testid=live-text]');
     await live.waitFor({ timeout: 10_000 });
+    // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText is what a person sees, which is what this checks
     assert.match(await live.innerText(), /drafting/);
     assert.equal((await t.call(t.keys.viewer, 'GET', `/v1/runs/${json.runId}`)).json.status, 'running', 'the text showed while the run was live');
     await page.screenshot({ path: 'artifacts/dashboard-streaming.png', fullPage: true });
     writerGate.open();
     await page.waitForSelector('h2 .s-completed', { timeout: 10_000 });
     assert.equal(await live.count(), 0, 'once committed, the timeline shows the answer instead');
+    // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText is what a person sees, which is what this checks
     assert.match(await page.locator('[data-testid=timeline]').innerText(), /Step 1: the model gave its final answer: "drafting/);
+    // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText is what a person sees, which is what this checks
     assert.ok((await page.locator('.kv').innerText()).includes(WRITER_FINAL), 'the whole answer, as committed');
     assert.deepEqual(errors, []);
     await page.close();

@@ -10,7 +10,7 @@ import { startServer, type RunningServer } from '../../src/server/serve.ts';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import type { Store } from '../../src/core/ports/store.ts';
 import type { WardenOptions } from '../../src/runtime/warden.ts';
-import { tempDir } from '../helpers.ts';
+import { tempDir, type Json } from '../helpers.ts';
 
 export const deleted: string[] = [];
 
@@ -34,7 +34,14 @@ const slowScan = defineTool({
   execute: async (_args, ctx) => {
     await new Promise((resolve) => {
       const t = setTimeout(resolve, 20_000);
-      ctx.signal.addEventListener('abort', () => (clearTimeout(t), resolve(null)), { once: true });
+      ctx.signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(t);
+          resolve(null);
+        },
+        { once: true },
+      );
     });
     return { done: true };
   },
@@ -133,7 +140,7 @@ export interface TestServer {
   server: RunningServer;
   store: Store;
   keys: Record<Role | 'approver2' | 'foreign', string>;
-  call(key: string | null, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; json: any }>;
+  call(key: string | null, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; json: Json }>;
   close(): Promise<void>;
 }
 
@@ -162,7 +169,7 @@ export async function testServer(options: { execute?: boolean; warden?: Omit<War
         ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
       });
       const text = await res.text();
-      let json: any = text;
+      let json: Json = text;
       try {
         json = JSON.parse(text);
       } catch {

@@ -1,9 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Json } from '../helpers.ts';
 import { testServer, type TestServer } from './fixtures.ts';
 
 let t: TestServer;
-let doc: any;
+let doc: Json;
 before(async () => {
   t = await testServer({ execute: false });
   doc = (await t.call(null, 'GET', '/v1/openapi.json')).json;
@@ -11,7 +12,7 @@ before(async () => {
 after(() => t.close());
 
 const operations = () =>
-  Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ name: `${method.toUpperCase()} ${path}`, op })));
+  Object.entries(doc.paths as Record<string, Record<string, Json>>).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ name: `${method.toUpperCase()} ${path}`, op })));
 
 describe('the generated OpenAPI document', () => {
   it('gives every operation a unique operationId, typed JSON responses and the typed error body', () => {
@@ -32,7 +33,7 @@ describe('the generated OpenAPI document', () => {
     assert.equal(doc.paths['/v1/runs'].post.requestBody.content['application/json'].schema.$ref, '#/components/schemas/Submit');
     assert.deepEqual(doc.components.schemas.Submit.required, ['agent', 'input']);
     assert.deepEqual(doc.components.schemas.Decision.properties.decision.enum, ['approve', 'edit', 'takeover', 'stop']);
-    const params = (path: string, method: string) => (doc.paths[path][method].parameters ?? []).map((p: any) => `${p.in}:${p.name}`);
+    const params = (path: string, method: string) => (doc.paths[path][method].parameters ?? []).map((p: Json) => `${p.in}:${p.name}`);
     assert.deepEqual(params('/v1/runs', 'get'), ['query:agent', 'query:tenant', 'query:status', 'query:stopReason', 'query:minCostUsd', 'query:limit']);
     assert.ok(params('/v1/runs', 'post').includes('header:idempotency-key'));
     assert.ok(params('/v1/runs/{id}/stream', 'get').includes('header:last-event-id'));

@@ -17,8 +17,7 @@ async function* messages(res: Response): AsyncGenerator<SseMessage> {
     const { done, value } = await reader.read();
     if (done) return;
     buffer += value;
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
+    for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
       const block = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
       const message: SseMessage = { data: '' };

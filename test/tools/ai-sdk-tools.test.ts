@@ -164,11 +164,21 @@ describe('fromAiSdkTools: AI SDK tools under Warden', () => {
     const ran: unknown[] = [];
     const tools = fromAiSdkTools(
       {
-        count: tool({ description: 'Count.', inputSchema: zodSchema(z.object({ n: z.number().int() })), execute: async (input) => (ran.push(input), input) }),
+        count: tool({
+          description: 'Count.',
+          inputSchema: zodSchema(z.object({ n: z.number().int() })),
+          execute: async (input) => {
+            ran.push(input);
+            return input;
+          },
+        }),
         picky: tool({
           description: 'Accepts nothing.',
           inputSchema: jsonSchema<{ n: number }>({ type: 'object' }, { validate: async () => ({ success: false, error: new Error('refused by its own validate') }) }),
-          execute: async (input) => (ran.push(input), input),
+          execute: async (input) => {
+            ran.push(input);
+            return input;
+          },
         }),
       },
       { tiers: { count: 'read', picky: 'read' } },

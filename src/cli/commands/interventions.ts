@@ -17,7 +17,10 @@ interface DecideOptions {
 }
 
 function printList(rows: InterventionRecord[], json: boolean, kind: InterventionKind): void {
-  if (json) return printJson(rows);
+  if (json) {
+    printJson(rows);
+    return;
+  }
   if (rows.length === 0) {
     process.stdout.write(`No pending ${kind === 'approval' ? 'approvals' : 'escalations'}.\n`);
     return;

@@ -52,7 +52,10 @@ export async function checkDrift(store: Store, options: DriftOptions = {}): Prom
     if (row.createdAt >= now || row.parentRunId !== null) continue;
     if (!TERMINAL_STATUSES.has(row.status) && !PARKED_STATUSES.has(row.status)) continue;
     let windows = byAgent.get(row.agent);
-    if (!windows) byAgent.set(row.agent, (windows = { baseline: [], recent: [] }));
+    if (!windows) {
+      windows = { baseline: [], recent: [] };
+      byAgent.set(row.agent, windows);
+    }
     const profile = profileRun(row, await store.loadEvents(row.runId));
     (row.createdAt >= split ? windows.recent : windows.baseline).push(profile);
   }

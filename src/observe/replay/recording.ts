@@ -33,7 +33,7 @@ export class Recording {
 
   constructor(events: readonly AnyRunEvent[]) {
     const first = events[0];
-    if (!first || first.type !== 'run.submitted') throw new WardenError('INVALID_ARGUMENT', 'A recorded run must start with run.submitted');
+    if (first?.type !== 'run.submitted') throw new WardenError('INVALID_ARGUMENT', 'A recorded run must start with run.submitted');
     this.events = events;
     this.submitted = first.data;
     this.runId = first.runId;

@@ -17,7 +17,10 @@ export function beginSession(d: Decisions, agent: Agent, session: { worker: stri
   const s = d.state;
   d.emit('run.started', { worker: session.worker, session: s.sessions + 1, resumedFrom: s.seq });
   chargeOpenReservations(d);
-  if (d.state.crashedSessions >= session.maxCrashedSessions) return stopPoisonRun(d, session.maxCrashedSessions);
+  if (d.state.crashedSessions >= session.maxCrashedSessions) {
+    stopPoisonRun(d, session.maxCrashedSessions);
+    return;
+  }
   settleInterruptedCalls(d, agent);
 }
 

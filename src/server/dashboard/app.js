@@ -99,8 +99,7 @@ async function follow(id, onMessage) {
       const { done, value } = await reader.read();
       if (done) return;
       buffer += value;
-      let end;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
+      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
         const block = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
         let event = 'message';
@@ -296,7 +295,7 @@ async function route() {
   if (!state.me) return showLogin();
   main.onclick = null;
   const [, section, id] = location.hash.split('/');
-  document.querySelectorAll('[data-nav]').forEach((a) => a.classList.toggle('active', a.dataset.nav === (section || 'runs')));
+  for (const a of document.querySelectorAll('[data-nav]')) a.classList.toggle('active', a.dataset.nav === (section || 'runs'));
   try {
     if (section === 'runs' && id) await runView(id);
     else if (section === 'inbox') await inboxView();

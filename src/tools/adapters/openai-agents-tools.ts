@@ -53,7 +53,7 @@ export function fromOpenAIAgentsTools(tools: readonly OpenAIAgentsFunctionTool[]
   return tools.map((foreign, i) => {
     const name = names[i];
     const where = `fromOpenAIAgentsTools: tool "${name}"`;
-    if (!foreign || foreign.type !== 'function' || typeof foreign.invoke !== 'function') {
+    if (foreign?.type !== 'function' || typeof foreign.invoke !== 'function') {
       const kind = foreign && typeof foreign === 'object' ? `a ${String((foreign as { type?: unknown }).type)} tool` : typeof foreign;
       throw new WardenError('INVALID_CONFIG', `${where} is ${kind}: only function tools (tool({ … })) run under Warden; hosted, computer and shell tools run out of its reach`);
     }

@@ -146,7 +146,7 @@ export async function mcpTools(options: McpToolsOptions): Promise<McpToolSet> {
       timeoutMs,
       origin,
       execute: async (args, ctx) => {
-        let res;
+        let res: Awaited<ReturnType<typeof client.callTool>>;
         try {
           res = await client.callTool({ name: t.name, arguments: args as Record<string, unknown>, _meta: { 'warden/idempotencyKey': ctx.idempotencyKey, 'warden/runId': ctx.runId } }, undefined, { signal: ctx.signal, timeout: timeoutMs });
         } catch (cause) {
