@@ -58,16 +58,25 @@ export class SqlStore implements Store {
     });
   }
 
-  async commit(batch: CommitBatch): Promise<void> {
-    const { runId } = batch;
-    return this.use(`Commit to run ${runId}`, () => {
+  /**
+   * Not `async`, and not through `use`: the commit is the hottest call of a run, and on SQLite a
+   * promise fewer per commit is measurable. Errors are mapped as `use` maps them.
+   */
+  commit(batch: CommitBatch): Promise<void> {
+    const runId = batch?.runId;
+    try {
+      this.#checkOpen(`Commit to run ${runId}`);
       requireInteger(batch.expectedSeq, 'expectedSeq', 0, { runId });
       checkEvents(batch.events, runId);
       checkRunPatch(batch.run, runId);
       checkBudgetOps(batch.budget, runId);
       checkInterventions(batch.interventions, runId);
-      return this.dialect.commit(batch, (tx) => commitStep(tx, batch, Date.now()));
-    });
+      return this.dialect.commit(batch, (tx) => commitStep(tx, batch, Date.now())).then(undefined, (e: unknown) => {
+        throw this.dialect.toStoreError(e, `Commit to run ${runId}`);
+      });
+    } catch (e) {
+      return Promise.reject(this.dialect.toStoreError(e, `Commit to run ${runId}`));
+    }
   }
 
   async appendExternal(runId: string, events: AnyNewEvent[], options: ExternalAppendOptions = {}): Promise<number> {
@@ -236,11 +245,15 @@ export class SqlStore implements Store {
    * starts at once (on SQLite it runs to the end before this returns).
    */
   protected async use<T>(what: string, fn: () => T | Promise<T>): Promise<T> {
-    if (this.#closed) throw new WardenError('STORE_UNAVAILABLE', `${what} failed: ${this.dialect.where} is closed`);
+    this.#checkOpen(what);
     try {
       return await fn();
     } catch (e) {
       throw this.dialect.toStoreError(e, what);
     }
+  }
+
+  #checkOpen(what: string): void {
+    if (this.#closed) throw new WardenError('STORE_UNAVAILABLE', `${what} failed: ${this.dialect.where} is closed`);
   }
 }
