@@ -1,5 +1,5 @@
 import { WardenError } from '../core/errors.ts';
-import type { AnyRunEvent, RunStatus, StopReason } from '../core/events.ts';
+import type { AnyNewEvent, AnyRunEvent, RunStatus, StopReason } from '../core/events.ts';
 import type { BudgetRecord, InterventionKind, InterventionRecord, InterventionStatus, RunRecord } from '../core/ports/store.ts';
 
 /**
@@ -82,6 +82,11 @@ export function encodeJson(value: unknown, what: string): string {
   }
   if (text === undefined) throw new WardenError('INVALID_ARGUMENT', `${what} cannot be stored as JSON (it is ${typeof value})`);
   return text;
+}
+
+/** Events as four parallel arrays (type, at, v, data as JSON text), for one multi-row insert. */
+export function eventColumns(events: readonly AnyNewEvent[]): [string[], number[], number[], string[]] {
+  return [events.map((e) => e.type), events.map((e) => e.at), events.map((e) => e.v), events.map((e) => encodeJson(e.data, `The data of ${e.type} event`))];
 }
 
 /** Parses a payload column; text the store wrote that no longer parses means a damaged file. */

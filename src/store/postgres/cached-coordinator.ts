@@ -13,8 +13,9 @@ export function createCachedCoordinator(shared: Coordinator, options: { refreshM
   const states = new Map<string, { state: BreakerState; at: number }>();
   const windows = new Map<string, { windowMs: number; pending: { calls: number; retries: number }; totals: { calls: number; retries: number }; at: number }>();
 
-  async function syncWindow(key: string, now: number): Promise<void> {
-    const w = windows.get(key)!;
+  type Window = { windowMs: number; pending: { calls: number; retries: number }; totals: { calls: number; retries: number }; at: number };
+
+  async function syncWindow(w: Window, key: string, now: number): Promise<void> {
     const delta = w.pending;
     w.pending = { calls: 0, retries: 0 };
     w.at = now;
@@ -32,11 +33,12 @@ export function createCachedCoordinator(shared: Coordinator, options: { refreshM
     async count(key, add, windowMs, now) {
       let w = windows.get(key);
       if (!w) {
-        windows.set(key, (w = { windowMs, pending: { calls: 0, retries: 0 }, totals: { calls: 0, retries: 0 }, at: -Infinity }));
+        w = { windowMs, pending: { calls: 0, retries: 0 }, totals: { calls: 0, retries: 0 }, at: -Infinity };
+        windows.set(key, w);
       }
       w.pending.calls += add.calls;
       w.pending.retries += add.retries;
-      if (now - w.at >= refreshMs) await syncWindow(key, now);
+      if (now - w.at >= refreshMs) await syncWindow(w, key, now);
       return { calls: w.totals.calls + w.pending.calls, retries: w.totals.retries + w.pending.retries };
     },
 

@@ -20,9 +20,14 @@ export function appendAgentEvent(db: DatabaseSync, event: NewAgentEvent): AgentE
 export function listAgentEvents(db: DatabaseSync, filter: AgentEventFilter): AgentEventRecord[] {
   const where: string[] = [];
   const params: SQLInputValue[] = [];
-  if (filter.agent !== undefined) (where.push('agent = ?'), params.push(filter.agent));
-  if (filter.type !== undefined) (where.push('type = ?'), params.push(filter.type));
-  if (filter.since !== undefined) (where.push('at >= ?'), params.push(filter.since));
+  const eq = (condition: string, value: SQLInputValue | undefined) => {
+    if (value === undefined) return;
+    where.push(condition);
+    params.push(value);
+  };
+  eq('agent = ?', filter.agent);
+  eq('type = ?', filter.type);
+  eq('at >= ?', filter.since);
   params.push(filter.limit ?? DEFAULT_LIST_LIMIT);
   const sql = `SELECT id, agent, type, at, v, data FROM agent_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT ?`;
   return db.prepare(sql).all(...params).map((r) => ({

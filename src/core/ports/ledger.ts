@@ -1,0 +1,30 @@
+/**
+ * The ledger part of the `Store` port: each root run's budget. Money is integer nano-USD
+ * (1 USD = 1e9); the runtime reserves before a call and settles after it, both inside a
+ * `commit` (see `CommitBatch.budget`), so the ledger moves only with the log.
+ */
+export interface Ledger {
+  /** The budget of a root run (children spend against their root's), or undefined. */
+  getBudget(rootRunId: string): Promise<BudgetRecord | undefined>;
+}
+
+/**
+ * One change to a root's budget, applied in a commit's transaction. A reservation that would
+ * take `spent + reserved` above the ceiling fails the whole commit with `BUDGET_EXCEEDED`; a
+ * settle is never refused.
+ */
+export type BudgetOp =
+  /** Holds `amountNano` (nano-USD) against the ceiling before a call. */
+  | { kind: 'reserve'; rootRunId: string; amountNano: number }
+  /** Releases `reservedNano` of the reservation (not below zero) and spends `actualNano` (both nano-USD). */
+  | { kind: 'settle'; rootRunId: string; reservedNano: number; actualNano: number };
+
+export interface BudgetRecord {
+  rootRunId: string;
+  /** The most the root and all its children may spend, nano-USD. */
+  ceilingNano: number;
+  /** Settled spend, nano-USD. */
+  spentNano: number;
+  /** Held by reservations not yet settled, nano-USD. */
+  reservedNano: number;
+}

@@ -1,0 +1,138 @@
+import type { WardenError } from '../core/errors.ts';
+import type { AnyNewEvent } from '../core/events.ts';
+import type { CommitBatch, ExternalAppendOptions, NewIntervention, NewRun, RunPatch } from '../core/ports/store.ts';
+import type { BudgetRow, EventRow, InterventionRow, RunHeadRow, RunRow } from './rows.ts';
+
+/**
+ * The dialect port: what `SqlStore` (the one implementation of the `Store` port's rules) needs
+ * from a database. A dialect holds the SQL text and the connection handling, nothing else: it
+ * validates nothing, numbers nothing and decides no errors; it reports what the database did.
+ *
+ * Writes inside a transaction are written once, as generators (`Op`), so the same code runs
+ * synchronously on SQLite (its steps never yield, and a group of commits shares one transaction
+ * in one turn of the event loop) and asynchronously on PostgreSQL (its steps yield the promise
+ * of each query): see `runSync` and `runAsync`.
+ */
+
+/** A step of a write: yields the promises it waits on (none on a synchronous database). */
+export type Op<T> = Generator<PromiseLike<unknown>, T, unknown>;
+
+/** A value now (SQLite) or later (PostgreSQL). */
+export type Awaitable<T> = T | Promise<T>;
+
+/** Runs `op` to the end without waiting: for a dialect whose steps never yield. */
+export function runSync<T>(op: Op<T>): T {
+  const r = op.next();
+  if (!r.done) throw new Error('A synchronous store dialect waited on a promise');
+  return r.value;
+}
+
+/** Runs `op`, feeding each promise it yields back to it once settled. */
+export async function runAsync<T>(op: Op<T>): Promise<T> {
+  let r = op.next();
+  while (!r.done) {
+    let value: unknown;
+    try {
+      value = await r.value;
+    } catch (e) {
+      r = op.throw(e);
+      continue;
+    }
+    r = op.next(value);
+  }
+  return r.value;
+}
+
+/** The writes of one transaction. Seqs are the run's last seq before the write. */
+export interface Tx {
+  /** What a write needs to know about the run, locked for the rest of the transaction; undefined for an unknown run. */
+  head(runId: string): Op<RunHeadRow | undefined>;
+  /**
+   * Moves the run's `last_seq` from `batch.expectedSeq` to `newSeq` and writes `batch.run`, only
+   * if `last_seq` is `expectedSeq`. Returns the run's head, or undefined when nothing moved.
+   */
+  advance(batch: CommitBatch, newSeq: number, updatedAt: number): Op<RunHeadRow | undefined>;
+  /** The run's last seq, undefined for an unknown run. */
+  lastSeq(runId: string): Op<number | undefined>;
+  /** Sets the run's `last_seq` (from `lastSeq`, which the transaction holds) and writes `patch`. */
+  patchRun(runId: string, lastSeq: number, newSeq: number, updatedAt: number, patch: RunPatch | undefined): Op<void>;
+  /** Inserts `events` as seq `lastSeq + 1` onwards. */
+  insertEvents(runId: string, lastSeq: number, events: readonly AnyNewEvent[]): Op<void>;
+  /**
+   * Reserves `amountNano` on the root's budget if `spent + reserved + amountNano ≤ ceiling`
+   * (see `fitsCeiling`). When it does not, the budget row as it was decided on (undefined: no budget).
+   */
+  reserve(rootRunId: string, amountNano: number): Op<{ reserved: true } | { reserved: false; budget: BudgetRow | undefined }>;
+  /** Releases `reservedNano` (not below zero) and spends `actualNano`; false when there is no budget. */
+  settle(rootRunId: string, reservedNano: number, actualNano: number): Op<boolean>;
+  /** Inserts a pending intervention; `args` (null for undefined) and `evidence` are JSON text. */
+  insertIntervention(runId: string, head: RunHeadRow, i: NewIntervention, args: string | null, evidence: string): Op<void>;
+  /** Decides the intervention if it is the run's and still pending; false otherwise. */
+  decide(runId: string, decision: NonNullable<ExternalAppendOptions['intervention']>): Op<boolean>;
+  /** The intervention as the transaction sees it (to say why it could not be decided). */
+  currentIntervention(id: string): Op<InterventionRow | undefined>;
+  /** Tells other processes, when the transaction commits, that the run may be claimable (or nothing). */
+  notify(runId: string): Op<void>;
+}
+
+/** A listing's filters, checked and in order: `column = value` for each of `equals`, and so on. */
+export interface RunQuery {
+  equals: [column: string, value: string][];
+  /** `status` is one of these (never empty). */
+  statusIn?: string[];
+  /** `created_at >= since`, ms. */
+  since?: number;
+  limit: number;
+}
+
+export interface InterventionQuery {
+  equals: [column: string, value: string][];
+  limit: number;
+}
+
+export type CreateOutcome = 'created' | 'exists' | 'no-root-budget';
+
+export interface Dialect {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Names the store in messages, e.g. `the SQLite store at .warden/warden.db`. */
+  readonly where: string;
+  /** Anything a call threw, as a typed store error (`WardenError`s pass through). */
+  toStoreError(e: unknown, what: string): WardenError;
+
+  /** Runs `step` as one transaction: all of it or none of it. */
+  transaction<T>(step: (tx: Tx) => Op<T>): Promise<T>;
+  /** Runs a commit's `step` as one transaction, or anything equivalent that is faster for this database. */
+  commit(batch: CommitBatch, step: (tx: Tx) => Op<void>): Promise<void>;
+  /** Writes the run's row, its budget (root runs) and `run.submitted` as seq 1, all or nothing. */
+  createRun(run: NewRun, mode: string, submittedData: string): Awaitable<CreateOutcome>;
+  /** After a write queued a run: tells this process's watchers, where the database does not. */
+  announce(runId: string): void;
+
+  events(runId: string, afterSeq: number): Awaitable<EventRow[]>;
+  run(runId: string): Awaitable<RunRow | undefined>;
+  runs(query: RunQuery): Awaitable<RunRow[]>;
+  budget(rootRunId: string): Awaitable<BudgetRow | undefined>;
+  intervention(id: string): Awaitable<InterventionRow | undefined>;
+  interventions(query: InterventionQuery): Awaitable<InterventionRow[]>;
+
+  /** Each write below says whether it changed a row. Times are ms since the epoch. */
+  acquireLease(runId: string, owner: string, expiresAt: number, force: boolean, now: number): Awaitable<boolean>;
+  releaseLease(runId: string, owner: string): Awaitable<void>;
+  renewLease(runId: string, owner: string, expiresAt: number): Awaitable<boolean>;
+  /** Leases up to `limit` claimable root runs to `worker`, fairly across tenants; the rows taken. */
+  claim(worker: string, expiresAt: number, now: number, limit: number, agents: readonly string[] | null): Awaitable<RunRow[]>;
+  watch(listener: (runId: string) => void): Awaitable<() => Promise<void>>;
+
+  acquireLock(key: string, holder: string, expiresAt: number, force: boolean, now: number): Awaitable<boolean>;
+  lock(key: string): Awaitable<{ holder: string; expires_at: number | string } | undefined>;
+  releaseLock(key: string, holder: string): Awaitable<void>;
+
+  /** Records hold JSON text. */
+  getRecord(ns: string, key: string): Awaitable<string | undefined>;
+  /** Writes the record, or with `ifAbsent` only if there is none; whether it wrote. */
+  putRecord(ns: string, key: string, value: string, updatedAt: number, ifAbsent: boolean): Awaitable<boolean>;
+  listRecords(ns: string): Awaitable<{ key: string; value: string }[]>;
+  deleteRecord(ns: string, key: string): Awaitable<boolean>;
+
+  close(): Awaitable<void>;
+}

@@ -1,0 +1,102 @@
+import type { AnyNewEvent } from '../core/events.ts';
+import type { BudgetOp, CommitBatch, ExternalAppendOptions } from '../core/ports/store.ts';
+import type { Op, Tx } from './dialect.ts';
+import { encodeJson, toBudgetRecord, type BudgetRow, type RunHeadRow } from './rows.ts';
+import { budgetExceeded, foreignBudget, missingBudget, noSuchRun, staleWriter, undecidable } from './store-errors.ts';
+
+/**
+ * The writes of the `Store` port, once for every database: the order of a step's writes, its
+ * seq numbers, its budget rules and the errors it ends in. The SQL is the dialect's (`Tx`).
+ */
+
+/** One commit: the writer must be current; then budget ops in order, events, interventions. */
+export function* commitStep(tx: Tx, batch: CommitBatch, now: number): Op<void> {
+  const { runId, expectedSeq } = batch;
+  const head = yield* tx.advance(batch, expectedSeq + batch.events.length, now);
+  if (!head) return yield* explainStale(tx, runId, expectedSeq);
+  for (const op of batch.budget ?? []) yield* applyBudgetOp(tx, runId, head, op);
+  yield* tx.insertEvents(runId, expectedSeq, batch.events);
+  for (const i of batch.interventions ?? []) {
+    const args = i.args === undefined ? null : encodeJson(i.args, `The args of intervention ${i.id}`);
+    yield* tx.insertIntervention(runId, head, i, args, encodeJson(i.evidence ?? {}, `The evidence of intervention ${i.id}`));
+  }
+  if (batch.run?.status === 'queued') yield* tx.notify(runId);
+}
+
+/** An external append: at the run's next seq, whatever it is, deciding a pending intervention if asked. */
+export function* appendStep(tx: Tx, runId: string, events: readonly AnyNewEvent[], options: ExternalAppendOptions, now: number): Op<number> {
+  const head = yield* tx.head(runId);
+  if (!head) throw noSuchRun(runId);
+  const decision = options.intervention;
+  if (decision && !(yield* tx.decide(runId, decision))) throw undecidable(runId, decision.id, yield* tx.currentIntervention(decision.id));
+  const lastSeq = head.last_seq + events.length;
+  yield* tx.insertEvents(runId, head.last_seq, events);
+  yield* tx.patchRun(runId, head.last_seq, lastSeq, now, options.run);
+  if (options.run?.status === 'queued') yield* tx.notify(runId);
+  return lastSeq;
+}
+
+/** Called when a run row's conditional update matched nothing: unknown run, or a stale writer. */
+export function* explainStale(tx: Tx, runId: string, expectedSeq: number): Op<never> {
+  const found = yield* tx.lastSeq(runId);
+  if (found === undefined) throw noSuchRun(runId);
+  throw staleWriter(runId, expectedSeq, found);
+}
+
+function* applyBudgetOp(tx: Tx, runId: string, head: RunHeadRow, op: BudgetOp): Op<void> {
+  // A run spends only against its own root's budget: that is what makes the ceiling per request.
+  if (op.rootRunId !== head.root_run_id) throw foreignBudget(runId, head.root_run_id, op);
+  if (op.kind === 'settle') {
+    // Never refused: the money is already spent, and the runtime never settles above what it reserved.
+    if (!(yield* tx.settle(op.rootRunId, op.reservedNano, op.actualNano))) throw missingBudget(runId, op.rootRunId);
+    return;
+  }
+  const result = yield* tx.reserve(op.rootRunId, op.amountNano);
+  if (result.reserved) return;
+  if (!result.budget) throw missingBudget(runId, op.rootRunId);
+  throw budgetExceeded(runId, op.amountNano, toBudgetRecord(result.budget));
+}
+
+/** The ceiling rule: a reservation fits when `spent + reserved + amount ≤ ceiling` (nano-USD). */
+export function fitsCeiling(budget: BudgetRow, amountNano: number): boolean {
+  return budget.spent_nano + budget.reserved_nano + amountNano <= budget.ceiling_nano;
+}
+
+/** A commit with nothing but events and a run patch (no budget, no interventions, no requeue). */
+export function isPlainCommit(batch: CommitBatch): boolean {
+  return !batch.budget?.length && !batch.interventions?.length && batch.run?.status !== 'queued';
+}
+
+/** A commit's budget operations as one net change on one root (nano-USD). */
+export interface NetBudget {
+  root: string;
+  settledReserved: number;
+  settledActual: number;
+  reserved: number;
+}
+
+/**
+ * A commit's budget operations as one net change, when they allow it: all on one root, every
+ * settle before every reserve (then checking the final total against the ceiling is the same as
+ * checking each reserve in turn). Null otherwise, or when interventions or a requeue come along.
+ */
+export function netBudget(batch: CommitBatch): NetBudget | null {
+  const ops = batch.budget ?? [];
+  const first = ops[0];
+  if (first === undefined || batch.interventions?.length || batch.run?.status === 'queued') return null;
+  const root = first.rootRunId;
+  let reserving = false;
+  const net = { root, settledReserved: 0, settledActual: 0, reserved: 0 };
+  for (const op of ops) {
+    if (op.rootRunId !== root) return null;
+    if (op.kind === 'settle') {
+      if (reserving) return null;
+      net.settledReserved += op.reservedNano;
+      net.settledActual += op.actualNano;
+    } else {
+      reserving = true;
+      net.reserved += op.amountNano;
+    }
+  }
+  return net;
+}
