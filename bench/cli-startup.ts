@@ -29,7 +29,9 @@ symlinkSync(join(ROOT, 'dist'), join(installed, 'dist'));
 const db = join(work, 'w.db');
 
 // A store with a few hundred runs, so `runs list` and `approvals list` have something to read.
-spawnSync(process.execPath, [join(ROOT, 'bin/warden.js'), 'rehearse', join(ROOT, 'examples/support-desk.ts'), '--requests', '200', '--db', db], { stdio: 'ignore' });
+spawnSync(process.execPath, [join(ROOT, 'bin/warden.js'), 'rehearse', join(ROOT, 'examples/support-desk.ts'), '--requests', '200', '--db', db], {
+  stdio: 'ignore',
+});
 
 const COMMANDS: { label: string; args: string[] }[] = [
   { label: 'warden --version', args: ['--version'] },

@@ -25,8 +25,27 @@ const SECONDS = Number(process.env.WARDEN_BENCH_SECONDS ?? 2);
 async function newRun(store: Store): Promise<string> {
   const runId = `bench-${randomBytes(8).toString('hex')}`;
   const model = { provider: 'simulated', modelId: 'sim', inputPerMTok: 1, outputPerMTok: 1 };
-  const submitted = newEvent('run.submitted', { agent: 'bench', input: 'x', tenant: 't', limits: { ...DEFAULT_LIMITS }, rootRunId: runId, parentRunId: null, model });
-  await store.createRun({ runId, agent: 'bench', tenant: 't', input: 'x', parentRunId: null, rootRunId: runId, ceilingNano: 1e15, status: 'queued', createdAt: Date.now(), submitted });
+  const submitted = newEvent('run.submitted', {
+    agent: 'bench',
+    input: 'x',
+    tenant: 't',
+    limits: { ...DEFAULT_LIMITS },
+    rootRunId: runId,
+    parentRunId: null,
+    model,
+  });
+  await store.createRun({
+    runId,
+    agent: 'bench',
+    tenant: 't',
+    input: 'x',
+    parentRunId: null,
+    rootRunId: runId,
+    ceilingNano: 1e15,
+    status: 'queued',
+    createdAt: Date.now(),
+    submitted,
+  });
   return runId;
 }
 
@@ -103,7 +122,9 @@ async function main(): Promise<void> {
   console.log('store             writers   commits/s   ratio   +budget/s   ratio   µs/commit');
   for (const r of rows) {
     const us = ((1e6 / r.plain) * r.writers).toFixed(0).padStart(9);
-    console.log(`${r.store.padEnd(17)} ${String(r.writers).padStart(7)}    ${fmt(r.plain)}  ${ratio(r.plain, base.plain)}    ${fmt(r.budget)}  ${ratio(r.budget, base.budget)}   ${us}`);
+    console.log(
+      `${r.store.padEnd(17)} ${String(r.writers).padStart(7)}    ${fmt(r.plain)}  ${ratio(r.plain, base.plain)}    ${fmt(r.budget)}  ${ratio(r.budget, base.budget)}   ${us}`,
+    );
   }
   console.log('\nratio: against sqlite file, 1 writer, measured in this run. µs/commit: latency seen by one writer.');
 }

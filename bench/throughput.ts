@@ -66,9 +66,11 @@ interface Row {
 
 async function pool(n: number, concurrency: number, job: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, async () => {
-    while (next < n) await job(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, n) }, async () => {
+      while (next < n) await job(next++);
+    }),
+  );
 }
 
 async function governed(label: string, store: Store, latencyMs: number, concurrency: number, runs: number): Promise<Row> {
@@ -114,7 +116,8 @@ async function bare(latencyMs: number, concurrency: number, runs: number): Promi
       messages.push({ role: 'assistant', text: turn.text, toolCalls: turn.toolCalls });
       if (turn.toolCalls.length === 0) break;
       const results = [];
-      for (const call of turn.toolCalls) results.push({ callId: call.callId, tool: call.tool, output: await lookup.execute(call.args as { id: string }, undefined as never), isError: false });
+      for (const call of turn.toolCalls)
+        results.push({ callId: call.callId, tool: call.tool, output: await lookup.execute(call.args as { id: string }, undefined as never), isError: false });
       messages.push({ role: 'tool', results });
     }
   });
@@ -173,7 +176,12 @@ async function memoryPerWaitingRun(n: number): Promise<{ heapBytes: number; rssB
   const dir = mkdtempSync(join(tmpdir(), 'warden-bench-mem-'));
   const store = createSqliteStore({ path: join(dir, 'waiting.db') });
   const remove = defineTool({ name: 'remove', description: 'Delete a record', tier: 'delete', input: z.object({ id: z.string() }), execute: () => ({}) });
-  const a = defineAgent({ name: 'waits', instructions: 'x', model: simulated.script([{ toolCalls: [{ tool: 'remove', args: { id: 'r1' } }] }]), tools: [remove] });
+  const a = defineAgent({
+    name: 'waits',
+    instructions: 'x',
+    model: simulated.script([{ toolCalls: [{ tool: 'remove', args: { id: 'r1' } }] }]),
+    tools: [remove],
+  });
   const warden = createWarden({ store });
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
@@ -250,8 +258,12 @@ async function main(): Promise<void> {
   print(header);
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const l of lines) print(l);
-  console.log(`\nMemory per run waiting for approval (${waiting.toLocaleString('en-US')} waiting runs): ${fmt(memory.heapBytes)} bytes of heap, ${fmt(memory.rssBytes)} bytes of RSS${(globalThis as { gc?: unknown }).gc ? '' : ' (run with --expose-gc for exact heap figures)'}.`);
-  console.log(`Node ${process.version}, ${quick ? 'quick' : 'full'} run. Steps are model calls; each run is ${STEPS} steps and ${STEPS - 1} tool calls. PostgreSQL rows: worker processes with 64 runs in flight each; CPU is the workers' (from /proc), p50/p99 not measured there.`);
+  console.log(
+    `\nMemory per run waiting for approval (${waiting.toLocaleString('en-US')} waiting runs): ${fmt(memory.heapBytes)} bytes of heap, ${fmt(memory.rssBytes)} bytes of RSS${(globalThis as { gc?: unknown }).gc ? '' : ' (run with --expose-gc for exact heap figures)'}.`,
+  );
+  console.log(
+    `Node ${process.version}, ${quick ? 'quick' : 'full'} run. Steps are model calls; each run is ${STEPS} steps and ${STEPS - 1} tool calls. PostgreSQL rows: worker processes with 64 runs in flight each; CPU is the workers' (from /proc), p50/p99 not measured there.`,
+  );
 }
 
 await main();

@@ -91,21 +91,32 @@ async function main(): Promise<void> {
   await save('support-desk-undo', toUndo.runId);
 
   // Stopped by a limit: every step looks up another order until maxSteps.
-  const busy = scripted('busy', [1, 2, 3, 4].map((n) => ({ toolCalls: [{ tool: 'lookup_order', args: { orderId: `o-${n}` } }] })), {
-    limits: { maxSteps: 2, maxToolCalls: 6, maxRetries: 3, maxWallMs: 60_000, maxCostUsd: 0.05 },
-  });
+  const busy = scripted(
+    'busy',
+    [1, 2, 3, 4].map((n) => ({ toolCalls: [{ tool: 'lookup_order', args: { orderId: `o-${n}` } }] })),
+    {
+      limits: { maxSteps: 2, maxToolCalls: 6, maxRetries: 3, maxWallMs: 60_000, maxCostUsd: 0.05 },
+    },
+  );
   await save('limit-max-steps', (await warden.run(busy, 'look everything up')).runId);
 
   // Stopped by the loop detector: the same call, the same result, three times.
-  const looping = scripted('looping', [1, 2, 3, 4, 5].map(() => ({ toolCalls: [{ tool: 'lookup_order', args: { orderId: 'o-1' } }] })));
+  const looping = scripted(
+    'looping',
+    [1, 2, 3, 4, 5].map(() => ({ toolCalls: [{ tool: 'lookup_order', args: { orderId: 'o-1' } }] })),
+  );
   await save('loop-detected', (await warden.run(looping, 'check order o-1')).runId);
 
   // A delegation: the lead starts a child run (its own log, the lead's ceiling).
   const researcher = scripted('researcher', [{ toolCalls: [{ tool: 'lookup_order', args: { orderId: 'o-7' } }] }, { text: 'Order o-7 totals $40.' }]);
-  const lead = scripted('lead', [{ toolCalls: [{ tool: 'delegate_researcher', args: { task: 'find order o-7' } }] }, { text: 'The researcher says o-7 totals $40.' }], {
-    tools: [],
-    delegates: [researcher],
-  });
+  const lead = scripted(
+    'lead',
+    [{ toolCalls: [{ tool: 'delegate_researcher', args: { task: 'find order o-7' } }] }, { text: 'The researcher says o-7 totals $40.' }],
+    {
+      tools: [],
+      delegates: [researcher],
+    },
+  );
   const parent = await warden.run(lead, 'what does o-7 cost?');
   await save('delegation-parent', parent.runId);
   const [child] = (await store.listRuns({ rootRunId: parent.runId })).filter((r) => r.runId !== parent.runId);
@@ -124,9 +135,16 @@ async function main(): Promise<void> {
   await save('budget-overrun', (await warden.run(overrun, 'say something')).runId);
 
   // A low-confidence step escalates; a person edits its arguments and the run goes on.
-  const unsure = scripted('unsure', [{ toolCalls: [{ tool: 'lookup_order', args: { orderId: 'o-1' } }], confidence: 0.2 }, { text: 'Order o-2 totals $40.', confidence: 0.9 }], {
-    escalation: { threshold: 0.6 },
-  });
+  const unsure = scripted(
+    'unsure',
+    [
+      { toolCalls: [{ tool: 'lookup_order', args: { orderId: 'o-1' } }], confidence: 0.2 },
+      { text: 'Order o-2 totals $40.', confidence: 0.9 },
+    ],
+    {
+      escalation: { threshold: 0.6 },
+    },
+  );
   const escalated = await warden.run(unsure, 'look up o-2');
   await warden.decideEscalation(escalated.pending!.id, { decision: 'edit', args: { orderId: 'o-2' }, by: 'ana', reason: 'wrong order' });
   await warden.execute(unsure, escalated.runId);

@@ -26,7 +26,17 @@ export { resolvePrice, resolvePricing } from './model/pricing.ts';
 export type { ModelPricing, PriceSource, ResolvedPrice } from './model/pricing.ts';
 export type { WardenModel, ModelTurn } from './core/ports/model.ts';
 export { createWarden, Warden } from './runtime/warden.ts';
-export type { WardenOptions, SubmitOptions, ExecuteOptions, RunOptions, RunStream, StreamOptions, ApprovalDecision, EscalationDecision, StopTarget } from './runtime/warden.ts';
+export type {
+  WardenOptions,
+  SubmitOptions,
+  ExecuteOptions,
+  RunOptions,
+  RunStream,
+  StreamOptions,
+  ApprovalDecision,
+  EscalationDecision,
+  StopTarget,
+} from './runtime/warden.ts';
 export type { RunResult, ToolCallSummary, ToolCallOutcome } from './runtime/run-result.ts';
 export type { AnyRunEvent, RunEvent, EventType, RunStatus, StopReason } from './core/events.ts';
 export type { CommittedEvents, EventListener } from './runtime/warden.ts';

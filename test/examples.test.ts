@@ -43,7 +43,11 @@ describe('the migration examples', () => {
 
 describe('the embedded service example', () => {
   it('submits a request over HTTP and streams events to a subscriber', () => {
-    const out = spawnSync(process.execPath, ['--conditions=warden-source', 'examples/services/embedded-service.ts', '--once'], { encoding: 'utf8', env: { ...process.env, PORT: '0' }, timeout: 30_000 });
+    const out = spawnSync(process.execPath, ['--conditions=warden-source', 'examples/services/embedded-service.ts', '--once'], {
+      encoding: 'utf8',
+      env: { ...process.env, PORT: '0' },
+      timeout: 30_000,
+    });
     assert.equal(out.status, 0, out.stderr);
     const { answer, events } = JSON.parse(out.stdout.trim().split('\n').at(-1)!);
     assert.equal(answer.status, 'waiting_approval');

@@ -110,7 +110,10 @@ export const INDEPENDENT_RUNS = { scheduler: { breaker: false, retryBudget: fals
  * Use it instead of a sleep that waits "long enough": the test goes on as soon as the condition
  * holds, and a condition that never comes fails by name instead of passing or failing by luck.
  */
-export async function waitFor(predicate: () => boolean | Promise<boolean>, { timeoutMs = 10_000, message = 'a condition', intervalMs = 5 }: { timeoutMs?: number; message?: string; intervalMs?: number } = {}): Promise<void> {
+export async function waitFor(
+  predicate: () => boolean | Promise<boolean>,
+  { timeoutMs = 10_000, message = 'a condition', intervalMs = 5 }: { timeoutMs?: number; message?: string; intervalMs?: number } = {},
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await predicate())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${message}`);

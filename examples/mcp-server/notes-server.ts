@@ -17,11 +17,18 @@ export function createNotesServer(): McpServer {
   server.registerTool(
     'read_note',
     { description: 'Read one note by title.', inputSchema: { title: z.string().min(1) }, annotations: { readOnlyHint: true, idempotentHint: true } },
-    async ({ title }) => (notes.has(title) ? { content: [{ type: 'text', text: notes.get(title)! }] } : { isError: true, content: [{ type: 'text', text: `No note titled "${title}"` }] }),
+    async ({ title }) =>
+      notes.has(title)
+        ? { content: [{ type: 'text', text: notes.get(title)! }] }
+        : { isError: true, content: [{ type: 'text', text: `No note titled "${title}"` }] },
   );
   server.registerTool(
     'add_note',
-    { description: 'Add or replace a note.', inputSchema: { title: z.string().min(1), text: z.string() }, annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true } },
+    {
+      description: 'Add or replace a note.',
+      inputSchema: { title: z.string().min(1), text: z.string() },
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true },
+    },
     async ({ title, text }) => {
       notes.set(title, text);
       return { content: [{ type: 'text', text: JSON.stringify({ saved: title, notes: notes.size }) }], structuredContent: { saved: title, notes: notes.size } };
@@ -34,7 +41,11 @@ export function createNotesServer(): McpServer {
   );
   server.registerTool(
     'fetch_page',
-    { description: 'Fetch a web page (open world: the server says it reaches outside).', inputSchema: { url: z.string() }, annotations: { readOnlyHint: true, openWorldHint: true } },
+    {
+      description: 'Fetch a web page (open world: the server says it reaches outside).',
+      inputSchema: { url: z.string() },
+      annotations: { readOnlyHint: true, openWorldHint: true },
+    },
     async ({ url }) => ({ content: [{ type: 'text', text: `(offline example) would fetch ${url}` }] }),
   );
   return server;

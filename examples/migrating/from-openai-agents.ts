@@ -38,7 +38,10 @@ const billing = defineAgent({
 export default defineAgent({
   name: 'triage',
   instructions: 'Send billing questions to billing.',
-  model: simulated.script([{ toolCalls: [{ tool: 'delegate_billing', args: { task: 'Refund order 7, it never came.' } }] }, { text: 'Billing refunded order 7.' }]),
+  model: simulated.script([
+    { toolCalls: [{ tool: 'delegate_billing', args: { task: 'Refund order 7, it never came.' } }] },
+    { text: 'Billing refunded order 7.' },
+  ]),
   tools: [],
   delegates: [billing], // was: handoffs: [billing]
   limits: { maxSteps: 4, maxCostUsd: 0.02, maxToolCalls: 4, maxRetries: 2, maxWallMs: 60_000 },

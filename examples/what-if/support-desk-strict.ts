@@ -17,6 +17,14 @@ export default defineAgent({
   ...(desk.escalation ? { escalation: desk.escalation } : {}),
   policy: {
     onDeny: 'continue',
-    rules: [{ name: 'no-large-refunds', tools: ['refund'], when: ({ amount }: { amount: number }) => amount > 200, decision: 'deny', reason: 'refunds above $200 go through finance' }],
+    rules: [
+      {
+        name: 'no-large-refunds',
+        tools: ['refund'],
+        when: ({ amount }: { amount: number }) => amount > 200,
+        decision: 'deny',
+        reason: 'refunds above $200 go through finance',
+      },
+    ],
   },
 });

@@ -18,7 +18,6 @@ import type { WardenModel } from '../core/ports/model.ts';
 import { DEFAULT_BACKOFF, DEFAULT_LIMITS, DEFAULT_LOOP_DETECTION, type Limits, type LoopDetection, type RetryBackoff } from '../core/limits.ts';
 import type { PolicyDecision } from '../core/tiers.ts';
 
-
 /** A rule in the agent's policy. The strictest decision among all that match wins. */
 export interface PolicyRule {
   name: string;
@@ -200,8 +199,14 @@ export function defineAgent(config: AgentConfig): Agent {
   if (policy.onDeny !== undefined && policy.onDeny !== 'continue' && policy.onDeny !== 'stop') {
     throw new WardenError('INVALID_CONFIG', `${where}: policy.onDeny must be "continue" or "stop", got ${JSON.stringify(policy.onDeny)}`);
   }
-  if (policy.predicateTimeoutMs !== undefined && !(typeof policy.predicateTimeoutMs === 'number' && policy.predicateTimeoutMs > 0 && Number.isFinite(policy.predicateTimeoutMs))) {
-    throw new WardenError('INVALID_CONFIG', `${where}: policy.predicateTimeoutMs must be a positive number of ms, got ${JSON.stringify(policy.predicateTimeoutMs)}`);
+  if (
+    policy.predicateTimeoutMs !== undefined &&
+    !(typeof policy.predicateTimeoutMs === 'number' && policy.predicateTimeoutMs > 0 && Number.isFinite(policy.predicateTimeoutMs))
+  ) {
+    throw new WardenError(
+      'INVALID_CONFIG',
+      `${where}: policy.predicateTimeoutMs must be a positive number of ms, got ${JSON.stringify(policy.predicateTimeoutMs)}`,
+    );
   }
   for (const rule of policy.rules ?? []) {
     if (!rule || typeof rule.name !== 'string' || !['allow', 'approve', 'deny'].includes(rule.decision)) {

@@ -20,7 +20,10 @@ export async function loadAgent(file: string): Promise<LoadedAgent> {
     module = await import(pathToFileURL(path).href);
   } catch (cause) {
     const at = syntaxErrorLocation(cause) ?? checkedSyntaxLocation(cause, path);
-    if (at) throw new WardenError('AGENT_LOAD_FAILED', `Could not load agent file ${path}: syntax error at ${at.where}: ${(cause as Error).message}\n${at.excerpt}`, { cause });
+    if (at)
+      throw new WardenError('AGENT_LOAD_FAILED', `Could not load agent file ${path}: syntax error at ${at.where}: ${(cause as Error).message}\n${at.excerpt}`, {
+        cause,
+      });
     throw new WardenError('AGENT_LOAD_FAILED', `Could not load agent file ${path}: ${describeError(cause)}`, { cause });
   }
   const agent = module.default as Agent | undefined;

@@ -115,7 +115,8 @@ function buildTool(where: string, config: Record<string, unknown>): AnyTool {
   if (config.approval !== undefined && typeof config.approval !== 'boolean' && typeof config.approval !== 'function') {
     fail(where, `approval must be true, false or a predicate (args) => boolean, got ${safeJson(config.approval)}`);
   }
-  if (config.idempotent !== undefined && typeof config.idempotent !== 'boolean') fail(where, `idempotent must be true or false, got ${safeJson(config.idempotent)}`);
+  if (config.idempotent !== undefined && typeof config.idempotent !== 'boolean')
+    fail(where, `idempotent must be true or false, got ${safeJson(config.idempotent)}`);
   const retries = config.retries ?? TOOL_DEFAULTS.retries;
   if (!Number.isInteger(retries) || (retries as number) < 0) fail(where, `retries must be a non-negative integer, got ${safeJson(retries)}`);
   const timeoutMs = config.timeoutMs ?? TOOL_DEFAULTS.timeoutMs;
@@ -177,8 +178,23 @@ export function defineTool<I extends z.ZodType, O>(config: ToolConfig<I, O>): To
 
 /** The fields a tool declaration may have, read once each when an agent takes a tool it did not see defined. */
 const TOOL_FIELDS = [
-  'name', 'description', 'tier', 'input', 'output', 'execute', 'idempotent', 'approval', 'retries', 'timeoutMs',
-  'costUsd', 'lockKey', 'provides', 'requires', 'compensate', 'shadowResult', 'origin',
+  'name',
+  'description',
+  'tier',
+  'input',
+  'output',
+  'execute',
+  'idempotent',
+  'approval',
+  'retries',
+  'timeoutMs',
+  'costUsd',
+  'lockKey',
+  'provides',
+  'requires',
+  'compensate',
+  'shadowResult',
+  'origin',
 ] as const;
 
 /**

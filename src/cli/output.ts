@@ -42,10 +42,15 @@ export function printRun(result: RunResult, events: readonly AnyRunEvent[]): voi
 
 /** The calls that cost more than was reserved for them (a provider reporting more than asked), as recorded. */
 export function overrunsOf(events: readonly AnyRunEvent[]): { reservationId: string; reservedNano: number; actualNano: number }[] {
-  return events.flatMap((e) => (e.type === 'budget.overrun' ? [{ reservationId: e.data.reservationId, reservedNano: e.data.reservedNano, actualNano: e.data.actualNano }] : []));
+  return events.flatMap((e) =>
+    e.type === 'budget.overrun' ? [{ reservationId: e.data.reservationId, reservedNano: e.data.reservedNano, actualNano: e.data.actualNano }] : [],
+  );
 }
 
 /** A summary line per overrun, so `warden runs show` never leaves one unsaid. */
 export function overrunLines(events: readonly AnyRunEvent[]): string[] {
-  return overrunsOf(events).map((o) => `overrun  ${o.reservationId}: billed ${formatUsd(o.actualNano)}, ${formatUsd(o.reservedNano)} reserved (+${formatUsd(o.actualNano - o.reservedNano)})`);
+  return overrunsOf(events).map(
+    (o) =>
+      `overrun  ${o.reservationId}: billed ${formatUsd(o.actualNano)}, ${formatUsd(o.reservedNano)} reserved (+${formatUsd(o.actualNano - o.reservedNano)})`,
+  );
 }

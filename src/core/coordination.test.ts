@@ -6,15 +6,15 @@ import { describeCoordinator } from '../../test/scheduler/coordinator-conformanc
 
 describeCoordinator('in-process', async () => createLocalCoordinator());
 
-
-
 describeCoordinator('cached, in front of in-process', async () => createCachedCoordinator(createLocalCoordinator(), { refreshMs: 0 }));
 
 describe('cached coordinator', () => {
   it('answers a closed breaker and a quiet window locally, and writes failures through at once', async () => {
     const shared = createLocalCoordinator();
     let reads = 0;
-    const counting = { ...shared, breakerAllows: (...a: Parameters<typeof shared.breakerAllows>) => {
+    const counting = {
+      ...shared,
+      breakerAllows: (...a: Parameters<typeof shared.breakerAllows>) => {
         reads++;
         return shared.breakerAllows(...a);
       },

@@ -18,8 +18,6 @@ export interface RetryBudgetConfig {
   minRetries: number;
 }
 
-
-
 export type BreakerState = 'closed' | 'open' | 'half_open';
 
 /**

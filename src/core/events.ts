@@ -33,15 +33,7 @@ export type StopReason =
 /** `rehearsal`: recorded by `warden rehearse` against simulated tools; only a rehearsal agent drives it. */
 export type RunMode = 'live' | 'shadow' | 'rehearsal';
 
-export type RunStatus =
-  | 'queued'
-  | 'running'
-  | 'completed'
-  | 'failed'
-  | 'stopped'
-  | 'waiting_approval'
-  | 'escalated'
-  | 'cancelled';
+export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'stopped' | 'waiting_approval' | 'escalated' | 'cancelled';
 
 export const TERMINAL_STATUSES: ReadonlySet<RunStatus> = new Set(['completed', 'failed', 'stopped', 'cancelled']);
 export const PARKED_STATUSES: ReadonlySet<RunStatus> = new Set(['waiting_approval', 'escalated']);

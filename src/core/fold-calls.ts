@@ -32,4 +32,3 @@ export function closeTurnIfResolved(state: RunState): void {
 export function isResolved(status: CallStatus): boolean {
   return status === 'executed' || status === 'failed' || status === 'rejected' || status === 'denied' || status === 'skipped';
 }
-

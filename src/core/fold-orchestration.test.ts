@@ -29,7 +29,10 @@ describe('fold: plans', () => {
     const s = verified(false).fold();
     assert.equal(s.plan?.accepted, true);
     assert.deepEqual(s.plan?.order, ['find', 'send']);
-    assert.deepEqual([...s.plan!.steps.values()].map((p) => p.status), ['pending', 'pending']);
+    assert.deepEqual(
+      [...s.plan!.steps.values()].map((p) => p.status),
+      ['pending', 'pending'],
+    );
     const c = s.calls.get('p1')!;
     assert.equal(c.status, 'executed');
     assert.deepEqual((c.result as { order: string[] }).order, ['find', 'send']);
@@ -42,7 +45,15 @@ describe('fold: plans', () => {
   });
 
   it('accepts the plan as a whole when a person approves it', () => {
-    const log = verified(true).add('approval.requested', { approvalId: 'a1', callId: 'p1', tool: PLAN_TOOL, tier: 'write', args: {}, argsHash: 'h', reason: 'plan' });
+    const log = verified(true).add('approval.requested', {
+      approvalId: 'a1',
+      callId: 'p1',
+      tool: PLAN_TOOL,
+      tier: 'write',
+      args: {},
+      argsHash: 'h',
+      reason: 'plan',
+    });
     assert.equal(log.fold().status, 'waiting_approval');
     const s = log.add('approval.decided', { approvalId: 'a1', callId: 'p1', decision: 'approved', by: 'ana', reason: '', argsHash: 'h' }).fold();
     assert.equal(s.status, 'queued');
@@ -53,7 +64,15 @@ describe('fold: plans', () => {
   });
 
   it('drops the plan and denies its call when a person refuses it', () => {
-    const log = verified(true).add('approval.requested', { approvalId: 'a1', callId: 'p1', tool: PLAN_TOOL, tier: 'write', args: {}, argsHash: 'h', reason: 'plan' });
+    const log = verified(true).add('approval.requested', {
+      approvalId: 'a1',
+      callId: 'p1',
+      tool: PLAN_TOOL,
+      tier: 'write',
+      args: {},
+      argsHash: 'h',
+      reason: 'plan',
+    });
     const s = log.add('approval.decided', { approvalId: 'a1', callId: 'p1', decision: 'denied', by: 'ana', reason: 'no', argsHash: 'h' }).fold();
     assert.equal(s.plan, null);
     assert.equal(s.calls.get('p1')!.status, 'denied');
@@ -81,7 +100,16 @@ describe('fold: plans', () => {
 
   it('matches an assessed call to its plan step and marks the step done when the call succeeds', () => {
     const log = verified(false).turn(2, [{ callId: 'c1', tool: 'find_customer', args: { email: 'a@b.co' } }]);
-    log.add('step.assessed', { callId: 'c1', planStep: 'find', deviation: false, confidence: 0.9, threshold: 0.5, factors: [], verdict: 'proceed', reason: 'plan step' });
+    log.add('step.assessed', {
+      callId: 'c1',
+      planStep: 'find',
+      deviation: false,
+      confidence: 0.9,
+      threshold: 0.5,
+      factors: [],
+      verdict: 'proceed',
+      reason: 'plan step',
+    });
     const matched = log.fold();
     assert.equal(matched.plan!.steps.get('find')!.status, 'matched');
     assert.equal(matched.plan!.steps.get('find')!.callId, 'c1');
@@ -91,21 +119,43 @@ describe('fold: plans', () => {
 
   it('marks the plan step failed when its call fails for good', () => {
     const log = verified(false).turn(2, [{ callId: 'c1', tool: 'find_customer', args: {} }]);
-    log.add('step.assessed', { callId: 'c1', planStep: 'find', deviation: false, confidence: null, threshold: null, factors: [], verdict: 'proceed', reason: '' }).allow('c1');
+    log
+      .add('step.assessed', {
+        callId: 'c1',
+        planStep: 'find',
+        deviation: false,
+        confidence: null,
+        threshold: null,
+        factors: [],
+        verdict: 'proceed',
+        reason: '',
+      })
+      .allow('c1');
     log.add('tool.started', { callId: 'c1', tool: 'find_customer', attempt: 1, idempotencyKey: 'k' });
     log.add('tool.failed', { callId: 'c1', tool: 'find_customer', attempt: 1, error: { code: 'TOOL_FAILED', message: 'x' }, durationMs: 1, willRetry: false });
     assert.equal(log.fold().plan!.steps.get('find')!.status, 'failed');
   });
 
   it('marks an amended call as off the plan', () => {
-    const log = verified(false).turn(2, [{ callId: 'c1', tool: 'lookup', args: {} }]).add('plan.amended', { callId: 'c1', tool: 'lookup', reason: 'checked on its own' });
+    const log = verified(false)
+      .turn(2, [{ callId: 'c1', tool: 'lookup', args: {} }])
+      .add('plan.amended', { callId: 'c1', tool: 'lookup', reason: 'checked on its own' });
     const c = log.fold().calls.get('c1')!;
     assert.equal(c.amended, true);
     assert.equal(c.planStep, null);
   });
 
   it('ignores a step assessment of a final answer (no call)', () => {
-    const log = verified(false).add('step.assessed', { callId: null, planStep: null, deviation: false, confidence: 0.2, threshold: 0.5, factors: [], verdict: 'escalate', reason: 'low' });
+    const log = verified(false).add('step.assessed', {
+      callId: null,
+      planStep: null,
+      deviation: false,
+      confidence: 0.2,
+      threshold: 0.5,
+      factors: [],
+      verdict: 'escalate',
+      reason: 'low',
+    });
     assert.equal(log.fold().plan?.steps.get('find')?.status, 'pending');
   });
 });
@@ -127,7 +177,13 @@ describe('fold: child runs', () => {
       const log = spawned().add('child.waiting', { callId: 'd1', childRunId: 'run_child', status, pendingId: 'i1', reason: 'delete' });
       const waiting = log.fold();
       assert.equal(waiting.status, status);
-      assert.deepEqual(waiting.pending, { id: 'i1', kind: status === 'escalated' ? 'escalation' : 'approval', callId: 'd1', reason: 'delete', childRunId: 'run_child' });
+      assert.deepEqual(waiting.pending, {
+        id: 'i1',
+        kind: status === 'escalated' ? 'escalation' : 'approval',
+        callId: 'd1',
+        reason: 'delete',
+        childRunId: 'run_child',
+      });
       assert.equal(waiting.sessionOpen, false);
       const resumed = log.add('child.resumed', { callId: 'd1', childRunId: 'run_child' }).fold();
       assert.equal(resumed.status, 'queued');

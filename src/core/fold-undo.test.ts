@@ -25,8 +25,19 @@ const undone = () => {
 
 describe('fold: shadow calls', () => {
   it('records a shadowed call as executed with the stand-in result, never really run', () => {
-    const log = runLog().started().turn(1, [{ callId: 'c1', tool: 'wipe', args: {} }]);
-    log.add('tool.shadowed', { callId: 'c1', tool: 'wipe', tier: 'delete', args: {}, decision: 'approve', rule: 'tier:delete', reason: 'delete', standIn: { ok: true } });
+    const log = runLog()
+      .started()
+      .turn(1, [{ callId: 'c1', tool: 'wipe', args: {} }]);
+    log.add('tool.shadowed', {
+      callId: 'c1',
+      tool: 'wipe',
+      tier: 'delete',
+      args: {},
+      decision: 'approve',
+      rule: 'tier:delete',
+      reason: 'delete',
+      standIn: { ok: true },
+    });
     const s = log.fold();
     const c = s.calls.get('c1')!;
     assert.equal(c.status, 'executed');
@@ -48,7 +59,10 @@ describe('fold: undo', () => {
     assert.equal(s.undo?.status, 'running');
     assert.equal(s.undo?.by, 'ana');
     assert.deepEqual(s.undo?.order, ['c0', 'c2', 'c1']);
-    assert.deepEqual([...s.undo!.compensations.values()].map((c) => c.status), ['irreversible', 'pending', 'pending']);
+    assert.deepEqual(
+      [...s.undo!.compensations.values()].map((c) => c.status),
+      ['irreversible', 'pending', 'pending'],
+    );
   });
 
   it('follows a compensation from started to done, counting attempts', () => {
@@ -58,7 +72,10 @@ describe('fold: undo', () => {
     assert.equal(log.fold().undo!.compensations.get('c2')!.status, 'retry');
     log.add('compensation.started', { callId: 'c2', tool: 'credit', attempt: 2, idempotencyKey: 'k:undo' });
     assert.equal(log.fold().undo!.compensations.get('c2')!.status, 'running');
-    const c = log.add('compensation.succeeded', { callId: 'c2', tool: 'credit', attempt: 2, result: { debited: 'a2' }, durationMs: 1 }).fold().undo!.compensations.get('c2')!;
+    const c = log
+      .add('compensation.succeeded', { callId: 'c2', tool: 'credit', attempt: 2, result: { debited: 'a2' }, durationMs: 1 })
+      .fold()
+      .undo!.compensations.get('c2')!;
     assert.equal(c.status, 'done');
     assert.equal(c.attempts, 2);
     assert.deepEqual(c.result, { debited: 'a2' });
@@ -94,17 +111,25 @@ describe('fold: undo', () => {
   });
 
   it('marks the undo completed', () => {
-    const s = undone().add('undo.completed', { reversed: ['c2', 'c1'], skipped: [], irreversible: [{ callId: 'c0', tool: 'email' }] }).fold();
+    const s = undone()
+      .add('undo.completed', { reversed: ['c2', 'c1'], skipped: [], irreversible: [{ callId: 'c0', tool: 'email' }] })
+      .fold();
     assert.equal(s.undo?.status, 'completed');
   });
 
   it('refuses a compensation event for a call the undo does not cover, with a typed error', () => {
     const log = undone().add('compensation.started', { callId: 'c9', tool: 'credit', attempt: 1, idempotencyKey: 'k' });
-    assert.throws(() => log.fold(), (e) => isWardenError(e, 'STORE_CORRUPT') && /c9/.test(e.message));
+    assert.throws(
+      () => log.fold(),
+      (e) => isWardenError(e, 'STORE_CORRUPT') && /c9/.test(e.message),
+    );
   });
 
   it('refuses a compensation event before any undo started, with a typed error', () => {
     const log = runLog().started().add('compensation.started', { callId: 'c1', tool: 'credit', attempt: 1, idempotencyKey: 'k' });
-    assert.throws(() => log.fold(), (e) => isWardenError(e, 'STORE_CORRUPT'));
+    assert.throws(
+      () => log.fold(),
+      (e) => isWardenError(e, 'STORE_CORRUPT'),
+    );
   });
 });

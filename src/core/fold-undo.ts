@@ -34,7 +34,8 @@ export interface UndoState {
 
 function comp(s: Parameters<NonNullable<Appliers['undo.started']>>[0], callId: string): CompensationState {
   const c = s.undo?.compensations.get(callId);
-  if (!c) throw new WardenError('STORE_CORRUPT', `Run ${s.runId}: compensation event for ${callId}, which the undo does not cover`, { context: { runId: s.runId } });
+  if (!c)
+    throw new WardenError('STORE_CORRUPT', `Run ${s.runId}: compensation event for ${callId}, which the undo does not cover`, { context: { runId: s.runId } });
   return c;
 }
 

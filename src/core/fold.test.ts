@@ -9,7 +9,6 @@ import { runLog } from '../../test/run-log.ts';
 
 const lookup = (callId: string, orderId = 'o-1') => ({ callId, tool: 'lookup', args: { orderId } });
 
-
 /** The i-th element, which the test's own log guarantees is there. */
 function nth<T>(xs: readonly T[], i: number): T {
   const x = xs[i];
@@ -51,7 +50,9 @@ describe('fold: the run lifecycle', () => {
     ['run.cancelled', { by: 'ana', reason: 'not needed' }, 'cancelled'],
   ] as const) {
     it(`ends the run as ${status} on ${type}, closes the session and skips calls that never ran`, () => {
-      const log = runLog().started().turn(1, [lookup('c1')]);
+      const log = runLog()
+        .started()
+        .turn(1, [lookup('c1')]);
       log.add(type, data as never);
       const s = log.fold();
       assert.equal(s.status, status);
@@ -62,7 +63,13 @@ describe('fold: the run lifecycle', () => {
 
   it('records the output, the error, or the named stop reason of a terminal event', () => {
     assert.equal(runLog().started().add('run.completed', { output: 'Refunded.' }).fold().output, 'Refunded.');
-    assert.deepEqual(runLog().started().add('run.failed', { error: { code: 'X', message: 'm' } }).fold().error, { code: 'X', message: 'm' });
+    assert.deepEqual(
+      runLog()
+        .started()
+        .add('run.failed', { error: { code: 'X', message: 'm' } })
+        .fold().error,
+      { code: 'X', message: 'm' },
+    );
     const stopped = runLog().started().add('run.stopped', { reason: 'loop_detected', detail: 'same call' }).fold();
     assert.equal(stopped.stopReason, 'loop_detected');
     assert.equal(stopped.stopDetail, 'same call');
@@ -73,7 +80,13 @@ describe('fold: the run lifecycle', () => {
   });
 
   it('leaves a call that was running when the run ended as running (its outcome is unknown)', () => {
-    const s = runLog().started().turn(1, [lookup('c1')]).allow('c1').add('tool.started', { callId: 'c1', tool: 'lookup', attempt: 1, idempotencyKey: 'k' }).add('run.stopped', { reason: 'wall_time', detail: 'x' }).fold();
+    const s = runLog()
+      .started()
+      .turn(1, [lookup('c1')])
+      .allow('c1')
+      .add('tool.started', { callId: 'c1', tool: 'lookup', attempt: 1, idempotencyKey: 'k' })
+      .add('run.stopped', { reason: 'wall_time', detail: 'x' })
+      .fold();
     assert.equal(s.calls.get('c1')!.status, 'running');
   });
 
@@ -90,7 +103,10 @@ describe('fold: the run lifecycle', () => {
 
 describe('fold: steps, tool calls and retries', () => {
   it('counts a returned model call as a step and records its proposed calls in order', () => {
-    const s = runLog().started().turn(1, [lookup('c1'), lookup('c2', 'o-2')], 'Looking.').fold();
+    const s = runLog()
+      .started()
+      .turn(1, [lookup('c1'), lookup('c2', 'o-2')], 'Looking.')
+      .fold();
     assert.equal(s.steps, 1);
     assert.equal(s.turns.length, 1);
     assert.deepEqual(s.turns[0]?.callIds, ['c1', 'c2']);
@@ -111,7 +127,10 @@ describe('fold: steps, tool calls and retries', () => {
   });
 
   it('counts first attempts of a tool as tool calls and every willRetry failure as a retry', () => {
-    const log = runLog().started().turn(1, [lookup('c1')]).allow('c1');
+    const log = runLog()
+      .started()
+      .turn(1, [lookup('c1')])
+      .allow('c1');
     log.add('tool.started', { callId: 'c1', tool: 'lookup', attempt: 1, idempotencyKey: 'k' });
     log.add('tool.failed', { callId: 'c1', tool: 'lookup', attempt: 1, error: { code: 'TOOL_FAILED', message: 'flaky' }, durationMs: 1, willRetry: true });
     const retrying = foldRun(log.events);
@@ -126,7 +145,10 @@ describe('fold: steps, tool calls and retries', () => {
   });
 
   it('marks a tool that failed for good as failed, with a note the model will read', () => {
-    const log = runLog().started().turn(1, [lookup('c1')]).allow('c1');
+    const log = runLog()
+      .started()
+      .turn(1, [lookup('c1')])
+      .allow('c1');
     log.add('tool.started', { callId: 'c1', tool: 'lookup', attempt: 1, idempotencyKey: 'k' });
     log.add('tool.failed', { callId: 'c1', tool: 'lookup', attempt: 1, error: { code: 'TOOL_FAILED', message: 'down' }, durationMs: 1, willRetry: false });
     const c = log.fold().calls.get('c1')!;
@@ -135,7 +157,11 @@ describe('fold: steps, tool calls and retries', () => {
   });
 
   it('counts a rejected proposal (unknown tool, invalid arguments) as a retry', () => {
-    const s = runLog().started().turn(1, [{ callId: 'c1', tool: 'nope', args: {} }]).add('tool.rejected', { callId: 'c1', tool: 'nope', error: { code: 'UNKNOWN_TOOL', message: 'no such tool' } }).fold();
+    const s = runLog()
+      .started()
+      .turn(1, [{ callId: 'c1', tool: 'nope', args: {} }])
+      .add('tool.rejected', { callId: 'c1', tool: 'nope', error: { code: 'UNKNOWN_TOOL', message: 'no such tool' } })
+      .fold();
     assert.equal(s.calls.get('c1')!.status, 'rejected');
     assert.equal(s.retries, 1);
     assert.equal(s.toolCalls, 0);
@@ -147,12 +173,18 @@ describe('fold: steps, tool calls and retries', () => {
     const s = log.fold();
     assert.deepEqual(s.lastRepeat?.steps, [1, 2, 3]);
     assert.equal(s.stepsWithoutProgress, 2, 'the first step was new, the next two were not');
-    const changed = log.turn(4, [lookup('c4')]).ran('c4', { total: 6 }).fold();
+    const changed = log
+      .turn(4, [lookup('c4')])
+      .ran('c4', { total: 6 })
+      .fold();
     assert.equal(changed.stepsWithoutProgress, 0, 'a new result is progress');
   });
 
   it('rebuilds the conversation the model sees, with results and refusals in call order', () => {
-    const log = runLog().started().turn(1, [lookup('c1'), { callId: 'c2', tool: 'wipe', args: {} }], 'Working.').ran('c1', { total: 5 });
+    const log = runLog()
+      .started()
+      .turn(1, [lookup('c1'), { callId: 'c2', tool: 'wipe', args: {} }], 'Working.')
+      .ran('c1', { total: 5 });
     log.add('tool.denied', { callId: 'c2', tool: 'wipe', by: 'policy', reason: 'never' });
     const messages = conversation(log.fold());
     assert.deepEqual(messages[0], { role: 'user', text: 'help me' });
@@ -179,7 +211,13 @@ describe('fold: the budget', () => {
 
   it('records an overrun as spend beyond the reservation without changing the ceiling', () => {
     const log = runLog({ maxCostUsd: 0.000001 }).started().reserve('r1', 500);
-    log.add('budget.overrun', { reservationId: 'r1', reservedNano: 500, actualNano: 2_000, reservedTokens: { input: 10, output: 5 }, actualTokens: { input: 10, output: 900 } });
+    log.add('budget.overrun', {
+      reservationId: 'r1',
+      reservedNano: 500,
+      actualNano: 2_000,
+      reservedTokens: { input: 10, output: 5 },
+      actualTokens: { input: 10, output: 900 },
+    });
     log.commit('r1', 2_000).add('run.stopped', { reason: 'cost_ceiling', detail: 'overrun' });
     const s = log.fold();
     assert.equal(s.spentNano, 2_000);
@@ -190,7 +228,9 @@ describe('fold: the budget', () => {
 
 describe('fold: approvals and escalations', () => {
   const parked = () => {
-    const log = runLog().started().turn(1, [{ callId: 'c1', tool: 'wipe', args: { id: 7 } }]);
+    const log = runLog()
+      .started()
+      .turn(1, [{ callId: 'c1', tool: 'wipe', args: { id: 7 } }]);
     log.add('policy.decided', { callId: 'c1', tool: 'wipe', tier: 'delete', argsHash: 'h', decision: 'approve', rule: 'tier:delete', reason: 'delete' });
     return log.add('approval.requested', { approvalId: 'a1', callId: 'c1', tool: 'wipe', tier: 'delete', args: { id: 7 }, argsHash: 'h', reason: 'delete' });
   };
@@ -212,19 +252,28 @@ describe('fold: approvals and escalations', () => {
   });
 
   it('denies the call, with the person and reason in its note, when a person says no', () => {
-    const c = parked().add('approval.decided', { approvalId: 'a1', callId: 'c1', decision: 'denied', by: 'ana', reason: '', argsHash: 'h' }).fold().calls.get('c1')!;
+    const c = parked()
+      .add('approval.decided', { approvalId: 'a1', callId: 'c1', decision: 'denied', by: 'ana', reason: '', argsHash: 'h' })
+      .fold()
+      .calls.get('c1')!;
     assert.equal(c.status, 'denied');
     assert.equal(c.note, 'Denied by ana: no reason given');
   });
 
   it('stays cancelled when an approval is requested after a cancel', () => {
-    const log = runLog().started().turn(1, [{ callId: 'c1', tool: 'wipe', args: {} }]).add('run.cancelled', { by: 'ana', reason: 'x' });
+    const log = runLog()
+      .started()
+      .turn(1, [{ callId: 'c1', tool: 'wipe', args: {} }])
+      .add('run.cancelled', { by: 'ana', reason: 'x' });
     log.add('approval.requested', { approvalId: 'a1', callId: 'c1', tool: 'wipe', tier: 'delete', args: {}, argsHash: 'h', reason: 'delete' });
     assert.equal(log.fold().status, 'cancelled');
   });
 
   const escalatedLog = (reason: string) =>
-    runLog().started().turn(1, [lookup('c1')]).add('escalated', { escalationId: 'e1', reason, callId: 'c1', evidence: {} });
+    runLog()
+      .started()
+      .turn(1, [lookup('c1')])
+      .add('escalated', { escalationId: 'e1', reason, callId: 'c1', evidence: {} });
 
   it('parks the run on an escalation with the call escalated', () => {
     const s = escalatedLog('low_confidence').fold();
@@ -258,38 +307,65 @@ describe('fold: approvals and escalations', () => {
 
 describe('fold: bad logs fail with a typed error', () => {
   it('refuses an empty log and a log that does not start with run.submitted', () => {
-    assert.throws(() => foldRun([]), (e) => isWardenError(e, 'STORE_CORRUPT'));
+    assert.throws(
+      () => foldRun([]),
+      (e) => isWardenError(e, 'STORE_CORRUPT'),
+    );
     const started = nth(runLog().started().events, 1);
-    assert.throws(() => foldRun([{ ...started, seq: 1 }]), (e) => isWardenError(e, 'STORE_CORRUPT') && /must start with run.submitted/.test(e.message));
+    assert.throws(
+      () => foldRun([{ ...started, seq: 1 }]),
+      (e) => isWardenError(e, 'STORE_CORRUPT') && /must start with run.submitted/.test(e.message),
+    );
   });
 
   it('refuses an event out of order (a gap or a repeat of seq)', () => {
     const events = runLog().started().turn(1).events;
-    assert.throws(() => foldRun([nth(events, 0), nth(events, 2)]), (e) => isWardenError(e, 'STORE_CORRUPT') && /seq 3 follows 1/.test(e.message));
-    assert.throws(() => foldRun([nth(events, 0), nth(events, 1), nth(events, 1)]), (e) => isWardenError(e, 'STORE_CORRUPT'));
+    assert.throws(
+      () => foldRun([nth(events, 0), nth(events, 2)]),
+      (e) => isWardenError(e, 'STORE_CORRUPT') && /seq 3 follows 1/.test(e.message),
+    );
+    assert.throws(
+      () => foldRun([nth(events, 0), nth(events, 1), nth(events, 1)]),
+      (e) => isWardenError(e, 'STORE_CORRUPT'),
+    );
   });
 
   it('refuses an event written by a newer schema version', () => {
     const events = runLog().started().events;
     const future = { ...nth(events, 1), v: EVENT_SCHEMA_VERSION + 1 } as AnyRunEvent;
-    assert.throws(() => foldRun([nth(events, 0), future]), (e) => isWardenError(e, 'STORE_CORRUPT') && /Upgrade Warden/.test(e.message));
+    assert.throws(
+      () => foldRun([nth(events, 0), future]),
+      (e) => isWardenError(e, 'STORE_CORRUPT') && /Upgrade Warden/.test(e.message),
+    );
   });
 
   it('refuses an event about a call no model turn proposed', () => {
     const log = runLog().started().add('tool.started', { callId: 'ghost', tool: 'lookup', attempt: 1, idempotencyKey: 'k' });
-    assert.throws(() => log.fold(), (e) => isWardenError(e, 'STORE_CORRUPT') && /unknown call ghost/.test(e.message));
+    assert.throws(
+      () => log.fold(),
+      (e) => isWardenError(e, 'STORE_CORRUPT') && /unknown call ghost/.test(e.message),
+    );
   });
 
   it('refuses an event type its schema version does not define (a new type comes with a new version)', () => {
     const log = runLog().started();
     log.events.push({ ...nth(log.events, 1), seq: 3, at: nth(log.events, 1).at + 5, type: 'future.thing' } as unknown as AnyRunEvent);
-    assert.throws(() => log.fold(), (e) => isWardenError(e, 'STORE_CORRUPT') && /"future.thing", which schema v1 does not define/.test(e.message));
+    assert.throws(
+      () => log.fold(),
+      (e) => isWardenError(e, 'STORE_CORRUPT') && /"future.thing", which schema v1 does not define/.test(e.message),
+    );
   });
 });
 
 describe('fold: determinism', () => {
   it('gives the same state whether the log is folded whole or applied one event at a time', () => {
-    const log = runLog().started().turn(1, [lookup('c1')]).reserve('r1', 9).commit('r1', 4).ran('c1', { total: 5 }).turn(2, [], 'Done.');
+    const log = runLog()
+      .started()
+      .turn(1, [lookup('c1')])
+      .reserve('r1', 9)
+      .commit('r1', 4)
+      .ran('c1', { total: 5 })
+      .turn(2, [], 'Done.');
     log.add('run.completed', { output: 'Done.' });
     const whole = log.fold();
     const stepwise = foldRun([nth(log.events, 0)]);

@@ -10,15 +10,7 @@ import { ORCHESTRATION_APPLY, planDecided } from './fold-orchestration.ts';
 import { UNDO_APPLY, type UndoState } from './fold-undo.ts';
 
 export { isResolved };
-import {
-  EVENT_SCHEMA_VERSION,
-  type AnyRunEvent,
-  type ErrorInfo,
-  type EventPayloads,
-  type RunMode,
-  type RunStatus,
-  type StopReason,
-} from './events.ts';
+import { EVENT_SCHEMA_VERSION, type AnyRunEvent, type ErrorInfo, type EventPayloads, type RunMode, type RunStatus, type StopReason } from './events.ts';
 import { EVENT_TYPES, PARKED_STATUSES, TERMINAL_STATUSES } from './events.ts';
 import { usdToNano } from './money.ts';
 
@@ -245,9 +237,13 @@ export function applyEvent(state: RunState, event: AnyRunEvent): void {
     );
   }
   if (!EVENT_TYPES.has(event.type)) {
-    throw new WardenError('STORE_CORRUPT', `Event ${event.seq} of run ${state.runId} has type "${String(event.type)}", which schema v${event.v} does not define`, {
-      context: { runId: state.runId },
-    });
+    throw new WardenError(
+      'STORE_CORRUPT',
+      `Event ${event.seq} of run ${state.runId} has type "${String(event.type)}", which schema v${event.v} does not define`,
+      {
+        context: { runId: state.runId },
+      },
+    );
   }
   if (event.seq !== state.seq + 1) {
     throw new WardenError('STORE_CORRUPT', `Run ${state.runId}: event seq ${event.seq} follows ${state.seq}`, {
@@ -264,7 +260,6 @@ export function applyEvent(state: RunState, event: AnyRunEvent): void {
   }
   if (TERMINAL_STATUSES.has(state.status) || PARKED_STATUSES.has(state.status)) state.sessionOpen = false;
 }
-
 
 const APPLY: Appliers = {
   ...ORCHESTRATION_APPLY,

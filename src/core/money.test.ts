@@ -19,11 +19,17 @@ describe('money in integer nano-USD', () => {
   it('rounds a fraction of a nano-dollar up, never down', () => {
     assert.equal(usdToNano(0.0000000001), 1);
     assert.equal(usdToNano(1.0000000005), 1_000_000_001);
-    fc.assert(fc.property(fc.double({ min: 0, max: 1_000, noNaN: true }), (usd) => usdToNano(usd) * 1.000_000_001 + 1e-6 >= usd * NANO_PER_USD), { seed: 15 });
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 1_000, noNaN: true }), (usd) => usdToNano(usd) * 1.000_000_001 + 1e-6 >= usd * NANO_PER_USD),
+      { seed: 15 },
+    );
   });
 
   it('round-trips nano-dollars through dollars', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 50 }), (nano) => usdToNano(nanoToUsd(nano)) === nano), { seed: 15, numRuns: 2_000 });
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 50 }), (nano) => usdToNano(nanoToUsd(nano)) === nano),
+      { seed: 15, numRuns: 2_000 },
+    );
   });
 
   it('prices tokens per million, rounded up', () => {

@@ -34,7 +34,13 @@ export interface RefSite {
 }
 
 export function isRefValue(value: unknown): value is { $ref: string } {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && typeof (value as { $ref?: unknown }).$ref === 'string';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.keys(value).length === 1 &&
+    typeof (value as { $ref?: unknown }).$ref === 'string'
+  );
 }
 
 export function parseRef(text: string): PlanRef {

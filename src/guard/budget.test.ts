@@ -52,7 +52,10 @@ describe('budget: sizing a model reservation', () => {
     assert.equal(atFloor.maxOutputTokens, MIN_OUTPUT_TOKENS);
     const below = planModelReservation(s, pricing, input, exact - 1);
     assert.equal(below.ok, false);
-    assert.match((below as { detail: string }).detail, /could cost up to .*\(1000 input tokens at most, 256 output tokens at least\), but only .* of the \$1\.00 ceiling is left/);
+    assert.match(
+      (below as { detail: string }).detail,
+      /could cost up to .*\(1000 input tokens at most, 256 output tokens at least\), but only .* of the \$1\.00 ceiling is left/,
+    );
   });
 
   it('refuses a call whose input alone costs more than is left', () => {

@@ -28,9 +28,7 @@ export function remainingNano(state: RunState): number {
   return state.ceilingNano - state.spentNano - reserved;
 }
 
-export type ModelReservation =
-  | { ok: true; amountNano: number; maxOutputTokens: number; inputTokens: number }
-  | { ok: false; detail: string };
+export type ModelReservation = { ok: true; amountNano: number; maxOutputTokens: number; inputTokens: number } | { ok: false; detail: string };
 
 /**
  * Sizes the reservation for the next model call: worst-case input (`inputTokens`, which includes
@@ -38,12 +36,7 @@ export type ModelReservation =
  * plain input) plus the largest completion the run can still pay for, capped by `maxOutputTokens`.
  * When not even `MIN_OUTPUT_TOKENS` fit, the call is not made.
  */
-export function planModelReservation(
-  state: RunState,
-  tiered: ModelPricing,
-  inputTokens: number,
-  remaining = remainingNano(state),
-): ModelReservation {
+export function planModelReservation(state: RunState, tiered: ModelPricing, inputTokens: number, remaining = remainingNano(state)): ModelReservation {
   // A price tiered by context length is reserved at the dearest tier the input bound can reach.
   const pricing = ratesUpTo(tiered, inputTokens);
   const inputNano = tokensToNano(inputTokens, reservedInputPerMTok(pricing));

@@ -24,9 +24,17 @@ describe('confidence scoring', () => {
   });
 
   it('fails closed when a custom scorer throws or returns nonsense', () => {
-    assert.equal(scoreStep(() => { throw new Error('boom'); }, calm).score, 0);
+    assert.equal(
+      scoreStep(() => {
+        throw new Error('boom');
+      }, calm).score,
+      0,
+    );
     assert.equal(scoreStep(() => Number.NaN, calm).score, 0);
     assert.equal(scoreStep(() => 7, calm).score, 1);
-    assert.deepEqual(scoreStep(() => ({ score: 0.3, factors: ['mine'] }), calm), { score: 0.3, factors: ['mine'] });
+    assert.deepEqual(
+      scoreStep(() => ({ score: 0.3, factors: ['mine'] }), calm),
+      { score: 0.3, factors: ['mine'] },
+    );
   });
 });

@@ -47,7 +47,9 @@ describe('limits', () => {
   });
 
   it('does not count the time a parked run waits for a person against the wall clock', () => {
-    const log = runLog({ maxWallMs: 1_000 }).started().turn(1, [{ callId: 'c1', tool: 'wipe', args: {} }]);
+    const log = runLog({ maxWallMs: 1_000 })
+      .started()
+      .turn(1, [{ callId: 'c1', tool: 'wipe', args: {} }]);
     log.add('approval.requested', { approvalId: 'a1', callId: 'c1', tool: 'wipe', tier: 'delete', args: {}, argsHash: 'h', reason: 'delete' });
     const s = log.fold();
     assert.equal(activeMs(s, s.lastEventAt + 3_600_000), s.activeMs);
@@ -70,7 +72,10 @@ describe('limits', () => {
 
   it('stops a model that keeps proposing bad calls only once rejections go past maxRetries', () => {
     const log = runLog({ maxRetries: 1 }).started();
-    const reject = (i: number) => log.turn(i, [{ callId: `r${i}`, tool: 'nope', args: {} }]).add('tool.rejected', { callId: `r${i}`, tool: 'nope', error: { code: 'UNKNOWN_TOOL', message: 'no' } });
+    const reject = (i: number) =>
+      log
+        .turn(i, [{ callId: `r${i}`, tool: 'nope', args: {} }])
+        .add('tool.rejected', { callId: `r${i}`, tool: 'nope', error: { code: 'UNKNOWN_TOOL', message: 'no' } });
     reject(1);
     assert.equal(retriesOverdrawn(log.fold()), null, 'at the limit: one more proposal is allowed');
     reject(2);

@@ -14,28 +14,76 @@ function steps(pairs: [args: unknown, result: unknown][]) {
 
 describe('loop detector', () => {
   it('lets the same call with the same result run up to repeats − 1 times', () => {
-    assert.equal(detectLoop(steps([[{ id: 1 }, 'same'], [{ id: 1 }, 'same']]), config), null);
+    assert.equal(
+      detectLoop(
+        steps([
+          [{ id: 1 }, 'same'],
+          [{ id: 1 }, 'same'],
+        ]),
+        config,
+      ),
+      null,
+    );
   });
 
   it('stops the same tool with the same arguments returning the same result `repeats` times, naming the steps', () => {
-    const hit = detectLoop(steps([[{ id: 1 }, 'same'], [{ id: 1 }, 'same'], [{ id: 1 }, 'same']]), config);
+    const hit = detectLoop(
+      steps([
+        [{ id: 1 }, 'same'],
+        [{ id: 1 }, 'same'],
+        [{ id: 1 }, 'same'],
+      ]),
+      config,
+    );
     assert.equal(hit?.limit, 'loop_detected');
     assert.equal(hit?.detail, 'lookup({"id":1}) returned the same result 3 times (steps 1, 2, 3).');
   });
 
   it('does not count a different result or different arguments as a repeat', () => {
-    assert.equal(detectLoop(steps([[{ id: 1 }, 'a'], [{ id: 1 }, 'b'], [{ id: 1 }, 'c']]), config), null);
-    assert.equal(detectLoop(steps([[{ id: 1 }, 'a'], [{ id: 2 }, 'a'], [{ id: 3 }, 'a']]), config), null);
+    assert.equal(
+      detectLoop(
+        steps([
+          [{ id: 1 }, 'a'],
+          [{ id: 1 }, 'b'],
+          [{ id: 1 }, 'c'],
+        ]),
+        config,
+      ),
+      null,
+    );
+    assert.equal(
+      detectLoop(
+        steps([
+          [{ id: 1 }, 'a'],
+          [{ id: 2 }, 'a'],
+          [{ id: 3 }, 'a'],
+        ]),
+        config,
+      ),
+      null,
+    );
   });
 
   it('judges the latest repeat only: an old repeat with a new call since does not stop the run', () => {
-    const s = steps([[{ id: 1 }, 'a'], [{ id: 1 }, 'a'], [{ id: 1 }, 'a'], [{ id: 2 }, 'b']]);
+    const s = steps([
+      [{ id: 1 }, 'a'],
+      [{ id: 1 }, 'a'],
+      [{ id: 1 }, 'a'],
+      [{ id: 2 }, 'b'],
+    ]);
     assert.equal(detectLoop(s, config), null);
   });
 
   it('shortens long arguments in the detail to 120 characters', () => {
     const args = { text: 'x'.repeat(500) };
-    const hit = detectLoop(steps([[args, 1], [args, 1], [args, 1]]), config);
+    const hit = detectLoop(
+      steps([
+        [args, 1],
+        [args, 1],
+        [args, 1],
+      ]),
+      config,
+    );
     assert.match(hit!.detail, /^lookup\(\{"text":"x+…\) returned/);
     assert.equal(hit!.detail.indexOf('…'), 'lookup('.length + 120);
   });

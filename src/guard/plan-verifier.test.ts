@@ -25,7 +25,14 @@ const sendVoucher = defineTool({
   costUsd: 0.01,
   execute: () => ({ sent: true }),
 });
-const closeAccount = defineTool({ name: 'close_account', description: 'Close', tier: 'delete', input: z.object({ customerId: z.string() }), requires: ['customer'], execute: () => ({}) });
+const closeAccount = defineTool({
+  name: 'close_account',
+  description: 'Close',
+  tier: 'delete',
+  input: z.object({ customerId: z.string() }),
+  requires: ['customer'],
+  execute: () => ({}),
+});
 const note = defineTool({ name: 'note', description: 'Note', tier: 'read', input: z.object({ text: z.string() }), execute: () => 'ok' });
 const fragile = defineTool({
   name: 'fragile',
@@ -38,7 +45,13 @@ const fragile = defineTool({
 });
 
 function agentWith(policy: PolicyConfig = {}) {
-  return defineAgent({ name: 'planner', instructions: 'x', model: simulated.script([{ text: 'ok' }]), tools: [findCustomer, sendVoucher, closeAccount, note, fragile], policy });
+  return defineAgent({
+    name: 'planner',
+    instructions: 'x',
+    model: simulated.script([{ text: 'ok' }]),
+    tools: [findCustomer, sendVoucher, closeAccount, note, fragile],
+    policy,
+  });
 }
 
 const roomy: PlanContext = { establishedFacts: new Set(), remainingToolCalls: 10, remainingSteps: 10, remainingNano: 1_000_000_000, modelCallNano: 1_000_000 };
@@ -112,7 +125,11 @@ describe('plan verifier: each issue code', () => {
     ['a reference to the step itself', { id: 'n', tool: 'note', args: { text: { $ref: 'n.x' } } }, /refers to "n"/],
     ['a reference to a tool without an output schema', { id: 'n2', tool: 'note', args: { text: { $ref: 'n.x' } } }, /note declares no output schema/],
     ['a reference to a field the output lacks', { id: 'n2', tool: 'note', args: { text: { $ref: 'find.nickname' } } }, /has no such field/],
-    ['a reference whose type does not fit', { id: 'n2', tool: 'note', args: { text: { $ref: 'find.orders' } } }, /expects .*string.*, but find\.orders is .*number/],
+    [
+      'a reference whose type does not fit',
+      { id: 'n2', tool: 'note', args: { text: { $ref: 'find.orders' } } },
+      /expects .*string.*, but find\.orders is .*number/,
+    ],
   ];
   for (const [label, step, pattern] of badReferences) {
     it(`bad_reference: ${label}`, async () => {
@@ -124,7 +141,12 @@ describe('plan verifier: each issue code', () => {
   }
 
   it('cycle: steps that depend on each other in a circle', async () => {
-    const plan = { steps: [{ id: 'a', tool: 'note', args: { text: 'x' }, dependsOn: ['b'] }, { id: 'b', tool: 'note', args: { text: 'y' }, dependsOn: ['a'] }] };
+    const plan = {
+      steps: [
+        { id: 'a', tool: 'note', args: { text: 'x' }, dependsOn: ['b'] },
+        { id: 'b', tool: 'note', args: { text: 'y' }, dependsOn: ['a'] },
+      ],
+    };
     const [issue] = await issues(plan);
     assert.ok(issue, 'the verifier found an issue');
     assert.equal(issue.code, 'cycle');
@@ -156,7 +178,10 @@ describe('plan verifier: each issue code', () => {
     assert.deepEqual(await codes(plan, { ...roomy, remainingNano: estimate }), []);
     const v = await verifyPlan(plan, agentWith(), { ...roomy, remainingNano: estimate - 1 });
     assert.equal(v.ok, false);
-    assert.deepEqual((v as { issues: { code: string }[] }).issues.map((i) => i.code), ['over_budget']);
+    assert.deepEqual(
+      (v as { issues: { code: string }[] }).issues.map((i) => i.code),
+      ['over_budget'],
+    );
     assert.equal(v.estimateNano, estimate);
   });
 
@@ -172,7 +197,18 @@ describe('plan verifier: each issue code', () => {
   });
 
   it('reports every problem at once, not just the first', async () => {
-    const plan = { steps: [{ id: 'x', tool: 'launch_rocket', args: {} }, { id: 'x', tool: 'send_voucher', args: { customerId: 'c', amount: 500 } }] };
-    assert.deepEqual((await codes(plan, { ...roomy, remainingToolCalls: 1 })).sort(), ['duplicate_step', 'invalid_args', 'too_many_steps', 'unknown_tool', 'unmet_requirement']);
+    const plan = {
+      steps: [
+        { id: 'x', tool: 'launch_rocket', args: {} },
+        { id: 'x', tool: 'send_voucher', args: { customerId: 'c', amount: 500 } },
+      ],
+    };
+    assert.deepEqual((await codes(plan, { ...roomy, remainingToolCalls: 1 })).sort(), [
+      'duplicate_step',
+      'invalid_args',
+      'too_many_steps',
+      'unknown_tool',
+      'unmet_requirement',
+    ]);
   });
 });

@@ -104,10 +104,15 @@ export async function verifyPlan(plan: Plan, agent: Agent, ctx: PlanContext): Pr
   for (const step of plan.steps) {
     const tool = step.tool === PLAN_TOOL ? undefined : agent.toolsByName.get(step.tool);
     for (const dep of step.dependsOn ?? []) {
-      if (!byId.has(dep) || dep === step.id) issues.push({ code: 'bad_reference', step: step.id, message: `Step "${step.id}" depends on "${dep}", which is not another step of this plan.` });
+      if (!byId.has(dep) || dep === step.id)
+        issues.push({ code: 'bad_reference', step: step.id, message: `Step "${step.id}" depends on "${dep}", which is not another step of this plan.` });
     }
     if (!tool) {
-      issues.push({ code: 'unknown_tool', step: step.id, message: `Step "${step.id}" uses "${step.tool}", which is not a tool of this agent. Available: ${known}.` });
+      issues.push({
+        code: 'unknown_tool',
+        step: step.id,
+        message: `Step "${step.id}" uses "${step.tool}", which is not a tool of this agent. Available: ${known}.`,
+      });
       continue;
     }
     const sites = findRefs(step.args);
@@ -122,12 +127,20 @@ export async function verifyPlan(plan: Plan, agent: Agent, ctx: PlanContext): Pr
       if (!sourceTool) continue; // reported as unknown_tool on its own step
       const out = outputSchemaOf(sourceTool);
       if (!out) {
-        issues.push({ code: 'bad_reference', step: step.id, message: `${where} uses the output of "${source.id}", but ${source.tool} declares no output schema to check it against.` });
+        issues.push({
+          code: 'bad_reference',
+          step: step.id,
+          message: `${where} uses the output of "${source.id}", but ${source.tool} declares no output schema to check it against.`,
+        });
         continue;
       }
       const found = schemasAt(out, site.ref.path);
       if (found.length === 0) {
-        issues.push({ code: 'bad_reference', step: step.id, message: `${where} refers to ${[source.id, ...site.ref.path].join('.')}, but ${source.tool}'s output has no such field.` });
+        issues.push({
+          code: 'bad_reference',
+          step: step.id,
+          message: `${where} refers to ${[source.id, ...site.ref.path].join('.')}, but ${source.tool}'s output has no such field.`,
+        });
         continue;
       }
       const target = schemasAt(tool.jsonSchema, site.at.map(String));
@@ -148,17 +161,25 @@ export async function verifyPlan(plan: Plan, agent: Agent, ctx: PlanContext): Pr
       parsed = (tool.input as z.ZodType).safeParse(literal);
     } catch (e) {
       // A schema's own transform or refinement threw: the step cannot run as planned.
-      issues.push({ code: 'invalid_args', step: step.id, message: `Step "${step.id}" has invalid arguments for ${tool.name}: the schema's own check threw (${describeError(e)}).` });
+      issues.push({
+        code: 'invalid_args',
+        step: step.id,
+        message: `Step "${step.id}" has invalid arguments for ${tool.name}: the schema's own check threw (${describeError(e)}).`,
+      });
     }
     if (parsed && !parsed.success) {
       const real = parsed.error.issues.filter((i) => !sites.some((s) => startsWith(i.path, s.at)));
       if (real.length) {
-        const text = real.slice(0, 6).map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
+        const text = real
+          .slice(0, 6)
+          .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
+          .join('; ');
         issues.push({ code: 'invalid_args', step: step.id, message: `Step "${step.id}" has invalid arguments for ${tool.name}: ${text}.` });
       }
     }
     const verdict = await decidePolicy(agent, tool, literal);
-    if (verdict.decision === 'deny') issues.push({ code: 'denied', step: step.id, message: `Step "${step.id}" would be denied: ${tool.name} — ${verdict.reason} (${verdict.rule}).` });
+    if (verdict.decision === 'deny')
+      issues.push({ code: 'denied', step: step.id, message: `Step "${step.id}" would be denied: ${tool.name} — ${verdict.reason} (${verdict.rule}).` });
     if (verdict.decision === 'approve') needsApproval.push(step.id);
     try {
       toolCostNano += usdToNano(toolCallCostUsd(tool, literal));
@@ -192,7 +213,10 @@ export async function verifyPlan(plan: Plan, agent: Agent, ctx: PlanContext): Pr
   }
 
   if (plan.steps.length > ctx.remainingToolCalls) {
-    issues.push({ code: 'too_many_steps', message: `The plan has ${plan.steps.length} steps; the run may make ${ctx.remainingToolCalls} more tool calls (maxToolCalls).` });
+    issues.push({
+      code: 'too_many_steps',
+      message: `The plan has ${plan.steps.length} steps; the run may make ${ctx.remainingToolCalls} more tool calls (maxToolCalls).`,
+    });
   }
   const modelCalls = levels + 1; // one turn per level of the graph, then the answer
   if (modelCalls > ctx.remainingSteps) {

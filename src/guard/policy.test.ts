@@ -15,14 +15,28 @@ const write = tool('refund', 'write');
 const wipe = tool('wipe', 'delete');
 
 function agentWith(policy: PolicyConfig = {}, tools: AnyTool[] = [read, write, wipe]) {
-  return defineAgent({ name: 'policy-agent', instructions: 'x', model: simulated.script([{ text: 'ok' }]), tools, policy: { predicateTimeoutMs: 50, ...policy } });
+  return defineAgent({
+    name: 'policy-agent',
+    instructions: 'x',
+    model: simulated.script([{ text: 'ok' }]),
+    tools,
+    policy: { predicateTimeoutMs: 50, ...policy },
+  });
 }
 
 describe('policy: tier defaults', () => {
   it('allows read and write tiers and sends the delete tier to a person', async () => {
-    assert.deepEqual(await decidePolicy(agentWith(), read, { amount: 1 }), { decision: 'allow', rule: 'tier:read', reason: 'read-tier tools run unless a rule asks otherwise' });
+    assert.deepEqual(await decidePolicy(agentWith(), read, { amount: 1 }), {
+      decision: 'allow',
+      rule: 'tier:read',
+      reason: 'read-tier tools run unless a rule asks otherwise',
+    });
     assert.equal((await decidePolicy(agentWith(), write, { amount: 1 })).rule, 'tier:write');
-    assert.deepEqual(await decidePolicy(agentWith(), wipe, { amount: 1 }), { decision: 'approve', rule: 'tier:delete', reason: 'delete-tier tools always wait for a person' });
+    assert.deepEqual(await decidePolicy(agentWith(), wipe, { amount: 1 }), {
+      decision: 'approve',
+      rule: 'tier:delete',
+      reason: 'delete-tier tools always wait for a person',
+    });
   });
 
   it('runs a delete tool without a person only when the agent waives it by name', async () => {
@@ -55,8 +69,20 @@ describe("policy: a tool's approval", () => {
   });
 
   for (const [label, approval, why] of [
-    ['throws', () => { throw new Error('boom'); }, /predicate threw \(boom\), so a person decides/],
-    ['rejects', async () => { throw new Error('nope'); }, /threw \(nope\)/],
+    [
+      'throws',
+      () => {
+        throw new Error('boom');
+      },
+      /predicate threw \(boom\), so a person decides/,
+    ],
+    [
+      'rejects',
+      async () => {
+        throw new Error('nope');
+      },
+      /threw \(nope\)/,
+    ],
     ['answers a non-boolean', () => 'yes', /returned "yes", not true or false/],
     ['never answers', () => new Promise(() => {}), /gave no answer within 50 ms/],
   ] as const) {
@@ -100,12 +126,26 @@ describe('policy: rules', () => {
   });
 
   it('keeps the earlier verdict when a later one is only as strict', async () => {
-    const v = await decidePolicy(agentWith({ rules: [{ name: 'a', decision: 'approve' }, { name: 'b', decision: 'approve' }] }), read, {});
+    const v = await decidePolicy(
+      agentWith({
+        rules: [
+          { name: 'a', decision: 'approve' },
+          { name: 'b', decision: 'approve' },
+        ],
+      }),
+      read,
+      {},
+    );
     assert.equal(v.rule, 'rule:a');
   });
 
   it('applies a rule only to the tools and tiers it names', async () => {
-    const agent = agentWith({ rules: [{ name: 'refunds', tools: ['refund'], decision: 'deny' }, { name: 'reads', tiers: ['read'], decision: 'approve' }] });
+    const agent = agentWith({
+      rules: [
+        { name: 'refunds', tools: ['refund'], decision: 'deny' },
+        { name: 'reads', tiers: ['read'], decision: 'approve' },
+      ],
+    });
     assert.equal((await decidePolicy(agent, write, {})).rule, 'rule:refunds');
     assert.equal((await decidePolicy(agent, read, {})).rule, 'rule:reads');
     assert.equal((await decidePolicy(agent, wipe, {})).rule, 'tier:delete');
@@ -117,7 +157,17 @@ describe('policy: rules', () => {
     ['allow', 'allow'],
   ] as const) {
     it(`fails closed when a ${decision} rule's condition throws: the rule ${decision === 'allow' ? 'does not match' : 'matches'}`, async () => {
-      const agent = agentWith({ rules: [{ name: 'r', decision, when: () => { throw new Error('bad'); } }] });
+      const agent = agentWith({
+        rules: [
+          {
+            name: 'r',
+            decision,
+            when: () => {
+              throw new Error('bad');
+            },
+          },
+        ],
+      });
       const v = await decidePolicy(agent, read, {});
       assert.equal(v.decision, expected);
       if (decision !== 'allow') assert.match(v.reason, /rule r's condition threw \(bad\); failing closed/);
@@ -135,7 +185,16 @@ describe('policy: rules', () => {
 
 describe('policy: asking a predicate', () => {
   it('describes a thrown non-error, a function and an async non-boolean answer in words', async () => {
-    assert.deepEqual(await askPredicate(() => { throw 42; }, {}, 50), { ok: false, why: 'threw (42)' });
+    assert.deepEqual(
+      await askPredicate(
+        () => {
+          throw 42;
+        },
+        {},
+        50,
+      ),
+      { ok: false, why: 'threw (42)' },
+    );
     assert.deepEqual(await askPredicate(() => () => true, {}, 50), { ok: false, why: 'returned a function, not true or false' });
     assert.deepEqual(await askPredicate(async () => ({ ok: 1 }), {}, 50), { ok: false, why: 'returned {"ok":1}, not true or false' });
     assert.deepEqual(await askPredicate(() => true, {}, 50), { ok: true, value: true });

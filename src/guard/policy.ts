@@ -90,12 +90,20 @@ export async function decidePolicy(agent: Agent, tool: AnyTool, args: unknown): 
   } else if (typeof tool.approval === 'function') {
     const answer = await askPredicate(tool.approval, args, timeoutMs);
     if (!answer.ok) {
-      verdict = stricter(verdict, { decision: 'approve', rule: `tool:${tool.name}.approval`, reason: `the tool's approval predicate ${answer.why}, so a person decides` });
+      verdict = stricter(verdict, {
+        decision: 'approve',
+        rule: `tool:${tool.name}.approval`,
+        reason: `the tool's approval predicate ${answer.why}, so a person decides`,
+      });
     } else if (answer.value) {
       verdict = stricter(verdict, { decision: 'approve', rule: `tool:${tool.name}.approval`, reason: 'the tool asks for approval of these arguments' });
     }
   } else if (tool.approval !== undefined && tool.approval !== false) {
-    verdict = stricter(verdict, { decision: 'approve', rule: `tool:${tool.name}.approval`, reason: `the tool's approval is ${describeValue(tool.approval)}, not a boolean or a predicate, so a person decides` });
+    verdict = stricter(verdict, {
+      decision: 'approve',
+      rule: `tool:${tool.name}.approval`,
+      reason: `the tool's approval is ${describeValue(tool.approval)}, not a boolean or a predicate, so a person decides`,
+    });
   }
 
   for (const rule of agent.policy.rules ?? []) {

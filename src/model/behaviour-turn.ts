@@ -195,7 +195,13 @@ export function decideTurn(ctx: TurnContext, prompt: LanguageModelV3Prompt, offe
     // Stuck: the same call with the same arguments, turn after turn, whatever comes back.
     const stuck = plan.find((x) => x.tier === 'read') ?? plan[0];
     if (stuck) {
-      return decided({ text: '', calls: [call(stuck.name, argsFor(stuck, seed, requestKey))], confidence, rationale: `Checking ${stuck.name} again.`, faults: ['loop'] });
+      return decided({
+        text: '',
+        calls: [call(stuck.name, argsFor(stuck, seed, requestKey))],
+        confidence,
+        rationale: `Checking ${stuck.name} again.`,
+        faults: ['loop'],
+      });
     }
   }
 
@@ -208,7 +214,13 @@ export function decideTurn(ctx: TurnContext, prompt: LanguageModelV3Prompt, offe
       args: argsFor(x, seed, requestKey),
       ...(i > 0 ? { dependsOn: [`s${i}`] } : {}),
     }));
-    return decided({ text: '', calls: [call(PLAN_TOOL_NAME, { steps })], confidence, rationale: `Plan: ${steps.map((x) => x.tool).join(' → ')}.`, faults: careless ? ['plan_error'] : [] });
+    return decided({
+      text: '',
+      calls: [call(PLAN_TOOL_NAME, { steps })],
+      confidence,
+      rationale: `Plan: ${steps.map((x) => x.tool).join(' → ')}.`,
+      faults: careless ? ['plan_error'] : [],
+    });
   }
 
   const next = plan.find((x) => !t.done.has(x.name));
@@ -232,7 +244,13 @@ export function decideTurn(ctx: TurnContext, prompt: LanguageModelV3Prompt, offe
   if (hit(rates.invalidArgs)) {
     if (random() < 0.25) {
       const input = JSON.stringify(intended) ?? '{}';
-      return decided({ text: '', calls: [{ tool: next.name, input: `${input.slice(0, -1)},` }], confidence, rationale: 'Cut off.', faults: ['malformed_args'] });
+      return decided({
+        text: '',
+        calls: [{ tool: next.name, input: `${input.slice(0, -1)},` }],
+        confidence,
+        rationale: 'Cut off.',
+        faults: ['malformed_args'],
+      });
     }
     const { args, flaw } = flawedArgs(next.jsonSchema, intended, argsSource(seed, requestKey, `flaw:${t.turn}`));
     return decided({ text: '', calls: [call(next.name, args)], confidence, rationale: `Calling ${next.name} (it ${flaw}).`, faults: ['invalid_args'] });
@@ -240,13 +258,25 @@ export function decideTurn(ctx: TurnContext, prompt: LanguageModelV3Prompt, offe
   const destructive = tools.filter((x) => x.tier === 'delete');
   if (hit(rates.unsafeDestructive) && destructive.length > 0) {
     const tool = pick(random, destructive)!;
-    return decided({ text: '', calls: [call(tool.name, argsFor(tool, seed, requestKey))], confidence, rationale: `Cleaning up with ${tool.name}.`, faults: ['unsafe_destructive'] });
+    return decided({
+      text: '',
+      calls: [call(tool.name, argsFor(tool, seed, requestKey))],
+      confidence,
+      rationale: `Cleaning up with ${tool.name}.`,
+      faults: ['unsafe_destructive'],
+    });
   }
   if (hit(rates.planError)) {
     // Skip ahead to a step whose prerequisites are not met yet.
     const early = plan.find((x) => !t.done.has(x.name) && (x.requires?.length ?? 0) > 0 && x !== next);
     if (early) {
-      return decided({ text: '', calls: [call(early.name, argsFor(early, seed, requestKey))], confidence, rationale: `Going straight to ${early.name}.`, faults: ['plan_error'] });
+      return decided({
+        text: '',
+        calls: [call(early.name, argsFor(early, seed, requestKey))],
+        confidence,
+        rationale: `Going straight to ${early.name}.`,
+        faults: ['plan_error'],
+      });
     }
   }
   const low = hit(rates.lowConfidence);

@@ -6,17 +6,34 @@ import { defineTool } from '../agent/tool.ts';
 import { behaviourModel, type BehaviourRates } from './behaviour.ts';
 
 const lookup = defineTool({
-  name: 'lookup_order', description: 'Find an order', tier: 'read', provides: ['order'],
-  input: z.object({ orderId: z.string().min(1) }), execute: () => ({}),
+  name: 'lookup_order',
+  description: 'Find an order',
+  tier: 'read',
+  provides: ['order'],
+  input: z.object({ orderId: z.string().min(1) }),
+  execute: () => ({}),
 });
 const refund = defineTool({
-  name: 'refund', description: 'Refund an order', tier: 'write', requires: ['order'],
-  input: z.object({ orderId: z.string().min(1), amount: z.number().positive().max(500), reason: z.enum(['damaged', 'late']) }), execute: () => ({}),
+  name: 'refund',
+  description: 'Refund an order',
+  tier: 'write',
+  requires: ['order'],
+  input: z.object({ orderId: z.string().min(1), amount: z.number().positive().max(500), reason: z.enum(['damaged', 'late']) }),
+  execute: () => ({}),
 });
 const tools = [lookup, refund];
 const quiet: BehaviourRates = {
-  rateLimited: 0, serverError: 0, slowResponse: 0, hallucinatedTool: 0, invalidArgs: 0, unsafeDestructive: 0,
-  lowConfidence: 0, planError: 0, loop: 0, retryChain: 0, tokenTail: 3,
+  rateLimited: 0,
+  serverError: 0,
+  slowResponse: 0,
+  hallucinatedTool: 0,
+  invalidArgs: 0,
+  unsafeDestructive: 0,
+  lowConfidence: 0,
+  planError: 0,
+  loop: 0,
+  retryChain: 0,
+  tokenTail: 3,
 };
 const noWait = async () => {};
 
@@ -54,7 +71,10 @@ describe('behaviourModel', () => {
     assert.ok(!tools.some((t) => t.name === made.tool), made.tool);
 
     const limited = behaviourModel({ tools, rates: { ...quiet, rateLimited: 1 }, wait: noWait });
-    await assert.rejects(limited.doGenerate(call('x')), (e) => APICallError.isInstance(e) && e.statusCode === 429 && Number(e.responseHeaders?.['retry-after-ms']) >= 1000);
+    await assert.rejects(
+      limited.doGenerate(call('x')),
+      (e) => APICallError.isInstance(e) && e.statusCode === 429 && Number(e.responseHeaders?.['retry-after-ms']) >= 1000,
+    );
 
     const waits: number[] = [];
     const slow = behaviourModel({ tools, rates: { ...quiet, slowResponse: 1 }, wait: async (ms) => void waits.push(ms) });

@@ -64,7 +64,8 @@ function logUniform(random: () => number, range: SimulatedLatency): number {
 function checkRates(rates: BehaviourRates): void {
   for (const [name, value] of Object.entries(rates)) {
     if (name === 'tokenTail') {
-      if (!(typeof value === 'number' && value > 1)) throw new WardenError('INVALID_CONFIG', `behaviourModel: tokenTail must be a number above 1, got ${JSON.stringify(value)}`);
+      if (!(typeof value === 'number' && value > 1))
+        throw new WardenError('INVALID_CONFIG', `behaviourModel: tokenTail must be a number above 1, got ${JSON.stringify(value)}`);
     } else if (!(typeof value === 'number' && value >= 0 && value <= 1)) {
       throw new WardenError('INVALID_CONFIG', `behaviourModel: rate ${name} must be a probability in [0, 1], got ${JSON.stringify(value)}`);
     }
@@ -97,7 +98,11 @@ export function behaviourModel(options: BehaviourOptions): SimulatedModel {
 
   /** Decides everything about the call up front (synchronously), then spends the latency. */
   function decide(call: LanguageModelV3CallOptions) {
-    const turn = decideTurn(ctx, call.prompt, (call.tools ?? []).map((t) => t.name));
+    const turn = decideTurn(
+      ctx,
+      call.prompt,
+      (call.tools ?? []).map((t) => t.name),
+    );
     const attempt = statedAttempt(call) ?? 1;
     const random = seededRandom(seedFrom(seed, turn.requestKey, turn.turn, 'call', attempt));
     // The edge case hits one request at one early turn, and keeps failing there for a while.
@@ -124,7 +129,16 @@ export function behaviourModel(options: BehaviourOptions): SimulatedModel {
     for (const [i, c] of turn.calls.entries()) content.push({ type: 'tool-call', toolCallId: `call_${index}_${i}`, toolName: c.tool, input: c.input });
     const promptBytes = promptUtf8Bytes(call);
     const inputTokens = Math.min(promptBytes, Math.max(1, Math.ceil(promptBytes / 4)));
-    const wanted = Math.max(1, Math.ceil(outputUtf8Bytes(turn.text, turn.calls.map((c) => ({ toolName: c.tool, input: c.input }))) / 4)) + thinking;
+    const wanted =
+      Math.max(
+        1,
+        Math.ceil(
+          outputUtf8Bytes(
+            turn.text,
+            turn.calls.map((c) => ({ toolName: c.tool, input: c.input })),
+          ) / 4,
+        ),
+      ) + thinking;
     const outputTokens = Math.min(wanted, call.maxOutputTokens ?? wanted);
     const finish = outputTokens < wanted ? 'length' : turn.calls.length > 0 ? 'tool-calls' : 'stop';
     return {

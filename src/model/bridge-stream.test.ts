@@ -36,7 +36,13 @@ function partsModel(parts: LanguageModelV3StreamPart[]): LanguageModelV3 {
 describe('streamModel', () => {
   it('ends in the same turn callModel gives for the same response: text, tool calls, usage, finish reason, confidence', async () => {
     const model = simulated.script([
-      { text: 'Let me check that order for you.', toolCalls: [{ tool: 'lookup_order', args: { orderId: '1042' } }], confidence: 0.8, rationale: 'need the order', usage: { inputTokens: 40, outputTokens: 12 } },
+      {
+        text: 'Let me check that order for you.',
+        toolCalls: [{ tool: 'lookup_order', args: { orderId: '1042' } }],
+        confidence: 0.8,
+        rationale: 'need the order',
+        usage: { inputTokens: 40, outputTokens: 12 },
+      },
     ]);
     const deltas: string[] = [];
     const { turn, cut } = await streamModel(model, REQUEST, (d) => deltas.push(d));
@@ -55,17 +61,33 @@ describe('streamModel', () => {
   });
 
   it('throws a retryable ModelCallError for a stream that ends with no finish part, and the classified error for an error part', async () => {
-    const unfinished = partsModel([{ type: 'text-start', id: 't' }, { type: 'text-delta', id: 't', delta: 'half' }]);
-    await assert.rejects(streamModel(unfinished, REQUEST, () => {}), (e: unknown) => e instanceof ModelCallError && e.failure.kind === 'malformed' && e.failure.retryable);
-    const failing = partsModel([{ type: 'text-delta', id: 't', delta: 'x' }, { type: 'error', error: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) }]);
-    await assert.rejects(streamModel(failing, REQUEST, () => {}), (e: unknown) => e instanceof ModelCallError && e.failure.kind === 'network');
+    const unfinished = partsModel([
+      { type: 'text-start', id: 't' },
+      { type: 'text-delta', id: 't', delta: 'half' },
+    ]);
+    await assert.rejects(
+      streamModel(unfinished, REQUEST, () => {}),
+      (e: unknown) => e instanceof ModelCallError && e.failure.kind === 'malformed' && e.failure.retryable,
+    );
+    const failing = partsModel([
+      { type: 'text-delta', id: 't', delta: 'x' },
+      { type: 'error', error: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) },
+    ]);
+    await assert.rejects(
+      streamModel(failing, REQUEST, () => {}),
+      (e: unknown) => e instanceof ModelCallError && e.failure.kind === 'network',
+    );
   });
 
   it('cuts a stream once its output passes maxOutputTokens in bytes, with what arrived, no usage and finish reason length', async () => {
     const model = partsModel([
       { type: 'text-delta', id: 't', delta: 'é'.repeat(300) }, // 600 bytes
       { type: 'text-delta', id: 't', delta: 'more' },
-      { type: 'finish', usage: { inputTokens: { total: 1, noCache: 1, cacheRead: 0, cacheWrite: 0 }, outputTokens: { total: 1, text: 1, reasoning: 0 } }, finishReason: { unified: 'stop', raw: 'stop' } },
+      {
+        type: 'finish',
+        usage: { inputTokens: { total: 1, noCache: 1, cacheRead: 0, cacheWrite: 0 }, outputTokens: { total: 1, text: 1, reasoning: 0 } },
+        finishReason: { unified: 'stop', raw: 'stop' },
+      },
     ]);
     const { turn, cut } = await streamModel(model, { ...REQUEST, maxOutputTokens: 500 }, () => {});
     assert.deepEqual(cut, { outputBytes: 600 });
@@ -79,7 +101,11 @@ describe('streamModel', () => {
       { type: 'text-delta', id: 't', delta: 'a'.repeat(600) },
       { type: 'text-delta', id: 't', delta: 'b'.repeat(600) },
       { type: 'text-delta', id: 't', delta: 'c'.repeat(600) },
-      { type: 'finish', usage: { inputTokens: { total: 1, noCache: 1, cacheRead: 0, cacheWrite: 0 }, outputTokens: { total: 1, text: 1, reasoning: 0 } }, finishReason: { unified: 'stop', raw: 'stop' } },
+      {
+        type: 'finish',
+        usage: { inputTokens: { total: 1, noCache: 1, cacheRead: 0, cacheWrite: 0 }, outputTokens: { total: 1, text: 1, reasoning: 0 } },
+        finishReason: { unified: 'stop', raw: 'stop' },
+      },
     ]);
     const asked: number[] = [];
     const { turn, cut } = await streamModel(model, { ...REQUEST, maxOutputTokens: 500 }, () => {}, {

@@ -56,7 +56,12 @@ function bytes(text: string): number {
  * }, (delta) => process.stdout.write(delta));
  * turn.text; // the whole answer, as `callModel` would have returned it
  */
-export async function streamModel(model: WardenModel, request: ModelRequest, onText: (delta: string) => void, options: StreamModelOptions = {}): Promise<StreamedTurn> {
+export async function streamModel(
+  model: WardenModel,
+  request: ModelRequest,
+  onText: (delta: string) => void,
+  options: StreamModelOptions = {},
+): Promise<StreamedTurn> {
   if (typeof (model as Partial<LanguageModelV3>).doStream !== 'function') {
     // A hand-written model with no doStream: one plain call, its text handed out whole.
     const turn = await callModel(model, request);

@@ -211,7 +211,14 @@ describe('callModel', () => {
   it('averages the token log-probabilities a provider returns', async () => {
     const { model } = fakeV3({
       content: [{ type: 'text', text: 'x' }],
-      providerMetadata: { openai: { logprobs: [{ token: 'a', logprob: -0.5, top_logprobs: [{ token: 'b', logprob: -9 }] }, { token: 'c', logprob: -1.5 }] } },
+      providerMetadata: {
+        openai: {
+          logprobs: [
+            { token: 'a', logprob: -0.5, top_logprobs: [{ token: 'b', logprob: -9 }] },
+            { token: 'c', logprob: -1.5 },
+          ],
+        },
+      },
     });
     assert.equal((await callModel(model, request())).avgLogprob, -1);
     const none = fakeV3({ content: [{ type: 'text', text: 'x' }] });
@@ -275,14 +282,20 @@ describe('callModel', () => {
     const model = simulated.script([{ text: 'finally', error: { status: 503, retryAfterMs: 250, times: 2 } }]);
     const failures = [];
     for (let attempt = 1; attempt <= 2; attempt++) {
-      const e = await callModel(model, request({ attempt })).then(() => undefined, (error: unknown) => error);
+      const e = await callModel(model, request({ attempt })).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
       assert.ok(e instanceof ModelCallError);
       failures.push(e.failure);
     }
-    assert.deepEqual(failures.map((f) => [f.kind, f.status, f.retryable, f.retryAfterMs]), [
-      ['server_error', 503, true, 250],
-      ['server_error', 503, true, 250],
-    ]);
+    assert.deepEqual(
+      failures.map((f) => [f.kind, f.status, f.retryable, f.retryAfterMs]),
+      [
+        ['server_error', 503, true, 250],
+        ['server_error', 503, true, 250],
+      ],
+    );
     assert.equal((await callModel(model, request({ attempt: 3 }))).text, 'finally');
   });
 });

@@ -149,7 +149,12 @@ export function toModelTurn(result: GenerateResult): ModelTurn {
       outputTokens: usage.outputTokens ?? 0,
       ...(usage.cachedInputTokens ? { cachedInputTokens: Math.min(usage.cachedInputTokens, usage.inputTokens ?? 0) } : {}),
       ...(usage.cacheWriteInputTokens
-        ? { cacheWriteInputTokens: Math.min(usage.cacheWriteInputTokens, (usage.inputTokens ?? 0) - Math.min(usage.cachedInputTokens ?? 0, usage.inputTokens ?? 0)) }
+        ? {
+            cacheWriteInputTokens: Math.min(
+              usage.cacheWriteInputTokens,
+              (usage.inputTokens ?? 0) - Math.min(usage.cachedInputTokens ?? 0, usage.inputTokens ?? 0),
+            ),
+          }
         : {}),
     },
     finishReason: result.finishReason?.unified ?? 'unknown',

@@ -1,13 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  APICallError,
-  EmptyResponseBodyError,
-  InvalidResponseDataError,
-  JSONParseError,
-  LoadAPIKeyError,
-  TypeValidationError,
-} from '@ai-sdk/provider';
+import { APICallError, EmptyResponseBodyError, InvalidResponseDataError, JSONParseError, LoadAPIKeyError, TypeValidationError } from '@ai-sdk/provider';
 import { classifyModelError, mayBeBilled, ModelCallError, retryAfterMs } from './model-failure.ts';
 
 function apiError(statusCode: number | undefined, extra: { headers?: Record<string, string>; cause?: unknown; isRetryable?: boolean } = {}) {
@@ -33,7 +26,7 @@ describe('classifyModelError', () => {
     assert.equal(classifyModelError(apiError(429)).retryAfterMs, undefined);
   });
 
-  it('classifies an APICallError from another copy of @ai-sdk/provider (a v3 or v2 provider\'s own) by its marker', () => {
+  it("classifies an APICallError from another copy of @ai-sdk/provider (a v3 or v2 provider's own) by its marker", () => {
     // What an ai@6 provider throws when it bundles @ai-sdk/provider 3: not an instance of this copy's class.
     const foreign = Object.assign(new Error('slow down'), {
       name: 'AI_APICallError',

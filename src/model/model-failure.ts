@@ -1,11 +1,4 @@
-import {
-  APICallError,
-  EmptyResponseBodyError,
-  InvalidResponseDataError,
-  JSONParseError,
-  NoContentGeneratedError,
-  TypeValidationError,
-} from '@ai-sdk/provider';
+import { APICallError, EmptyResponseBodyError, InvalidResponseDataError, JSONParseError, NoContentGeneratedError, TypeValidationError } from '@ai-sdk/provider';
 import { describeError, WardenError } from '../core/errors.ts';
 import type { ModelFailure } from '../core/ports/model.ts';
 

@@ -21,7 +21,12 @@ function providerModel(provider: string, modelId: string, usage = { input: 1000,
       content: [{ type: 'text', text: 'done' }],
       finishReason: { unified: 'stop', raw: 'stop' },
       usage: {
-        inputTokens: { total: usage.input, noCache: usage.input - usage.cacheRead - usage.cacheWrite, cacheRead: usage.cacheRead, cacheWrite: usage.cacheWrite },
+        inputTokens: {
+          total: usage.input,
+          noCache: usage.input - usage.cacheRead - usage.cacheWrite,
+          cacheRead: usage.cacheRead,
+          cacheWrite: usage.cacheWrite,
+        },
         outputTokens: { total: usage.output, text: usage.output, reasoning: 0 },
       },
       warnings: [],
@@ -40,7 +45,14 @@ function libraryRate(providerId: string, modelId: string, key: string): unknown 
 describe('prices from @pydantic/genai-prices', () => {
   it('prices openai gpt-4.1-mini from the library, matching its data', () => {
     const { pricing, source } = resolvePrice(providerModel('openai.responses', 'gpt-4.1-mini'));
-    assert.deepEqual(source, { kind: 'genai-prices', provider: 'openai', model: 'gpt-4.1-mini', version: genaiPricesVersion(), variable: false, tiered: false });
+    assert.deepEqual(source, {
+      kind: 'genai-prices',
+      provider: 'openai',
+      model: 'gpt-4.1-mini',
+      version: genaiPricesVersion(),
+      variable: false,
+      tiered: false,
+    });
     assert.equal(pricing.inputPerMTok, libraryRate('openai', 'gpt-4.1-mini', 'input_mtok'));
     assert.equal(pricing.outputPerMTok, libraryRate('openai', 'gpt-4.1-mini', 'output_mtok'));
     assert.equal(pricing.cachedInputPerMTok, libraryRate('openai', 'gpt-4.1-mini', 'cache_read_mtok'));
@@ -98,23 +110,24 @@ describe('prices from @pydantic/genai-prices', () => {
     const peak = genaiPricesFor('deepseek.chat', 'deepseek-chat', new Date('2026-01-01T10:00:00Z'));
     assert.ok(offPeak && peak);
     assert.deepEqual(offPeak.pricing, peak.pricing);
-    const at = (iso: string) => calcPrice({ input_tokens: 0 }, 'deepseek-chat', { providerId: 'deepseek', timestamp: new Date(iso) })!.model_price.input_mtok as number;
+    const at = (iso: string) =>
+      calcPrice({ input_tokens: 0 }, 'deepseek-chat', { providerId: 'deepseek', timestamp: new Date(iso) })!.model_price.input_mtok as number;
     assert.notEqual(at('2026-01-01T20:00:00Z'), at('2026-01-01T10:00:00Z'), 'the library prices deepseek-chat by the hour');
     assert.equal(peak.pricing.inputPerMTok, Math.max(at('2026-01-01T20:00:00Z'), at('2026-01-01T10:00:00Z')));
   });
 
-  it('does not price a self-hosted server\'s model as the vendor\'s: only the named provider is searched', () => {
+  it("does not price a self-hosted server's model as the vendor's: only the named provider is searched", () => {
     assert.equal(genaiPricesFor('ollama.chat', 'gpt-4o'), undefined);
   });
 
-  it('lets the agent\'s pricing win over the library', () => {
+  it("lets the agent's pricing win over the library", () => {
     const override = { inputPerMTok: 9, outputPerMTok: 99 };
     const agent = defineAgent({ name: 'o', instructions: 'x', model: providerModel('openai.chat', 'gpt-4o'), tools: [], pricing: override });
     assert.deepEqual(agent.price, { pricing: override, source: { kind: 'override' } });
     assert.deepEqual(resolvePricing(agent.model, agent.pricing), override);
   });
 
-  it('keeps the simulated model\'s own price', () => {
+  it("keeps the simulated model's own price", () => {
     assert.deepEqual(resolvePrice(simulated.script([{ text: 'x' }])).source, { kind: 'model' });
   });
 
@@ -129,15 +142,31 @@ describe('prices from @pydantic/genai-prices', () => {
     assert.match((thrown as Error).message, /defineAgent\("local"\)/);
     assert.match((thrown as Error).message, /ollama\.chat:llama3\.1:8b/);
     assert.match((thrown as Error).message, /pricing: \{ inputPerMTok, outputPerMTok \}/);
-    assert.throws(() => defineAgent({ name: 'typo', instructions: 'x', model: providerModel('openai.chat', 'gpt-4o-typo-xyz'), tools: [] }), (e) => isWardenError(e, 'UNKNOWN_MODEL_PRICE'));
+    assert.throws(
+      () => defineAgent({ name: 'typo', instructions: 'x', model: providerModel('openai.chat', 'gpt-4o-typo-xyz'), tools: [] }),
+      (e) => isWardenError(e, 'UNKNOWN_MODEL_PRICE'),
+    );
   });
 
   it('names where the price came from in the audit', () => {
     const lib = auditAgent(defineAgent({ name: 'lib', instructions: 'x', model: providerModel('anthropic.messages', 'claude-sonnet-4-20250514'), tools: [] }));
     assert.equal(lib.cost.price.source.kind, 'genai-prices');
     const text = auditText(lib);
-    assert.match(text, /model price\s+input \$3, cached input \$0\.3, cache write \$3\.75, output \$15 per million tokens; from @pydantic\/genai-prices 0\.1\.8: provider "anthropic", model "claude-sonnet-4-0"/);
-    const own = auditText(auditAgent(defineAgent({ name: 'own', instructions: 'x', model: providerModel('anthropic.messages', 'claude-sonnet-4-20250514'), tools: [], pricing: { inputPerMTok: 1, outputPerMTok: 2 } })));
+    assert.match(
+      text,
+      /model price\s+input \$3, cached input \$0\.3, cache write \$3\.75, output \$15 per million tokens; from @pydantic\/genai-prices 0\.1\.8: provider "anthropic", model "claude-sonnet-4-0"/,
+    );
+    const own = auditText(
+      auditAgent(
+        defineAgent({
+          name: 'own',
+          instructions: 'x',
+          model: providerModel('anthropic.messages', 'claude-sonnet-4-20250514'),
+          tools: [],
+          pricing: { inputPerMTok: 1, outputPerMTok: 2 },
+        }),
+      ),
+    );
     assert.match(own, /model price\s+input \$1, output \$2 per million tokens; from the agent's own `pricing` \(an override\)/);
     const sim = auditText(auditAgent(defineAgent({ name: 'sim', instructions: 'x', model: simulated.script([{ text: 'x' }]), tools: [] })));
     assert.match(sim, /from the model itself \(a simulated model/);

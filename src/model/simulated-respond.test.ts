@@ -54,7 +54,10 @@ describe('simulated.respond', () => {
     });
     const warden = createWarden({ store: createSqliteStore({ path: ':memory:' }) });
     await warden.run(agentWith(model), 'go');
-    assert.deepEqual(views.map((v) => v.turn), [0, 1, 2]);
+    assert.deepEqual(
+      views.map((v) => v.turn),
+      [0, 1, 2],
+    );
     assert.deepEqual(views[2]!.results, [
       { tool: 'refund', ok: true, output: { refunded: 10 } },
       { tool: 'refund', ok: true, output: { refunded: 11 } },
@@ -62,7 +65,13 @@ describe('simulated.respond', () => {
   });
 
   it('carries the price and checks options like simulated.script', () => {
-    assert.throws(() => simulated.respond(refundThenSay, { inputPerMTok: -1 }), (e) => isWardenError(e, 'INVALID_CONFIG'));
-    assert.throws(() => simulated.respond('nope' as never), (e) => isWardenError(e, 'INVALID_CONFIG'));
+    assert.throws(
+      () => simulated.respond(refundThenSay, { inputPerMTok: -1 }),
+      (e) => isWardenError(e, 'INVALID_CONFIG'),
+    );
+    assert.throws(
+      () => simulated.respond('nope' as never),
+      (e) => isWardenError(e, 'INVALID_CONFIG'),
+    );
   });
 });

@@ -42,7 +42,11 @@ const MAX_CACHED_TURNS = 256;
  *   : last.ok ? { text: `Order total: $${(last.output as { total: number }).total}` }
  *   : { text: `I could not look the order up: ${String(last.output)}` });
  */
-export function respondModel(responder: SimulatedResponder, options: SimulatedOptions, script: (turns: readonly SimulatedTurn[], options: SimulatedOptions) => SimulatedModel): SimulatedModel {
+export function respondModel(
+  responder: SimulatedResponder,
+  options: SimulatedOptions,
+  script: (turns: readonly SimulatedTurn[], options: SimulatedOptions) => SimulatedModel,
+): SimulatedModel {
   if (typeof responder !== 'function') {
     throw new WardenError('INVALID_CONFIG', 'simulated.respond expects a function (view) => turn');
   }

@@ -31,7 +31,12 @@ function request(messages: ModelRequest['messages'], extra: Partial<ModelRequest
 
 const threeTurns: SimulatedTurn[] = [
   { toolCalls: [{ tool: 'lookup_order', args: { orderId: '1042' } }] },
-  { toolCalls: [{ tool: 'refund', args: { orderId: '1042', amount: 25 } }, { tool: 'notify', args: {} }] },
+  {
+    toolCalls: [
+      { tool: 'refund', args: { orderId: '1042', amount: 25 } },
+      { tool: 'notify', args: {} },
+    ],
+  },
   { text: 'done' },
 ];
 
@@ -74,7 +79,8 @@ describe('simulated.script', () => {
     const model = simulated.script(threeTurns);
     const a = [] as string[];
     const b = [] as string[];
-    const name = (r: Awaited<ReturnType<typeof model.doGenerate>>) => r.content.map((p) => (p.type === 'tool-call' ? p.toolName : p.type === 'text' ? p.text : '')).join('+');
+    const name = (r: Awaited<ReturnType<typeof model.doGenerate>>) =>
+      r.content.map((p) => (p.type === 'tool-call' ? p.toolName : p.type === 'text' ? p.text : '')).join('+');
     a.push(name(await model.doGenerate(call(promptAfter(0, 'conversation a')))));
     b.push(name(await model.doGenerate(call(promptAfter(0, 'conversation b')))));
     b.push(name(await model.doGenerate(call(promptAfter(1, 'conversation b')))));
@@ -122,7 +128,9 @@ describe('simulated.script', () => {
     const model = simulated.script([{ text: 'ok', usage: { inputTokens: 10_000_000, outputTokens: 1 } }]);
     const requests: ModelRequest[] = [
       request([{ role: 'user', text: 'plain' }]),
-      request([{ role: 'user', text: 'ünïcödé "quoted" \\ and\nnewlines 🎉' }], { tools: [{ name: 'f', description: 'ä tool', inputSchema: { type: 'object' } }] }),
+      request([{ role: 'user', text: 'ünïcödé "quoted" \\ and\nnewlines 🎉' }], {
+        tools: [{ name: 'f', description: 'ä tool', inputSchema: { type: 'object' } }],
+      }),
       request([
         { role: 'user', text: 'go' },
         { role: 'assistant', text: '', toolCalls: [{ callId: 'c', tool: 't', args: '{"raw', parseError: 'bad' }] },
@@ -141,7 +149,10 @@ describe('simulated.script', () => {
     const model = simulated.script([{ text: 'recovered', error: { status: 429, retryAfterMs: 1500, times: 2 } }]);
     const options = call(promptAfter(0, 'rate limited'));
     for (let attempt = 1; attempt <= 2; attempt++) {
-      const error = await model.doGenerate(options).then(() => undefined, (e: unknown) => e);
+      const error = await model.doGenerate(options).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       assert.ok(APICallError.isInstance(error), `attempt ${attempt} throws an APICallError`);
       assert.equal(error.statusCode, 429);
       assert.equal(error.isRetryable, true);
@@ -183,7 +194,15 @@ describe('simulated.script', () => {
 
   it('returns tool input that is not valid JSON for a malformed turn', async () => {
     const model = simulated.script([
-      { toolCalls: [{ tool: 'a', args: { x: 1 } }, { tool: 'b', args: 7 }, { tool: 'c', args: 'text' }, { tool: 'd', args: null }], malformed: true },
+      {
+        toolCalls: [
+          { tool: 'a', args: { x: 1 } },
+          { tool: 'b', args: 7 },
+          { tool: 'c', args: 'text' },
+          { tool: 'd', args: null },
+        ],
+        malformed: true,
+      },
     ]);
     const result = await model.doGenerate(call(promptAfter(0)));
     for (const part of result.content) {
@@ -201,7 +220,10 @@ describe('simulated.script', () => {
   });
 
   it('waits delayMs before answering, and an abort cuts the wait short with the signal reason', async () => {
-    const model = simulated.script([{ text: 'slow', delayMs: 30 }, { text: 'very slow', delayMs: 60_000 }]);
+    const model = simulated.script([
+      { text: 'slow', delayMs: 30 },
+      { text: 'very slow', delayMs: 60_000 },
+    ]);
     const started = performance.now();
     await model.doGenerate(call(promptAfter(0)));
     assert.ok(performance.now() - started >= 25);
@@ -220,7 +242,10 @@ describe('simulated.script', () => {
     assert.deepEqual(draws(3), draws(3));
     assert.notDeepEqual(draws(3), draws(4));
     for (const ms of [...draws(3), ...draws(4)]) assert.ok(ms >= range.min && ms <= range.max, `${ms} within the range`);
-    assert.equal(latencyMs(250, 3, () => 'a'), 250);
+    assert.equal(
+      latencyMs(250, 3, () => 'a'),
+      250,
+    );
   });
 
   it('carries its price where resolvePricing finds it', () => {
@@ -241,7 +266,10 @@ describe('simulated.script', () => {
       [[{ text: 'a', usage: { inputTokens: -1 } }], /usage/],
     ];
     for (const [turns, message] of bad) {
-      assert.throws(() => simulated.script(turns as SimulatedTurn[]), (e: unknown) => isWardenError(e, 'INVALID_CONFIG') && message.test((e as Error).message));
+      assert.throws(
+        () => simulated.script(turns as SimulatedTurn[]),
+        (e: unknown) => isWardenError(e, 'INVALID_CONFIG') && message.test((e as Error).message),
+      );
     }
     assert.throws(() => simulated.script([{ text: 'a' }], { inputPerMTok: -1 }), /inputPerMTok/);
   });
@@ -280,7 +308,7 @@ describe('simulated.script', () => {
     let text = '';
     for await (const delta of result.textStream) text += delta;
     assert.equal(text, 'streamed answer');
-    assert.equal((await result.finishReason), 'stop');
+    assert.equal(await result.finishReason, 'stop');
     assert.deepEqual((await result.providerMetadata)?.warden, { confidence: 0.9 });
   });
 

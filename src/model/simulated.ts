@@ -57,8 +57,7 @@ export interface SimulatedTurnExtras {
 }
 
 /** One scripted response: text, tool calls, or both, plus optional extras. */
-export type SimulatedTurn = ({ text: string; toolCalls?: SimulatedToolCall[] } | { toolCalls: SimulatedToolCall[]; text?: string }) &
-  SimulatedTurnExtras;
+export type SimulatedTurn = ({ text: string; toolCalls?: SimulatedToolCall[] } | { toolCalls: SimulatedToolCall[]; text?: string }) & SimulatedTurnExtras;
 
 export interface SimulatedOptions {
   /** USD per million input tokens (default 0.15). */
@@ -218,9 +217,11 @@ function compileScript(turns: readonly SimulatedTurn[]): CompiledTurn[] {
     }
     const times = error?.times ?? 1;
     if (error) {
-      if (!(Number.isInteger(error.status) && error.status >= 400 && error.status <= 599)) invalid(`${where}: error.status must be an HTTP error status (400-599), got ${error.status}`);
+      if (!(Number.isInteger(error.status) && error.status >= 400 && error.status <= 599))
+        invalid(`${where}: error.status must be an HTTP error status (400-599), got ${error.status}`);
       if (!(Number.isInteger(times) && times >= 1)) invalid(`${where}: error.times must be a positive integer, got ${times}`);
-      if (error.retryAfterMs !== undefined && !(error.retryAfterMs >= 0)) invalid(`${where}: error.retryAfterMs must be non-negative, got ${error.retryAfterMs}`);
+      if (error.retryAfterMs !== undefined && !(error.retryAfterMs >= 0))
+        invalid(`${where}: error.retryAfterMs must be non-negative, got ${error.retryAfterMs}`);
     }
     const warden = { ...(confidence !== undefined ? { confidence } : {}), ...(rationale !== undefined ? { rationale } : {}) };
     return {

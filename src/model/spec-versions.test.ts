@@ -76,7 +76,10 @@ describe('AI SDK specification versions', () => {
 
   it('refuses a model of a version after v4, naming the versions it accepts', async () => {
     const future = { specificationVersion: 'v5', provider: 'future', modelId: 'm' } as unknown as LanguageModelV3;
-    await assert.rejects(callModel(future, request), (e: unknown) => isWardenError(e, 'INVALID_CONFIG') && /v5/.test((e as Error).message) && /v2, v3, v4/.test((e as Error).message));
+    await assert.rejects(
+      callModel(future, request),
+      (e: unknown) => isWardenError(e, 'INVALID_CONFIG') && /v5/.test((e as Error).message) && /v2, v3, v4/.test((e as Error).message),
+    );
   });
 
   it('turns v4 stream parts into v3 ones, dropping the parts v3 has no word for', () => {
@@ -84,9 +87,17 @@ describe('AI SDK specification versions', () => {
     assert.equal(toV3StreamPart({ type: 'custom', kind: 'anthropic.container' }), undefined);
     assert.equal(toV3StreamPart({ type: 'reasoning-file', mediaType: 'image/png', data: { type: 'data', data: 'AA==' } }), undefined);
     assert.equal(toV3StreamPart({ type: 'file', mediaType: 'image/png', data: { type: 'url', url: new URL('https://x/y.png') } }), undefined);
-    assert.deepEqual(toV3StreamPart({ type: 'file', mediaType: 'image/png', data: { type: 'data', data: 'AA==' } }), { type: 'file', mediaType: 'image/png', data: 'AA==' });
+    assert.deepEqual(toV3StreamPart({ type: 'file', mediaType: 'image/png', data: { type: 'data', data: 'AA==' } }), {
+      type: 'file',
+      mediaType: 'image/png',
+      data: 'AA==',
+    });
     assert.deepEqual(toV3StreamPart({ type: 'text-end', id: 't', citations: [] }), { type: 'text-end', id: 't' });
-    assert.deepEqual(toV3StreamPart({ type: 'tool-input-start', id: 'c', toolName: 'x', inputEncoding: 'text' }), { type: 'tool-input-start', id: 'c', toolName: 'x' });
+    assert.deepEqual(toV3StreamPart({ type: 'tool-input-start', id: 'c', toolName: 'x', inputEncoding: 'text' }), {
+      type: 'tool-input-start',
+      id: 'c',
+      toolName: 'x',
+    });
     assert.deepEqual(toV3StreamPart({ type: 'text-delta', id: 't', delta: 'Hi' }), { type: 'text-delta', id: 't', delta: 'Hi' });
     assert.deepEqual(toV3StreamPart({ type: 'stream-start', warnings: [{ type: 'deprecated', setting: 'topK', message: 'use reasoning' }] }), {
       type: 'stream-start',
@@ -106,7 +117,10 @@ describe('AI SDK specification versions', () => {
     assert.deepEqual(toV3StreamPart(finish), {
       type: 'finish',
       finishReason: { unified: 'tool-calls', raw: 'tool-calls' },
-      usage: { inputTokens: { total: 1000, noCache: 100, cacheRead: 600, cacheWrite: 300 }, outputTokens: { total: 20, text: undefined, reasoning: undefined } },
+      usage: {
+        inputTokens: { total: 1000, noCache: 100, cacheRead: 600, cacheWrite: 300 },
+        outputTokens: { total: 20, text: undefined, reasoning: undefined },
+      },
       providerMetadata: { anthropic: { cacheCreationInputTokens: 300 } },
     });
     assert.deepEqual(toV3StreamPart({ type: 'stream-start', warnings: [{ type: 'unsupported-setting', setting: 'seed' }] }), {
@@ -148,7 +162,11 @@ describe('AI SDK specification versions', () => {
     };
     for (const model of [v4, v2]) {
       const parts: LanguageModelV3StreamPart[] = await collect((await streamV3(model, { prompt: [] })).stream);
-      assert.deepEqual(parts.filter((p) => p.type === 'text-delta').map((p) => p.type === 'text-delta' && p.delta), ['Hello'], model.specificationVersion);
+      assert.deepEqual(
+        parts.filter((p) => p.type === 'text-delta').map((p) => p.type === 'text-delta' && p.delta),
+        ['Hello'],
+        model.specificationVersion,
+      );
       const finish = parts.find((p) => p.type === 'finish');
       assert.ok(finish?.type === 'finish');
       assert.equal(finish.usage.inputTokens.total, 10);
@@ -195,7 +213,12 @@ describe('AI SDK specification versions', () => {
   });
 
   it('reads v2 usage without an Anthropic cache as total input, cached reads included', () => {
-    assert.deepEqual(toV3Usage({ inputTokens: 100, outputTokens: 20, totalTokens: 120, cachedInputTokens: 60 }).inputTokens, { total: 100, noCache: 40, cacheRead: 60, cacheWrite: undefined });
+    assert.deepEqual(toV3Usage({ inputTokens: 100, outputTokens: 20, totalTokens: 120, cachedInputTokens: 60 }).inputTokens, {
+      total: 100,
+      noCache: 40,
+      cacheRead: 60,
+      cacheWrite: undefined,
+    });
     assert.deepEqual(toV3Usage(undefined).inputTokens.total, undefined);
   });
 });

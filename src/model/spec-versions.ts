@@ -225,7 +225,12 @@ function toV3File(part: { type: 'file'; mediaType: string; data: unknown; provid
   const data = part.data as { type?: unknown; data?: unknown } | string | Uint8Array;
   if (typeof data === 'string' || data instanceof Uint8Array) return part as LanguageModelV3Content;
   if (data?.type === 'data' && (typeof data.data === 'string' || data.data instanceof Uint8Array)) {
-    return { type: 'file', mediaType: part.mediaType, data: data.data, ...(part.providerMetadata ? { providerMetadata: part.providerMetadata as SharedV3ProviderMetadata } : {}) };
+    return {
+      type: 'file',
+      mediaType: part.mediaType,
+      data: data.data,
+      ...(part.providerMetadata ? { providerMetadata: part.providerMetadata as SharedV3ProviderMetadata } : {}),
+    };
   }
   return undefined;
 }
@@ -247,7 +252,10 @@ export function toV3FinishReason(reason: unknown): LanguageModelV3FinishReason {
   if (typeof reason === 'string') return { unified: reason === 'unknown' ? 'other' : (reason as LanguageModelV3FinishReason['unified']), raw: reason };
   const given = (reason ?? {}) as { unified?: unknown; raw?: unknown };
   const unified = given.unified === 'interrupted' ? 'other' : given.unified;
-  return { unified: (typeof unified === 'string' ? unified : 'other') as LanguageModelV3FinishReason['unified'], raw: typeof given.raw === 'string' ? given.raw : undefined };
+  return {
+    unified: (typeof unified === 'string' ? unified : 'other') as LanguageModelV3FinishReason['unified'],
+    raw: typeof given.raw === 'string' ? given.raw : undefined,
+  };
 }
 
 function count(value: unknown): number | undefined {

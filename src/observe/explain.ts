@@ -6,7 +6,7 @@ const PREVIEW = 160;
 function preview(value: unknown): string {
   let text: string;
   try {
-    text = typeof value === 'string' ? value : JSON.stringify(value) ?? 'undefined';
+    text = typeof value === 'string' ? value : (JSON.stringify(value) ?? 'undefined');
   } catch {
     text = String(value);
   }
@@ -51,7 +51,9 @@ export function explainEvent(e: AnyRunEvent): string | null {
     case 'run.submitted':
       return `New request for ${e.data.agent} (tenant ${e.data.tenant}): "${preview(e.data.input)}". Limits: at most ${e.data.limits.maxSteps} steps and ${formatUsd(usdToNano(e.data.limits.maxCostUsd))}.${e.data.mode === 'shadow' ? ' Shadow mode: writes and deletes are recorded, not made.' : ''}`;
     case 'run.started':
-      return e.data.session === 1 ? `Work started (on ${e.data.worker}).` : `Work resumed (on ${e.data.worker}) from where it stopped, after event ${e.data.resumedFrom}.`;
+      return e.data.session === 1
+        ? `Work started (on ${e.data.worker}).`
+        : `Work resumed (on ${e.data.worker}) from where it stopped, after event ${e.data.resumedFrom}.`;
     case 'budget.reserved': {
       const b = e.data.before;
       return `Set aside up to ${formatUsd(e.data.amountNano)} for the next ${e.data.purpose === 'model' ? 'model answer' : 'tool call'}; ${formatUsd(b.spentNano)} of the ${formatUsd(b.ceilingNano)} limit spent so far.`;
@@ -91,11 +93,17 @@ export function explainEvent(e: AnyRunEvent): string | null {
     case 'tool.denied':
       return `${e.data.tool} did not run: ${e.data.reason} (decided by ${e.data.by}). The model is told.`;
     case 'tool.started':
-      return e.data.attempt === 1 ? `Running ${e.data.tool}.` : `Running ${e.data.tool} again (try ${e.data.attempt}), with the same idempotency key so it cannot happen twice.`;
+      return e.data.attempt === 1
+        ? `Running ${e.data.tool}.`
+        : `Running ${e.data.tool} again (try ${e.data.attempt}), with the same idempotency key so it cannot happen twice.`;
     case 'tool.succeeded':
       return `${e.data.tool} finished in ${e.data.durationMs} ms and returned: ${preview(e.data.result)}`;
     case 'tool.failed': {
-      const next = e.data.willRetry ? `; trying again in ${e.data.retryInMs ?? 0} ms` : e.data.unknownOutcome ? '; whether it took effect is unknown' : '; not trying again';
+      const next = e.data.willRetry
+        ? `; trying again in ${e.data.retryInMs ?? 0} ms`
+        : e.data.unknownOutcome
+          ? '; whether it took effect is unknown'
+          : '; not trying again';
       return `${e.data.tool} failed (try ${e.data.attempt}): ${preview(e.data.error.message)}${next}.`;
     }
     case 'escalated':

@@ -54,9 +54,7 @@ describe('Prometheus metrics from committed events', () => {
     const metrics = createMetrics();
     metrics.attach(warden);
     const agent = scriptedAgent(
-      [
-        { toolCalls: [{ tool: 'lookup_order', args: { orderId: '1' } }], error: { status: 429, times: 1 } },
-      ],
+      [{ toolCalls: [{ tool: 'lookup_order', args: { orderId: '1' } }], error: { status: 429, times: 1 } }],
       supportTools(new SideEffects()),
     );
     const result = await warden.run(agent, 'loop');

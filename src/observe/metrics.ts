@@ -119,9 +119,19 @@ export class WardenMetrics {
       ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_response_model', 'server_address', 'server_port', 'error_type'],
       OPERATION_DURATION_BUCKETS,
     );
-    this.breakerState = new Gauge({ name: 'warden_breaker_state', help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open.', labelNames: ['breaker'], registers });
+    this.breakerState = new Gauge({
+      name: 'warden_breaker_state',
+      help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open.',
+      labelNames: ['breaker'],
+      registers,
+    });
     this.queueDepth = new Gauge({ name: 'warden_queue_depth', help: 'Runs waiting in a queue for a worker.', labelNames: ['queue'], registers });
-    this.driftScore = new Gauge({ name: 'warden_drift_score', help: 'Jensen-Shannon divergence (bits) between the recent and baseline behaviour of an agent.', labelNames: ['agent', 'dimension'], registers });
+    this.driftScore = new Gauge({
+      name: 'warden_drift_score',
+      help: 'Jensen-Shannon divergence (bits) between the recent and baseline behaviour of an agent.',
+      labelNames: ['agent', 'dimension'],
+      registers,
+    });
     this.driftAlerts = counter('warden_drift_alerts_total', 'Drift alerts raised.', ['agent', 'dimension']);
 
     const self = this;
@@ -134,7 +144,12 @@ export class WardenMetrics {
         await self.collectPending(store);
       },
     });
-    this.approvalOldestAge = new Gauge({ name: 'warden_approval_oldest_age_seconds', help: 'Age of the oldest pending approval or escalation.', labelNames: ['kind'], registers });
+    this.approvalOldestAge = new Gauge({
+      name: 'warden_approval_oldest_age_seconds',
+      help: 'Age of the oldest pending approval or escalation.',
+      labelNames: ['kind'],
+      registers,
+    });
   }
 
   /** Subscribes to a Warden's committed events. Returns the unsubscribe function. */
@@ -162,7 +177,11 @@ export class WardenMetrics {
         this.steps.inc({ agent });
         this.modelCalls.inc({ agent, outcome: 'ok' });
         this.stepLatency.observe({ agent, kind: 'model' }, d.latencyMs / 1000);
-        const base = { gen_ai_operation_name: 'chat', gen_ai_provider_name: genAiProviderName(state.model.provider), gen_ai_request_model: state.model.modelId };
+        const base = {
+          gen_ai_operation_name: 'chat',
+          gen_ai_provider_name: genAiProviderName(state.model.provider),
+          gen_ai_request_model: state.model.modelId,
+        };
         this.tokenUsage.observe({ ...base, gen_ai_token_type: 'input' }, d.turn.usage.inputTokens);
         this.tokenUsage.observe({ ...base, gen_ai_token_type: 'output' }, d.turn.usage.outputTokens);
         this.operationDuration.observe(this.durationLabels(state, d.turn.response?.modelId, ''), d.latencyMs / 1000);

@@ -42,13 +42,35 @@ export async function shadowReport(store: Store, filter: { agent?: string; tenan
     shadowRuns++;
     for (const e of events) {
       if (e.type === 'tool.shadowed') {
-        actions.push({ runId: run.runId, agent: run.agent, tenant: run.tenant, at: e.at, tool: e.data.tool, tier: e.data.tier, args: e.data.args, decision: e.data.decision, rule: e.data.rule, reason: e.data.reason });
+        actions.push({
+          runId: run.runId,
+          agent: run.agent,
+          tenant: run.tenant,
+          at: e.at,
+          tool: e.data.tool,
+          tier: e.data.tier,
+          args: e.data.args,
+          decision: e.data.decision,
+          rule: e.data.rule,
+          reason: e.data.reason,
+        });
       } else if (e.type === 'tool.denied') {
         const call = events.find((x) => x.type === 'policy.decided' && x.data.callId === e.data.callId);
         if (call?.type === 'policy.decided' && call.data.tier !== 'read') {
           const proposed = events.find((x) => x.type === 'model.called' && x.data.turn.toolCalls.some((c) => c.callId === e.data.callId));
           const args = proposed?.type === 'model.called' ? proposed.data.turn.toolCalls.find((c) => c.callId === e.data.callId)?.args : undefined;
-          actions.push({ runId: run.runId, agent: run.agent, tenant: run.tenant, at: e.at, tool: e.data.tool, tier: call.data.tier, args, decision: 'deny', rule: call.data.rule, reason: call.data.reason });
+          actions.push({
+            runId: run.runId,
+            agent: run.agent,
+            tenant: run.tenant,
+            at: e.at,
+            tool: e.data.tool,
+            tier: call.data.tier,
+            args,
+            decision: 'deny',
+            rule: call.data.rule,
+            reason: call.data.reason,
+          });
         }
       }
     }

@@ -25,7 +25,10 @@ export function auditText(r: AuditReport): string {
         (t.provides.length ? `; provides ${t.provides.join(', ')}` : '') +
         (t.origin ? `\n      from ${t.origin}` : ''),
     ),
-    ...r.permissions.rules.map((p) => `   rule ${p.name}: ${p.decision} for ${p.tools === 'all' ? 'all tools' : p.tools.join(', ')}${p.tiers === 'all' ? '' : ` (tiers ${p.tiers.join(', ')})`}`),
+    ...r.permissions.rules.map(
+      (p) =>
+        `   rule ${p.name}: ${p.decision} for ${p.tools === 'all' ? 'all tools' : p.tools.join(', ')}${p.tiers === 'all' ? '' : ` (tiers ${p.tiers.join(', ')})`}`,
+    ),
     `   after a denial   ${r.permissions.onDeny === 'stop' ? 'the run stops' : 'the model is told and may try something else'}`,
     `   reversibility    ${r.reversibleTools.length} reversible (${r.reversibleTools.join(', ') || 'none'}), ${r.irreversibleTools.length} irreversible (${r.irreversibleTools.join(', ') || 'none'}) write/delete tools`,
     '',

@@ -90,13 +90,14 @@ function approvalWords(agent: Agent, tool: AnyTool): string {
   const byRule = rules.map((r) => `rule ${r.name} (${r.decision})`);
   let base: string;
   if (tool.tier === 'delete') {
-    base = agent.policy.dangerouslyAllowDeleteWithoutApproval?.includes(tool.name) ? 'NOBODY: approval waived by dangerouslyAllowDeleteWithoutApproval' : 'a person, always (delete tier)';
+    base = agent.policy.dangerouslyAllowDeleteWithoutApproval?.includes(tool.name)
+      ? 'NOBODY: approval waived by dangerouslyAllowDeleteWithoutApproval'
+      : 'a person, always (delete tier)';
   } else if (tool.approval === true) base = 'a person, always';
   else if (typeof tool.approval === 'function') base = `a person when ${tool.name}.approval(args) says so`;
   else base = 'nobody (runs on its tier)';
   return [base, ...byRule].join('; ');
 }
-
 
 function toolEvidence(agent: Agent, tool: AnyTool): ToolEvidence {
   return {
@@ -127,21 +128,23 @@ const TIER_SOURCES: Record<string, string> = {
   override: 'an explicit override',
   readOnlyHint: 'its readOnlyHint annotation',
   destructiveHint: 'its destructiveHint annotation',
-  default: 'the MCP specification\'s default for a tool with no annotations (destructive: delete)',
-  untrusted: 'distrust: no hint widens an untrusted server\'s tools, so they are delete',
+  default: "the MCP specification's default for a tool with no annotations (destructive: delete)",
+  untrusted: "distrust: no hint widens an untrusted server's tools, so they are delete",
 };
 
 /** Where the model's price came from, in words. */
 export function priceSourceWords(source: PriceSource): string {
   switch (source.kind) {
     case 'override':
-      return 'the agent\'s own `pricing` (an override)';
+      return "the agent's own `pricing` (an override)";
     case 'model':
       return 'the model itself (a simulated model carries its price)';
     case 'genai-prices':
-      return `@pydantic/genai-prices ${source.version}: provider "${source.provider}", model "${source.model}"` +
+      return (
+        `@pydantic/genai-prices ${source.version}: provider "${source.provider}", model "${source.model}"` +
         (source.tiered ? ' (tiered by context length: each call is charged the tier its input reaches, and reserved at the tier its input could reach)' : '') +
-        (source.variable ? ' (its price changes with the time of day: the dearest rate is used)' : '');
+        (source.variable ? ' (its price changes with the time of day: the dearest rate is used)' : '')
+      );
   }
 }
 
@@ -152,7 +155,10 @@ function limitsAloneAllowNano(agent: Agent): number {
   const modelCalls = maxSteps + maxRetries;
   const priciestTool = Math.max(0, ...agent.tools.map((t) => (typeof t.costUsd === 'number' ? t.costUsd : 0)));
   const promptBytes = agent.instructions.length + JSON.stringify(agent.tools.map((t) => [t.name, t.description, t.jsonSchema])).length;
-  return modelCalls * (tokensToNano(maxOutputTokens, pricing.outputPerMTok) + tokensToNano(promptBytes, pricing.inputPerMTok)) + maxToolCalls * usdToNano(priciestTool);
+  return (
+    modelCalls * (tokensToNano(maxOutputTokens, pricing.outputPerMTok) + tokensToNano(promptBytes, pricing.inputPerMTok)) +
+    maxToolCalls * usdToNano(priciestTool)
+  );
 }
 
 /**
@@ -170,29 +176,73 @@ export function auditAgent(agent: Agent): AuditReport {
 
   for (const t of tools) {
     if (t.tier === 'delete' && agent.policy.dangerouslyAllowDeleteWithoutApproval?.includes(t.name)) {
-      add({ id: 'delete_without_approval', blocking: true, subject: t.name, message: `${t.name} is a delete-tier tool that runs without a person's approval.`, fix: `Remove "${t.name}" from policy.dangerouslyAllowDeleteWithoutApproval.` });
+      add({
+        id: 'delete_without_approval',
+        blocking: true,
+        subject: t.name,
+        message: `${t.name} is a delete-tier tool that runs without a person's approval.`,
+        fix: `Remove "${t.name}" from policy.dangerouslyAllowDeleteWithoutApproval.`,
+      });
     }
-    const runsUnasked = (t.tier === 'write' && !agent.toolsByName.get(t.name)?.approval) || (t.tier === 'delete' && agent.policy.dangerouslyAllowDeleteWithoutApproval?.includes(t.name));
+    const runsUnasked =
+      (t.tier === 'write' && !agent.toolsByName.get(t.name)?.approval) ||
+      (t.tier === 'delete' && agent.policy.dangerouslyAllowDeleteWithoutApproval?.includes(t.name));
     if (t.tier !== 'read' && !t.reversible && runsUnasked && !agent.shadow) {
-      add({ id: 'irreversible_without_approval', blocking: true, subject: t.name, message: `${t.name} takes an action nothing can undo, with no person asked first: a first deployment could do damage that stays.`, fix: `Give it compensate(args, result, ctx), ask for approval, or start the agent in shadow mode (shadow: true).` });
+      add({
+        id: 'irreversible_without_approval',
+        blocking: true,
+        subject: t.name,
+        message: `${t.name} takes an action nothing can undo, with no person asked first: a first deployment could do damage that stays.`,
+        fix: `Give it compensate(args, result, ctx), ask for approval, or start the agent in shadow mode (shadow: true).`,
+      });
     }
     if (t.tier === 'write' && !t.idempotent && !t.reversible) {
-      add({ id: 'write_not_idempotent_or_reversible', blocking: true, subject: t.name, message: `${t.name} writes, is not idempotent and cannot be undone: a retry after an unknown outcome could apply it twice.`, fix: `Make it idempotent (pass ctx.idempotencyKey downstream and set idempotent: true) or give it a compensation.` });
+      add({
+        id: 'write_not_idempotent_or_reversible',
+        blocking: true,
+        subject: t.name,
+        message: `${t.name} writes, is not idempotent and cannot be undone: a retry after an unknown outcome could apply it twice.`,
+        fix: `Make it idempotent (pass ctx.idempotencyKey downstream and set idempotent: true) or give it a compensation.`,
+      });
     }
   }
   if (defaulted.has('maxCostUsd')) {
-    add({ id: 'no_explicit_ceiling', blocking: true, subject: 'limits.maxCostUsd', message: `No explicit cost ceiling: every request may spend up to the default ${formatUsd(usdToNano(DEFAULT_LIMITS.maxCostUsd))}.`, fix: 'Set limits.maxCostUsd to what one request may cost, retries included.' });
+    add({
+      id: 'no_explicit_ceiling',
+      blocking: true,
+      subject: 'limits.maxCostUsd',
+      message: `No explicit cost ceiling: every request may spend up to the default ${formatUsd(usdToNano(DEFAULT_LIMITS.maxCostUsd))}.`,
+      fix: 'Set limits.maxCostUsd to what one request may cost, retries included.',
+    });
   }
   const others = [...defaulted].filter((k) => k !== 'maxCostUsd');
   if (others.length > 0) {
-    add({ id: 'limits_at_defaults', blocking: false, subject: others.join(', '), message: `Limits left at their defaults: ${others.map((k) => `${k}=${DEFAULT_LIMITS[k]}`).join(', ')}.`, fix: 'Choose each limit for this agent (the defaults are safe, not tailored).' });
+    add({
+      id: 'limits_at_defaults',
+      blocking: false,
+      subject: others.join(', '),
+      message: `Limits left at their defaults: ${others.map((k) => `${k}=${DEFAULT_LIMITS[k]}`).join(', ')}.`,
+      fix: 'Choose each limit for this agent (the defaults are safe, not tailored).',
+    });
   }
   const acts = tools.some((t) => t.tier !== 'read');
   if (acts && !agent.plan) {
-    add({ id: 'no_plan_verification', blocking: true, subject: 'plan', message: 'The agent has write or delete tools but does not run in plan mode: no plan is verified before it acts.', fix: 'Set plan: true (or plan options) on defineAgent.' });
+    add({
+      id: 'no_plan_verification',
+      blocking: true,
+      subject: 'plan',
+      message: 'The agent has write or delete tools but does not run in plan mode: no plan is verified before it acts.',
+      fix: 'Set plan: true (or plan options) on defineAgent.',
+    });
   }
   if (!agent.escalation) {
-    add({ id: 'no_escalation_threshold', blocking: true, subject: 'escalation', message: 'No escalation threshold: steps the model is unsure of run like any other.', fix: 'Set escalation: { threshold } (e.g. 0.6) on defineAgent.' });
+    add({
+      id: 'no_escalation_threshold',
+      blocking: true,
+      subject: 'escalation',
+      message: 'No escalation threshold: steps the model is unsure of run like any other.',
+      fix: 'Set escalation: { threshold } (e.g. 0.6) on defineAgent.',
+    });
   }
 
   const ceilingNano = usdToNano(agent.limits.maxCostUsd);
@@ -213,7 +263,8 @@ export function auditAgent(agent: Agent): AuditReport {
       onDeny: agent.policy.onDeny,
     },
     observability: {
-      decisionTrace: 'always on: every step is an event in the run\'s append-only log (model proposal, rationale, policy rule, approval, budget before and after)',
+      decisionTrace:
+        "always on: every step is an event in the run's append-only log (model proposal, rationale, policy rule, approval, budget before and after)",
       openTelemetry: otel ? `spans exported to ${otel}` : 'not configured (set OTEL_EXPORTER_OTLP_ENDPOINT to export spans)',
     },
     cost: {

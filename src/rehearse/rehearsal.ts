@@ -85,20 +85,22 @@ export function rehearsalAgent(agent: Agent, profile: FaultProfile, seed: number
     wait: virtualTime.sleep,
     modelId: `behaviour:${agent.model.modelId}`,
   });
-  return markRehearsalAgent(defineAgent({
-    name: agent.name,
-    instructions: agent.instructions,
-    description: agent.description,
-    model,
-    tools: simulateTools(agent.tools, { seed, rates: profile.rates }),
-    limits: { ...agent.limits },
-    policy: { ...agent.policy },
-    loopDetection: { ...agent.loopDetection },
-    backoff: { ...agent.backoff },
-    pricing: resolvePricing(agent.model, agent.pricing),
-    ...(agent.plan ? { plan: { ...agent.plan } } : {}),
-    ...(agent.escalation ? { escalation: { ...agent.escalation } } : {}),
-  }));
+  return markRehearsalAgent(
+    defineAgent({
+      name: agent.name,
+      instructions: agent.instructions,
+      description: agent.description,
+      model,
+      tools: simulateTools(agent.tools, { seed, rates: profile.rates }),
+      limits: { ...agent.limits },
+      policy: { ...agent.policy },
+      loopDetection: { ...agent.loopDetection },
+      backoff: { ...agent.backoff },
+      pricing: resolvePricing(agent.model, agent.pricing),
+      ...(agent.plan ? { plan: { ...agent.plan } } : {}),
+      ...(agent.escalation ? { escalation: { ...agent.escalation } } : {}),
+    }),
+  );
 }
 
 /** A request the agent might get: its description, or one of its tools', with a number to tell them apart. */
@@ -238,7 +240,10 @@ async function refuseStoreWithOtherRuns(store: Store, path: string): Promise<voi
     const [run] = await store.listRuns({ mode, limit: 1 });
     if (!run) continue;
     await store.close();
-    throw new WardenError('CONFLICT', `The store ${path} holds ${mode} runs (e.g. ${run.runId}); a rehearsal writes only into a store of its own. Pass another --db file.`);
+    throw new WardenError(
+      'CONFLICT',
+      `The store ${path} holds ${mode} runs (e.g. ${run.runId}); a rehearsal writes only into a store of its own. Pass another --db file.`,
+    );
   }
 }
 

@@ -4,7 +4,10 @@ import type { RehearsalReport } from './report.ts';
 const n = (v: number) => v.toLocaleString('en-US');
 const money = (v: number) => formatUsd(usdToNano(v));
 const ok = (good: boolean) => (good ? '✓' : '✗ MUST BE FIXED');
-const pairs = (m: Record<string, number>, sep = ' · ') => Object.entries(m).map(([k, v]) => `${k} ${n(v)}`).join(sep) || 'none';
+const pairs = (m: Record<string, number>, sep = ' · ') =>
+  Object.entries(m)
+    .map(([k, v]) => `${k} ${n(v)}`)
+    .join(sep) || 'none';
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 function section(title: string, rows: [string, string][]): string[] {
@@ -20,7 +23,9 @@ export function reportText(r: RehearsalReport): string {
   const c = r.cost;
   const k = r.coordination;
   const t = r.timing;
-  const loopSteps = Object.entries(s.loopCaughtAtStep).map(([step, count]) => `step ${step}: ${n(count)}`).join(', ');
+  const loopSteps = Object.entries(s.loopCaughtAtStep)
+    .map(([step, count]) => `step ${step}: ${n(count)}`)
+    .join(', ');
   const lines = [
     `Rehearsal of ${r.agent}: ${n(r.requests)} requests, fault profile ${r.profile.name}, seed ${r.seed}, concurrency ${r.concurrency} — ${seconds(t.elapsedMs)}`,
     '',
@@ -38,11 +43,20 @@ export function reportText(r: RehearsalReport): string {
     ]),
     ...section('Permissions', [
       ['tool calls by tier', pairs(p.toolCallsByTier)],
-      ['unapproved destructive calls', `${n(p.destructiveRanWithoutApproval)} ${ok(r.checks.noUnapprovedDestructive)}  (delete-tier or approval-required calls run without an approval of their exact arguments; ${n(p.destructiveProposed)} delete-tier proposed)`],
-      ['approvals per 1,000 requests', `${p.approvalsPer1000}  (${n(p.approvals.requested)} asked: ${n(p.approvals.approved)} approved, ${n(p.approvals.denied)} denied, ${n(p.approvals.leftWaiting)} left waiting)`],
+      [
+        'unapproved destructive calls',
+        `${n(p.destructiveRanWithoutApproval)} ${ok(r.checks.noUnapprovedDestructive)}  (delete-tier or approval-required calls run without an approval of their exact arguments; ${n(p.destructiveProposed)} delete-tier proposed)`,
+      ],
+      [
+        'approvals per 1,000 requests',
+        `${p.approvalsPer1000}  (${n(p.approvals.requested)} asked: ${n(p.approvals.approved)} approved, ${n(p.approvals.denied)} denied, ${n(p.approvals.leftWaiting)} left waiting)`,
+      ],
       ['escalations per 1,000 requests', `${p.escalationsPer1000}  (${pairs(p.escalations.byReason, ', ')}; ${n(p.escalations.leftWaiting)} left waiting)`],
       ['irreversible actions per 1,000', `${p.irreversiblePer1000}  (writes and deletes that ran with no compensation declared)`],
-      ['proposals the runtime refused', `unknown tool ${n(p.rejectedProposals.unknownTool)} · invalid arguments ${n(p.rejectedProposals.invalidArgs)} · denied by policy ${n(p.deniedByPolicy)}`],
+      [
+        'proposals the runtime refused',
+        `unknown tool ${n(p.rejectedProposals.unknownTool)} · invalid arguments ${n(p.rejectedProposals.invalidArgs)} · denied by policy ${n(p.deniedByPolicy)}`,
+      ],
       ['reviewer', p.reviewer.note],
     ]),
     ...section('Observability', [
@@ -55,19 +69,33 @@ export function reportText(r: RehearsalReport): string {
       ['overruns', `${n(c.overruns)}  (calls a provider billed above their reservation: recorded, and the run stopped)`],
       ['open reservations at run end', `${n(c.openReservationsAtEnd)} ${ok(r.checks.noOpenReservations)}`],
       ['most expensive', c.mostExpensive ? `${c.mostExpensive.runId} ${money(c.mostExpensive.costUsd)}: ${c.mostExpensive.why}` : '—'],
-      [`projected per day at ${n(c.projection.volumePerDay)}`, `typical ${money(c.projection.typicalUsd)} · every request at p99 ${money(c.projection.badDayUsd)} · hard bound ${money(c.projection.boundUsd)}`],
+      [
+        `projected per day at ${n(c.projection.volumePerDay)}`,
+        `typical ${money(c.projection.typicalUsd)} · every request at p99 ${money(c.projection.badDayUsd)} · hard bound ${money(c.projection.boundUsd)}`,
+      ],
       ['tokens', `${n(c.tokens.input)} in · ${n(c.tokens.output)} out · largest completion ${n(c.tokens.maxOutputOneCall)}`],
     ]),
     ...section('Coordination', [
       ['throughput', `${n(t.requestsPerSecond)} requests/s · ${n(t.modelCallsPerSecond)} model calls/s`],
       ['retries', `model ${n(k.retries.model)} · tool ${n(k.retries.tool)}; refused by the run's retry budget ${n(k.retryBudgetRefusals)}`],
-      ['global retry budget, breakers', k.breakerOpenings === null ? 'off in a rehearsal (each run keeps its own virtual clock; they need one clock for all runs)' : `${n(k.globalRetryBudgetRefusals ?? 0)} refusals · ${n(k.breakerOpenings)} openings`],
+      [
+        'global retry budget, breakers',
+        k.breakerOpenings === null
+          ? 'off in a rehearsal (each run keeps its own virtual clock; they need one clock for all runs)'
+          : `${n(k.globalRetryBudgetRefusals ?? 0)} refusals · ${n(k.breakerOpenings)} openings`,
+      ],
       ['provider errors', `429 ${n(k.modelErrors.rateLimited)} · 5xx ${n(k.modelErrors.serverError)} · other ${n(k.modelErrors.other)}`],
       ['tool failures · timeouts', `${n(k.toolFailures)} · ${n(k.toolTimeouts)}`],
-      ['low-confidence steps · plan errors', `${n(k.lowConfidenceSteps)} · ${n(k.planErrors)} calls ran before what they require${k.plansRejected ? ` · ${n(k.plansRejected)} plans rejected` : ''}`],
+      [
+        'low-confidence steps · plan errors',
+        `${n(k.lowConfidenceSteps)} · ${n(k.planErrors)} calls ran before what they require${k.plansRejected ? ` · ${n(k.plansRejected)} plans rejected` : ''}`,
+      ],
       ['runtime overhead', `${t.overheadCpuMsPerStep} CPU ms per step`],
       ['queueing delay p50 / p99', `${t.queueDelayMs.p50} / ${t.queueDelayMs.p99} ms`],
-      ['latency per request p50 / p99 / max', `${seconds(r.latencyMs.p50)} / ${seconds(r.latencyMs.p99)} / ${seconds(r.latencyMs.max)} (simulated model and tool time)`],
+      [
+        'latency per request p50 / p99 / max',
+        `${seconds(r.latencyMs.p50)} / ${seconds(r.latencyMs.p99)} / ${seconds(r.latencyMs.max)} (simulated model and tool time)`,
+      ],
     ]),
   ];
   return `${lines.join('\n').trimEnd()}\n`;

@@ -107,11 +107,14 @@ const per1000 = (n: number, requests: number) => round((n / requests) * 1000, 2)
 /** Why a run cost what it did: the larger of model and tool spend first, then what drove it. */
 export function whyExpensive(r: RunSummary): string {
   const toolNano = r.spentNano - r.modelCostNano;
-  const model = [`${formatUsd(r.modelCostNano)} on ${r.modelCalls} model calls (${r.inputTokens} input tokens as the conversation grew, ${r.outputTokens} output tokens`];
+  const model = [
+    `${formatUsd(r.modelCostNano)} on ${r.modelCalls} model calls (${r.inputTokens} input tokens as the conversation grew, ${r.outputTokens} output tokens`,
+  ];
   model[0] += r.maxOutputTokensOneCall >= 512 ? `, one completion of ${r.maxOutputTokensOneCall}: the heavy tail)` : ')';
   const failures = r.modelFailures.rateLimited + r.modelFailures.serverError + r.modelFailures.other;
   if (failures > 0) model.push(`${failures} failed model calls retried (${r.modelFailures.rateLimited}× 429, ${r.modelFailures.serverError}× 5xx)`);
-  const tools = toolNano > 0 ? [`${formatUsd(toolNano)} on priced tool calls${r.retries.tool > 0 ? ` (${r.retries.tool} of them retries, each charged)` : ''}`] : [];
+  const tools =
+    toolNano > 0 ? [`${formatUsd(toolNano)} on priced tool calls${r.retries.tool > 0 ? ` (${r.retries.tool} of them retries, each charged)` : ''}`] : [];
   const parts = toolNano > r.modelCostNano ? [...tools, ...model] : [...model, ...tools];
   parts.push(r.stopReason ? `stopped by ${r.stopReason}` : r.status);
   return parts.join('; ');
@@ -146,7 +149,11 @@ export function buildReport(outcome: RehearsalOutcome, volumePerDay = outcome.re
 
   const byStatus = tally(runs.map((r) => r.status));
   const byStopReason = tally(runs.filter((r) => r.stopReason).map((r) => r.stopReason!));
-  const toolCallsByTier = { read: sum(runs, (r) => r.toolCalls.read), write: sum(runs, (r) => r.toolCalls.write), delete: sum(runs, (r) => r.toolCalls.delete) };
+  const toolCallsByTier = {
+    read: sum(runs, (r) => r.toolCalls.read),
+    write: sum(runs, (r) => r.toolCalls.write),
+    delete: sum(runs, (r) => r.toolCalls.delete),
+  };
   const destructiveProposed = sum(runs, (r) => r.destructiveProposed);
   const completeShare = steps === 0 ? 1 : completeSteps / steps;
   const p = outcome.profile;
@@ -185,14 +192,21 @@ export function buildReport(outcome: RehearsalOutcome, volumePerDay = outcome.re
         denied: sum(runs, (r) => r.approvalsDenied),
         leftWaiting: runs.filter((r) => r.parked === 'approval').length,
       },
-      escalations: { total: escalations, byReason: tally(runs.flatMap((r) => r.escalationReasons)), leftWaiting: runs.filter((r) => r.parked === 'escalation').length },
+      escalations: {
+        total: escalations,
+        byReason: tally(runs.flatMap((r) => r.escalationReasons)),
+        leftWaiting: runs.filter((r) => r.parked === 'escalation').length,
+      },
       rejectedProposals: { unknownTool: sum(runs, (r) => r.rejected.unknownTool), invalidArgs: sum(runs, (r) => r.rejected.invalidArgs) },
       deniedByPolicy: sum(runs, (r) => r.deniedByPolicy),
       reviewer: {
         ...p.reviewer,
         note: `No person takes part in a rehearsal: a simulated reviewer decides ${Math.round(p.reviewer.decides * 100)}% of what waits for a person (approving ${Math.round(p.reviewer.approves * 100)}% of those, denying or stopping the rest) so the rest of each run is exercised; the other ${Math.round((1 - p.reviewer.decides) * 100)}% stay waiting.`,
       },
-      irreversiblePer1000: per1000(sum(runs, (r) => r.irreversibleActions), requests),
+      irreversiblePer1000: per1000(
+        sum(runs, (r) => r.irreversibleActions),
+        requests,
+      ),
     },
     observability: {
       steps,
@@ -203,13 +217,20 @@ export function buildReport(outcome: RehearsalOutcome, volumePerDay = outcome.re
     },
     cost: {
       perRequestUsd: mapSpread(costSpread, 9),
-      totalUsd: round(costs.reduce((a, b) => a + b, 0), 9),
+      totalUsd: round(
+        costs.reduce((a, b) => a + b, 0),
+        9,
+      ),
       ceilingUsd: nanoToUsd(ceilingNano),
       ceilingBreaches: breaches,
       overruns,
       openReservationsAtEnd: openAtEnd,
       mostExpensive: expensive ? { runId: expensive.runId, costUsd: nanoToUsd(expensive.spentNano), why: whyExpensive(expensive) } : null,
-      tokens: { input: sum(runs, (r) => r.inputTokens), output: sum(runs, (r) => r.outputTokens), maxOutputOneCall: Math.max(0, ...runs.map((r) => r.maxOutputTokensOneCall)) },
+      tokens: {
+        input: sum(runs, (r) => r.inputTokens),
+        output: sum(runs, (r) => r.outputTokens),
+        maxOutputOneCall: Math.max(0, ...runs.map((r) => r.maxOutputTokensOneCall)),
+      },
       projection: {
         volumePerDay,
         typicalUsd: round(costSpread.mean * volumePerDay, 4),
@@ -234,7 +255,13 @@ export function buildReport(outcome: RehearsalOutcome, volumePerDay = outcome.re
       plansRejected: sum(runs, (r) => r.plansRejected),
     },
     latencyMs: mapSpread(latency, 1),
-    charts: { costHistogramUsd: histogram(costs, 24), latencyHistogramMs: histogram(runs.map((r) => r.activeMs), 24) },
+    charts: {
+      costHistogramUsd: histogram(costs, 24),
+      latencyHistogramMs: histogram(
+        runs.map((r) => r.activeMs),
+        24,
+      ),
+    },
     timing: {
       elapsedMs: Math.round(timing.elapsedMs),
       requestsPerSecond: round(requests / seconds, 1),
@@ -258,16 +285,23 @@ const count = (n: number) => n.toLocaleString('en-US');
 /** The four sign-off questions, answered in a sentence or two each from the figures. */
 function answers(r: RehearsalReport): RehearsalReport['answers'] {
   const s = r.stopConditions;
-  const stopped = Object.entries(s.byStopReason).map(([k, n]) => `${k} ${count(n)}`).join(', ') || 'none';
+  const stopped =
+    Object.entries(s.byStopReason)
+      .map(([k, n]) => `${k} ${count(n)}`)
+      .join(', ') || 'none';
   const waiting = (s.byStatus.waiting_approval ?? 0) + (s.byStatus.escalated ?? 0);
-  const loopSteps = Object.keys(s.loopCaughtAtStep).map(Number).sort((a, b) => a - b);
+  const loopSteps = Object.keys(s.loopCaughtAtStep)
+    .map(Number)
+    .sort((a, b) => a - b);
   const pm = r.permissions;
   const c = r.cost;
   return {
     stopConditions:
       `${s.runsWithoutNamedEnd === 0 ? 'Every one' : `All but ${count(s.runsWithoutNamedEnd)}`} of ${count(r.requests)} requests ended with a named reason or waits for a person: ` +
       `${count(s.byStatus.completed ?? 0)} completed, stops: ${stopped}; ${count(waiting)} wait for a person. ` +
-      (s.loopsCaught > 0 ? `${count(s.loopsCaught)} loops were caught, at step ${loopSteps[0]}${loopSteps.length > 1 ? `–${loopSteps.at(-1)}` : ''}.` : 'No loop occurred.'),
+      (s.loopsCaught > 0
+        ? `${count(s.loopsCaught)} loops were caught, at step ${loopSteps[0]}${loopSteps.length > 1 ? `–${loopSteps.at(-1)}` : ''}.`
+        : 'No loop occurred.'),
     permissions:
       `${count(pm.destructiveRanWithoutApproval)} destructive calls ran without approval (${count(pm.destructiveProposed)} delete-tier calls were proposed). ` +
       `A person would face ${pm.approvalsPer1000} approvals and ${pm.escalationsPer1000} escalations per 1,000 requests.`,

@@ -95,14 +95,45 @@ export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunS
   const first = events[0];
   if (first?.type !== 'run.submitted') throw new Error('a run log starts with run.submitted');
   const s: RunSummary = {
-    runId: first.runId, status: 'queued', stopReason: null, stopDetail: null, spentNano: 0, modelCostNano: 0,
-    ceilingNano: usdToNano(first.data.limits.maxCostUsd), peakSpentNano: 0, overruns: 0, openReservationsAtEnd: 0, activeMs: 0, steps: 0, modelCalls: 0,
-    modelFailures: { rateLimited: 0, serverError: 0, other: 0 }, retries: { model: 0, tool: 0 }, retryRefusals: 0,
-    toolCalls: { read: 0, write: 0, delete: 0 }, toolFailures: 0, toolTimeouts: 0, unapprovedDestructive: [],
-    approvalsRequested: 0, approvalsApproved: 0, approvalsDenied: 0, escalations: 0, escalationReasons: [], parked: null,
-    rejected: { unknownTool: 0, invalidArgs: 0 }, deniedByPolicy: 0, destructiveProposed: 0, loopCaughtAtStep: null,
-    lowConfidenceSteps: 0, planErrors: 0, plansRejected: 0, irreversibleActions: 0, inputTokens: 0, outputTokens: 0, maxOutputTokensOneCall: 0,
-    completeSteps: 0, traceProblems: [],
+    runId: first.runId,
+    status: 'queued',
+    stopReason: null,
+    stopDetail: null,
+    spentNano: 0,
+    modelCostNano: 0,
+    ceilingNano: usdToNano(first.data.limits.maxCostUsd),
+    peakSpentNano: 0,
+    overruns: 0,
+    openReservationsAtEnd: 0,
+    activeMs: 0,
+    steps: 0,
+    modelCalls: 0,
+    modelFailures: { rateLimited: 0, serverError: 0, other: 0 },
+    retries: { model: 0, tool: 0 },
+    retryRefusals: 0,
+    toolCalls: { read: 0, write: 0, delete: 0 },
+    toolFailures: 0,
+    toolTimeouts: 0,
+    unapprovedDestructive: [],
+    approvalsRequested: 0,
+    approvalsApproved: 0,
+    approvalsDenied: 0,
+    escalations: 0,
+    escalationReasons: [],
+    parked: null,
+    rejected: { unknownTool: 0, invalidArgs: 0 },
+    deniedByPolicy: 0,
+    destructiveProposed: 0,
+    loopCaughtAtStep: null,
+    lowConfidenceSteps: 0,
+    planErrors: 0,
+    plansRejected: 0,
+    irreversibleActions: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    maxOutputTokensOneCall: 0,
+    completeSteps: 0,
+    traceProblems: [],
   };
   const threshold = agent.escalation?.threshold ?? DEFAULT_LOW_CONFIDENCE;
   const calls = new Map<string, CallTrace>();
@@ -143,7 +174,18 @@ export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunS
         const reserved = reservations.get(`m${e.data.step}.${e.data.attempt}`);
         stepModelOk.set(e.data.step, reserved === true && Number.isInteger(e.data.costNano));
         for (const c of turn.toolCalls) {
-          calls.set(c.callId, { step: e.data.step, tool: c.tool, argsHash: null, tier: null, decided: false, started: false, finished: false, approved: new Set(), needsApproval: false, parkedOn: false });
+          calls.set(c.callId, {
+            step: e.data.step,
+            tool: c.tool,
+            argsHash: null,
+            tier: null,
+            decided: false,
+            started: false,
+            finished: false,
+            approved: new Set(),
+            needsApproval: false,
+            parkedOn: false,
+          });
           if (agent.toolsByName.get(c.tool)?.tier === 'delete') s.destructiveProposed++;
         }
         break;
@@ -166,7 +208,8 @@ export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunS
       }
       case 'policy.decided': {
         const c = calls.get(e.data.callId);
-        if (c) Object.assign(c, { decided: true, tier: e.data.tier, argsHash: e.data.argsHash, needsApproval: c.needsApproval || e.data.decision === 'approve' });
+        if (c)
+          Object.assign(c, { decided: true, tier: e.data.tier, argsHash: e.data.argsHash, needsApproval: c.needsApproval || e.data.decision === 'approve' });
         break;
       }
       case 'plan.rejected': {
@@ -306,7 +349,7 @@ export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunS
   // on it, which its last event says.
   for (let step = 1; step <= s.steps; step++) {
     const own = [...calls.values()].filter((c) => c.step === step);
-    const callsOk = own.every((c) => (c.decided || ended) && (c.finished || c.parkedOn || ended || !c.started && c.decided && !!s.parked));
+    const callsOk = own.every((c) => (c.decided || ended) && (c.finished || c.parkedOn || ended || (!c.started && c.decided && !!s.parked)));
     if (stepModelOk.get(step) && callsOk && (ended || s.parked)) s.completeSteps++;
     else s.traceProblems.push(`step ${step} has an incomplete trace`);
   }
@@ -317,4 +360,3 @@ function markParked(calls: Map<string, CallTrace>, callId: string): void {
   const c = calls.get(callId);
   if (c) c.parkedOn = true;
 }
-

@@ -43,10 +43,14 @@ export function simulateTools(tools: readonly AnyTool[], options: SimulatedTools
         // The runtime's timeout timer does not keep the process alive; this one does, until it fires.
         const alive = setTimeout(() => {}, REHEARSAL_TIMEOUT_MS * 4);
         return new Promise((_, reject) =>
-          ctx.signal.addEventListener('abort', () => {
-            clearTimeout(alive);
-            reject(ctx.signal.reason);
-          }, { once: true }),
+          ctx.signal.addEventListener(
+            'abort',
+            () => {
+              clearTimeout(alive);
+              reject(ctx.signal.reason);
+            },
+            { once: true },
+          ),
         );
       }
       const latency = Math.round((TOOL_LATENCY.min + 1) * ((TOOL_LATENCY.max + 1) / (TOOL_LATENCY.min + 1)) ** random() - 1);

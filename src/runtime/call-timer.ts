@@ -22,4 +22,3 @@ export function callDeadline(ms: number, outer: AbortSignal): CallDeadline {
     clear: () => clearTimeout(timer),
   };
 }
-

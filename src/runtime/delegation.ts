@@ -51,10 +51,16 @@ export function delegationLimit(ctx: RunContext, child: Agent, pending = 0): Lim
     return { limit: 'deadlock', detail: `Delegation cycle: ${cycle.join(' → ')}. Each would wait for the next, which waits for the first.` };
   }
   if (s.lineage.length + 1 > maxDepth) {
-    return { limit: 'max_depth', detail: `Delegating to ${child.name} would make the tree ${s.lineage.length + 1} levels deep; the limit is ${maxDepth} (delegation.maxDepth).` };
+    return {
+      limit: 'max_depth',
+      detail: `Delegating to ${child.name} would make the tree ${s.lineage.length + 1} levels deep; the limit is ${maxDepth} (delegation.maxDepth).`,
+    };
   }
   if (s.children.size + pending >= maxChildren) {
-    return { limit: 'max_children', detail: `The run already started ${s.children.size + pending} child runs; the limit is ${maxChildren} (delegation.maxChildren).` };
+    return {
+      limit: 'max_children',
+      detail: `The run already started ${s.children.size + pending} child runs; the limit is ${maxChildren} (delegation.maxChildren).`,
+    };
   }
   return null;
 }
@@ -86,7 +92,12 @@ export async function runChild(ctx: RunContext, child: Agent, runId: string): Pr
       return { kind: 'completed', result: { output: result.output ?? '', runId } };
     case 'waiting_approval':
     case 'escalated':
-      return { kind: 'parked', status: result.status, pendingId: result.pending?.id ?? '', reason: `${child.name} (${runId}) waits for a person: ${result.pending?.reason ?? result.status}` };
+      return {
+        kind: 'parked',
+        status: result.status,
+        pendingId: result.pending?.id ?? '',
+        reason: `${child.name} (${runId}) waits for a person: ${result.pending?.reason ?? result.status}`,
+      };
     default: {
       const why = result.stopReason ? `${result.stopReason}${result.stopDetail ? ` — ${result.stopDetail}` : ''}` : (result.error?.message ?? result.status);
       return {

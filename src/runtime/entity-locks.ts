@@ -52,7 +52,10 @@ export async function acquireLocks(ctx: RunContext, wanted: { call: CallState; k
       const otherRun = runOfHolder(other);
       const ancestor = ctx.state.lineage.find((a) => a.runId === otherRun);
       if (ancestor) {
-        const cycle = [...ctx.state.lineage.slice(ctx.state.lineage.indexOf(ancestor)).map((a) => `${a.agent} (${a.runId})`), `${ctx.agent.name} (${ctx.runId})`];
+        const cycle = [
+          ...ctx.state.lineage.slice(ctx.state.lineage.indexOf(ancestor)).map((a) => `${a.agent} (${a.runId})`),
+          `${ctx.agent.name} (${ctx.runId})`,
+        ];
         return {
           ok: false,
           deadlock: key,

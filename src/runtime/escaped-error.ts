@@ -55,7 +55,14 @@ function inspect(e: unknown): { kind: string; frame?: string } {
     if (e instanceof Error) {
       const name: unknown = e.name;
       const stack: unknown = e.stack;
-      const frame = typeof stack === 'string' ? stack.split('\n').find((l) => /^\s+at /.test(l))?.trim().replace(/^at /, '') : undefined;
+      const frame =
+        typeof stack === 'string'
+          ? stack
+              .split('\n')
+              .find((l) => /^\s+at /.test(l))
+              ?.trim()
+              .replace(/^at /, '')
+          : undefined;
       return { kind: `${typeof name === 'string' && name ? name : 'Error'}`, ...(frame ? { frame } : {}) };
     }
     return { kind: e === null ? 'A thrown null' : `A thrown ${typeof e}` };

@@ -96,7 +96,8 @@ export async function modelStep(ctx: RunContext): Promise<void> {
     // A failure that may have been billed (a timeout after sending, a 200 with a broken body) is
     // charged its whole reservation; only one known not to be billed is free (model-failure.ts).
     const billed = mayBeBilled(failure, e instanceof ModelCallError ? e.cause : e);
-    for (const part of splitCost(held, billed ? plan.amountNano + (held.topUp?.amountNano ?? 0) : 0)) settle(ctx, part.reservationId, part.reservedNano, part.actualNano, { assumed: billed });
+    for (const part of splitCost(held, billed ? plan.amountNano + (held.topUp?.amountNano ?? 0) : 0))
+      settle(ctx, part.reservationId, part.reservedNano, part.actualNano, { assumed: billed });
     if (PROVIDER_TROUBLE.has(failure.kind)) await breakerOutcome(ctx, breakerKey, false);
     return modelFailed(ctx, step, attempt, failure);
   } finally {
@@ -157,7 +158,11 @@ async function modelFailed(ctx: RunContext, step: number, attempt: number, failu
   if (tooLong) return stopRun(ctx, { limit: 'wall_time', detail: `The model call failed (${failure.message}) and ${tooLong}.` });
   if (!willRetry) {
     if (budgetRefusal) return stopRun(ctx, { limit: 'max_retries', detail: `The model call failed (${failure.message}) and ${budgetRefusal}.` });
-    if (failure.retryable) return stopRun(ctx, { limit: 'max_retries', detail: `The model call kept failing (${failure.message}); the run has used all ${ctx.state.limits.maxRetries} retries (maxRetries).` });
+    if (failure.retryable)
+      return stopRun(ctx, {
+        limit: 'max_retries',
+        detail: `The model call kept failing (${failure.message}); the run has used all ${ctx.state.limits.maxRetries} retries (maxRetries).`,
+      });
     return failRun(ctx, { code: 'MODEL_CALL_FAILED', message: `The model call failed and retrying cannot help: ${failure.message}` });
   }
   await ctx.flush();

@@ -44,7 +44,12 @@ export async function proposePlan(ctx: RunContext, call: CallState): Promise<voi
   const parsed = call.parseError ? null : planSchema.safeParse(call.args);
   let verdict: PlanVerdict;
   if (!parsed?.success) {
-    const why = call.parseError ?? parsed?.error.issues.slice(0, 6).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    const why =
+      call.parseError ??
+      parsed?.error.issues
+        .slice(0, 6)
+        .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+        .join('; ');
     verdict = { ok: false as const, issues: [{ code: 'invalid_args' as const, message: `The plan is not in the expected shape: ${why}.` }], estimateNano: 0 };
   } else {
     ctx.emit('plan.proposed', { callId: call.callId, planId, steps: parsed.data.steps });
@@ -62,7 +67,14 @@ export async function proposePlan(ctx: RunContext, call: CallState): Promise<voi
     return;
   }
   const awaitsApproval = options.approveAsWhole && verdict.needsApproval.length > 0;
-  ctx.emit('plan.verified', { callId: call.callId, planId, order: verdict.order, estimateNano: verdict.estimateNano, needsApproval: verdict.needsApproval, awaitsApproval });
+  ctx.emit('plan.verified', {
+    callId: call.callId,
+    planId,
+    order: verdict.order,
+    estimateNano: verdict.estimateNano,
+    needsApproval: verdict.needsApproval,
+    awaitsApproval,
+  });
   if (!awaitsApproval) return;
   const steps = parsed?.data?.steps ?? [];
   const tier = steps
@@ -72,7 +84,17 @@ export async function proposePlan(ctx: RunContext, call: CallState): Promise<voi
   const id = approvalId(ctx.runId, call.callId);
   const reason = `the plan has ${verdict.needsApproval.length} step(s) that need a person (${verdict.needsApproval.join(', ')}); approve the whole plan once`;
   ctx.emit('approval.requested', { approvalId: id, callId: call.callId, tool: PLAN_TOOL, tier, args: call.args, argsHash: call.argsHash, reason });
-  ctx.intervene({ id, kind: 'approval', callId: call.callId, tool: PLAN_TOOL, args: call.args, argsHash: call.argsHash, reason, evidence: { planId, needsApproval: verdict.needsApproval }, requestedAt: ctx.now() });
+  ctx.intervene({
+    id,
+    kind: 'approval',
+    callId: call.callId,
+    tool: PLAN_TOOL,
+    args: call.args,
+    argsHash: call.argsHash,
+    reason,
+    evidence: { planId, needsApproval: verdict.needsApproval },
+    requestedAt: ctx.now(),
+  });
 }
 
 /**

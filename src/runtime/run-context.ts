@@ -149,10 +149,14 @@ export class RunContext {
         // Someone appended from outside (a cancel). Put those events first, ours after them.
         const external = await this.store.loadEvents(this.state.runId, this.committedSeq);
         if (!external.every((x) => REBASEABLE.has(x.type))) {
-          throw new WardenError('STALE_WRITER', `Run ${this.state.runId} was changed by another writer (${external.map((x) => x.type).join(', ')}); this worker stops`, {
-            cause: e,
-            context: { runId: this.state.runId },
-          });
+          throw new WardenError(
+            'STALE_WRITER',
+            `Run ${this.state.runId} was changed by another writer (${external.map((x) => x.type).join(', ')}); this worker stops`,
+            {
+              cause: e,
+              context: { runId: this.state.runId },
+            },
+          );
         }
         const base = this.committedSeq + external.length;
         for (let i = 0; i < events.length; i++) events[i] = { ...events[i], seq: base + i + 1 } as AnyRunEvent;

@@ -71,7 +71,10 @@ export async function breakerRefusal(ctx: RunContext, key: string): Promise<{ me
   if (!s?.config.breaker) return null;
   const verdict = await s.coordinator.breakerAllows(key, s.config.breaker, ctx.now());
   if (verdict.allowed) return null;
-  return { message: `the circuit breaker for ${key} is ${verdict.state.replace('_', '-')} after repeated failures; not calling it for now`, retryInMs: verdict.retryInMs };
+  return {
+    message: `the circuit breaker for ${key} is ${verdict.state.replace('_', '-')} after repeated failures; not calling it for now`,
+    retryInMs: verdict.retryInMs,
+  };
 }
 
 /** Records a call's outcome on its breaker, and writes a trace event when the breaker changes. */
@@ -97,8 +100,10 @@ export async function waitForProvider(ctx: RunContext, provider: string, tokens:
   const started = ctx.now();
   for (;;) {
     let wait = 0;
-    if (limit.requestsPerMinute) wait = Math.max(wait, await s.coordinator.takeTokens(`rpm:${provider}`, 1, limit.requestsPerMinute, limit.requestsPerMinute / 60_000, ctx.now()));
-    if (wait === 0 && limit.tokensPerMinute) wait = Math.max(wait, await s.coordinator.takeTokens(`tpm:${provider}`, tokens, limit.tokensPerMinute, limit.tokensPerMinute / 60_000, ctx.now()));
+    if (limit.requestsPerMinute)
+      wait = Math.max(wait, await s.coordinator.takeTokens(`rpm:${provider}`, 1, limit.requestsPerMinute, limit.requestsPerMinute / 60_000, ctx.now()));
+    if (wait === 0 && limit.tokensPerMinute)
+      wait = Math.max(wait, await s.coordinator.takeTokens(`tpm:${provider}`, tokens, limit.tokensPerMinute, limit.tokensPerMinute / 60_000, ctx.now()));
     if (wait === 0) break;
     if (ctx.signal.aborted) return false;
     await ctx.sleep(wait, ctx.signal).catch(() => {});

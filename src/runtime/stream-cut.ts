@@ -83,7 +83,10 @@ export function stopAfterCut(d: Decisions, plan: CutReservation, costNano: numbe
  * How a call's cost splits over its reservation and top-up: the reservation first, the rest on
  * the top-up (which then carries any overrun). Without a top-up, the reservation carries it all.
  */
-export function splitCost(plan: Pick<CutReservation, 'reservationId' | 'amountNano' | 'topUp'>, costNano: number): { reservationId: string; reservedNano: number; actualNano: number }[] {
+export function splitCost(
+  plan: Pick<CutReservation, 'reservationId' | 'amountNano' | 'topUp'>,
+  costNano: number,
+): { reservationId: string; reservedNano: number; actualNano: number }[] {
   if (!plan.topUp) return [{ reservationId: plan.reservationId, reservedNano: plan.amountNano, actualNano: costNano }];
   const first = Math.min(costNano, plan.amountNano);
   return [
@@ -93,6 +96,9 @@ export function splitCost(plan: Pick<CutReservation, 'reservationId' | 'amountNa
 }
 
 /** The part of the split that cost more than it reserved, if any. */
-export function overrunOf(plan: Pick<CutReservation, 'reservationId' | 'amountNano' | 'topUp'>, costNano: number): { reservationId: string; reservedNano: number; actualNano: number } | undefined {
+export function overrunOf(
+  plan: Pick<CutReservation, 'reservationId' | 'amountNano' | 'topUp'>,
+  costNano: number,
+): { reservationId: string; reservedNano: number; actualNano: number } | undefined {
   return splitCost(plan, costNano).find((p) => p.actualNano > p.reservedNano);
 }

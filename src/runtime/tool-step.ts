@@ -44,7 +44,9 @@ type Settled = { launch: Launch; outcome: Outcome | ChildOutcome; durationMs: nu
 export async function executeReady(ctx: RunContext): Promise<void> {
   const s = ctx.state;
   const last = mustExist(s.turns.at(-1), 'the model turn whose calls are ready');
-  const open = last.callIds.map((id) => mustExist(s.calls.get(id), 'the call in the run state')).filter((c) => c.status === 'ready' || (c.status === 'running' && s.children.has(c.callId)));
+  const open = last.callIds
+    .map((id) => mustExist(s.calls.get(id), 'the call in the run state'))
+    .filter((c) => c.status === 'ready' || (c.status === 'running' && s.children.has(c.callId)));
   const room = s.limits.maxToolCalls - s.toolCalls;
   const batch: CallState[] = [];
   const keys = new Set<string>();
@@ -62,13 +64,27 @@ export async function executeReady(ctx: RunContext): Promise<void> {
       const checked = checkArgs(tool.input, c.args);
       if (!checked.ok) {
         // Vetted arguments that no longer pass their schema (a stateful transform): a named failure.
-        ctx.emit('tool.failed', { callId: c.callId, tool: c.tool, attempt: c.attempts + 1, error: { code: 'INVALID_TOOL_ARGS', message: `${c.tool}: the arguments no longer pass the schema as the call is about to run (${checked.message})` }, durationMs: 0, willRetry: false });
+        ctx.emit('tool.failed', {
+          callId: c.callId,
+          tool: c.tool,
+          attempt: c.attempts + 1,
+          error: { code: 'INVALID_TOOL_ARGS', message: `${c.tool}: the arguments no longer pass the schema as the call is about to run (${checked.message})` },
+          durationMs: 0,
+          willRetry: false,
+        });
         continue;
       }
       try {
         key = lockKeyOf(tool, checked.data);
       } catch (e) {
-        ctx.emit('tool.failed', { callId: c.callId, tool: c.tool, attempt: c.attempts + 1, error: { code: 'TOOL_FAILED', message: `${c.tool}: lockKey threw (${describeError(e)})` }, durationMs: 0, willRetry: false });
+        ctx.emit('tool.failed', {
+          callId: c.callId,
+          tool: c.tool,
+          attempt: c.attempts + 1,
+          error: { code: 'TOOL_FAILED', message: `${c.tool}: lockKey threw (${describeError(e)})` },
+          durationMs: 0,
+          willRetry: false,
+        });
         continue;
       }
       if (key && keys.has(key)) continue; // same entity twice in one turn: one after the other
@@ -82,7 +98,8 @@ export async function executeReady(ctx: RunContext): Promise<void> {
     batch.push(c);
   }
   if (batch.length === 0) {
-    if (open.length > 0 && first >= room) return stopRun(ctx, limitBeforeToolCall(s, ctx.now()) ?? { limit: 'max_tool_calls', detail: 'No tool calls left (maxToolCalls).' });
+    if (open.length > 0 && first >= room)
+      return stopRun(ctx, limitBeforeToolCall(s, ctx.now()) ?? { limit: 'max_tool_calls', detail: 'No tool calls left (maxToolCalls).' });
     return;
   }
   const wall = wallTimeHit(s, ctx.now());
@@ -91,14 +108,19 @@ export async function executeReady(ctx: RunContext): Promise<void> {
   const locked = await acquireLocks(ctx, wanted);
   if (!locked.ok) {
     await releaseLocks(ctx, locked.locks);
-    return stopRun(ctx, locked.deadlock ? { limit: 'deadlock', detail: locked.detail } : (wallTimeHit(ctx.state, ctx.now()) ?? { limit: 'wall_time', detail: locked.detail }));
+    return stopRun(
+      ctx,
+      locked.deadlock ? { limit: 'deadlock', detail: locked.detail } : (wallTimeHit(ctx.state, ctx.now()) ?? { limit: 'wall_time', detail: locked.detail }),
+    );
   }
   try {
     const launches = prepare(ctx, batch);
     if (!launches) return;
     await ctx.flush();
     if (ctx.budgetRefusal) return;
-    for (const l of launches) if (l.child) await mustExist(ctx.children, 'the child runner of an agent that delegates').create(childSpec(ctx, l.call, l.child, (l.args as { task: string }).task));
+    for (const l of launches)
+      if (l.child)
+        await mustExist(ctx.children, 'the child runner of an agent that delegates').create(childSpec(ctx, l.call, l.child, (l.args as { task: string }).task));
     const settled = await Promise.all(launches.map((l) => launch(ctx, l)));
     await record(ctx, settled);
     await ctx.flush();
@@ -125,7 +147,16 @@ function prepare(ctx: RunContext, batch: CallState[]): Launch[] | null {
     const args = tool.input.parse(call.args);
     if (call.status === 'running') {
       // A child the parent was already waiting on: drive it again from its own log.
-      planned.push({ call, tool, args, attempt: 0, priceNano: 0, reservationId: '', child, childId: mustExist(ctx.state.children.get(call.callId), 'the child run of the call').childRunId });
+      planned.push({
+        call,
+        tool,
+        args,
+        attempt: 0,
+        priceNano: 0,
+        reservationId: '',
+        child,
+        childId: mustExist(ctx.state.children.get(call.callId), 'the child run of the call').childRunId,
+      });
       continue;
     }
     if (child) {
@@ -137,7 +168,14 @@ function prepare(ctx: RunContext, batch: CallState[]): Launch[] | null {
     }
     const price = toolCallPrice(tool, args);
     if (!price.ok) {
-      ctx.emit('tool.failed', { callId: call.callId, tool: tool.name, attempt: call.attempts + 1, error: { code: 'TOOL_COST_INVALID', message: price.message }, durationMs: 0, willRetry: false });
+      ctx.emit('tool.failed', {
+        callId: call.callId,
+        tool: tool.name,
+        attempt: call.attempts + 1,
+        error: { code: 'TOOL_COST_INVALID', message: price.message },
+        durationMs: 0,
+        willRetry: false,
+      });
       continue;
     }
     const priceNano = usdToNano(price.usd);
@@ -182,7 +220,9 @@ async function launch(ctx: RunContext, l: Launch): Promise<Settled> {
   const { child } = l;
   if (child) {
     const childId = mustExist(l.childId, 'the run id of a child launch');
-    const outcome = await runChild(ctx, child, childId).catch((e): ChildOutcome => ({ kind: 'ended', message: `${child.name} (${childId}) could not run: ${describeError(e)}` }));
+    const outcome = await runChild(ctx, child, childId).catch(
+      (e): ChildOutcome => ({ kind: 'ended', message: `${child.name} (${childId}) could not run: ${describeError(e)}` }),
+    );
     return { launch: l, outcome, durationMs: ctx.now() - started };
   }
   const key = `tool:${l.tool.name}`;
@@ -213,7 +253,14 @@ async function record(ctx: RunContext, settled: Settled[]): Promise<void> {
     if ('kind' in outcome) {
       if (outcome.kind === 'completed') ctx.emit('tool.succeeded', { ...base, result: outcome.result });
       else if (outcome.kind === 'parked') {
-        after ??= () => ctx.emit('child.waiting', { callId: call.callId, childRunId: mustExist(l.childId, 'the run id of a child launch'), status: outcome.status, pendingId: outcome.pendingId, reason: outcome.reason });
+        after ??= () =>
+          ctx.emit('child.waiting', {
+            callId: call.callId,
+            childRunId: mustExist(l.childId, 'the run id of a child launch'),
+            status: outcome.status,
+            pendingId: outcome.pendingId,
+            reason: outcome.reason,
+          });
       } else {
         ctx.emit('tool.failed', { ...base, error: { code: 'CHILD_RUN_ENDED', message: outcome.message }, willRetry: false });
         const { deadlock } = outcome;
@@ -241,7 +288,13 @@ async function record(ctx: RunContext, settled: Settled[]): Promise<void> {
     const retryInMs = willRetry ? backoffMs(ctx.state.retries + 1, ctx.agent.backoff, undefined, ctx.random) : undefined;
     ctx.emit('tool.failed', { ...base, error: { code: outcome.code, message: outcome.message }, willRetry, ...(retryInMs !== undefined ? { retryInMs } : {}) });
     if (toolAllowsRetry && !willRetry && !ctx.signal.aborted) {
-      after ??= () => stopRun(ctx, budgetRefusal ? { limit: 'max_retries', detail: `${tool.name} failed (${outcome.message}) and ${budgetRefusal}.` } : retriesHit(ctx.state, `${tool.name} failed (${outcome.message})`));
+      after ??= () =>
+        stopRun(
+          ctx,
+          budgetRefusal
+            ? { limit: 'max_retries', detail: `${tool.name} failed (${outcome.message}) and ${budgetRefusal}.` }
+            : retriesHit(ctx.state, `${tool.name} failed (${outcome.message})`),
+        );
     }
     if (willRetry) sleepMs = Math.max(sleepMs, retryInMs ?? 0);
   }
@@ -302,7 +355,12 @@ function checkResult(tool: AnyTool, value: unknown, checkOutput: boolean): Outco
     return { ok: false, code: 'TOOL_FAILED', message: `${tool.name} returned a value that is not JSON-serialisable (${describeError(e)})`, unknown: false };
   }
   if (json !== undefined && Buffer.byteLength(json) > MAX_RESULT_BYTES) {
-    return { ok: false, code: 'TOOL_FAILED', message: `${tool.name} returned ${Buffer.byteLength(json)} bytes; results are limited to ${MAX_RESULT_BYTES}`, unknown: false };
+    return {
+      ok: false,
+      code: 'TOOL_FAILED',
+      message: `${tool.name} returned ${Buffer.byteLength(json)} bytes; results are limited to ${MAX_RESULT_BYTES}`,
+      unknown: false,
+    };
   }
   const result = json === undefined ? null : JSON.parse(json);
   if (tool.output && checkOutput) {

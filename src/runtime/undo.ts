@@ -71,7 +71,17 @@ export async function driveUndo(ctx: RunContext, by: string, reason: string): Pr
         const approvalId = undoApprovalId(ctx.runId, callId);
         const why = tool.tier === 'delete' ? 'reversing a delete-tier call waits for a person' : `the policy sends ${tool.name}'s compensation to a person`;
         ctx.emit('compensation.requested', { callId, approvalId, tool: tool.name, reason: why });
-        ctx.intervene({ id: approvalId, kind: 'approval', callId, tool: tool.name, args: call.args, argsHash: call.argsHash, reason: `undo: ${why}`, evidence: { compensation: true, result: call.result ?? null }, requestedAt: ctx.now() });
+        ctx.intervene({
+          id: approvalId,
+          kind: 'approval',
+          callId,
+          tool: tool.name,
+          args: call.args,
+          argsHash: call.argsHash,
+          reason: `undo: ${why}`,
+          evidence: { compensation: true, result: call.result ?? null },
+          requestedAt: ctx.now(),
+        });
         return ctx.flush();
       }
       const attempt = comp.attempts + 1;
@@ -90,7 +100,14 @@ export async function driveUndo(ctx: RunContext, by: string, reason: string): Pr
         break;
       }
       const willRetry = attempt <= tool.retries && !ctx.signal.aborted;
-      ctx.emit('compensation.failed', { callId, tool: tool.name, attempt, error: { code: outcome.code, message: outcome.message }, willRetry, ...(outcome.unknown ? { unknownOutcome: true } : {}) });
+      ctx.emit('compensation.failed', {
+        callId,
+        tool: tool.name,
+        attempt,
+        error: { code: outcome.code, message: outcome.message },
+        willRetry,
+        ...(outcome.unknown ? { unknownOutcome: true } : {}),
+      });
       if (ctx.signal.aborted) return ctx.flush();
       if (willRetry) {
         await ctx.flush();
@@ -100,7 +117,17 @@ export async function driveUndo(ctx: RunContext, by: string, reason: string): Pr
       const escalationId = undoEscalationId(ctx.runId, callId, attempt);
       const detail = `${tool.name}'s compensation failed ${attempt} time(s) (last: ${outcome.message}); a person decides: try again, skip, or mark it reversed by hand`;
       ctx.emit('compensation.escalated', { callId, escalationId, tool: tool.name, reason: detail });
-      ctx.intervene({ id: escalationId, kind: 'escalation', callId, tool: tool.name, args: call.args, argsHash: call.argsHash, reason: detail, evidence: { compensation: true, error: outcome.message, attempts: attempt }, requestedAt: ctx.now() });
+      ctx.intervene({
+        id: escalationId,
+        kind: 'escalation',
+        callId,
+        tool: tool.name,
+        args: call.args,
+        argsHash: call.argsHash,
+        reason: detail,
+        evidence: { compensation: true, error: outcome.message, attempts: attempt },
+        requestedAt: ctx.now(),
+      });
       return ctx.flush();
     }
   }
@@ -120,7 +147,16 @@ export function undoReport(state: RunState, agent: Agent, dryRun: boolean): Undo
     ? [...undo.order].map((id) => mustExist(undo.compensations.get(id), 'the compensation of the call'))
     : undoOrder(state, agent).map((o) => ({ callId: o.callId, tool: o.tool, status: o.reversible ? 'pending' : 'irreversible', attempts: 0 }));
   const waiting = comps.find((c) => c.status === 'approval' || c.status === 'escalated');
-  const status = !state.undo || dryRun ? 'planned' : state.undo.status === 'completed' ? 'completed' : waiting?.status === 'escalated' ? 'escalated' : waiting ? 'waiting_approval' : 'planned';
+  const status =
+    !state.undo || dryRun
+      ? 'planned'
+      : state.undo.status === 'completed'
+        ? 'completed'
+        : waiting?.status === 'escalated'
+          ? 'escalated'
+          : waiting
+            ? 'waiting_approval'
+            : 'planned';
   return {
     runId: state.runId,
     dryRun,

@@ -43,7 +43,12 @@ async function vetCall(ctx: RunContext, call: CallState): Promise<void> {
   }
   const parsed = checkArgs(tool.input, call.args);
   if (!parsed.ok) {
-    return reject(ctx, call, 'INVALID_TOOL_ARGS', `Invalid arguments for "${call.tool}": ${parsed.message}. Expected JSON Schema: ${JSON.stringify(tool.jsonSchema)}`);
+    return reject(
+      ctx,
+      call,
+      'INVALID_TOOL_ARGS',
+      `Invalid arguments for "${call.tool}": ${parsed.message}. Expected JSON Schema: ${JSON.stringify(tool.jsonSchema)}`,
+    );
   }
 
   // Plan mode: the call must be the verified plan's next step, or pass verification on its own.
@@ -62,7 +67,8 @@ async function vetCall(ctx: RunContext, call: CallState): Promise<void> {
     }
     if (deviation) {
       const issues = await reverifyCall(ctx, call);
-      if (issues.length) return reject(ctx, call, 'PLAN_DEVIATION', `${call.tool} is not in the verified plan (${deviation}) and does not pass on its own: ${issues.join(' ')}`);
+      if (issues.length)
+        return reject(ctx, call, 'PLAN_DEVIATION', `${call.tool} is not in the verified plan (${deviation}) and does not pass on its own: ${issues.join(' ')}`);
       ctx.emit('plan.amended', { callId: call.callId, tool: call.tool, reason: deviation });
     }
   }
@@ -91,11 +97,22 @@ async function vetCall(ctx: RunContext, call: CallState): Promise<void> {
   if (verdict.decision === 'approve' && !coveredByPlan) {
     if (agent.plan || agent.escalation) assess(ctx, call, planStep, deviation, null, 'proceed', 'the policy sends it to a person for approval');
     const id = approvalId(ctx.runId, call.callId, call.edits);
-    const reason = planned && !sawArgs && plan?.approvedBy
-      ? `${verdict.reason}; the plan's approver saw ${JSON.stringify(planned.args)}, and these arguments were filled in at run time`
-      : verdict.reason;
+    const reason =
+      planned && !sawArgs && plan?.approvedBy
+        ? `${verdict.reason}; the plan's approver saw ${JSON.stringify(planned.args)}, and these arguments were filled in at run time`
+        : verdict.reason;
     ctx.emit('approval.requested', { approvalId: id, callId: call.callId, tool: tool.name, tier: tool.tier, args: call.args, argsHash: call.argsHash, reason });
-    ctx.intervene({ id, kind: 'approval', callId: call.callId, tool: tool.name, args: call.args, argsHash: call.argsHash, reason, evidence: { rule: verdict.rule, tier: tool.tier }, requestedAt: ctx.now() });
+    ctx.intervene({
+      id,
+      kind: 'approval',
+      callId: call.callId,
+      tool: tool.name,
+      args: call.args,
+      argsHash: call.argsHash,
+      reason,
+      evidence: { rule: verdict.rule, tier: tool.tier },
+      requestedAt: ctx.now(),
+    });
     return;
   }
 
@@ -159,4 +176,3 @@ function standIn(tool: AnyTool, args: unknown): unknown {
     return { shadow: true, note: `${SHADOW_NOTE} (shadowResult threw: ${e instanceof Error ? e.message : String(e)})` };
   }
 }
-

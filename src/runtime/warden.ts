@@ -242,7 +242,12 @@ export class Warden {
     const shadow = options.shadow ?? (agent.shadow || this.shadowTenants.has(tenant));
     const mode: RunMode = isRehearsalAgent(agent) ? 'rehearsal' : shadow ? 'shadow' : 'live';
     if ((mode === 'rehearsal') !== this.rehearsal) {
-      throw new WardenError('CONFLICT', this.rehearsal ? `A rehearsal's Warden runs only the rehearsal's stand-in agent, not "${agent.name}" itself` : `Agent "${agent.name}" is a rehearsal's stand-in (simulated tools); submit the real agent, or rehearse with \`warden rehearse\``);
+      throw new WardenError(
+        'CONFLICT',
+        this.rehearsal
+          ? `A rehearsal's Warden runs only the rehearsal's stand-in agent, not "${agent.name}" itself`
+          : `Agent "${agent.name}" is a rehearsal's stand-in (simulated tools); submit the real agent, or rehearse with \`warden rehearse\``,
+      );
     }
     await assertNotHalted(this.store, agent.name, tenant);
     await this.record({
@@ -268,18 +273,28 @@ export class Warden {
     const { global, perTenant } = this.scheduling.config.maxQueued;
     if (global !== undefined) {
       const queued = await this.store.listRuns({ status: 'queued', limit: global });
-      if (queued.length >= global) throw new WardenError('QUEUE_FULL', `The queue is full: ${queued.length} runs wait (scheduler.maxQueued.global = ${global}); retry later`);
+      if (queued.length >= global)
+        throw new WardenError('QUEUE_FULL', `The queue is full: ${queued.length} runs wait (scheduler.maxQueued.global = ${global}); retry later`);
     }
     if (perTenant !== undefined) {
       const queued = await this.store.listRuns({ status: 'queued', tenant, limit: perTenant });
       if (queued.length >= perTenant) {
-        throw new WardenError('QUEUE_FULL', `Tenant ${tenant}'s queue is full: ${queued.length} runs wait (scheduler.maxQueued.perTenant = ${perTenant}); retry later`);
+        throw new WardenError(
+          'QUEUE_FULL',
+          `Tenant ${tenant}'s queue is full: ${queued.length} runs wait (scheduler.maxQueued.perTenant = ${perTenant}); retry later`,
+        );
       }
     }
   }
 
   private async record(
-    spec: Omit<ChildSpec, 'task' | 'lineage' | 'parentRunId' | 'mode'> & { input: string; parentRunId: string | null; lineage?: ChildSpec['lineage']; mode: RunMode; submittedBy?: string },
+    spec: Omit<ChildSpec, 'task' | 'lineage' | 'parentRunId' | 'mode'> & {
+      input: string;
+      parentRunId: string | null;
+      lineage?: ChildSpec['lineage'];
+      mode: RunMode;
+      submittedBy?: string;
+    },
   ): Promise<void> {
     const { agent, runId } = spec;
     const pricing = resolvePricing(agent.model, agent.pricing);
@@ -298,7 +313,13 @@ export class Warden {
         ...(spec.lineage ? { lineage: spec.lineage } : {}),
         ...(spec.mode !== 'live' ? { mode: spec.mode } : {}),
         ...(spec.submittedBy ? { submittedBy: spec.submittedBy } : {}),
-        model: { provider: agent.model.provider, modelId: agent.model.modelId, inputPerMTok: pricing.inputPerMTok, outputPerMTok: pricing.outputPerMTok, ...(server ? { server } : {}) },
+        model: {
+          provider: agent.model.provider,
+          modelId: agent.model.modelId,
+          inputPerMTok: pricing.inputPerMTok,
+          outputPerMTok: pricing.outputPerMTok,
+          ...(server ? { server } : {}),
+        },
       },
       at,
     );
@@ -351,7 +372,10 @@ export class Warden {
     const buffer = textBuffer(maxBufferedChars ?? DEFAULT_MAX_BUFFERED_CHARS);
     const runId = options.runId ?? newRunId();
     const result = this.run(agent, input, { ...rest, runId, onText: ({ delta }) => buffer.push(delta) });
-    result.then(() => buffer.end(), (e: unknown) => buffer.end(e));
+    result.then(
+      () => buffer.end(),
+      (e: unknown) => buffer.end(e),
+    );
     result.catch(() => {}); // the reader of textStream hears the error too; neither is left unhandled
     return {
       runId,
@@ -375,10 +399,13 @@ export class Warden {
     if (outer?.aborted) onOuterAbort();
     else outer?.addEventListener('abort', onOuterAbort, { once: true });
     this.active.set(runId, controller);
-    const heartbeat = setInterval(() => {
-      // renew, never take: a lease another worker took over after a stall stays theirs.
-      this.store.renewLease(runId, this.worker, this.leaseTtlMs).catch(() => {});
-    }, Math.max(1_000, this.leaseTtlMs / 3));
+    const heartbeat = setInterval(
+      () => {
+        // renew, never take: a lease another worker took over after a stall stays theirs.
+        this.store.renewLease(runId, this.worker, this.leaseTtlMs).catch(() => {});
+      },
+      Math.max(1_000, this.leaseTtlMs / 3),
+    );
     heartbeat.unref();
     try {
       let state = foldRun(await this.store.loadEvents(runId));
@@ -386,7 +413,9 @@ export class Warden {
       if (state.pending?.childRunId && (await this.interventionClosed(state.pending.id))) {
         // The child this run waited on was decided: the parent goes on and drives it again.
         const callId = mustExist(state.pending.callId, 'the call of a pending child wait');
-        await this.store.appendExternal(runId, [newEvent('child.resumed', { callId, childRunId: state.pending.childRunId }, this.now())], { run: { status: 'queued' } });
+        await this.store.appendExternal(runId, [newEvent('child.resumed', { callId, childRunId: state.pending.childRunId }, this.now())], {
+          run: { status: 'queued' },
+        });
         state = foldRun(await this.store.loadEvents(runId));
       }
       if (state.agent !== agent.name) {
@@ -469,15 +498,20 @@ export class Warden {
   private async decideApproval(id: string, verdict: 'approved' | 'denied', decision: ApprovalDecision): Promise<InterventionRecord> {
     const record = await this.pendingIntervention(id, 'approval', decision.by);
     const reason = decision.reason ?? '';
-    if (record.evidence.compensation === true) return this.decideCompensation(record, verdict === 'approved' ? 'approve' : 'skip', decision.by, reason, verdict);
-    const event = newEvent('approval.decided', {
-      approvalId: id,
-      callId: mustExist(record.callId, 'the call of an approval'),
-      decision: verdict,
-      by: decision.by,
-      reason,
-      argsHash: mustExist(record.argsHash, 'the args hash of an approval'),
-    }, this.now());
+    if (record.evidence.compensation === true)
+      return this.decideCompensation(record, verdict === 'approved' ? 'approve' : 'skip', decision.by, reason, verdict);
+    const event = newEvent(
+      'approval.decided',
+      {
+        approvalId: id,
+        callId: mustExist(record.callId, 'the call of an approval'),
+        decision: verdict,
+        by: decision.by,
+        reason,
+        argsHash: mustExist(record.argsHash, 'the args hash of an approval'),
+      },
+      this.now(),
+    );
     const lastSeq = await this.store.appendExternal(record.runId, [event], {
       run: { status: 'queued' },
       intervention: { id, status: verdict, decidedBy: decision.by, decisionReason: reason, decidedAt: event.at },
@@ -487,8 +521,18 @@ export class Warden {
   }
 
   /** A decision on an undo step: the run stays as it ended; only its undo moves on. */
-  private async decideCompensation(record: InterventionRecord, decision: 'approve' | 'skip' | 'done', by: string, reason: string, status: 'approved' | 'denied' | 'decided'): Promise<InterventionRecord> {
-    const event = newEvent('compensation.decided', { callId: mustExist(record.callId, 'the call of an undo step'), interventionId: record.id, decision, by, reason }, this.now());
+  private async decideCompensation(
+    record: InterventionRecord,
+    decision: 'approve' | 'skip' | 'done',
+    by: string,
+    reason: string,
+    status: 'approved' | 'denied' | 'decided',
+  ): Promise<InterventionRecord> {
+    const event = newEvent(
+      'compensation.decided',
+      { callId: mustExist(record.callId, 'the call of an undo step'), interventionId: record.id, decision, by, reason },
+      this.now(),
+    );
     const lastSeq = await this.store.appendExternal(record.runId, [event], {
       intervention: { id: record.id, status, decidedBy: by, decisionReason: `${decision}${reason ? `: ${reason}` : ''}`, decidedAt: event.at },
     });
@@ -502,7 +546,8 @@ export class Warden {
     const reason = decision.reason ?? '';
     if (record.evidence.compensation === true) {
       const map = { approve: 'approve', stop: 'skip', takeover: 'done' } as const;
-      if (decision.decision === 'edit') throw new WardenError('INVALID_ARGUMENT', `Escalation ${id} is about an undo; approve (try again), stop (leave it) or takeover (reversed by hand)`);
+      if (decision.decision === 'edit')
+        throw new WardenError('INVALID_ARGUMENT', `Escalation ${id} is about an undo; approve (try again), stop (leave it) or takeover (reversed by hand)`);
       return this.decideCompensation(record, map[decision.decision], decision.by, reason, 'decided');
     }
     const at = this.now();
@@ -529,7 +574,8 @@ export class Warden {
         break;
       case 'edit':
         if (decision.args === undefined) throw new WardenError('INVALID_ARGUMENT', 'An edit needs the new arguments');
-        if (answer !== null) throw new WardenError('INVALID_ARGUMENT', `Escalation ${id} is about a final answer, which has no arguments; take over with your own answer instead`);
+        if (answer !== null)
+          throw new WardenError('INVALID_ARGUMENT', `Escalation ${id} is about a final answer, which has no arguments; take over with your own answer instead`);
         if (agent && record.tool) {
           const tool = agent.toolsByName.get(record.tool);
           const checked = tool ? checkArgs(tool.input, decision.args) : null;
@@ -592,10 +638,13 @@ export class Warden {
   async undo(agent: Agent, runId: string, options: { by: string; reason?: string; dryRun?: boolean }): Promise<UndoReport> {
     if (typeof options?.by !== 'string' || options.by.trim() === '') throw new WardenError('INVALID_ARGUMENT', 'An undo must say who asked for it (by)');
     const state = foldRun(await this.events(runId));
-    if (state.agent !== agent.name) throw new WardenError('INVALID_ARGUMENT', `Run ${runId} belongs to agent "${state.agent}", not "${agent.name}"`, { context: { runId } });
+    if (state.agent !== agent.name)
+      throw new WardenError('INVALID_ARGUMENT', `Run ${runId} belongs to agent "${state.agent}", not "${agent.name}"`, { context: { runId } });
     assertDrivableBy(state, agent);
     if (!TERMINAL_STATUSES.has(state.status)) {
-      throw new WardenError('CONFLICT', `Run ${runId} is still ${state.status}; stop it first (warden stop --run ${runId}), then undo it`, { context: { runId } });
+      throw new WardenError('CONFLICT', `Run ${runId} is still ${state.status}; stop it first (warden stop --run ${runId}), then undo it`, {
+        context: { runId },
+      });
     }
     if (options.dryRun) return undoReport(state, agent, true);
     await this.takeLease(runId, false);
@@ -682,7 +731,9 @@ export class Warden {
    * await warden.stop({ agent: 'support-desk' }, { by: 'ana', reason: 'refund bug' });
    */
   async stop(target: StopTarget, options: { by: string; reason?: string }): Promise<RunResult[]> {
-    const chosen = ['runId', 'agent', 'tenant', 'all'].filter((k) => (target as Record<string, unknown>)[k] !== undefined && (target as Record<string, unknown>)[k] !== false);
+    const chosen = ['runId', 'agent', 'tenant', 'all'].filter(
+      (k) => (target as Record<string, unknown>)[k] !== undefined && (target as Record<string, unknown>)[k] !== false,
+    );
     if (chosen.length !== 1) throw new WardenError('INVALID_ARGUMENT', 'Stop exactly one of: a run (runId), an agent, a tenant, or all');
     if ('runId' in target && target.runId) return [await this.cancel(target.runId, options)];
     const filter = {
@@ -726,7 +777,9 @@ function assertDrivableBy(state: RunState, agent: Agent): void {
     );
   }
   if (state.mode !== 'rehearsal' && standIn) {
-    throw new WardenError('CONFLICT', `Run ${state.runId} is in ${state.mode} mode; a rehearsal's stand-in agent may drive only rehearsal runs`, { context: { runId: state.runId } });
+    throw new WardenError('CONFLICT', `Run ${state.runId} is in ${state.mode} mode; a rehearsal's stand-in agent may drive only rehearsal runs`, {
+      context: { runId: state.runId },
+    });
   }
 }
 

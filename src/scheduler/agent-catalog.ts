@@ -67,7 +67,9 @@ export function agentsByRecordedPath(store: Store): AgentCatalog {
       const [submitted] = await store.loadEvents(run.runId, 0);
       const file = submitted?.type === 'run.submitted' ? submitted.data.agentFile : undefined;
       if (!file) {
-        throw new WardenError('AGENT_LOAD_FAILED', `Run ${run.runId} does not record its agent file; run the worker with --agents DIR`, { context: { runId: run.runId } });
+        throw new WardenError('AGENT_LOAD_FAILED', `Run ${run.runId} does not record its agent file; run the worker with --agents DIR`, {
+          context: { runId: run.runId },
+        });
       }
       let loading = cache.get(file);
       if (!loading) {

@@ -31,7 +31,11 @@ describe('Worker', () => {
   it('drives submitted runs at most `concurrency` at a time, and a decided run again', async () => {
     const effects = new SideEffects();
     const agent = scriptedAgent(
-      [{ toolCalls: [{ tool: 'lookup_order', args: { orderId: 'o-1' } }] }, { toolCalls: [{ tool: 'delete_account', args: { customerId: 'c-1' } }] }, { text: 'done' }],
+      [
+        { toolCalls: [{ tool: 'lookup_order', args: { orderId: 'o-1' } }] },
+        { toolCalls: [{ tool: 'delete_account', args: { customerId: 'c-1' } }] },
+        { text: 'done' },
+      ],
       supportTools(effects),
     );
     const store = createSqliteStore({ path: ':memory:' });
@@ -113,7 +117,8 @@ describe('Worker', () => {
       pollMs: 20,
       onRunEnd: async () => {
         const runs = await store.listRuns({ limit: 10 });
-        if (runs.some((r) => r.tenant === 'small' && r.status === 'completed') && runs.some((r) => r.tenant === 'big' && r.status !== 'completed')) smallDoneWhileBigLeft = true;
+        if (runs.some((r) => r.tenant === 'small' && r.status === 'completed') && runs.some((r) => r.tenant === 'big' && r.status !== 'completed'))
+          smallDoneWhileBigLeft = true;
       },
     });
     const poll = setInterval(() => {

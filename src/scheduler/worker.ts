@@ -95,10 +95,12 @@ export class Worker {
   }
 
   async #run(): Promise<void> {
-    const unwatch = await this.#store.watchRunnable(() => this.#poke()).catch((e: unknown) => {
-      this.#onError(e);
-      return null; // polling alone still finds every run
-    });
+    const unwatch = await this.#store
+      .watchRunnable(() => this.#poke())
+      .catch((e: unknown) => {
+        this.#onError(e);
+        return null; // polling alone still finds every run
+      });
     try {
       while (!this.#stopping) {
         const free = this.#concurrency - this.#active.size;
@@ -106,7 +108,8 @@ export class Worker {
           try {
             const claimed = await this.#store.claimRuns(this.id, { limit: free, leaseMs: this.#leaseMs, agents: this.#agents.names });
             for (const run of claimed) {
-              if (this.#overCap(run)) await this.#store.releaseLease(run.runId, this.id).catch(() => {}); // left for later or another worker
+              if (this.#overCap(run))
+                await this.#store.releaseLease(run.runId, this.id).catch(() => {}); // left for later or another worker
               else this.#drive(run);
             }
           } catch (e) {

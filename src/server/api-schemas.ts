@@ -6,9 +6,7 @@ import { z } from '@hono/zod-openapi';
 // add fields without breaking a generated client.
 
 /** Every error: `{error: {code, message}}`, with the code from the one table in errors.ts. */
-export const ErrorBody = z
-  .object({ error: z.object({ code: z.string().openapi({ example: 'INVALID_ARGUMENT' }), message: z.string() }) })
-  .openapi('Error');
+export const ErrorBody = z.object({ error: z.object({ code: z.string().openapi({ example: 'INVALID_ARGUMENT' }), message: z.string() }) }).openapi('Error');
 
 const nonEmpty = (field: string) => z.string({ error: `"${field}" must be a non-empty string` }).min(1, { error: `"${field}" must be a non-empty string` });
 
@@ -16,13 +14,17 @@ export const SubmitBody = z
   .object({
     agent: nonEmpty('agent').openapi({ description: 'An agent this server can run (GET /v1/agents)' }),
     input: nonEmpty('input').openapi({ description: 'The request, as text' }),
-    tenant: nonEmpty('tenant').optional().openapi({ description: 'Default: the key\'s only tenant, or `default` for a key of every tenant' }),
+    tenant: nonEmpty('tenant').optional().openapi({ description: "Default: the key's only tenant, or `default` for a key of every tenant" }),
     shadow: z.boolean({ error: '"shadow" must be true or false' }).optional().openapi({ description: 'Record writes and deletes instead of making them' }),
   })
   .openapi('Submit');
 
 export const Submitted = z
-  .object({ runId: z.string(), status: z.string(), replayed: z.boolean().optional().openapi({ description: 'True when an Idempotency-Key returned an earlier run' }) })
+  .object({
+    runId: z.string(),
+    status: z.string(),
+    replayed: z.boolean().optional().openapi({ description: 'True when an Idempotency-Key returned an earlier run' }),
+  })
   .openapi('Submitted');
 
 export const RunRecord = z
@@ -64,7 +66,14 @@ export const RunResult = z
     retries: z.number(),
     toolCalls: z.array(z.looseObject({ callId: z.string(), tool: z.string() })),
     pending: z
-      .object({ kind: z.enum(['approval', 'escalation']), id: z.string(), callId: z.string().nullable(), tool: z.string().nullable(), args: z.unknown(), reason: z.string() })
+      .object({
+        kind: z.enum(['approval', 'escalation']),
+        id: z.string(),
+        callId: z.string().nullable(),
+        tool: z.string().nullable(),
+        args: z.unknown(),
+        reason: z.string(),
+      })
       .nullable(),
     parentRunId: z.string().nullable(),
   })
@@ -72,7 +81,15 @@ export const RunResult = z
 
 export const EventList = z
   .object({
-    events: z.array(z.looseObject({ seq: z.number(), type: z.string(), at: z.number(), data: z.unknown(), explain: z.string().openapi({ description: 'The event in plain words' }) })),
+    events: z.array(
+      z.looseObject({
+        seq: z.number(),
+        type: z.string(),
+        at: z.number(),
+        data: z.unknown(),
+        explain: z.string().openapi({ description: 'The event in plain words' }),
+      }),
+    ),
   })
   .openapi('EventList');
 
@@ -97,7 +114,9 @@ export const Intervention = z
 
 export const InterventionList = z.object({ interventions: z.array(Intervention) }).openapi('InterventionList');
 
-const reason = z.string({ error: '"reason" must be a string of at most 2000 characters' }).max(2000, { error: '"reason" must be a string of at most 2000 characters' });
+const reason = z
+  .string({ error: '"reason" must be a string of at most 2000 characters' })
+  .max(2000, { error: '"reason" must be a string of at most 2000 characters' });
 
 export const ReasonBody = z.object({ reason: reason.optional() }).openapi('Reason');
 
@@ -120,9 +139,7 @@ export const Switch = z.looseObject({ scope: z.string(), by: z.string(), reason:
 
 export const SwitchList = z.object({ switches: z.array(Switch) }).openapi('SwitchList');
 
-export const Engaged = z
-  .object({ engaged: Switch, stopped: z.array(z.object({ runId: z.string(), status: z.string() })) })
-  .openapi('Engaged');
+export const Engaged = z.object({ engaged: Switch, stopped: z.array(z.object({ runId: z.string(), status: z.string() })) }).openapi('Engaged');
 
 export const Lifted = z.object({ lifted: z.string() }).openapi('Lifted');
 

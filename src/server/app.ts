@@ -78,7 +78,10 @@ export function createServerApp(deps: ServerDeps): OpenAPIHono<Env> {
       const declared = c.req.header('content-length');
       const found = declared && !c.req.header('transfer-encoding') ? `this one declares ${declared}` : 'this one streamed past that';
       c.header('connection', 'close');
-      return errorResponse(c, new WardenError('PAYLOAD_TOO_LARGE', `Request bodies are limited to ${MAX_BODY_BYTES} bytes; ${found}. Send less (a run's input is text, not a file)`));
+      return errorResponse(
+        c,
+        new WardenError('PAYLOAD_TOO_LARGE', `Request bodies are limited to ${MAX_BODY_BYTES} bytes; ${found}. Send less (a run's input is text, not a file)`),
+      );
     },
   });
   const auth = async (c: Context<Env>, next: () => Promise<void>) => {

@@ -21,7 +21,11 @@ export const WORKERS_EXECUTE: RunExecutor = { enqueue: () => {}, idle: async () 
  * every session that ended parked or finished, the store is read once more, so a run a decision
  * put back to `queued` in the meantime is never left there.
  */
-export function createInProcessExecutor(warden: Warden, agents: AgentCatalog, options: { concurrency?: number; onError?: (e: unknown, runId: string) => void } = {}): RunExecutor {
+export function createInProcessExecutor(
+  warden: Warden,
+  agents: AgentCatalog,
+  options: { concurrency?: number; onError?: (e: unknown, runId: string) => void } = {},
+): RunExecutor {
   const concurrency = options.concurrency ?? 8;
   const queue: string[] = [];
   const active = new Set<string>();

@@ -13,7 +13,7 @@ import { allows, type Permission } from './permissions.ts';
 const ERROR_DESCRIPTIONS = {
   400: 'Bad request: malformed JSON, invalid fields or headers',
   401: 'No valid API key',
-  403: 'The key\'s role may not do this, or the key submitted the run it tries to approve',
+  403: "The key's role may not do this, or the key submitted the run it tries to approve",
   404: 'No such resource (or one of another tenant)',
   409: 'Conflict: already decided, idempotency key reused, or a kill switch is engaged',
   413: 'Body larger than 256 KiB (refused before it is read; the connection is then closed)',
@@ -25,7 +25,9 @@ type ErrorResponse = { description: string; content: { 'application/json': { sch
 
 /** The typed error responses (`{error: {code, message}}`) a route can answer with. */
 export function errors<S extends ErrorStatus>(...statuses: S[]): Record<S, ErrorResponse> {
-  return Object.fromEntries(statuses.map((s) => [s, { description: ERROR_DESCRIPTIONS[s], content: { 'application/json': { schema: ErrorBody } } }])) as unknown as Record<S, ErrorResponse>;
+  return Object.fromEntries(
+    statuses.map((s) => [s, { description: ERROR_DESCRIPTIONS[s], content: { 'application/json': { schema: ErrorBody } } }]),
+  ) as unknown as Record<S, ErrorResponse>;
 }
 
 /** A JSON response (or request body) of `schema`. */
@@ -63,7 +65,9 @@ export const jsonOrNothing: MiddlewareHandler<Env> = async (c, next) => {
 /** Validation failures become Warden's typed 400 (INVALID_ARGUMENT), never the validator's own body. */
 export const validationHook: Hook<unknown, Env, string, unknown> = (result) => {
   if (result.success) return;
-  const issues = result.error.issues.map((i) => (i.path.length && !i.message.includes(`"${String(i.path[0])}"`) ? `"${i.path.join('.')}": ${i.message}` : i.message));
+  const issues = result.error.issues.map((i) =>
+    i.path.length && !i.message.includes(`"${String(i.path[0])}"`) ? `"${i.path.join('.')}": ${i.message}` : i.message,
+  );
   throw new WardenError('INVALID_ARGUMENT', `${issues.join('; ')} (in the request ${result.target === 'json' ? 'body' : result.target}; see /v1/openapi.json)`);
 };
 
@@ -78,7 +82,12 @@ export function asWardenError(e: unknown): unknown {
 /** The document served at /v1/openapi.json, generated from the app's routes. */
 export function openApiDocument(app: OpenAPIHono<Env>) {
   const registered = app.openAPIRegistry.definitions.some((d) => d.type === 'component' && d.name === 'bearer');
-  if (!registered) app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'An API key from `warden keys create` (wk_…)' });
+  if (!registered)
+    app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+      type: 'http',
+      scheme: 'bearer',
+      description: 'An API key from `warden keys create` (wk_…)',
+    });
   return app.getOpenAPI31Document({
     openapi: '3.1.0',
     info: { title: 'Warden API', version: '1', description: 'Submit runs, watch them, decide what waits for a person, and pull the kill switch.' },

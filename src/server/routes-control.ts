@@ -24,7 +24,8 @@ async function overview(deps: ServerDeps, key: ApiKey) {
   for (const tenant of tenants) runs.push(...(await deps.store.listRuns({ limit: 2000, ...(tenant ? { tenant } : {}) })));
   const interventions: InterventionRecord[] = [];
   for (const tenant of tenants) {
-    for (const status of ['pending', 'approved', 'denied', 'decided'] as const) interventions.push(...(await deps.store.listInterventions({ status, limit: 5000, ...(tenant ? { tenant } : {}) })));
+    for (const status of ['pending', 'approved', 'denied', 'decided'] as const)
+      interventions.push(...(await deps.store.listInterventions({ status, limit: 5000, ...(tenant ? { tenant } : {}) })));
   }
   const agents = new Map<string, RunRecord[]>();
   for (const r of runs) agents.set(r.agent, [...(agents.get(r.agent) ?? []), r]);

@@ -92,7 +92,8 @@ export function decisionRoutes(app: OpenAPIHono<Env>, deps: ServerDeps): void {
     const kind = q.kind as InterventionKind | undefined;
     const tenants = key.tenants.includes('*') ? [undefined] : key.tenants;
     const list: InterventionRecord[] = [];
-    for (const tenant of tenants) list.push(...(await deps.store.listInterventions({ status, ...(kind ? { kind } : {}), ...(tenant ? { tenant } : {}), limit: 500 })));
+    for (const tenant of tenants)
+      list.push(...(await deps.store.listInterventions({ status, ...(kind ? { kind } : {}), ...(tenant ? { tenant } : {}), limit: 500 })));
     return c.json({ interventions: list.sort((a, b) => a.requestedAt - b.requestedAt) }, 200);
   });
 
@@ -102,9 +103,10 @@ export function decisionRoutes(app: OpenAPIHono<Env>, deps: ServerDeps): void {
       const { record, rootId } = c.get('intervention');
       const { reason } = c.req.valid('json') as { reason?: string };
       const by = `${key.name} (${key.id})`;
-      const decided = verdict === 'approve'
-        ? await deps.warden.approve(record.id, { by, ...(reason ? { reason } : {}) })
-        : await deps.warden.deny(record.id, { by, ...(reason ? { reason } : {}) });
+      const decided =
+        verdict === 'approve'
+          ? await deps.warden.approve(record.id, { by, ...(reason ? { reason } : {}) })
+          : await deps.warden.deny(record.id, { by, ...(reason ? { reason } : {}) });
       await carryOn(deps, record, rootId, by);
       return c.json(decided, 200);
     });
@@ -122,7 +124,13 @@ export function decisionRoutes(app: OpenAPIHono<Env>, deps: ServerDeps): void {
     const by = `${key.name} (${key.id})`;
     const decided = await deps.warden.decideEscalation(
       record.id,
-      { decision, by, ...(reason ? { reason } : {}), ...(body.args !== undefined ? { args: body.args } : {}), ...(typeof body.output === 'string' ? { output: body.output } : {}) },
+      {
+        decision,
+        by,
+        ...(reason ? { reason } : {}),
+        ...(body.args !== undefined ? { args: body.args } : {}),
+        ...(typeof body.output === 'string' ? { output: body.output } : {}),
+      },
       agent,
     );
     await carryOn(deps, record, rootId, by);

@@ -42,7 +42,9 @@ const submitRun = createRoute({
   summary: 'Submit a run (role submitter). Honours an Idempotency-Key header: the same key returns the same run.',
   middleware: [requires('runs:submit')] as const,
   request: {
-    headers: z.object({ 'idempotency-key': z.string().optional().openapi({ description: 'The same key (at most 200 characters) with the same body returns the same run' }) }),
+    headers: z.object({
+      'idempotency-key': z.string().optional().openapi({ description: 'The same key (at most 200 characters) with the same body returns the same run' }),
+    }),
     body: { required: true, ...json(SubmitBody, 'The run to start') },
   },
   responses: {
@@ -84,7 +86,12 @@ const readRoute = (path: string, operationId: string, summary: string, response:
 
 const getRun = readRoute('/v1/runs/{id}', 'getRun', 'One run as its log says it is', json(RunResult, 'The run'));
 const getRunEvents = readRoute('/v1/runs/{id}/events', 'getRunEvents', 'The decision trace: every event, with a plain-words line', json(EventList, 'Events'));
-const getRunChildren = readRoute('/v1/runs/{id}/children', 'getRunChildren', 'Child runs started by delegation', json(z.object({ runs: z.array(RunRecordBody) }).openapi('ChildRuns'), 'Runs'));
+const getRunChildren = readRoute(
+  '/v1/runs/{id}/children',
+  'getRunChildren',
+  'Child runs started by delegation',
+  json(z.object({ runs: z.array(RunRecordBody) }).openapi('ChildRuns'), 'Runs'),
+);
 
 const cancelRun = createRoute({
   method: 'post',
@@ -101,16 +108,15 @@ const streamRoute = createRoute({
   operationId: 'streamRun',
   summary: 'Live events over Server-Sent Events (the log so far, then each commit)',
   description:
-    'Each event carries `id: seq`, in seq order with no gap. The stream ends when the run ends; it also ends, within about a second, when the key is revoked or no longer covers the run\'s tenant, with a last `stream.end` event (no id) whose data is `{reason: key_revoked | role_lost | tenant_lost, message}`. ' +
-    'While a model call of the run streams in this server\'s process, its text arrives as `text.delta` messages (no id; data `{runId, step, attempt, delta}`), a live preview: text streamed elsewhere or before connecting is not sent, and `model.called` carries the committed text. A client over 256 KiB of text behind gets one `text.dropped` message `{runId, chars}` instead of the excess.',
+    "Each event carries `id: seq`, in seq order with no gap. The stream ends when the run ends; it also ends, within about a second, when the key is revoked or no longer covers the run's tenant, with a last `stream.end` event (no id) whose data is `{reason: key_revoked | role_lost | tenant_lost, message}`. " +
+    "While a model call of the run streams in this server's process, its text arrives as `text.delta` messages (no id; data `{runId, step, attempt, delta}`), a live preview: text streamed elsewhere or before connecting is not sent, and `model.called` carries the committed text. A client over 256 KiB of text behind gets one `text.dropped` message `{runId, chars}` instead of the excess.",
   middleware: [requires('runs:read')] as const,
   request: {
     params: IdParam,
     headers: z.object({
-      'last-event-id': z
-        .string()
-        .optional()
-        .openapi({ description: 'The seq of the last event received: the stream resumes with the events after it (a browser EventSource sends it on reconnect)' }),
+      'last-event-id': z.string().optional().openapi({
+        description: 'The seq of the last event received: the stream resumes with the events after it (a browser EventSource sends it on reconnect)',
+      }),
     }),
     query: z.object({ access_token: optional('The API key, for clients that cannot send headers (EventSource)') }),
   },
@@ -132,7 +138,12 @@ export function runRoutes(app: OpenAPIHono<Env>, deps: ServerDeps): void {
     if (idempotencyKey) {
       if (idempotencyKey.length > 200) throw new WardenError('INVALID_ARGUMENT', 'Idempotency-Key is limited to 200 characters');
       const proposed = newRunId();
-      const claim = await deps.store.putRecord(IDEMPOTENCY_NS, `${key.id}:${idempotencyKey}`, { runId: proposed, body: { agentName, input, tenant } }, { ifAbsent: true });
+      const claim = await deps.store.putRecord(
+        IDEMPOTENCY_NS,
+        `${key.id}:${idempotencyKey}`,
+        { runId: proposed, body: { agentName, input, tenant } },
+        { ifAbsent: true },
+      );
       const held = claim.value as { runId: string; body: { agentName: string; input: string; tenant: string } };
       if (!claim.stored) {
         if (held.body.agentName !== agentName || held.body.input !== input || held.body.tenant !== tenant) {
@@ -172,7 +183,10 @@ export function runRoutes(app: OpenAPIHono<Env>, deps: ServerDeps): void {
       runs.push(...(await deps.store.listRuns({ ...filter, ...(tenant ? { tenant } : {}) })));
     }
     const minCost = q.minCostUsd ? usdToNano(Number(q.minCostUsd)) : 0;
-    const list = runs.filter((r) => r.costNano >= minCost).sort((a, b) => b.createdAt - a.createdAt).slice(0, limit);
+    const list = runs
+      .filter((r) => r.costNano >= minCost)
+      .sort((a, b) => b.createdAt - a.createdAt)
+      .slice(0, limit);
     return c.json({ runs: list.map((r) => ({ ...r, costUsd: nanoToUsd(r.costNano) })) }, 200);
   });
 

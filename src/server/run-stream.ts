@@ -33,7 +33,10 @@ export interface StreamEnd {
 export function lastEventId(header: string | undefined): number {
   if (header === undefined || header.trim() === '') return 0;
   if (!/^\d{1,15}$/.test(header.trim())) {
-    throw new WardenError('INVALID_ARGUMENT', `Last-Event-ID must be the seq of an event this stream sent (a whole number), got ${JSON.stringify(header.slice(0, 40))}`);
+    throw new WardenError(
+      'INVALID_ARGUMENT',
+      `Last-Event-ID must be the seq of an event this stream sent (a whole number), got ${JSON.stringify(header.slice(0, 40))}`,
+    );
   }
   return Number(header.trim());
 }
@@ -42,7 +45,8 @@ export function lastEventId(header: string | undefined): number {
 export async function streamRefusal(store: Store, keyId: string, tenant: string): Promise<StreamEnd | null> {
   const key = await getApiKey(store, keyId);
   if (!key || key.revokedAt) return { reason: 'key_revoked', message: `API key ${keyId} was revoked; this stream is closed. Reconnect with a live key.` };
-  if (!allows(key.role, 'runs:read')) return { reason: 'role_lost', message: `API key ${keyId} is now a ${key.role} key, which may not read runs; this stream is closed.` };
+  if (!allows(key.role, 'runs:read'))
+    return { reason: 'role_lost', message: `API key ${keyId} is now a ${key.role} key, which may not read runs; this stream is closed.` };
   if (!coversTenant(key, tenant)) return { reason: 'tenant_lost', message: `API key ${keyId} no longer covers tenant "${tenant}"; this stream is closed.` };
   return null;
 }

@@ -34,7 +34,12 @@ export interface RunningServer {
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const metrics = createMetrics({ store: options.store });
   // Every run this process drives streams, so a viewer who connects mid-call sees the rest of its text.
-  const warden = createWarden({ streamText: true, ...options.warden, store: options.store, onBreakerChange: (key, state) => metrics.setBreakerState(key, state) });
+  const warden = createWarden({
+    streamText: true,
+    ...options.warden,
+    store: options.store,
+    onBreakerChange: (key, state) => metrics.setBreakerState(key, state),
+  });
   metrics.attach(warden);
   const executor = options.execute === false ? WORKERS_EXECUTE : createInProcessExecutor(warden, options.agents, { concurrency: options.concurrency ?? 8 });
   const app = createServerApp({ warden, store: options.store, agents: options.agents, executor, metrics });

@@ -101,7 +101,10 @@ export function checkClaim(worker: unknown, options: ClaimOptions): void {
 
 /** Record namespaces and keys: short, printable, non-empty. */
 export function checkRecordKey(ns: string, key: string): void {
-  for (const [what, v] of [['namespace', ns], ['key', key]] as const) {
+  for (const [what, v] of [
+    ['namespace', ns],
+    ['key', key],
+  ] as const) {
     if (typeof v !== 'string' || v.length === 0 || v.length > 512) {
       throw new WardenError('INVALID_ARGUMENT', `A record ${what} must be a string of 1 to 512 characters, got ${JSON.stringify(v)}`);
     }

@@ -71,9 +71,11 @@ export class SqlStore implements Store {
       checkRunPatch(batch.run, runId);
       checkBudgetOps(batch.budget, runId);
       checkInterventions(batch.interventions, runId);
-      return this.dialect.commit(batch, (tx) => commitStep(tx, batch, Date.now())).then(undefined, (e: unknown) => {
-        throw this.dialect.toStoreError(e, `Commit to run ${runId}`);
-      });
+      return this.dialect
+        .commit(batch, (tx) => commitStep(tx, batch, Date.now()))
+        .then(undefined, (e: unknown) => {
+          throw this.dialect.toStoreError(e, `Commit to run ${runId}`);
+        });
     } catch (e) {
       return Promise.reject(this.dialect.toStoreError(e, `Commit to run ${runId}`));
     }

@@ -24,12 +24,25 @@ registerHooks({ load(url, context, next) {
 `,
   );
   const out = spawnSync(process.execPath, ['--import', hook, CLI, ...args], { encoding: 'utf8' });
-  return new Set(out.stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => l.slice(7)));
+  return new Set(
+    out.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('LOADED '))
+      .map((l) => l.slice(7)),
+  );
 }
 
 describe('the CLI as a tool people pipe and script', () => {
   it('loads only what the command needs: --help, runs list and approvals list start without the AI SDK, OpenTelemetry, the server or MCP', () => {
-    const heavy = ['ai', '@opentelemetry/sdk-trace', '@opentelemetry/exporter-trace-otlp-http', 'hono', '@hono/node-server', '@modelcontextprotocol/sdk', 'prom-client'];
+    const heavy = [
+      'ai',
+      '@opentelemetry/sdk-trace',
+      '@opentelemetry/exporter-trace-otlp-http',
+      'hono',
+      '@hono/node-server',
+      '@modelcontextprotocol/sdk',
+      'prom-client',
+    ];
     const db = join(tempDir(), 'w.db');
     for (const args of [['--help'], ['runs', 'list', '--db', db], ['approvals', 'list', '--db', db]]) {
       const loaded = packagesLoaded(args);
@@ -115,17 +128,20 @@ describe('the CLI as a tool people pipe and script', () => {
     assert.ok(!existsSync('mysql:'), 'no file was created for the URL');
   });
 
-  it("refuses a SQLite database of another application and leaves it as it was", async () => {
+  it('refuses a SQLite database of another application and leaves it as it was', async () => {
     const file = join(tempDir(), 'crm.db');
     const db = new DatabaseSync(file);
-    db.exec('CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers VALUES (1, \'Ana\')');
+    db.exec("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers VALUES (1, 'Ana')");
     db.close();
     const size = statSync(file).size;
     const out = await runCli(['runs', 'list', '--db', file]);
     assert.equal(out.code, 2);
     assert.match(out.stderr, /INVALID_ARGUMENT: .*crm\.db is a SQLite database of something else \(tables: customers\)/);
     const after = new DatabaseSync(file);
-    const tables = after.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").all().map((r) => (r as { name: string }).name);
+    const tables = after
+      .prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")
+      .all()
+      .map((r) => (r as { name: string }).name);
     after.close();
     assert.deepEqual(tables, ['customers']);
     assert.equal(statSync(file).size, size);
@@ -133,8 +149,15 @@ describe('the CLI as a tool people pipe and script', () => {
 
   it('fails fast on a module that is not an agent, even one that started a server on import', async () => {
     const dir = tempDir();
-    writeFileSync(join(dir, 'service.ts'), "import { createServer } from 'node:http';\ncreateServer(() => {}).listen(0, '127.0.0.1');\nsetInterval(() => {}, 1000);\nexport const notAnAgent = 1;\n");
-    for (const args of [['audit', join(dir, 'service.ts')], ['run', join(dir, 'service.ts'), '--input', 'x', '--db', join(dir, 'w.db')], ['serve', '--agents', dir, '--port', '0', '--db', join(dir, 'w.db')]]) {
+    writeFileSync(
+      join(dir, 'service.ts'),
+      "import { createServer } from 'node:http';\ncreateServer(() => {}).listen(0, '127.0.0.1');\nsetInterval(() => {}, 1000);\nexport const notAnAgent = 1;\n",
+    );
+    for (const args of [
+      ['audit', join(dir, 'service.ts')],
+      ['run', join(dir, 'service.ts'), '--input', 'x', '--db', join(dir, 'w.db')],
+      ['serve', '--agents', dir, '--port', '0', '--db', join(dir, 'w.db')],
+    ]) {
       const out = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 30_000 });
       assert.equal(out.signal, null, `warden ${args[0]} hung on what the module started`);
       assert.equal(out.status, 2, `${args[0]}: ${out.stderr}`);
@@ -165,6 +188,10 @@ describe('the CLI as a tool people pipe and script', () => {
     const migrations = store.prepare('SELECT count(*) AS n FROM schema_migrations').get() as { n: number };
     store.close();
     assert.ok(migrations.n > 0);
-    assert.deepEqual(readdirSync(join(db, '..')).filter((f) => f.includes('.creating-')), [], 'no temporary files left');
+    assert.deepEqual(
+      readdirSync(join(db, '..')).filter((f) => f.includes('.creating-')),
+      [],
+      'no temporary files left',
+    );
   });
 });

@@ -7,7 +7,7 @@ import { runCli, tempDir } from '../helpers.ts';
 
 const EXAMPLE = 'examples/support-desk.ts';
 
-describe('warden stop: one durable kill switch, the dashboard\'s', () => {
+describe("warden stop: one durable kill switch, the dashboard's", () => {
   it('engages the switch for an agent, lists it, refuses runs with HALTED saying how to lift it, and lifts it', async () => {
     const db = join(tempDir(), 'w.db');
     const parked = await runCli(['run', EXAMPLE, '--input', 'Refund order 1042', '--db', db, '--json']);
@@ -15,14 +15,24 @@ describe('warden stop: one durable kill switch, the dashboard\'s', () => {
 
     const halt = await runCli(['stop', '--agent', 'support-desk', '--by', 'ana', '--reason', 'refund bug', '--db', db, '--json']);
     assert.equal(halt.code, 0, halt.stderr);
-    assert.deepEqual(JSON.parse(halt.stdout).map((r: { status: string }) => r.status), ['cancelled'], 'the live run was cancelled');
+    assert.deepEqual(
+      JSON.parse(halt.stdout).map((r: { status: string }) => r.status),
+      ['cancelled'],
+      'the live run was cancelled',
+    );
 
     // The same record the server's /v1/kill-switch reads and writes.
     const store = createSqliteStore({ path: db });
-    assert.deepEqual((await listSwitches(store)).map((s) => [s.scope, s.by, s.reason]), [['agent:support-desk', 'ana', 'refund bug']]);
+    assert.deepEqual(
+      (await listSwitches(store)).map((s) => [s.scope, s.by, s.reason]),
+      [['agent:support-desk', 'ana', 'refund bug']],
+    );
     await store.close();
     const list = await runCli(['stop', 'list', '--db', db, '--json']);
-    assert.deepEqual(JSON.parse(list.stdout).map((s: { scope: string }) => s.scope), ['agent:support-desk']);
+    assert.deepEqual(
+      JSON.parse(list.stdout).map((s: { scope: string }) => s.scope),
+      ['agent:support-desk'],
+    );
 
     const refused = await runCli(['run', EXAMPLE, '--input', 'Refund order 2001', '--db', db]);
     assert.equal(refused.code, 6);

@@ -26,7 +26,10 @@ const logsIn = (dir: string) =>
 
 describe('event-log fixtures', () => {
   it(`has fixtures for the current schema version (v${EVENT_SCHEMA_VERSION}) and none from a newer one`, () => {
-    assert.ok(versions.includes(`v${EVENT_SCHEMA_VERSION}`), `bumped EVENT_SCHEMA_VERSION? run scripts/event-log-fixtures.ts to add test/fixtures/event-logs/v${EVENT_SCHEMA_VERSION}/`);
+    assert.ok(
+      versions.includes(`v${EVENT_SCHEMA_VERSION}`),
+      `bumped EVENT_SCHEMA_VERSION? run scripts/event-log-fixtures.ts to add test/fixtures/event-logs/v${EVENT_SCHEMA_VERSION}/`,
+    );
     for (const dir of versions) {
       const match = /^v(\d+)$/.exec(dir);
       assert.ok(match, `${dir}: version folders are named v<N>`);
@@ -65,7 +68,21 @@ describe('event-log fixtures', () => {
       for (const e of readRunExport(readFileSync(join(dir, `${name}.json`), 'utf8')).events) types.add(e.type);
     }
     assert.deepEqual([...statuses].sort(), ['cancelled', 'completed', 'stopped']);
-    const needed = ['approval.decided', 'escalation.decided', 'plan.verified', 'plan.rejected', 'child.spawned', 'undo.completed', 'compensation.succeeded', 'budget.overrun', 'limit.hit', 'run.cancelled'];
-    assert.deepEqual(needed.filter((t) => !types.has(t)), []);
+    const needed = [
+      'approval.decided',
+      'escalation.decided',
+      'plan.verified',
+      'plan.rejected',
+      'child.spawned',
+      'undo.completed',
+      'compensation.succeeded',
+      'budget.overrun',
+      'limit.hit',
+      'run.cancelled',
+    ];
+    assert.deepEqual(
+      needed.filter((t) => !types.has(t)),
+      [],
+    );
   });
 });

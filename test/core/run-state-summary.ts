@@ -76,7 +76,9 @@ export function summarizeRunState(s: RunState): Record<string, unknown> {
       by: s.undo.by,
       order: s.undo.order,
       waiting: s.undo.waiting,
-      compensations: Object.fromEntries([...s.undo.compensations].map(([id, c]) => [id, { tool: c.tool, status: c.status, attempts: c.attempts, result: c.result }])),
+      compensations: Object.fromEntries(
+        [...s.undo.compensations].map(([id, c]) => [id, { tool: c.tool, status: c.status, attempts: c.attempts, result: c.result }]),
+      ),
     },
   };
   return JSON.parse(JSON.stringify(summary)) as Record<string, unknown>;

@@ -30,7 +30,9 @@ function refundTools(effects: SideEffects, extra: Partial<Parameters<typeof defi
   ];
 }
 
-const noBigRefunds = { rules: [{ name: 'no-refunds-over-1000', tools: ['refund'], when: (a: { amount: number }) => a.amount > 1000, decision: 'deny' as const }] };
+const noBigRefunds = {
+  rules: [{ name: 'no-refunds-over-1000', tools: ['refund'], when: (a: { amount: number }) => a.amount > 1000, decision: 'deny' as const }],
+};
 const refundTurn = (amount: number, confidence?: number) => ({
   toolCalls: [{ tool: 'refund', args: { orderId: 'o-1', amount } }],
   ...(confidence !== undefined ? { confidence } : {}),
@@ -40,7 +42,10 @@ const types = (events: AnyRunEvent[]) => events.map((e) => e.type);
 describe('the person approves exactly what runs: edited arguments', () => {
   it('denies an edit at a low-confidence escalation that a rule denies', async () => {
     const effects = new SideEffects();
-    const agent = scriptedAgent([refundTurn(50, 0.1), { text: 'done', confidence: 0.9 }], refundTools(effects), { escalation: { threshold: 0.6 }, policy: noBigRefunds });
+    const agent = scriptedAgent([refundTurn(50, 0.1), { text: 'done', confidence: 0.9 }], refundTools(effects), {
+      escalation: { threshold: 0.6 },
+      policy: noBigRefunds,
+    });
     const { warden } = testWarden();
     const parked = await warden.run(agent, 'refund');
     assert.equal(parked.status, 'escalated');
@@ -68,7 +73,11 @@ describe('the person approves exactly what runs: edited arguments', () => {
     hang = false;
     await warden.decideEscalation(parked.pending!.id, { decision: 'edit', args: { orderId: 'o-1', amount: 5000 }, by: 'bob' });
     await warden.execute(agent, parked.runId);
-    assert.deepEqual(effects.calls.map((c) => (c.args as { amount: number }).amount), [50], 'only the first, hung attempt ever ran');
+    assert.deepEqual(
+      effects.calls.map((c) => (c.args as { amount: number }).amount),
+      [50],
+      'only the first, hung attempt ever ran',
+    );
     assert.ok(types(await warden.events(parked.runId)).includes('tool.denied'));
   });
 
@@ -109,9 +118,24 @@ function badPredicates(): fc.Arbitrary<{ label: string; make: () => (args: unkno
   };
   const notBoolean = fc.anything().filter((v) => typeof v !== 'boolean');
   return fc.oneof(
-    fc.constant({ label: 'throws an Error', make: () => () => { throw new Error('boom'); } }),
-    notBoolean.map((v) => ({ label: `throws ${typeof v}`, make: () => () => { throw v; } })),
-    fc.constant({ label: 'throws a revoked Proxy', make: () => () => { throw revoked(); } }),
+    fc.constant({
+      label: 'throws an Error',
+      make: () => () => {
+        throw new Error('boom');
+      },
+    }),
+    notBoolean.map((v) => ({
+      label: `throws ${typeof v}`,
+      make: () => () => {
+        throw v;
+      },
+    })),
+    fc.constant({
+      label: 'throws a revoked Proxy',
+      make: () => () => {
+        throw revoked();
+      },
+    }),
     fc.constant({ label: 'returns a revoked Proxy', make: () => () => revoked() }),
     notBoolean.map((v) => ({ label: `returns ${typeof v}`, make: () => () => v })),
     notBoolean.map((v) => ({ label: `resolves to ${typeof v}`, make: () => async () => v })),
@@ -164,7 +188,9 @@ describe('the person approves exactly what runs: checks fail closed', () => {
 
   it('parks a run whose approval predicate never settles, naming why, instead of running the call', async () => {
     const effects = new SideEffects();
-    const agent = scriptedAgent([refundTurn(50), { text: 'done' }], refundTools(effects, { approval: () => new Promise<boolean>(() => {}) }), { policy: { predicateTimeoutMs: 30 } });
+    const agent = scriptedAgent([refundTurn(50), { text: 'done' }], refundTools(effects, { approval: () => new Promise<boolean>(() => {}) }), {
+      policy: { predicateTimeoutMs: 30 },
+    });
     const { warden } = testWarden();
     const result = await warden.run(agent, 'refund');
     assert.equal(result.status, 'waiting_approval');
@@ -208,7 +234,9 @@ describe('the person approves exactly what runs: checks fail closed', () => {
       throw new Error('plan transform exploded');
     });
     const plan = { steps: [{ id: 'r', tool: 'refund', args: { orderId: 'o-1', amount: 5 } }] };
-    const agent = scriptedAgent([{ toolCalls: [{ tool: 'submit_plan', args: plan }] }, { text: 'gave up' }], refundTools(effects, { input, approval: false }), { plan: true });
+    const agent = scriptedAgent([{ toolCalls: [{ tool: 'submit_plan', args: plan }] }, { text: 'gave up' }], refundTools(effects, { input, approval: false }), {
+      plan: true,
+    });
     const { warden } = testWarden();
     const result = await warden.run(agent, 'refund');
     assert.equal(effects.calls.length, 0);
@@ -278,10 +306,8 @@ describe('the person approves exactly what runs: plans with references', () => {
 });
 
 describe('the person approves exactly what runs: a tier is read, write or delete', () => {
-  const base = () =>
-    defineTool({ name: 'wipe', description: 'Wipe', tier: 'delete', input: z.object({ id: z.string() }), execute: () => ({ wiped: true }) });
-  const agentWith = (tool: unknown) =>
-    defineAgent({ name: 'tiers', instructions: '', model: simulated.script([{ text: 'x' }]), tools: [tool as AnyTool] });
+  const base = () => defineTool({ name: 'wipe', description: 'Wipe', tier: 'delete', input: z.object({ id: z.string() }), execute: () => ({ wiped: true }) });
+  const agentWith = (tool: unknown) => defineAgent({ name: 'tiers', instructions: '', model: simulated.script([{ text: 'x' }]), tools: [tool as AnyTool] });
   const badTier = fc.anything().filter((t) => t !== 'read' && t !== 'write' && t !== 'delete');
 
   it('refuses any other tier with INVALID_CONFIG, however the tool object was made', () => {
@@ -300,13 +326,27 @@ describe('the person approves exactly what runs: a tier is read, write or delete
     }
     const makers: [string, (tier: unknown) => unknown][] = [
       ['a spread of a defined tool', (tier) => ({ ...base(), tier })],
-      ['a plain object never passed through defineTool', (tier) => ({ kind: 'warden.tool', name: 'wipe', description: 'Wipe', tier, input: z.object({ id: z.string() }), execute: () => 1 })],
-      ['an object from JSON', (tier) => ({ ...JSON.parse(JSON.stringify({ kind: 'warden.tool', name: 'wipe', description: 'Wipe', tier: 'delete' })), tier, input: z.object({}), execute: () => 1 })],
+      [
+        'a plain object never passed through defineTool',
+        (tier) => ({ kind: 'warden.tool', name: 'wipe', description: 'Wipe', tier, input: z.object({ id: z.string() }), execute: () => 1 }),
+      ],
+      [
+        'an object from JSON',
+        (tier) => ({
+          ...JSON.parse(JSON.stringify({ kind: 'warden.tool', name: 'wipe', description: 'Wipe', tier: 'delete' })),
+          tier,
+          input: z.object({}),
+          execute: () => 1,
+        }),
+      ],
       ['a class instance', (tier) => new ToolLike(tier)],
     ];
     fc.assert(
       fc.property(badTier, fc.constantFrom(...makers), (tier, [, make]) => {
-        assert.throws(() => agentWith(make(tier)), (e) => isWardenError(e, 'INVALID_CONFIG') && /tier must be "read", "write" or "delete"/.test((e as Error).message));
+        assert.throws(
+          () => agentWith(make(tier)),
+          (e) => isWardenError(e, 'INVALID_CONFIG') && /tier must be "read", "write" or "delete"/.test((e as Error).message),
+        );
       }),
       { seed: 1313, numRuns: 200 },
     );
@@ -324,16 +364,28 @@ describe('the person approves exactly what runs: a tier is read, write or delete
   });
 
   it('checks input and execute in defineAgent too', () => {
-    assert.throws(() => agentWith({ ...base(), input: { parse: () => ({}) } }), (e) => isWardenError(e, 'INVALID_CONFIG') && /input must be a zod schema/.test((e as Error).message));
-    assert.throws(() => agentWith({ ...base(), execute: 'rm -rf' }), (e) => isWardenError(e, 'INVALID_CONFIG') && /execute must be a function/.test((e as Error).message));
-    assert.throws(() => agentWith({ ...base(), approval: 'yes' }), (e) => isWardenError(e, 'INVALID_CONFIG') && /approval must be/.test((e as Error).message));
+    assert.throws(
+      () => agentWith({ ...base(), input: { parse: () => ({}) } }),
+      (e) => isWardenError(e, 'INVALID_CONFIG') && /input must be a zod schema/.test((e as Error).message),
+    );
+    assert.throws(
+      () => agentWith({ ...base(), execute: 'rm -rf' }),
+      (e) => isWardenError(e, 'INVALID_CONFIG') && /execute must be a function/.test((e as Error).message),
+    );
+    assert.throws(
+      () => agentWith({ ...base(), approval: 'yes' }),
+      (e) => isWardenError(e, 'INVALID_CONFIG') && /approval must be/.test((e as Error).message),
+    );
     const revoked = Proxy.revocable({}, {});
     revoked.revoke();
-    assert.throws(() => agentWith(revoked.proxy), (e) => isWardenError(e, 'INVALID_CONFIG'));
+    assert.throws(
+      () => agentWith(revoked.proxy),
+      (e) => isWardenError(e, 'INVALID_CONFIG'),
+    );
   });
 });
 
-describe('the person approves exactly what runs: MCP tools follow the specification\'s defaults', () => {
+describe("the person approves exactly what runs: MCP tools follow the specification's defaults", () => {
   const BARE = { command: process.execPath, args: ['test/fixtures/mcp-bare-server.ts'], name: 'bare' };
 
   it('makes a tool with no annotations a delete that waits for a person, even from a trusted server', async () => {
@@ -343,7 +395,12 @@ describe('the person approves exactly what runs: MCP tools follow the specificat
       assert.equal(purge.tier, 'delete');
       assert.equal(purge.origin?.tierSource, 'default');
       assert.equal(set.tools.find((t) => t.name === 'tidy')?.tier, 'delete', 'read-only and destructive at once is destructive');
-      const agent = defineAgent({ name: 'bare', instructions: '', model: simulated.script([{ toolCalls: [{ tool: 'purge', args: { id: 'r1' } }] }, { text: 'done' }]), tools: set.tools });
+      const agent = defineAgent({
+        name: 'bare',
+        instructions: '',
+        model: simulated.script([{ toolCalls: [{ tool: 'purge', args: { id: 'r1' } }] }, { text: 'done' }]),
+        tools: set.tools,
+      });
       const { warden } = testWarden();
       const result = await warden.run(agent, 'purge r1');
       assert.equal(result.status, 'waiting_approval');
@@ -353,7 +410,7 @@ describe('the person approves exactly what runs: MCP tools follow the specificat
     }
   });
 
-  it('never lets a hint widen an untrusted tool\'s tier, and believes a destructive claim over a read-only one from anyone', () => {
+  it("never lets a hint widen an untrusted tool's tier, and believes a destructive claim over a read-only one from anyone", () => {
     const hint = fc.option(fc.boolean(), { nil: undefined });
     const order = { read: 0, write: 1, delete: 2 } as const;
     fc.assert(
@@ -362,7 +419,7 @@ describe('the person approves exactly what runs: MCP tools follow the specificat
         const { tier } = mcpTier('t', a, trust);
         if (!trust) assert.equal(tier, 'delete');
         if (destructiveHint === true) assert.equal(tier, 'delete');
-        if (readOnlyHint !== true && destructiveHint !== false) assert.equal(tier, 'delete', 'the specification\'s defaults');
+        if (readOnlyHint !== true && destructiveHint !== false) assert.equal(tier, 'delete', "the specification's defaults");
         assert.ok(order[tier] >= order[mcpTier('t', a, true).tier], 'trusting can only widen');
       }),
       { seed: 1313, numRuns: 100 },
@@ -371,7 +428,10 @@ describe('the person approves exactly what runs: MCP tools follow the specificat
 });
 
 describe('the person approves exactly what runs: random proposals and random decisions', () => {
-  type Proposal = { tool: 'refund'; amount: number; confidence: number } | { tool: 'close_account'; confidence: number } | { tool: 'lookup'; confidence: number };
+  type Proposal =
+    | { tool: 'refund'; amount: number; confidence: number }
+    | { tool: 'close_account'; confidence: number }
+    | { tool: 'lookup'; confidence: number };
   type Decision = { approval: 'approve' | 'deny'; escalation: 'approve' | 'edit' | 'takeover' | 'stop'; editAmount: number };
   const amounts = [40, 150, 900, 5000];
   const proposal: fc.Arbitrary<Proposal> = fc.oneof(
@@ -387,71 +447,96 @@ describe('the person approves exactly what runs: random proposals and random dec
 
   it('runs a refund over $100 or a delete only with an approval of the exact arguments that ran, and never a denied amount', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(proposal, { minLength: 1, maxLength: 6 }), fc.array(decision, { maxLength: 10 }), fc.array(fc.boolean(), { maxLength: 6 }), async (proposals, decisions, hangs) => {
-        const effects = new SideEffects();
-        let calls = 0;
-        const tools = [
-          ...refundTools(effects, {
-            timeoutMs: 20,
-            execute: (args: { amount: number }, ctx: { idempotencyKey: string; attempt: number }) => {
-              effects.calls.push({ tool: 'refund', args, key: ctx.idempotencyKey, attempt: ctx.attempt });
-              // Some calls never answer: their outcome is unknown and a person is asked.
-              return hangs[calls++] ? new Promise(() => {}) : { refunded: args.amount };
-            },
-          }),
-          defineTool({
-            name: 'close_account',
-            description: 'Close an account',
-            tier: 'delete',
-            input: z.object({ customerId: z.string() }),
-            execute: (args, ctx) => {
-              effects.calls.push({ tool: 'close_account', args, key: ctx.idempotencyKey, attempt: ctx.attempt });
-              return { closed: args.customerId };
-            },
-          }),
-          defineTool({ name: 'lookup', description: 'Look an order up', tier: 'read', input: z.object({ orderId: z.string() }), execute: () => ({ total: 250 }) }),
-        ];
-        const turns = proposals.map((p) => ({
-          toolCalls: [p.tool === 'refund' ? { tool: 'refund', args: { orderId: 'o-1', amount: p.amount } } : p.tool === 'close_account' ? { tool: 'close_account', args: { customerId: 'c-1' } } : { tool: 'lookup', args: { orderId: 'o-1' } }],
-          confidence: p.confidence,
-        }));
-        const agent = scriptedAgent([...turns, { text: 'done' }], tools, {
-          policy: noBigRefunds,
-          escalation: { threshold: 0.6 },
-          limits: { maxSteps: 12, maxToolCalls: 12, maxRetries: 8 },
-        });
-        const { warden, store } = testWarden();
-        let result = await warden.run(agent, 'help');
-        for (const d of decisions) {
-          const pending = result.pending;
-          if (!pending) break;
-          if (pending.kind === 'approval') {
-            if (d.approval === 'approve') await warden.approve(pending.id, { by: 'ana' });
-            else await warden.deny(pending.id, { by: 'ana' });
-          } else if (d.escalation === 'edit' && pending.tool !== null) {
-            const args = pending.tool === 'refund' ? { orderId: 'o-1', amount: d.editAmount } : pending.tool === 'close_account' ? { customerId: 'c-2' } : { orderId: 'o-2' };
-            await warden.decideEscalation(pending.id, { decision: 'edit', args, by: 'bob' }, agent);
-          } else if (d.escalation === 'takeover') {
-            await warden.decideEscalation(pending.id, { decision: 'takeover', output: 'handled by a person', by: 'bob' }, agent);
-          } else if (d.escalation === 'stop') {
-            await warden.decideEscalation(pending.id, { decision: 'stop', by: 'bob' }, agent);
-          } else {
-            await warden.decideEscalation(pending.id, { decision: 'approve', by: 'bob' }, agent);
+      fc.asyncProperty(
+        fc.array(proposal, { minLength: 1, maxLength: 6 }),
+        fc.array(decision, { maxLength: 10 }),
+        fc.array(fc.boolean(), { maxLength: 6 }),
+        async (proposals, decisions, hangs) => {
+          const effects = new SideEffects();
+          let calls = 0;
+          const tools = [
+            ...refundTools(effects, {
+              timeoutMs: 20,
+              execute: (args: { amount: number }, ctx: { idempotencyKey: string; attempt: number }) => {
+                effects.calls.push({ tool: 'refund', args, key: ctx.idempotencyKey, attempt: ctx.attempt });
+                // Some calls never answer: their outcome is unknown and a person is asked.
+                return hangs[calls++] ? new Promise(() => {}) : { refunded: args.amount };
+              },
+            }),
+            defineTool({
+              name: 'close_account',
+              description: 'Close an account',
+              tier: 'delete',
+              input: z.object({ customerId: z.string() }),
+              execute: (args, ctx) => {
+                effects.calls.push({ tool: 'close_account', args, key: ctx.idempotencyKey, attempt: ctx.attempt });
+                return { closed: args.customerId };
+              },
+            }),
+            defineTool({
+              name: 'lookup',
+              description: 'Look an order up',
+              tier: 'read',
+              input: z.object({ orderId: z.string() }),
+              execute: () => ({ total: 250 }),
+            }),
+          ];
+          const turns = proposals.map((p) => ({
+            toolCalls: [
+              p.tool === 'refund'
+                ? { tool: 'refund', args: { orderId: 'o-1', amount: p.amount } }
+                : p.tool === 'close_account'
+                  ? { tool: 'close_account', args: { customerId: 'c-1' } }
+                  : { tool: 'lookup', args: { orderId: 'o-1' } },
+            ],
+            confidence: p.confidence,
+          }));
+          const agent = scriptedAgent([...turns, { text: 'done' }], tools, {
+            policy: noBigRefunds,
+            escalation: { threshold: 0.6 },
+            limits: { maxSteps: 12, maxToolCalls: 12, maxRetries: 8 },
+          });
+          const { warden, store } = testWarden();
+          let result = await warden.run(agent, 'help');
+          for (const d of decisions) {
+            const pending = result.pending;
+            if (!pending) break;
+            if (pending.kind === 'approval') {
+              if (d.approval === 'approve') await warden.approve(pending.id, { by: 'ana' });
+              else await warden.deny(pending.id, { by: 'ana' });
+            } else if (d.escalation === 'edit' && pending.tool !== null) {
+              const args =
+                pending.tool === 'refund'
+                  ? { orderId: 'o-1', amount: d.editAmount }
+                  : pending.tool === 'close_account'
+                    ? { customerId: 'c-2' }
+                    : { orderId: 'o-2' };
+              await warden.decideEscalation(pending.id, { decision: 'edit', args, by: 'bob' }, agent);
+            } else if (d.escalation === 'takeover') {
+              await warden.decideEscalation(pending.id, { decision: 'takeover', output: 'handled by a person', by: 'bob' }, agent);
+            } else if (d.escalation === 'stop') {
+              await warden.decideEscalation(pending.id, { decision: 'stop', by: 'bob' }, agent);
+            } else {
+              await warden.decideEscalation(pending.id, { decision: 'approve', by: 'bob' }, agent);
+            }
+            result = await warden.execute(agent, result.runId);
           }
-          result = await warden.execute(agent, result.runId);
-        }
-        const events = await warden.events(result.runId);
-        const approved = new Set(events.flatMap((e) => (e.type === 'approval.decided' && e.data.decision === 'approved' ? [`${e.data.callId} ${e.data.argsHash}`] : [])));
-        const approvedHashes = new Set([...approved].map((k) => k.split(' ')[1]));
-        for (const call of effects.calls) {
-          const args = call.args as { amount?: number };
-          assert.ok(!(call.tool === 'refund' && (args.amount ?? 0) > 1000), `a refund of ${args.amount} ran although a rule denies it`);
-          const needsPerson = call.tool === 'close_account' || (call.tool === 'refund' && (args.amount ?? 0) > 100);
-          if (needsPerson) assert.ok(approvedHashes.has(hashValue(call.args)), `${call.tool} ${JSON.stringify(call.args)} ran without an approval of those exact arguments`);
-        }
-        assert.ok(result.pending !== null || ['completed', 'stopped', 'cancelled', 'failed'].includes(result.status), `ended ${result.status}`);
-        await store.close();
-      }),
+          const events = await warden.events(result.runId);
+          const approved = new Set(
+            events.flatMap((e) => (e.type === 'approval.decided' && e.data.decision === 'approved' ? [`${e.data.callId} ${e.data.argsHash}`] : [])),
+          );
+          const approvedHashes = new Set([...approved].map((k) => k.split(' ')[1]));
+          for (const call of effects.calls) {
+            const args = call.args as { amount?: number };
+            assert.ok(!(call.tool === 'refund' && (args.amount ?? 0) > 1000), `a refund of ${args.amount} ran although a rule denies it`);
+            const needsPerson = call.tool === 'close_account' || (call.tool === 'refund' && (args.amount ?? 0) > 100);
+            if (needsPerson)
+              assert.ok(approvedHashes.has(hashValue(call.args)), `${call.tool} ${JSON.stringify(call.args)} ran without an approval of those exact arguments`);
+          }
+          assert.ok(result.pending !== null || ['completed', 'stopped', 'cancelled', 'failed'].includes(result.status), `ended ${result.status}`);
+          await store.close();
+        },
+      ),
       { seed: 1313, numRuns: 120 },
     );
   });

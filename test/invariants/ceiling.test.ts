@@ -47,7 +47,11 @@ async function assertCeilingHeld(warden: Warden, store: Store, result: RunResult
   return events;
 }
 
-function chargeTool(costUsd: number | ((args: { n: number }) => number), execute: (args: { n: number }, signal: AbortSignal) => unknown = () => 'ok', extra: Partial<Parameters<typeof defineTool>[0]> = {}): AnyTool {
+function chargeTool(
+  costUsd: number | ((args: { n: number }) => number),
+  execute: (args: { n: number }, signal: AbortSignal) => unknown = () => 'ok',
+  extra: Partial<Parameters<typeof defineTool>[0]> = {},
+): AnyTool {
   return defineTool({
     name: 'charge',
     description: 'a priced call',
@@ -83,7 +87,11 @@ describe('the ceiling holds against a lying provider', () => {
       fc.asyncProperty(
         fc.array(response, { minLength: 1, maxLength: 10 }),
         fc.integer({ min: 1_000, max: 200_000 }), // ceiling, micro-USD
-        fc.record({ inputPerMTok: fc.integer({ min: 1, max: 15 }), outputPerMTok: fc.integer({ min: 2, max: 75 }), cacheWriteInputPerMTok: fc.integer({ min: 1, max: 20 }) }),
+        fc.record({
+          inputPerMTok: fc.integer({ min: 1, max: 15 }),
+          outputPerMTok: fc.integer({ min: 2, max: 75 }),
+          cacheWriteInputPerMTok: fc.integer({ min: 1, max: 20 }),
+        }),
         fc.constantFrom('lying', 'anthropic.messages', 'openai.chat'),
         fc.integer({ min: 1, max: 3 }),
         fc.integer({ min: 0, max: 3000 }), // tool price, micro-USD
@@ -196,7 +204,10 @@ describe('the ceiling holds across child runs', () => {
       const events = await warden.events(run.runId);
       assert.equal(foldRun(events).openReservations.size, 0, `${run.runId}: reservations left open`);
       if (run.runId === result.runId) continue;
-      assert.ok(events.some((e) => e.type === 'budget.overrun'), `${run.runId}: the overrun is recorded`);
+      assert.ok(
+        events.some((e) => e.type === 'budget.overrun'),
+        `${run.runId}: the overrun is recorded`,
+      );
       assert.equal(run.stopReason, 'cost_ceiling');
     }
     assert.equal(result.status, 'stopped');
@@ -221,7 +232,10 @@ describe('billed failures', () => {
       const agent = defineAgent({
         name: 'flaky',
         instructions: 'x',
-        model: lyingModel([{ kind: 'error', error }, { kind: 'answer', calls: [], extraInput: 0, output: 'honest', overBy: 0 }]),
+        model: lyingModel([
+          { kind: 'error', error },
+          { kind: 'answer', calls: [], extraInput: 0, output: 'honest', overBy: 0 },
+        ]),
         pricing: { inputPerMTok: 1, outputPerMTok: 10 },
         tools: [chargeTool(0)],
         limits: { maxSteps: 3, maxRetries: 3, maxCostUsd: 1, maxOutputTokens: 1000 },
@@ -241,7 +255,10 @@ describe('billed failures', () => {
 describe('priced tools', () => {
   for (const bad of [Number.NaN, -1, Number.POSITIVE_INFINITY]) {
     it(`refuses costUsd ${bad} when the tool is defined, with INVALID_CONFIG`, () => {
-      assert.throws(() => chargeTool(bad), (e: unknown) => (e as { code?: string }).code === 'INVALID_CONFIG' && /costUsd/.test((e as Error).message));
+      assert.throws(
+        () => chargeTool(bad),
+        (e: unknown) => (e as { code?: string }).code === 'INVALID_CONFIG' && /costUsd/.test((e as Error).message),
+      );
     });
   }
 
@@ -250,9 +267,12 @@ describe('priced tools', () => {
     ['returns a negative number', () => -0.5],
     ['returns Infinity', () => Number.POSITIVE_INFINITY],
     ['returns a BigInt (which JSON cannot describe)', () => 5n as unknown as number],
-    ['throws', () => {
-      throw new Error('price service down');
-    }],
+    [
+      'throws',
+      () => {
+        throw new Error('price service down');
+      },
+    ],
   ];
   for (const [what, costUsd] of badPrices) {
     it(`fails the call with TOOL_COST_INVALID, unreserved and unrun, when costUsd ${what}`, async () => {
@@ -316,7 +336,13 @@ describe('parallel priced calls in one step', () => {
         async (turns, parallelToolCalls, toolMicro, ceilingMicro, idempotent) => {
           // Each call's outcome is read off its argument, so the fault is fixed by the script.
           const plan = turns.flat();
-          const script: LyingResponse[] = turns.map((calls) => ({ kind: 'answer', calls: calls.map(() => 'charge'), extraInput: 0, output: 'honest', overBy: 0 }));
+          const script: LyingResponse[] = turns.map((calls) => ({
+            kind: 'answer',
+            calls: calls.map(() => 'charge'),
+            extraInput: 0,
+            output: 'honest',
+            overBy: 0,
+          }));
           script.push({ kind: 'answer', calls: [], extraInput: 0, output: 'honest', overBy: 0 });
           const fate = (args: { n: number }) => plan[(args.n - 1) % plan.length]!;
           const tool = chargeTool(
@@ -399,9 +425,25 @@ describe('the rehearsal report', () => {
     const { scriptedAgent, SideEffects, supportTools } = await import('../helpers.ts');
     const agent = scriptedAgent([{ text: 'x' }], supportTools(new SideEffects()));
     const limits = { maxSteps: 10, maxToolCalls: 10, maxRetries: 4, maxWallMs: 60_000, maxCostUsd: 1, maxOutputTokens: 1000 };
-    const turn = { text: '', toolCalls: [{ callId: 'c1', tool: 'refund', args: { orderId: '1', amount: 250 } }], usage: { inputTokens: 1, outputTokens: 1 }, finishReason: 'tool-calls' };
+    const turn = {
+      text: '',
+      toolCalls: [{ callId: 'c1', tool: 'refund', args: { orderId: '1', amount: 250 } }],
+      usage: { inputTokens: 1, outputTokens: 1 },
+      finishReason: 'tool-calls',
+    };
     const log = [
-      ['run.submitted', { agent: 'test-agent', input: 'x', tenant: 't', limits, rootRunId: 'r', parentRunId: null, model: { provider: 'p', modelId: 'm', inputPerMTok: 1, outputPerMTok: 1 } }],
+      [
+        'run.submitted',
+        {
+          agent: 'test-agent',
+          input: 'x',
+          tenant: 't',
+          limits,
+          rootRunId: 'r',
+          parentRunId: null,
+          model: { provider: 'p', modelId: 'm', inputPerMTok: 1, outputPerMTok: 1 },
+        },
+      ],
       ['budget.reserved', { reservationId: 'm1.1', purpose: 'model', amountNano: 10, before: { spentNano: 0, reservedNano: 0, ceilingNano: 1e9 } }],
       ['budget.committed', { reservationId: 'm1.1', actualNano: 5, releasedNano: 5, after: { spentNano: 5, reservedNano: 0, ceilingNano: 1e9 } }],
       ['model.called', { step: 1, attempt: 1, maxOutputTokens: 1000, turn, costNano: 5, latencyMs: 1 }],
@@ -460,7 +502,14 @@ describe('the ceiling holds mid-stream', () => {
     await fc.assert(
       fc.asyncProperty(spec, fc.integer({ min: 300, max: 20_000 }), fc.integer({ min: 256, max: 4096 }), async (s, ceilingMicroUsd, maxOutputTokens) => {
         const model = specStreamer(s);
-        const agent = defineAgent({ name: `streamer-${n++}`, instructions: 'Answer.', model, tools: [], limits: { maxCostUsd: ceilingMicroUsd / 1e6, maxOutputTokens }, pricing: { inputPerMTok: 1, outputPerMTok: 4 } });
+        const agent = defineAgent({
+          name: `streamer-${n++}`,
+          instructions: 'Answer.',
+          model,
+          tools: [],
+          limits: { maxCostUsd: ceilingMicroUsd / 1e6, maxOutputTokens },
+          pricing: { inputPerMTok: 1, outputPerMTok: 4 },
+        });
         const result = await warden.run(agent, 'stream', { onText: () => {} });
         const events = await assertCeilingHeld(warden, store, result, JSON.stringify({ s, ceilingMicroUsd, maxOutputTokens }));
         if (s.total === 'forever' && result.stopReason !== 'cost_ceiling') assert.fail(`an endless stream must be cut: ${result.status} ${result.stopReason}`);
@@ -482,7 +531,14 @@ describe('the ceiling holds mid-stream', () => {
     it(`cuts a provider that ${c.name}: the stream ends, the overrun is recorded as estimated and the run stops at the ceiling`, async () => {
       const { warden, store } = testWarden(':memory:', INDEPENDENT_RUNS);
       const model = streamingLiar(c.mode);
-      const agent = defineAgent({ name: 'streamer', instructions: 'Answer.', model, tools: [], limits: { maxCostUsd: c.ceiling, maxOutputTokens: 512 }, pricing: { inputPerMTok: 1, outputPerMTok: 4 } });
+      const agent = defineAgent({
+        name: 'streamer',
+        instructions: 'Answer.',
+        model,
+        tools: [],
+        limits: { maxCostUsd: c.ceiling, maxOutputTokens: 512 },
+        pricing: { inputPerMTok: 1, outputPerMTok: 4 },
+      });
       let streamed = 0;
       const result = await warden.run(agent, 'write forever', { onText: ({ delta }) => (streamed += delta.length) });
       const events = await assertCeilingHeld(warden, store, result, c.name);
@@ -494,8 +550,13 @@ describe('the ceiling holds mid-stream', () => {
       const topUp = events.find((e) => e.type === 'budget.reserved' && e.data.reservationId.endsWith('+stream'));
       // Past maxOutputTokens bytes the stream goes on only if the ceiling covers 4 bytes a token.
       const cap = (topUp ? STREAM_BYTES_PER_TOKEN : 1) * called.data.maxOutputTokens;
-      if ('forever' in c.mode) assert.ok(model.sent <= cap + 2 * c.mode.forever.length, `read ${model.sent} bytes, no more than the cap ${cap} and a delta or two`);
-      assert.equal(topUp !== undefined, c.ceiling >= 0.01 && 'forever' in c.mode, 'a top-up only where the ceiling had room for it and it could cover the bytes');
+      if ('forever' in c.mode)
+        assert.ok(model.sent <= cap + 2 * c.mode.forever.length, `read ${model.sent} bytes, no more than the cap ${cap} and a delta or two`);
+      assert.equal(
+        topUp !== undefined,
+        c.ceiling >= 0.01 && 'forever' in c.mode,
+        'a top-up only where the ceiling had room for it and it could cover the bytes',
+      );
       const overrun = events.find((e) => e.type === 'budget.overrun');
       assert.ok(overrun?.type === 'budget.overrun' && overrun.data.estimated === true, 'the upper bound is recorded as an overrun, marked estimated');
       assert.ok(overrun.data.actualTokens.output > called.data.maxOutputTokens);

@@ -26,7 +26,13 @@ export type LyingError = '429' | '401' | '500' | '503' | 'timeout' | 'reset' | '
 export const LYING_ERRORS: readonly LyingError[] = ['429', '401', '500', '503', 'timeout', 'reset', 'refused', 'malformed'];
 
 function apiError(status: number): APICallError {
-  return new APICallError({ message: `HTTP ${status}`, url: 'https://lying.test/v1', requestBodyValues: {}, statusCode: status, isRetryable: status >= 500 || status === 429 });
+  return new APICallError({
+    message: `HTTP ${status}`,
+    url: 'https://lying.test/v1',
+    requestBodyValues: {},
+    statusCode: status,
+    isRetryable: status >= 500 || status === 429,
+  });
 }
 
 export function thrown(error: LyingError): unknown {
@@ -68,7 +74,12 @@ export function lyingModel(script: readonly LyingResponse[], provider = 'lying')
       const input = Math.max(1, Math.ceil(promptUtf8Bytes(options) / 4)) + r.extraInput;
       const output = r.output === 'over' ? max + r.overBy : Math.min(max, 40);
       const content = r.calls.length
-        ? r.calls.map((tool) => ({ type: 'tool-call' as const, toolCallId: `c${nextId + 1}`, toolName: tool, input: JSON.stringify(tool.startsWith('delegate_') ? { task: `task ${++nextId}` } : { n: ++nextId }) }))
+        ? r.calls.map((tool) => ({
+            type: 'tool-call' as const,
+            toolCallId: `c${nextId + 1}`,
+            toolName: tool,
+            input: JSON.stringify(tool.startsWith('delegate_') ? { task: `task ${++nextId}` } : { n: ++nextId }),
+          }))
         : [{ type: 'text' as const, text: 'done' }];
       const cacheWrite = Math.min(r.cacheWrite ?? 0, input);
       return {
@@ -76,7 +87,10 @@ export function lyingModel(script: readonly LyingResponse[], provider = 'lying')
         finishReason: { unified: r.calls.length ? ('tool-calls' as const) : ('stop' as const), raw: undefined },
         usage:
           r.output === 'missing'
-            ? { inputTokens: { total: undefined, noCache: undefined, cacheRead: undefined, cacheWrite: undefined }, outputTokens: { total: undefined, text: undefined, reasoning: undefined } }
+            ? {
+                inputTokens: { total: undefined, noCache: undefined, cacheRead: undefined, cacheWrite: undefined },
+                outputTokens: { total: undefined, text: undefined, reasoning: undefined },
+              }
             : {
                 inputTokens: { total: input, noCache: input - cacheWrite, cacheRead: 0, cacheWrite },
                 outputTokens: { total: output, text: output, reasoning: 0 },
@@ -121,7 +135,11 @@ export function streamingLiar(mode: { forever: string } | { once: number }): Lan
           controller.enqueue({ type: 'text-delta', id: 't', delta });
           if ('once' in mode) {
             controller.enqueue({ type: 'text-end', id: 't' });
-            controller.enqueue({ type: 'finish', usage: { inputTokens: { total: 10, noCache: 10, cacheRead: 0, cacheWrite: 0 }, outputTokens: { total: 1, text: 1, reasoning: 0 } }, finishReason: { unified: 'stop', raw: 'stop' } });
+            controller.enqueue({
+              type: 'finish',
+              usage: { inputTokens: { total: 10, noCache: 10, cacheRead: 0, cacheWrite: 0 }, outputTokens: { total: 1, text: 1, reasoning: 0 } },
+              finishReason: { unified: 'stop', raw: 'stop' },
+            });
             controller.close();
           }
         },
@@ -171,7 +189,10 @@ export function specStreamer(spec: StreamSpec): LanguageModelV3 & { cancelled: b
             type: 'finish',
             usage:
               spec.usage === 'missing'
-                ? { inputTokens: { total: undefined, noCache: undefined, cacheRead: undefined, cacheWrite: undefined }, outputTokens: { total: undefined, text: undefined, reasoning: undefined } }
+                ? {
+                    inputTokens: { total: undefined, noCache: undefined, cacheRead: undefined, cacheWrite: undefined },
+                    outputTokens: { total: undefined, text: undefined, reasoning: undefined },
+                  }
                 : { inputTokens: { total: input, noCache: input, cacheRead: 0, cacheWrite: 0 }, outputTokens: { total: output, text: output, reasoning: 0 } },
             finishReason: { unified: 'stop', raw: 'stop' },
           });

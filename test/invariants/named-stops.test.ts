@@ -174,7 +174,8 @@ describe('callbacks that throw anything', () => {
                 const result = await warden.execute(agent, runId);
                 const live = TERMINAL_STATUSES.has(result.status) || PARKED_STATUSES.has(result.status);
                 assert.ok(live, `${kind}: run ended ${result.status}`);
-                if (result.status === 'failed') assert.ok(result.error && Object.hasOwn(ERROR_CODES, result.error.code), `${kind}: ${JSON.stringify(result.error)}`);
+                if (result.status === 'failed')
+                  assert.ok(result.error && Object.hasOwn(ERROR_CODES, result.error.code), `${kind}: ${JSON.stringify(result.error)}`);
                 if (result.status === 'stopped') assert.ok(result.stopReason, `${kind}: no stop reason`);
               } catch (e) {
                 assert.ok(isWardenError(e), `${kind}: warden threw a non-Warden error: ${describeError(e)}`);
@@ -203,7 +204,11 @@ describe('callbacks that throw anything', () => {
     const store = createSqliteStore({ path: ':memory:' });
     const warden = createWarden({ store, sleep: async () => {} });
     const result = await warden.run(
-      throwingAgent('input transform', () => 'bad transform', () => ++parses > 2),
+      throwingAgent(
+        'input transform',
+        () => 'bad transform',
+        () => ++parses > 2,
+      ),
       'go',
     );
     assert.equal(result.status, 'failed');
@@ -227,7 +232,11 @@ describe('callbacks that throw anything', () => {
           const report = await warden.undo(agent, result.runId, { by: 'ana' });
           assert.equal(report.status, 'escalated', `${kind}: undo ${report.status}`);
           const failed = (await warden.events(result.runId)).filter((e) => e.type === 'compensation.failed');
-          assert.ok(failed.length > 0 && failed.every((e) => e.type === 'compensation.failed' && typeof e.data.error.message === 'string' && e.data.error.code.length > 0), kind);
+          assert.ok(
+            failed.length > 0 &&
+              failed.every((e) => e.type === 'compensation.failed' && typeof e.data.error.message === 'string' && e.data.error.code.length > 0),
+            kind,
+          );
         } finally {
           await store.close();
         }
@@ -330,7 +339,11 @@ describe('Retry-After', () => {
       assert.equal(result.status, 'stopped', JSON.stringify(result));
       assert.equal(result.stopReason, 'wall_time');
       assert.match(result.stopDetail ?? '', new RegExp(`${header} s \\(Retry-After\\)`));
-      assert.deepEqual(slept.filter((ms) => ms >= 10_000), [], 'no long sleep was requested');
+      assert.deepEqual(
+        slept.filter((ms) => ms >= 10_000),
+        [],
+        'no long sleep was requested',
+      );
       assert.equal(requests, 1, 'no second call');
       assert.equal((await store.getRun(result.runId))?.status, 'stopped');
       script = [];
@@ -413,7 +426,9 @@ describe('poison runs', () => {
     assert.equal(result.stopReason, 'crashed');
     assert.match(result.stopDetail, /3 sessions/);
 
-    const charges = readFileSync(effects, 'utf8').split('\n').filter((l) => l.startsWith('charge '));
+    const charges = readFileSync(effects, 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('charge '));
     assert.equal(charges.length, 3, 'the crashing tool ran at most 3 times');
 
     const list = await runCli(['escalations', 'list', '--db', db, '--json']);
@@ -422,7 +437,12 @@ describe('poison runs', () => {
 
     const again = await runCli(['resume', runId, '--db', db, '--json'], env);
     assert.equal(again.code, 3, 'a stopped run is not driven again');
-    assert.equal(readFileSync(effects, 'utf8').split('\n').filter((l) => l.startsWith('charge ')).length, 3);
+    assert.equal(
+      readFileSync(effects, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('charge ')).length,
+      3,
+    );
   });
 
   it('counts only sessions that neither ended nor parked as crashed', async () => {

@@ -65,7 +65,10 @@ async function recordSagaRun(real: RealCalls) {
   const result = await warden.run(agent, 'refund then close');
   assert.equal(result.status, 'stopped');
   const events = await store.loadEvents(result.runId);
-  assert.ok(events.some((e) => e.type === 'compensation.succeeded'), 'the recording holds a real compensation');
+  assert.ok(
+    events.some((e) => e.type === 'compensation.succeeded'),
+    'the recording holds a real compensation',
+  );
   return { events, agent, warden, runId: result.runId };
 }
 
@@ -75,7 +78,9 @@ describe('offline means offline', () => {
     const { events, agent } = await recordSagaRun(real);
     assert.deepEqual({ ...real }, { executes: 1, compensations: 1 });
     const replay = new RealCalls();
-    const replayed = await replayRun(events, { agent: scriptedAgent([{ text: 'unused' }], tools(replay), { compensateOnFailure: true, policy: agent.policy }) });
+    const replayed = await replayRun(events, {
+      agent: scriptedAgent([{ text: 'unused' }], tools(replay), { compensateOnFailure: true, policy: agent.policy }),
+    });
     assert.equal(replayed.identical, true);
     const whatIf = await replayRun(events, { agent: scriptedAgent([{ text: 'unused' }], tools(replay), { compensateOnFailure: true }), mode: 'what-if' });
     assert.equal(whatIf.replayed.toolCalls >= 1, true);
@@ -104,7 +109,10 @@ describe('offline means offline', () => {
       }),
     );
     for (const mode of ['replay', 'what-if'] as const) {
-      const report = await replayRun(events, { agent: scriptedAgent([{ text: 'unused' }], throwing, { compensateOnFailure: true, policy: agent.policy }), mode });
+      const report = await replayRun(events, {
+        agent: scriptedAgent([{ text: 'unused' }], throwing, { compensateOnFailure: true, policy: agent.policy }),
+        mode,
+      });
       assert.equal(report.identical, true, JSON.stringify(report.divergence));
     }
     assert.deepEqual(reached, []);
@@ -128,7 +136,14 @@ describe('rehearsals cannot reach a real tool', () => {
   /** Rehearses the marker agent into a kept store; returns the store file and a pending approval. */
   async function rehearseIntoFile() {
     const db = join(tempDir(), 'rehearsal.db');
-    await rehearse({ agent: markerAgent, agentFile: MARKER_AGENT, requests: 30, seed: 5, db, profile: { ...resolveFaultProfile('calm'), reviewer: { decides: 0.5, approves: 1 } } });
+    await rehearse({
+      agent: markerAgent,
+      agentFile: MARKER_AGENT,
+      requests: 30,
+      seed: 5,
+      db,
+      profile: { ...resolveFaultProfile('calm'), reviewer: { decides: 0.5, approves: 1 } },
+    });
     const store = createSqliteStore({ path: db });
     const pending = await store.listInterventions({ kind: 'approval', status: 'pending' });
     const [first] = pending;

@@ -36,7 +36,11 @@ function upload(url: string, key: string, bytes: number, framing: 'content-lengt
     let answered = false;
     const req = request(`${url}/v1/runs`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...(framing === 'content-length' ? { 'content-length': String(bytes) } : {}) },
+      headers: {
+        authorization: `Bearer ${key}`,
+        'content-type': 'application/json',
+        ...(framing === 'content-length' ? { 'content-length': String(bytes) } : {}),
+      },
     });
     req.on('response', (res) => {
       let text = '';
@@ -57,7 +61,9 @@ function upload(url: string, key: string, bytes: number, framing: 'content-lengt
     req.on('error', (e) => {
       if (!answered) reject(e);
     });
-    Readable.from(bodyOf(bytes)).on('error', () => {}).pipe(req);
+    Readable.from(bodyOf(bytes))
+      .on('error', () => {})
+      .pipe(req);
   });
 }
 
@@ -84,7 +90,9 @@ describe('the server refuses an oversized body without reading it into memory', 
 
   for (const framing of ['content-length', 'chunked'] as const) {
     it(`answers eight concurrent 50 MB bodies (${framing}) with 413 PAYLOAD_TOO_LARGE while memory stays flat`, async () => {
-      const { growth, result } = await rssGrowthDuring(() => Promise.all(Array.from({ length: 8 }, () => upload(t.server.url, t.keys.submitter, 50 * MB, framing))));
+      const { growth, result } = await rssGrowthDuring(() =>
+        Promise.all(Array.from({ length: 8 }, () => upload(t.server.url, t.keys.submitter, 50 * MB, framing))),
+      );
       for (const answer of result) assert.deepEqual([answer.status, answer.json?.error?.code], [413, 'PAYLOAD_TOO_LARGE']);
       assert.ok(growth < 50 * MB, `the server grew by ${(growth / MB).toFixed(1)} MB while refusing 400 MB`);
       assert.equal((await t.store.listRuns({ limit: 10 })).length, 0, 'nothing was submitted');
@@ -118,7 +126,12 @@ function openStream(url: string, key: string, headers: Record<string, string> = 
       for (let cut = buffer.indexOf('\n\n'); cut >= 0; cut = buffer.indexOf('\n\n')) {
         const frame = buffer.slice(0, cut);
         buffer = buffer.slice(cut + 2);
-        const fields = Object.fromEntries(frame.split('\n').filter((l) => l.includes(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]));
+        const fields = Object.fromEntries(
+          frame
+            .split('\n')
+            .filter((l) => l.includes(':'))
+            .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]),
+        );
         if (fields.event) events.push({ ...(fields.id ? { id: fields.id } : {}), event: fields.event, data: JSON.parse(fields.data ?? 'null') });
         notify();
       }
@@ -180,7 +193,7 @@ describe('a live event stream ends when its key may no longer read the run', () 
     }
   });
 
-  it('closes the stream of a key that no longer covers the run\'s tenant', async () => {
+  it("closes the stream of a key that no longer covers the run's tenant", async () => {
     const { key, secret } = await createApiKey(t.store, { name: 'watcher', role: 'viewer', tenants: ['acme'] });
     const stream = openStream(`${t.server.url}/v1/runs/${runId}/stream`, secret);
     try {
@@ -188,7 +201,10 @@ describe('a live event stream ends when its key may no longer read the run', () 
       // No command changes a key's tenants today; rewrite its stored record as one would.
       const { hash } = (await t.store.getRecord('api-key-id', key.id)) as { hash: string };
       await t.store.putRecord('api-key', hash, { ...key, tenants: ['globex'] });
-      await Promise.race([stream.done, new Promise((_, reject) => setTimeout(() => reject(new Error('the stream outlived its tenant by 10 s')), 10_000).unref())]);
+      await Promise.race([
+        stream.done,
+        new Promise((_, reject) => setTimeout(() => reject(new Error('the stream outlived its tenant by 10 s')), 10_000).unref()),
+      ]);
       assert.deepEqual([stream.events.at(-1)!.event, stream.events.at(-1)!.data.reason], ['stream.end', 'tenant_lost']);
     } finally {
       stream.close();
@@ -207,7 +223,10 @@ describe('a live event stream ends when its key may no longer read the run', () 
     await stream.done;
     const log = (await t.call(t.keys.viewer, 'GET', `/v1/runs/${other}/events`)).json.events as { seq: number }[];
     // Streamed text (text.delta, no id) is a live preview, not a run event.
-    assert.deepEqual(stream.events.filter((e) => e.event !== 'text.delta').map((e) => Number(e.id)), log.map((e) => e.seq));
+    assert.deepEqual(
+      stream.events.filter((e) => e.event !== 'text.delta').map((e) => Number(e.id)),
+      log.map((e) => e.seq),
+    );
   });
 
   it('resumes after Last-Event-ID: only events with a higher seq, up to the end of the run', async () => {
@@ -220,7 +239,10 @@ describe('a live event stream ends when its key may no longer read the run', () 
     await stream.done;
     const log = (await t.call(t.keys.viewer, 'GET', `/v1/runs/${runId}/events`)).json.events as { seq: number }[];
     const runEvents = stream.events.filter((e) => e.id);
-    assert.deepEqual(runEvents.map((e) => Number(e.id)), log.filter((e) => e.seq > lastSeen).map((e) => e.seq));
+    assert.deepEqual(
+      runEvents.map((e) => Number(e.id)),
+      log.filter((e) => e.seq > lastSeen).map((e) => e.seq),
+    );
     assert.equal(runEvents.at(-1)!.event, 'run.completed');
   });
 
@@ -231,7 +253,10 @@ describe('a live event stream ends when its key may no longer read the run', () 
       fc.asyncProperty(fc.integer({ min: 0, max: log.length + 3 }), async (after) => {
         const stream = openStream(`${t.server.url}/v1/runs/${runId}/stream`, t.keys.viewer, { 'last-event-id': String(after) });
         await stream.done;
-        assert.deepEqual(stream.events.map((e) => Number(e.id)), log.filter((e) => e.seq > after).map((e) => e.seq));
+        assert.deepEqual(
+          stream.events.map((e) => Number(e.id)),
+          log.filter((e) => e.seq > after).map((e) => e.seq),
+        );
       }),
       { seed: 13, numRuns: 25 },
     );
@@ -267,9 +292,11 @@ function withSlowRelease(store: Store, gate: Promise<void>): Store {
 
 describe('a decision always carries its run on', () => {
   const ways = {
-    'through the API': async (call: Caller, approver: string, id: string) => assert.equal((await call(approver, 'POST', `/v1/approvals/${id}/approve`, {})).status, 200),
+    'through the API': async (call: Caller, approver: string, id: string) =>
+      assert.equal((await call(approver, 'POST', `/v1/approvals/${id}/approve`, {})).status, 200),
     // `warden approvals approve` in another process: the server is told nothing, only the store changes.
-    'from another process on the same store': async (_call: Caller, _approver: string, id: string, store: Store) => void (await createWarden({ store }).approve(id, { by: 'ana (cli)' })),
+    'from another process on the same store': async (_call: Caller, _approver: string, id: string, store: Store) =>
+      void (await createWarden({ store }).approve(id, { by: 'ana (cli)' })),
   };
   for (const [way, decide] of Object.entries(ways)) {
     it(`drives a run approved ${way} even when the approval lands before the parking session has returned`, async () => {
@@ -280,7 +307,11 @@ describe('a decision always carries its run on', () => {
       const approver = (await createApiKey(raw, { name: 'approver', role: 'approver', tenants: ['acme'] })).secret;
       const server = await startServer({ store: withSlowRelease(raw, gate), agents: catalog, port: 0 });
       const call: Caller = async (key, method, path, body) => {
-        const res = await fetch(`${server.url}${path}`, { method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+        const res = await fetch(`${server.url}${path}`, {
+          method,
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          ...(body ? { body: JSON.stringify(body) } : {}),
+        });
         return { status: res.status, json: await res.json() };
       };
       try {

@@ -97,7 +97,10 @@ for (const c of cases) {
       const model = c.model();
       assert.equal(model.specificationVersion, 'v4');
       llm.script([{ response: { content: 'Order 1042 ships today.', usage: c.usage(42, 7) } }]);
-      const { stream } = await streamV3(model, callOptions({ system: 'Help.', messages: [{ role: 'user', text: 'Where is 1042?' }], tools: [], maxOutputTokens: 64 }));
+      const { stream } = await streamV3(
+        model,
+        callOptions({ system: 'Help.', messages: [{ role: 'user', text: 'Where is 1042?' }], tools: [], maxOutputTokens: 64 }),
+      );
       const parts: LanguageModelV3StreamPart[] = [];
       const reader = stream.getReader();
       for (let next = await reader.read(); !next.done; next = await reader.read()) parts.push(next.value);
@@ -108,8 +111,23 @@ for (const c of cases) {
       assert.equal(finish.usage.inputTokens.total, 42);
       assert.equal(finish.usage.outputTokens.total, 7);
       assert.equal(finish.finishReason.unified, 'stop');
-      const v3Types = new Set(['stream-start', 'response-metadata', 'text-start', 'text-delta', 'text-end', 'reasoning-start', 'reasoning-delta', 'reasoning-end', 'finish', 'raw']);
-      assert.deepEqual(parts.filter((p) => !v3Types.has(p.type)), [], 'only v3 parts come out (v4 custom and ping parts are dropped)');
+      const v3Types = new Set([
+        'stream-start',
+        'response-metadata',
+        'text-start',
+        'text-delta',
+        'text-end',
+        'reasoning-start',
+        'reasoning-delta',
+        'reasoning-end',
+        'finish',
+        'raw',
+      ]);
+      assert.deepEqual(
+        parts.filter((p) => !v3Types.has(p.type)),
+        [],
+        'only v3 parts come out (v4 custom and ping parts are dropped)',
+      );
       assert.equal(llm.requests()[0]?.body.stream, true, 'the provider streamed over HTTP');
     });
 
@@ -125,10 +143,16 @@ for (const c of cases) {
       const result = await run.result;
       assert.equal(result.status, 'completed', JSON.stringify(result));
       assert.equal(deltas.join(''), 'Order 1042 totals $250 and ships today.');
-      assert.ok(llm.requests().every((r) => r.body.stream === true), 'every model call streamed over HTTP');
+      assert.ok(
+        llm.requests().every((r) => r.body.stream === true),
+        'every model call streamed over HTTP',
+      );
       const tokenCost = (input: number, output: number) => input * nanoPerToken(c.price.input) + output * nanoPerToken(c.price.output);
       const events = await warden.events(result.runId);
-      assert.deepEqual(data(events, 'model.called').map((m) => m.costNano), [tokenCost(100, 10), tokenCost(200, 20)]);
+      assert.deepEqual(
+        data(events, 'model.called').map((m) => m.costNano),
+        [tokenCost(100, 10), tokenCost(200, 20)],
+      );
       assert.equal(Math.round(result.costUsd * 1e9), tokenCost(100, 10) + tokenCost(200, 20));
     });
 
@@ -149,11 +173,15 @@ for (const c of cases) {
       assert.equal(result.output, 'Order 1042 totals $250.');
 
       // The tool call round-trips: Warden ran it, and the next request carried its result.
-      assert.deepEqual(result.toolCalls.map((t) => [t.tool, t.status]), [['lookup_order', 'executed']]);
+      assert.deepEqual(
+        result.toolCalls.map((t) => [t.tool, t.status]),
+        [['lookup_order', 'executed']],
+      );
       const bodies = llm.requests().map((r) => JSON.stringify(r.body));
       assert.equal(bodies.length, steps.length);
       assert.ok(!bodies[1]!.includes('250'), 'no tool result before the tool ran');
-      for (const body of bodies.slice(2)) assert.match(body, /call_1[\s\S]*\\"total\\":250|\\"total\\":250[\s\S]*call_1/, 'the requests after the tool call carry its result');
+      for (const body of bodies.slice(2))
+        assert.match(body, /call_1[\s\S]*\\"total\\":250|\\"total\\":250[\s\S]*call_1/, 'the requests after the tool call carry its result');
 
       // Each failure is classified and retried; Retry-After sets the wait (it is within the cap).
       const events = await warden.events(result.runId);
@@ -172,7 +200,10 @@ for (const c of cases) {
       assert.equal(nanoPerToken(pricing.outputPerMTok), nanoPerToken(c.price.output));
       // …each answered call costs its tokens at that price, to the nano-dollar…
       const tokenCost = (input: number, output: number) => input * nanoPerToken(c.price.input) + output * nanoPerToken(c.price.output);
-      assert.deepEqual(data(events, 'model.called').map((m) => m.costNano), [tokenCost(100, 10), tokenCost(200, 20)]);
+      assert.deepEqual(
+        data(events, 'model.called').map((m) => m.costNano),
+        [tokenCost(100, 10), tokenCost(200, 20)],
+      );
       // …and failures are charged per docs/guarantees.md §1: 429 and 503 $0; 500 and a malformed 200 their reservation.
       const reserved = new Map(data(events, 'budget.reserved').map((r) => [r.reservationId, r.amountNano]));
       const commits = data(events, 'budget.committed').filter((b) => b.reservationId.startsWith('m'));

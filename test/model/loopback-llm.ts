@@ -32,7 +32,8 @@ export async function startLoopbackLlm(): Promise<LoopbackLlm> {
       mock.clearRequests();
       mock.resetMatchCounts();
       // sequenceIndex counts this fixture group's matches: fixture i answers the i-th request.
-      for (const [i, step] of steps.entries()) mock.addFixture({ match: { sequenceIndex: i }, response: step.response, ...(step.chaos ? { chaos: step.chaos } : {}) });
+      for (const [i, step] of steps.entries())
+        mock.addFixture({ match: { sequenceIndex: i }, response: step.response, ...(step.chaos ? { chaos: step.chaos } : {}) });
       mock.addFixture({ match: {}, response: { error: { message: 'the script ran out', type: 'server_error' }, status: 500 } });
     },
     requests: () => mock.getRequests().map((r) => ({ path: r.path, status: r.response.status, body: (r.body ?? {}) as Record<string, unknown> })),

@@ -50,7 +50,10 @@ describe('an OpenAI-compatible endpoint through @ai-sdk/openai-compatible', () =
     const result = await warden.run(agent(), 'What is order 1042?');
     assert.equal(result.status, 'completed', JSON.stringify(result));
     assert.equal(result.output, 'Order 1042 totals $250.');
-    assert.deepEqual(result.toolCalls.map((c) => [c.tool, c.status]), [['lookup_order', 'executed']]);
+    assert.deepEqual(
+      result.toolCalls.map((c) => [c.tool, c.status]),
+      [['lookup_order', 'executed']],
+    );
     const events = await warden.events(result.runId);
     const failures = events.flatMap((e) => (e.type === 'model.failed' ? [[e.data.failure.kind, e.data.retryInMs] as const] : []));
     assert.equal(failures.length, 2);
@@ -59,7 +62,10 @@ describe('an OpenAI-compatible endpoint through @ai-sdk/openai-compatible', () =
     assert.equal(failures[1]?.[0], 'server_error');
     // 120 in + 30 out, then 200 in + 20 out, at $1 / $2 per million tokens.
     assert.equal(Math.round(result.costUsd * 1e9), (120 + 200) * 1000 + (30 + 20) * 2000);
-    assert.ok(llm.requests().every((r) => ((r.body.max_tokens as number | undefined) ?? 0) <= 512), "the reservation's output bound is sent as max_tokens");
+    assert.ok(
+      llm.requests().every((r) => ((r.body.max_tokens as number | undefined) ?? 0) <= 512),
+      "the reservation's output bound is sent as max_tokens",
+    );
   });
 
   it('never runs a tool call whose arguments are not JSON, and tells the model', async () => {

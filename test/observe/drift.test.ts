@@ -26,7 +26,9 @@ async function simulate(days: number, runsPerDay: number, refundRate: (day: numb
       const tokens = Math.round((200 + random() * 600) * costFactor(day));
       const turns = [
         { toolCalls: [{ tool: 'lookup_order', args: { orderId: String(i) } }], usage: { inputTokens: tokens, outputTokens: 30 } },
-        ...(random() < refundRate(day) ? [{ toolCalls: [{ tool: 'refund', args: { orderId: String(i), amount: 40 } }], usage: { inputTokens: tokens, outputTokens: 30 } }] : []),
+        ...(random() < refundRate(day)
+          ? [{ toolCalls: [{ tool: 'refund', args: { orderId: String(i), amount: 40 } }], usage: { inputTokens: tokens, outputTokens: 30 } }]
+          : []),
         { text: 'Done.', usage: { inputTokens: tokens, outputTokens: 10 } },
       ];
       const result = await warden.run(scriptedAgent(turns, tools), `order ${i}`);
@@ -38,7 +40,13 @@ async function simulate(days: number, runsPerDay: number, refundRate: (day: numb
 
 describe('drift alerts', () => {
   it('fires when an agent starts refunding most orders and its prompts triple', async () => {
-    const store = await simulate(11, 60, (d) => (d < 10 ? 0.1 : 0.8), (d) => (d < 10 ? 1 : 3), 7);
+    const store = await simulate(
+      11,
+      60,
+      (d) => (d < 10 ? 0.1 : 0.8),
+      (d) => (d < 10 ? 1 : 3),
+      7,
+    );
     const metrics = createMetrics();
     const [report] = await checkDrift(store, { agent: 'test-agent', now: START + 11 * DAY });
     assert.ok(report);
@@ -54,7 +62,7 @@ describe('drift alerts', () => {
     const [record] = await store.listAgentEvents!({ agent: 'test-agent', type: DRIFT_EVENT });
     assert.ok(record);
     assert.equal(record.at, START + 11 * DAY);
-    assert.deepEqual(((record.data.dimensions as { dimension: string }[]).map((d) => d.dimension)).sort(), ['cost', 'steps', 'tool_mix']);
+    assert.deepEqual((record.data.dimensions as { dimension: string }[]).map((d) => d.dimension).sort(), ['cost', 'steps', 'tool_mix']);
     assert.equal((await raiseDriftAlerts(store, [report], metrics)).length, 0, 'one alert per recent window');
     const text = await metrics.text();
     assert.match(text, /warden_drift_alerts_total\{agent="test-agent",dimension="tool_mix"\} 1/);
@@ -62,7 +70,13 @@ describe('drift alerts', () => {
   });
 
   it('raises nothing for a stable agent checked every day for three weeks', async () => {
-    const store = await simulate(28, 40, () => 0.3, () => 1, 11);
+    const store = await simulate(
+      28,
+      40,
+      () => 0.3,
+      () => 1,
+      11,
+    );
     let checks = 0;
     for (let day = 8; day <= 28; day++) {
       const [report] = await checkDrift(store, { agent: 'test-agent', now: START + day * DAY });
@@ -77,7 +91,13 @@ describe('drift alerts', () => {
   });
 
   it('gives no verdict on too few runs', async () => {
-    const store = await simulate(2, 10, () => 0.3, () => 1, 3);
+    const store = await simulate(
+      2,
+      10,
+      () => 0.3,
+      () => 1,
+      3,
+    );
     const [report] = await checkDrift(store, { agent: 'test-agent', now: START + 2 * DAY });
     assert.equal(report?.status, 'insufficient_data');
   });

@@ -84,25 +84,41 @@ describe('OpenTelemetry GenAI names and provider values', () => {
       'vllm.chat': 'vllm',
       'openai-compatible.chat': 'openai-compatible',
     };
-    const wellKnown = new Set<unknown>(Object.entries(semconv).filter(([k]) => k.startsWith('GEN_AI_PROVIDER_NAME_VALUE_')).map(([, v]) => v));
+    const wellKnown = new Set<unknown>(
+      Object.entries(semconv)
+        .filter(([k]) => k.startsWith('GEN_AI_PROVIDER_NAME_VALUE_'))
+        .map(([, v]) => v),
+    );
     for (const [id, name] of Object.entries(cases)) {
       assert.equal(genai.genAiProviderName(id), name, id);
       if (!['vllm', 'openai-compatible'].includes(name)) assert.ok(wellKnown.has(name), `${name} is a well-known value`);
     }
   });
 
-  it('uses the convention\'s recommended bucket boundaries', () => {
+  it("uses the convention's recommended bucket boundaries", () => {
     assert.deepEqual(genai.OPERATION_DURATION_BUCKETS, [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92]);
     assert.equal(genai.TOKEN_USAGE_BUCKETS.at(-1), 67108864);
   });
 
-  it('reads server.address and server.port from the model\'s base URL, and leaves them out when there is none', () => {
-    assert.deepEqual(modelServer(createOpenAICompatible({ name: 'x', baseURL: 'https://api.example.com/v1' }).chatModel('m')), { address: 'api.example.com', port: 443 });
+  it("reads server.address and server.port from the model's base URL, and leaves them out when there is none", () => {
+    assert.deepEqual(modelServer(createOpenAICompatible({ name: 'x', baseURL: 'https://api.example.com/v1' }).chatModel('m')), {
+      address: 'api.example.com',
+      port: 443,
+    });
     assert.deepEqual(modelServer(createOpenAICompatible({ name: 'x', baseURL: 'http://[::1]:8000/v1' }).chatModel('m')), { address: '::1', port: 8000 });
     assert.deepEqual(modelServer({ config: { baseURL: 'http://gpu-1:11434' } }), { address: 'gpu-1', port: 11434 });
     assert.equal(modelServer({ config: { baseURL: 'not a url' } }), undefined);
     assert.equal(modelServer({ provider: 'warden.simulated' }), undefined);
-    assert.equal(modelServer({ config: { url: () => { throw new Error('boom'); } } }), undefined);
+    assert.equal(
+      modelServer({
+        config: {
+          url: () => {
+            throw new Error('boom');
+          },
+        },
+      }),
+      undefined,
+    );
   });
 });
 
@@ -163,7 +179,9 @@ describe('chat spans and GenAI client metrics from a real AI SDK provider', () =
     assert.match(text, /# TYPE gen_ai_client_operation_duration_seconds histogram/);
     assert.match(
       text,
-      new RegExp(`gen_ai_client_operation_duration_seconds_count\\{gen_ai_operation_name="chat",gen_ai_provider_name="vllm",gen_ai_request_model="llama-3",gen_ai_response_model="llama-3-served-2026",server_address="127.0.0.1",server_port="${port}",error_type=""\\} 1`),
+      new RegExp(
+        `gen_ai_client_operation_duration_seconds_count\\{gen_ai_operation_name="chat",gen_ai_provider_name="vllm",gen_ai_request_model="llama-3",gen_ai_response_model="llama-3-served-2026",server_address="127.0.0.1",server_port="${port}",error_type=""\\} 1`,
+      ),
     );
     assert.match(text, /gen_ai_client_operation_duration_seconds_count\{[^}]*error_type="server_error"\} 1/);
     assert.match(text, /gen_ai_client_operation_duration_seconds_bucket\{[^}]*le="81.92"/);
@@ -183,11 +201,32 @@ registerHooks({ load(url, context, next) {
 } });
 `,
     );
-    const out = spawnSync(process.execPath, ['--conditions=warden-source', '--import', hook, '--input-type=module', '-e', `await import(${JSON.stringify(resolve('src/index.ts'))}); console.log('ok');`], { encoding: 'utf8' });
+    const out = spawnSync(
+      process.execPath,
+      [
+        '--conditions=warden-source',
+        '--import',
+        hook,
+        '--input-type=module',
+        '-e',
+        `await import(${JSON.stringify(resolve('src/index.ts'))}); console.log('ok');`,
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(out.stdout.trim(), 'ok', out.stderr);
-    const loaded = new Set(out.stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => l.slice(7)));
+    const loaded = new Set(
+      out.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('LOADED '))
+        .map((l) => l.slice(7)),
+    );
     assert.ok(loaded.has('@opentelemetry/api'), 'the hook saw the packages Warden does load');
-    for (const name of ['@opentelemetry/sdk-trace', '@opentelemetry/sdk-metrics', '@opentelemetry/semantic-conventions', '@opentelemetry/exporter-trace-otlp-http']) {
+    for (const name of [
+      '@opentelemetry/sdk-trace',
+      '@opentelemetry/sdk-metrics',
+      '@opentelemetry/semantic-conventions',
+      '@opentelemetry/exporter-trace-otlp-http',
+    ]) {
       assert.ok(!loaded.has(name), `importing Warden loaded ${name}`);
     }
   });

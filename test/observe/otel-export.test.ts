@@ -41,7 +41,10 @@ describe('OpenTelemetry spans over OTLP/HTTP', () => {
     const spans = receiver.spans.filter((s) => s.attributes['warden.run.id'] === parked.runId || s.traceId === traceIdOf(parked.runId));
     const agents = spans.filter((s) => s.name === 'invoke_agent test-agent');
     assert.equal(agents.length, 2, 'one invoke_agent span per session: before and after the approval');
-    assert.ok(spans.every((s) => s.traceId === traceIdOf(parked.runId)), 'every span is in the run tree trace');
+    assert.ok(
+      spans.every((s) => s.traceId === traceIdOf(parked.runId)),
+      'every span is in the run tree trace',
+    );
     assert.equal(spans[0]?.resource['service.name'], 'support');
     const [first, second] = agents.sort((a, b) => Number(a.attributes['warden.session']) - Number(b.attributes['warden.session']));
     assert.ok(first && second);
@@ -85,7 +88,10 @@ describe('OpenTelemetry spans over OTLP/HTTP', () => {
   });
 
   it('records message contents only when opted in, and marks failed retried calls', async () => {
-    const tracing = tracingFromEnv({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${endpoint}/v1/traces`, OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true' })!;
+    const tracing = tracingFromEnv({
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${endpoint}/v1/traces`,
+      OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true',
+    })!;
     const { warden } = testWarden();
     tracing.attach(warden);
     const agent = scriptedAgent(
@@ -109,7 +115,9 @@ describe('OpenTelemetry spans over OTLP/HTTP', () => {
   it('exports from the CLI when OTEL_EXPORTER_OTLP_ENDPOINT is set', async () => {
     const before = receiver.spans.length;
     const db = join(tempDir(), 'w.db');
-    const out = await runCli(['run', 'examples/support-desk.ts', '--input', 'Refund order 1042', '--db', db, '--json'], { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint });
+    const out = await runCli(['run', 'examples/support-desk.ts', '--input', 'Refund order 1042', '--db', db, '--json'], {
+      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+    });
     assert.equal(out.code, 4, out.stderr);
     const runId = JSON.parse(out.stdout).runId as string;
     const spans = receiver.spans.slice(before).filter((s) => s.traceId === traceIdOf(runId));

@@ -59,8 +59,14 @@ describe('deterministic replay', () => {
     assert.equal(report.identical, true);
     const broken = JSON.parse(text);
     broken.events.splice(3, 1);
-    assert.throws(() => readRunExport(JSON.stringify(broken), 'run.json'), (e) => isWardenError(e, 'INVALID_ARGUMENT') && /expected seq 4/.test(e.message));
-    assert.throws(() => readRunExport('{"hello":1}', 'x.json'), (e) => isWardenError(e, 'INVALID_ARGUMENT') && /not a Warden run export/.test(e.message));
+    assert.throws(
+      () => readRunExport(JSON.stringify(broken), 'run.json'),
+      (e) => isWardenError(e, 'INVALID_ARGUMENT') && /expected seq 4/.test(e.message),
+    );
+    assert.throws(
+      () => readRunExport('{"hello":1}', 'x.json'),
+      (e) => isWardenError(e, 'INVALID_ARGUMENT') && /not a Warden run export/.test(e.message),
+    );
   });
 
   it('reproduces a tool timeout and a loop stop', async () => {
@@ -85,7 +91,9 @@ describe('deterministic replay', () => {
 
   it('reports the first divergence when the agent changed since the run', async () => {
     const { store, runId, tools } = await recordApprovedRefund();
-    const stricter = scriptedAgent(refundTurns(250), tools, { policy: { rules: [{ name: 'no-refunds', tools: ['refund'], decision: 'deny', reason: 'refunds are paused' }] } });
+    const stricter = scriptedAgent(refundTurns(250), tools, {
+      policy: { rules: [{ name: 'no-refunds', tools: ['refund'], decision: 'deny', reason: 'refunds are paused' }] },
+    });
     const report = await replayRun(await store.loadEvents(runId), { agent: stricter });
     assert.equal(report.identical, false);
     assert.equal(report.divergence?.kind, 'now_denied');
@@ -123,7 +131,9 @@ describe('what-if replay', () => {
     assert.equal(ceiling.replayed.stopReason, 'cost_ceiling');
 
     const { warden, store: loopStore } = testWarden();
-    const looping = scriptedAgent([{ toolCalls: [{ tool: 'lookup_order', args: { orderId: '9' } }] }], tools, { loopDetection: { repeats: 50, noProgressSteps: 50 } });
+    const looping = scriptedAgent([{ toolCalls: [{ tool: 'lookup_order', args: { orderId: '9' } }] }], tools, {
+      loopDetection: { repeats: 50, noProgressSteps: 50 },
+    });
     const loop = await warden.run(looping, 'loop');
     assert.equal(loop.stopReason, 'max_steps');
     const tight = scriptedAgent([{ text: 'unused' }], tools);
@@ -138,7 +148,9 @@ describe('what-if replay', () => {
     const tools = supportTools(new SideEffects());
     for (const amount of [20, 40, 60]) await warden.run(scriptedAgent(refundTurns(amount), tools), `refund ${amount}`);
     await warden.run(scriptedAgent([{ text: 'Hello!' }], tools), 'hi');
-    const strict = scriptedAgent([{ text: 'unused' }], tools, { policy: { rules: [{ name: 'big', tools: ['refund'], when: (a: { amount: number }) => a.amount > 30, decision: 'deny' }] } });
+    const strict = scriptedAgent([{ text: 'unused' }], tools, {
+      policy: { rules: [{ name: 'big', tools: ['refund'], when: (a: { amount: number }) => a.amount > 30, decision: 'deny' }] },
+    });
     const summary = await replayMany({ store, agentFor: async () => strict, mode: 'what-if', agentName: 'test-agent' });
     assert.equal(summary.runs, 4);
     assert.equal(summary.identical, 2);

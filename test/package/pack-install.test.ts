@@ -85,7 +85,12 @@ describe('the packed package, installed into a project of its own', { timeout: 6
 
   before(() => {
     const work = tempDir('warden-pack-');
-    const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { cwd: ROOT, env: ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', work], {
+      cwd: ROOT,
+      env: ENV,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     tarball = join(work, packed.trim().split('\n').at(-1)!);
     project = join(work, 'app');
     mkdirSync(project);
@@ -134,7 +139,10 @@ describe('the packed package, installed into a project of its own', { timeout: 6
     it(`runs on Node ${version} too (the engines range claims it)`, () => {
       const nodeDir = join(dirname(project), `node-${version}`);
       mkdirSync(nodeDir);
-      ok(run('npm', ['install', '--no-audit', '--no-fund', '--no-package-lock', '--prefix', nodeDir, `node@${version}`], nodeDir), `npm install node@${version}`);
+      ok(
+        run('npm', ['install', '--no-audit', '--no-fund', '--no-package-lock', '--prefix', nodeDir, `node@${version}`], nodeDir),
+        `npm install node@${version}`,
+      );
       const node = join(nodeDir, 'node_modules/.bin/node');
       assert.equal(ok(run(node, ['--version'], project), 'node --version').trim(), `v${version}`);
       const out = JSON.parse(ok(run(node, ['program.js'], project), `node ${version} program.js`).trim());

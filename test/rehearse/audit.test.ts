@@ -65,7 +65,8 @@ describe('warden rehearse (CLI)', () => {
     assert.equal(report.requests, 300);
     assert.equal(report.profile.name, 'calm');
     assert.equal(report.cost.projection.volumePerDay, 1000);
-    for (const section of ['stopConditions', 'permissions', 'observability', 'cost', 'coordination', 'answers', 'timing']) assert.ok(section in report, section);
+    for (const section of ['stopConditions', 'permissions', 'observability', 'cost', 'coordination', 'answers', 'timing'])
+      assert.ok(section in report, section);
     assert.match(run.stderr, /rehearsal 300\/300 · [\d,]+\/s · completed/);
     assert.doesNotMatch(run.stderr, /\r/);
   });

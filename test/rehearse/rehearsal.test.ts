@@ -37,7 +37,13 @@ describe('warden rehearse on the example agent', () => {
     const report = buildReport(outcome, 50_000);
 
     assert.equal(report.requests, 3000);
-    assert.deepEqual(report.checks, { everyRunEnded: true, noUnapprovedDestructive: true, completeTraces: true, noCeilingBreach: true, noOpenReservations: true });
+    assert.deepEqual(report.checks, {
+      everyRunEnded: true,
+      noUnapprovedDestructive: true,
+      completeTraces: true,
+      noCeilingBreach: true,
+      noOpenReservations: true,
+    });
     assert.equal(report.cost.ceilingBreaches, 0);
     assert.equal(report.observability.completeShare, 1);
     // The storm really happened: every failure mode left its mark in the logs.

@@ -10,7 +10,16 @@ import { buildReport } from '../../src/rehearse/report.ts';
 import { reportHtml } from '../../src/rehearse/report-html.ts';
 import { tempDir } from '../helpers.ts';
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 describe('the HTML rehearsal report', () => {
   it('renders in a real headless Chromium with the four answers, four drawn charts, no console error and no network', async () => {

@@ -8,10 +8,7 @@ import { isWardenError } from '../../src/core/errors.ts';
 import { scriptedAgent, SideEffects, supportTools, tempDir, testWarden } from '../helpers.ts';
 import { join } from 'node:path';
 
-const deleteThenAnswer = [
-  { toolCalls: [{ tool: 'delete_account', args: { customerId: 'c-77' } }] },
-  { text: 'Account deleted.' },
-];
+const deleteThenAnswer = [{ toolCalls: [{ tool: 'delete_account', args: { customerId: 'c-77' } }] }, { text: 'Account deleted.' }];
 
 describe('least privilege and durable approval', () => {
   it('parks a delete-tier call until a person approves those exact arguments', async () => {
@@ -105,7 +102,10 @@ describe('least privilege and durable approval', () => {
     const { warden } = testWarden();
     const parked = await warden.run(agent, 'refunds');
     assert.equal(parked.status, 'waiting_approval');
-    assert.deepEqual(parked.toolCalls.map((c) => c.status), ['executed', 'pending_approval']);
+    assert.deepEqual(
+      parked.toolCalls.map((c) => c.status),
+      ['executed', 'pending_approval'],
+    );
     assert.equal(effects.count('refund'), 1);
   });
 
@@ -164,11 +164,19 @@ describe('least privilege and durable approval', () => {
 
   it('applies deny rules before anything runs', async () => {
     const effects = new SideEffects();
-    const agent = scriptedAgent(
-      [{ toolCalls: [{ tool: 'refund', args: { orderId: '9', amount: 5 } }] }, { text: 'ok' }],
-      supportTools(effects),
-      { policy: { rules: [{ name: 'no-refunds-for-9', tools: ['refund'], when: (a: { orderId: string }) => a.orderId === '9', decision: 'deny', reason: 'order 9 is under dispute' }] } },
-    );
+    const agent = scriptedAgent([{ toolCalls: [{ tool: 'refund', args: { orderId: '9', amount: 5 } }] }, { text: 'ok' }], supportTools(effects), {
+      policy: {
+        rules: [
+          {
+            name: 'no-refunds-for-9',
+            tools: ['refund'],
+            when: (a: { orderId: string }) => a.orderId === '9',
+            decision: 'deny',
+            reason: 'order 9 is under dispute',
+          },
+        ],
+      },
+    });
     const result = await testWarden().warden.run(agent, 'x');
     assert.equal(result.toolCalls[0]?.status, 'denied');
     assert.equal(result.toolCalls[0]?.rule, 'rule:no-refunds-for-9');

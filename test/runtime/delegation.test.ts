@@ -48,7 +48,9 @@ describe('sub-agents', () => {
 
   it('parks the parent while a child waits for a person, and goes on once it is decided', async () => {
     const effects = new SideEffects();
-    const cleaner = agentOf('cleaner', [{ toolCalls: [{ tool: 'delete_account', args: { customerId: 'c-1' } }] }, { text: 'Deleted.' }], { tools: supportTools(effects) });
+    const cleaner = agentOf('cleaner', [{ toolCalls: [{ tool: 'delete_account', args: { customerId: 'c-1' } }] }, { text: 'Deleted.' }], {
+      tools: supportTools(effects),
+    });
     const lead = agentOf('lead', [{ toolCalls: [delegate('cleaner', 'remove c-1')] }, { text: 'Cleaner says done.' }], { delegates: [cleaner] });
     const { warden } = testWarden();
     const parked = await warden.run(lead, 'clean up');
@@ -97,13 +99,18 @@ describe('sub-agents', () => {
   });
 
   it('cancels every descendant when the parent is cancelled', async () => {
-    const cleaner = agentOf('cleaner', [{ toolCalls: [{ tool: 'delete_account', args: { customerId: 'c-1' } }] }, { text: 'x' }], { tools: supportTools(new SideEffects()) });
+    const cleaner = agentOf('cleaner', [{ toolCalls: [{ tool: 'delete_account', args: { customerId: 'c-1' } }] }, { text: 'x' }], {
+      tools: supportTools(new SideEffects()),
+    });
     const lead = agentOf('lead', [{ toolCalls: [delegate('cleaner', 'remove')] }, { text: 'x' }], { delegates: [cleaner] });
     const { warden, store } = testWarden();
     const parked = await warden.run(lead, 'go');
     await warden.cancel(parked.runId, { by: 'ops' });
     const tree = await store.listRuns({ rootRunId: parked.runId });
-    assert.ok(tree.every((r) => r.status === 'cancelled'), JSON.stringify(tree.map((r) => r.status)));
+    assert.ok(
+      tree.every((r) => r.status === 'cancelled'),
+      JSON.stringify(tree.map((r) => r.status)),
+    );
     const pending = await store.listInterventions({ status: 'pending' });
     assert.equal(pending.length, 0, 'no approval is left waiting for a cancelled run');
   });
@@ -120,13 +127,27 @@ describe('sub-agents', () => {
       const leaves = Array.from({ length: 1 + Math.floor(random() * 4) }, (_, i) => leaf(i));
       const midCount = 1 + Math.floor(random() * 3);
       const mids = Array.from({ length: midCount }, (_, m) =>
-        agentOf(`mid${m}`, [{ toolCalls: leaves.map((l) => delegate(l.name, 'dig')), ...heavy() }, { text: 'mid done', ...heavy() }], { delegates: leaves, limits: { maxCostUsd: 1, maxOutputTokens: 4000 } }),
+        agentOf(
+          `mid${m}`,
+          [
+            { toolCalls: leaves.map((l) => delegate(l.name, 'dig')), ...heavy() },
+            { text: 'mid done', ...heavy() },
+          ],
+          { delegates: leaves, limits: { maxCostUsd: 1, maxOutputTokens: 4000 } },
+        ),
       );
-      const root = agentOf('root', [{ toolCalls: mids.map((m) => delegate(m.name, 'split')), ...heavy() }, { text: 'root done', ...heavy() }], {
-        delegates: mids,
-        parallelToolCalls: 4,
-        limits: { maxCostUsd: ceiling, maxOutputTokens: 4000, maxSteps: 6, maxToolCalls: 8, maxRetries: 3, maxWallMs: 60_000 },
-      });
+      const root = agentOf(
+        'root',
+        [
+          { toolCalls: mids.map((m) => delegate(m.name, 'split')), ...heavy() },
+          { text: 'root done', ...heavy() },
+        ],
+        {
+          delegates: mids,
+          parallelToolCalls: 4,
+          limits: { maxCostUsd: ceiling, maxOutputTokens: 4000, maxSteps: 6, maxToolCalls: 8, maxRetries: 3, maxWallMs: 60_000 },
+        },
+      );
       const result = await warden.run(root, `tree ${n}`);
       const key = result.stopReason ?? result.status;
       outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
@@ -159,12 +180,17 @@ describe('sub-agents', () => {
         return { n };
       },
     });
-    const agent = agentOf('fan', [{ toolCalls: [1, 2, 3, 4, 5].map((n) => ({ tool: 'slow', args: { n } })) }, { text: 'ok' }], { tools: [slow], parallelToolCalls: 3 });
+    const agent = agentOf('fan', [{ toolCalls: [1, 2, 3, 4, 5].map((n) => ({ tool: 'slow', args: { n } })) }, { text: 'ok' }], {
+      tools: [slow],
+      parallelToolCalls: 3,
+    });
     const { warden } = testWarden();
     const result = await warden.run(agent, 'go');
     assert.equal(result.status, 'completed');
     assert.equal(live.max, 3);
-    const order = (await warden.events(result.runId)).filter((e) => e.type === 'tool.succeeded').map((e) => e.type === 'tool.succeeded' && (e.data.result as { n: number }).n);
+    const order = (await warden.events(result.runId))
+      .filter((e) => e.type === 'tool.succeeded')
+      .map((e) => e.type === 'tool.succeeded' && (e.data.result as { n: number }).n);
     assert.deepEqual(order, [1, 2, 3, 4, 5]);
   });
 });

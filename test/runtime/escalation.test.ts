@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { isWardenError } from '../../src/core/errors.ts';
 import { scriptedAgent, SideEffects, supportTools, testWarden } from '../helpers.ts';
 
-const lookup = (orderId: string, confidence?: number) => ({ toolCalls: [{ tool: 'lookup_order', args: { orderId } }], ...(confidence !== undefined ? { confidence } : {}) });
+const lookup = (orderId: string, confidence?: number) => ({
+  toolCalls: [{ tool: 'lookup_order', args: { orderId } }],
+  ...(confidence !== undefined ? { confidence } : {}),
+});
 
 describe('confidence-based escalation', () => {
   it('sends a step scored below the threshold to a person, with the evidence, and runs nothing', async () => {
@@ -41,7 +44,10 @@ describe('confidence-based escalation', () => {
     await warden.decideEscalation(parked.pending!.id, { decision: 'edit', args: { orderId: '2001' }, by: 'ana', reason: 'wrong order' });
     const done = await warden.execute(agent, parked.runId);
     assert.equal(done.status, 'completed');
-    assert.deepEqual(effects.calls.map((c) => c.args), [{ orderId: '2001' }]);
+    assert.deepEqual(
+      effects.calls.map((c) => c.args),
+      [{ orderId: '2001' }],
+    );
     const decided = (await warden.events(parked.runId)).find((e) => e.type === 'escalation.decided');
     assert.equal(decided?.type === 'escalation.decided' && decided.data.by, 'ana');
   });
@@ -49,7 +55,10 @@ describe('confidence-based escalation', () => {
   it('still applies the policy to edited arguments', async () => {
     const effects = new SideEffects();
     const agent = scriptedAgent(
-      [{ toolCalls: [{ tool: 'refund', args: { orderId: '1', amount: 20 } }], confidence: 0.1 }, { text: 'done', confidence: 0.9 }],
+      [
+        { toolCalls: [{ tool: 'refund', args: { orderId: '1', amount: 20 } }], confidence: 0.1 },
+        { text: 'done', confidence: 0.9 },
+      ],
       supportTools(effects),
       { escalation: { threshold: 0.6 } },
     );
@@ -65,9 +74,8 @@ describe('confidence-based escalation', () => {
     const agent = scriptedAgent([lookup('1042', 0.2)], supportTools(new SideEffects()), { escalation: { threshold: 0.6 } });
     const { warden } = testWarden();
     const parked = await warden.run(agent, 'go');
-    await assert.rejects(
-      warden.decideEscalation(parked.pending!.id, { decision: 'edit', args: { orderId: 42 }, by: 'ana' }, agent),
-      (e) => isWardenError(e, 'INVALID_TOOL_ARGS'),
+    await assert.rejects(warden.decideEscalation(parked.pending!.id, { decision: 'edit', args: { orderId: 42 }, by: 'ana' }, agent), (e) =>
+      isWardenError(e, 'INVALID_TOOL_ARGS'),
     );
   });
 

@@ -43,10 +43,7 @@ describe('a governed run', () => {
   it('stops a run that makes no progress for the configured number of steps', async () => {
     const effects = new SideEffects();
     const agent = scriptedAgent(
-      [
-        { toolCalls: [{ tool: 'lookup_order', args: { orderId: 'a' } }] },
-        { toolCalls: [{ tool: 'lookup_order', args: { orderId: 'b' } }] },
-      ],
+      [{ toolCalls: [{ tool: 'lookup_order', args: { orderId: 'a' } }] }, { toolCalls: [{ tool: 'lookup_order', args: { orderId: 'b' } }] }],
       supportTools(effects),
       { loopDetection: { repeats: 50, noProgressSteps: 3 }, limits: { maxSteps: 40, maxToolCalls: 40 } },
     );
@@ -75,9 +72,20 @@ describe('a governed run', () => {
   it('stops at maxToolCalls', async () => {
     let n = 0;
     const counter = defineTool({ name: 'next', description: 'n', tier: 'read', input: z.object({}), execute: () => ++n });
-    const agent = scriptedAgent([{ toolCalls: [{ tool: 'next', args: {} }, { tool: 'next', args: {} }] }], [counter], {
-      limits: { maxToolCalls: 3, maxSteps: 10 },
-    });
+    const agent = scriptedAgent(
+      [
+        {
+          toolCalls: [
+            { tool: 'next', args: {} },
+            { tool: 'next', args: {} },
+          ],
+        },
+      ],
+      [counter],
+      {
+        limits: { maxToolCalls: 3, maxSteps: 10 },
+      },
+    );
     const result = await testWarden().warden.run(agent, 'count');
     assert.equal(result.stopReason, 'max_tool_calls');
     assert.equal(n, 3);
@@ -105,10 +113,7 @@ describe('a governed run', () => {
 
   it('never runs an unknown tool; the model is told and may recover', async () => {
     const effects = new SideEffects();
-    const agent = scriptedAgent(
-      [{ toolCalls: [{ tool: 'drop_database', args: {} }] }, { text: 'Sorry, I cannot do that.' }],
-      supportTools(effects),
-    );
+    const agent = scriptedAgent([{ toolCalls: [{ tool: 'drop_database', args: {} }] }, { text: 'Sorry, I cannot do that.' }], supportTools(effects));
     const { warden } = testWarden();
     const result = await warden.run(agent, 'drop it');
     assert.equal(result.status, 'completed');
@@ -132,10 +137,13 @@ describe('a governed run', () => {
     );
     const result = await testWarden().warden.run(agent, 'refund');
     assert.equal(result.status, 'completed');
-    assert.deepEqual(result.toolCalls.map((c) => [c.status, c.error?.code]), [
-      ['rejected', 'INVALID_TOOL_ARGS'],
-      ['rejected', 'INVALID_TOOL_ARGS'],
-    ]);
+    assert.deepEqual(
+      result.toolCalls.map((c) => [c.status, c.error?.code]),
+      [
+        ['rejected', 'INVALID_TOOL_ARGS'],
+        ['rejected', 'INVALID_TOOL_ARGS'],
+      ],
+    );
     assert.equal(effects.calls.length, 0);
   });
 
@@ -172,7 +180,16 @@ describe('a governed run', () => {
   });
 
   it('reports a tool that fails after its retries to the model, which can go on', async () => {
-    const broken = defineTool({ name: 'broken', description: 'b', tier: 'read', retries: 1, input: z.object({}), execute: () => { throw new Error('boom'); } });
+    const broken = defineTool({
+      name: 'broken',
+      description: 'b',
+      tier: 'read',
+      retries: 1,
+      input: z.object({}),
+      execute: () => {
+        throw new Error('boom');
+      },
+    });
     const agent = scriptedAgent([{ toolCalls: [{ tool: 'broken', args: {} }] }, { text: 'it is broken' }], [broken]);
     const result = await testWarden().warden.run(agent, 'x');
     assert.equal(result.status, 'completed');

@@ -11,7 +11,10 @@ import { spawnSync } from 'node:child_process';
 
 describe('memory', () => {
   it('keeps no heap per finished run: 2,000 runs with two tool calls each leave under 1 KB a run behind', () => {
-    const out = spawnSync(process.execPath, ['--expose-gc', '--conditions=warden-source', 'test/fixtures/heap-runs.ts'], { encoding: 'utf8', timeout: 120_000 });
+    const out = spawnSync(process.execPath, ['--expose-gc', '--conditions=warden-source', 'test/fixtures/heap-runs.ts'], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     assert.equal(out.status, 0, out.stderr);
     const { perRunBytes } = JSON.parse(out.stdout.trim().split('\n').at(-1)!);
     // The run's rows live in the (in-memory) store, which grows by design: under 1 KB of heap a run

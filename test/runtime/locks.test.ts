@@ -56,8 +56,20 @@ function overlaps(spans: Span[]): number {
 describe('entity locks (lockKey)', () => {
   it('records no wait for a lock nobody else held, however the clock moves', async () => {
     let clock = 0;
-    const tool = defineTool({ name: 'touch', description: 'Touch', tier: 'write', input: z.object({ id: z.string() }), lockKey: ({ id }) => id, execute: () => ({ ok: true }) });
-    const agent = defineAgent({ name: 'locker', instructions: 'x', model: simulated.script([{ toolCalls: [{ tool: 'touch', args: { id: 'a' } }] }, { text: 'done' }]), tools: [tool] });
+    const tool = defineTool({
+      name: 'touch',
+      description: 'Touch',
+      tier: 'write',
+      input: z.object({ id: z.string() }),
+      lockKey: ({ id }) => id,
+      execute: () => ({ ok: true }),
+    });
+    const agent = defineAgent({
+      name: 'locker',
+      instructions: 'x',
+      model: simulated.script([{ toolCalls: [{ tool: 'touch', args: { id: 'a' } }] }, { text: 'done' }]),
+      tools: [tool],
+    });
     // A clock that ticks on every read: the old code called the store's own time a wait.
     const warden = createWarden({ store: createSqliteStore({ path: ':memory:' }), now: () => (clock += 1) });
     const result = await warden.run(agent, 'go');
@@ -104,7 +116,9 @@ describe('entity locks (lockKey)', () => {
       lockKey: (args) => args.orderId,
       execute: async () => {
         // Hold the lock until the child has asked for it and ended (no sleep that hopes it was long enough).
-        await waitFor(async () => (await store.listRuns()).some((r) => r.agent === 'helper' && r.status !== 'queued' && r.status !== 'running'), { message: 'the child run to end' });
+        await waitFor(async () => (await store.listRuns()).some((r) => r.agent === 'helper' && r.status !== 'queued' && r.status !== 'running'), {
+          message: 'the child run to end',
+        });
         return { ok: true };
       },
     });
@@ -112,7 +126,12 @@ describe('entity locks (lockKey)', () => {
       name: 'boss',
       instructions: 'boss',
       model: simulated.script([
-        { toolCalls: [{ tool: 'refund', args: { orderId: '1042', amount: 1 } }, { tool: 'delegate_helper', args: { task: 'refund 1042 too' } }] },
+        {
+          toolCalls: [
+            { tool: 'refund', args: { orderId: '1042', amount: 1 } },
+            { tool: 'delegate_helper', args: { task: 'refund 1042 too' } },
+          ],
+        },
         { text: 'done' },
       ]),
       tools: [slowParentRefund],
@@ -137,7 +156,10 @@ describe('the kill switch', () => {
     const b = await warden.submit(slow, 'b');
     const c = await warden.submit(other, 'c');
     const stopped = await warden.stop({ agent: 'slow-one' }, { by: 'ops', reason: 'incident' });
-    assert.deepEqual(stopped.map((r) => r.status), ['cancelled', 'cancelled']);
+    assert.deepEqual(
+      stopped.map((r) => r.status),
+      ['cancelled', 'cancelled'],
+    );
     assert.equal((await warden.inspect(a)).stopReason, 'cancelled');
     assert.equal((await warden.inspect(b)).status, 'cancelled');
     assert.equal((await warden.inspect(c)).status, 'queued');

@@ -85,7 +85,10 @@ describe('plan verification', () => {
     assert.equal(verified.length, 1);
     const assessed = events.filter((e) => e.type === 'step.assessed').map((e) => e.data.planStep);
     assert.deepEqual(assessed, ['find', 'voucher']);
-    assert.deepEqual(effects.calls.map((c) => c.tool), ['find_customer', 'send_voucher']);
+    assert.deepEqual(
+      effects.calls.map((c) => c.tool),
+      ['find_customer', 'send_voucher'],
+    );
   });
 
   for (const [name, plan, code] of [
@@ -126,7 +129,10 @@ describe('plan verification', () => {
       assert.equal(result.stopReason, 'plan_rejected');
       const { rejected, toolsStarted } = await planEvents(warden, result.runId);
       assert.equal(rejected.length, 2, 'rejected, sent back once, rejected again');
-      assert.ok(rejected[0]?.data.issues.some((i) => i.code === code), JSON.stringify(rejected[0]?.data.issues));
+      assert.ok(
+        rejected[0]?.data.issues.some((i) => i.code === code),
+        JSON.stringify(rejected[0]?.data.issues),
+      );
       assert.equal(toolsStarted.length, 0);
       assert.equal(effects.calls.length, 0);
     });
@@ -134,7 +140,10 @@ describe('plan verification', () => {
 
   it('rejects a plan whose estimated cost does not fit what is left of the ceiling', async () => {
     const effects = new SideEffects();
-    const steps = [goodPlan.steps[0], ...Array.from({ length: 6 }, (_, i) => ({ id: `v${i}`, tool: 'send_voucher', args: { customerId: { $ref: 'find.customerId' }, amount: 10 } }))];
+    const steps = [
+      goodPlan.steps[0],
+      ...Array.from({ length: 6 }, (_, i) => ({ id: `v${i}`, tool: 'send_voucher', args: { customerId: { $ref: 'find.customerId' }, amount: 10 } })),
+    ];
     const agent = scriptedAgent([planTurn({ steps })], shopTools(effects), { plan: { maxRejections: 0 }, limits: { maxCostUsd: 0.05 } });
     const { warden } = testWarden();
     const result = await warden.run(agent, 'go');
@@ -195,7 +204,10 @@ describe('plan verification', () => {
     const rejected = events.find((e) => e.type === 'tool.rejected');
     assert.equal(rejected?.type === 'tool.rejected' && rejected.data.error.code, 'PLAN_DEVIATION');
     assert.equal(events.filter((e) => e.type === 'plan.amended').length, 1);
-    assert.deepEqual(effects.calls.map((c) => c.tool), ['find_customer']);
+    assert.deepEqual(
+      effects.calls.map((c) => c.tool),
+      ['find_customer'],
+    );
   });
 
   it('escalates a departure from the plan when configured to', async () => {
@@ -238,7 +250,10 @@ describe('plan verification', () => {
     await warden.approve(parked.pending!.id, { by: 'ana' });
     const next = await warden.execute(agent, parked.runId);
     assert.equal(next.status, 'waiting_approval', 'the unplanned delete waits for its own approval');
-    assert.deepEqual(effects.calls.map((c) => c.tool), ['find_customer', 'close_account']);
+    assert.deepEqual(
+      effects.calls.map((c) => c.tool),
+      ['find_customer', 'close_account'],
+    );
     const events = await warden.events(parked.runId);
     const covered = events.find((e) => e.type === 'approval.decided' && e.data.approvalId.includes('#close'));
     assert.ok(covered, 'the planned delete carries a recorded approval of those exact arguments');

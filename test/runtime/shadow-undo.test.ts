@@ -85,7 +85,11 @@ describe('shadow mode', () => {
     const result = await warden.run(agent, 'go', { shadow: true });
     assert.equal(result.status, 'completed', 'a delete in shadow mode does not wait for a person: nothing happens');
     assert.equal(result.mode, 'shadow');
-    assert.deepEqual(effects.calls.map((c) => c.tool), ['lookup'], 'only the read really ran');
+    assert.deepEqual(
+      effects.calls.map((c) => c.tool),
+      ['lookup'],
+      'only the read really ran',
+    );
     const shadowed = (await warden.events(result.runId)).filter((e) => e.type === 'tool.shadowed');
     assert.deepEqual(
       shadowed.map((e) => e.type === 'tool.shadowed' && [e.data.tool, e.data.decision]),
@@ -95,7 +99,10 @@ describe('shadow mode', () => {
       ],
     );
     assert.deepEqual(shadowed[0]?.type === 'tool.shadowed' && shadowed[0]?.data.standIn, { credited: 20, shadow: true });
-    assert.deepEqual(result.toolCalls.map((c) => c.status), ['executed', 'shadowed', 'shadowed']);
+    assert.deepEqual(
+      result.toolCalls.map((c) => c.status),
+      ['executed', 'shadowed', 'shadowed'],
+    );
   });
 
   it('follows the agent default and the tenant setting, and passes the mode to child runs', async () => {
@@ -114,23 +121,38 @@ describe('shadow mode', () => {
 describe('undo', () => {
   it('reverses executed calls in reverse order exactly once and lists the irreversible ones', async () => {
     const effects = new SideEffects();
-    const agent = scriptedAgent([credit('a1', 10), { toolCalls: [{ tool: 'notify', args: { text: 'hi' } }] }, credit('a2', 30), { text: 'done' }], ledgerTools(effects));
+    const agent = scriptedAgent(
+      [credit('a1', 10), { toolCalls: [{ tool: 'notify', args: { text: 'hi' } }] }, credit('a2', 30), { text: 'done' }],
+      ledgerTools(effects),
+    );
     const { warden } = testWarden();
     const run = await warden.run(agent, 'go');
     const dry = await warden.undo(agent, run.runId, { by: 'ana', dryRun: true });
     assert.equal(dry.status, 'planned');
-    assert.deepEqual(dry.steps.map((st) => st.tool), ['credit', 'notify', 'credit']);
+    assert.deepEqual(
+      dry.steps.map((st) => st.tool),
+      ['credit', 'notify', 'credit'],
+    );
     assert.equal(effects.count('undo:credit'), 0, 'a dry run changes nothing');
 
     const report = await warden.undo(agent, run.runId, { by: 'ana', reason: 'wrong batch' });
     assert.equal(report.status, 'completed');
-    assert.deepEqual(effects.calls.filter((c) => c.tool === 'undo:credit').map((c) => (c.args as { account: string }).account), ['a2', 'a1']);
-    assert.deepEqual(report.irreversible.map((i) => i.tool), ['notify']);
+    assert.deepEqual(
+      effects.calls.filter((c) => c.tool === 'undo:credit').map((c) => (c.args as { account: string }).account),
+      ['a2', 'a1'],
+    );
+    assert.deepEqual(
+      report.irreversible.map((i) => i.tool),
+      ['notify'],
+    );
     const again = await warden.undo(agent, run.runId, { by: 'ana' });
     assert.equal(again.status, 'completed');
     assert.equal(effects.count('undo:credit'), 2, 'never twice');
     const keys = effects.calls.filter((c) => c.tool === 'undo:credit').map((c) => c.key);
-    assert.ok(keys.every((k) => k.endsWith(':undo')), 'each compensation has its own idempotency key');
+    assert.ok(
+      keys.every((k) => k.endsWith(':undo')),
+      'each compensation has its own idempotency key',
+    );
   });
 
   it('waits for a person before reversing a delete-tier call', async () => {
@@ -180,7 +202,10 @@ describe('undo', () => {
     const { warden } = testWarden();
     const result = await warden.run(agent, 'go');
     assert.equal(result.status, 'stopped');
-    assert.deepEqual(effects.calls.filter((c) => c.tool === 'undo:credit').map((c) => (c.args as { account: string }).account), ['a2', 'a1']);
+    assert.deepEqual(
+      effects.calls.filter((c) => c.tool === 'undo:credit').map((c) => (c.args as { account: string }).account),
+      ['a2', 'a1'],
+    );
     const events = await warden.events(result.runId);
     assert.ok(events.some((e) => e.type === 'undo.completed'));
   });

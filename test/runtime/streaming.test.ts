@@ -76,7 +76,10 @@ describe('streaming a run', () => {
     assert.ok(deltas.every((d) => d.runId === result.runId));
     for (const e of await warden.events(result.runId)) {
       if (e.type !== 'model.called') continue;
-      const text = deltas.filter((d) => d.step === e.data.step && d.attempt === e.data.attempt).map((d) => d.delta).join('');
+      const text = deltas
+        .filter((d) => d.step === e.data.step && d.attempt === e.data.attempt)
+        .map((d) => d.delta)
+        .join('');
       assert.equal(text, e.data.turn.text, `step ${e.data.step} attempt ${e.data.attempt}`);
     }
     assert.deepEqual([...new Set(deltas.map((d) => `${d.step}.${d.attempt}`))], ['1.2', '2.1'], 'the failed attempt streamed nothing; the retry did');
@@ -139,7 +142,10 @@ describe('streaming a run', () => {
     const events = await warden.events(result.runId);
     const topUp = events.find((e) => e.type === 'budget.reserved' && e.data.reservationId === 'm1.1+stream');
     assert.ok(topUp, 'the rest of four bytes a token was reserved before reading on');
-    assert.ok(events.some((e) => e.type === 'budget.committed' && e.data.reservationId === 'm1.1+stream' && e.data.actualNano === 0), 'and released');
+    assert.ok(
+      events.some((e) => e.type === 'budget.committed' && e.data.reservationId === 'm1.1+stream' && e.data.actualNano === 0),
+      'and released',
+    );
     assert.equal(events.filter((e) => e.type === 'budget.overrun').length, 0);
     assert.equal(foldRun(events).openReservations.size, 0);
     assert.equal((await store.getBudget(result.runId))!.reservedNano, 0);
@@ -148,7 +154,14 @@ describe('streaming a run', () => {
   for (const how of ['cancel', 'kill switch'] as const) {
     it(`ends the stream and the run on a ${how} mid-stream, with no reservation left open`, async () => {
       const { warden, store } = testWarden();
-      const agent = defineAgent({ name: 'hanger', instructions: 'Answer.', model: hangingStreamModel('Thinking about'), tools: [], limits: { maxCostUsd: 1 }, pricing: { inputPerMTok: 1, outputPerMTok: 4 } });
+      const agent = defineAgent({
+        name: 'hanger',
+        instructions: 'Answer.',
+        model: hangingStreamModel('Thinking about'),
+        tools: [],
+        limits: { maxCostUsd: 1 },
+        pricing: { inputPerMTok: 1, outputPerMTok: 4 },
+      });
       const run = warden.stream(agent, 'question');
       const iterator = run.textStream[Symbol.asyncIterator]();
       assert.deepEqual(await iterator.next(), { done: false, value: 'Thinking about' });

@@ -9,10 +9,14 @@ const AGENT = resolve('test/fixtures/undo-agent.ts');
 
 function undoEffects(file: string): { account: string; key: string; attempt: number; pid: number }[] {
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((line) => {
-    const [, account, key, attempt, pid] = line.split(' ');
-    return { account: account ?? '', key: key ?? '', attempt: Number(attempt), pid: Number(pid) };
-  });
+  return readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [, account, key, attempt, pid] = line.split(' ');
+      return { account: account ?? '', key: key ?? '', attempt: Number(attempt), pid: Number(pid) };
+    });
 }
 
 describe('undo across SIGKILL', () => {

@@ -93,7 +93,10 @@ describe('workers when PostgreSQL restarts', () => {
       for (const w of workers) assert.equal(w.exitCode, null, 'the workers survived the outage');
 
       const runs = await direct.listRuns({ limit: RUNS * 2 });
-      assert.ok(runs.every((r) => r.status === 'completed'), JSON.stringify(runs.filter((r) => r.status !== 'completed').map((r) => [r.runId, r.status, r.error])));
+      assert.ok(
+        runs.every((r) => r.status === 'completed'),
+        JSON.stringify(runs.filter((r) => r.status !== 'completed').map((r) => [r.runId, r.status, r.error])),
+      );
       const { readFileSync } = await import('node:fs');
       const lines = readFileSync(effects, 'utf8').split('\n').filter(Boolean);
       const attempts = lines.map((l) => l.split(' ').slice(1, 3).join(' '));

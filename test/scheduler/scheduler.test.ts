@@ -57,14 +57,25 @@ describe('circuit breakers and the retry budget', () => {
       backoff: { baseMs: 0, maxMs: 0 },
     });
     const clock = virtualClock();
-    const { warden } = testWarden(':memory:', { now: clock.now, sleep: clock.sleep, scheduler: { breaker: { failures: 5, windowMs: 60_000, cooldownMs: 60_000 }, retryBudget: false } });
+    const { warden } = testWarden(':memory:', {
+      now: clock.now,
+      sleep: clock.sleep,
+      scheduler: { breaker: { failures: 5, windowMs: 60_000, cooldownMs: 60_000 }, retryBudget: false },
+    });
     const results = [];
     for (let i = 0; i < 40; i++) results.push(await warden.run(agent, `run ${i}`));
     assert.equal(executions, 5, 'after five failures the breaker refuses the calls without making them');
-    const refused = (await Promise.all(results.map((r) => warden.events(r.runId)))).flat().filter((e) => e.type === 'tool.failed' && e.data.error.code === 'BREAKER_OPEN');
+    const refused = (await Promise.all(results.map((r) => warden.events(r.runId))))
+      .flat()
+      .filter((e) => e.type === 'tool.failed' && e.data.error.code === 'BREAKER_OPEN');
     assert.ok(refused.length > 100, `calls refused by the open breaker: ${refused.length}`);
-    const opened = (await warden.events(results[1]?.runId ?? '')).concat(await warden.events(results[0]?.runId ?? '')).filter((e) => e.type === 'breaker.changed');
-    assert.ok(opened.some((e) => e.type === 'breaker.changed' && e.data.state === 'open'), 'the run whose failure opened it says so in its trace');
+    const opened = (await warden.events(results[1]?.runId ?? ''))
+      .concat(await warden.events(results[0]?.runId ?? ''))
+      .filter((e) => e.type === 'breaker.changed');
+    assert.ok(
+      opened.some((e) => e.type === 'breaker.changed' && e.data.state === 'open'),
+      'the run whose failure opened it says so in its trace',
+    );
   });
 
   it('keeps total retries within the global budget when everything fails', async () => {
@@ -117,7 +128,11 @@ describe('circuit breakers and the retry budget', () => {
     });
     const agent = defineAgent({ name: 'm', instructions: 'x', model, tools: [], limits: { maxRetries: 3 }, backoff: { baseMs: 0, maxMs: 0 } });
     const clock = virtualClock();
-    const { warden } = testWarden(':memory:', { now: clock.now, sleep: clock.sleep, scheduler: { breaker: { failures: 4, windowMs: 60_000, cooldownMs: 600_000 }, retryBudget: false } });
+    const { warden } = testWarden(':memory:', {
+      now: clock.now,
+      sleep: clock.sleep,
+      scheduler: { breaker: { failures: 4, windowMs: 60_000, cooldownMs: 600_000 }, retryBudget: false },
+    });
     for (let i = 0; i < 10; i++) {
       const r = await warden.run(agent, 'x');
       assert.equal(r.stopReason, 'max_retries');
@@ -130,20 +145,33 @@ describe('rate limits and tool concurrency', () => {
   it('records no scheduler.waited when no call had to queue for a tool slot, however the clock moves', async () => {
     let clock = 0;
     const tool = defineTool({ name: 'look', description: 'Look', tier: 'read', input: z.object({}), execute: () => ({ ok: true }) });
-    const agent = defineAgent({ name: 'looker', instructions: 'x', model: simulated.script([{ toolCalls: [{ tool: 'look', args: {} }] }, { text: 'done' }]), tools: [tool] });
+    const agent = defineAgent({
+      name: 'looker',
+      instructions: 'x',
+      model: simulated.script([{ toolCalls: [{ tool: 'look', args: {} }] }, { text: 'done' }]),
+      tools: [tool],
+    });
     // A clock that ticks on every read: the old code took any elapsed millisecond for a wait.
     for (const toolConcurrency of [{}, { look: 2 }] as Record<string, number>[]) {
       const warden = createWarden({ store: createSqliteStore({ path: ':memory:' }), now: () => (clock += 1), scheduler: { toolConcurrency } });
       const result = await warden.run(agent, 'go');
       assert.equal(result.status, 'completed');
-      assert.deepEqual((await warden.events(result.runId)).filter((e) => e.type === 'scheduler.waited'), [], JSON.stringify(toolConcurrency));
+      assert.deepEqual(
+        (await warden.events(result.runId)).filter((e) => e.type === 'scheduler.waited'),
+        [],
+        JSON.stringify(toolConcurrency),
+      );
     }
   });
 
   it("spaces model calls to the provider's requests per minute, and says so in the trace", async () => {
     const agent = scriptedAgent([{ text: 'ok' }], []);
     const clock = virtualClock();
-    const { warden } = testWarden(':memory:', { now: clock.now, sleep: clock.sleep, scheduler: { rateLimits: { 'warden.simulated': { requestsPerMinute: 2 } } } });
+    const { warden } = testWarden(':memory:', {
+      now: clock.now,
+      sleep: clock.sleep,
+      scheduler: { rateLimits: { 'warden.simulated': { requestsPerMinute: 2 } } },
+    });
     const start = clock.now();
     const results = [];
     for (let i = 0; i < 5; i++) results.push(await warden.run(agent, `r${i}`));
@@ -174,8 +202,13 @@ describe('rate limits and tool concurrency', () => {
   });
 
   it('rejects nonsense scheduler settings with INVALID_CONFIG', () => {
-    assert.throws(() => createWarden({ store: createSqliteStore({ path: ':memory:' }), scheduler: { maxQueued: { global: -1 } } }), (e) => isWardenError(e, 'INVALID_CONFIG'));
-    assert.throws(() => createWarden({ store: createSqliteStore({ path: ':memory:' }), scheduler: { retryBudget: { ratio: 2, windowMs: 1, minRetries: 1 } } }), (e) => isWardenError(e, 'INVALID_CONFIG'));
+    assert.throws(
+      () => createWarden({ store: createSqliteStore({ path: ':memory:' }), scheduler: { maxQueued: { global: -1 } } }),
+      (e) => isWardenError(e, 'INVALID_CONFIG'),
+    );
+    assert.throws(
+      () => createWarden({ store: createSqliteStore({ path: ':memory:' }), scheduler: { retryBudget: { ratio: 2, windowMs: 1, minRetries: 1 } } }),
+      (e) => isWardenError(e, 'INVALID_CONFIG'),
+    );
   });
 });
-

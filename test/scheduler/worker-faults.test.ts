@@ -66,7 +66,9 @@ async function waitFor(what: string, predicate: () => Promise<boolean>, timeoutM
 }
 
 describe('workers on PostgreSQL under SIGKILL', () => {
-  it('finishes every run, loses no approval, runs no committed tool call twice and crosses no ceiling when two of three workers are killed', { timeout: 60_000 }, async () => {
+  it('finishes every run, loses no approval, runs no committed tool call twice and crosses no ceiling when two of three workers are killed', {
+    timeout: 60_000,
+  }, async () => {
     // A fixed seed picks the kill moments (set WARDEN_TEST_SEED to replay or vary them); every message names it.
     const seed = Number(process.env.WARDEN_TEST_SEED ?? 31337);
     const random = seededRandom(seed);
@@ -86,7 +88,10 @@ describe('workers on PostgreSQL under SIGKILL', () => {
       const approver = (async () => {
         while (approving) {
           for (const pending of await store.listInterventions({ status: 'pending', limit: 1000 })) {
-            await warden.approve(pending.id, { by: 'fault-test' }).then(() => decisions++, () => {});
+            await warden.approve(pending.id, { by: 'fault-test' }).then(
+              () => decisions++,
+              () => {},
+            );
           }
           await new Promise((r) => setTimeout(r, 20));
         }
@@ -140,7 +145,10 @@ describe('workers on PostgreSQL under SIGKILL', () => {
         }
         const decided = events.filter((e) => e.type === 'approval.decided');
         assert.equal(decided.length, 1, `seed ${seed}: run ${runId} has ${decided.length} approval decisions`);
-        assert.ok(events.some((e) => e.type === 'tool.succeeded' && e.data.tool === 'charge'), `seed ${seed}: the approved charge of ${runId} never ran`);
+        assert.ok(
+          events.some((e) => e.type === 'tool.succeeded' && e.data.tool === 'charge'),
+          `seed ${seed}: the approved charge of ${runId} never ran`,
+        );
         const budget = (await store.getBudget(runId))!;
         assert.ok(budget.spentNano + budget.reservedNano <= budget.ceilingNano, `seed ${seed}: ceiling crossed on ${runId}`);
         assert.equal(budget.reservedNano, 0, `seed ${seed}: ${runId} left money reserved`);

@@ -120,7 +120,7 @@ describe('the API: tenants, idempotency and bad requests', () => {
     assert.equal((await t.call(t.keys.approver, 'POST', `/v1/approvals/${approvalId}/deny`, {})).status, 409);
   });
 
-  it('streams a run\'s events live over Server-Sent Events', async () => {
+  it("streams a run's events live over Server-Sent Events", async () => {
     const res = await fetch(`${t.server.url}/v1/runs/${parkedRun}/stream`, { headers: { authorization: `Bearer ${t.keys.viewer}` } });
     assert.equal(res.headers.get('content-type'), 'text/event-stream');
     const text = await res.text(); // the run is finished, so the stream ends after its log
@@ -152,9 +152,7 @@ describe('the OpenAPI document', () => {
   it('describes every /v1 route the app serves, and no route it does not', () => {
     const app = createServerApp({ warden: createWarden({ store: t.store }), store: t.store, agents: catalog, executor: WORKERS_EXECUTE });
     const served = new Set(
-      app.routes
-        .filter((r) => r.path.startsWith('/v1/') && r.method !== 'ALL')
-        .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, '{$1}')}`),
+      app.routes.filter((r) => r.path.startsWith('/v1/') && r.method !== 'ALL').map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, '{$1}')}`),
     );
     const documented = new Set(Object.entries(openApiDocument(app).paths ?? {}).flatMap(([path, ops]) => Object.keys(ops ?? {}).map((m) => `${m} ${path}`)));
     assert.deepEqual([...served].sort(), [...documented].sort());
@@ -185,7 +183,10 @@ describe('warden keys (CLI)', () => {
     assert.match(key.secret, /^wk_/);
     const list = await runCli(['keys', 'list', '--db', db, '--json']);
     const listed = JSON.parse(list.stdout);
-    assert.deepEqual(listed.map((k: { id: string; role: string; tenants: string[] }) => [k.id, k.role, k.tenants]), [[key.id, 'approver', ['acme']]]);
+    assert.deepEqual(
+      listed.map((k: { id: string; role: string; tenants: string[] }) => [k.id, k.role, k.tenants]),
+      [[key.id, 'approver', ['acme']]],
+    );
     assert.ok(!list.stdout.includes(key.secret), 'the secret is never shown again');
     assert.equal((await runCli(['keys', 'revoke', key.id, '--db', db])).code, 0);
     assert.ok(JSON.parse((await runCli(['keys', 'list', '--db', db, '--json'])).stdout)[0].revokedAt > 0);

@@ -4,7 +4,16 @@ import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { testServer, waitFor, WRITER_FINAL, writerGate, type TestServer } from './fixtures.ts';
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 let t: TestServer;
 let browser: Browser;
@@ -50,7 +59,11 @@ describe('the dashboard in a real browser', () => {
     await card.locator('textarea[name=reason]').fill('written request on file');
     await card.locator('button[data-act=approve]').click();
     await page.goto(`${t.server.url}/#/runs/${runId}`);
-    await page.waitForSelector('h2 .s-completed', { timeout: 10_000 }).catch(async (e) => { throw new Error(`${e.message}; run: ${JSON.stringify((await t.call(t.keys.viewer, 'GET', `/v1/runs/${runId}`)).json.status)}; intervention: ${JSON.stringify((await t.call(t.keys.viewer, 'GET', '/v1/interventions?status=approved')).json.interventions.map((i: { runId: string }) => i.runId))}`); });
+    await page.waitForSelector('h2 .s-completed', { timeout: 10_000 }).catch(async (e) => {
+      throw new Error(
+        `${e.message}; run: ${JSON.stringify((await t.call(t.keys.viewer, 'GET', `/v1/runs/${runId}`)).json.status)}; intervention: ${JSON.stringify((await t.call(t.keys.viewer, 'GET', '/v1/interventions?status=approved')).json.interventions.map((i: { runId: string }) => i.runId))}`,
+      );
+    });
     // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText is what a person sees, which is what this checks
     const timeline = await page.locator('[data-testid=timeline]').innerText();
     assert.match(timeline, /approved/i);

@@ -83,7 +83,11 @@ const writerModel: LanguageModelV3 = {
           if (writerGate.opened || options.abortSignal?.aborted) {
             controller.enqueue({ type: 'text-delta', id: 't', delta: WRITER_FINAL });
             controller.enqueue({ type: 'text-end', id: 't' });
-            controller.enqueue({ type: 'finish', usage: { inputTokens: { total: 50, noCache: 50, cacheRead: 0, cacheWrite: 0 }, outputTokens: { total: 5 + sent, text: 5 + sent, reasoning: 0 } }, finishReason: { unified: 'stop', raw: 'stop' } });
+            controller.enqueue({
+              type: 'finish',
+              usage: { inputTokens: { total: 50, noCache: 50, cacheRead: 0, cacheWrite: 0 }, outputTokens: { total: 5 + sent, text: 5 + sent, reasoning: 0 } },
+              finishReason: { unified: 'stop', raw: 'stop' },
+            });
             controller.close();
             return;
           }
@@ -157,7 +161,13 @@ export async function testServer(options: { execute?: boolean; warden?: Omit<War
     approver2: await key('second approver', 'approver', 'acme'),
     foreign: await key('globex viewer', 'viewer', 'globex'),
   };
-  const server = await startServer({ store, agents: catalog, port: 0, ...(options.execute === false ? { execute: false } : {}), ...(options.warden ? { warden: options.warden } : {}) });
+  const server = await startServer({
+    store,
+    agents: catalog,
+    port: 0,
+    ...(options.execute === false ? { execute: false } : {}),
+    ...(options.warden ? { warden: options.warden } : {}),
+  });
   return {
     server,
     store,

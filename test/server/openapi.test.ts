@@ -12,7 +12,9 @@ before(async () => {
 after(() => t.close());
 
 const operations = () =>
-  Object.entries(doc.paths as Record<string, Record<string, Json>>).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ name: `${method.toUpperCase()} ${path}`, op })));
+  Object.entries(doc.paths as Record<string, Record<string, Json>>).flatMap(([path, ops]) =>
+    Object.entries(ops).map(([method, op]) => ({ name: `${method.toUpperCase()} ${path}`, op })),
+  );
 
 describe('the generated OpenAPI document', () => {
   it('gives every operation a unique operationId, typed JSON responses and the typed error body', () => {
@@ -45,7 +47,7 @@ describe('the generated OpenAPI document', () => {
 });
 
 describe('validation by the route definitions', () => {
-  it('answers invalid bodies with Warden\'s typed 400, not the validator\'s own body', async () => {
+  it("answers invalid bodies with Warden's typed 400, not the validator's own body", async () => {
     const cases: [unknown, RegExp][] = [
       [[1, 2], /expected object/i],
       [{ agent: 'desk', input: '' }, /"input" must be a non-empty string/],
@@ -58,7 +60,11 @@ describe('validation by the route definitions', () => {
       assert.match(res.json.error.message, message);
       assert.deepEqual(Object.keys(res.json), ['error']);
     }
-    const textBody = await fetch(`${t.server.url}/v1/runs`, { method: 'POST', headers: { authorization: `Bearer ${t.keys.submitter}`, 'content-type': 'text/plain' }, body: 'hi' });
+    const textBody = await fetch(`${t.server.url}/v1/runs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.keys.submitter}`, 'content-type': 'text/plain' },
+      body: 'hi',
+    });
     assert.deepEqual([textBody.status, (await textBody.json()).error.code], [400, 'INVALID_ARGUMENT']);
   });
 

@@ -56,7 +56,10 @@ describe('streamed text over Server-Sent Events', () => {
     }
     const deltas = seen.filter((m) => m.event === 'text.delta');
     assert.ok(deltas.length >= 2, 'the drafting text and the final sentence');
-    assert.ok(deltas.every((m) => m.id === undefined), 'deltas carry no id, so Last-Event-ID counts only committed events');
+    assert.ok(
+      deltas.every((m) => m.id === undefined),
+      'deltas carry no id, so Last-Event-ID counts only committed events',
+    );
     assert.ok(seen.filter((m) => m.event !== 'text.delta').every((m) => m.id !== undefined));
     const parsed = deltas.map((m) => JSON.parse(m.data) as { runId: string; step: number; attempt: number; delta: string });
     assert.ok(parsed.every((d) => d.runId === json.runId && d.step === 1 && d.attempt === 1));

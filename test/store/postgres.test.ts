@@ -53,7 +53,10 @@ describe('PostgreSQL store specifics', () => {
   it('refuses to open an unmigrated schema when told not to migrate', async () => {
     const fresh = uniqueSchema('conf_none');
     try {
-      await assert.rejects(createPostgresStore({ url: PG_URL, schema: fresh, migrate: false }), (e) => isWardenError(e, 'STORE_UNAVAILABLE') && /warden migrate/.test(e.message));
+      await assert.rejects(
+        createPostgresStore({ url: PG_URL, schema: fresh, migrate: false }),
+        (e) => isWardenError(e, 'STORE_UNAVAILABLE') && /warden migrate/.test(e.message),
+      );
     } finally {
       await dropSchema(fresh);
     }
@@ -64,7 +67,10 @@ describe('PostgreSQL store specifics', () => {
     try {
       await (await createPostgresStore({ url: PG_URL, schema: fresh })).close();
       await withPool((pool) => pool.query(`INSERT INTO "${fresh}".schema_migrations VALUES ($1, 'from-the-future', 0)`, [PG_MIGRATIONS.length + 1]));
-      await assert.rejects(createPostgresStore({ url: PG_URL, schema: fresh }), (e) => isWardenError(e, 'STORE_UNAVAILABLE') && /newer than this Warden/.test(e.message));
+      await assert.rejects(
+        createPostgresStore({ url: PG_URL, schema: fresh }),
+        (e) => isWardenError(e, 'STORE_UNAVAILABLE') && /newer than this Warden/.test(e.message),
+      );
     } finally {
       await dropSchema(fresh);
     }

@@ -81,13 +81,19 @@ describe('SQLite store specifics', () => {
     const db = raw(path);
     db.prepare('INSERT INTO schema_migrations (id, name, applied_at) VALUES (?, ?, ?)').run(MIGRATIONS.length + 1, 'from-the-future', Date.now());
     db.close();
-    assert.throws(() => createSqliteStore({ path }), (e) => isWardenError(e, 'STORE_UNAVAILABLE') && /newer than this Warden/.test(e.message));
+    assert.throws(
+      () => createSqliteStore({ path }),
+      (e) => isWardenError(e, 'STORE_UNAVAILABLE') && /newer than this Warden/.test(e.message),
+    );
   });
 
   it('refuses a file that is not a database with STORE_CORRUPT', () => {
     const path = freshFile();
     writeFileSync(path, 'this is not a database, just some text '.repeat(200));
-    assert.throws(() => createSqliteStore({ path }), (e) => isWardenError(e, 'STORE_CORRUPT'));
+    assert.throws(
+      () => createSqliteStore({ path }),
+      (e) => isWardenError(e, 'STORE_CORRUPT'),
+    );
   });
 
   it('reports an event payload that no longer parses as STORE_CORRUPT', async () => {
@@ -139,7 +145,7 @@ describe('SQLite store specifics', () => {
           .join('; ');
       assert.match(plan('SELECT * FROM runs WHERE agent = ? ORDER BY created_at DESC, rowid DESC LIMIT ?'), /USING INDEX runs_by_agent/);
       assert.match(plan('SELECT * FROM runs WHERE tenant = ? ORDER BY created_at DESC, rowid DESC LIMIT ?'), /USING INDEX runs_by_tenant/);
-      assert.match(plan("SELECT * FROM interventions WHERE status = ? ORDER BY requested_at, rowid LIMIT ?"), /USING INDEX interventions_by_status/);
+      assert.match(plan('SELECT * FROM interventions WHERE status = ? ORDER BY requested_at, rowid LIMIT ?'), /USING INDEX interventions_by_status/);
       assert.doesNotMatch(plan('SELECT * FROM runs WHERE agent = ? ORDER BY created_at DESC, rowid DESC LIMIT ?'), /TEMP B-TREE/);
     } finally {
       db.close();

@@ -80,7 +80,12 @@ function aiTools(ran: { tool: string; input: unknown }[]) {
       description: 'A JSON-Schema tool whose schema brings its own validate.',
       inputSchema: jsonSchema<{ n: number }>(
         { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] },
-        { validate: (value) => (typeof (value as { n?: unknown }).n === 'number' && (value as { n: number }).n % 2 === 0 ? { success: true, value: value as { n: number } } : { success: false, error: new Error('n must be even') }) },
+        {
+          validate: (value) =>
+            typeof (value as { n?: unknown }).n === 'number' && (value as { n: number }).n % 2 === 0
+              ? { success: true, value: value as { n: number } }
+              : { success: false, error: new Error('n must be even') },
+        },
       ),
       execute: async (input) => {
         ran.push({ tool: 'validated', input });
@@ -93,7 +98,7 @@ function aiTools(ran: { tool: string; input: unknown }[]) {
 const TIERS = { lookupOrder: 'read', closeAccount: 'delete', refund: 'write', wipe: 'write', resend: 'write', validated: 'read' } as const;
 
 describe('fromAiSdkTools: AI SDK tools under Warden', () => {
-  it('runs a zod tool from ai\'s tool() when the model calls it, on its declared tier', async () => {
+  it("runs a zod tool from ai's tool() when the model calls it, on its declared tier", async () => {
     const ran: { tool: string; input: unknown }[] = [];
     const { warden } = testWarden();
     const run = await warden.run(agentCalling(fromAiSdkTools(aiTools(ran), { tiers: TIERS }), 'lookupOrder', { orderId: '1042' }), 'where is 1042?');
@@ -120,7 +125,11 @@ describe('fromAiSdkTools: AI SDK tools under Warden', () => {
   });
 
   it('maps needsApproval: true, an async predicate saying yes, and a throwing predicate to a wait for a person', async () => {
-    for (const [name, args] of [['wipe', { key: 'k' }], ['refund', { orderId: 'o', amount: 500 }], ['resend', { to: 'a@b.c' }]] as const) {
+    for (const [name, args] of [
+      ['wipe', { key: 'k' }],
+      ['refund', { orderId: 'o', amount: 500 }],
+      ['resend', { to: 'a@b.c' }],
+    ] as const) {
       const ran: { tool: string; input: unknown }[] = [];
       const { warden } = testWarden();
       const run = await warden.run(agentCalling(fromAiSdkTools(aiTools(ran), { tiers: TIERS }), name, args), 'go');
@@ -137,7 +146,7 @@ describe('fromAiSdkTools: AI SDK tools under Warden', () => {
     assert.deepEqual(ran, [{ tool: 'refund', input: { orderId: 'o', amount: 20 } }]);
   });
 
-  it('shows the model a jsonSchema() tool\'s own schema, and rejects arguments that fail it before execute (ajv)', async () => {
+  it("shows the model a jsonSchema() tool's own schema, and rejects arguments that fail it before execute (ajv)", async () => {
     const ran: { tool: string; input: unknown }[] = [];
     const tools = fromAiSdkTools(aiTools(ran), { tiers: TIERS });
     const refund = tools.find((t) => t.name === 'refund')!;
@@ -149,7 +158,7 @@ describe('fromAiSdkTools: AI SDK tools under Warden', () => {
     assert.match(run.toolCalls[0]?.error?.message ?? '', /amount: must be >= 0/);
   });
 
-  it('checks a jsonSchema() tool with the schema\'s own validate when it has one', async () => {
+  it("checks a jsonSchema() tool with the schema's own validate when it has one", async () => {
     const ran: { tool: string; input: unknown }[] = [];
     const { warden } = testWarden();
     const odd = await warden.run(agentCalling(fromAiSdkTools(aiTools(ran), { tiers: TIERS }), 'validated', { n: 3 }), 'go');
@@ -174,7 +183,10 @@ describe('fromAiSdkTools: AI SDK tools under Warden', () => {
         }),
         picky: tool({
           description: 'Accepts nothing.',
-          inputSchema: jsonSchema<{ n: number }>({ type: 'object' }, { validate: async () => ({ success: false, error: new Error('refused by its own validate') }) }),
+          inputSchema: jsonSchema<{ n: number }>(
+            { type: 'object' },
+            { validate: async () => ({ success: false, error: new Error('refused by its own validate') }) },
+          ),
           execute: async (input) => {
             ran.push(input);
             return input;
@@ -207,14 +219,24 @@ describe('fromAiSdkTools: AI SDK tools under Warden', () => {
     const { closeAccount: _omitted, ...partial } = TIERS;
     assert.throws(
       () => fromAiSdkTools(aiTools([]), { tiers: partial as typeof TIERS }),
-      (e) => isWardenError(e, 'INVALID_CONFIG') && /no tier for "closeAccount"/.test(e.message) && /closeAccount: 'read' \| 'write' \| 'delete'/.test(e.message),
+      (e) =>
+        isWardenError(e, 'INVALID_CONFIG') && /no tier for "closeAccount"/.test(e.message) && /closeAccount: 'read' \| 'write' \| 'delete'/.test(e.message),
     );
-    assert.throws(() => fromAiSdkTools(aiTools([]), { tiers: { ...TIERS, closeAcount: 'read' } as typeof TIERS }), (e) => isWardenError(e, 'INVALID_CONFIG') && /closeAcount/.test(e.message));
-    assert.throws(() => fromAiSdkTools(aiTools([]), { tiers: { ...TIERS, wipe: 'admin' } as unknown as typeof TIERS }), (e) => isWardenError(e, 'INVALID_CONFIG') && /tiers\.wipe/.test(e.message));
+    assert.throws(
+      () => fromAiSdkTools(aiTools([]), { tiers: { ...TIERS, closeAcount: 'read' } as typeof TIERS }),
+      (e) => isWardenError(e, 'INVALID_CONFIG') && /closeAcount/.test(e.message),
+    );
+    assert.throws(
+      () => fromAiSdkTools(aiTools([]), { tiers: { ...TIERS, wipe: 'admin' } as unknown as typeof TIERS }),
+      (e) => isWardenError(e, 'INVALID_CONFIG') && /tiers\.wipe/.test(e.message),
+    );
   });
 
   it('refuses a tool it cannot run: no execute', () => {
     const clientSide = { ask: tool({ description: 'Ask the user.', inputSchema: z.object({ q: z.string() }) }) };
-    assert.throws(() => fromAiSdkTools(clientSide, { tiers: { ask: 'read' } }), (e) => isWardenError(e, 'INVALID_CONFIG') && /"ask" has no execute/.test(e.message));
+    assert.throws(
+      () => fromAiSdkTools(clientSide, { tiers: { ask: 'read' } }),
+      (e) => isWardenError(e, 'INVALID_CONFIG') && /"ask" has no execute/.test(e.message),
+    );
   });
 });

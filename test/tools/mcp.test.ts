@@ -24,7 +24,7 @@ async function connect(options: Parameters<typeof mcpTools>[0]): Promise<McpTool
 const tiers = (set: McpToolSet) => Object.fromEntries(set.tools.map((t) => [t.name, [t.tier, t.origin?.tierSource, t.idempotent]]));
 
 describe('MCP tools over stdio (a real server process)', () => {
-  it('takes tiers and idempotency from a trusted server\'s annotations', async () => {
+  it("takes tiers and idempotency from a trusted server's annotations", async () => {
     const notes = await connect({ server: STDIO, trust: true });
     assert.deepEqual(tiers(notes), {
       list_notes: ['read', 'readOnlyHint', true],
@@ -34,10 +34,10 @@ describe('MCP tools over stdio (a real server process)', () => {
       fetch_page: ['read', 'readOnlyHint', false],
     });
     assert.equal(notes.tools.find((t) => t.name === 'fetch_page')?.origin?.openWorld, true);
-    assert.deepEqual(notes.tools.find((t) => t.name === 'add_note')?.jsonSchema.required, ['title', 'text'], 'the model sees the server\'s schema');
+    assert.deepEqual(notes.tools.find((t) => t.name === 'add_note')?.jsonSchema.required, ['title', 'text'], "the model sees the server's schema");
   });
 
-  it('treats an untrusted server\'s tools as delete (no hint widens them), and lets overrides win', async () => {
+  it("treats an untrusted server's tools as delete (no hint widens them), and lets overrides win", async () => {
     const notes = await connect({ server: STDIO, trust: false, tiers: { fetch_page: 'delete', list_notes: 'read' } });
     assert.deepEqual(tiers(notes), {
       list_notes: ['read', 'override', false],
@@ -67,19 +67,25 @@ describe('MCP tools over stdio (a real server process)', () => {
     const { warden } = testWarden();
     const parked = await warden.run(agent, 'manage my notes');
     assert.equal(parked.status, 'waiting_approval');
-    assert.deepEqual(parked.toolCalls.map((c) => [c.tool, c.status]), [
-      ['add_note', 'executed'],
-      ['add_note', 'rejected'],
-      ['read_note', 'failed'],
-      ['delete_note', 'pending_approval'],
-    ]);
+    assert.deepEqual(
+      parked.toolCalls.map((c) => [c.tool, c.status]),
+      [
+        ['add_note', 'executed'],
+        ['add_note', 'rejected'],
+        ['read_note', 'failed'],
+        ['delete_note', 'pending_approval'],
+      ],
+    );
     const failed = (await warden.events(parked.runId)).find((e) => e.type === 'tool.failed');
     assert.match(failed?.type === 'tool.failed' ? failed.data.error.message : '', /No note titled "missing"/);
     await warden.approve(parked.pending!.id, { by: 'ana' });
     const done = await warden.execute(agent, parked.runId);
     assert.equal(done.status, 'completed');
     const list = notes.tools.find((t) => t.name === 'list_notes')!;
-    const titles = (await list.execute({}, { runId: 'r', callId: 'c', idempotencyKey: 'k', signal: new AbortController().signal, attempt: 1, agent: 'a', tenant: 't' })) as { titles: string[] };
+    const titles = (await list.execute(
+      {},
+      { runId: 'r', callId: 'c', idempotencyKey: 'k', signal: new AbortController().signal, attempt: 1, agent: 'a', tenant: 't' },
+    )) as { titles: string[] };
     assert.ok(!titles.titles.includes('plan'), 'the approved delete reached the server');
   });
 
@@ -106,7 +112,10 @@ describe('MCP tools over Streamable HTTP on loopback', () => {
       const notes = await connect({ server: { url: `http://127.0.0.1:${port}/mcp` }, trust: true });
       assert.equal(notes.tools.find((t) => t.name === 'delete_note')?.tier, 'delete');
       const read = notes.tools.find((t) => t.name === 'read_note')!;
-      const out = await read.execute({ title: 'welcome' }, { runId: 'r', callId: 'c', idempotencyKey: 'k', signal: new AbortController().signal, attempt: 1, agent: 'a', tenant: 't' });
+      const out = await read.execute(
+        { title: 'welcome' },
+        { runId: 'r', callId: 'c', idempotencyKey: 'k', signal: new AbortController().signal, attempt: 1, agent: 'a', tenant: 't' },
+      );
       assert.deepEqual(out, { text: 'Notes live in memory while this server runs.' });
       await notes.close();
     } finally {

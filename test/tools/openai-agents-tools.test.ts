@@ -88,7 +88,7 @@ function agentsTools(ran: { tool: string; input: unknown }[]): OpenAIAgentsFunct
 const TIERS = { lookup_order: 'read', purge_customer: 'delete', refund: 'write', wipe_cache: 'write', resend: 'write' } as const;
 
 describe('fromOpenAIAgentsTools: OpenAI Agents SDK tools under Warden', () => {
-  it('runs a tool() with zod parameters when the model calls it, through the SDK\'s own invoke', async () => {
+  it("runs a tool() with zod parameters when the model calls it, through the SDK's own invoke", async () => {
     const ran: { tool: string; input: unknown }[] = [];
     const { warden } = testWarden();
     const run = await warden.run(agentCalling(fromOpenAIAgentsTools(agentsTools(ran), { tiers: TIERS }), 'lookup_order', { orderId: '7' }), 'go');
@@ -123,7 +123,11 @@ describe('fromOpenAIAgentsTools: OpenAI Agents SDK tools under Warden', () => {
   });
 
   it('maps needsApproval: true, an async predicate saying yes, and a throwing predicate to a wait for a person', async () => {
-    for (const [name, args] of [['wipe_cache', { key: 'k' }], ['refund', { orderId: 'o', amount: 500 }], ['resend', { to: 'a@b.c' }]] as const) {
+    for (const [name, args] of [
+      ['wipe_cache', { key: 'k' }],
+      ['refund', { orderId: 'o', amount: 500 }],
+      ['resend', { to: 'a@b.c' }],
+    ] as const) {
       const ran: { tool: string; input: unknown }[] = [];
       const { warden } = testWarden();
       const run = await warden.run(agentCalling(fromOpenAIAgentsTools(agentsTools(ran), { tiers: TIERS }), name, args), 'go');
@@ -132,8 +136,12 @@ describe('fromOpenAIAgentsTools: OpenAI Agents SDK tools under Warden', () => {
     }
   });
 
-  it('rejects arguments that fail the tool\'s JSON schema before the SDK (or execute) sees them', async () => {
-    for (const [name, args] of [['refund', { orderId: 'o', amount: -1 }], ['refund', { orderId: 'o', amount: 5, extra: true }], ['lookup_order', { orderId: 7 }]] as const) {
+  it("rejects arguments that fail the tool's JSON schema before the SDK (or execute) sees them", async () => {
+    for (const [name, args] of [
+      ['refund', { orderId: 'o', amount: -1 }],
+      ['refund', { orderId: 'o', amount: 5, extra: true }],
+      ['lookup_order', { orderId: 7 }],
+    ] as const) {
       const ran: { tool: string; input: unknown }[] = [];
       const { warden } = testWarden();
       const run = await warden.run(agentCalling(fromOpenAIAgentsTools(agentsTools(ran), { tiers: TIERS }), name, args), 'go');
@@ -153,7 +161,10 @@ describe('fromOpenAIAgentsTools: OpenAI Agents SDK tools under Warden', () => {
 
   it('refuses a tool that is not a function tool', () => {
     const hosted = { type: 'hosted_tool', name: 'web_search' } as unknown as OpenAIAgentsFunctionTool;
-    assert.throws(() => fromOpenAIAgentsTools([hosted], { tiers: { web_search: 'read' } }), (e) => isWardenError(e, 'INVALID_CONFIG') && /web_search/.test(e.message));
+    assert.throws(
+      () => fromOpenAIAgentsTools([hosted], { tiers: { web_search: 'read' } }),
+      (e) => isWardenError(e, 'INVALID_CONFIG') && /web_search/.test(e.message),
+    );
   });
 
   it('says in the audit where an adapted tool came from and that its tier was declared', () => {

@@ -30,11 +30,19 @@ export function registerDriftCommand(program: Command): void {
       if (!Number.isInteger(minRuns) || minRuns < 1) throw new WardenError('INVALID_ARGUMENT', `--min-runs must be a positive integer, got ${opts.minRuns}`);
       const store = await openStore(opts.db);
       try {
-        const reports = await checkDrift(store, { agent, baselineMs: parseDuration(opts.baseline, '--baseline'), recentMs: parseDuration(opts.recent, '--recent'), minRuns });
+        const reports = await checkDrift(store, {
+          agent,
+          baselineMs: parseDuration(opts.baseline, '--baseline'),
+          recentMs: parseDuration(opts.recent, '--recent'),
+          minRuns,
+        });
         const raised = opts.record ? await raiseDriftAlerts(store, reports) : [];
         if (opts.json) printJson(reports.map((r) => ({ ...r, alertRaised: raised.includes(r) })));
         else if (reports.length === 0) process.stdout.write('No runs in the windows.\n');
-        else process.stdout.write(`${reports.map((r) => `${formatDriftReport(r)}${raised.includes(r) ? '\n  alert: drift.detected recorded' : ''}`).join('\n')}\n`);
+        else
+          process.stdout.write(
+            `${reports.map((r) => `${formatDriftReport(r)}${raised.includes(r) ? '\n  alert: drift.detected recorded' : ''}`).join('\n')}\n`,
+          );
         if (reports.some((r) => r.status === 'drift')) process.exitCode = 3;
       } finally {
         await store.close();

@@ -34,7 +34,11 @@ export function registerKeysCommand(program: Command): void {
       try {
         const list = await listApiKeys(store);
         if (opts.json) printJson(list);
-        else process.stdout.write(list.map((k) => `${k.id}  ${k.name.padEnd(16)} ${k.role.padEnd(10)} ${k.tenants.join(',')}${k.revokedAt ? '  REVOKED' : ''}`).join('\n') + (list.length ? '\n' : 'No keys.\n'));
+        else
+          process.stdout.write(
+            list.map((k) => `${k.id}  ${k.name.padEnd(16)} ${k.role.padEnd(10)} ${k.tenants.join(',')}${k.revokedAt ? '  REVOKED' : ''}`).join('\n') +
+              (list.length ? '\n' : 'No keys.\n'),
+          );
       } finally {
         await store.close();
       }

@@ -33,7 +33,11 @@ export function registerMigrateCommand(program: Command): void {
       const report = await migrateTarget(storeTarget(opts.db));
       if (opts.json) return printJson({ store: report.store, applied: report.applied.map((m) => ({ id: m.id, name: m.name })), current: report.current });
       const lines = report.applied.map((m) => `applied  ${m.id} ${m.name}`);
-      lines.push(report.applied.length === 0 ? `${report.store} schema is current (migration ${report.current})` : `${report.store} schema now at migration ${report.current}`);
+      lines.push(
+        report.applied.length === 0
+          ? `${report.store} schema is current (migration ${report.current})`
+          : `${report.store} schema now at migration ${report.current}`,
+      );
       process.stdout.write(`${lines.join('\n')}\n`);
     });
 }

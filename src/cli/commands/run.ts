@@ -37,7 +37,12 @@ export function registerRunCommands(program: Command): void {
       try {
         const warden = cliWarden(store);
         const printer = shouldStream(opts, process.stdout.isTTY) ? textPrinter(process.stdout) : null;
-        const result = await warden.run(agent, opts.input, { tenant: opts.tenant, agentFile: path, ...(opts.shadow ? { shadow: true } : {}), ...(printer ? { onText: printer.onText } : {}) });
+        const result = await warden.run(agent, opts.input, {
+          tenant: opts.tenant,
+          agentFile: path,
+          ...(opts.shadow ? { shadow: true } : {}),
+          ...(printer ? { onText: printer.onText } : {}),
+        });
         printer?.end();
         await reportRun(warden, result, opts.json === true);
       } finally {
@@ -96,7 +101,6 @@ async function submitRun(file: string, opts: SubmitFlags): Promise<void> {
     await store.close();
   }
 }
-
 
 /**
  * Loads the agent the run was started with (or `opts.agent`) and drives the run on. A child run

@@ -50,8 +50,7 @@ export function registerRunsCommands(program: Command): void {
         if (opts.json) {
           const eventLog = await warden.events(runId);
           printJson({ ...result, overruns: overrunsOf(eventLog), eventLog });
-        }
-        else {
+        } else {
           printRun(result, await warden.events(runId));
           process.stdout.write(`trace    ${traceIdOf(result.rootRunId)} (OpenTelemetry trace id)\n`);
         }

@@ -24,7 +24,9 @@ export function registerServeCommand(program: Command): void {
       onShutdown(closeAllMcp);
       const agents = opts.agents ? await agentsFromDir(opts.agents) : agentsByRecordedPath(store);
       const server = await startServer({ store, agents, port, hostname: opts.host, execute: opts.execute, concurrency: Number(opts.concurrency) || 8 });
-      process.stderr.write(`warden serve: ${server.url} (dashboard at ${server.url}/, API at ${server.url}/v1, agents: ${agents.names?.join(', ') ?? 'by recorded file'})\n`);
+      process.stderr.write(
+        `warden serve: ${server.url} (dashboard at ${server.url}/, API at ${server.url}/v1, agents: ${agents.names?.join(', ') ?? 'by recorded file'})\n`,
+      );
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once('SIGINT', stop);

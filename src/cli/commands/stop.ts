@@ -37,7 +37,11 @@ export function registerStopCommand(program: Command): void {
     .option('--json')
     .action(async (opts: StopOptions) => {
       const chosen = [opts.run, opts.agent, opts.tenant, opts.all].filter((x) => x !== undefined && x !== false).length;
-      if (chosen !== 1) throw new WardenError('INVALID_ARGUMENT', 'Say exactly one of --run ID, --agent NAME, --tenant NAME or --all (or `warden stop list`, `warden stop lift SCOPE`)');
+      if (chosen !== 1)
+        throw new WardenError(
+          'INVALID_ARGUMENT',
+          'Say exactly one of --run ID, --agent NAME, --tenant NAME or --all (or `warden stop list`, `warden stop lift SCOPE`)',
+        );
       const store = await openStore(opts.db);
       try {
         const warden = cliWarden(store);

@@ -17,12 +17,20 @@ export function printUndo(report: UndoReport): void {
     lines.push(`  ${step.callId.padEnd(12)} ${step.tool.padEnd(20)} ${mark}`);
   }
   if (report.irreversible.length) lines.push(`${report.irreversible.length} call(s) have no compensation and were not reversed.`);
-  if (report.pending) lines.push(`waiting  ${report.pending.kind} ${report.pending.id}: ${report.pending.tool} — ${report.pending.reason}`, `         decide with: warden ${report.pending.kind === 'approval' ? 'approvals approve' : 'escalations approve|stop|takeover'} ${report.pending.id} --by YOUR_NAME`);
+  if (report.pending)
+    lines.push(
+      `waiting  ${report.pending.kind} ${report.pending.id}: ${report.pending.tool} — ${report.pending.reason}`,
+      `         decide with: warden ${report.pending.kind === 'approval' ? 'approvals approve' : 'escalations approve|stop|takeover'} ${report.pending.id} --by YOUR_NAME`,
+    );
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 /** Runs (or continues) the undo of a run and reports it. */
-export async function undoRun(warden: Warden, runId: string, opts: { by: string; reason?: string; dryRun?: boolean; agent?: string; json?: boolean }): Promise<void> {
+export async function undoRun(
+  warden: Warden,
+  runId: string,
+  opts: { by: string; reason?: string; dryRun?: boolean; agent?: string; json?: boolean },
+): Promise<void> {
   const agent = await agentOfRun(warden, runId, opts.agent);
   const report = await warden.undo(agent, runId, { by: opts.by, ...(opts.reason ? { reason: opts.reason } : {}), dryRun: opts.dryRun === true });
   if (opts.json) printJson(report);

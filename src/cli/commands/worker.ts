@@ -59,7 +59,8 @@ export function registerWorkerCommand(program: Command): void {
           ...(opts.perAgent ? { perAgent: count(opts.perAgent, '--per-agent') } : {}),
           onRunEnd: (r) =>
             process.stdout.write(opts.json ? `${JSON.stringify({ runId: r.runId, status: r.status, worker: worker.id })}\n` : `${r.runId}  ${r.status}\n`),
-          onError: (e, runId) => process.stderr.write(`warden worker: ${runId ? `run ${runId}: ` : ''}${isWardenError(e) ? `${e.code}: ` : ''}${describeError(e)}\n`),
+          onError: (e, runId) =>
+            process.stderr.write(`warden worker: ${runId ? `run ${runId}: ` : ''}${isWardenError(e) ? `${e.code}: ` : ''}${describeError(e)}\n`),
         });
         const done = worker.start();
         let signals = 0;

@@ -1,6 +1,5 @@
 import type { LanguageModelV2, LanguageModelV3, LanguageModelV4 } from '@ai-sdk/provider';
 
-
 /**
  * The model port: any Vercel AI SDK language model works unchanged — specification v4 (`ai` 7
  * providers), v3 (`ai` 6) or v2 (`ai` 5) — including `simulated.script(…)`, which speaks v3.

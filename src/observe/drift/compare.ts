@@ -22,7 +22,16 @@ export interface CompareOptions {
   minBits?: number;
 }
 
-const STEP_BINS: [number, string][] = [[1, '1'], [2, '2'], [3, '3'], [4, '4'], [6, '5-6'], [9, '7-9'], [14, '10-14'], [Infinity, '15+']];
+const STEP_BINS: [number, string][] = [
+  [1, '1'],
+  [2, '2'],
+  [3, '3'],
+  [4, '4'],
+  [6, '5-6'],
+  [9, '7-9'],
+  [14, '10-14'],
+  [Infinity, '15+'],
+];
 
 function count<T>(items: readonly T[], key: (item: T) => string | string[] | Record<string, number>): Counts {
   const c: Counts = {};
@@ -42,7 +51,9 @@ function stepBin(steps: number): string {
 /** Cost bins are the baseline's deciles, so the comparison is about shape, whatever the scale. */
 function costBinner(baseline: readonly RunProfile[]): (cost: number) => string {
   const sorted = baseline.map((p) => p.costNano).sort((a, b) => a - b);
-  const edges = [...new Set([1, 2, 3, 4, 5, 6, 7, 8, 9].map((d) => sorted[Math.min(sorted.length - 1, Math.floor((d / 10) * sorted.length))]))].filter((e) => e !== undefined);
+  const edges = [...new Set([1, 2, 3, 4, 5, 6, 7, 8, 9].map((d) => sorted[Math.min(sorted.length - 1, Math.floor((d / 10) * sorted.length))]))].filter(
+    (e) => e !== undefined,
+  );
   return (cost) => {
     const i = edges.findIndex((e) => cost <= e);
     return i === -1 ? `>${edges.length}` : `q${i}`;
@@ -73,7 +84,6 @@ function median(values: number[]): number {
   return s[Math.floor(s.length / 2)] ?? 0;
 }
 
-
 /**
  * Compares an agent's recent behaviour with its baseline, dimension by dimension. Pure: the
  * profiles in, the divergences out.
@@ -94,9 +104,19 @@ export function compareProfiles(baseline: readonly RunProfile[], recent: readonl
   const meanSteps = (xs: readonly RunProfile[]) => (xs.reduce((a, p) => a + p.steps, 0) / (xs.length || 1)).toFixed(1);
   tables.push(['steps', steps[0], steps[1], `mean ${meanSteps(baseline)} → ${meanSteps(recent)} steps per run`]);
   const cost = [count(baseline, (p) => bin(p.costNano)), count(recent, (p) => bin(p.costNano))] as const;
-  tables.push(['cost', cost[0], cost[1], `median ${formatUsd(median(baseline.map((p) => p.costNano)))} → ${formatUsd(median(recent.map((p) => p.costNano)))} per run`]);
+  tables.push([
+    'cost',
+    cost[0],
+    cost[1],
+    `median ${formatUsd(median(baseline.map((p) => p.costNano)))} → ${formatUsd(median(recent.map((p) => p.costNano)))} per run`,
+  ]);
   const outcome = [count(baseline, (p) => p.outcome), count(recent, (p) => p.outcome)] as const;
-  tables.push(['outcome', outcome[0], outcome[1], `completed ${share(outcome[0], 'completed')} → ${share(outcome[1], 'completed')}${topMoves(outcome[0], outcome[1], 2) ? `; ${topMoves(outcome[0], outcome[1], 2)}` : ''}`]);
+  tables.push([
+    'outcome',
+    outcome[0],
+    outcome[1],
+    `completed ${share(outcome[0], 'completed')} → ${share(outcome[1], 'completed')}${topMoves(outcome[0], outcome[1], 2) ? `; ${topMoves(outcome[0], outcome[1], 2)}` : ''}`,
+  ]);
   const approvals = [rate(baseline, (p) => p.askedApproval), rate(recent, (p) => p.askedApproval)] as const;
   tables.push(['approval_rate', approvals[0], approvals[1], `${share(approvals[0], 'yes')} → ${share(approvals[1], 'yes')} of runs ask for approval`]);
   const escalations = [rate(baseline, (p) => p.escalated), rate(recent, (p) => p.escalated)] as const;

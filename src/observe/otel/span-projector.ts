@@ -1,4 +1,15 @@
-import { context as otelContext, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Histogram, type Meter, type Span, type Tracer } from '@opentelemetry/api';
+import {
+  context as otelContext,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Histogram,
+  type Meter,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
 import type { ModelTurn } from '../../core/ports/model.ts';
 import type { AnyRunEvent, BudgetSnapshot, RunEvent } from '../../core/events.ts';
 import { PARKED_STATUSES, TERMINAL_STATUSES } from '../../core/events.ts';
@@ -35,7 +46,6 @@ import {
 } from './genai.ts';
 import { agentSpanIdOf, type PinnedIdGenerator, traceIdOf } from './trace-ids.ts';
 import { nanoToUsd } from '../../core/money.ts';
-
 
 function json(value: unknown): string {
   try {
@@ -189,7 +199,17 @@ export class SpanProjector {
         break;
       }
       case 'policy.decided':
-        run.span.addEvent('warden.policy.decided', { [ATTR_GEN_AI_TOOL_NAME]: e.data.tool, [ATTR_GEN_AI_TOOL_CALL_ID]: e.data.callId, 'warden.policy.decision': e.data.decision, 'warden.policy.rule': e.data.rule, 'warden.policy.reason': e.data.reason }, e.at);
+        run.span.addEvent(
+          'warden.policy.decided',
+          {
+            [ATTR_GEN_AI_TOOL_NAME]: e.data.tool,
+            [ATTR_GEN_AI_TOOL_CALL_ID]: e.data.callId,
+            'warden.policy.decision': e.data.decision,
+            'warden.policy.rule': e.data.rule,
+            'warden.policy.reason': e.data.reason,
+          },
+          e.at,
+        );
         break;
       case 'approval.requested':
         run.span.addEvent('warden.approval.requested', { [ATTR_GEN_AI_TOOL_CALL_ID]: e.data.callId, 'warden.approval.id': e.data.approvalId }, e.at);
@@ -199,7 +219,10 @@ export class SpanProjector {
         const call = state.calls.get(e.data.callId);
         const span = this.child(run, `execute_tool ${e.data.tool}`, SpanKind.INTERNAL, e.at, this.toolAttributes(e.data.callId, e.data.tool, state));
         const why = e.type === 'tool.denied' ? e.data.reason : e.data.error.message;
-        span.setAttributes({ 'warden.tool.outcome': e.type === 'tool.denied' ? 'denied' : 'rejected', [ATTR_ERROR_TYPE]: e.type === 'tool.denied' ? 'denied' : e.data.error.code });
+        span.setAttributes({
+          'warden.tool.outcome': e.type === 'tool.denied' ? 'denied' : 'rejected',
+          [ATTR_ERROR_TYPE]: e.type === 'tool.denied' ? 'denied' : e.data.error.code,
+        });
         if (this.content && call) span.setAttribute(ATTR_GEN_AI_TOOL_CALL_ARGUMENTS, json(call.args));
         span.setStatus({ code: SpanStatusCode.ERROR, message: why });
         span.end(e.at);
@@ -293,13 +316,21 @@ export class SpanProjector {
       'warden.proposal': t.toolCalls.length ? `tool calls: ${t.toolCalls.map((c) => c.tool).join(', ')}` : 'final answer',
       ...(t.confidence !== undefined ? { 'warden.confidence': t.confidence } : {}),
       ...(t.usageMissing ? { 'warden.usage_missing': true } : {}),
-      ...(budget ? { 'warden.budget.spent_usd': nanoToUsd(budget.spentNano), 'warden.budget.left_usd': nanoToUsd(budget.ceilingNano - budget.spentNano - budget.reservedNano) } : {}),
+      ...(budget
+        ? {
+            'warden.budget.spent_usd': nanoToUsd(budget.spentNano),
+            'warden.budget.left_usd': nanoToUsd(budget.ceilingNano - budget.spentNano - budget.reservedNano),
+          }
+        : {}),
       ...(this.content
         ? {
             [ATTR_GEN_AI_OUTPUT_MESSAGES]: json([
               {
                 role: 'assistant',
-                parts: [...(t.text ? [{ type: 'text', content: t.text }] : []), ...t.toolCalls.map((c) => ({ type: 'tool_call', id: c.callId, name: c.tool, arguments: c.args }))],
+                parts: [
+                  ...(t.text ? [{ type: 'text', content: t.text }] : []),
+                  ...t.toolCalls.map((c) => ({ type: 'tool_call', id: c.callId, name: c.tool, arguments: c.args })),
+                ],
                 finish_reason: t.finishReason,
               },
             ]),
@@ -344,7 +375,9 @@ export class SpanProjector {
       'warden.budget.left_usd': nanoToUsd(left),
       ...(state.stopReason ? { 'warden.stop_reason': state.stopReason, 'warden.stop_detail': state.stopDetail ?? '' } : {}),
       ...(state.pending ? { 'warden.waiting_for': state.pending.kind, 'warden.pending.id': state.pending.id } : {}),
-      ...(this.content && state.output !== null ? { [ATTR_GEN_AI_OUTPUT_MESSAGES]: json([{ role: 'assistant', parts: [{ type: 'text', content: state.output }] }]) } : {}),
+      ...(this.content && state.output !== null
+        ? { [ATTR_GEN_AI_OUTPUT_MESSAGES]: json([{ role: 'assistant', parts: [{ type: 'text', content: state.output }] }]) }
+        : {}),
     });
     if (state.status === 'failed') {
       run.span.setAttribute(ATTR_ERROR_TYPE, state.error?.code ?? 'failed');

@@ -46,7 +46,9 @@ export function formatReplaySummary(s: ReplaySummary): string {
   ];
   for (const [kind, n] of Object.entries(s.byKind).sort((a, b) => b[1] - a[1])) lines.push(`  ${String(n).padStart(5)}  ${KIND_WORDS[kind as DivergenceKind]}`);
   for (const r of s.reports.filter((x) => !x.identical)) {
-    lines.push(`  ${r.runId}  step ${r.divergence!.step}: ${KIND_WORDS[r.divergence!.kind]}; ${r.recorded.status}${r.recorded.stopReason ? `/${r.recorded.stopReason}` : ''} → ${r.replayed.status}${r.replayed.stopReason ? `/${r.replayed.stopReason}` : ''}`);
+    lines.push(
+      `  ${r.runId}  step ${r.divergence!.step}: ${KIND_WORDS[r.divergence!.kind]}; ${r.recorded.status}${r.recorded.stopReason ? `/${r.recorded.stopReason}` : ''} → ${r.replayed.status}${r.replayed.stopReason ? `/${r.replayed.stopReason}` : ''}`,
+    );
   }
   for (const e of s.errors) lines.push(`  ${e.runId}  could not be replayed: ${e.message}`);
   return lines.join('\n');

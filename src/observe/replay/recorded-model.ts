@@ -24,7 +24,11 @@ export function recordedModel(recording: Recording, clock: VirtualClock, gaps: M
     const outcome = recording.modelOutcome(step, attempt);
     if (!outcome) {
       gaps.push({ step, attempt });
-      throw new ModelCallError({ kind: 'client_error', retryable: false, message: `the recording has no model response for step ${step} (it ended at step ${recording.lastStep})` });
+      throw new ModelCallError({
+        kind: 'client_error',
+        retryable: false,
+        message: `the recording has no model response for step ${step} (it ended at step ${recording.lastStep})`,
+      });
     }
     clock.advanceTo(outcome.at);
     if (!outcome.ok) throw new ModelCallError(outcome.failure);
@@ -39,7 +43,12 @@ export function recordedModel(recording: Recording, clock: VirtualClock, gaps: M
       content,
       finishReason: { unified: t.finishReason as 'stop', raw: t.finishReason },
       usage: {
-        inputTokens: { total: t.usageMissing && t.usage.inputTokens === 0 ? undefined : t.usage.inputTokens, noCache: undefined, cacheRead: undefined, cacheWrite: undefined },
+        inputTokens: {
+          total: t.usageMissing && t.usage.inputTokens === 0 ? undefined : t.usage.inputTokens,
+          noCache: undefined,
+          cacheRead: undefined,
+          cacheWrite: undefined,
+        },
         outputTokens: { total: t.usageMissing && t.usage.outputTokens === 0 ? undefined : t.usage.outputTokens, text: undefined, reasoning: undefined },
       },
       providerMetadata: {

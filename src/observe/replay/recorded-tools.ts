@@ -21,8 +21,20 @@ export interface ToolGap {
  * holds no reference to anything that could reach the real world.
  */
 const DECLARATION_FIELDS = [
-  'name', 'description', 'tier', 'input', 'output', 'idempotent', 'approval', 'retries', 'timeoutMs',
-  'costUsd', 'lockKey', 'provides', 'requires', 'origin',
+  'name',
+  'description',
+  'tier',
+  'input',
+  'output',
+  'idempotent',
+  'approval',
+  'retries',
+  'timeoutMs',
+  'costUsd',
+  'lockKey',
+  'provides',
+  'requires',
+  'origin',
 ] as const satisfies readonly (keyof ToolConfig)[];
 
 function declarationOf(tool: AnyTool): Omit<ToolConfig, 'execute'> {

@@ -40,7 +40,17 @@ export interface ReplayManyOptions {
  */
 export async function replayMany(options: ReplayManyOptions): Promise<ReplaySummary> {
   const rows = await options.store.listRuns({ agent: options.agentName, since: options.since, limit: options.limit ?? 1000 });
-  const summary: ReplaySummary = { mode: options.mode, agent: options.agentName ?? '(all)', runs: 0, identical: 0, differing: 0, errors: [], byKind: {}, outcomeChanged: 0, reports: [] };
+  const summary: ReplaySummary = {
+    mode: options.mode,
+    agent: options.agentName ?? '(all)',
+    runs: 0,
+    identical: 0,
+    differing: 0,
+    errors: [],
+    byKind: {},
+    outcomeChanged: 0,
+    reports: [],
+  };
   for (const row of rows.reverse()) {
     if (!TERMINAL_STATUSES.has(row.status) && !PARKED_STATUSES.has(row.status)) continue;
     summary.runs++;

@@ -113,7 +113,14 @@ export async function replayRun(events: readonly AnyRunEvent[], options: ReplayO
 }
 
 /** Drives the replay, answering each approval or escalation as the recorded person did. */
-async function drive(warden: Warden, agent: Agent, runId: string, recording: Recording, clock: VirtualClock, mode: 'replay' | 'what-if'): Promise<ReplayReport['waitingFor']> {
+async function drive(
+  warden: Warden,
+  agent: Agent,
+  runId: string,
+  recording: Recording,
+  clock: VirtualClock,
+  mode: 'replay' | 'what-if',
+): Promise<ReplayReport['waitingFor']> {
   for (let rounds = 0; rounds < 1000; rounds++) {
     const result = await warden.execute(agent, runId);
     if (!result.pending) return null;
@@ -159,8 +166,10 @@ function report(
   const [toolGap] = toolGaps;
   if (modelGap) notes.push(`The replay needed a model answer for step ${modelGap.step}, which the recording does not have: it ends there.`);
   if (toolGap) notes.push(`The replay would run ${toolGap.tool}(${JSON.stringify(toolGap.args)}), which never ran in the recording: it ends there.`);
-  if (waitingFor?.kind === 'approval') notes.push(`Would wait for approval: ${waitingFor.tool}(${JSON.stringify(waitingFor.args)}) — ${waitingFor.reason}. Not executed.`);
-  if (divergence && mode === 'what-if') notes.push('After the first difference the model answers are still the recorded ones; a live model might have answered otherwise.');
+  if (waitingFor?.kind === 'approval')
+    notes.push(`Would wait for approval: ${waitingFor.tool}(${JSON.stringify(waitingFor.args)}) — ${waitingFor.reason}. Not executed.`);
+  if (divergence && mode === 'what-if')
+    notes.push('After the first difference the model answers are still the recorded ones; a live model might have answered otherwise.');
   return {
     runId: recording.runId,
     agent,
@@ -169,7 +178,12 @@ function report(
     identicalSteps,
     decisions: limit,
     divergence: divergence
-      ? { step: divergence.step, kind: classify(divergence.recorded, divergence.replayed, modelGaps.length + toolGaps.length > 0), recorded: divergence.recorded?.text ?? null, replayed: divergence.replayed?.text ?? null }
+      ? {
+          step: divergence.step,
+          kind: classify(divergence.recorded, divergence.replayed, modelGaps.length + toolGaps.length > 0),
+          recorded: divergence.recorded?.text ?? null,
+          replayed: divergence.replayed?.text ?? null,
+        }
       : null,
     recorded: outcomeOf(foldRun(recording.events)),
     replayed: outcomeOf(foldRun(replayedEvents)),

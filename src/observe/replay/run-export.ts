@@ -35,7 +35,14 @@ export async function exportRun(store: Store, runId: string, now = Date.now()): 
   const run = await store.getRun(runId);
   if (!run) throw new WardenError('NOT_FOUND', `No run with id "${runId}"`, { context: { runId } });
   const events = await store.loadEvents(runId);
-  return { format: RUN_EXPORT_FORMAT, version: RUN_EXPORT_VERSION, exportedAt: new Date(now).toISOString(), eventSchemaVersion: EVENT_SCHEMA_VERSION, run, events };
+  return {
+    format: RUN_EXPORT_FORMAT,
+    version: RUN_EXPORT_VERSION,
+    exportedAt: new Date(now).toISOString(),
+    eventSchemaVersion: EVENT_SCHEMA_VERSION,
+    run,
+    events,
+  };
 }
 
 const eventSchema = z.object({
@@ -90,6 +97,7 @@ export function readRunExport(text: string, source = 'the export'): RunExport {
     }
   });
   const first = doc.events[0];
-  if (first?.type !== 'run.submitted') throw new WardenError('INVALID_ARGUMENT', `${source}: the log must start with run.submitted, found ${first?.type ?? 'no events'}`);
+  if (first?.type !== 'run.submitted')
+    throw new WardenError('INVALID_ARGUMENT', `${source}: the log must start with run.submitted, found ${first?.type ?? 'no events'}`);
   return doc as unknown as RunExport;
 }

@@ -15,10 +15,23 @@ import { gateFinalAnswer, reject } from './vetting.ts';
 
 // The deciding half of the loop, tried on folded logs alone: no store, no clock, no network.
 
-const lookup = defineTool({ name: 'lookup', description: 'Reads an order.', tier: 'read', idempotent: true, input: z.object({ id: z.string() }), execute: () => ({}) });
+const lookup = defineTool({
+  name: 'lookup',
+  description: 'Reads an order.',
+  tier: 'read',
+  idempotent: true,
+  input: z.object({ id: z.string() }),
+  execute: () => ({}),
+});
 const refund = defineTool({ name: 'refund', description: 'Refunds an order.', tier: 'write', input: z.object({ id: z.string() }), execute: () => ({}) });
 const agent = defineAgent({ name: 'desk', instructions: 'x', model: simulated.script([{ text: 'done' }]), tools: [lookup, refund] });
-const stopOnDeny = defineAgent({ name: 'strict', instructions: 'x', model: simulated.script([{ text: 'done' }]), tools: [lookup, refund], policy: { onDeny: 'stop' } });
+const stopOnDeny = defineAgent({
+  name: 'strict',
+  instructions: 'x',
+  model: simulated.script([{ text: 'done' }]),
+  tools: [lookup, refund],
+  policy: { onDeny: 'stop' },
+});
 
 type Entry = { [T in EventType]: [T, EventPayloads[T]] }[EventType];
 
@@ -36,7 +49,9 @@ function log(...entries: Entry[]): RunState {
       model: { provider: 'simulated', modelId: 'script', inputPerMTok: 0.15, outputPerMTok: 0.6 },
     },
   ];
-  const events = [submitted, ...entries].map(([type, data], i) => ({ runId: 'run_1', seq: i + 1, type, at: 1_000 + i, v: EVENT_SCHEMA_VERSION, data }) as AnyRunEvent);
+  const events = [submitted, ...entries].map(
+    ([type, data], i) => ({ runId: 'run_1', seq: i + 1, type, at: 1_000 + i, v: EVENT_SCHEMA_VERSION, data }) as AnyRunEvent,
+  );
   return foldRun(events);
 }
 
@@ -45,7 +60,10 @@ const turn = (...calls: { callId: string; tool: string; args: unknown }[]): Entr
   'model.called',
   { step: 1, attempt: 1, maxOutputTokens: 100, turn: { text: '', toolCalls: calls, usage, finishReason: 'tool-calls' }, costNano: 10, latencyMs: 1 },
 ];
-const allowed = (callId: string, tool: string): Entry => ['policy.decided', { callId, tool, tier: 'read', argsHash: '', decision: 'allow', rule: 'tier:read', reason: 'reads are allowed' }];
+const allowed = (callId: string, tool: string): Entry => [
+  'policy.decided',
+  { callId, tool, tier: 'read', argsHash: '', decision: 'allow', rule: 'tier:read', reason: 'reads are allowed' },
+];
 
 describe('nextAction: the one decision of each turn of the loop', () => {
   it('asks the model when nothing is open', () => {
@@ -57,7 +75,10 @@ describe('nextAction: the one decision of each turn of the loop', () => {
   });
 
   it('settles calls a dead process left running, then runs what is ready', () => {
-    const running = log(turn({ callId: 'c1', tool: 'lookup', args: { id: '7' } }), allowed('c1', 'lookup'), ['tool.started', { callId: 'c1', tool: 'lookup', attempt: 1, idempotencyKey: 'run_1:c1' }]);
+    const running = log(turn({ callId: 'c1', tool: 'lookup', args: { id: '7' } }), allowed('c1', 'lookup'), [
+      'tool.started',
+      { callId: 'c1', tool: 'lookup', attempt: 1, idempotencyKey: 'run_1:c1' },
+    ]);
     assert.deepEqual(nextAction(running, agent, false), { kind: 'settle_interrupted' });
     const ready = log(turn({ callId: 'c1', tool: 'lookup', args: { id: '7' } }), allowed('c1', 'lookup'));
     assert.deepEqual(nextAction(ready, agent, false), { kind: 'execute' });
@@ -71,9 +92,15 @@ describe('nextAction: the one decision of each turn of the loop', () => {
   });
 
   it('stops after a denial only when the policy says so', () => {
-    const denied = log(turn({ callId: 'c1', tool: 'refund', args: { id: '7' } }), ['tool.denied', { callId: 'c1', tool: 'refund', by: 'policy', reason: 'refunds are off' }]);
+    const denied = log(turn({ callId: 'c1', tool: 'refund', args: { id: '7' } }), [
+      'tool.denied',
+      { callId: 'c1', tool: 'refund', by: 'policy', reason: 'refunds are off' },
+    ]);
     assert.deepEqual(nextAction(denied, agent, false), { kind: 'ask_model' });
-    assert.deepEqual(nextAction(denied, stopOnDeny, false), { kind: 'stop', hit: { limit: 'denied', detail: 'refund was denied: Not allowed (policy): refunds are off' } });
+    assert.deepEqual(nextAction(denied, stopOnDeny, false), {
+      kind: 'stop',
+      hit: { limit: 'denied', detail: 'refund was denied: Not allowed (policy): refunds are off' },
+    });
   });
 
   it('does nothing for a run that ended or waits for a person', () => {
@@ -81,19 +108,34 @@ describe('nextAction: the one decision of each turn of the loop', () => {
     const d = recordDecisions(s, () => 2_000);
     stopRun(d, { limit: 'max_steps', detail: '20 steps' });
     assert.deepEqual(nextAction(s, agent, false), { kind: 'done' });
-    assert.deepEqual(d.events.map((e) => [e.seq, e.type]), [[2, 'limit.hit'], [3, 'run.stopped']]);
+    assert.deepEqual(
+      d.events.map((e) => [e.seq, e.type]),
+      [
+        [2, 'limit.hit'],
+        [3, 'run.stopped'],
+      ],
+    );
     assert.equal(s.status, 'stopped');
   });
 });
 
 describe('beginSession: what a new session settles from the log', () => {
   it('charges a reservation left open by a crash in full, in the same commit as its event', () => {
-    const s = log(['budget.reserved', { reservationId: 'r1', purpose: 'model', amountNano: 5_000, before: { spentNano: 0, reservedNano: 0, ceilingNano: 1_000_000_000 } }]);
+    const s = log([
+      'budget.reserved',
+      { reservationId: 'r1', purpose: 'model', amountNano: 5_000, before: { spentNano: 0, reservedNano: 0, ceilingNano: 1_000_000_000 } },
+    ]);
     const d = recordDecisions(s, () => 2_000);
     beginSession(d, agent, { worker: 'w1', maxCrashedSessions: 3 });
     assert.deepEqual(d.budgetOps, [{ kind: 'settle', rootRunId: 'run_1', reservedNano: 5_000, actualNano: 5_000 }]);
     const committed = d.events.find((e) => e.type === 'budget.committed');
-    assert.deepEqual(committed?.data, { reservationId: 'r1', actualNano: 5_000, releasedNano: 0, assumed: true, after: { spentNano: 5_000, reservedNano: 0, ceilingNano: 1_000_000_000 } });
+    assert.deepEqual(committed?.data, {
+      reservationId: 'r1',
+      actualNano: 5_000,
+      releasedNano: 0,
+      assumed: true,
+      after: { spentNano: 5_000, reservedNano: 0, ceilingNano: 1_000_000_000 },
+    });
     assert.equal(s.spentNano, 5_000);
   });
 
@@ -107,7 +149,10 @@ describe('beginSession: what a new session settles from the log', () => {
     );
     const d = recordDecisions(s, () => 2_000);
     beginSession(d, agent, { worker: 'w1', maxCrashedSessions: 3 });
-    assert.deepEqual(d.events.map((e) => e.type), ['run.started', 'tool.failed', 'escalated']);
+    assert.deepEqual(
+      d.events.map((e) => e.type),
+      ['run.started', 'tool.failed', 'escalated'],
+    );
     const failed = d.events[1]?.data as EventPayloads['tool.failed'];
     assert.equal(failed.willRetry, true);
     assert.equal(failed.unknownOutcome, true);
@@ -117,17 +162,28 @@ describe('beginSession: what a new session settles from the log', () => {
   });
 
   it('stops a poison run and tells a person instead of driving it a fourth time', () => {
-    const s = log(['run.started', { worker: 'a', session: 1, resumedFrom: 1 }], ['run.started', { worker: 'b', session: 2, resumedFrom: 2 }], ['run.started', { worker: 'c', session: 3, resumedFrom: 3 }]);
+    const s = log(
+      ['run.started', { worker: 'a', session: 1, resumedFrom: 1 }],
+      ['run.started', { worker: 'b', session: 2, resumedFrom: 2 }],
+      ['run.started', { worker: 'c', session: 3, resumedFrom: 3 }],
+    );
     assert.equal(s.crashedSessions, 2, 'a session that started another one died without an outcome');
     const d = recordDecisions(s, () => 2_000);
     beginSession(d, agent, { worker: 'd', maxCrashedSessions: 3 });
-    assert.deepEqual(d.events.map((e) => e.type), ['run.started', 'limit.hit', 'run.stopped']);
+    assert.deepEqual(
+      d.events.map((e) => e.type),
+      ['run.started', 'limit.hit', 'run.stopped'],
+    );
     assert.equal(s.stopReason, 'crashed');
     assert.equal(d.interventions[0]?.id, 'esc_1_crashed4');
   });
 
   it('decides the same events from the same log, every time', () => {
-    const build = () => log(turn({ callId: 'c1', tool: 'refund', args: { id: '7' } }), allowed('c1', 'lookup'), ['tool.started', { callId: 'c1', tool: 'refund', attempt: 1, idempotencyKey: 'run_1:c1' }]);
+    const build = () =>
+      log(turn({ callId: 'c1', tool: 'refund', args: { id: '7' } }), allowed('c1', 'lookup'), [
+        'tool.started',
+        { callId: 'c1', tool: 'refund', attempt: 1, idempotencyKey: 'run_1:c1' },
+      ]);
     const a = recordDecisions(build(), () => 5);
     const b = recordDecisions(build(), () => 5);
     beginSession(a, agent, { worker: 'w', maxCrashedSessions: 3 });
@@ -147,23 +203,45 @@ describe('vetting decisions', () => {
     const call = s.calls.get('c1');
     assert.ok(call);
     reject(d, call, 'INVALID_TOOL_ARGS', 'id is required');
-    assert.deepEqual(d.events.map((e) => e.type), ['tool.rejected', 'limit.hit', 'run.stopped']);
+    assert.deepEqual(
+      d.events.map((e) => e.type),
+      ['tool.rejected', 'limit.hit', 'run.stopped'],
+    );
     assert.equal(s.stopReason, 'max_retries');
   });
 
   it('holds a final answer below the confidence threshold for a person, and lets a confident one through', () => {
-    const gated = defineAgent({ name: 'careful', instructions: 'x', model: simulated.script([{ text: 'done' }]), tools: [lookup], escalation: { threshold: 0.8 } });
+    const gated = defineAgent({
+      name: 'careful',
+      instructions: 'x',
+      model: simulated.script([{ text: 'done' }]),
+      tools: [lookup],
+      escalation: { threshold: 0.8 },
+    });
     const answered = (confidence: number): Entry => [
       'model.called',
-      { step: 1, attempt: 1, maxOutputTokens: 100, turn: { text: 'refunded', toolCalls: [], usage, finishReason: 'stop', confidence }, costNano: 10, latencyMs: 1 },
+      {
+        step: 1,
+        attempt: 1,
+        maxOutputTokens: 100,
+        turn: { text: 'refunded', toolCalls: [], usage, finishReason: 'stop', confidence },
+        costNano: 10,
+        latencyMs: 1,
+      },
     ];
     const unsure = recordDecisions(log(answered(0.5)), () => 2_000);
     assert.equal(gateFinalAnswer(unsure, gated, 'refunded'), true);
-    assert.deepEqual(unsure.events.map((e) => e.type), ['step.assessed', 'escalated']);
+    assert.deepEqual(
+      unsure.events.map((e) => e.type),
+      ['step.assessed', 'escalated'],
+    );
     assert.equal(unsure.interventions[0]?.id, 'esc_1_answer1_lc');
     const sure = recordDecisions(log(answered(0.95)), () => 2_000);
     assert.equal(gateFinalAnswer(sure, gated, 'refunded'), false);
-    assert.deepEqual(sure.events.map((e) => e.type), ['step.assessed']);
+    assert.deepEqual(
+      sure.events.map((e) => e.type),
+      ['step.assessed'],
+    );
     assert.equal(gateFinalAnswer(recordDecisions(log(answered(0.1))), agent, 'refunded'), false, 'no escalation configured, no gate');
   });
 });

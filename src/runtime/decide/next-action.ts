@@ -35,7 +35,8 @@ export function nextAction(s: RunState, agent: Agent, aborted: boolean): NextAct
   const open = openCalls(s);
   if (open.length === 0) {
     const denied = deniedInLastTurn(s);
-    if (denied && agent.policy.onDeny === 'stop') return { kind: 'stop', hit: { limit: 'denied', detail: `${denied.tool} was denied: ${denied.note ?? 'no reason given'}` } };
+    if (denied && agent.policy.onDeny === 'stop')
+      return { kind: 'stop', hit: { limit: 'denied', detail: `${denied.tool} was denied: ${denied.note ?? 'no reason given'}` } };
     return { kind: 'ask_model' };
   }
   if (open.some((c) => c.status === 'proposed')) return { kind: 'vet' };
@@ -58,7 +59,10 @@ function latestTurnCalls(s: RunState): CallState[] {
   if (!last) return [];
   return last.callIds.map((id) => {
     const call = s.calls.get(id);
-    if (!call) throw new WardenError('INTERNAL', `Run ${s.runId}: turn ${s.turns.length} names call ${id}, which its log never proposed`, { context: { runId: s.runId } });
+    if (!call)
+      throw new WardenError('INTERNAL', `Run ${s.runId}: turn ${s.turns.length} names call ${id}, which its log never proposed`, {
+        context: { runId: s.runId },
+      });
     return call;
   });
 }

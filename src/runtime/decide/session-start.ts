@@ -45,7 +45,17 @@ export function stopPoisonRun(d: Decisions, maxCrashedSessions: number): void {
     `${s.crashedSessions} sessions of this run ended with no outcome recorded (the process or worker driving it died), ` +
     `the limit is ${maxCrashedSessions}${inFlight.length ? `; in flight each time: ${inFlight.join(', ')}` : ''}. ` +
     `It is not driven again; escalation ${id} tells a person.`;
-  d.intervene({ id, kind: 'escalation', callId: null, tool: null, args: null, argsHash: null, reason: detail, evidence: { crashed: true, crashedSessions: s.crashedSessions, inFlight }, requestedAt: d.now() });
+  d.intervene({
+    id,
+    kind: 'escalation',
+    callId: null,
+    tool: null,
+    args: null,
+    argsHash: null,
+    reason: detail,
+    evidence: { crashed: true, crashedSessions: s.crashedSessions, inFlight },
+    requestedAt: d.now(),
+  });
   stopRun(d, { limit: 'crashed', detail });
 }
 

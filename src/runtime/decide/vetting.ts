@@ -38,7 +38,17 @@ export function escalate(d: Decisions, call: CallState, reason: string, detail: 
   const id = escalationId(d.state.runId, call.callId, reason === 'low_confidence' ? 'lc' : 'pd');
   const evidence = { tool: call.tool, args: call.args, step: call.step, detail, ...extra };
   d.emit('escalated', { escalationId: id, reason, callId: call.callId, evidence });
-  d.intervene({ id, kind: 'escalation', callId: call.callId, tool: call.tool, args: call.args, argsHash: call.argsHash, reason: detail, evidence, requestedAt: d.now() });
+  d.intervene({
+    id,
+    kind: 'escalation',
+    callId: call.callId,
+    tool: call.tool,
+    args: call.args,
+    argsHash: call.argsHash,
+    reason: detail,
+    evidence,
+    requestedAt: d.now(),
+  });
 }
 
 /** Scores a final answer; below the threshold the run waits for a person before it completes. */
@@ -64,7 +74,9 @@ export function gateFinalAnswer(d: Decisions, agent: Agent, text: string): boole
     threshold: esc.threshold,
     factors: score.factors,
     verdict: low ? 'escalate' : 'proceed',
-    reason: low ? `the answer's confidence ${score.score} is below the threshold ${esc.threshold}` : `the answer's confidence ${score.score} ≥ threshold ${esc.threshold}`,
+    reason: low
+      ? `the answer's confidence ${score.score} is below the threshold ${esc.threshold}`
+      : `the answer's confidence ${score.score} ≥ threshold ${esc.threshold}`,
   });
   if (!low) return false;
   const id = escalationId(d.state.runId, `answer${s.steps}`, 'lc');

@@ -67,9 +67,13 @@ async function runsView() {
   const load = async () => {
     const params = new URLSearchParams([...new FormData($('#filters'))].filter(([, v]) => v));
     const { runs } = await api(`/v1/runs?${params}`);
-    $('#runs').innerHTML = runs
-      .map((r) => `<tr tabindex="0" data-run="${esc(r.runId)}"><td><code>${esc(r.runId)}</code>${r.mode === 'shadow' ? ' <span class="badge">shadow</span>' : ''}</td><td>${esc(r.agent)}</td><td>${esc(r.tenant)}</td><td>${badge(r.status)}${r.stopReason ? ` <span class="muted">${esc(r.stopReason)}</span>` : ''}</td><td>${usd(r.costUsd)}</td><td>${r.steps}</td><td>${when(r.createdAt)}</td></tr>`)
-      .join('') || '<tr><td colspan="7" class="muted">No runs match.</td></tr>';
+    $('#runs').innerHTML =
+      runs
+        .map(
+          (r) =>
+            `<tr tabindex="0" data-run="${esc(r.runId)}"><td><code>${esc(r.runId)}</code>${r.mode === 'shadow' ? ' <span class="badge">shadow</span>' : ''}</td><td>${esc(r.agent)}</td><td>${esc(r.tenant)}</td><td>${badge(r.status)}${r.stopReason ? ` <span class="muted">${esc(r.stopReason)}</span>` : ''}</td><td>${usd(r.costUsd)}</td><td>${r.steps}</td><td>${when(r.createdAt)}</td></tr>`,
+        )
+        .join('') || '<tr><td colspan="7" class="muted">No runs match.</td></tr>';
   };
   $('#filters').addEventListener('input', () => load());
   $('#runs').addEventListener('click', (e) => openRun(e.target.closest('tr')?.dataset.run));
@@ -82,7 +86,14 @@ function openRun(id) {
   if (id) location.hash = `#/runs/${id}`;
 }
 
-const KIND = (t) => (t.startsWith('policy') || t === 'tool.denied' ? 't-policy' : t.startsWith('approval') || t === 'escalated' ? 't-approval' : t === 'limit.hit' || t.endsWith('failed') ? 't-failed' : '');
+const KIND = (t) =>
+  t.startsWith('policy') || t === 'tool.denied'
+    ? 't-policy'
+    : t.startsWith('approval') || t === 'escalated'
+      ? 't-approval'
+      : t === 'limit.hit' || t.endsWith('failed')
+        ? 't-failed'
+        : '';
 
 // The run's SSE stream, read with fetch (EventSource cannot send the key): `onMessage(event, data)`.
 // Aborted when the view changes (route() aborts state.live).
@@ -122,7 +133,9 @@ async function runView(id) {
   // Text the model is streaming right now (a live preview; the timeline shows what was committed).
   const live = { step: 0, attempt: 0, text: '' };
   const liveItem = () =>
-    live.text ? `<li class="live" data-testid="live-text"><span class="seq">…</span><span>Step ${live.step}: the model is writing${live.attempt > 1 ? ` (try ${live.attempt})` : ''}: “<span class="live-text">${esc(live.text)}</span>”</span></li>` : '';
+    live.text
+      ? `<li class="live" data-testid="live-text"><span class="seq">…</span><span>Step ${live.step}: the model is writing${live.attempt > 1 ? ` (try ${live.attempt})` : ''}: “<span class="live-text">${esc(live.text)}</span>”</span></li>`
+      : '';
   const load = async () => {
     const [run, { events }, { runs: children }] = await Promise.all([api(`/v1/runs/${id}`), api(`/v1/runs/${id}/events`), api(`/v1/runs/${id}/children`)]);
     main.innerHTML = `<p><a href="#/runs">← Runs</a></p><h2><code>${esc(run.runId)}</code> ${badge(run.status)}</h2>
@@ -241,17 +254,19 @@ function bars(entries, { width = 300, height = 90 } = {}) {
 
 async function overviewView() {
   const { agents } = await api('/v1/overview');
-  main.innerHTML = `<h2>Overview</h2><div class="grid">${agents
-    .map(
-      (a) => `<section class="panel" data-agent="${esc(a.agent)}"><h3>${esc(a.agent)} <span class="muted">· ${a.runs} runs</span></h3>
+  main.innerHTML = `<h2>Overview</h2><div class="grid">${
+    agents
+      .map(
+        (a) => `<section class="panel" data-agent="${esc(a.agent)}"><h3>${esc(a.agent)} <span class="muted">· ${a.runs} runs</span></h3>
       <h4>Runs by status</h4>${bars(Object.entries(a.byStatus))}
       <h4>Stop reasons</h4>${bars(Object.entries(a.byStopReason))}
       <h4>Runs per hour</h4>${bars(Object.entries(a.runsPerHour).map(([h, n]) => [h.slice(11, 16), n]))}
       <h4>Cost per request</h4>${bars(a.costUsd.histogram.map((b) => [usd(b.to), b.count]))}
       <p>p50 ${usd(a.costUsd.p50)} · p95 ${usd(a.costUsd.p95)} · p99 ${usd(a.costUsd.p99)} · max ${usd(a.costUsd.max)}</p>
       <p>${a.approvalsPer100.toFixed(1)} approvals and ${a.escalationsPer100.toFixed(1)} escalations per 100 runs</p></section>`,
-    )
-    .join('') || '<p class="muted">No runs yet.</p>'}</div>`;
+      )
+      .join('') || '<p class="muted">No runs yet.</p>'
+  }</div>`;
   clearInterval(state.timer);
 }
 

@@ -9,7 +9,10 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 /** `"name"`, after checking it is a plain identifier (no quoting games in DDL). */
 export function quoteSchema(schema: string): string {
   if (typeof schema !== 'string' || !IDENTIFIER.test(schema)) {
-    throw new WardenError('INVALID_CONFIG', `A PostgreSQL schema name must be a plain identifier (letters, digits, _; at most 63), got ${JSON.stringify(schema)}`);
+    throw new WardenError(
+      'INVALID_CONFIG',
+      `A PostgreSQL schema name must be a plain identifier (letters, digits, _; at most 63), got ${JSON.stringify(schema)}`,
+    );
   }
   return `"${schema}"`;
 }

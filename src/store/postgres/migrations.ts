@@ -204,7 +204,10 @@ export async function checkPostgresCurrent(pool: pg.Pool, schema: string): Promi
   const done = await appliedPostgresMigrations(pool, schema);
   checkHistory(done, PG_MIGRATIONS);
   if (done.length < PG_MIGRATIONS.length) {
-    throw new WardenError('STORE_UNAVAILABLE', `The PostgreSQL schema "${schema}" is at migration ${done.length} of ${PG_MIGRATIONS.length}; run \`warden migrate\``);
+    throw new WardenError(
+      'STORE_UNAVAILABLE',
+      `The PostgreSQL schema "${schema}" is at migration ${done.length} of ${PG_MIGRATIONS.length}; run \`warden migrate\``,
+    );
   }
 }
 

@@ -22,7 +22,8 @@ export function toPgStoreError(e: unknown, what: string): WardenError {
   if (code === 'XX001' || code === 'XX002') {
     return new WardenError('STORE_CORRUPT', `${what} failed: PostgreSQL reports damaged data (${detail}); restore from a backup`, { cause: e });
   }
-  const hint = typeof code === 'string' && (NETWORK_CODES.has(code) || code.startsWith('08') || code.startsWith('57P')) ? ' (is PostgreSQL running and reachable?)' : '';
+  const hint =
+    typeof code === 'string' && (NETWORK_CODES.has(code) || code.startsWith('08') || code.startsWith('57P')) ? ' (is PostgreSQL running and reachable?)' : '';
   return new WardenError('STORE_UNAVAILABLE', `${what} failed: ${detail}${hint}`, { cause: e });
 }
 

@@ -47,7 +47,11 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   const owned = !options.pool;
   const pool =
     options.pool ??
-    new pg.Pool({ connectionString: mustExist(fromUrl, 'the url of a store given no pool').url, max: (options.poolSize ?? 10) + 1, connectionTimeoutMillis: 10_000 });
+    new pg.Pool({
+      connectionString: mustExist(fromUrl, 'the url of a store given no pool').url,
+      max: (options.poolSize ?? 10) + 1,
+      connectionTimeoutMillis: 10_000,
+    });
   // An idle connection the server drops must not crash the process; the next query reconnects.
   if (owned) pool.on('error', () => {});
   const where = fromUrl ? redact(fromUrl.url) : 'the given pool';
@@ -105,7 +109,18 @@ class PostgresDialect implements Dialect {
   async createRun(run: NewRun, mode: string, submittedData: string): Promise<CreateOutcome> {
     const isRoot = run.runId === run.rootRunId;
     const e = run.submitted;
-    const values = [run.runId, run.agent, run.tenant, run.status, run.parentRunId, run.rootRunId, run.input, run.createdAt, isRoot, isRoot ? run.ceilingNano : 0];
+    const values = [
+      run.runId,
+      run.agent,
+      run.tenant,
+      run.status,
+      run.parentRunId,
+      run.rootRunId,
+      run.input,
+      run.createdAt,
+      isRoot,
+      isRoot ? run.ceilingNano : 0,
+    ];
     values.push(e.type, e.at, e.v, submittedData, this.channel, mode);
     try {
       const { rows } = await this.pool.query(this.sql.createRun.with(values));
@@ -133,7 +148,9 @@ class PostgresDialect implements Dialect {
       // or fails whole. A stale writer, a refused reservation or a foreign root aborts it, and the
       // locked path below decides which, with the exact figures.
       try {
-        await this.pool.query(this.#patchRunWithBudget(batch.run).with([...this.patchValues(batch, newSeq, true), net.root, net.settledReserved, net.settledActual, net.reserved]));
+        await this.pool.query(
+          this.#patchRunWithBudget(batch.run).with([...this.patchValues(batch, newSeq, true), net.root, net.settledReserved, net.settledActual, net.reserved]),
+        );
         return;
       } catch (e) {
         if ((e as { code?: string }).code !== '22012') throw e;
@@ -301,12 +318,10 @@ class PostgresDialect implements Dialect {
   async putRecord(ns: string, key: string, value: string, updatedAt: number, ifAbsent: boolean): Promise<boolean> {
     const s = this.sql.schema;
     const onConflict = ifAbsent ? 'DO NOTHING' : 'DO UPDATE SET value = $3, updated_at = $4';
-    const { rowCount } = await this.pool.query(`INSERT INTO ${s}.records (ns, key, value, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (ns, key) ${onConflict}`, [
-      ns,
-      key,
-      value,
-      updatedAt,
-    ]);
+    const { rowCount } = await this.pool.query(
+      `INSERT INTO ${s}.records (ns, key, value, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (ns, key) ${onConflict}`,
+      [ns, key, value, updatedAt],
+    );
     return (rowCount ?? 0) > 0;
   }
 

@@ -12,7 +12,9 @@ export function appendAgentEvent(db: DatabaseSync, event: NewAgentEvent): AgentE
   requireInteger(event.at, 'at', 0, {});
   requireInteger(event.v, 'v', 1, {});
   const data = encodeJson(event.data, `data of ${event.type}`);
-  const { lastInsertRowid } = db.prepare('INSERT INTO agent_events (agent, type, at, v, data) VALUES (?, ?, ?, ?, ?)').run(event.agent, event.type, event.at, event.v, data);
+  const { lastInsertRowid } = db
+    .prepare('INSERT INTO agent_events (agent, type, at, v, data) VALUES (?, ?, ?, ?, ?)')
+    .run(event.agent, event.type, event.at, event.v, data);
   return { ...event, id: Number(lastInsertRowid) };
 }
 
@@ -30,12 +32,15 @@ export function listAgentEvents(db: DatabaseSync, filter: AgentEventFilter): Age
   eq('at >= ?', filter.since);
   params.push(filter.limit ?? DEFAULT_LIST_LIMIT);
   const sql = `SELECT id, agent, type, at, v, data FROM agent_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT ?`;
-  return db.prepare(sql).all(...params).map((r) => ({
-    id: Number(r.id),
-    agent: String(r.agent),
-    type: String(r.type),
-    at: Number(r.at),
-    v: Number(r.v),
-    data: decodeJson(String(r.data), 'agent event data') as Record<string, unknown>,
-  }));
+  return db
+    .prepare(sql)
+    .all(...params)
+    .map((r) => ({
+      id: Number(r.id),
+      agent: String(r.agent),
+      type: String(r.type),
+      at: Number(r.at),
+      v: Number(r.v),
+      data: decodeJson(String(r.data), 'agent event data') as Record<string, unknown>,
+    }));
 }

@@ -46,14 +46,22 @@ export function migrateFile(path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_M
  * Adopting either would mix Warden's tables into a file that is not Warden's; both are refused.
  */
 function refuseNotWarden(db: DatabaseSync, path: string): void {
-  const tables = (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+  const tables = (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map(
+    (r) => r.name,
+  );
   if (tables.includes('schema_migrations')) return;
   const where = 'Point --db (or WARDEN_DB) at a path where Warden may create its store, or at an existing Warden store.';
   if (tables.length === 0) {
-    throw new WardenError('INVALID_ARGUMENT', `${path} exists but is empty (no tables): it is not a Warden store, and Warden creates its store itself. Remove it, or ${where.charAt(0).toLowerCase()}${where.slice(1)}`);
+    throw new WardenError(
+      'INVALID_ARGUMENT',
+      `${path} exists but is empty (no tables): it is not a Warden store, and Warden creates its store itself. Remove it, or ${where.charAt(0).toLowerCase()}${where.slice(1)}`,
+    );
   }
   const shown = tables.slice(0, 5).join(', ') + (tables.length > 5 ? `, … (${tables.length} tables)` : '');
-  throw new WardenError('INVALID_ARGUMENT', `${path} is a SQLite database of something else (tables: ${shown}), not a Warden store; Warden will not add its tables to it. ${where}`);
+  throw new WardenError(
+    'INVALID_ARGUMENT',
+    `${path} is a SQLite database of something else (tables: ${shown}), not a Warden store; Warden will not add its tables to it. ${where}`,
+  );
 }
 
 /**
@@ -78,7 +86,8 @@ function createAtomically(path: string, busyTimeoutMs: number): MigrationReport 
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EEXIST') report = null;
-      else if (code === 'EPERM' || code === 'ENOTSUP' || code === 'ENOSYS') copyFileSync(temp, path, constants.COPYFILE_EXCL); // no hard links here
+      else if (code === 'EPERM' || code === 'ENOTSUP' || code === 'ENOSYS')
+        copyFileSync(temp, path, constants.COPYFILE_EXCL); // no hard links here
       else throw e;
     }
   } finally {

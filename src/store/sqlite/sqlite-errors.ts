@@ -24,7 +24,9 @@ export function toStoreError(e: unknown, what: string): WardenError {
     // Extended codes carry the primary code in the low byte.
     const primary = errcode & 0xff;
     if (primary === SQLITE_CORRUPT || primary === SQLITE_NOTADB) {
-      return new WardenError('STORE_CORRUPT', `${what} failed: the SQLite file is damaged or not a Warden database (${detail}); restore it from a backup`, { cause: e });
+      return new WardenError('STORE_CORRUPT', `${what} failed: the SQLite file is damaged or not a Warden database (${detail}); restore it from a backup`, {
+        cause: e,
+      });
     }
     if (errcode === SQLITE_CONSTRAINT_PRIMARYKEY || errcode === SQLITE_CONSTRAINT_UNIQUE) {
       return new WardenError('CONFLICT', `${what} failed: ${detail}; ids must be unique`, { cause: e });

@@ -1,6 +1,15 @@
 import type { DatabaseSync, SQLInputValue, SQLOutputValue } from 'node:sqlite';
 import type { AnyNewEvent } from '../../core/events.ts';
-import type { AgentEventFilter, AgentEventRecord, CommitBatch, ExternalAppendOptions, NewAgentEvent, NewIntervention, NewRun, Store } from '../../core/ports/store.ts';
+import type {
+  AgentEventFilter,
+  AgentEventRecord,
+  CommitBatch,
+  ExternalAppendOptions,
+  NewAgentEvent,
+  NewIntervention,
+  NewRun,
+  Store,
+} from '../../core/ports/store.ts';
 import { runSync, type Dialect, type InterventionQuery, type Op, type RunQuery, type Tx } from '../dialect.ts';
 import { encodeJson, type BudgetRow, type EventRow, type InterventionRow, type RunHeadRow, type RunRow } from '../rows.ts';
 import { SqlStore } from '../sql-store.ts';

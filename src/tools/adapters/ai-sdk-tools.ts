@@ -39,10 +39,17 @@ function inputOf(where: string, schema: unknown): { input: z.ZodType; jsonSchema
     throw new WardenError('INVALID_CONFIG', `${where}: its JSON Schema is only available asynchronously; pass the schema itself to jsonSchema(…)`);
   }
   if (!json || typeof json !== 'object' || Array.isArray(json)) {
-    throw new WardenError('INVALID_CONFIG', `${where}: inputSchema must be a zod schema or jsonSchema(…) from 'ai'; got ${resolved === null ? 'null' : typeof resolved}`);
+    throw new WardenError(
+      'INVALID_CONFIG',
+      `${where}: inputSchema must be a zod schema or jsonSchema(…) from 'ai'; got ${resolved === null ? 'null' : typeof resolved}`,
+    );
   }
   const validate = (resolved as { validate?: unknown }).validate;
-  const checked = jsonSchemaInput(where, json as Record<string, unknown>, typeof validate === 'function' ? (validate as (v: unknown) => unknown).bind(resolved) : undefined);
+  const checked = jsonSchemaInput(
+    where,
+    json as Record<string, unknown>,
+    typeof validate === 'function' ? (validate as (v: unknown) => unknown).bind(resolved) : undefined,
+  );
   return { ...checked, jsonSchema: modelFacingSchema(json as Record<string, unknown>) };
 }
 
@@ -91,9 +98,11 @@ export function fromAiSdkTools<T extends Record<string, AiSdkTool>>(tools: T, op
     const needsApproval = foreign.needsApproval as unknown;
     const approval =
       typeof needsApproval === 'function'
-        ? (args: unknown) => (needsApproval as (input: unknown, o: object) => unknown)(args, { toolCallId: '', messages: [], context }) as boolean | Promise<boolean>
+        ? (args: unknown) =>
+            (needsApproval as (input: unknown, o: object) => unknown)(args, { toolCallId: '', messages: [], context }) as boolean | Promise<boolean>
         : (needsApproval as boolean | undefined);
-    const described: unknown = typeof foreign.description === 'function' ? (foreign.description as (o: { context: unknown }) => unknown)({ context }) : foreign.description;
+    const described: unknown =
+      typeof foreign.description === 'function' ? (foreign.description as (o: { context: unknown }) => unknown)({ context }) : foreign.description;
     const tool = defineTool({
       name,
       description: typeof described === 'string' && described !== '' ? described : name,

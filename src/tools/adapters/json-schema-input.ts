@@ -24,11 +24,20 @@ function compileJsonSchema(where: string, schema: Record<string, unknown>): Json
   try {
     validate = ajv.compile(schema);
   } catch (cause) {
-    throw new WardenError('INVALID_CONFIG', `${where}: its input JSON Schema cannot be compiled, so its arguments could not be checked (${describeError(cause)})`, { cause });
+    throw new WardenError(
+      'INVALID_CONFIG',
+      `${where}: its input JSON Schema cannot be compiled, so its arguments could not be checked (${describeError(cause)})`,
+      { cause },
+    );
   }
   return (value) => {
     if (validate(value)) return null;
-    return (validate.errors ?? []).slice(0, 8).map((e) => `${e.instancePath || '(root)'}: ${e.message ?? 'is invalid'}`).join('; ') || 'does not match the schema';
+    return (
+      (validate.errors ?? [])
+        .slice(0, 8)
+        .map((e) => `${e.instancePath || '(root)'}: ${e.message ?? 'is invalid'}`)
+        .join('; ') || 'does not match the schema'
+    );
   };
 }
 
@@ -43,7 +52,10 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 function describeFailure(error: unknown): string {
   const issues = (error as { issues?: { path?: (string | number)[]; message?: string }[] } | null)?.issues;
   if (Array.isArray(issues) && issues.length > 0) {
-    return issues.slice(0, 8).map((i) => `${i.path?.length ? i.path.join('.') : '(root)'}: ${i.message ?? 'is invalid'}`).join('; ');
+    return issues
+      .slice(0, 8)
+      .map((i) => `${i.path?.length ? i.path.join('.') : '(root)'}: ${i.message ?? 'is invalid'}`)
+      .join('; ');
   }
   return describeError(error);
 }
@@ -75,7 +87,7 @@ export function jsonSchemaInput(where: string, schema: Record<string, unknown>, 
       if (!isThenable(result)) {
         const answer = result as ForeignValidation | undefined;
         if (answer?.success === true) return answer.value;
-        ctx.addIssue({ code: 'custom', message: answer && answer.success === false ? describeFailure(answer.error) : 'the schema\'s validate gave no answer' });
+        ctx.addIssue({ code: 'custom', message: answer && answer.success === false ? describeFailure(answer.error) : "the schema's validate gave no answer" });
         return z.NEVER;
       }
       // An async validate: a settled promise is dropped here (it may reject; nothing waits on it).
@@ -101,7 +113,10 @@ export function jsonSchemaInput(where: string, schema: Record<string, unknown>, 
         throw new WardenError('INVALID_TOOL_ARGS', `${where}: the schema's validate threw (${describeError(cause)}); the call did not run`, { cause });
       }
       if (answer?.success === true) return answer.value;
-      throw new WardenError('INVALID_TOOL_ARGS', `${where}: invalid arguments (${answer && answer.success === false ? describeFailure(answer.error) : 'the schema\'s validate gave no answer'}); the call did not run`);
+      throw new WardenError(
+        'INVALID_TOOL_ARGS',
+        `${where}: invalid arguments (${answer && answer.success === false ? describeFailure(answer.error) : "the schema's validate gave no answer"}); the call did not run`,
+      );
     },
   };
 }

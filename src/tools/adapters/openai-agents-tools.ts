@@ -55,7 +55,10 @@ export function fromOpenAIAgentsTools(tools: readonly OpenAIAgentsFunctionTool[]
     const where = `fromOpenAIAgentsTools: tool "${name}"`;
     if (foreign?.type !== 'function' || typeof foreign.invoke !== 'function') {
       const kind = foreign && typeof foreign === 'object' ? `a ${String((foreign as { type?: unknown }).type)} tool` : typeof foreign;
-      throw new WardenError('INVALID_CONFIG', `${where} is ${kind}: only function tools (tool({ … })) run under Warden; hosted, computer and shell tools run out of its reach`);
+      throw new WardenError(
+        'INVALID_CONFIG',
+        `${where} is ${kind}: only function tools (tool({ … })) run under Warden; hosted, computer and shell tools run out of its reach`,
+      );
     }
     if (!foreign.parameters || typeof foreign.parameters !== 'object') {
       throw new WardenError('INVALID_CONFIG', `${where} has no JSON Schema in parameters`);
@@ -69,12 +72,21 @@ export function fromOpenAIAgentsTools(tools: readonly OpenAIAgentsFunctionTool[]
       tier: tierOf(name),
       input,
       ...(needsApproval !== undefined
-        ? { approval: typeof needsApproval === 'function' ? (args: unknown) => needsApproval(runContext as never, args as never, undefined) : (needsApproval as boolean) }
+        ? {
+            approval:
+              typeof needsApproval === 'function'
+                ? (args: unknown) => needsApproval(runContext as never, args as never, undefined)
+                : (needsApproval as boolean),
+          }
         : {}),
       origin: { kind: 'openai-agents' },
       // The SDK's invoke parses the JSON again with its own parser (zod for zod parameters) and
       // calls execute; its own approval flow is its runner's, never reached from here.
-      execute: (args, ctx) => foreign.invoke(runContext as never, JSON.stringify(args), { signal: ctx.signal, toolCall: { type: 'function_call', callId: ctx.callId, name, arguments: JSON.stringify(args) } } as never),
+      execute: (args, ctx) =>
+        foreign.invoke(runContext as never, JSON.stringify(args), {
+          signal: ctx.signal,
+          toolCall: { type: 'function_call', callId: ctx.callId, name, arguments: JSON.stringify(args) },
+        } as never),
     });
     return Object.freeze({ ...tool, jsonSchema: modelFacingSchema(schema) }) as AnyTool;
   });

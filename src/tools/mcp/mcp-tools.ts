@@ -58,7 +58,12 @@ export async function closeAllMcp(): Promise<void> {
  * (`readOnlyHint: true` → read, `destructiveHint: false` → write) count only from a trusted
  * server; a tool that claims both read-only and destructive is destructive, from anyone.
  */
-export function mcpTier(name: string, a: Annotations | undefined, trust: boolean, overrides: Record<string, Tier> = {}): { tier: Tier; source: McpOrigin['tierSource'] } {
+export function mcpTier(
+  name: string,
+  a: Annotations | undefined,
+  trust: boolean,
+  overrides: Record<string, Tier> = {},
+): { tier: Tier; source: McpOrigin['tierSource'] } {
   const override = Object.hasOwn(overrides, name) ? overrides[name] : undefined;
   if (override !== undefined) return { tier: override, source: 'override' };
   if (a?.destructiveHint === true) return { tier: 'delete', source: 'destructiveHint' }; // stricter: believed from anyone, and wins over readOnlyHint
@@ -121,7 +126,13 @@ export async function mcpTools(options: McpToolsOptions): Promise<McpToolSet> {
   const transport =
     'url' in spec
       ? new StreamableHTTPClientTransport(new URL(spec.url), { requestInit: { headers: spec.headers ?? {} } })
-      : new StdioClientTransport({ command: spec.command, args: spec.args ?? [], ...(spec.env ? { env: { ...process.env, ...spec.env } as Record<string, string> } : {}), ...(spec.cwd ? { cwd: spec.cwd } : {}), stderr: 'ignore' });
+      : new StdioClientTransport({
+          command: spec.command,
+          args: spec.args ?? [],
+          ...(spec.env ? { env: { ...process.env, ...spec.env } as Record<string, string> } : {}),
+          ...(spec.cwd ? { cwd: spec.cwd } : {}),
+          stderr: 'ignore',
+        });
   try {
     await client.connect(transport);
   } catch (cause) {
@@ -148,12 +159,19 @@ export async function mcpTools(options: McpToolsOptions): Promise<McpToolSet> {
       execute: async (args, ctx) => {
         let res: Awaited<ReturnType<typeof client.callTool>>;
         try {
-          res = await client.callTool({ name: t.name, arguments: args as Record<string, unknown>, _meta: { 'warden/idempotencyKey': ctx.idempotencyKey, 'warden/runId': ctx.runId } }, undefined, { signal: ctx.signal, timeout: timeoutMs });
+          res = await client.callTool(
+            { name: t.name, arguments: args as Record<string, unknown>, _meta: { 'warden/idempotencyKey': ctx.idempotencyKey, 'warden/runId': ctx.runId } },
+            undefined,
+            { signal: ctx.signal, timeout: timeoutMs },
+          );
         } catch (cause) {
           throw new WardenError('TOOL_FAILED', `${t.name} (MCP ${label}): ${describeError(cause)}`, { cause });
         }
         if (res.isError) {
-          const text = (Array.isArray(res.content) ? res.content : []).map((c: { text?: string }) => c.text ?? '').join(' ').trim();
+          const text = (Array.isArray(res.content) ? res.content : [])
+            .map((c: { text?: string }) => c.text ?? '')
+            .join(' ')
+            .trim();
           throw new WardenError('TOOL_FAILED', `${t.name} (MCP ${label}) reported an error: ${text || 'no detail'}`);
         }
         return resultOf(res as { content?: unknown; structuredContent?: unknown });

@@ -27,7 +27,12 @@ export function budget({ test }: ConformanceContext): void {
 
     test('accepts a reservation that reaches the ceiling exactly', async (store) => {
       const run = await createRun(store, { ceilingNano: 1_000 });
-      await store.commit({ runId: run.runId, expectedSeq: 1, events: [reserved(1_000)], budget: [{ kind: 'reserve', rootRunId: run.runId, amountNano: 1_000 }] });
+      await store.commit({
+        runId: run.runId,
+        expectedSeq: 1,
+        events: [reserved(1_000)],
+        budget: [{ kind: 'reserve', rootRunId: run.runId, amountNano: 1_000 }],
+      });
       assert.equal((await store.getBudget(run.runId))?.reservedNano, 1_000);
     });
 
@@ -104,7 +109,12 @@ export function budget({ test }: ConformanceContext): void {
     test('shares the root budget row with a child run', async (store) => {
       const root = await createRun(store, { ceilingNano: 1_000 });
       const child = await createRun(store, { rootRunId: root.runId });
-      await store.commit({ runId: child.runId, expectedSeq: 1, events: [reserved(700)], budget: [{ kind: 'reserve', rootRunId: root.runId, amountNano: 700 }] });
+      await store.commit({
+        runId: child.runId,
+        expectedSeq: 1,
+        events: [reserved(700)],
+        budget: [{ kind: 'reserve', rootRunId: root.runId, amountNano: 700 }],
+      });
       assert.equal((await store.getBudget(root.runId))?.reservedNano, 700);
       // The root cannot spend what its child holds.
       await rejectsWith(

@@ -25,7 +25,10 @@ export function claims({ test, reopen }: ConformanceContext): void {
       const t = 1_700_000_000_000;
       const burst = [];
       for (let i = 0; i < 6; i++) burst.push(await createRun(store, { agent, tenant: 'big', createdAt: t + i }));
-      const small = [await createRun(store, { agent, tenant: 'small', createdAt: t + 10 }), await createRun(store, { agent, tenant: 'small', createdAt: t + 11 })];
+      const small = [
+        await createRun(store, { agent, tenant: 'small', createdAt: t + 10 }),
+        await createRun(store, { agent, tenant: 'small', createdAt: t + 11 }),
+      ];
       const claimed = (await store.claimRuns('worker-a', { limit: 4, leaseMs: 60_000, agents: [agent] })).map((r) => r.runId).sort();
       assert.deepEqual(claimed, [burst[0]?.runId, burst[1]?.runId, small[0]?.runId, small[1]?.runId].sort());
     });
@@ -57,7 +60,13 @@ export function claims({ test, reopen }: ConformanceContext): void {
       const root = await createRun(store, { agent });
       await createRun(store, { agent, rootRunId: root.runId });
       const parked = await createRun(store, { agent });
-      await store.commit({ runId: parked.runId, expectedSeq: 1, events: [toolDenied()], interventions: [approvalRequest()], run: { status: 'waiting_approval' } });
+      await store.commit({
+        runId: parked.runId,
+        expectedSeq: 1,
+        events: [toolDenied()],
+        interventions: [approvalRequest()],
+        run: { status: 'waiting_approval' },
+      });
       const done = await createRun(store, { agent });
       await store.commit({ runId: done.runId, expectedSeq: 1, events: [], run: { status: 'completed', output: 'ok' } });
       await createRun(store, { agent: agentOf() });

@@ -15,7 +15,13 @@ export function connections({ test, reopen }: ConformanceContext): void {
       const child = await createRun(store, { rootRunId: root.runId });
       const approval = approvalRequest();
       await reserveCommit(store, child.runId, root.runId, 1, 400);
-      await store.commit({ runId: root.runId, expectedSeq: 1, events: [toolDenied(), limitHit()], interventions: [approval], run: { status: 'waiting_approval', steps: 2 } });
+      await store.commit({
+        runId: root.runId,
+        expectedSeq: 1,
+        events: [toolDenied(), limitHit()],
+        interventions: [approval],
+        run: { status: 'waiting_approval', steps: 2 },
+      });
       const expected = {
         run: await store.getRun(root.runId),
         events: await store.loadEvents(root.runId),

@@ -26,7 +26,13 @@ export function interventionsAndExternalWrites({ test }: ConformanceContext): vo
       const run = await createRun(store, { agent: 'billing', tenant: uid('tenant') });
       const approval = approvalRequest();
       const escalation = approvalRequest({ kind: 'escalation', callId: null, tool: null, args: undefined, argsHash: null, evidence: {} });
-      await store.commit({ runId: run.runId, expectedSeq: 1, events: [toolDenied()], interventions: [approval, escalation], run: { status: 'waiting_approval' } });
+      await store.commit({
+        runId: run.runId,
+        expectedSeq: 1,
+        events: [toolDenied()],
+        interventions: [approval, escalation],
+        run: { status: 'waiting_approval' },
+      });
       assert.deepEqual(await store.getIntervention(approval.id), {
         ...approval,
         runId: run.runId,
@@ -136,7 +142,10 @@ export function interventionsAndExternalWrites({ test }: ConformanceContext): vo
       assert.equal(await store.appendExternal(run.runId, [cancelRequested()]), 2);
       await rejectsWith(store.commit({ runId: run.runId, expectedSeq: workerSeq, events: [limitHit()] }), 'STALE_WRITER');
       const missed = await store.loadEvents(run.runId, workerSeq);
-      assert.deepEqual(missed.map((e) => e.type), ['cancel.requested']);
+      assert.deepEqual(
+        missed.map((e) => e.type),
+        ['cancel.requested'],
+      );
       await store.commit({ runId: run.runId, expectedSeq: missed.at(-1)!.seq, events: [newEvent('run.cancelled', { by: 'ops', reason: 'asked' })] });
       assert.deepEqual(seqs(await store.loadEvents(run.runId)), [1, 2, 3]);
     });

@@ -80,7 +80,10 @@ export function leases({ test }: ConformanceContext): void {
       await rejectsWith(store.releaseLease(run.runId, 'w'), 'STORE_UNAVAILABLE');
       await rejectsWith(store.renewLease(run.runId, 'w', 1_000), 'STORE_UNAVAILABLE');
       await rejectsWith(store.claimRuns('w', { limit: 1, leaseMs: 1_000 }), 'STORE_UNAVAILABLE');
-      await rejectsWith(store.watchRunnable(() => {}), 'STORE_UNAVAILABLE');
+      await rejectsWith(
+        store.watchRunnable(() => {}),
+        'STORE_UNAVAILABLE',
+      );
     });
   });
 }

@@ -90,7 +90,10 @@ export function runsAndEvents({ test }: ConformanceContext): void {
       await store.commit({ runId: run.runId, expectedSeq: 1, events: [limitHit('a'), limitHit('b'), limitHit('c')] });
       const tail = await store.loadEvents(run.runId, 2);
       assert.deepEqual(seqs(tail), [3, 4]);
-      assert.deepEqual(tail.map((e) => (e.type === 'limit.hit' ? e.data.detail : '')), ['b', 'c']);
+      assert.deepEqual(
+        tail.map((e) => (e.type === 'limit.hit' ? e.data.detail : '')),
+        ['b', 'c'],
+      );
       assert.deepEqual(await store.loadEvents(run.runId, 4), []);
     });
 
@@ -225,7 +228,10 @@ export function runsAndEvents({ test }: ConformanceContext): void {
       const results = await Promise.allSettled(
         runs.map((run, i) => store.commit({ runId: run.runId, expectedSeq: i === 3 ? 7 : 1, events: [limitHit(`r${i}`)] })),
       );
-      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled'],
+      );
       await rejectsWith(Promise.reject((results[3] as PromiseRejectedResult).reason), 'STALE_WRITER');
       for (const [i, run] of runs.entries()) assert.deepEqual(seqs(await store.loadEvents(run.runId)), i === 3 ? [1] : [1, 2]);
     });
