@@ -73,21 +73,11 @@ export type InterventionKind = 'approval' | 'escalation';
 export type InterventionStatus = 'pending' | 'approved' | 'denied' | 'decided';
 
 /** A question waiting for (or answered by) a person: an approval or an escalation. */
-export interface InterventionRecord {
-  id: string;
+export interface InterventionRecord extends NewIntervention {
   runId: string;
   agent: string;
   tenant: string;
-  kind: InterventionKind;
   status: InterventionStatus;
-  callId: string | null;
-  tool: string | null;
-  args: unknown;
-  argsHash: string | null;
-  reason: string;
-  evidence: Record<string, unknown>;
-  /** ms since the epoch. */
-  requestedAt: number;
   /** ms since the epoch; null while pending. */
   decidedAt: number | null;
   decidedBy: string | null;
