@@ -18,12 +18,13 @@ export { TIERS } from './core/tiers.ts';
 export type { Tool, ToolConfig, ToolContext, AnyTool } from './agent/tool.ts';
 export type { Tier } from './core/tiers.ts';
 export { simulated } from './model/simulated.ts';
-export type { SimulatedTurn, SimulatedToolCall, SimulatedOptions } from './model/simulated.ts';
+export type { SimulatedTurn, SimulatedToolCall, SimulatedOptions } from './model/simulated-types.ts';
 export type { SimulatedView, SimulatedToolOutcome, SimulatedResponder } from './model/simulated-respond.ts';
 export { behaviourModel, DEFAULT_BEHAVIOUR_RATES } from './model/behaviour.ts';
 export type { BehaviourOptions, BehaviourRates, BehaviourLatency } from './model/behaviour.ts';
 export { resolvePrice, resolvePricing } from './model/pricing.ts';
-export type { ModelPricing, PriceSource, ResolvedPrice } from './model/pricing.ts';
+export type { PriceSource, ResolvedPrice } from './model/pricing.ts';
+export type { ModelPricing } from './model/model-pricing.ts';
 export type { WardenModel, ModelTurn } from './core/ports/model.ts';
 export { createWarden, Warden } from './runtime/warden.ts';
 export type {

@@ -1,5 +1,6 @@
 import { EVENT_SCHEMA_VERSION, type AnyRunEvent, type EventPayloads, type EventType } from '../src/core/events.ts';
-import { foldRun, type RunState } from '../src/core/fold.ts';
+import { foldRun } from '../src/core/fold.ts';
+import type { RunState } from '../src/core/run-state.ts';
 import { DEFAULT_LIMITS, type Limits } from '../src/core/limits.ts';
 import type { ModelTurn, ProposedCall } from '../src/core/ports/model.ts';
 

@@ -1,7 +1,8 @@
 import { WardenError } from '../core/errors.ts';
 import { type AnyTool, governedTool } from './tool.ts';
 import type { Tier } from '../core/tiers.ts';
-import { type ModelPricing, type ResolvedPrice, resolvePrice } from '../model/pricing.ts';
+import { type ResolvedPrice, resolvePrice } from '../model/pricing.ts';
+import type { ModelPricing } from '../model/model-pricing.ts';
 import {
   type DelegationLimits,
   type EscalationOptions,
@@ -17,6 +18,9 @@ import { PLAN_TOOL } from '../core/plan.ts';
 import type { WardenModel } from '../core/ports/model.ts';
 import { DEFAULT_BACKOFF, DEFAULT_LIMITS, DEFAULT_LOOP_DETECTION, type Limits, type LoopDetection, type RetryBackoff } from '../core/limits.ts';
 import type { PolicyDecision } from '../core/tiers.ts';
+
+/** Delegation tools by the agent each hands work to (the runtime starts a child run of it). */
+const delegationTargets = new WeakMap<AnyTool, Agent>();
 
 /** A rule in the agent's policy. The strictest decision among all that match wins. */
 export interface PolicyRule {
@@ -258,6 +262,7 @@ export function defineAgent(config: AgentConfig): Agent {
     for (const child of list) {
       if (child?.kind !== 'warden.agent') throw new WardenError('INVALID_CONFIG', `${where}: every delegate must come from defineAgent(…)`);
       const tool = delegateTool(child);
+      delegationTargets.set(tool, child);
       if (all.has(tool.name)) throw new WardenError('INVALID_CONFIG', `${where}: delegate "${child.name}" clashes with the tool "${tool.name}"`);
       all.set(tool.name, tool);
     }
@@ -292,4 +297,9 @@ export function defineAgent(config: AgentConfig): Agent {
     pricing: config.pricing,
     price,
   });
+}
+
+/** The agent a delegation tool hands work to, or `undefined` for an ordinary tool. */
+export function delegateTarget(tool: AnyTool | undefined): Agent | undefined {
+  return tool ? delegationTargets.get(tool) : undefined;
 }

@@ -1,12 +1,16 @@
 import { z } from 'zod';
 import { WardenError } from '../core/errors.ts';
-import type { Agent } from './agent.ts';
 import { type AnyTool, defineTool } from './tool.ts';
 
-const targets = new WeakMap<AnyTool, Agent>();
+/** What a delegation tool is made from: the agent it hands work to, as the model is told of it. */
+export interface DelegateSpec {
+  readonly name: string;
+  readonly description?: string;
+  readonly instructions: string;
+}
 
 /** The tool name under which the model delegates to `child`. */
-export function delegateToolName(child: Agent): string {
+export function delegateToolName(child: DelegateSpec): string {
   return `delegate_${child.name.replace(/[^a-zA-Z0-9_-]/g, '_')}`.slice(0, 64);
 }
 
@@ -15,8 +19,8 @@ export function delegateToolName(child: Agent): string {
  * `execute`: it starts a child run with its own log that shares the parent's ceiling, deadline and
  * cancellation, and returns the child's answer as the result.
  */
-export function delegateTool(child: Agent): AnyTool {
-  const tool = defineTool({
+export function delegateTool(child: DelegateSpec): AnyTool {
+  return defineTool({
     name: delegateToolName(child),
     description: `Hand a task to the "${child.name}" agent and get its answer. ${child.description ?? child.instructions.slice(0, 300)}`,
     tier: 'read',
@@ -28,11 +32,4 @@ export function delegateTool(child: Agent): AnyTool {
       throw new WardenError('INTERNAL', `${child.name}: a delegation is run by the runtime, not called directly`);
     },
   });
-  targets.set(tool, child);
-  return tool;
-}
-
-/** The agent a delegation tool hands work to, or `undefined` for an ordinary tool. */
-export function delegateTarget(tool: AnyTool | undefined): Agent | undefined {
-  return tool ? targets.get(tool) : undefined;
 }

@@ -1,7 +1,7 @@
 import type { EventPayloads } from './events.ts';
 import { mustExist, WardenError } from './errors.ts';
 import { hashValue } from './canonical.ts';
-import type { CallState, CallStatus, RunState } from './fold.ts';
+import type { CallState, CallStatus, RunState } from './run-state.ts';
 
 /** How each event type changes the state; the fold's table is assembled from several of these. */
 export type Appliers = { [T in keyof EventPayloads]?: (state: RunState, data: EventPayloads[T]) => void };

@@ -1,6 +1,6 @@
 import type { PlanStep } from './plan.ts';
 import { type Appliers, call, closeTurnIfResolved } from './fold-calls.ts';
-import type { CallState, RunState } from './fold.ts';
+import type { CallState, RunState } from './run-state.ts';
 
 /** What the model sees once its plan is accepted. */
 export function planAcceptedResult(order: string[], approvedBy: string | null): unknown {

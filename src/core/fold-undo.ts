@@ -1,36 +1,6 @@
 import { type Appliers, call, closeTurnIfResolved } from './fold-calls.ts';
 import { mustExist, WardenError } from './errors.ts';
-
-export type CompensationStatus =
-  | 'pending' // will run
-  | 'irreversible' // no compensation declared: left alone
-  | 'approval' // waits for a person
-  | 'approved' // a person said go (or try again)
-  | 'running' // compensation.started written, no outcome yet
-  | 'retry' // failed, will be tried again
-  | 'done'
-  | 'skipped' // a person said leave it
-  | 'escalated'; // failed after its retries: a person decides
-
-export interface CompensationState {
-  callId: string;
-  tool: string;
-  status: CompensationStatus;
-  attempts: number;
-  approvalId?: string;
-  escalationId?: string;
-  result?: unknown;
-}
-
-/** An undo in progress or done: the run's executed calls, newest first, and where each stands. */
-export interface UndoState {
-  status: 'running' | 'completed';
-  by: string;
-  order: string[];
-  compensations: Map<string, CompensationState>;
-  /** The intervention the undo waits for, if any. */
-  waiting: string | null;
-}
+import type { CompensationState } from './run-state.ts';
 
 function comp(s: Parameters<NonNullable<Appliers['undo.started']>>[0], callId: string): CompensationState {
   const c = s.undo?.compensations.get(callId);

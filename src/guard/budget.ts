@@ -1,7 +1,8 @@
 import type { ModelRequest } from '../core/ports/model.ts';
-import { type ModelPricing, ratesUpTo, reservedInputPerMTok } from '../model/pricing.ts';
+import { ratesUpTo, reservedInputPerMTok } from '../model/pricing.ts';
+import type { ModelPricing } from '../model/model-pricing.ts';
 import { formatUsd, tokensToNano } from '../core/money.ts';
-import type { RunState } from '../core/fold.ts';
+import type { RunState } from '../core/run-state.ts';
 import type { BudgetSnapshot } from '../core/events.ts';
 
 /** Tokens of framing a provider may add per message (role markers and the like). */

@@ -1,4 +1,4 @@
-import type { RunState } from '../core/fold.ts';
+import type { RunState } from '../core/run-state.ts';
 import type { StopReason } from '../core/events.ts';
 
 /** A limit the run has reached, with words a person can read in the trace. */

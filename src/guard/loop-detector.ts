@@ -1,5 +1,5 @@
 import type { LoopDetection } from '../core/limits.ts';
-import type { RunState } from '../core/fold.ts';
+import type { RunState } from '../core/run-state.ts';
 import { canonicalJson } from '../core/canonical.ts';
 import type { LimitHit } from './limits.ts';
 

@@ -1,12 +1,14 @@
 import type { LanguageModelV3CallOptions, LanguageModelV3Content, LanguageModelV3GenerateResult } from '@ai-sdk/provider';
 import { WardenError } from '../core/errors.ts';
 import { type BehaviourRates, type BehaviourTool, decideTurn, type DecidedTurn } from './behaviour-turn.ts';
-import { PRICING_KEY, type ModelPricing } from './pricing.ts';
+import { PRICING_KEY } from './pricing.ts';
+import type { ModelPricing } from './model-pricing.ts';
 import { seededRandom, seedFrom } from './seeded-random.ts';
 import { statedAttempt } from './simulated-attempts.ts';
 import { toStreamResult } from './simulated-stream.ts';
 import { outputUtf8Bytes, promptUtf8Bytes } from './simulated-usage.ts';
-import { providerError, sleep, type SimulatedLatency, type SimulatedModel } from './simulated.ts';
+import { providerError, sleep } from './simulated.ts';
+import type { SimulatedLatency, SimulatedModel } from './simulated-types.ts';
 
 export type { BehaviourRates, TurnFault } from './behaviour-turn.ts';
 

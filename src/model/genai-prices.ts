@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { ModelInfo, ModelPrice } from '@pydantic/genai-prices';
-import type { ContextTier, ModelPricing } from './pricing.ts';
+import type { ContextTier, ModelPricing } from './model-pricing.ts';
 
 type GenaiPrices = typeof import('@pydantic/genai-prices');
 let library: GenaiPrices | undefined;

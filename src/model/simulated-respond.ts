@@ -1,7 +1,7 @@
 import type { LanguageModelV3CallOptions, LanguageModelV3Prompt } from '@ai-sdk/provider';
 import { WardenError } from '../core/errors.ts';
 import { PRICING_KEY } from './pricing.ts';
-import type { SimulatedModel, SimulatedOptions, SimulatedTurn } from './simulated.ts';
+import type { SimulatedModel, SimulatedOptions, SimulatedTurn } from './simulated-types.ts';
 
 /** One tool outcome the model has seen: the result of a call that ran, or why it did not. */
 export interface SimulatedToolOutcome {

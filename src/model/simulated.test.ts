@@ -8,7 +8,8 @@ import { inputTokenBound } from '../guard/budget.ts';
 import { callModel, callOptions } from './bridge.ts';
 import type { ModelRequest } from '../core/ports/model.ts';
 import { PRICING_KEY, resolvePricing } from './pricing.ts';
-import { latencyMs, simulated, type SimulatedTurn } from './simulated.ts';
+import { latencyMs, simulated } from './simulated.ts';
+import type { SimulatedTurn } from './simulated-types.ts';
 import { promptUtf8Bytes } from './simulated-usage.ts';
 
 const user = (text: string): LanguageModelV3Prompt[number] => ({ role: 'user', content: [{ type: 'text', text }] });

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AnyRunEvent } from '../core/events.ts';
-import type { RunState } from '../core/fold.ts';
+import type { RunState } from '../core/run-state.ts';
 import type { CommittedEvents, Warden } from '../runtime/warden.ts';
 import type { Store } from '../core/ports/store.ts';
 import { genAiProviderName, OPERATION_DURATION_BUCKETS, TOKEN_USAGE_BUCKETS } from './otel/genai.ts';

@@ -1,5 +1,5 @@
 import { formatUsd, usdToNano } from '../core/money.ts';
-import type { ModelPricing } from '../model/pricing.ts';
+import type { ModelPricing } from '../model/model-pricing.ts';
 import type { AuditReport } from './audit.ts';
 
 const yes = (b: boolean) => (b ? 'yes' : 'no');

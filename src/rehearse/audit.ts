@@ -3,7 +3,8 @@ import { DEFAULT_LIMITS, type Limits } from '../core/limits.ts';
 import { type AnyTool, isReversible } from '../agent/tool.ts';
 import type { Tier } from '../core/tiers.ts';
 import { formatUsd, nanoToUsd, tokensToNano, usdToNano } from '../core/money.ts';
-import type { ModelPricing, PriceSource } from '../model/pricing.ts';
+import type { PriceSource } from '../model/pricing.ts';
+import type { ModelPricing } from '../model/model-pricing.ts';
 
 /**
  * `warden audit`: the four sign-off questions answered from the agent's declarations alone (no

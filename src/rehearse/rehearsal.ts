@@ -8,7 +8,7 @@ import { WardenError } from '../core/errors.ts';
 import { behaviourModel } from '../model/behaviour.ts';
 import { resolvePricing } from '../model/pricing.ts';
 import { seededRandom, seedFrom } from '../model/seeded-random.ts';
-import type { SimulatedModel } from '../model/simulated.ts';
+import type { SimulatedModel } from '../model/simulated-types.ts';
 import { createWarden, type Warden } from '../runtime/warden.ts';
 import type { RunResult } from '../runtime/run-result.ts';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.ts';

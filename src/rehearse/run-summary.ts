@@ -1,5 +1,5 @@
 import type { Agent } from '../agent/agent.ts';
-import { delegateTarget } from '../agent/delegate.ts';
+import { delegateTarget } from '../agent/agent.ts';
 import { PLAN_TOOL } from '../core/plan.ts';
 import { isReversible } from '../agent/tool.ts';
 import type { Tier } from '../core/tiers.ts';

@@ -3,8 +3,7 @@ import type { Limits } from '../core/limits.ts';
 import { remainingNano } from '../guard/budget.ts';
 import { activeMs, type LimitHit } from '../guard/limits.ts';
 import type { RunMode } from '../core/events.ts';
-import type { CallState } from '../core/fold.ts';
-import type { RunContext } from './run-context.ts';
+import type { CallState, RunState } from '../core/run-state.ts';
 import type { RunResult } from './run-result.ts';
 import { nanoToUsd } from '../core/money.ts';
 import { childRunId } from '../core/ids.ts';
@@ -37,11 +36,20 @@ export type ChildOutcome =
   | { kind: 'parked'; status: 'waiting_approval' | 'escalated'; pendingId: string; reason: string }
   | { kind: 'ended'; message: string; deadlock?: string };
 
+/** What delegation needs of the parent's session (a `RunContext` is one). */
+export interface DelegationSession {
+  readonly state: RunState;
+  readonly agent: Agent;
+  readonly children?: ChildRunner;
+  readonly signal: AbortSignal;
+  now(): number;
+}
+
 /**
  * Checks that a delegation may start: depth, total children, and cycles (an agent that would wait
  * on itself through its descendants). Returns the limit it would cross, if any.
  */
-export function delegationLimit(ctx: RunContext, child: Agent, pending = 0): LimitHit | null {
+export function delegationLimit(ctx: DelegationSession, child: Agent, pending = 0): LimitHit | null {
   const s = ctx.state;
   const { maxDepth, maxChildren } = ctx.agent.delegation;
   const chain = [...s.lineage, { runId: s.runId, agent: s.agent }];
@@ -66,7 +74,7 @@ export function delegationLimit(ctx: RunContext, child: Agent, pending = 0): Lim
 }
 
 /** The child's run: the parent's remaining ceiling and wall time are its own limits' upper bounds. */
-export function childSpec(ctx: RunContext, call: CallState, child: Agent, task: string): ChildSpec {
+export function childSpec(ctx: DelegationSession, call: CallState, child: Agent, task: string): ChildSpec {
   const s = ctx.state;
   const leftUsd = nanoToUsd(Math.max(0, remainingNano(s)));
   const leftMs = Math.max(1, s.limits.maxWallMs - activeMs(s, ctx.now()));
@@ -85,7 +93,7 @@ export function childSpec(ctx: RunContext, call: CallState, child: Agent, task: 
 }
 
 /** Drives a child to its end or its first wait, and says what the parent should record. */
-export async function runChild(ctx: RunContext, child: Agent, runId: string): Promise<ChildOutcome> {
+export async function runChild(ctx: DelegationSession, child: Agent, runId: string): Promise<ChildOutcome> {
   const result = await mustExist(ctx.children, 'the child runner of an agent that delegates').drive(child, runId, ctx.signal);
   switch (result.status) {
     case 'completed':

@@ -1,7 +1,7 @@
 import type { AnyTool } from '../agent/tool.ts';
 import { describeError } from '../core/errors.ts';
 import { activeMs } from '../guard/limits.ts';
-import type { CallState } from '../core/fold.ts';
+import type { CallState } from '../core/run-state.ts';
 import { holderIsGone } from './process-liveness.ts';
 import type { RunContext } from './run-context.ts';
 

@@ -1,6 +1,7 @@
 import { describeError, isWardenError, mustExist } from '../core/errors.ts';
 import { type ErrorInfo, PARKED_STATUSES, TERMINAL_STATUSES } from '../core/events.ts';
-import { isResolved, type RunState } from '../core/fold.ts';
+import { isResolved } from '../core/fold.ts';
+import type { RunState } from '../core/run-state.ts';
 import type { RunContext } from './run-context.ts';
 import { failRun } from './decide/run-end.ts';
 import { chargeOpenReservations } from './decide/session-start.ts';

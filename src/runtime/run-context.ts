@@ -1,11 +1,12 @@
 import type { Agent } from '../agent/agent.ts';
-import type { ModelPricing } from '../model/pricing.ts';
+import type { ModelPricing } from '../model/model-pricing.ts';
 import { WardenError, isWardenError } from '../core/errors.ts';
 import type { BudgetOp, NewIntervention, RunPatch, Store } from '../core/ports/store.ts';
 import { type AnyRunEvent, type EventPayloads, type EventType, EVENT_SCHEMA_VERSION } from '../core/events.ts';
 import type { ChildRunner } from './delegation.ts';
 import type { Scheduling } from './scheduling.ts';
-import { applyEvent, foldRun, type RunState } from '../core/fold.ts';
+import { applyEvent, foldRun } from '../core/fold.ts';
+import type { RunState } from '../core/run-state.ts';
 import type { TextChannel } from './text-stream.ts';
 
 /** Events another writer may add while a worker runs, which never invalidate the worker's decisions. */

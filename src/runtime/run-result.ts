@@ -1,7 +1,7 @@
 import type { Tier } from '../core/tiers.ts';
 import { nanoToUsd } from '../core/money.ts';
 import { TERMINAL_STATUSES, type ErrorInfo, type RunMode, type RunStatus, type StopReason } from '../core/events.ts';
-import type { CallStatus, RunState } from '../core/fold.ts';
+import type { CallStatus, RunState } from '../core/run-state.ts';
 
 /** How a tool call ended up, as reported to users (`warden run --json`, the API). */
 export type ToolCallOutcome =

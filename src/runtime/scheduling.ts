@@ -1,6 +1,6 @@
 import type { ResolvedScheduler } from './scheduler-config.ts';
 import type { BreakerState, Coordinator } from '../core/coordination.ts';
-import type { RunContext } from './run-context.ts';
+import type { Decisions } from './decide/decisions.ts';
 
 /** What a run needs from the scheduler: its settings, the shared state, and local tool slots. */
 export interface Scheduling {
@@ -45,8 +45,17 @@ export class ToolSlots {
 
 const RETRY_WINDOW_KEY = 'retries:global';
 
+/** What the scheduling hooks need of a session (a `RunContext` is one). */
+export interface SchedulingSession {
+  readonly scheduling?: Scheduling;
+  readonly signal: AbortSignal;
+  now(): number;
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+  emit: Decisions['emit'];
+}
+
 /** Counts one model or tool call attempt in the global retry window. */
-export async function countAttempt(ctx: RunContext, isRetry: boolean): Promise<void> {
+export async function countAttempt(ctx: SchedulingSession, isRetry: boolean): Promise<void> {
   const s = ctx.scheduling;
   if (!s?.config.retryBudget) return;
   await s.coordinator.count(RETRY_WINDOW_KEY, { calls: 1, retries: isRetry ? 1 : 0 }, s.config.retryBudget.windowMs, ctx.now());
@@ -56,7 +65,7 @@ export async function countAttempt(ctx: RunContext, isRetry: boolean): Promise<v
  * The global retry budget: retries may be at most `ratio` of all calls over the window, so a
  * failing dependency cannot multiply the load on itself. Returns why a retry is refused, or null.
  */
-export async function retryBudgetRefusal(ctx: RunContext): Promise<string | null> {
+export async function retryBudgetRefusal(ctx: SchedulingSession): Promise<string | null> {
   const s = ctx.scheduling;
   const budget = s?.config.retryBudget;
   if (!s || !budget) return null;
@@ -66,7 +75,7 @@ export async function retryBudgetRefusal(ctx: RunContext): Promise<string | null
 }
 
 /** Whether breaker `key` lets a call through now; `null` when it does. */
-export async function breakerRefusal(ctx: RunContext, key: string): Promise<{ message: string; retryInMs: number } | null> {
+export async function breakerRefusal(ctx: SchedulingSession, key: string): Promise<{ message: string; retryInMs: number } | null> {
   const s = ctx.scheduling;
   if (!s?.config.breaker) return null;
   const verdict = await s.coordinator.breakerAllows(key, s.config.breaker, ctx.now());
@@ -78,7 +87,7 @@ export async function breakerRefusal(ctx: RunContext, key: string): Promise<{ me
 }
 
 /** Records a call's outcome on its breaker, and writes a trace event when the breaker changes. */
-export async function breakerOutcome(ctx: RunContext, key: string, ok: boolean): Promise<void> {
+export async function breakerOutcome(ctx: SchedulingSession, key: string, ok: boolean): Promise<void> {
   const s = ctx.scheduling;
   if (!s?.config.breaker) return;
   const before = await s.coordinator.breakerState(key);
@@ -93,7 +102,7 @@ export async function breakerOutcome(ctx: RunContext, key: string, ok: boolean):
  * Waits until provider `provider` has room for one more request of about `tokens` tokens under
  * its shared rate limits; records the wait in the trace. Returns false if the run was aborted.
  */
-export async function waitForProvider(ctx: RunContext, provider: string, tokens: number): Promise<boolean> {
+export async function waitForProvider(ctx: SchedulingSession, provider: string, tokens: number): Promise<boolean> {
   const s = ctx.scheduling;
   const limit = s?.config.rateLimits[provider];
   if (!s || !limit) return true;

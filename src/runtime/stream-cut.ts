@@ -1,4 +1,4 @@
-import type { ModelPricing } from '../model/pricing.ts';
+import type { ModelPricing } from '../model/model-pricing.ts';
 import { formatUsd, tokensToNano } from '../core/money.ts';
 import { remainingNano } from '../guard/budget.ts';
 import type { RunContext } from './run-context.ts';

@@ -1,5 +1,5 @@
 import type { Agent } from '../agent/agent.ts';
-import { delegateTarget } from '../agent/delegate.ts';
+import { delegateTarget } from '../agent/agent.ts';
 import type { AnyTool, ToolContext } from '../agent/tool.ts';
 import { toolCallPrice } from '../agent/tool.ts';
 import { describeError, isWardenError, mustExist } from '../core/errors.ts';
@@ -13,7 +13,7 @@ import { acquireLocks, lockKeyOf, releaseLocks } from './entity-locks.ts';
 import { breakerOutcome, breakerRefusal, countAttempt, retryBudgetRefusal } from './scheduling.ts';
 import { backoffMs } from './backoff.ts';
 import { callDeadline } from './call-timer.ts';
-import type { CallState } from '../core/fold.ts';
+import type { CallState } from '../core/run-state.ts';
 import type { RunContext } from './run-context.ts';
 import { stopRun } from './decide/run-end.ts';
 import { escalateUnknownOutcome } from './decide/session-start.ts';

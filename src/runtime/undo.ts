@@ -1,9 +1,9 @@
 import type { Agent } from '../agent/agent.ts';
-import { delegateTarget } from '../agent/delegate.ts';
+import { delegateTarget } from '../agent/agent.ts';
 import { isReversible, type AnyTool } from '../agent/tool.ts';
 import { backoffMs } from './backoff.ts';
-import type { RunState } from '../core/fold.ts';
-import type { CompensationState } from '../core/fold-undo.ts';
+import type { RunState } from '../core/run-state.ts';
+import type { CompensationState } from '../core/run-state.ts';
 import type { RunContext } from './run-context.ts';
 import { invoke } from './tool-step.ts';
 import { undoApprovalId, undoEscalationId, undoKey } from '../core/ids.ts';

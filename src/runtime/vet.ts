@@ -1,4 +1,4 @@
-import { delegateTarget } from '../agent/delegate.ts';
+import { delegateTarget } from '../agent/agent.ts';
 import { PLAN_TOOL } from '../core/plan.ts';
 import type { AnyTool } from '../agent/tool.ts';
 import { checkArgs } from '../guard/check-args.ts';
@@ -6,7 +6,7 @@ import { decidePolicy, type PolicyVerdict } from '../guard/policy.ts';
 import type { ConfidenceScore } from '../core/confidence.ts';
 import { hashValue } from '../core/canonical.ts';
 import { PARKED_STATUSES, TERMINAL_STATUSES } from '../core/events.ts';
-import type { CallState } from '../core/fold.ts';
+import type { CallState } from '../core/run-state.ts';
 import { matchPlanStep, proposePlan, reverifyCall } from './plan-step.ts';
 import type { RunContext } from './run-context.ts';
 import { stopRun } from './decide/run-end.ts';

@@ -1,4 +1,4 @@
-import type { RunState } from '../../src/core/fold.ts';
+import type { RunState } from '../../src/core/run-state.ts';
 
 /**
  * The fields of a folded `RunState` that the event-log fixtures pin, as plain JSON (Maps become

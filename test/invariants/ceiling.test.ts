@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { z } from 'zod';
 import { defineAgent } from '../../src/agent/agent.ts';
 import { defineTool, type AnyTool } from '../../src/agent/tool.ts';
-import type { ModelPricing } from '../../src/model/pricing.ts';
+import type { ModelPricing } from '../../src/model/model-pricing.ts';
 import type { AnyRunEvent } from '../../src/core/events.ts';
 import { foldRun } from '../../src/core/fold.ts';
 import type { RunResult } from '../../src/runtime/run-result.ts';

@@ -13,7 +13,7 @@ import {
 import type { ModelTurn } from '../../core/ports/model.ts';
 import type { AnyRunEvent, BudgetSnapshot, RunEvent } from '../../core/events.ts';
 import { PARKED_STATUSES, TERMINAL_STATUSES } from '../../core/events.ts';
-import type { RunState } from '../../core/fold.ts';
+import type { RunState } from '../../core/run-state.ts';
 import type { CommittedEvents } from '../../runtime/warden.ts';
 import {
   ATTR_ERROR_TYPE,

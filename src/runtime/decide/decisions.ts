@@ -1,6 +1,7 @@
 import type { BudgetOp, NewIntervention } from '../../core/ports/store.ts';
 import { type AnyRunEvent, EVENT_SCHEMA_VERSION, type EventPayloads, type EventType } from '../../core/events.ts';
-import { applyEvent, type RunState } from '../../core/fold.ts';
+import { applyEvent } from '../../core/fold.ts';
+import type { RunState } from '../../core/run-state.ts';
 
 /**
  * Where a step puts what it decides: events (applied to the state at once, written at the next

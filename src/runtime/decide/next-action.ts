@@ -1,7 +1,8 @@
 import type { Agent } from '../../agent/agent.ts';
 import { WardenError } from '../../core/errors.ts';
 import { PARKED_STATUSES, TERMINAL_STATUSES } from '../../core/events.ts';
-import { type CallState, isResolved, type RunState } from '../../core/fold.ts';
+import { isResolved } from '../../core/fold.ts';
+import type { CallState, RunState } from '../../core/run-state.ts';
 import type { LimitHit } from '../../guard/limits.ts';
 import { detectLoop } from '../../guard/loop-detector.ts';
 

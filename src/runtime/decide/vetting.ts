@@ -1,6 +1,6 @@
 import type { Agent } from '../../agent/agent.ts';
 import type { ConfidenceScore } from '../../core/confidence.ts';
-import type { CallState, RunState } from '../../core/fold.ts';
+import type { CallState, RunState } from '../../core/run-state.ts';
 import { escalationId } from '../../core/ids.ts';
 import { scoreStep } from '../../guard/confidence.ts';
 import { retriesOverdrawn } from '../../guard/limits.ts';

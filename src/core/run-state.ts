@@ -1,0 +1,186 @@
+// The state of a run: what the fold of its log holds. Types only; `fold.ts` builds it, and every
+// layer above reads it.
+
+import type { ErrorInfo, EventPayloads, RunMode, RunStatus, StopReason } from './events.ts';
+import type { Limits } from './limits.ts';
+import type { PlanStep } from './plan.ts';
+import type { ModelTurn } from './ports/model.ts';
+import type { PolicyDecision, Tier } from './tiers.ts';
+
+export type CallStatus =
+  | 'proposed' // the model asked for it; not yet checked
+  | 'rejected' // unknown tool or invalid arguments: never run
+  | 'denied' // policy or a person said no
+  | 'pending_approval' // waiting for a person
+  | 'ready' // allowed or approved; will run
+  | 'running' // tool.started written, no outcome yet
+  | 'executed'
+  | 'failed' // failed after its retries
+  | 'escalated' // outcome unknown, waiting for a person
+  | 'skipped'; // the run ended before it could run
+
+export interface CallState {
+  callId: string;
+  tool: string;
+  args: unknown;
+  argsHash: string;
+  /** Set when the model's arguments were not JSON. */
+  parseError?: string;
+  step: number;
+  tier?: Tier;
+  status: CallStatus;
+  decision?: { decision: PolicyDecision; rule: string; reason: string };
+  approvalId?: string;
+  approvedBy?: string;
+  attempts: number;
+  result?: unknown;
+  error?: ErrorInfo;
+  /** The message the model sees about this call when it was not executed. */
+  note?: string;
+  /** Plan mode: the verified plan's step this call carries out. */
+  planStep?: string | null;
+  /** The call departs from the plan but passed verification on its own. */
+  amended?: boolean;
+  /** Confidence score at assessment, when scored. */
+  confidence?: number | null;
+  /** A person cleared it at an escalation: it is not scored or escalated again. */
+  cleared?: boolean;
+  /** Shadow mode: recorded, not made; `result` is the stand-in the model got. */
+  shadowed?: boolean;
+  /** How many times a person edited the arguments (each edit is checked and approved afresh). */
+  edits?: number;
+}
+
+export interface PlanStepState {
+  step: PlanStep;
+  status: 'pending' | 'matched' | 'done' | 'failed';
+  callId?: string;
+}
+
+/** The plan the run follows, once verified. */
+export interface ActivePlan {
+  planId: string;
+  callId: string;
+  steps: Map<string, PlanStepState>;
+  order: string[];
+  /** False while a person has yet to approve the plan as a whole. */
+  accepted: boolean;
+  approvedBy: string | null;
+  approvalId: string | null;
+}
+
+export interface TurnRecord {
+  step: number;
+  turn: ModelTurn;
+  callIds: string[];
+}
+
+export interface PendingIntervention {
+  id: string;
+  kind: 'approval' | 'escalation';
+  callId?: string;
+  reason: string;
+  /** Set when the intervention belongs to a child run this run waits on. */
+  childRunId?: string;
+}
+
+/** Everything the runtime needs to decide the next step, derived from the log alone. */
+export interface RunState {
+  runId: string;
+  agent: string;
+  tenant: string;
+  input: string;
+  rootRunId: string;
+  parentRunId: string | null;
+  agentFile?: string;
+  limits: Limits;
+  model: EventPayloads['run.submitted']['model'];
+  seq: number;
+  status: RunStatus;
+  stopReason: StopReason | null;
+  stopDetail: string | null;
+  output: string | null;
+  error: ErrorInfo | null;
+  createdAt: number;
+  lastEventAt: number;
+  /** Time the run spent being worked on, excluding time parked waiting for a person. */
+  activeMs: number;
+  sessions: number;
+  /** Sessions that started and left neither an end nor a park: their process or worker died. */
+  crashedSessions: number;
+  /** True from `run.started` until the run ends or parks; still true at the next start means a crash. */
+  sessionOpen: boolean;
+  /** Model calls that returned (the step count). */
+  steps: number;
+  /** Attempts at the current step's model call (1 on the first try). */
+  stepAttempts: number;
+  /** Tool executions started (first attempts only). */
+  toolCalls: number;
+  /** Retries of any kind so far: model, tool, and rejected proposals. */
+  retries: number;
+  spentNano: number;
+  ceilingNano: number;
+  /** Reservations written but not yet settled, by id. */
+  openReservations: Map<string, number>;
+  calls: Map<string, CallState>;
+  turns: TurnRecord[];
+  pending: PendingIntervention | null;
+  cancelRequested: { by: string; reason: string } | null;
+  /** Steps at which each (tool, args, result) triple was seen. */
+  repeats: Map<string, RepeatRecord>;
+  /** The triple the latest successful call produced. */
+  lastRepeat: RepeatRecord | null;
+  /** (tool, args) pairs and (tool, args, result) triples seen so far, to tell progress. */
+  seen: Set<string>;
+  /** Consecutive completed steps that produced nothing new. */
+  stepsWithoutProgress: number;
+  /** Ancestors of a child run, root first; empty for a root. */
+  lineage: { runId: string; agent: string }[];
+  /** The plan proposed most recently (plan mode), before or after verification. */
+  proposedPlan: { planId: string; callId: string; steps: PlanStep[] } | null;
+  plan: ActivePlan | null;
+  planRejections: number;
+  /** Child runs by the delegation call that started them. */
+  children: Map<string, { childRunId: string; agent: string }>;
+  mode: RunMode;
+  /** Calls that really ran, in the order they succeeded (what an undo reverses, newest first). */
+  executedOrder: string[];
+  undo: UndoState | null;
+}
+
+export interface RepeatRecord {
+  tool: string;
+  args: unknown;
+  steps: number[];
+}
+
+export type CompensationStatus =
+  | 'pending' // will run
+  | 'irreversible' // no compensation declared: left alone
+  | 'approval' // waits for a person
+  | 'approved' // a person said go (or try again)
+  | 'running' // compensation.started written, no outcome yet
+  | 'retry' // failed, will be tried again
+  | 'done'
+  | 'skipped' // a person said leave it
+  | 'escalated'; // failed after its retries: a person decides
+
+export interface CompensationState {
+  callId: string;
+  tool: string;
+  status: CompensationStatus;
+  attempts: number;
+  approvalId?: string;
+  escalationId?: string;
+  result?: unknown;
+}
+
+/** An undo in progress or done: the run's executed calls, newest first, and where each stands. */
+export interface UndoState {
+  status: 'running' | 'completed';
+  by: string;
+  order: string[];
+  compensations: Map<string, CompensationState>;
+  /** The intervention the undo waits for, if any. */
+  waiting: string | null;
+}
