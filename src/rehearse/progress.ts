@@ -15,6 +15,8 @@ function counts(p: RehearsalProgress): string {
  */
 export function progressReporter(out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number }): {
   update: (p: RehearsalProgress) => void;
+  /** A line of its own (an interruption), below the bar rather than over it. */
+  note: (text: string) => void;
   finish: () => void;
 } {
   let lastDraw = 0;
@@ -37,6 +39,11 @@ export function progressReporter(out: NodeJS.WritableStream & { isTTY?: boolean;
       if (tenth === lastTenth) return;
       lastTenth = tenth;
       out.write(`rehearsal ${head}\n`);
+    },
+    note(text) {
+      if (drawn) out.write('\n');
+      drawn = false;
+      out.write(`${text}\n`);
     },
     finish() {
       if (drawn) out.write('\n');

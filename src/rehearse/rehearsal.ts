@@ -23,6 +23,8 @@ export const DEFAULT_REQUESTS = 10_000;
 export const DEFAULT_CONCURRENCY = 32;
 /** Name the simulated reviewer signs its decisions with, so the log says no person decided. */
 export const REVIEWER = 'rehearsal-reviewer';
+/** How long requests in flight may finish after an interruption before they are cut. */
+export const DEFAULT_GRACE_MS = 3_000;
 
 export interface RehearsalOptions {
   agent: Agent;
@@ -35,6 +37,15 @@ export interface RehearsalOptions {
   /** Keep the runs in this SQLite file; default: a temporary file, deleted afterwards. */
   db?: string;
   onProgress?: (progress: RehearsalProgress) => void;
+  /**
+   * Aborting it interrupts the rehearsal: no request is started after it, the requests in flight
+   * get `graceMs` to finish, then are cut; the outcome holds the requests that finished.
+   */
+  signal?: AbortSignal;
+  /** Grace for the requests in flight after `signal` aborts (default DEFAULT_GRACE_MS). */
+  graceMs?: number;
+  /** Aborting it cuts the requests in flight at once, grace or not (a second Ctrl-C). */
+  cutSignal?: AbortSignal;
 }
 
 export interface RehearsalProgress {
@@ -64,7 +75,10 @@ export interface RehearsalOutcome {
   requests: number;
   concurrency: number;
   profile: FaultProfile;
+  /** The requests that finished, in request order: all of them unless the rehearsal was interrupted. */
   runs: RunSummary[];
+  /** True when `signal` aborted before every request finished; `runs` then holds fewer than `requests`. */
+  interrupted: boolean;
   timing: RehearsalTiming;
   /** Where the runs were kept (null when the temporary store was deleted). */
   db: string | null;
@@ -147,7 +161,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
   const tempDir = options.db ? null : mkdtempSync(join(tmpdir(), 'warden-rehearsal-'));
   const dbPath = options.db ?? join(tempDir!, 'rehearsal.db');
   const store: Store = createSqliteStore({ path: dbPath });
-  if (options.db) await refuseStoreWithOtherRuns(store, options.db);
+  if (options.db) await refuseStoreWithOtherRuns(store, options.db, seed);
   const firstStep = new Map<string, number>();
   const warden = createWarden({
     rehearsal: true,
@@ -174,6 +188,17 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
   const epoch = Date.now();
   let next = 0;
   let done = 0;
+  // Aborting `cut` ends the runs in flight (each is cancelled with a named reason in its log).
+  const cut = new AbortController();
+  let graceTimer: NodeJS.Timeout | undefined;
+  const interrupt = () => {
+    graceTimer = setTimeout(cutNow, options.graceMs ?? DEFAULT_GRACE_MS);
+  };
+  const cutNow = () => cut.abort('rehearsal interrupted');
+  if (options.signal?.aborted) interrupt();
+  else options.signal?.addEventListener('abort', interrupt, { once: true });
+  if (options.cutSignal?.aborted) cutNow();
+  else options.cutSignal?.addEventListener('abort', cutNow, { once: true });
 
   const one = async (index: number) => {
     const runId = `run_rh${seed}_${index}`;
@@ -181,14 +206,16 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
     await withClock(clock, async () => {
       await warden.submit(agent, requestText(agent, index, seed), { runId, ...(options.agentFile ? { agentFile: options.agentFile } : {}) });
       const accepted = performance.now();
-      let result = await warden.execute(agent, runId);
+      let result = await warden.execute(agent, runId, { signal: cut.signal });
       queueDelaysMs.push((firstStep.get(runId) ?? accepted) - accepted);
       firstStep.delete(runId);
-      for (let round = 0; round < 8 && result.pending; round++) {
+      for (let round = 0; round < 8 && result.pending && !cut.signal.aborted; round++) {
         if (!(await review(warden, result, seed, profile))) break;
-        result = await warden.execute(agent, runId);
+        result = await warden.execute(agent, runId, { signal: cut.signal });
       }
     });
+    // A run cut short did not finish: it is counted as interrupted, not summarised.
+    if (cut.signal.aborted) return;
     // Timed around the synchronous parts only: an await would count other runs' work as well.
     const t0 = performance.now();
     const loading = store.loadEvents(runId);
@@ -207,10 +234,13 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
   try {
     await Promise.all(
       Array.from({ length: Math.min(concurrency, requests) }, async () => {
-        while (next < requests) await one(next++);
+        while (next < requests && !options.signal?.aborted) await one(next++);
       }),
     );
   } finally {
+    clearTimeout(graceTimer);
+    options.signal?.removeEventListener('abort', interrupt);
+    options.cutSignal?.removeEventListener('abort', cutNow);
     await store.close();
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
   }
@@ -221,7 +251,8 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
     requests,
     concurrency,
     profile,
-    runs,
+    runs: runs.filter((r) => r !== undefined),
+    interrupted: done < requests,
     timing: {
       elapsedMs: performance.now() - start,
       cpuMs: (cpu.user + cpu.system) / 1000,
@@ -234,8 +265,22 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
   };
 }
 
-/** A rehearsal writes only into a store of rehearsal runs: its reviewer must never meet a live run's approvals. */
-async function refuseStoreWithOtherRuns(store: Store, path: string): Promise<void> {
+/**
+ * A rehearsal writes only into a store of rehearsal runs: its reviewer must never meet a live run's
+ * approvals. And its run ids follow from the seed, so a store that holds an earlier rehearsal with
+ * the same seed (finished or interrupted) cannot take another one.
+ */
+async function refuseStoreWithOtherRuns(store: Store, path: string, seed: number): Promise<void> {
+  const first = await store.getRun(`run_rh${seed}_0`);
+  if (first) {
+    const unfinished = await store.listRuns({ mode: 'rehearsal', status: ['queued', 'running'], limit: 1 });
+    await store.close();
+    throw new WardenError(
+      'CONFLICT',
+      `The store ${path} already holds a rehearsal with seed ${seed} (run ${first.runId})${unfinished.length ? ', some of its runs never ended' : ''}; ` +
+        `a rehearsal needs run ids of its own. Pass a new --db path, remove ${path}, or choose another --seed.`,
+    );
+  }
   for (const mode of ['live', 'shadow'] as const) {
     const [run] = await store.listRuns({ mode, limit: 1 });
     if (!run) continue;

@@ -1,6 +1,6 @@
 import { formatUsd, usdToNano } from '../core/money.ts';
 import type { RehearsalReport } from './report.ts';
-import { reportText } from './report-text.ts';
+import { interruptedLine, reportText } from './report-text.ts';
 import type { Bin } from './stats.ts';
 import { barChart, escapeXml } from './svg-chart.ts';
 
@@ -15,6 +15,7 @@ body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin:
 main { max-width: 1180px; margin: 0 auto; padding: 24px; }
 h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 10px; }
 .meta { color: #57606a; margin-bottom: 18px; }
+.interrupted { background: #fff8c5; border: 1px solid #d4a72c; border-radius: 6px; padding: 10px 14px; font-weight: 600; }
 .questions { display: grid; grid-template-columns: repeat(auto-fit, minmax(260px, 1fr)); gap: 12px; }
 .question { background: #fff; border: 1px solid #d8dee4; border-left: 5px solid #1f883d; border-radius: 6px; padding: 12px 14px; }
 .question.fail { border-left-color: #cf222e; }
@@ -79,7 +80,7 @@ export function reportHtml(r: RehearsalReport): string {
 <main>
 <h1>Rehearsal of ${escapeXml(r.agent)}</h1>
 <div class="meta">${r.requests.toLocaleString('en-US')} requests · fault profile ${escapeXml(r.profile.name)} · seed ${r.seed} · concurrency ${r.concurrency} · ${(r.timing.elapsedMs / 1000).toFixed(1)} s</div>
-<section class="questions">
+${r.interrupted ? `<p class="interrupted">${escapeXml(interruptedLine(r))}</p>\n` : ''}<section class="questions">
 ${questions.map(([q, a, good]) => `<div class="question${good ? '' : ' fail'}"><h3>${escapeXml(q)}</h3><p>${escapeXml(a)}</p></div>`).join('\n')}
 </section>
 <h2>Charts</h2>

@@ -15,6 +15,12 @@ function section(title: string, rows: [string, string][]): string[] {
   return [title, ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`), ''];
 }
 
+/** What a partial report says first: how far the rehearsal got, and that the figures cover only that. */
+export function interruptedLine(r: RehearsalReport): string {
+  const i = r.interrupted!;
+  return `INTERRUPTED after ${n(i.finished)} of ${n(r.requests)} requests: ${n(i.interrupted)} interrupted (never started or cut); every figure below covers the ${n(i.finished)} that finished.`;
+}
+
 /** The report as a person reads it in a terminal. */
 export function reportText(r: RehearsalReport): string {
   const s = r.stopConditions;
@@ -28,6 +34,7 @@ export function reportText(r: RehearsalReport): string {
     .join(', ');
   const lines = [
     `Rehearsal of ${r.agent}: ${n(r.requests)} requests, fault profile ${r.profile.name}, seed ${r.seed}, concurrency ${r.concurrency} — ${seconds(t.elapsedMs)}`,
+    ...(r.interrupted ? [interruptedLine(r)] : []),
     '',
     'The four questions',
     `  1. What stops it looping forever?  ${r.answers.stopConditions}`,

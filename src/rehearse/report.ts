@@ -15,6 +15,11 @@ export interface RehearsalReport {
   seed: number;
   requests: number;
   concurrency: number;
+  /**
+   * Set when the rehearsal was interrupted (Ctrl-C, SIGTERM): `finished` of `requests` finished and
+   * every figure below is computed on those; `interrupted` never started or were cut.
+   */
+  interrupted: { finished: number; interrupted: number } | null;
   profile: { name: string; rates: FaultRates; reviewer: ReviewerProfile };
   /** One-paragraph answers to the four questions, for the top of the report. */
   answers: { stopConditions: string; permissions: string; observability: string; cost: string };
@@ -102,7 +107,7 @@ function sum(runs: readonly RunSummary[], f: (r: RunSummary) => number): number 
   return total;
 }
 
-const per1000 = (n: number, requests: number) => round((n / requests) * 1000, 2);
+const per1000 = (n: number, requests: number) => (requests === 0 ? 0 : round((n / requests) * 1000, 2));
 
 /** Why a run cost what it did: the larger of model and tool spend first, then what drove it. */
 export function whyExpensive(r: RunSummary): string {
@@ -122,7 +127,10 @@ export function whyExpensive(r: RunSummary): string {
 
 /** Builds the report from a rehearsal's outcome. `volumePerDay` sizes the cost projection (default: the request count). */
 export function buildReport(outcome: RehearsalOutcome, volumePerDay = outcome.requests): RehearsalReport {
-  const { runs, requests, timing } = outcome;
+  const { runs, timing } = outcome;
+  // Rates and counts are over the requests that finished: all of them unless interrupted.
+  const requests = runs.length;
+  const unfinished = outcome.requests - runs.length;
   const costs = runs.map((r) => nanoToUsd(r.spentNano));
   const ceilingNano = runs[0]?.ceilingNano ?? 0;
   const breaches = runs.filter((r) => r.peakSpentNano > r.ceilingNano && r.overruns === 0).length;
@@ -148,6 +156,7 @@ export function buildReport(outcome: RehearsalOutcome, volumePerDay = outcome.re
   for (const at of timing.finishedAtMs) throughput[Math.min(throughput.length - 1, Math.floor(at / 1000 / binSeconds))]!++;
 
   const byStatus = tally(runs.map((r) => r.status));
+  if (unfinished > 0) byStatus.interrupted = unfinished;
   const byStopReason = tally(runs.filter((r) => r.stopReason).map((r) => r.stopReason!));
   const toolCallsByTier = {
     read: sum(runs, (r) => r.toolCalls.read),
@@ -161,8 +170,9 @@ export function buildReport(outcome: RehearsalOutcome, volumePerDay = outcome.re
   const report: RehearsalReport = {
     agent: outcome.agent.name,
     seed: outcome.seed,
-    requests,
+    requests: outcome.requests,
     concurrency: outcome.concurrency,
+    interrupted: outcome.interrupted ? { finished: runs.length, interrupted: unfinished } : null,
     profile: { name: p.name, rates: p.rates, reviewer: p.reviewer },
     answers: { stopConditions: '', permissions: '', observability: '', cost: '' },
     checks: {
@@ -297,7 +307,7 @@ function answers(r: RehearsalReport): RehearsalReport['answers'] {
   const c = r.cost;
   return {
     stopConditions:
-      `${s.runsWithoutNamedEnd === 0 ? 'Every one' : `All but ${count(s.runsWithoutNamedEnd)}`} of ${count(r.requests)} requests ended with a named reason or waits for a person: ` +
+      `${s.runsWithoutNamedEnd === 0 ? 'Every one' : `All but ${count(s.runsWithoutNamedEnd)}`} of ${count(r.interrupted?.finished ?? r.requests)} requests${r.interrupted ? ' that finished' : ''} ended with a named reason or waits for a person: ` +
       `${count(s.byStatus.completed ?? 0)} completed, stops: ${stopped}; ${count(waiting)} wait for a person. ` +
       (s.loopsCaught > 0
         ? `${count(s.loopsCaught)} loops were caught, at step ${loopSteps[0]}${loopSteps.length > 1 ? `–${loopSteps.at(-1)}` : ''}.`

@@ -90,4 +90,35 @@ describe('warden rehearse on the example agent', () => {
     assert.equal(report.checks.noUnapprovedDestructive, false);
     assert.match(report.answers.permissions, /^[1-9][\d,]* destructive calls ran without approval/);
   });
+
+  it('stops submitting when interrupted, cuts the requests in flight after the grace, and reports only the ones that finished', async () => {
+    const db = join(tempDir(), 'interrupted.db');
+    const interruption = new AbortController();
+    const outcome = await rehearse({
+      agent: supportDesk,
+      requests: 2000,
+      seed: 4,
+      db,
+      graceMs: 0,
+      signal: interruption.signal,
+      onProgress: (p) => {
+        if (p.done === 20) interruption.abort();
+      },
+    });
+    assert.equal(outcome.interrupted, true);
+    assert.ok(outcome.runs.length >= 20 && outcome.runs.length < 2000, `${outcome.runs.length} finished`);
+    const report = buildReport(outcome);
+    assert.deepEqual(report.interrupted, { finished: outcome.runs.length, interrupted: 2000 - outcome.runs.length });
+    assert.equal(report.stopConditions.byStatus.interrupted, 2000 - outcome.runs.length);
+    assert.ok(Object.values(report.checks).every(Boolean), JSON.stringify(report.checks));
+    const store = createSqliteStore({ path: db });
+    try {
+      // What was cut ended with a named reason in its log; nothing was left running.
+      assert.deepEqual(await store.listRuns({ status: ['queued', 'running'] }), []);
+      const kept = await store.listRuns({ mode: 'rehearsal', limit: 5000 });
+      assert.ok(kept.length < 2000, `${kept.length} runs started`);
+    } finally {
+      await store.close();
+    }
+  });
 });

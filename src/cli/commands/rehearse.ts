@@ -4,10 +4,11 @@ import type { Command } from 'commander';
 import { WardenError } from '../../core/errors.ts';
 import { resolveFaultProfile } from '../../rehearse/fault-profile.ts';
 import { progressReporter } from '../../rehearse/progress.ts';
-import { DEFAULT_CONCURRENCY, DEFAULT_REQUESTS, rehearse } from '../../rehearse/rehearsal.ts';
+import { DEFAULT_CONCURRENCY, DEFAULT_GRACE_MS, DEFAULT_REQUESTS, rehearse } from '../../rehearse/rehearsal.ts';
 import { buildReport } from '../../rehearse/report.ts';
 import { reportHtml } from '../../rehearse/report-html.ts';
 import { reportText } from '../../rehearse/report-text.ts';
+import { RUN_EXIT_CODES } from '../exit-codes.ts';
 import { loadCommandAgent } from '../load-agent.ts';
 import { printJson } from '../output.ts';
 
@@ -51,7 +52,39 @@ export function registerRehearseCommand(program: Command): void {
       const profile = resolveFaultProfile(opts.faults);
       const { agent, path } = await loadCommandAgent(file);
       const progress = progressReporter(process.stderr);
-      const outcome = await rehearse({ agent, agentFile: path, requests, concurrency, seed, profile, db: opts.db, onProgress: progress.update });
+      // First Ctrl-C (or SIGTERM): start no request, let those in flight finish for a short grace.
+      // Second: cut them now. Either way the report of what finished is printed and a temporary store removed.
+      const interruption = new AbortController();
+      const cutNow = new AbortController();
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (interruption.signal.aborted) {
+          progress.note(`warden rehearse: ${signal} again: cutting the requests in flight now`);
+          cutNow.abort(signal);
+          return;
+        }
+        progress.note(`warden rehearse: ${signal}: no new requests; those in flight get ${DEFAULT_GRACE_MS / 1000} s to finish (Ctrl-C again cuts them now)`);
+        interruption.abort(signal);
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      let outcome: Awaited<ReturnType<typeof rehearse>>;
+      try {
+        outcome = await rehearse({
+          agent,
+          agentFile: path,
+          requests,
+          concurrency,
+          seed,
+          profile,
+          db: opts.db,
+          onProgress: progress.update,
+          signal: interruption.signal,
+          cutSignal: cutNow.signal,
+        });
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
       progress.finish();
       const report = buildReport(outcome, volume);
       if (opts.report) {
@@ -62,7 +95,9 @@ export function registerRehearseCommand(program: Command): void {
       }
       if (opts.json) printJson(report);
       else process.stdout.write(reportText(report));
-      // A broken invariant (a breach, an unapproved delete, a gap in the trace, a run with no end) fails the command.
+      // A broken invariant (a breach, an unapproved delete, a gap in the trace, a run with no end)
+      // fails the command, even on a partial rehearsal; otherwise an interrupted one exits as cancelled.
       if (Object.values(report.checks).some((good) => !good)) process.exitCode = 1;
+      else if (report.interrupted) process.exitCode = RUN_EXIT_CODES.cancelled;
     });
 }
