@@ -56,7 +56,9 @@ function generate(): Map<string, string> {
   const blocks = new Map<string, string>();
   try {
     // The five-minute tour: one request that waits for a person.
-    blocks.set('tour-run', warden(tour, ['run', EXAMPLE, '--input', 'Refund order 1042, it arrived broken']));
+    const tourRun = warden(tour, ['run', EXAMPLE, '--input', 'Refund order 1042, it arrived broken']);
+    blocks.set('tour-run', tourRun);
+    blocks.set('approvals-show', `$ npx warden approvals show ${approvalIdOf(tourRun)}\n${warden(tour, ['approvals', 'show', approvalIdOf(tourRun)])}`);
 
     // Rehearsal and audit.
     blocks.set('rehearse', warden({ ...tour, db: join(dir, 'rehearsal.db') }, ['rehearse', EXAMPLE]).replace(/^rehearsal \d.*\n/gm, ''));
@@ -121,6 +123,7 @@ function mask(text: string): string {
     .replace(/\d{4}-\d{2}-\d{2}T[\d:.]+Z/g, 'TIME')
     .replace(/— [\d.]+ s$/gm, '— T')
     .replace(/finished in \d+ ms/g, 'finished in N ms')
+    .replace(/^waited {4}.*$/gm, 'waited    T')
     .replace(/throughput .*$/gm, 'throughput …')
     .replace(/runtime overhead .*$/gm, 'runtime overhead …')
     .replace(/queueing delay .*$/gm, 'queueing delay …');

@@ -16,3 +16,26 @@ export function parseDuration(text: string, what = 'duration'): number {
   if (!(ms > 0)) throw new WardenError('INVALID_ARGUMENT', `${what} must be longer than zero, got ${JSON.stringify(text)}`);
   return ms;
 }
+
+/**
+ * A length of time as a person reads it: the two largest units, e.g. `45s`, `3m 12s`, `2h 5m`, `1d 4h`.
+ *
+ * @example
+ * formatDuration(192_000) // '3m 12s'
+ */
+export function formatDuration(ms: number): string {
+  if (ms < 1_000) return `${Math.max(0, Math.round(ms))}ms`;
+  const parts: string[] = [];
+  let rest = Math.floor(ms / 1_000);
+  for (const [unit, seconds] of [
+    ['d', 86_400],
+    ['h', 3_600],
+    ['m', 60],
+    ['s', 1],
+  ] as const) {
+    const n = Math.floor(rest / seconds);
+    rest -= n * seconds;
+    if (n > 0 || (parts.length > 0 && parts.length < 2)) parts.push(`${n}${unit}`);
+  }
+  return parts.slice(0, 2).join(' ');
+}

@@ -112,7 +112,30 @@ export const Intervention = z
   })
   .openapi('Intervention');
 
-export const InterventionList = z.object({ interventions: z.array(Intervention) }).openapi('InterventionList');
+export const ApprovalCard = z
+  .looseObject({
+    request: z.string().openapi({ description: 'The request that started the run' }),
+    rationale: z.string().nullable().openapi({ description: "The model's stated reason for the turn that proposed the call" }),
+    statedConfidence: z.number().nullable().openapi({ description: "The model's self-reported confidence in [0, 1]" }),
+    assessedConfidence: z.number().nullable().openapi({ description: "The runtime's confidence score for the call (step.assessed)" }),
+    rule: z.string().nullable().openapi({ description: 'The policy rule that asked, e.g. tier:delete or tool:refund.approval' }),
+    ruleReason: z.string().openapi({ description: 'Why a person is asked, as concretely as the declarations allow' }),
+    undoable: z.enum(['reversible', 'irreversible', 'changes_nothing', 'unknown']),
+    undoableReason: z.string(),
+    planStep: z.object({ id: z.string(), why: z.string().nullable() }).nullable(),
+    spentUsd: z.number(),
+    ceilingUsd: z.number(),
+    spend: z.string().openapi({ example: '$0.000251 of $0.0500 ceiling' }),
+    requestedAt: z.number(),
+    waitedMs: z.number().openapi({ description: 'How long it waited, until decided or until the response' }),
+    mayDecide: z.boolean().openapi({ description: 'Whether the calling key may decide it' }),
+    whyNot: z.string().nullable().openapi({ example: 'you submitted run run_…; another approver must decide (four eyes)' }),
+  })
+  .openapi('ApprovalCard');
+
+export const InterventionList = z
+  .object({ interventions: z.array(Intervention.extend({ card: ApprovalCard.openapi({ description: 'What a person decides from, beside the arguments' }) })) })
+  .openapi('InterventionList');
 
 const reason = z
   .string({ error: '"reason" must be a string of at most 2000 characters' })

@@ -2,7 +2,9 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { WardenError } from '../core/errors.ts';
 import type { InterventionKind, InterventionRecord, InterventionStatus } from '../core/ports/store.ts';
+import { loadApprovalCard } from '../observe/approval-card.ts';
 import { type ApiKey, coversTenant } from './api-keys.ts';
+import { allows } from './permissions.ts';
 import { DecisionBody, IdParam, Intervention, InterventionList, ReasonBody } from './api-schemas.ts';
 import type { Env, ServerDeps } from './app.ts';
 import { errors, json, jsonOrNothing, requires } from './openapi.ts';
@@ -22,6 +24,11 @@ async function assertNotSubmitter(deps: ServerDeps, key: ApiKey, record: Interve
     throw new WardenError('FORBIDDEN', `This key submitted run ${rootId}, so it may not decide its actions; another approver must`);
   }
   return rootId;
+}
+
+async function agentOf(deps: ServerDeps, runId: string) {
+  const run = await deps.store.getRun(runId);
+  return run ? deps.agents.agentFor(run) : undefined;
 }
 
 /** After a decision: carry the run on (from its root), or its undo. */
@@ -94,7 +101,14 @@ export function decisionRoutes(app: OpenAPIHono<Env>, deps: ServerDeps): void {
     const list: InterventionRecord[] = [];
     for (const tenant of tenants)
       list.push(...(await deps.store.listInterventions({ status, ...(kind ? { kind } : {}), ...(tenant ? { tenant } : {}), limit: 500 })));
-    return c.json({ interventions: list.sort((a, b) => a.requestedAt - b.requestedAt) }, 200);
+    const viewer = { keyId: key.id, role: key.role, roleMayDecide: allows(key.role, 'interventions:decide') };
+    const now = Date.now();
+    const interventions = await Promise.all(
+      list
+        .sort((a, b) => a.requestedAt - b.requestedAt)
+        .map(async (record) => ({ ...record, card: await loadApprovalCard(deps.store, record, (state) => agentOf(deps, state.runId), { viewer, now }) })),
+    );
+    return c.json({ interventions }, 200);
   });
 
   for (const verdict of ['approve', 'deny'] as const) {

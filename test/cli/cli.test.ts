@@ -27,6 +27,24 @@ describe('the warden CLI contract', () => {
     assert.equal(list.code, 0);
     const [approval] = JSON.parse(list.stdout);
     assert.equal(approval.runId, parked.runId);
+    assert.equal(approval.card.request, 'Refund order 1042, it arrived broken');
+    assert.equal(approval.card.rule, 'tool:refund.approval');
+    assert.match(approval.card.ruleReason, /^approval predicate of refund returned true for \{"orderId":"1042","amount":250/);
+    assert.equal(approval.card.undoable, 'reversible');
+    assert.equal(approval.card.planStep.id, 'pay');
+    assert.ok(approval.card.spentUsd > 0 && approval.card.spentUsd === parked.costUsd);
+
+    const show = await runCli(['approvals', 'show', approval.id, '--db', db]);
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(show.stdout, /"amount": 250/);
+    assert.match(show.stdout, /request {3}Refund order 1042, it arrived broken/);
+    assert.match(show.stdout, /model {5}"Order found; refund the full amount\." \(said 85% sure\)/);
+    assert.match(show.stdout, /undo {6}reversible: refund declares compensate/);
+    assert.match(show.stdout, /spend {5}\$[\d.]+ of \$0\.0500 ceiling/);
+    assert.match(show.stdout, /waited {4}\d+(ms|s)/);
+    const missing = await runCli(['approvals', 'show', 'apr_nope', '--db', db]);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /No approval with id "apr_nope"/);
 
     const approve = await runCli(['approvals', 'approve', approval.id, '--by', 'ana', '--db', db, '--json']);
     assert.equal(approve.code, 0, approve.stderr);
@@ -35,9 +53,9 @@ describe('the warden CLI contract', () => {
     assert.equal(done.toolCalls[2].status, 'executed');
     assert.ok(done.costUsd > 0 && done.costUsd <= done.ceilingUsd);
 
-    const show = await runCli(['runs', 'show', parked.runId, '--db', db, '--json']);
-    assert.equal(show.code, 0);
-    assert.equal(JSON.parse(show.stdout).status, 'completed');
+    const shown = await runCli(['runs', 'show', parked.runId, '--db', db, '--json']);
+    assert.equal(shown.code, 0);
+    assert.equal(JSON.parse(shown.stdout).status, 'completed');
   });
 
   it('exits 3 with a named reason when a limit stops the run', async () => {

@@ -107,10 +107,33 @@ describe('the API: tenants, idempotency and bad requests', () => {
     const own = await t.call(t.keys.admin, 'POST', '/v1/runs', { agent: 'desk', input: 'delete', tenant: 'acme' });
     await waitFor('parked', async () => (await t.call(t.keys.admin, 'GET', `/v1/runs/${own.json.runId}`)).json.status === 'waiting_approval');
     const id = (await t.call(t.keys.admin, 'GET', `/v1/runs/${own.json.runId}`)).json.pending.id;
+    const cardFor = async (key: string) => (await t.call(key, 'GET', '/v1/interventions')).json.interventions.find((i: { id: string }) => i.id === id).card;
+    const ownCard = await cardFor(t.keys.admin);
+    assert.equal(ownCard.mayDecide, false, 'the card says so before anyone clicks');
+    assert.equal(ownCard.whyNot, `you submitted run ${own.json.runId}; another approver must decide (four eyes)`);
+    assert.equal((await cardFor(t.keys.approver2)).mayDecide, true);
     const self = await t.call(t.keys.admin, 'POST', `/v1/approvals/${id}/approve`, {});
     assert.equal(self.status, 403);
     const other = await t.call(t.keys.approver2, 'POST', `/v1/approvals/${id}/approve`, { reason: 'checked' });
     assert.equal(other.status, 200);
+  });
+
+  it('lists each approval with the card a person decides from: the request, the rule, what is at stake, who may decide', async () => {
+    const list = (await t.call(t.keys.approver, 'GET', '/v1/interventions')).json.interventions;
+    const approval = list.find((i: { id: string }) => i.id === approvalId);
+    assert.equal(approval.tool, 'delete_account', 'the existing fields stay');
+    assert.deepEqual(approval.args, { customerId: 'c-42' });
+    const { card } = approval;
+    assert.equal(card.request, 'delete c-42');
+    assert.equal(card.rule, 'tier:delete');
+    assert.equal(card.ruleReason, 'delete_account is a delete-tier tool: delete-tier tools always wait for a person');
+    assert.equal(card.undoable, 'irreversible');
+    assert.match(card.spend, /^\$[\d.]+ of \$[\d.]+ ceiling$/);
+    assert.ok(card.waitedMs >= 0 && card.requestedAt === approval.requestedAt);
+    assert.deepEqual([card.mayDecide, card.whyNot], [true, null]);
+    const viewed = (await t.call(t.keys.viewer, 'GET', '/v1/interventions')).json.interventions.find((i: { id: string }) => i.id === approvalId);
+    assert.equal(viewed.card.mayDecide, false);
+    assert.match(viewed.card.whyNot, /role \(viewer\) may look but not decide/);
   });
 
   it('approves a waiting delete and the run completes; a second decision conflicts', async () => {

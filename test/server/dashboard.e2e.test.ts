@@ -55,7 +55,15 @@ describe('the dashboard in a real browser', () => {
     const card = page.locator(`[data-intervention][data-tool="delete_account"]`).filter({ hasText: runId });
     await card.waitFor();
     // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText is what a person sees, which is what this checks
-    assert.match(await card.innerText(), /"customerId": "c-42"/, 'the exact arguments are shown');
+    const shown = await card.innerText();
+    assert.match(shown, /"customerId": "c-42"/, 'the exact arguments are shown');
+    assert.match(shown, /Request\s+please delete c-42/, 'the request that started the run');
+    assert.match(shown, /Model's reason\s+“The customer asked to close the account\.”/);
+    assert.match(shown, /Asked by\s+tier:delete delete_account is a delete-tier tool: delete-tier tools always wait for a person/);
+    assert.match(shown, /Undo\s+irreversible delete_account is a delete-tier tool with no compensate/);
+    assert.match(shown, /Spend\s+\$[\d.]+ of \$0\.0500 ceiling/);
+    assert.match(shown, /Waiting\s+\d+s/);
+    assert.equal(await card.locator('button[data-act=approve]').isEnabled(), true);
     await card.locator('textarea[name=reason]').fill('written request on file');
     await card.locator('button[data-act=approve]').click();
     await page.goto(`${t.server.url}/#/runs/${runId}`);
@@ -85,6 +93,34 @@ describe('the dashboard in a real browser', () => {
     await page.screenshot({ path: 'artifacts/dashboard-inbox-after-deny.png', fullPage: true });
     assert.deepEqual(errors, []);
     await page.close();
+  });
+
+  it('tells the person who submitted a run, before any click, that another approver must decide', async () => {
+    const { json } = await t.call(t.keys.admin, 'POST', '/v1/runs', { agent: 'desk', input: 'delete my own c-7', tenant: 'acme' });
+    await waitFor('parked', async () => (await t.call(t.keys.viewer, 'GET', `/v1/runs/${json.runId}`)).json.status === 'waiting_approval');
+    const { page, errors } = await signedIn(t.keys.admin);
+    await page.click('a[href="#/inbox"]');
+    const card = page.locator('[data-intervention]').filter({ hasText: json.runId });
+    await card.waitFor();
+    const whyNot = `you submitted run ${json.runId}; another approver must decide (four eyes)`;
+    // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText is what a person sees, which is what this checks
+    assert.equal(await card.locator('[data-testid=why-not]').innerText(), whyNot);
+    for (const act of ['approve', 'deny']) {
+      const button = card.locator(`button[data-act=${act}]`);
+      assert.equal(await button.isDisabled(), true, `${act} is disabled`);
+      assert.equal(await button.getAttribute('title'), whyNot);
+    }
+    const waitedAt = await card.locator('[data-waited-since]').textContent();
+    await page.waitForTimeout(1_200);
+    assert.notEqual(await card.locator('[data-waited-since]').textContent(), waitedAt, 'the wait ticks live');
+    await page.screenshot({ path: 'artifacts/dashboard-inbox-four-eyes.png', fullPage: true });
+    assert.deepEqual(errors, []);
+    await page.close();
+    assert.equal(
+      (await t.call(t.keys.approver2, 'POST', `/v1/approvals/${(await t.call(t.keys.admin, 'GET', `/v1/runs/${json.runId}`)).json.pending.id}/deny`, {}))
+        .status,
+      200,
+    );
   });
 
   it('shows the text of a live run as the model streams it, before the run completes', async () => {

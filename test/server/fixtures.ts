@@ -110,7 +110,10 @@ export const AGENTS: Record<string, Agent> = {
   desk: defineAgent({
     name: 'desk',
     instructions: 'Delete accounts on request.',
-    model: simulated.script([{ toolCalls: [{ tool: 'delete_account', args: { customerId: 'c-42' } }] }, { text: 'Handled the account request.' }]),
+    model: simulated.script([
+      { toolCalls: [{ tool: 'delete_account', args: { customerId: 'c-42' } }], rationale: 'The customer asked to close the account.' },
+      { text: 'Handled the account request.' },
+    ]),
     tools: [deleteAccount],
     limits: { maxCostUsd: 0.05 },
   }),

@@ -1,7 +1,12 @@
 import type { Command } from 'commander';
 import { WardenError } from '../../core/errors.ts';
 import type { InterventionKind, InterventionRecord, Store } from '../../core/ports/store.ts';
+import type { Agent } from '../../agent/agent.ts';
+import type { RunState } from '../../core/fold.ts';
+import { type ApprovalCard, loadApprovalCard } from '../../observe/approval-card.ts';
+import { formatDuration } from '../../observe/duration.ts';
 import type { Warden } from '../../runtime/warden.ts';
+import { loadCommandAgent } from '../load-agent.ts';
 import { cliWarden } from '../cli-warden.ts';
 import { openStore, STORE_HELP } from '../open-store.ts';
 import { printJson } from '../output.ts';
@@ -16,7 +21,51 @@ interface DecideOptions {
   json?: boolean;
 }
 
-function printList(rows: InterventionRecord[], json: boolean, kind: InterventionKind): void {
+type CardRow = InterventionRecord & { card: ApprovalCard };
+
+/** Each record with its card; an agent file is loaded once, and one that will not load leaves the card without its declarations. */
+async function withCards(store: Store, rows: InterventionRecord[]): Promise<CardRow[]> {
+  const agents = new Map<string, Promise<Agent | undefined>>();
+  const agentFor = (state: RunState): Promise<Agent | undefined> => {
+    const file = state.agentFile;
+    if (!file) return Promise.resolve(undefined);
+    let agent = agents.get(file);
+    if (!agent) {
+      agent = loadCommandAgent(file).then(
+        (loaded) => loaded.agent,
+        () => undefined,
+      );
+      agents.set(file, agent);
+    }
+    return agent;
+  };
+  const now = Date.now();
+  const out: CardRow[] = [];
+  for (const record of rows) out.push({ ...record, card: await loadApprovalCard(store, record, agentFor, { now }) });
+  return out;
+}
+
+/** The card in plain lines, indented under the call. */
+function cardLines(r: CardRow): string[] {
+  const c = r.card;
+  const sure = [
+    c.statedConfidence !== null ? `said ${Math.round(c.statedConfidence * 100)}% sure` : '',
+    c.assessedConfidence !== null ? `scored ${c.assessedConfidence}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  return [
+    `request   ${c.request}`,
+    ...(c.rationale || sure ? [`model     ${c.rationale ? `"${c.rationale}"` : 'gave no reason'}${sure ? ` (${sure})` : ''}`] : []),
+    `asked by  ${c.rule ? `${c.rule}: ` : ''}${c.ruleReason}`,
+    `undo      ${c.undoable}: ${c.undoableReason}`,
+    ...(c.planStep ? [`plan step ${c.planStep.id}${c.planStep.why ? `: ${c.planStep.why}` : ''}`] : []),
+    `spend     ${c.spend}`,
+    `waited    ${formatDuration(c.waitedMs)}${r.status === 'pending' ? '' : ` (${r.status}${r.decidedBy ? ` by ${r.decidedBy}` : ''})`}`,
+  ];
+}
+
+function printList(rows: CardRow[], json: boolean, kind: InterventionKind): void {
   if (json) {
     printJson(rows);
     return;
@@ -26,8 +75,24 @@ function printList(rows: InterventionRecord[], json: boolean, kind: Intervention
     return;
   }
   for (const r of rows) {
-    process.stdout.write(`${r.id}  run ${r.runId}  ${r.agent}  ${r.tool ?? ''}(${JSON.stringify(r.args)})\n    ${r.reason}\n`);
+    process.stdout.write(
+      `${r.id}  run ${r.runId}  ${r.agent}  ${r.tool ?? ''}(${JSON.stringify(r.args)})\n${cardLines(r)
+        .map((l) => `    ${l}\n`)
+        .join('')}`,
+    );
   }
+}
+
+/** One intervention in full: the exact arguments, then the card. */
+async function showIntervention(store: Store, id: string, kind: InterventionKind, json: boolean): Promise<void> {
+  const record = await store.getIntervention(id);
+  if (!record || record.kind !== kind) throw new WardenError('NOT_FOUND', `No ${kind} with id "${id}"`);
+  const [row] = await withCards(store, [record]);
+  if (!row) return;
+  if (json) return printJson(row);
+  process.stdout.write(
+    `${row.id}  ${row.kind} ${row.status}\nrun       ${row.runId}  (agent ${row.agent}, tenant ${row.tenant})\ncall      ${row.tool ?? 'final answer'}\nargs      ${JSON.stringify(row.args, null, 2).replaceAll('\n', '\n          ')}\n${cardLines(row).join('\n')}\n`,
+  );
 }
 
 async function withWarden(db: string | undefined, fn: (warden: Warden, store: Store) => Promise<void>): Promise<void> {
@@ -79,8 +144,21 @@ export function registerInterventionCommands(program: Command): void {
     .option('--json')
     .action(async (opts: { db?: string; all?: boolean; json?: boolean }) => {
       await withWarden(opts.db, async (_w, store) => {
-        printList(await store.listInterventions({ kind: 'approval', ...(opts.all ? {} : { status: 'pending' }) }), opts.json === true, 'approval');
+        printList(
+          await withCards(store, await store.listInterventions({ kind: 'approval', ...(opts.all ? {} : { status: 'pending' }) })),
+          opts.json === true,
+          'approval',
+        );
       });
+    });
+  approvals
+    .command('show')
+    .description('One approval: the exact arguments, why a person is asked, what is at stake')
+    .argument('<approval-id>')
+    .option('--db <path|url>', STORE_HELP)
+    .option('--json')
+    .action(async (id: string, opts: { db?: string; json?: boolean }) => {
+      await withWarden(opts.db, (_w, store) => showIntervention(store, id, 'approval', opts.json === true));
     });
   decisionOptions(approvals.command('approve').description('Approve the exact arguments of a waiting call').argument('<approval-id>')).action(
     (id: string, opts: DecideOptions) => decideAndResume(opts, (w) => w.approve(id, { by: opts.by, reason: opts.reason })),
@@ -97,8 +175,21 @@ export function registerInterventionCommands(program: Command): void {
     .option('--json')
     .action(async (opts: { db?: string; all?: boolean; json?: boolean }) => {
       await withWarden(opts.db, async (_w, store) => {
-        printList(await store.listInterventions({ kind: 'escalation', ...(opts.all ? {} : { status: 'pending' }) }), opts.json === true, 'escalation');
+        printList(
+          await withCards(store, await store.listInterventions({ kind: 'escalation', ...(opts.all ? {} : { status: 'pending' }) })),
+          opts.json === true,
+          'escalation',
+        );
       });
+    });
+  escalations
+    .command('show')
+    .description('One escalation: what the run did, why a person is asked, what is at stake')
+    .argument('<escalation-id>')
+    .option('--db <path|url>', STORE_HELP)
+    .option('--json')
+    .action(async (id: string, opts: { db?: string; json?: boolean }) => {
+      await withWarden(opts.db, (_w, store) => showIntervention(store, id, 'escalation', opts.json === true));
     });
   decisionOptions(escalations.command('approve').description('Run the escalated step as proposed').argument('<escalation-id>')).action(
     (id: string, opts: DecideOptions) => decideAndResume(opts, (w) => w.decideEscalation(id, { decision: 'approve', by: opts.by, reason: opts.reason })),

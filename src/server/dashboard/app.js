@@ -1,7 +1,7 @@
 // Warden dashboard: no build step, no network beyond this server's /v1 API.
 const $ = (sel, root = document) => root.querySelector(sel);
 const main = $('#main');
-const state = { key: sessionStorage.getItem('warden.key'), me: null, timer: null, live: null };
+const state = { key: sessionStorage.getItem('warden.key'), me: null, timer: null, live: null, tick: null };
 
 function esc(v) {
   return String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
@@ -181,6 +181,59 @@ async function runView(id) {
 }
 
 // ---- inbox -------------------------------------------------------------------------------
+const waited = (ms) => {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  return s < 60
+    ? `${s}s`
+    : s < 3600
+      ? `${Math.floor(s / 60)}m ${s % 60}s`
+      : s < 86400
+        ? `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`
+        : `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
+};
+
+/** What a person decides from, beside the arguments: the card the server computed from the run's log. */
+function cardFacts(c) {
+  const sure = [
+    c.statedConfidence !== null ? `said ${Math.round(c.statedConfidence * 100)}% sure` : '',
+    c.assessedConfidence !== null ? `scored ${c.assessedConfidence}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  const row = (label, field, value) => `<dt>${label}</dt><dd data-field="${field}">${value}</dd>`;
+  return `<dl class="kv card">${[
+    row('Request', 'request', esc(c.request)),
+    c.rationale || sure
+      ? row(
+          "Model's reason",
+          'rationale',
+          `${c.rationale ? `“${esc(c.rationale)}”` : 'gave no reason'}${sure ? ` <span class="muted">(${esc(sure)})</span>` : ''}`,
+        )
+      : '',
+    row('Asked by', 'rule', `${c.rule ? `<code>${esc(c.rule)}</code> ` : ''}${esc(c.ruleReason)}`),
+    row(
+      'Undo',
+      'undoable',
+      `<span class="u-${esc(c.undoable)}">${esc(c.undoable.replace('_', ' '))}</span> <span class="muted">${esc(c.undoableReason)}</span>`,
+    ),
+    c.planStep ? row('Plan step', 'plan-step', `${esc(c.planStep.id)}${c.planStep.why ? ` <span class="muted">${esc(c.planStep.why)}</span>` : ''}`) : '',
+    row('Spend', 'spend', esc(c.spend)),
+    row('Waiting', 'waited', `<span data-waited-since="${Number(c.requestedAt)}">${waited(c.waitedMs)}</span>`),
+  ].join('')}</dl>`;
+}
+
+/** The decision buttons; disabled, with the reason, when this key may not decide (four eyes, role). */
+function decisionButtons(i) {
+  const off = i.card && !i.card.mayDecide ? ` disabled title="${esc(i.card.whyNot)}"` : '';
+  const b = (act, label, cls = '') => `<button type="button"${cls ? ` class="${cls}"` : ''} data-act="${act}"${off}>${label}</button>`;
+  return i.kind === 'approval'
+    ? b('approve', 'Approve') + b('deny', 'Deny', 'deny')
+    : b('esc:approve', 'Approve') +
+        b('esc:edit', 'Run with edited arguments', 'quiet') +
+        b('esc:takeover', 'Take over', 'quiet') +
+        b('esc:stop', 'Stop the run', 'deny');
+}
+
 async function inboxView() {
   const load = async () => {
     const { interventions } = await api('/v1/interventions?status=pending');
@@ -193,14 +246,13 @@ async function inboxView() {
         <p>${esc(i.reason)}</p>
         <p class="muted">run <a href="#/runs/${esc(i.runId)}">${esc(i.runId)}</a> · asked ${when(i.requestedAt)} · <code>${esc(i.id)}</code></p>
         ${i.args !== null && i.args !== undefined ? `<pre>${esc(JSON.stringify(i.args, null, 2))}</pre>` : ''}
+        ${i.card ? cardFacts(i.card) : ''}
         ${i.kind === 'escalation' && i.evidence?.answer ? `<pre>${esc(i.evidence.answer)}</pre>` : ''}
         <label>Reason <textarea name="reason" aria-label="reason"></textarea></label>
         ${i.kind === 'escalation' ? `<details><summary>Edit the arguments, or take over with the answer</summary><label>Arguments (JSON)<textarea name="args">${esc(JSON.stringify(i.args ?? {}, null, 2))}</textarea></label><label>Your answer<textarea name="output"></textarea></label></details>` : ''}
-        <div class="actions">${
-          i.kind === 'approval'
-            ? '<button type="button" data-act="approve">Approve</button><button type="button" class="deny" data-act="deny">Deny</button>'
-            : '<button type="button" data-act="esc:approve">Approve</button><button type="button" class="quiet" data-act="esc:edit">Run with edited arguments</button><button type="button" class="quiet" data-act="esc:takeover">Take over</button><button type="button" class="deny" data-act="esc:stop">Stop the run</button>'
-        }<span class="error" role="alert"></span></div></article>`,
+        <div class="actions">${decisionButtons(i)}<span class="error" role="alert"></span></div>${
+          i.card && !i.card.mayDecide ? `<p class="why-not" data-testid="why-not">${esc(i.card.whyNot)}</p>` : ''
+        }</article>`,
         )
         .join('') || '<p class="muted" data-testid="inbox-empty">Nothing waits for a person.</p>'
     }`;
@@ -226,6 +278,11 @@ async function inboxView() {
     }
   };
   await load();
+  // The wait ticks every second between reloads; the time it started comes from the server.
+  clearInterval(state.tick);
+  state.tick = setInterval(() => {
+    for (const el of main.querySelectorAll('[data-waited-since]')) el.textContent = waited(Date.now() - Number(el.dataset.waitedSince));
+  }, 1000);
   // Never re-render under a person who is typing a reason or editing arguments.
   const typing = () => main.contains(document.activeElement) && /^(TEXTAREA|INPUT)$/.test(document.activeElement.tagName);
   const drafted = () => [...main.querySelectorAll('textarea[name=reason]')].some((t) => t.value);
@@ -307,6 +364,7 @@ async function controlsView() {
 async function route() {
   state.live?.abort();
   state.live = null;
+  clearInterval(state.tick);
   if (!state.me) return showLogin();
   main.onclick = null;
   const [, section, id] = location.hash.split('/');
