@@ -64,9 +64,11 @@ export function webhooks({ test, reopen }: ConformanceContext): void {
           [`msg_${run.runId}_3.${listens.id}`, 'run.stopped'],
         ]);
         const approval = mine.find((m) => m.type === 'approval.requested');
-        assert.equal((approval?.payload.data as { runId: string }).runId, run.runId);
-        assert.equal((approval?.payload.data as { tool: string }).tool, 't');
-        assert.equal(approval?.attempts, 0);
+        assert.ok(approval);
+        assert.deepEqual(approval.payload.type, 'approval.requested');
+        assert.equal((approval.payload.data as { runId: string }).runId, run.runId);
+        assert.equal((approval.payload.data as { tool: string }).tool, 't');
+        assert.equal(approval.attempts, 0);
         assert.deepEqual(await store.listWebhookMessages({ endpointId: deaf.id }), []);
       });
     });
