@@ -1,7 +1,7 @@
 import { Webhook } from 'standardwebhooks';
 import type { Store, WebhookEndpoint, WebhookMessage } from '../core/ports/store.ts';
 import { backoffMs } from '../runtime/backoff.ts';
-import { webhookBody } from './webhook-payload.ts';
+import { webhookBody, type OutgoingWebhook } from './webhook-payload.ts';
 
 export interface WebhookDelivererOptions {
   store: Store;
@@ -38,7 +38,7 @@ export interface SendResult {
  */
 export async function sendWebhook(
   endpoint: WebhookEndpoint,
-  message: WebhookMessage,
+  message: OutgoingWebhook,
   options: { timeoutMs?: number; dashboardUrl?: string; fetch?: typeof fetch } = {},
 ): Promise<SendResult> {
   const body = webhookBody(message, endpoint.format, options.dashboardUrl);

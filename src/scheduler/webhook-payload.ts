@@ -1,4 +1,12 @@
-import type { WebhookFormat, WebhookMessage } from '../core/ports/store.ts';
+import type { WebhookFormat } from '../core/ports/store.ts';
+
+/** What is sent: a queued message, or `warden webhooks test`'s. */
+export interface OutgoingWebhook {
+  /** The `webhook-id`. */
+  id: string;
+  type: string;
+  payload: Record<string, unknown>;
+}
 
 /**
  * The body an endpoint receives. `standard`: the queued payload as is (`{ type, timestamp, data }`).
@@ -8,7 +16,7 @@ import type { WebhookFormat, WebhookMessage } from '../core/ports/store.ts';
  * @example
  * webhookBody(message, 'slack', 'https://warden.example.com') // '{"text":"Approval needed: …"}'
  */
-export function webhookBody(message: WebhookMessage, format: WebhookFormat, dashboardUrl?: string): string {
+export function webhookBody(message: OutgoingWebhook, format: WebhookFormat, dashboardUrl?: string): string {
   if (format === 'standard') return JSON.stringify(message.payload);
   const data = (message.payload.data ?? {}) as Record<string, unknown>;
   const text = slackText(message.type, data, dashboardUrl);
@@ -31,6 +39,8 @@ function slackText(type: string, d: Record<string, unknown>, dashboardUrl?: stri
       return `Kill switch ${d.engaged ? 'engaged' : 'lifted'}: ${String(d.scope)}${d.by ? ` by ${String(d.by)}` : ''}${d.reason ? ` — ${String(d.reason)}` : ''}`;
     case 'drift.detected':
       return `Drift detected for agent ${String(d.agent)}`;
+    case 'webhook.test':
+      return 'Test message from Warden: this endpoint is set up.';
     default:
       return `${type}${run ? `: run ${run}` : ''}`;
   }

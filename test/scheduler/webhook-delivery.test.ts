@@ -179,19 +179,12 @@ describe('webhook delivery', () => {
       webhookBody(
         {
           id: 'msg_1',
-          endpointId: 'e',
           type: 'approval.requested',
           payload: {
             type: 'approval.requested',
             timestamp: '',
             data: { runId: 'run_1', agent: 'support', tenant: 'acme', tool: 'refund', reason: 'over 100' },
           },
-          attempts: 0,
-          nextAttemptAt: 0,
-          deliveredAt: null,
-          lastError: null,
-          lastStatus: null,
-          createdAt: 0,
         },
         'slack',
         'http://127.0.0.1:7070/',
