@@ -73,6 +73,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import('./commands/keys.ts').then((m) => m.registerKeysCommand),
   },
   {
+    name: 'webhooks',
+    summary: 'Webhooks: tell a URL (or a Slack channel) about approvals, escalations, runs stopped by a limit, kill switches and drift',
+    load: () => import('./commands/webhooks.ts').then((m) => m.registerWebhooksCommand),
+  },
+  {
     name: 'migrate',
     summary: "Bring the store's schema up to date (ordered, named migrations; safe to run from many machines at once)",
     load: () => import('./commands/migrate.ts').then((m) => m.registerMigrateCommand),

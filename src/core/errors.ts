@@ -48,6 +48,8 @@ export const ERROR_CODES = {
   INTERNAL: { fault: 'system', http: 500, exit: 1 },
   /** A callback of the agent or its tools (schema transform, lockKey, compensate, a rule…) threw. */
   CALLBACK_FAILED: { fault: 'user', http: 500, exit: 1 },
+  /** A webhook endpoint did not accept a message (`warden webhooks test`): refused, timed out or not 2xx. */
+  WEBHOOK_FAILED: { fault: 'system', http: 502, exit: 1 },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

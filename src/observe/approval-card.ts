@@ -1,4 +1,5 @@
-import { foldRun, type RunState } from '../core/fold.ts';
+import { foldRun } from '../core/fold.ts';
+import type { RunState } from '../core/run-state.ts';
 import { formatUsd, nanoToUsd } from '../core/money.ts';
 import type { InterventionRecord, Store } from '../core/ports/store.ts';
 import type { Agent } from '../agent/agent.ts';

@@ -28,11 +28,23 @@ export function switchTarget(scope: SwitchScope): { all: true } | { agent: strin
 export async function engageSwitch(store: Store, scope: SwitchScope, by: string, reason: string): Promise<EngagedSwitch> {
   const engaged: EngagedSwitch = { scope: parseScope(scope), by, reason, at: Date.now() };
   await store.putRecord(NS, scope, engaged);
+  await announceSwitch(store, { engaged: true, ...engaged });
   return engaged;
 }
 
 export async function liftSwitch(store: Store, scope: SwitchScope): Promise<boolean> {
-  return store.deleteRecord(NS, parseScope(scope));
+  const lifted = await store.deleteRecord(NS, parseScope(scope));
+  if (lifted) await announceSwitch(store, { engaged: false, scope, at: Date.now() });
+  return lifted;
+}
+
+/**
+ * Queues `kill_switch.changed` for webhooks. A switch is a record, not a run event, so this is a
+ * second write after it: a crash between the two loses the message, never the switch.
+ */
+async function announceSwitch(store: Store, data: { engaged: boolean; scope: SwitchScope; at: number; by?: string; reason?: string }): Promise<void> {
+  const payload = { type: 'kill_switch.changed', timestamp: new Date(data.at).toISOString(), data };
+  await store.enqueueWebhook('kill_switch.changed', `msg_ks_${data.engaged ? 'on' : 'off'}_${data.scope}_${data.at}`, payload);
 }
 
 export async function listSwitches(store: Store): Promise<EngagedSwitch[]> {

@@ -2,6 +2,7 @@ import type { WardenError } from '../core/errors.ts';
 import type { AnyNewEvent } from '../core/events.ts';
 import type { CommitBatch, ExternalAppendOptions, NewIntervention, NewRun, RunPatch } from '../core/ports/store.ts';
 import type { BudgetRow, EventRow, InterventionRow, RunHeadRow, RunRow } from './rows.ts';
+import type { OutboxInsert, WebhookEndpointRow, WebhookOutboxRow } from './webhook-rows.ts';
 
 /**
  * The dialect port: what `SqlStore` (the one implementation of the `Store` port's rules) needs
@@ -73,6 +74,8 @@ export interface Tx {
   currentIntervention(id: string): Op<InterventionRow | undefined>;
   /** Tells other processes, when the transaction commits, that the run may be claimable (or nothing). */
   notify(runId: string): Op<void>;
+  /** Inserts message `${key}.${endpointId}` for each enabled endpoint listening to its type (once per id). Rows written. */
+  enqueueWebhooks(message: OutboxInsert): Op<number>;
 }
 
 /** A listing's filters, checked and in order: `column = value` for each of `equals`, and so on. */
@@ -133,6 +136,17 @@ export interface Dialect {
   putRecord(ns: string, key: string, value: string, updatedAt: number, ifAbsent: boolean): Awaitable<boolean>;
   listRecords(ns: string): Awaitable<{ key: string; value: string }[]>;
   deleteRecord(ns: string, key: string): Awaitable<boolean>;
+
+  /** Webhooks. `addWebhookEndpoint` says false when the id exists. */
+  addWebhookEndpoint(row: WebhookEndpointRow): Awaitable<boolean>;
+  webhookEndpoints(): Awaitable<WebhookEndpointRow[]>;
+  removeWebhookEndpoint(id: string): Awaitable<boolean>;
+  /** Moves up to `limit` messages due at `now` to `leaseUntil`, counting an attempt; the rows taken. */
+  claimWebhookMessages(now: number, leaseUntil: number, limit: number): Awaitable<WebhookOutboxRow[]>;
+  /** Sets the attempt's outcome; `deliveredAt` and `nextAttemptAt` are null when not delivered / not retried. */
+  recordWebhookAttempt(id: string, deliveredAt: number | null, nextAttemptAt: number | null, status: number | null, error: string | null): Awaitable<void>;
+  /** Newest first; `pending` true: due or leased, false: settled. */
+  webhookMessages(endpointId: string | null, pending: boolean | null, limit: number): Awaitable<WebhookOutboxRow[]>;
 
   close(): Awaitable<void>;
 }

@@ -13,7 +13,13 @@ import {
   type NewRun,
   type RunFilter,
   type RunRecord,
+  type NewWebhookEndpoint,
   type Store,
+  type WebhookAttempt,
+  type WebhookEndpoint,
+  type WebhookEventType,
+  type WebhookMessage,
+  type WebhookMessageFilter,
 } from '../core/ports/store.ts';
 import type { Dialect, RunQuery } from './dialect.ts';
 import {
@@ -30,6 +36,7 @@ import {
 } from './input-checks.ts';
 import { encodeJson, toBudgetRecord, toInterventionRecord, toRunEvent, toRunRecord } from './rows.ts';
 import { rootWithoutBudget, runExists } from './store-errors.ts';
+import { checkEndpoint, toWebhookEndpoint, toWebhookMessage } from './webhook-rows.ts';
 import { appendStep, commitStep } from './write-steps.ts';
 
 /**
@@ -234,6 +241,56 @@ export class SqlStore implements Store {
 
   async deleteRecord(ns: string, key: string): Promise<boolean> {
     return this.use(`Deleting record ${ns}/${key}`, () => this.dialect.deleteRecord(ns, key));
+  }
+
+  async addWebhookEndpoint(endpoint: NewWebhookEndpoint): Promise<WebhookEndpoint> {
+    return this.use(`Adding webhook endpoint ${endpoint?.id}`, async () => {
+      checkEndpoint(endpoint);
+      requireInteger(endpoint.createdAt, 'createdAt');
+      const row = { ...endpoint, events: endpoint.events.join(','), enabled: 1, created_at: endpoint.createdAt };
+      if (!(await this.dialect.addWebhookEndpoint(row))) throw new WardenError('CONFLICT', `A webhook endpoint with id ${endpoint.id} exists already`);
+      return toWebhookEndpoint(row);
+    });
+  }
+
+  async listWebhookEndpoints(): Promise<WebhookEndpoint[]> {
+    return this.use('Listing webhook endpoints', async () => (await this.dialect.webhookEndpoints()).map(toWebhookEndpoint));
+  }
+
+  async removeWebhookEndpoint(id: string): Promise<boolean> {
+    return this.use(`Removing webhook endpoint ${id}`, () => this.dialect.removeWebhookEndpoint(id));
+  }
+
+  async enqueueWebhook(type: WebhookEventType, key: string, payload: Record<string, unknown>): Promise<number> {
+    return this.use(`Queuing ${type} for webhooks`, () => {
+      const message = { key, type, payload: encodeJson(payload, `The webhook payload of ${type}`), now: Date.now() };
+      return this.dialect.transaction((tx) => tx.enqueueWebhooks(message));
+    });
+  }
+
+  async claimWebhookMessages(limit: number, leaseMs: number): Promise<WebhookMessage[]> {
+    return this.use('Claiming webhook messages', async () => {
+      requireInteger(limit, 'limit', 1);
+      checkTtl(leaseMs);
+      const now = Date.now();
+      const rows = await this.dialect.claimWebhookMessages(now, Math.ceil(now + leaseMs), limit);
+      return rows.map(toWebhookMessage).sort((a, b) => a.createdAt - b.createdAt);
+    });
+  }
+
+  async recordWebhookAttempt(id: string, outcome: WebhookAttempt): Promise<void> {
+    return this.use(`Recording an attempt of webhook message ${id}`, () => {
+      if (outcome.delivered) return this.dialect.recordWebhookAttempt(id, Date.now(), null, outcome.status, null);
+      const retryAt = outcome.retryAt === null ? null : requireInteger(outcome.retryAt, 'retryAt');
+      return this.dialect.recordWebhookAttempt(id, null, retryAt, outcome.status, outcome.error.slice(0, 2000));
+    });
+  }
+
+  async listWebhookMessages(filter: WebhookMessageFilter = {}): Promise<WebhookMessage[]> {
+    return this.use('Listing webhook messages', async () => {
+      const limit = requireInteger(filter.limit ?? DEFAULT_LIST_LIMIT, 'limit', 1);
+      return (await this.dialect.webhookMessages(filter.endpointId ?? null, filter.pending ?? null, limit)).map(toWebhookMessage);
+    });
   }
 
   async close(): Promise<void> {

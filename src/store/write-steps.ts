@@ -1,7 +1,8 @@
 import type { AnyNewEvent } from '../core/events.ts';
-import type { BudgetOp, CommitBatch, ExternalAppendOptions } from '../core/ports/store.ts';
+import { RUN_WEBHOOK_EVENTS, type BudgetOp, type CommitBatch, type ExternalAppendOptions, type WebhookEventType } from '../core/ports/store.ts';
 import type { Op, Tx } from './dialect.ts';
 import { encodeJson, toBudgetRecord, type BudgetRow, type RunHeadRow } from './rows.ts';
+import { hasWebhookEvents } from './webhook-rows.ts';
 import { budgetExceeded, foreignBudget, missingBudget, noSuchRun, staleWriter, undecidable } from './store-errors.ts';
 
 /**
@@ -16,6 +17,7 @@ export function* commitStep(tx: Tx, batch: CommitBatch, now: number): Op<void> {
   if (!head) return yield* explainStale(tx, runId, expectedSeq);
   for (const op of batch.budget ?? []) yield* applyBudgetOp(tx, runId, head, op);
   yield* tx.insertEvents(runId, expectedSeq, batch.events);
+  yield* enqueueRunWebhooks(tx, runId, head, expectedSeq, batch.events, now);
   for (const i of batch.interventions ?? []) {
     const args = i.args === undefined ? null : encodeJson(i.args, `The args of intervention ${i.id}`);
     yield* tx.insertIntervention(runId, head, i, args, encodeJson(i.evidence ?? {}, `The evidence of intervention ${i.id}`));
@@ -31,6 +33,7 @@ export function* appendStep(tx: Tx, runId: string, events: readonly AnyNewEvent[
   if (decision && !(yield* tx.decide(runId, decision))) throw undecidable(runId, decision.id, yield* tx.currentIntervention(decision.id));
   const lastSeq = head.last_seq + events.length;
   yield* tx.insertEvents(runId, head.last_seq, events);
+  yield* enqueueRunWebhooks(tx, runId, head, head.last_seq, events, now);
   yield* tx.patchRun(runId, head.last_seq, lastSeq, now, options.run);
   if (options.run?.status === 'queued') yield* tx.notify(runId);
   return lastSeq;
@@ -62,9 +65,9 @@ export function fitsCeiling(budget: BudgetRow, amountNano: number): boolean {
   return budget.spent_nano + budget.reserved_nano + amountNano <= budget.ceiling_nano;
 }
 
-/** A commit with nothing but events and a run patch (no budget, no interventions, no requeue). */
+/** A commit with nothing but events and a run patch (no budget, no interventions, no requeue, nothing for webhooks). */
 export function isPlainCommit(batch: CommitBatch): boolean {
-  return !batch.budget?.length && !batch.interventions?.length && batch.run?.status !== 'queued';
+  return !batch.budget?.length && !batch.interventions?.length && batch.run?.status !== 'queued' && !hasWebhookEvents(batch.events);
 }
 
 /** A commit's budget operations as one net change on one root (nano-USD). */
@@ -78,12 +81,13 @@ export interface NetBudget {
 /**
  * A commit's budget operations as one net change, when they allow it: all on one root, every
  * settle before every reserve (then checking the final total against the ceiling is the same as
- * checking each reserve in turn). Null otherwise, or when interventions or a requeue come along.
+ * checking each reserve in turn). Null otherwise, or when interventions, a requeue or events for
+ * webhooks come along.
  */
 export function netBudget(batch: CommitBatch): NetBudget | null {
   const ops = batch.budget ?? [];
   const first = ops[0];
-  if (first === undefined || batch.interventions?.length || batch.run?.status === 'queued') return null;
+  if (first === undefined || batch.interventions?.length || batch.run?.status === 'queued' || hasWebhookEvents(batch.events)) return null;
   const root = first.rootRunId;
   let reserving = false;
   const net = { root, settledReserved: 0, settledActual: 0, reserved: 0 };
@@ -99,4 +103,27 @@ export function netBudget(batch: CommitBatch): NetBudget | null {
     }
   }
   return net;
+}
+
+/**
+ * Queues the run events among `events` (written at seq `lastSeq + 1` onwards) for the endpoints
+ * that listen to them, inside the transaction that commits them. The message key is the run and
+ * seq, so the webhook-id names the event.
+ */
+export function* enqueueRunWebhooks(tx: Tx, runId: string, head: RunHeadRow, lastSeq: number, events: readonly AnyNewEvent[], now: number): Op<void> {
+  for (const [i, e] of events.entries()) {
+    if (!RUN_WEBHOOK_EVENTS.has(e.type)) continue;
+    const seq = lastSeq + i + 1;
+    const payload = {
+      type: e.type,
+      timestamp: new Date(e.at).toISOString(),
+      data: { runId, agent: head.agent, tenant: head.tenant, seq, ...(e.data as Record<string, unknown>) },
+    };
+    yield* tx.enqueueWebhooks({
+      key: `msg_${runId}_${seq}`,
+      type: e.type as WebhookEventType,
+      payload: encodeJson(payload, `The webhook payload of ${e.type}`),
+      now,
+    });
+  }
 }

@@ -9,6 +9,7 @@ import { leases } from './conformance/leases.ts';
 import { locks } from './conformance/locks.ts';
 import { records } from './conformance/records.ts';
 import { runsAndEvents } from './conformance/runs-and-events.ts';
+import { webhooks } from './conformance/webhooks.ts';
 
 export interface ConformanceOptions {
   /**
@@ -38,5 +39,6 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
     records(context);
     claims(context);
     connections(context);
+    webhooks(context);
   });
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { WardenError } from '../../core/errors.ts';
 import type { InterventionKind, InterventionRecord, Store } from '../../core/ports/store.ts';
 import type { Agent } from '../../agent/agent.ts';
-import type { RunState } from '../../core/fold.ts';
+import type { RunState } from '../../core/run-state.ts';
 import { type ApprovalCard, loadApprovalCard } from '../../observe/approval-card.ts';
 import { formatDuration } from '../../observe/duration.ts';
 import type { Warden } from '../../runtime/warden.ts';

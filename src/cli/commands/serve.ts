@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { WardenError } from '../../core/errors.ts';
 import { agentsByRecordedPath, agentsFromDir } from '../../scheduler/agent-catalog.ts';
+import { WebhookDeliverer } from '../../scheduler/webhook-deliverer.ts';
 import { startServer } from '../../server/serve.ts';
 import { openStore, STORE_HELP } from '../open-store.ts';
 import { closeAllMcp } from '../../tools/mcp/mcp-tools.ts';
@@ -16,7 +17,8 @@ export function registerServeCommand(program: Command): void {
     .option('--agents <dir>', 'agent modules the API may run (by name)')
     .option('--concurrency <n>', 'runs this process drives at once', '8')
     .option('--no-execute', 'only record runs; `warden worker`s on the same store drive them')
-    .action(async (opts: { db?: string; port: string; host: string; agents?: string; concurrency: string; execute: boolean }) => {
+    .option('--no-webhooks', 'do not deliver the webhook outbox from this process')
+    .action(async (opts: { db?: string; port: string; host: string; agents?: string; concurrency: string; execute: boolean; webhooks: boolean }) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new WardenError('INVALID_ARGUMENT', `--port must be a port number, got ${opts.port}`);
       const store = await openStore(opts.db, { poolSize: 16 });
@@ -24,6 +26,9 @@ export function registerServeCommand(program: Command): void {
       onShutdown(closeAllMcp);
       const agents = opts.agents ? await agentsFromDir(opts.agents) : agentsByRecordedPath(store);
       const server = await startServer({ store, agents, port, hostname: opts.host, execute: opts.execute, concurrency: Number(opts.concurrency) || 8 });
+      const dashboardUrl = process.env.WARDEN_DASHBOARD_URL ?? server.url;
+      const deliverer = opts.webhooks ? new WebhookDeliverer({ store, dashboardUrl }) : undefined;
+      deliverer?.start();
       process.stderr.write(
         `warden serve: ${server.url} (dashboard at ${server.url}/, API at ${server.url}/v1, agents: ${agents.names?.join(', ') ?? 'by recorded file'})\n`,
       );
@@ -32,6 +37,7 @@ export function registerServeCommand(program: Command): void {
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
+      await deliverer?.stop();
       await server.close();
       await store.close();
     });

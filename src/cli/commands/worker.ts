@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { describeError, isWardenError, WardenError } from '../../core/errors.ts';
 import { agentsByRecordedPath, agentsFromDir } from '../../scheduler/agent-catalog.ts';
+import { WebhookDeliverer } from '../../scheduler/webhook-deliverer.ts';
 import { Worker } from '../../scheduler/worker.ts';
 import { openStore, STORE_HELP } from '../open-store.ts';
 import { closeAllMcp } from '../../tools/mcp/mcp-tools.ts';
@@ -16,6 +17,7 @@ interface WorkerFlags {
   perTenant?: string;
   perAgent?: string;
   json?: boolean;
+  webhooks: boolean;
 }
 
 function count(value: string, what: string): number {
@@ -37,6 +39,7 @@ export function registerWorkerCommand(program: Command): void {
     .option('--per-agent <n>', 'runs of one agent driven at once by this worker')
     .option('--pool <n>', 'database connections (PostgreSQL); runs in flight share them (default: concurrency + 2, at most 16)')
     .option('--json', 'one JSON line per run that ended or parked')
+    .option('--no-webhooks', 'do not deliver the webhook outbox from this process')
     .action(async (opts: WorkerFlags) => {
       const concurrency = count(opts.concurrency, '--concurrency');
       const leaseMs = count(opts.leaseMs, '--lease-ms');
@@ -63,6 +66,10 @@ export function registerWorkerCommand(program: Command): void {
             process.stderr.write(`warden worker: ${runId ? `run ${runId}: ` : ''}${isWardenError(e) ? `${e.code}: ` : ''}${describeError(e)}\n`),
         });
         const done = worker.start();
+        // Links in Slack messages point at the dashboard when WARDEN_DASHBOARD_URL says where it is.
+        const dashboardUrl = process.env.WARDEN_DASHBOARD_URL;
+        const deliverer = opts.webhooks ? new WebhookDeliverer({ store, ...(dashboardUrl ? { dashboardUrl } : {}) }) : undefined;
+        deliverer?.start();
         let signals = 0;
         const onSignal = () => {
           // First signal: finish the runs in hand. Second: leave now; leases lapse and others take over.
@@ -75,6 +82,7 @@ export function registerWorkerCommand(program: Command): void {
         try {
           await done;
         } finally {
+          await deliverer?.stop();
           process.off('SIGTERM', onSignal);
           process.off('SIGINT', onSignal);
         }

@@ -3,15 +3,17 @@ import type { Ledger } from './ledger.ts';
 import type { Leases } from './leases.ts';
 import type { Records } from './records.ts';
 import type { RunLog } from './run-log.ts';
+import type { Webhooks } from './webhooks.ts';
 
 export * from './ledger.ts';
 export * from './leases.ts';
 export * from './records.ts';
 export * from './run-log.ts';
+export * from './webhooks.ts';
 
 /**
- * The `Store` port: the run log, the ledger, leases and locks, and records (one file each in
- * this folder). The runtime writes through it and nothing else; every implementation passes the
+ * The `Store` port: the run log, the ledger, leases and locks, records and webhooks (one file
+ * each in this folder). The runtime writes through it and nothing else; every implementation passes the
  * same conformance suite (`test/store/conformance.ts`).
  *
  * Rules every implementation keeps:
@@ -22,7 +24,7 @@ export * from './run-log.ts';
  *   commit with `BUDGET_EXCEEDED`; the check and the write are atomic across processes.
  * - Money is integer nano-USD; times are ms since the epoch; lengths (`ttlMs`) are ms.
  */
-export interface Store extends RunLog, Ledger, Leases, Records {
+export interface Store extends RunLog, Ledger, Leases, Records, Webhooks {
   readonly kind: 'sqlite' | 'postgres';
 
   /**

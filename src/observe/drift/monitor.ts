@@ -88,13 +88,13 @@ export async function raiseDriftAlerts(store: Store, reports: readonly DriftRepo
     const drifted = r.dimensions.filter((d) => d.drifted);
     const previous = (await store.listAgentEvents?.({ agent: r.agent, type: DRIFT_EVENT, since: r.recent.from, limit: 1 })) ?? [];
     if (previous.length > 0) continue;
-    await store.appendAgentEvent?.({
-      agent: r.agent,
-      type: DRIFT_EVENT,
-      at: r.recent.to,
-      v: DRIFT_EVENT_VERSION,
-      data: { baseline: r.baseline, recent: r.recent, dimensions: drifted },
-    });
+    const data = { baseline: r.baseline, recent: r.recent, dimensions: drifted };
+    if (store.appendAgentEvent) {
+      const record = await store.appendAgentEvent({ agent: r.agent, type: DRIFT_EVENT, at: r.recent.to, v: DRIFT_EVENT_VERSION, data });
+      // Only where the alert is recorded once per window, so a person is told once per window too.
+      const payload = { type: DRIFT_EVENT, timestamp: new Date(r.recent.to).toISOString(), data: { agent: r.agent, ...data } };
+      await store.enqueueWebhook(DRIFT_EVENT, `msg_drift_${record.id}`, payload);
+    }
     for (const d of drifted) metrics?.driftAlerts.inc({ agent: r.agent, dimension: d.dimension });
     raised.push(r);
   }

@@ -143,6 +143,38 @@ export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
       );
     `,
   },
+  {
+    id: 7,
+    name: 'create-webhooks',
+    up: `
+      -- Endpoints that hear about runs: events is a comma-separated list of event types.
+      CREATE TABLE webhook_endpoints (
+        id         text PRIMARY KEY,
+        url        text NOT NULL,
+        secret     text NOT NULL,
+        events     text NOT NULL,
+        format     text NOT NULL DEFAULT 'standard',
+        enabled    boolean NOT NULL DEFAULT true,
+        created_at bigint NOT NULL
+      );
+      -- The outbox: one row per message to one endpoint, queued with the commit that caused it.
+      -- next_attempt_at is NULL once delivered or given up; a claim moves it ahead as a lease.
+      CREATE TABLE webhook_outbox (
+        id              text PRIMARY KEY,
+        endpoint_id     text NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+        type            text NOT NULL,
+        payload         text NOT NULL,
+        attempts        bigint NOT NULL DEFAULT 0,
+        next_attempt_at bigint,
+        delivered_at    bigint,
+        last_error      text,
+        last_status     bigint,
+        created_at      bigint NOT NULL
+      );
+      CREATE INDEX webhook_outbox_due ON webhook_outbox (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
+      CREATE INDEX webhook_outbox_by_endpoint ON webhook_outbox (endpoint_id, created_at);
+    `,
+  },
 ]);
 
 /** Serializes migrations of one schema across processes (many workers may start at once). */

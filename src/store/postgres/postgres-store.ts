@@ -6,6 +6,7 @@ import type { CommitBatch, ExternalAppendOptions, NewIntervention, NewRun, RunPa
 import { runAsync, type CreateOutcome, type Dialect, type InterventionQuery, type Op, type RunQuery, type Tx } from '../dialect.ts';
 import { eventColumns, type BudgetRow, type EventRow, type InterventionRow, type RunHeadRow, type RunRow } from '../rows.ts';
 import { SqlStore } from '../sql-store.ts';
+import type { OutboxInsert, WebhookEndpointRow, WebhookOutboxRow } from '../webhook-rows.ts';
 import { explainStale, fitsCeiling, isPlainCommit, netBudget } from '../write-steps.ts';
 import { DEFAULT_SCHEMA, quoteSchema, redact, splitUrl } from './connection.ts';
 import { checkPostgresCurrent, migratePostgres } from './migrations.ts';
@@ -334,6 +335,47 @@ class PostgresDialect implements Dialect {
     return (rowCount ?? 0) > 0;
   }
 
+  async addWebhookEndpoint(r: WebhookEndpointRow): Promise<boolean> {
+    const text = `INSERT INTO ${this.sql.schema}.webhook_endpoints (id, url, secret, events, format, enabled, created_at)
+                  VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`;
+    const { rowCount } = await this.pool.query(statement(text).with([r.id, r.url, r.secret, r.events, r.format, Boolean(r.enabled), r.created_at]));
+    return (rowCount ?? 0) > 0;
+  }
+
+  async webhookEndpoints(): Promise<WebhookEndpointRow[]> {
+    return (await this.pool.query(statement(`SELECT * FROM ${this.sql.schema}.webhook_endpoints ORDER BY created_at, id`).with([]))).rows;
+  }
+
+  async removeWebhookEndpoint(id: string): Promise<boolean> {
+    // Its queued messages go with it (ON DELETE CASCADE).
+    const { rowCount } = await this.pool.query(statement(`DELETE FROM ${this.sql.schema}.webhook_endpoints WHERE id = $1`).with([id]));
+    return (rowCount ?? 0) > 0;
+  }
+
+  async claimWebhookMessages(now: number, leaseUntil: number, limit: number): Promise<WebhookOutboxRow[]> {
+    // SKIP LOCKED: concurrent deliverers take disjoint rows; the moved next_attempt_at is the lease.
+    const o = `${this.sql.schema}.webhook_outbox`;
+    const text = `UPDATE ${o} SET next_attempt_at = $2, attempts = attempts + 1
+        WHERE id IN (SELECT id FROM ${o} WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= $1
+                     ORDER BY next_attempt_at, created_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+        RETURNING *`;
+    return (await this.pool.query(statement(text).with([now, leaseUntil, limit]))).rows;
+  }
+
+  async recordWebhookAttempt(id: string, deliveredAt: number | null, nextAttemptAt: number | null, status: number | null, error: string | null): Promise<void> {
+    const text = `UPDATE ${this.sql.schema}.webhook_outbox SET delivered_at = $2, next_attempt_at = $3, last_status = $4, last_error = $5 WHERE id = $1`;
+    await this.pool.query(statement(text).with([id, deliveredAt, nextAttemptAt, status, error]));
+  }
+
+  async webhookMessages(endpointId: string | null, pending: boolean | null, limit: number): Promise<WebhookOutboxRow[]> {
+    const where = new Conditions();
+    where.eq('endpoint_id', endpointId ?? undefined);
+    if (pending !== null) where.add(`(next_attempt_at IS NOT NULL) = ?::boolean`, pending);
+    const limitParam = where.param(limit);
+    const text = `SELECT * FROM ${this.sql.schema}.webhook_outbox ${where.clause()} ORDER BY created_at DESC, id DESC LIMIT ${limitParam}`;
+    return (await this.pool.query(statement(text).with(where.values))).rows;
+  }
+
   async close(): Promise<void> {
     this.#notifier.close();
     if (!this.#owned) return;
@@ -406,6 +448,15 @@ class PgTx implements Tx {
 
   *notify(runId: string): Op<void> {
     yield* query(this.#db, this.#d.sql.notify.with([this.#d.channel, runId]));
+  }
+
+  *enqueueWebhooks(m: OutboxInsert): Op<number> {
+    const S = this.#d.sql.schema;
+    const text = `INSERT INTO ${S}.webhook_outbox (id, endpoint_id, type, payload, attempts, next_attempt_at, created_at)
+       SELECT $1 || '.' || id, id, $2, $3, 0, $4, $4 FROM ${S}.webhook_endpoints
+        WHERE enabled AND position(',' || $2 || ',' in ',' || events || ',') > 0
+       ON CONFLICT (id) DO NOTHING`;
+    return (yield* query(this.#db, statement(text).with([m.key, m.type, m.payload, m.now]))).rowCount ?? 0;
   }
 }
 

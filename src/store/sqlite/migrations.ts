@@ -146,6 +146,38 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       ) STRICT;
     `,
   },
+  {
+    id: 7,
+    name: 'create-webhooks',
+    up: `
+      -- Endpoints that hear about runs: events is a comma-separated list of event types.
+      CREATE TABLE webhook_endpoints (
+        id         TEXT PRIMARY KEY,
+        url        TEXT NOT NULL,
+        secret     TEXT NOT NULL,
+        events     TEXT NOT NULL,
+        format     TEXT NOT NULL DEFAULT 'standard',
+        enabled    INTEGER NOT NULL DEFAULT 1,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+      -- The outbox: one row per message to one endpoint, queued with the commit that caused it.
+      -- next_attempt_at is NULL once delivered or given up; a claim moves it ahead as a lease.
+      CREATE TABLE webhook_outbox (
+        id              TEXT PRIMARY KEY,
+        endpoint_id     TEXT NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+        type            TEXT NOT NULL,
+        payload         TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER,
+        delivered_at    INTEGER,
+        last_error      TEXT,
+        last_status     INTEGER,
+        created_at      INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX webhook_outbox_due ON webhook_outbox (next_attempt_at) WHERE next_attempt_at IS NOT NULL;
+      CREATE INDEX webhook_outbox_by_endpoint ON webhook_outbox (endpoint_id, created_at);
+    `,
+  },
 ]);
 
 const CREATE_LEDGER = `

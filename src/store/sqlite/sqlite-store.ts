@@ -13,6 +13,7 @@ import type {
 import { runSync, type Dialect, type InterventionQuery, type Op, type RunQuery, type Tx } from '../dialect.ts';
 import { encodeJson, type BudgetRow, type EventRow, type InterventionRow, type RunHeadRow, type RunRow } from '../rows.ts';
 import { SqlStore } from '../sql-store.ts';
+import type { OutboxInsert, WebhookEndpointRow, WebhookOutboxRow } from '../webhook-rows.ts';
 import { appendAgentEvent, listAgentEvents } from './agent-events.ts';
 import { DEFAULT_BUSY_TIMEOUT_MS, openDatabase } from './open-database.ts';
 import { toStoreError } from './sqlite-errors.ts';
@@ -214,6 +215,16 @@ class SqliteDialect implements Dialect, Tx {
 
   /** Nothing to tell other processes: they poll (this process's watchers hear `announce`). */
   *notify(_runId: string): Op<void> {}
+
+  *enqueueWebhooks(m: OutboxInsert): Op<number> {
+    return this.#queries.run(
+      `INSERT INTO webhook_outbox (id, endpoint_id, type, payload, attempts, next_attempt_at, created_at)
+       SELECT ? || '.' || id, id, ?, ?, 0, ?, ? FROM webhook_endpoints
+        WHERE enabled = 1 AND instr(',' || events || ',', ',' || ? || ',') > 0
+       ON CONFLICT (id) DO NOTHING`,
+      [m.key, m.type, m.payload, m.now, m.now, m.type],
+    );
+  }
   // biome-ignore-end lint/correctness/useYield: -
 
   // Reads and single-statement writes.
@@ -317,6 +328,48 @@ class SqliteDialect implements Dialect, Tx {
 
   deleteRecord(ns: string, key: string): boolean {
     return this.#sql.deleteRecord.run(ns, key).changes > 0;
+  }
+
+  addWebhookEndpoint(r: WebhookEndpointRow): boolean {
+    const sql = `INSERT INTO webhook_endpoints (id, url, secret, events, format, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`;
+    return this.#queries.run(sql, [r.id, r.url, r.secret, r.events, r.format, Number(r.enabled), r.created_at]) > 0;
+  }
+
+  webhookEndpoints(): WebhookEndpointRow[] {
+    return rowsOf<WebhookEndpointRow>(this.#queries.all('SELECT * FROM webhook_endpoints ORDER BY created_at, id', []));
+  }
+
+  removeWebhookEndpoint(id: string): boolean {
+    // Its queued messages go with it (ON DELETE CASCADE).
+    return this.#queries.run('DELETE FROM webhook_endpoints WHERE id = ?', [id]) > 0;
+  }
+
+  claimWebhookMessages(now: number, leaseUntil: number, limit: number): WebhookOutboxRow[] {
+    // One UPDATE … RETURNING under SQLite's single-writer lock: atomic across processes.
+    const sql = `UPDATE webhook_outbox SET next_attempt_at = ?, attempts = attempts + 1
+        WHERE id IN (SELECT id FROM webhook_outbox WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ?
+                     ORDER BY next_attempt_at, created_at, id LIMIT ?)
+        RETURNING *`;
+    return rowsOf<WebhookOutboxRow>(this.#queries.all(sql, [leaseUntil, now, limit]));
+  }
+
+  recordWebhookAttempt(id: string, deliveredAt: number | null, nextAttemptAt: number | null, status: number | null, error: string | null): void {
+    const sql = 'UPDATE webhook_outbox SET delivered_at = ?, next_attempt_at = ?, last_status = ?, last_error = ? WHERE id = ?';
+    this.#queries.run(sql, [deliveredAt, nextAttemptAt, status, error, id]);
+  }
+
+  webhookMessages(endpointId: string | null, pending: boolean | null, limit: number): WebhookOutboxRow[] {
+    const where: string[] = [];
+    const params: SQLInputValue[] = [];
+    if (endpointId !== null) {
+      where.push('endpoint_id = ?');
+      params.push(endpointId);
+    }
+    if (pending !== null) where.push(pending ? 'next_attempt_at IS NOT NULL' : 'next_attempt_at IS NULL');
+    params.push(limit);
+    return rowsOf<WebhookOutboxRow>(
+      this.#queries.all(`SELECT * FROM webhook_outbox ${whereClause(where)} ORDER BY created_at DESC, rowid DESC LIMIT ?`, params),
+    );
   }
 
   close(): void {

@@ -130,11 +130,20 @@ export class QueryCache {
   }
 
   all(sql: string, params: SQLInputValue[]): Record<string, unknown>[] {
+    return this.#prepared(sql).all(...params);
+  }
+
+  /** Runs a write; the number of rows it changed. */
+  run(sql: string, params: SQLInputValue[]): number {
+    return Number(this.#prepared(sql).run(...params).changes);
+  }
+
+  #prepared(sql: string): StatementSync {
     let statement = this.#cache.get(sql);
     if (!statement) {
       statement = this.#db.prepare(sql);
       this.#cache.set(sql, statement);
     }
-    return statement.all(...params);
+    return statement;
   }
 }

@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { describe } from 'node:test';
+import type { NewWebhookEndpoint, Store, WebhookEventType } from '../../../src/core/ports/store.ts';
+import { approvalRequest, createRun, rejectsWith, uid, type ConformanceContext } from './fixtures.ts';
+
+const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+
+function endpoint(events: WebhookEventType[] = ['approval.requested', 'run.stopped'], format: 'standard' | 'slack' = 'standard'): NewWebhookEndpoint {
+  return { id: uid('wh'), url: 'http://127.0.0.1:9/hook', secret: SECRET, events, format, createdAt: Date.now() };
+}
+
+/** Runs `body` with endpoints added, and removes them (and their messages) after. */
+async function withEndpoints(store: Store, endpoints: NewWebhookEndpoint[], body: () => Promise<void>): Promise<void> {
+  for (const e of endpoints) await store.addWebhookEndpoint(e);
+  try {
+    await body();
+  } finally {
+    for (const e of endpoints) await store.removeWebhookEndpoint(e.id);
+  }
+}
+
+/** Webhook endpoints and their outbox: queued with the commit, claimed once at a time. */
+export function webhooks({ test, reopen }: ConformanceContext): void {
+  describe('webhooks', () => {
+    test('adds, lists and removes an endpoint; a second id is CONFLICT and a bad url INVALID_ARGUMENT', async (store) => {
+      const e = endpoint();
+      const added = await store.addWebhookEndpoint(e);
+      assert.deepEqual(added, { ...e, enabled: true });
+      assert.deepEqual(
+        (await store.listWebhookEndpoints()).find((x) => x.id === e.id),
+        { ...e, enabled: true },
+      );
+      await rejectsWith(store.addWebhookEndpoint(e), 'CONFLICT');
+      await rejectsWith(store.addWebhookEndpoint({ ...endpoint(), url: 'ftp://x' }), 'INVALID_ARGUMENT');
+      await rejectsWith(store.addWebhookEndpoint({ ...endpoint(), events: ['run.nope' as WebhookEventType] }), 'INVALID_ARGUMENT');
+      assert.equal(await store.removeWebhookEndpoint(e.id), true);
+      assert.equal(await store.removeWebhookEndpoint(e.id), false);
+    });
+
+    test('queues a committed approval.requested and run.stopped for each endpoint listening to it, in the same commit', async (store) => {
+      const listens = endpoint(['approval.requested', 'run.stopped']);
+      const deaf = endpoint(['escalated']);
+      await withEndpoints(store, [listens, deaf], async () => {
+        const run = await createRun(store, { status: 'running' });
+        const i = approvalRequest();
+        const requested = {
+          type: 'approval.requested',
+          at: i.requestedAt,
+          v: 1,
+          data: { approvalId: i.id, callId: 'c1', tool: 't', tier: 'delete', args: {}, argsHash: 'h', reason: 'r' },
+        } as const;
+        await store.commit({ runId: run.runId, expectedSeq: 1, events: [requested], interventions: [i] });
+        // A stale commit writes nothing, so queues nothing.
+        await rejectsWith(store.commit({ runId: run.runId, expectedSeq: 1, events: [requested] }), 'STALE_WRITER');
+        await store.commit({
+          runId: run.runId,
+          expectedSeq: 2,
+          events: [{ type: 'run.stopped', at: Date.now(), v: 1, data: { reason: 'max_steps', detail: 'x' } }],
+        });
+
+        const mine = await store.listWebhookMessages({ endpointId: listens.id });
+        assert.deepEqual(mine.map((m) => [m.id, m.type]).sort(), [
+          [`msg_${run.runId}_2.${listens.id}`, 'approval.requested'],
+          [`msg_${run.runId}_3.${listens.id}`, 'run.stopped'],
+        ]);
+        const approval = mine.find((m) => m.type === 'approval.requested');
+        assert.ok(approval);
+        assert.deepEqual(approval.payload.type, 'approval.requested');
+        assert.equal((approval.payload.data as { runId: string }).runId, run.runId);
+        assert.equal((approval.payload.data as { tool: string }).tool, 't');
+        assert.equal(approval.attempts, 0);
+        assert.deepEqual(await store.listWebhookMessages({ endpointId: deaf.id }), []);
+      });
+    });
+
+    test('queues a fact outside a run once per key', async (store) => {
+      const e = endpoint(['kill_switch.changed']);
+      await withEndpoints(store, [e], async () => {
+        const key = uid('ks');
+        assert.equal(await store.enqueueWebhook('kill_switch.changed', key, { type: 'kill_switch.changed', data: { scope: 'all' } }), 1);
+        assert.equal(await store.enqueueWebhook('kill_switch.changed', key, { type: 'kill_switch.changed', data: { scope: 'all' } }), 0);
+        assert.equal((await store.listWebhookMessages({ endpointId: e.id })).length, 1);
+      });
+    });
+
+    test('leases a due message to one claimer, counts the attempt, and settles it delivered or retried', async (store) => {
+      const e = endpoint(['kill_switch.changed']);
+      await withEndpoints(store, [e], async () => {
+        await store.enqueueWebhook('kill_switch.changed', uid('ks'), { n: 1 });
+        const [m] = await store.claimWebhookMessages(10, 60_000);
+        assert.equal(m?.attempts, 1);
+        assert.deepEqual(await store.claimWebhookMessages(10, 60_000), [], 'leased: nobody else gets it');
+        await store.recordWebhookAttempt(m!.id, { delivered: false, status: 503, error: 'HTTP 503', retryAt: Date.now() - 1 });
+        const [again] = await store.claimWebhookMessages(10, 60_000);
+        assert.equal(again?.id, m?.id);
+        assert.equal(again?.attempts, 2);
+        assert.equal(again?.lastStatus, 503);
+        await store.recordWebhookAttempt(m!.id, { delivered: true, status: 204 });
+        const [settled] = await store.listWebhookMessages({ endpointId: e.id });
+        assert.equal(settled?.nextAttemptAt, null);
+        assert.equal(settled?.lastStatus, 204);
+        assert.ok((settled?.deliveredAt ?? 0) > 0);
+        assert.deepEqual(await store.listWebhookMessages({ endpointId: e.id, pending: true }), []);
+        assert.deepEqual(await store.claimWebhookMessages(10, 1), []);
+      });
+    });
+
+    if (reopen) {
+      test('hands each message to one of several concurrent claimers', async (store) => {
+        const e = endpoint(['kill_switch.changed']);
+        const others = [await reopen(store), await reopen(store)];
+        try {
+          await withEndpoints(store, [e], async () => {
+            for (let n = 0; n < 30; n++) await store.enqueueWebhook('kill_switch.changed', uid('ks'), { n });
+            const claimers = [store, ...others];
+            const taken = await Promise.all(
+              claimers.flatMap((s) => [s.claimWebhookMessages(4, 60_000), s.claimWebhookMessages(4, 60_000), s.claimWebhookMessages(4, 60_000)]),
+            );
+            const ids = taken.flat().map((m) => m.id);
+            assert.equal(new Set(ids).size, ids.length, 'no message claimed twice');
+            assert.equal(ids.length, 30);
+          });
+        } finally {
+          for (const o of others) await o.close();
+        }
+      });
+    }
+  });
+}
