@@ -24,6 +24,13 @@ const above = (folder) => {
 module.exports = {
   forbidden: [
     {
+      name: 'no-circular',
+      comment: 'No file reaches itself through its imports, type imports included: a cycle is a layer waiting to knot.',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+    {
       name: 'core-imports-only-core',
       comment: 'core/ is what every layer speaks; it imports nothing else from src/.',
       severity: 'error',

@@ -25,12 +25,14 @@ describe('the direction of imports in src/', () => {
     try {
       const files: Record<string, string> = {
         'tsconfig.json': '{"compilerOptions":{"module":"nodenext","allowImportingTsExtensions":true,"noEmit":true}}',
-        'src/index.ts': "import './core/fold.ts'; import './store/sqlite.ts'; import './guard/limits.ts'; import './cli/main.ts';",
+        'src/index.ts': "import './core/fold.ts'; import './core/money.ts'; import './store/sqlite.ts'; import './guard/limits.ts'; import './cli/main.ts';",
         'src/core/fold.ts': "import { run } from '../runtime/loop.ts'; export const fold = run;",
         'src/runtime/loop.ts': 'export const run = 1;',
         'src/store/sqlite.ts': "import { run } from '../runtime/loop.ts'; export const s = run;",
         'src/guard/limits.ts': "import { main } from '../cli/main.ts'; export const l = main;",
         'src/cli/main.ts': 'export const main = 1;',
+        'src/core/money.ts': "import type { Run } from './ids.ts'; export type Money = Run;",
+        'src/core/ids.ts': "import type { Money } from './money.ts'; export type Run = Money;",
       };
       for (const [path, text] of Object.entries(files)) {
         mkdirSync(dirname(join(dir, path)), { recursive: true });
@@ -42,6 +44,7 @@ describe('the direction of imports in src/', () => {
       assert.match(out.stdout, /store-never-imports-runtime: src\/store\/sqlite\.ts → src\/runtime\/loop\.ts/);
       assert.match(out.stdout, /only-cli-imports-cli: src\/guard\/limits\.ts → src\/cli\/main\.ts/);
       assert.match(out.stdout, /layer-guard: src\/guard\/limits\.ts → src\/cli\/main\.ts/);
+      assert.match(out.stdout, /no-circular: src\/core\/(money|ids)\.ts →/, 'a type-only cycle between two files is refused too');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

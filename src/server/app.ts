@@ -2,32 +2,17 @@ import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { ERROR_CODES, isWardenError, WardenError, describeError } from '../core/errors.ts';
-import type { WardenMetrics } from '../observe/metrics.ts';
-import type { Warden } from '../runtime/warden.ts';
-import type { AgentCatalog } from '../scheduler/agent-catalog.ts';
-import type { InterventionRecord, Store } from '../core/ports/store.ts';
 import { type ApiKey, authenticate } from './api-keys.ts';
 import { serveDashboard } from './dashboard.ts';
-import type { RunExecutor } from './executor.ts';
 import { asWardenError, openApiDocument, validationHook } from './openapi.ts';
 import { allows, type Permission } from './permissions.ts';
 import { controlRoutes } from './routes-control.ts';
 import { decisionRoutes } from './routes-decisions.ts';
 import { runRoutes } from './routes-runs.ts';
+import type { Env, ServerDeps } from './context.ts';
 
 /** Largest request body the API accepts. */
 export const MAX_BODY_BYTES = 256 * 1024;
-
-export interface ServerDeps {
-  warden: Warden;
-  store: Store;
-  agents: AgentCatalog;
-  executor: RunExecutor;
-  metrics?: WardenMetrics;
-}
-
-/** Per request: the authenticated key, and (decision routes) the intervention it decides. */
-export type Env = { Variables: { key: ApiKey; intervention: { record: InterventionRecord; rootId: string } } };
 
 /** Sends a typed error as JSON with the status the error table gives its code. */
 export function errorResponse(c: Context, thrown: unknown): Response {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Hono } from 'hono';
-import type { Env } from './app.ts';
+import type { Env } from './context.ts';
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), 'dashboard');
 const FILES: Record<string, string> = { '/': 'index.html', '/app.js': 'app.js', '/style.css': 'style.css' };

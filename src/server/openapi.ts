@@ -4,7 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ZodType } from 'zod';
 import { WardenError } from '../core/errors.ts';
 import { ErrorBody } from './api-schemas.ts';
-import type { Env } from './app.ts';
+import type { Env } from './context.ts';
 import { allows, type Permission } from './permissions.ts';
 
 // The OpenAPI document is generated from the route definitions (createRoute in routes-*.ts): the

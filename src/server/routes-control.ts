@@ -4,7 +4,7 @@ import { liftSwitch, listSwitches, parseScope } from '../runtime/kill-switch.ts'
 import type { InterventionRecord, RunRecord } from '../core/ports/store.ts';
 import { type ApiKey, coversTenant } from './api-keys.ts';
 import { AgentNames, Engaged, Lifted, Me, Overview, SwitchBody, SwitchList } from './api-schemas.ts';
-import type { Env, ServerDeps } from './app.ts';
+import type { Env, ServerDeps } from './context.ts';
 import { errors, json, requires } from './openapi.ts';
 import { nanoToUsd } from '../core/money.ts';
 

@@ -6,7 +6,7 @@ import { loadApprovalCard } from '../observe/approval-card.ts';
 import { type ApiKey, coversTenant } from './api-keys.ts';
 import { allows } from './permissions.ts';
 import { DecisionBody, IdParam, Intervention, InterventionList, ReasonBody } from './api-schemas.ts';
-import type { Env, ServerDeps } from './app.ts';
+import type { Env, ServerDeps } from './context.ts';
 import { errors, json, jsonOrNothing, requires } from './openapi.ts';
 
 async function visibleIntervention(deps: ServerDeps, key: ApiKey, id: string): Promise<InterventionRecord> {

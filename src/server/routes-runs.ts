@@ -6,7 +6,7 @@ import type { AnyRunEvent, RunStatus, StopReason } from '../core/events.ts';
 import type { RunRecord } from '../core/ports/store.ts';
 import { type ApiKey, coversTenant } from './api-keys.ts';
 import { CancelBody, EventList, IdParam, RunList, RunRecord as RunRecordBody, RunResult, SubmitBody, Submitted } from './api-schemas.ts';
-import type { Env, ServerDeps } from './app.ts';
+import type { Env, ServerDeps } from './context.ts';
 import { errors, json, jsonOrNothing, requires } from './openapi.ts';
 import { lastEventId, streamRun } from './run-stream.ts';
 import { nanoToUsd, usdToNano } from '../core/money.ts';

@@ -6,7 +6,7 @@ import { TERMINAL_STATUSES, type AnyRunEvent } from '../core/events.ts';
 import type { TextDelta } from '../runtime/text-stream.ts';
 import type { RunRecord, Store } from '../core/ports/store.ts';
 import { coversTenant, getApiKey } from './api-keys.ts';
-import type { Env, ServerDeps } from './app.ts';
+import type { Env, ServerDeps } from './context.ts';
 import { allows } from './permissions.ts';
 
 /** How often a live stream re-reads its key: a revoked key stops receiving within about this long. */
