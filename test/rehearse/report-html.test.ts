@@ -3,23 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
 import supportDesk from '../../examples/support-desk.ts';
 import { rehearse } from '../../src/rehearse/rehearsal.ts';
 import { buildReport } from '../../src/rehearse/report.ts';
 import { reportHtml } from '../../src/rehearse/report-html.ts';
 import { tempDir } from '../helpers.ts';
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { launchChromium } from '../chromium.ts';
 
 describe('the HTML rehearsal report', () => {
   it('renders in a real headless Chromium with the four answers, four drawn charts, no console error and no network', async () => {
@@ -27,7 +16,7 @@ describe('the HTML rehearsal report', () => {
     const file = join(tempDir(), 'report.html');
     writeFileSync(file, reportHtml(report));
 
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
       const errors: string[] = [];
