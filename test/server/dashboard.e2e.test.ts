@@ -1,6 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { testServer, waitFor, WRITER_FINAL, writerGate, type TestServer } from './fixtures.ts';
 import { launchChromium } from '../chromium.ts';
@@ -19,8 +21,8 @@ after(async () => {
   await t?.close();
 });
 
-async function signedIn(key: string): Promise<{ page: Page; errors: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+async function signedIn(key: string, viewport = { width: 1280, height: 860 }): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport });
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
@@ -149,7 +151,8 @@ describe('the dashboard in a real browser', () => {
     await page.fill('#switch-reason', 'runaway scans');
     page.once('dialog', (d) => d.accept());
     await page.click('#engage');
-    await page.waitForSelector('text=Stopped 3 run(s).');
+    await page.waitForSelector('[role=status]:text-is("Stopped 3 runs.")');
+    assert.equal(await page.locator('#switch-error').textContent(), '', 'a success is not shown as an error');
     for (const id of ids) assert.equal((await t.call(t.keys.viewer, 'GET', `/v1/runs/${id}`)).json.status, 'cancelled');
     await page.screenshot({ path: 'artifacts/dashboard-kill-switch.png', fullPage: true });
     const refused = await t.call(t.keys.submitter, 'POST', '/v1/runs', { agent: 'slow', input: 'again' });
@@ -164,5 +167,64 @@ describe('the dashboard in a real browser', () => {
     await page.screenshot({ path: 'artifacts/dashboard-runs.png', fullPage: true });
     assert.deepEqual(errors, []);
     await page.close();
+  });
+
+  it('fits every page in a 390 px wide phone screen as well as on a desktop, with no horizontal overflow', async () => {
+    const shots = mkdtempSync(join(tmpdir(), 'warden-dashboard-'));
+    const runId = await parkedDelete('please delete c-4242424242424242424242424242424242424242');
+    for (const viewport of [
+      { width: 1280, height: 800 },
+      { width: 390, height: 844 },
+    ]) {
+      const at = async (page: Page, name: string) => {
+        await page.screenshot({ path: join(shots, `${name}-${viewport.width}.png`), fullPage: true });
+        const { scrollWidth, innerWidth, over } = await page.evaluate(() => {
+          const path = (el: Element) => {
+            const parts: string[] = [];
+            for (let e: Element | null = el; e && e !== document.body; e = e.parentElement) {
+              parts.unshift(e.tagName.toLowerCase() + (e.id ? `#${e.id}` : '') + Array.from(e.classList, (c) => `.${c}`).join(''));
+            }
+            return parts.join(' > ');
+          };
+          const over = Array.from(document.querySelectorAll('body *'))
+            .map((el) => ({ el, right: el.getBoundingClientRect().right }))
+            .filter(({ right }) => right > window.innerWidth + 1)
+            .map(({ el, right }) => `${path(el)} (right ${Math.round(right)})`);
+          return { scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth, over };
+        });
+        assert.deepEqual(over, [], `${name} at ${viewport.width} px: these elements overflow the viewport`);
+        assert.ok(scrollWidth <= innerWidth, `${name} at ${viewport.width} px scrolls sideways (${scrollWidth} > ${innerWidth})`);
+      };
+      const login = await browser.newPage({ viewport });
+      await login.goto(t.server.url);
+      await login.waitForSelector('#key');
+      assert.equal(await login.locator('nav').isVisible(), false, 'the sign-in page shows no navigation');
+      await at(login, 'login');
+      await login.close();
+
+      const { page, errors } = await signedIn(t.keys.approver, viewport);
+      await page.waitForSelector('#runs tr[data-run]');
+      // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText is what a person sees, which is what this checks
+      assert.doesNotMatch(await page.locator('#runs').innerText(), /\b(\w+)\s+\1\b/i, 'no status word twice in a row');
+      await at(page, 'runs');
+      await page.goto(`${t.server.url}/#/runs/${runId}`);
+      await page.waitForSelector('[data-testid=timeline] li');
+      await at(page, 'run');
+      await page.goto(`${t.server.url}/#/inbox`);
+      await page.locator('[data-intervention]').filter({ hasText: runId }).waitFor();
+      await at(page, 'inbox');
+      await page.goto(`${t.server.url}/#/overview`);
+      await page.waitForSelector('[data-agent=desk] svg rect');
+      // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText is what a person sees, which is what this checks
+      assert.doesNotMatch(await page.locator('main').innerText(), /\b1 runs\b|\b1 steps\b/, 'plurals read right');
+      await at(page, 'overview');
+      await page.goto(`${t.server.url}/#/controls`);
+      await page.waitForSelector('#engage');
+      await at(page, 'controls');
+      assert.deepEqual(errors, []);
+      await page.close();
+    }
+    const pending = (await t.call(t.keys.viewer, 'GET', `/v1/runs/${runId}`)).json.pending;
+    assert.equal((await t.call(t.keys.approver2, 'POST', `/v1/approvals/${pending.id}/deny`, {})).status, 200);
   });
 });

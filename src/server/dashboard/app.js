@@ -8,7 +8,11 @@ function esc(v) {
 }
 const usd = (n) => (n === undefined || n === null ? '—' : n < 0.01 && n > 0 ? `$${n.toPrecision(3)}` : `$${n.toFixed(4)}`);
 const when = (ms) => (ms ? new Date(ms).toLocaleString() : '');
-const badge = (s) => `<span class="badge s-${esc(s)}">${esc(s.replace('_', ' '))}</span>`;
+const badge = (s) => `<span class="badge s-${esc(s)}">${esc(s.replaceAll('_', ' '))}</span>`;
+/** `plural(1, 'run')` is "1 run", `plural(2, 'run')` "2 runs". */
+const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+/** The stop reason beside a status, unless it only repeats the status word ("cancelled cancelled"). */
+const stopNote = (r) => (r.stopReason && r.stopReason !== r.status ? ` <span class="muted">${esc(r.stopReason.replaceAll('_', ' '))}</span>` : '');
 
 async function api(path, options = {}) {
   const res = await fetch(path, {
@@ -63,7 +67,7 @@ async function runsView() {
       <input name="stopReason" placeholder="stop reason" aria-label="stop reason">
       <input name="minCostUsd" placeholder="min cost $" aria-label="minimum cost in USD" inputmode="decimal">
     </form>
-    <table><thead><tr><th>run</th><th>agent</th><th>tenant</th><th>status</th><th>cost</th><th>steps</th><th>started</th></tr></thead><tbody id="runs"></tbody></table>`;
+    <table class="stack"><thead><tr><th>run</th><th>agent</th><th>tenant</th><th>status</th><th>cost</th><th>steps</th><th>started</th></tr></thead><tbody id="runs"></tbody></table>`;
   const load = async () => {
     const params = new URLSearchParams([...new FormData($('#filters'))].filter(([, v]) => v));
     const { runs } = await api(`/v1/runs?${params}`);
@@ -71,7 +75,7 @@ async function runsView() {
       runs
         .map(
           (r) =>
-            `<tr tabindex="0" data-run="${esc(r.runId)}"><td><code>${esc(r.runId)}</code>${r.mode === 'shadow' ? ' <span class="badge">shadow</span>' : ''}</td><td>${esc(r.agent)}</td><td>${esc(r.tenant)}</td><td>${badge(r.status)}${r.stopReason ? ` <span class="muted">${esc(r.stopReason)}</span>` : ''}</td><td>${usd(r.costUsd)}</td><td>${r.steps}</td><td>${when(r.createdAt)}</td></tr>`,
+            `<tr tabindex="0" data-run="${esc(r.runId)}"><td data-label="run"><code>${esc(r.runId)}</code>${r.mode === 'shadow' ? ' <span class="badge">shadow</span>' : ''}</td><td data-label="agent">${esc(r.agent)}</td><td data-label="tenant">${esc(r.tenant)}</td><td data-label="status">${badge(r.status)}${stopNote(r)}</td><td data-label="cost">${usd(r.costUsd)}</td><td data-label="steps">${r.steps}</td><td data-label="started">${when(r.createdAt)}</td></tr>`,
         )
         .join('') || '<tr><td colspan="7" class="muted">No runs match.</td></tr>';
   };
@@ -142,8 +146,8 @@ async function runView(id) {
       <div class="panel"><dl class="kv">
         <dt>agent</dt><dd>${esc(run.agent)} (tenant ${esc(run.tenant)})${run.mode === 'shadow' ? ' · <strong>shadow mode</strong>: nothing was changed' : ''}</dd>
         <dt>cost</dt><dd>${usd(run.costUsd)} of ${usd(run.ceilingUsd)} ceiling${run.requestCostUsd && run.requestCostUsd !== run.costUsd ? ` · ${usd(run.requestCostUsd)} with child runs` : ''}</dd>
-        <dt>steps</dt><dd>${run.steps} steps · ${run.toolCalls.length} tool calls · ${run.retries} retries</dd>
-        ${run.stopReason ? `<dt>stopped</dt><dd>${esc(run.stopReason)}: ${esc(run.stopDetail)}</dd>` : ''}
+        <dt>steps</dt><dd>${plural(run.steps, 'step')} · ${plural(run.toolCalls.length, 'tool call')} · ${plural(run.retries, 'retry', 'retries')}</dd>
+        ${run.stopReason ? `<dt>stopped</dt><dd>${esc(run.stopReason.replaceAll('_', ' '))}${run.stopDetail ? `: ${esc(run.stopDetail)}` : ''}</dd>` : ''}
         ${run.output ? `<dt>answer</dt><dd>${esc(run.output)}</dd>` : ''}
         ${run.pending ? `<dt>waiting</dt><dd>${esc(run.pending.kind)} <code>${esc(run.pending.id)}</code>: ${esc(run.pending.reason)} — <a href="#/inbox">decide in the inbox</a></dd>` : ''}
       </dl>
@@ -214,7 +218,7 @@ function cardFacts(c) {
     row(
       'Undo',
       'undoable',
-      `<span class="u-${esc(c.undoable)}">${esc(c.undoable.replace('_', ' '))}</span> <span class="muted">${esc(c.undoableReason)}</span>`,
+      `<span class="u-${esc(c.undoable)}">${esc(c.undoable.replaceAll('_', ' '))}</span> <span class="muted">${esc(c.undoableReason)}</span>`,
     ),
     c.planStep ? row('Plan step', 'plan-step', `${esc(c.planStep.id)}${c.planStep.why ? ` <span class="muted">${esc(c.planStep.why)}</span>` : ''}`) : '',
     row('Spend', 'spend', esc(c.spend)),
@@ -244,7 +248,7 @@ async function inboxView() {
           (i) => `<article class="panel" data-intervention="${esc(i.id)}" data-tool="${esc(i.tool ?? '')}">
         <h3>${esc(i.kind)}: ${esc(i.tool ?? 'final answer')} <span class="muted">· ${esc(i.agent)} · tenant ${esc(i.tenant)}</span></h3>
         <p>${esc(i.reason)}</p>
-        <p class="muted">run <a href="#/runs/${esc(i.runId)}">${esc(i.runId)}</a> · asked ${when(i.requestedAt)} · <code>${esc(i.id)}</code></p>
+        <p class="muted ids">run <a href="#/runs/${esc(i.runId)}">${esc(i.runId)}</a> · asked ${when(i.requestedAt)} · <code>${esc(i.id)}</code></p>
         ${i.args !== null && i.args !== undefined ? `<pre>${esc(JSON.stringify(i.args, null, 2))}</pre>` : ''}
         ${i.card ? cardFacts(i.card) : ''}
         ${i.kind === 'escalation' && i.evidence?.answer ? `<pre>${esc(i.evidence.answer)}</pre>` : ''}
@@ -314,7 +318,7 @@ async function overviewView() {
   main.innerHTML = `<h2>Overview</h2><div class="grid">${
     agents
       .map(
-        (a) => `<section class="panel" data-agent="${esc(a.agent)}"><h3>${esc(a.agent)} <span class="muted">· ${a.runs} runs</span></h3>
+        (a) => `<section class="panel" data-agent="${esc(a.agent)}"><h3>${esc(a.agent)} <span class="muted">· ${plural(a.runs, 'run')}</span></h3>
       <h4>Runs by status</h4>${bars(Object.entries(a.byStatus))}
       <h4>Stop reasons</h4>${bars(Object.entries(a.byStopReason))}
       <h4>Runs per hour</h4>${bars(Object.entries(a.runsPerHour).map(([h, n]) => [h.slice(11, 16), n]))}
@@ -335,7 +339,7 @@ async function controlsView() {
       <section class="panel switch"><p>Stops every live run it covers (each ends cancelled, or stops at its next step on another worker) and refuses new runs and resumes until it is lifted.</p>
       <div class="actions"><select id="scope-kind" aria-label="what to stop"><option value="all">everything</option><option value="agent">one agent</option><option value="tenant">one tenant</option></select>
       <input id="scope-name" placeholder="name" aria-label="agent or tenant name"><input id="switch-reason" placeholder="reason" aria-label="reason">
-      <button type="button" class="danger big" id="engage">Stop</button><span class="error" role="alert" id="switch-error"></span></div></section>
+      <button type="button" class="danger big" id="engage">Stop</button><span class="error" role="alert" id="switch-error"></span><span class="ok" role="status" id="switch-done"></span></div></section>
       <h3>Engaged</h3>${switches.length ? `<ul>${switches.map((s) => `<li><strong>${esc(s.scope)}</strong> by ${esc(s.by)} — ${esc(s.reason)} (${when(s.at)}) <button type="button" class="quiet" data-lift="${esc(s.scope)}">Lift</button></li>`).join('')}</ul>` : '<p class="muted">None. Everything may run.</p>'}`;
     $('#engage').onclick = async () => {
       const kind = $('#scope-kind').value;
@@ -344,7 +348,7 @@ async function controlsView() {
       try {
         const res = await api('/v1/kill-switch', { method: 'POST', body: JSON.stringify({ scope, reason: $('#switch-reason').value || 'kill switch' }) });
         await load();
-        $('#switch-error').textContent = `Stopped ${res.stopped.length} run(s).`;
+        $('#switch-done').textContent = `Stopped ${plural(res.stopped.length, 'run')}.`;
       } catch (err) {
         $('#switch-error').textContent = err.message;
       }
