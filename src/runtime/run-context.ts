@@ -2,12 +2,13 @@ import type { Agent } from '../agent/agent.ts';
 import type { ModelPricing } from '../model/model-pricing.ts';
 import { WardenError, isWardenError } from '../core/errors.ts';
 import type { BudgetOp, NewIntervention, RunPatch, Store } from '../core/ports/store.ts';
-import { type AnyRunEvent, type EventPayloads, type EventType, EVENT_SCHEMA_VERSION } from '../core/events.ts';
+import type { AnyRunEvent, EventPayloads, EventType } from '../core/events.ts';
 import type { ChildRunner } from './delegation.ts';
 import type { Scheduling } from './scheduling.ts';
 import { applyEvent, foldRun } from '../core/fold.ts';
 import type { RunState } from '../core/run-state.ts';
 import type { TextChannel } from './text-stream.ts';
+import { decideEvent } from './decide/decisions.ts';
 
 /** Events another writer may add while a worker runs, which never invalidate the worker's decisions. */
 const REBASEABLE = new Set<EventType>(['cancel.requested']);
@@ -90,9 +91,7 @@ export class RunContext {
 
   /** Decides an event: applies it to the state now, writes it at the next flush. */
   emit<T extends EventType>(type: T, data: EventPayloads[T]): void {
-    const event = { runId: this.state.runId, seq: this.state.seq + 1, type, at: this.now(), v: EVENT_SCHEMA_VERSION, data } as AnyRunEvent;
-    applyEvent(this.state, event);
-    this.buffer.push(event);
+    this.buffer.push(decideEvent(this.state, type, data, this.now()));
   }
 
   /** Adds a ledger operation to the next flush (same transaction as its events). */

@@ -10,7 +10,7 @@ import { startServer, type RunningServer } from '../../src/server/serve.ts';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
 import type { Store } from '../../src/core/ports/store.ts';
 import type { WardenOptions } from '../../src/runtime/warden.ts';
-import { tempDir, type Json } from '../helpers.ts';
+import { type Json, tempDir, waitFor as waitUntil } from '../helpers.ts';
 
 export const deleted: string[] = [];
 
@@ -197,10 +197,7 @@ export async function testServer(options: { execute?: boolean; warden?: Omit<War
   };
 }
 
-export async function waitFor(what: string, predicate: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** `waitFor` of test/helpers.ts, with the argument order the server tests use. */
+export function waitFor(what: string, predicate: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  return waitUntil(predicate, { timeoutMs, message: what, intervalMs: 20 });
 }

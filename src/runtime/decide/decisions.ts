@@ -1,5 +1,5 @@
 import type { BudgetOp, NewIntervention } from '../../core/ports/store.ts';
-import { type AnyRunEvent, EVENT_SCHEMA_VERSION, type EventPayloads, type EventType } from '../../core/events.ts';
+import { type AnyRunEvent, type EventPayloads, type EventType, newEvent } from '../../core/events.ts';
 import { applyEvent } from '../../core/fold.ts';
 import type { RunState } from '../../core/run-state.ts';
 
@@ -18,6 +18,16 @@ export interface Decisions {
   emit<T extends EventType>(type: T, data: EventPayloads[T]): void;
   budget(op: BudgetOp): void;
   intervene(intervention: NewIntervention): void;
+}
+
+/**
+ * Decides one event: builds it as the run's next (`seq`), folds it into `state` at once, and
+ * returns it for the caller to buffer. Every implementation of `Decisions` emits through this.
+ */
+export function decideEvent<T extends EventType>(state: RunState, type: T, data: EventPayloads[T], at: number): AnyRunEvent {
+  const event = { runId: state.runId, seq: state.seq + 1, ...newEvent(type, data, at) } as AnyRunEvent;
+  applyEvent(state, event);
+  return event;
 }
 
 /** What `recordDecisions` collected. */
@@ -48,9 +58,7 @@ export function recordDecisions(state: RunState, now: () => number = Date.now): 
     budgetOps,
     interventions,
     emit(type, data) {
-      const event = { runId: state.runId, seq: state.seq + 1, type, at: now(), v: EVENT_SCHEMA_VERSION, data } as AnyRunEvent;
-      applyEvent(state, event);
-      events.push(event);
+      events.push(decideEvent(state, type, data, now()));
     },
     budget: (op) => void budgetOps.push(op),
     intervene: (intervention) => void interventions.push(intervention),
