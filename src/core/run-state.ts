@@ -82,6 +82,8 @@ export interface PendingIntervention {
   reason: string;
   /** Set when the intervention belongs to a child run this run waits on. */
   childRunId?: string;
+  /** An approval's deadline (ms since the epoch), when it has one. */
+  expiresAt?: number;
 }
 
 /** Everything the runtime needs to decide the next step, derived from the log alone. */

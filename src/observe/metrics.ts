@@ -94,7 +94,11 @@ export class WardenMetrics {
       'decision',
     ]);
     this.toolExecutions = counter('warden_tool_executions_total', 'Tool executions that finished, by outcome.', ['agent', 'tool', 'outcome']);
-    this.approvalsDecided = counter('warden_approvals_decided_total', 'Approvals decided by a person.', ['agent', 'decision']);
+    this.approvalsDecided = counter(
+      'warden_approvals_decided_total',
+      'Approvals closed: approved or denied by a person, or expired (expired_denied, expired_escalated).',
+      ['agent', 'decision'],
+    );
     this.approvalWait = histogram('warden_approval_wait_seconds', 'Time from an approval request to its decision.', ['agent'], WAIT_BUCKETS);
     this.escalations = counter('warden_escalations_total', 'Runs escalated to a person, by reason.', ['agent', 'reason']);
     this.spend = counter('warden_spend_usd_total', 'Money spent on model and priced tool calls, USD.', ['agent']);
@@ -226,6 +230,10 @@ export class WardenMetrics {
         this.requested.delete(e.data.approvalId);
         break;
       }
+      case 'approval.expired':
+        this.approvalsDecided.inc({ agent, decision: e.data.outcome === 'escalated' ? 'expired_escalated' : 'expired_denied' });
+        this.requested.delete(e.data.approvalId);
+        break;
       case 'escalated':
         this.runsParked.inc({ agent, kind: 'escalation' });
         this.escalations.inc({ agent, reason: e.data.reason });

@@ -175,6 +175,16 @@ export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
       CREATE INDEX webhook_outbox_by_endpoint ON webhook_outbox (endpoint_id, created_at);
     `,
   },
+  {
+    id: 8,
+    name: 'add-intervention-expiry',
+    up: `
+      -- An approval's deadline (ms since the epoch); NULL waits for a person without one.
+      ALTER TABLE interventions ADD COLUMN expires_at bigint;
+      -- The expiry sweep reads only pending interventions that have a deadline, soonest first.
+      CREATE INDEX interventions_expiring ON interventions (expires_at) WHERE status = 'pending' AND expires_at IS NOT NULL;
+    `,
+  },
 ]);
 
 /** Serializes migrations of one schema across processes (many workers may start at once). */

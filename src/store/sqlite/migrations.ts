@@ -178,6 +178,16 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       CREATE INDEX webhook_outbox_by_endpoint ON webhook_outbox (endpoint_id, created_at);
     `,
   },
+  {
+    id: 8,
+    name: 'add-intervention-expiry',
+    up: `
+      -- An approval's deadline (ms since the epoch); NULL waits for a person without one.
+      ALTER TABLE interventions ADD COLUMN expires_at INTEGER;
+      -- The expiry sweep reads only pending interventions that have a deadline, soonest first.
+      CREATE INDEX interventions_expiring ON interventions (expires_at) WHERE status = 'pending' AND expires_at IS NOT NULL;
+    `,
+  },
 ]);
 
 const CREATE_LEDGER = `
