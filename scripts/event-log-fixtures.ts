@@ -171,7 +171,10 @@ async function main(): Promise<void> {
   const deadline = (onTimeout: 'deny' | 'escalate') =>
     scripted(
       `deadline-${onTimeout}`,
-      [{ toolCalls: [{ tool: 'lookup_order', args: { orderId: 'o-3' } }] }, { text: onTimeout === 'deny' ? 'Nobody approved the lookup.' : 'Order o-3 totals $40.' }],
+      [
+        { toolCalls: [{ tool: 'lookup_order', args: { orderId: 'o-3' } }] },
+        { text: onTimeout === 'deny' ? 'Nobody approved the lookup.' : 'Order o-3 totals $40.' },
+      ],
       { policy: { rules: [{ name: 'ask-first', decision: 'approve' }], approvalTimeoutMs: 60_000, onApprovalTimeout: onTimeout } },
     );
   const denyAgent = deadline('deny');

@@ -223,7 +223,10 @@ export function defineAgent(config: AgentConfig): Agent {
     policy.approvalTimeoutMs !== undefined &&
     !(typeof policy.approvalTimeoutMs === 'number' && policy.approvalTimeoutMs > 0 && Number.isFinite(policy.approvalTimeoutMs))
   ) {
-    throw new WardenError('INVALID_CONFIG', `${where}: policy.approvalTimeoutMs must be a positive number of ms, got ${JSON.stringify(policy.approvalTimeoutMs)}`);
+    throw new WardenError(
+      'INVALID_CONFIG',
+      `${where}: policy.approvalTimeoutMs must be a positive number of ms, got ${JSON.stringify(policy.approvalTimeoutMs)}`,
+    );
   }
   if (policy.onApprovalTimeout !== undefined && policy.onApprovalTimeout !== 'deny' && policy.onApprovalTimeout !== 'escalate') {
     throw new WardenError('INVALID_CONFIG', `${where}: policy.onApprovalTimeout must be "deny" or "escalate", got ${JSON.stringify(policy.onApprovalTimeout)}`);

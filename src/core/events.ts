@@ -10,7 +10,7 @@ import type { PlanIssue } from './plan.ts';
  * A run is an append-only log of these events; its state is a pure fold over them (`fold.ts`).
  *
  * Schema version of the payloads below. Bump it when a payload changes shape, add the change to
- * `docs/event-log.md`, and keep a fixture of the old shape in `test/fixtures/`.
+ * `docs/event-log.md`, and record fixtures of the new version (`test/fixtures/event-logs/`).
  */
 export const EVENT_SCHEMA_VERSION = 2;
 

@@ -382,7 +382,11 @@ function parkedWithDeadline(outcome: 'denied' | 'escalated' = 'denied') {
     expiresAt: 60_000,
     onTimeout: outcome === 'denied' ? 'deny' : 'escalate',
   });
-  return log.add('approval.expired', { approvalId: 'a1', callId: 'c1', expiresAt: 60_000, outcome, ...(outcome === 'escalated' ? { escalationId: 'e1' } : {}) }, 60_000);
+  return log.add(
+    'approval.expired',
+    { approvalId: 'a1', callId: 'c1', expiresAt: 60_000, outcome, ...(outcome === 'escalated' ? { escalationId: 'e1' } : {}) },
+    60_000,
+  );
 }
 
 describe('fold: approvals that expire', () => {

@@ -36,7 +36,9 @@ export async function expireApproval(store: Store, record: InterventionRecord, n
     escalation = escalationId(record.runId, callId, 'timeout');
     const detail = `nobody decided approval ${record.id} of ${record.tool} within ${waited}; a person decides the call instead`;
     const evidence = { tool: record.tool, args: record.args, detail, approvalId: record.id, ...record.evidence };
-    events.push(newEvent('approval.expired', { approvalId: record.id, callId, expiresAt: record.expiresAt, outcome: 'escalated', escalationId: escalation }, now));
+    events.push(
+      newEvent('approval.expired', { approvalId: record.id, callId, expiresAt: record.expiresAt, outcome: 'escalated', escalationId: escalation }, now),
+    );
     events.push(newEvent('escalated', { escalationId: escalation, reason: APPROVAL_TIMEOUT, callId, evidence }, now));
     interventions.push({
       id: escalation,

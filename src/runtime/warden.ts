@@ -423,7 +423,12 @@ export class Warden {
       if (state.agent !== agent.name) {
         throw new WardenError('INVALID_ARGUMENT', `Run ${runId} belongs to agent "${state.agent}", not "${agent.name}"`, { context: { runId } });
       }
-      if (state.status === 'waiting_approval' && !state.pending?.childRunId && state.pending?.expiresAt !== undefined && this.now() >= state.pending.expiresAt) {
+      if (
+        state.status === 'waiting_approval' &&
+        !state.pending?.childRunId &&
+        state.pending?.expiresAt !== undefined &&
+        this.now() >= state.pending.expiresAt
+      ) {
         // Its approval's deadline passed with nobody to sweep it: it expires now, and the run goes on from there.
         if ((await this.expireApprovals({ runId })).length > 0) state = foldRun(await this.store.loadEvents(runId));
       }

@@ -1,5 +1,12 @@
 import type { AnyNewEvent } from '../core/events.ts';
-import { RUN_WEBHOOK_EVENTS, type BudgetOp, type CommitBatch, type ExternalAppendOptions, type NewIntervention, type WebhookEventType } from '../core/ports/store.ts';
+import {
+  RUN_WEBHOOK_EVENTS,
+  type BudgetOp,
+  type CommitBatch,
+  type ExternalAppendOptions,
+  type NewIntervention,
+  type WebhookEventType,
+} from '../core/ports/store.ts';
 import type { Op, Tx } from './dialect.ts';
 import { encodeJson, toBudgetRecord, type BudgetRow, type RunHeadRow } from './rows.ts';
 import { hasWebhookEvents } from './webhook-rows.ts';
