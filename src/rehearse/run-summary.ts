@@ -35,6 +35,10 @@ export interface RunSummary {
   retryRefusals: number;
   /** Executed tool calls (first attempts) by tier. */
   toolCalls: Record<Tier, number>;
+  /** Executed tool calls (first attempts) by tool name. */
+  toolCallsByName: Record<string, number>;
+  /** Sum and count of the confidence the model reported on its turns (for the learned model's fidelity check). */
+  confidence: { sum: number; count: number };
   toolFailures: number;
   toolTimeouts: number;
   /**
@@ -112,6 +116,8 @@ export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunS
     retries: { model: 0, tool: 0 },
     retryRefusals: 0,
     toolCalls: { read: 0, write: 0, delete: 0 },
+    toolCallsByName: {},
+    confidence: { sum: 0, count: 0 },
     toolFailures: 0,
     toolTimeouts: 0,
     unapprovedDestructive: [],
@@ -171,6 +177,10 @@ export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunS
         s.outputTokens += turn.usage.outputTokens;
         s.maxOutputTokensOneCall = Math.max(s.maxOutputTokensOneCall, turn.usage.outputTokens);
         if (turn.confidence !== undefined && turn.confidence < threshold) s.lowConfidenceSteps++;
+        if (turn.confidence !== undefined) {
+          s.confidence.sum += turn.confidence;
+          s.confidence.count++;
+        }
         const reserved = reservations.get(`m${e.data.step}.${e.data.attempt}`);
         stepModelOk.set(e.data.step, reserved === true && Number.isInteger(e.data.costNano));
         for (const c of turn.toolCalls) {
@@ -263,6 +273,7 @@ export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunS
         }
         c.started = true;
         if (e.data.attempt === 1 && c.tier) s.toolCalls[c.tier]++;
+        if (e.data.attempt === 1) s.toolCallsByName[e.data.tool] = (s.toolCallsByName[e.data.tool] ?? 0) + 1;
         if ((c.tier === 'delete' || c.needsApproval) && (c.argsHash === null || !c.approved.has(c.argsHash))) {
           s.unapprovedDestructive.push({ callId: e.data.callId, tool: e.data.tool });
         }
