@@ -51,6 +51,8 @@ export interface RunSummary {
   approvalsDenied: number;
   escalations: number;
   escalationReasons: string[];
+  /** Each time the run waited for a person, at the run's active time then (ms since its start, parked time excluded). */
+  waits: { kind: 'approval' | 'escalation'; atActiveMs: number; tool: string | null }[];
   /** Still waiting for a person when the rehearsal ended. */
   parked: 'approval' | 'escalation' | null;
   rejected: { unknownTool: number; invalidArgs: number };
@@ -126,6 +128,7 @@ export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunS
     approvalsDenied: 0,
     escalations: 0,
     escalationReasons: [],
+    waits: [],
     parked: null,
     rejected: { unknownTool: 0, invalidArgs: 0 },
     deniedByPolicy: 0,
@@ -243,6 +246,7 @@ export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunS
       }
       case 'approval.requested':
         s.approvalsRequested++;
+        s.waits.push({ kind: 'approval', atActiveMs: s.activeMs, tool: e.data.tool });
         markParked(calls, e.data.callId);
         parkedSince = e.at;
         break;
@@ -303,6 +307,7 @@ export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunS
         escalation = { callId: e.data.callId, reason: e.data.reason };
         s.escalations++;
         s.escalationReasons.push(e.data.reason);
+        s.waits.push({ kind: 'escalation', atActiveMs: s.activeMs, tool: e.data.callId ? (calls.get(e.data.callId)?.tool ?? null) : null });
         if (e.data.callId) markParked(calls, e.data.callId);
         parkedSince = e.at;
         break;
