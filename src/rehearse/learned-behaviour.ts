@@ -23,13 +23,42 @@ export interface LearnedBehaviourOptions {
   wait: (ms: number, signal: AbortSignal | undefined) => Promise<void>;
   modelId?: string;
   /** Filled as calls are proposed, read by the simulated tools (`simulateTools({ recorded })`). */
-  recorded?: Map<string, RecordedCall>;
+  recorded?: RecordedCalls;
 }
 
 /** A call proposed with arguments the recorded runs saw: how often those failed, and what they returned. */
 export interface RecordedCall {
   failureRate: number;
   result: unknown;
+}
+
+/** The key of a request's draws: from the seed and the request's text (its first user message). */
+export function requestKeyOf(seed: number, input: string): string {
+  return String(seedFrom(seed, input));
+}
+
+/**
+ * What the learned model proposed with recorded arguments, per request, for the simulated tools to
+ * answer from. Keyed by request, so two requests whose renamed ids happen to agree never read each
+ * other's entry, whatever order the concurrent runs interleave in.
+ */
+export class RecordedCalls {
+  readonly #calls = new Map<string, RecordedCall>();
+  readonly #requests = new Map<string, string>();
+
+  /** Ties a run to its request (call before the run starts). */
+  bindRun(runId: string, requestKey: string): void {
+    this.#requests.set(runId, requestKey);
+  }
+
+  set(requestKey: string, tool: string, args: unknown, call: RecordedCall): void {
+    this.#calls.set(`${requestKey}:${tool}:${hashValue(args)}`, call);
+  }
+
+  get(runId: string, tool: string, args: unknown): RecordedCall | undefined {
+    const requestKey = this.#requests.get(runId);
+    return requestKey === undefined ? undefined : this.#calls.get(`${requestKey}:${tool}:${hashValue(args)}`);
+  }
 }
 
 /** Field names that hold an entity's id (`orderId`, `customer_id`, `id`). */
@@ -127,7 +156,7 @@ export function learnedBehaviourModel(options: LearnedBehaviourOptions): Simulat
     }
     const rename = (id: string) => id.replace(/\d+/g, (digits) => renamedDigits(seed, requestKey, digits));
     const args = renameIds(seen[index], rename);
-    recorded?.set(`${tool}:${hashValue(args)}`, {
+    recorded?.set(requestKey, tool, args, {
       failureRate: learnedTool.argsFailureRate[index] ?? learnedTool.failureRate,
       result: renameIds(learnedTool.results[index] ?? null, rename),
     });
@@ -136,7 +165,7 @@ export function learnedBehaviourModel(options: LearnedBehaviourOptions): Simulat
 
   function decide(call: LanguageModelV3CallOptions) {
     const t = readState(call.prompt);
-    const requestKey = String(seedFrom(seed, t.input));
+    const requestKey = requestKeyOf(seed, t.input);
     const request = seededRandom(seedFrom(seed, requestKey, 'request'));
     const persona = learned.personas[Math.floor(request() * learned.personas.length)];
     const loops = request() < rates.loop;

@@ -14,7 +14,7 @@ import type { RunResult } from '../runtime/run-result.ts';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import type { Store } from '../core/ports/store.ts';
 import { resolveFaultProfile, type FaultProfile } from './fault-profile.ts';
-import { learnedBehaviourModel, type RecordedCall } from './learned-behaviour.ts';
+import { learnedBehaviourModel, RecordedCalls, requestKeyOf } from './learned-behaviour.ts';
 import type { LearnedModel } from './learned-model.ts';
 import { summarizeRun, type RunSummary } from './run-summary.ts';
 import { simulateTools } from './simulated-tools.ts';
@@ -100,9 +100,8 @@ function positiveInteger(name: string, value: number): number {
 }
 
 /** The agent as the rehearsal runs it: its own tools, limits and policy; a behaviour model; simulated tool bodies. */
-export function rehearsalAgent(agent: Agent, profile: FaultProfile, seed: number, learned?: LearnedModel): Agent {
+export function rehearsalAgent(agent: Agent, profile: FaultProfile, seed: number, learned?: LearnedModel, recorded = new RecordedCalls()): Agent {
   const pricing = resolvePricing(agent.model, agent.pricing);
-  const recorded = new Map<string, RecordedCall>();
   const model = learned
     ? learnedBehaviourModel({ learned, tools: agent.tools, rates: profile.rates, seed, pricing, wait: virtualTime.sleep, recorded })
     : behaviourModel({
@@ -171,7 +170,8 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
   const given = options.profile ?? resolveFaultProfile(learned ? 'none' : 'realistic');
   // On a learned model the reviewer decides and approves as the recorded runs' people did.
   const profile: FaultProfile = learned ? { ...given, reviewer: { decides: learned.people.decidedShare, approves: learned.people.approvedShare } } : given;
-  const agent = rehearsalAgent(options.agent, profile, seed, learned);
+  const recorded = new RecordedCalls();
+  const agent = rehearsalAgent(options.agent, profile, seed, learned, recorded);
   const simulation = { ms: 0 };
   timed(agent.model as SimulatedModel, simulation);
 
@@ -221,7 +221,9 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
     const runId = `run_rh${seed}_${index}`;
     const clock = new RunClock(epoch, seedFrom(seed, 'clock', index));
     await withClock(clock, async () => {
-      await warden.submit(agent, requestText(agent, index, seed), { runId, ...(options.agentFile ? { agentFile: options.agentFile } : {}) });
+      const input = requestText(agent, index, seed);
+      recorded.bindRun(runId, requestKeyOf(seed, input));
+      await warden.submit(agent, input, { runId, ...(options.agentFile ? { agentFile: options.agentFile } : {}) });
       const accepted = performance.now();
       let result = await warden.execute(agent, runId, { signal: cut.signal });
       queueDelaysMs.push((firstStep.get(runId) ?? accepted) - accepted);

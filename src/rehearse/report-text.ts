@@ -76,6 +76,7 @@ function reviewerLines(r: RehearsalReport): string[] {
       'time to decision p50 / p99',
       `${minutes(v.timeToDecisionMs.p50)} / ${minutes(v.timeToDecisionMs.p99)}  (mean wait before a person starts ${minutes(v.meanQueueWaitMs)})`,
     ],
+    ['reviewers to keep up', `${n(v.keepUp)}  (the day's decisions fit in their hours)`],
     ['approval timeouts', `${pct(v.timedOutShare)} of items · ${pct(v.runsTimedOutShare)} of the runs that waited (timeout ${minutes(v.approvalTimeoutMs)})`],
     [`reviewers for p99 under ${minutes(v.needed.targetMs)}`, `${v.needed.reviewers === null ? 'none suffices' : n(v.needed.reviewers)}  (${v.needed.note})`],
   ]);

@@ -53,6 +53,8 @@ export interface ReviewerReport {
   timedOutShare: number;
   /** Share of the runs that waited for a person that hit an approval timeout. */
   runsTimedOutShare: number;
+  /** Reviewers whose working hours cover the decision work the volume brings each day (utilisation under 100%). */
+  keepUp: number;
   /** The fewest reviewers whose p99 time to decision, for items arriving within the hours, stays under the target (a timeout counting as never decided). */
   needed: { targetMs: number; reviewers: number | null; note: string };
 }
@@ -103,6 +105,13 @@ export function describeDecisionTime(d: DecisionTime): string {
   if (d.kind === 'exp') return `exp:${min(d.meanMs)}`;
   if (d.kind === 'fixed') return `fixed:${min(d.ms)}`;
   return `lognormal:${min(d.medianMs)},${d.sigma}`;
+}
+
+/** The mean of a decision-time distribution, ms. */
+export function meanDecisionMs(d: DecisionTime): number {
+  if (d.kind === 'fixed') return d.ms;
+  if (d.kind === 'exp') return d.meanMs;
+  return d.medianMs * Math.exp((d.sigma * d.sigma) / 2);
 }
 
 function drawService(d: DecisionTime, random: () => number): number {
@@ -288,6 +297,8 @@ export function reviewerReport(runs: readonly QueueRun[], options: ReviewerOptio
     }
   } else needed = 0;
   const h = options.hours;
+  const days = runs.length / options.volumePerDay;
+  const workPerDayMs = days > 0 ? (items * meanDecisionMs(options.decisionTime)) / days : 0;
   return {
     reviewers: options.reviewers,
     decisionTime: describeDecisionTime(options.decisionTime),
@@ -304,13 +315,14 @@ export function reviewerReport(runs: readonly QueueRun[], options: ReviewerOptio
     meanQueueWaitMs: Math.round(decided.reduce((a, o) => a + (o.start - o.arrival), 0) / Math.max(1, decided.length)),
     timedOutShare: round(items ? (items - decided.length) / items : 0, 4),
     runsTimedOutShare: round(waiting ? timedOutRuns / waiting : 0, 4),
+    keepUp: Math.ceil(workPerDayMs / ((h.to - h.from) * HOUR)),
     needed: {
       targetMs: options.targetMs,
       reviewers: needed,
       note:
         needed === null
           ? 'no number of reviewers keeps p99 under the target (the decision time alone exceeds it)'
-          : `for items arriving within the hours ${h.from}-${h.to}${h.from === 0 && h.to === 24 ? '' : '; off-hours arrivals wait for the morning whatever the headcount'}`,
+          : `for items arriving within the hours ${h.from}-${h.to}${h.from === 0 && h.to === 24 ? '' : ", served first come, first served behind the night's backlog; off-hours arrivals wait for the morning whatever the headcount"}`,
     },
   };
 }

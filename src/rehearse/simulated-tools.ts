@@ -4,7 +4,7 @@ import { plausibleValue, type ArgsSource } from '../model/behaviour-args.ts';
 import { seededRandom, seedFrom } from '../model/seeded-random.ts';
 import { hashValue } from '../core/canonical.ts';
 import type { FaultRates } from './fault-profile.ts';
-import type { RecordedCall } from './learned-behaviour.ts';
+import type { RecordedCalls } from './learned-behaviour.ts';
 import { drawQuantile } from './learned-model.ts';
 import { currentClock } from './virtual-time.ts';
 
@@ -29,7 +29,7 @@ export interface SimulatedToolsOptions {
    * Calls a learned model proposed with arguments the recorded runs saw, by `hashValue` of the
    * arguments: they fail at those arguments' own rate and answer what the tool answered then.
    */
-  recorded?: ReadonlyMap<string, RecordedCall>;
+  recorded?: RecordedCalls;
 }
 
 /**
@@ -74,7 +74,7 @@ export function simulateTools(tools: readonly AnyTool[], options: SimulatedTools
           : Math.round((TOOL_LATENCY.min + 1) * ((TOOL_LATENCY.max + 1) / (TOOL_LATENCY.min + 1)) ** random() - 1);
       const waited = clock ? clock.wait(latency, ctx.signal) : Promise.resolve();
       // Failures follow the arguments: a call with arguments the runs saw fails at their own rate.
-      const seen = options.recorded?.get(`${tool.name}:${hashValue(args)}`);
+      const seen = options.recorded?.get(ctx.runId, tool.name, args);
       const failing = seen ? options.rates.toolFailure + seen.failureRate : failureRate;
       if (draw < timeoutRate + failing) {
         return waited.then(() => {
