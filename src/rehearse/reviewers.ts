@@ -122,12 +122,10 @@ function drawService(d: DecisionTime, random: () => number): number {
   return d.medianMs * Math.exp(d.sigma * z);
 }
 
-/** A tool's own approval timeout, when it declares `approval: { timeoutMs }`. */
+/** An approval's deadline as the agent declares it: the tool's `approval.timeoutMs`, else the policy's `approvalTimeoutMs`. */
 function toolTimeout(agent: Agent | undefined, tool: string | null): number | undefined {
   if (!agent || tool === null) return undefined;
-  const approval = (agent.toolsByName.get(tool) as { approval?: unknown } | undefined)?.approval;
-  const timeout = typeof approval === 'object' && approval !== null ? (approval as { timeoutMs?: unknown }).timeoutMs : undefined;
-  return typeof timeout === 'number' && timeout > 0 ? timeout : undefined;
+  return agent.toolsByName.get(tool)?.approvalDeadline?.timeoutMs ?? agent.policy.approvalTimeoutMs;
 }
 
 /** What a run brings to the queue: its waits, each with the active time since the previous decision. */
