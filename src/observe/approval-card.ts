@@ -43,6 +43,10 @@ export interface ApprovalCard {
   mayDecide: boolean;
   /** Why not, when `mayDecide` is false. */
   whyNot: string | null;
+  /** When a pending approval times out, ms since the epoch; null when it never does (approval expiry fills it). */
+  expiresAt: number | null;
+  /** What happens when it times out: denied, or escalated to a person; null when it never times out. */
+  onTimeout: 'deny' | 'escalate' | null;
 }
 
 /** Who looks at the card: an API key's id and whether its role may decide interventions at all. */
@@ -98,6 +102,8 @@ export function approvalCard(input: ApprovalCardInput): ApprovalCard {
     requestedAt: record.requestedAt,
     waitedMs: Math.max(0, (record.decidedAt ?? now) - record.requestedAt),
     ...mayDecide(input),
+    expiresAt: null,
+    onTimeout: null,
   };
 }
 

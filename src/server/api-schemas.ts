@@ -130,6 +130,8 @@ export const ApprovalCard = z
     waitedMs: z.number().openapi({ description: 'How long it waited, until decided or until the response' }),
     mayDecide: z.boolean().openapi({ description: 'Whether the calling key may decide it' }),
     whyNot: z.string().nullable().openapi({ example: 'you submitted run run_…; another approver must decide (four eyes)' }),
+    expiresAt: z.number().nullable().openapi({ description: 'When a pending approval times out, ms since the epoch; null when it never does' }),
+    onTimeout: z.enum(['deny', 'escalate']).nullable().openapi({ description: 'What happens when it times out; null when it never does' }),
   })
   .openapi('ApprovalCard');
 

@@ -90,6 +90,8 @@ export interface RunQuery {
 
 export interface InterventionQuery {
   equals: [column: string, value: string][];
+  /** `requested_at >= since`, ms. */
+  since?: number;
   limit: number;
 }
 
@@ -145,8 +147,8 @@ export interface Dialect {
   claimWebhookMessages(now: number, leaseUntil: number, limit: number): Awaitable<WebhookOutboxRow[]>;
   /** Sets the attempt's outcome; `deliveredAt` and `nextAttemptAt` are null when not delivered / not retried. */
   recordWebhookAttempt(id: string, deliveredAt: number | null, nextAttemptAt: number | null, status: number | null, error: string | null): Awaitable<void>;
-  /** Newest first; `pending` true: due or leased, false: settled. */
-  webhookMessages(endpointId: string | null, pending: boolean | null, limit: number): Awaitable<WebhookOutboxRow[]>;
+  /** Newest first; `pending` true: due or leased, false: settled; `failed` true: undelivered with a last error. */
+  webhookMessages(endpointId: string | null, pending: boolean | null, failed: boolean | null, limit: number): Awaitable<WebhookOutboxRow[]>;
 
   close(): Awaitable<void>;
 }

@@ -152,11 +152,13 @@ export class SqlStore implements Store {
         ['status', filter.status],
         ['run_id', filter.runId],
         ['tenant', filter.tenant],
+        ['agent', filter.agent],
       ] as const) {
         if (value !== undefined) equals.push([column, value]);
       }
       const limit = requireInteger(filter.limit ?? DEFAULT_LIST_LIMIT, 'limit', 1);
-      return (await this.dialect.interventions({ equals, limit })).map(toInterventionRecord);
+      const since = filter.since === undefined ? {} : { since: requireInteger(filter.since, 'since', 0) };
+      return (await this.dialect.interventions({ equals, limit, ...since })).map(toInterventionRecord);
     });
   }
 
@@ -289,7 +291,7 @@ export class SqlStore implements Store {
   async listWebhookMessages(filter: WebhookMessageFilter = {}): Promise<WebhookMessage[]> {
     return this.use('Listing webhook messages', async () => {
       const limit = requireInteger(filter.limit ?? DEFAULT_LIST_LIMIT, 'limit', 1);
-      return (await this.dialect.webhookMessages(filter.endpointId ?? null, filter.pending ?? null, limit)).map(toWebhookMessage);
+      return (await this.dialect.webhookMessages(filter.endpointId ?? null, filter.pending ?? null, filter.failed ?? null, limit)).map(toWebhookMessage);
     });
   }
 

@@ -89,6 +89,9 @@ export interface InterventionFilter {
   status?: InterventionStatus;
   runId?: string;
   tenant?: string;
+  agent?: string;
+  /** Only interventions requested at or after this time (ms since the epoch). */
+  since?: number;
   /** Oldest first; default 100. */
   limit?: number;
 }

@@ -13,7 +13,7 @@ import type {
 import { runSync, type Dialect, type InterventionQuery, type Op, type RunQuery, type Tx } from '../dialect.ts';
 import { encodeJson, type BudgetRow, type EventRow, type InterventionRow, type RunHeadRow, type RunRow } from '../rows.ts';
 import { SqlStore } from '../sql-store.ts';
-import type { OutboxInsert, WebhookEndpointRow, WebhookOutboxRow } from '../webhook-rows.ts';
+import { FAILED_MESSAGE, type OutboxInsert, type WebhookEndpointRow, type WebhookOutboxRow } from '../webhook-rows.ts';
 import { appendAgentEvent, listAgentEvents } from './agent-events.ts';
 import { DEFAULT_BUSY_TIMEOUT_MS, openDatabase } from './open-database.ts';
 import { toStoreError } from './sqlite-errors.ts';
@@ -264,7 +264,12 @@ class SqliteDialect implements Dialect, Tx {
 
   interventions(q: InterventionQuery): InterventionRow[] {
     const where = q.equals.map(([column]) => `${column} = ?`);
-    const params: SQLInputValue[] = [...q.equals.map(([, value]) => value), q.limit];
+    const params: SQLInputValue[] = q.equals.map(([, value]) => value);
+    if (q.since !== undefined) {
+      where.push('requested_at >= ?');
+      params.push(q.since);
+    }
+    params.push(q.limit);
     const sql = `SELECT * FROM interventions ${whereClause(where)} ORDER BY requested_at, rowid LIMIT ?`;
     return rowsOf<InterventionRow>(this.#queries.all(sql, params));
   }
@@ -358,7 +363,7 @@ class SqliteDialect implements Dialect, Tx {
     this.#queries.run(sql, [deliveredAt, nextAttemptAt, status, error, id]);
   }
 
-  webhookMessages(endpointId: string | null, pending: boolean | null, limit: number): WebhookOutboxRow[] {
+  webhookMessages(endpointId: string | null, pending: boolean | null, failed: boolean | null, limit: number): WebhookOutboxRow[] {
     const where: string[] = [];
     const params: SQLInputValue[] = [];
     if (endpointId !== null) {
@@ -366,6 +371,7 @@ class SqliteDialect implements Dialect, Tx {
       params.push(endpointId);
     }
     if (pending !== null) where.push(pending ? 'next_attempt_at IS NOT NULL' : 'next_attempt_at IS NULL');
+    if (failed !== null) where.push(failed ? FAILED_MESSAGE : `NOT (${FAILED_MESSAGE})`);
     params.push(limit);
     return rowsOf<WebhookOutboxRow>(
       this.#queries.all(`SELECT * FROM webhook_outbox ${whereClause(where)} ORDER BY created_at DESC, rowid DESC LIMIT ?`, params),
