@@ -193,6 +193,13 @@ describe('percentiles and histograms', () => {
     );
     assert.deepEqual(histogram([0, 0]), [{ from: 0, to: 0, count: 2 }]);
     assert.deepEqual(histogram([]), []);
+    const waits = histogram([60_000, 180_000], 10, [1000, 15_000, 30_000, 60_000]);
+    assert.deepEqual(
+      waits.map((b) => b.from),
+      [0, 30_000, 60_000, 90_000, 120_000, 150_000, 180_000],
+      'time bins are 30 s wide, not 18 s',
+    );
+    assert.equal(histogram([10 * 86_400_000], 10, [1000, 86_400_000]).at(0)?.to, 86_400_000, 'past the last step: whole multiples of it');
     const edge = histogram([0.01, 0.02]);
     assert.equal(edge.at(-1)?.count, 1, 'a value on a bin edge goes in the bin it starts');
   });

@@ -174,7 +174,7 @@ export function buildOverview(input: OverviewInput): Overview {
       ceilingUsd: input.ceilingUsd,
     },
     per100Runs: { approvals: per('approval'), escalations: per('escalation') },
-    timeToDecision: { decided: waits.length, p50: percentile(waits, 50), p99: percentile(waits, 99), histogram: histogram(waits) },
+    timeToDecision: { decided: waits.length, p50: percentile(waits, 50), p99: percentile(waits, 99), histogram: histogram(waits, 10, DURATION_STEPS) },
     drift,
     sample: {
       cap: input.cap,
@@ -190,15 +190,21 @@ export function percentile(sorted: readonly number[], p: number): number | null 
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? null;
 }
 
+/** Bin widths that read as time (ms): 1 s, 5 s, 15 s, 30 s, 1 min, 5 min … 1 day, then whole days. */
+export const DURATION_STEPS = [1, 5, 15, 30, 60, 300, 900, 1800, 3600, 7200, 21_600, 43_200, 86_400].map((s) => s * 1000);
+
 /**
- * Bins from 0 with a round width (1, 2 or 5 × a power of ten), about ten of them, so the axis
- * reads $0.002, $0.004 … rather than $0.00173. All zeros give one bin [0, 0].
+ * Bins from 0 with a round width, about `target` of them, so the axis reads $0.002, $0.004 …
+ * rather than $0.00173: 1, 2 or 5 × a power of ten, or the smallest of `steps` that is wide
+ * enough (time reads better in minutes than in 20-second units). All zeros give one bin [0, 0].
  */
-export function histogram(sorted: readonly number[], target = 10): HistogramBin[] {
+export function histogram(sorted: readonly number[], target = 10, steps?: readonly number[]): HistogramBin[] {
   const max = sorted.at(-1);
   if (max === undefined) return [];
   if (max <= 0) return [{ from: 0, to: 0, count: sorted.length }];
-  const width = roundStep(max / target);
+  const wanted = max / target;
+  const last = steps?.at(-1);
+  const width = steps && last ? (steps.find((s) => s >= wanted) ?? Math.ceil(wanted / last) * last) : roundStep(wanted);
   const bins = Math.max(1, Math.floor(max / width) + 1);
   const out = Array.from({ length: bins }, (_, i) => ({ from: tidy(i * width), to: tidy((i + 1) * width), count: 0 }));
   for (const v of sorted) {

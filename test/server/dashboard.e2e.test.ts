@@ -160,7 +160,7 @@ describe('the dashboard in a real browser', () => {
     await page.click('[data-lift="agent:slow"]');
     await page.waitForSelector('text=None. Everything may run.');
     await page.click('a[href="#/overview"]');
-    await page.waitForSelector('[data-agent=desk] svg rect');
+    await page.waitForSelector('[data-chart=status] canvas');
     await page.screenshot({ path: 'artifacts/dashboard-overview.png', fullPage: true });
     await page.click('a[href="#/runs"]');
     await page.waitForSelector('#runs tr[data-run]');
@@ -214,7 +214,7 @@ describe('the dashboard in a real browser', () => {
       await page.locator('[data-intervention]').filter({ hasText: runId }).waitFor();
       await at(page, 'inbox');
       await page.goto(`${t.server.url}/#/overview`);
-      await page.waitForSelector('[data-agent=desk] svg rect');
+      await page.waitForSelector('[data-chart=status] canvas');
       // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText is what a person sees, which is what this checks
       assert.doesNotMatch(await page.locator('main').innerText(), /\b1 runs\b|\b1 steps\b/, 'plurals read right');
       await at(page, 'overview');

@@ -385,7 +385,7 @@ async function deliveriesView() {
       <label class="check"><input type="checkbox" name="failed"${pick.failed ? ' checked' : ''}> only failed ones</label>
     </form>
     <div id="endpoints"></div>
-    <table class="stack"><thead><tr><th>event</th><th>endpoint</th><th>status</th><th>attempts</th><th>last response</th><th>next attempt</th><th>delivered</th></tr></thead><tbody id="deliveries"></tbody></table>`;
+    <table class="stack long-labels"><thead><tr><th>event</th><th>endpoint</th><th>status</th><th>attempts</th><th>last response</th><th>next attempt</th><th>delivered</th></tr></thead><tbody id="deliveries"></tbody></table>`;
   const load = async () => {
     const params = new URLSearchParams({ limit: '200', ...(pick.endpoint ? { endpoint: pick.endpoint } : {}), ...(pick.failed ? { failed: 'true' } : {}) });
     const { endpoints, deliveries } = await api(`/v1/webhooks/deliveries?${params}`);

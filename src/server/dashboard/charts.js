@@ -41,15 +41,17 @@ export function usdTick(v) {
   return `$${s < 1e-4 ? s.toFixed(9).replace(/0+$/, '') : s}`;
 }
 
-/** `850 ms`, `12 s`, `4 min`, `2.5 h`, `1.2 d`. */
+/** `0`, `850 ms`, `12 s`, `1 min 30 s`, `2 h 15 min`, `1 d 6 h`: the two largest units. */
 export function durationTick(ms) {
   if (ms === null || ms === undefined) return '—';
+  if (ms === 0) return '0';
   if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${Number(s.toPrecision(2))} s`;
-  if (s < 3600) return `${Number((s / 60).toPrecision(2))} min`;
-  if (s < 86400) return `${Number((s / 3600).toPrecision(2))} h`;
-  return `${Number((s / 86400).toPrecision(2))} d`;
+  const s = Math.round(ms / 1000);
+  const two = (big, bigUnit, small, smallUnit) => `${big} ${bigUnit}${small ? ` ${small} ${smallUnit}` : ''}`;
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return two(Math.floor(s / 60), 'min', s % 60, 's');
+  if (s < 86400) return two(Math.floor(s / 3600), 'h', Math.floor((s % 3600) / 60), 'min');
+  return two(Math.floor(s / 86400), 'd', Math.floor((s % 86400) / 3600), 'h');
 }
 
 /** A bucket's start as a short local label that fits the window's bucket size. */
@@ -74,9 +76,10 @@ const driftMarks = {
     ctx.fillStyle = WARN;
     ctx.setLineDash([4, 3]);
     ctx.font = '11px system-ui, sans-serif';
-    ctx.textAlign = 'center';
     for (const b of marks) {
       const x = scales.x.getPixelForValue(b);
+      // Kept inside the plot: a mark on the last bucket is labelled to its left.
+      ctx.textAlign = x > chartArea.right - 18 ? 'right' : x < chartArea.left + 18 ? 'left' : 'center';
       ctx.beginPath();
       ctx.moveTo(x, chartArea.top + 12);
       ctx.lineTo(x, chartArea.bottom);
@@ -186,7 +189,10 @@ export async function renderOverview(root, o, { esc, plural }) {
   });
   make('stops', {
     type: 'bar',
-    data: { labels: stops.map(([r]) => words(r)), datasets: [{ label: 'runs', data: stops.map(([, n]) => n), backgroundColor: '#f0625d' }] },
+    data: {
+      labels: stops.map(([r]) => words(r)),
+      datasets: [{ label: 'runs', data: stops.map(([, n]) => n), backgroundColor: '#f0625d', maxBarThickness: 28 }],
+    },
     options: {
       indexAxis: 'y',
       plugins: { legend: { display: false }, driftMarks: { buckets: [] } },
