@@ -70,6 +70,8 @@ describe('GET /v1/overview', () => {
     assert.deepEqual(o.sample.truncated, { runs: false, interventions: false });
     assert.ok(o.sample.cap >= 1000);
     assert.ok(o.agents.includes('ledger') || o.agents.includes('desk'));
+    const plain = (await t.call(t.keys.viewer, 'GET', '/v1/overview')).json;
+    assert.deepEqual([plain.window, plain.agent, plain.buckets.length], ['24h', null, 24], 'the last 24 hours of every agent by default');
     const bad = await t.call(t.keys.viewer, 'GET', '/v1/overview?window=2h');
     assert.equal(bad.status, 400);
     assert.equal(bad.json.error.code, 'INVALID_ARGUMENT');
@@ -127,5 +129,18 @@ describe('GET /v1/webhooks/deliveries', () => {
     assert.match(res.json.error.message, /every tenant/);
     assert.equal((await t.call(t.keys.operator, 'GET', '/v1/webhooks/deliveries')).status, 403);
     assert.equal((await t.call(t.keys.admin, 'GET', '/v1/webhooks/deliveries?limit=0')).status, 400);
+  });
+});
+
+describe('the chart library', () => {
+  it('is served from the pinned chart.js dependency, compressed when the browser asks', async () => {
+    const plain = await fetch(`${t.server.url}/vendor/chart.umd.min.js`);
+    const text = await plain.text();
+    assert.equal(plain.status, 200);
+    assert.match(text.slice(0, 40), /Chart\.js v4\./);
+    assert.doesNotMatch(text.slice(-200), /sourceMappingURL/, 'no source map the server would not serve');
+    const zipped = await fetch(`${t.server.url}/vendor/chart.umd.min.js`, { headers: { 'accept-encoding': 'gzip' } });
+    assert.equal(zipped.headers.get('content-encoding'), 'gzip');
+    assert.equal((await zipped.text()).length, text.length, 'the same file once unzipped');
   });
 });
