@@ -26,7 +26,7 @@ async function overviewFor(deps: ServerDeps, key: ApiKey, agent: string | undefi
   const truncated = { runs: false, interventions: false };
   for (const tenant of everyTenant ? [undefined] : key.tenants) {
     const filter = { since: from, limit: OVERVIEW_CAP, ...(tenant ? { tenant } : {}), ...(agent ? { agent } : {}) };
-    const r = await deps.store.listRuns(filter);
+    const r = await deps.store.listRuns({ ...filter, withoutText: true });
     const i = await deps.store.listInterventions(filter);
     truncated.runs ||= r.length >= OVERVIEW_CAP;
     truncated.interventions ||= i.length >= OVERVIEW_CAP;

@@ -132,6 +132,7 @@ export class SqlStore implements Store {
         query.equals.push(['status', filter.status]);
       }
       if (filter.since !== undefined) query.since = requireInteger(filter.since, 'since', 0);
+      if (filter.withoutText === true) query.withoutText = true;
       query.limit = requireInteger(filter.limit ?? DEFAULT_LIST_LIMIT, 'limit', 1);
       return (await this.dialect.runs(query)).map(toRunRecord);
     });

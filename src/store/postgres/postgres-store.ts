@@ -3,7 +3,7 @@ import { mustExist, WardenError } from '../../core/errors.ts';
 import type { AnyNewEvent } from '../../core/events.ts';
 import type { Coordinator } from '../../core/coordination.ts';
 import type { CommitBatch, ExternalAppendOptions, NewIntervention, NewRun, RunPatch, Store } from '../../core/ports/store.ts';
-import { runAsync, type CreateOutcome, type Dialect, type InterventionQuery, type Op, type RunQuery, type Tx } from '../dialect.ts';
+import { RUN_COLUMNS_WITHOUT_TEXT, runAsync, type CreateOutcome, type Dialect, type InterventionQuery, type Op, type RunQuery, type Tx } from '../dialect.ts';
 import { eventColumns, type BudgetRow, type EventRow, type InterventionRow, type RunHeadRow, type RunRow } from '../rows.ts';
 import { SqlStore } from '../sql-store.ts';
 import { FAILED_MESSAGE, type OutboxInsert, type WebhookEndpointRow, type WebhookOutboxRow } from '../webhook-rows.ts';
@@ -256,7 +256,8 @@ class PostgresDialect implements Dialect {
     if (q.since !== undefined) where.add('created_at >= ?', q.since);
     const limit = where.param(q.limit);
     // ord breaks ties between runs created in the same millisecond: the later insert first.
-    const text = `SELECT * FROM ${this.sql.schema}.runs ${where.clause()} ORDER BY created_at DESC, ord DESC LIMIT ${limit}`;
+    const columns = q.withoutText ? RUN_COLUMNS_WITHOUT_TEXT : '*';
+    const text = `SELECT ${columns} FROM ${this.sql.schema}.runs ${where.clause()} ORDER BY created_at DESC, ord DESC LIMIT ${limit}`;
     return (await this.pool.query(statement(text).with(where.values))).rows as RunRow[];
   }
 

@@ -10,7 +10,7 @@ import type {
   NewRun,
   Store,
 } from '../../core/ports/store.ts';
-import { runSync, type Dialect, type InterventionQuery, type Op, type RunQuery, type Tx } from '../dialect.ts';
+import { RUN_COLUMNS_WITHOUT_TEXT, runSync, type Dialect, type InterventionQuery, type Op, type RunQuery, type Tx } from '../dialect.ts';
 import { encodeJson, type BudgetRow, type EventRow, type InterventionRow, type RunHeadRow, type RunRow } from '../rows.ts';
 import { SqlStore } from '../sql-store.ts';
 import { FAILED_MESSAGE, type OutboxInsert, type WebhookEndpointRow, type WebhookOutboxRow } from '../webhook-rows.ts';
@@ -250,7 +250,8 @@ class SqliteDialect implements Dialect, Tx {
     }
     params.push(q.limit);
     // rowid breaks ties between runs created in the same millisecond: the later insert first.
-    const sql = `SELECT * FROM runs ${whereClause(where)} ORDER BY created_at DESC, rowid DESC LIMIT ?`;
+    const columns = q.withoutText ? RUN_COLUMNS_WITHOUT_TEXT : '*';
+    const sql = `SELECT ${columns} FROM runs ${whereClause(where)} ORDER BY created_at DESC, rowid DESC LIMIT ?`;
     return rowsOf<RunRow>(this.#queries.all(sql, params));
   }
 
