@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AnyRunEvent } from '../core/events.ts';
 import { WardenError } from '../core/errors.ts';
-import { parseDuration } from '../observe/duration.ts';
+import { parseDuration } from '../core/duration.ts';
 import { readRunExport } from '../observe/replay/run-export.ts';
 import { isPostgresUrl } from '../store/store-url.ts';
 import { openStore } from './open-store.ts';

@@ -37,6 +37,7 @@ describe('the approval card', () => {
     assert.ok(card.spentUsd > 0 && card.spentUsd <= card.ceilingUsd);
     assert.equal(card.waitedMs, 90_000);
     assert.deepEqual([card.mayDecide, card.whyNot], [true, null]);
+    assert.deepEqual([card.expiresAt, card.onTimeout], [null, null], 'no expiry until approvals can expire');
   });
 
   it('names the tier of a tier rule and calls a tool with compensate reversible', async () => {

@@ -43,6 +43,10 @@ export interface ApprovalCard {
   mayDecide: boolean;
   /** Why not, when `mayDecide` is false. */
   whyNot: string | null;
+  /** When a pending approval times out, ms since the epoch; null when it never does. */
+  expiresAt: number | null;
+  /** What happens when it times out: denied, or escalated to a person; null when it never times out. */
+  onTimeout: 'deny' | 'escalate' | null;
 }
 
 /** Who looks at the card: an API key's id and whether its role may decide interventions at all. */
@@ -98,6 +102,8 @@ export function approvalCard(input: ApprovalCardInput): ApprovalCard {
     requestedAt: record.requestedAt,
     waitedMs: Math.max(0, (record.decidedAt ?? now) - record.requestedAt),
     ...mayDecide(input),
+    expiresAt: record.expiresAt,
+    onTimeout: record.expiresAt === null ? null : record.evidence.onTimeout === 'escalate' ? 'escalate' : 'deny',
   };
 }
 
@@ -137,8 +143,11 @@ function undoability(tool: AnyTool | undefined, recordedTier: string | undefined
   return { undoable: 'irreversible', reason: `${tool.name} is a ${recordedTier ?? tool.tier}-tier tool with no compensate: it cannot be undone` };
 }
 
-function mayDecide({ record, submittedBy, viewer, state }: ApprovalCardInput): { mayDecide: boolean; whyNot: string | null } {
+function mayDecide({ record, submittedBy, viewer, state, now }: ApprovalCardInput): { mayDecide: boolean; whyNot: string | null } {
   if (record.status !== 'pending') return { mayDecide: false, whyNot: `already ${record.status}${record.decidedBy ? ` by ${record.decidedBy}` : ''}` };
+  if (record.expiresAt !== null && now >= record.expiresAt) {
+    return { mayDecide: false, whyNot: `its deadline passed at ${new Date(record.expiresAt).toISOString()}; it can no longer be approved` };
+  }
   if (!viewer) return { mayDecide: true, whyNot: null };
   if (!viewer.roleMayDecide) return { mayDecide: false, whyNot: `your key's role (${viewer.role}) may look but not decide; an approver must` };
   if (submittedBy !== undefined && submittedBy === viewer.keyId) {

@@ -134,6 +134,8 @@ export const ApprovalCard = z
     waitedMs: z.number().openapi({ description: 'How long it waited, until decided or until the response' }),
     mayDecide: z.boolean().openapi({ description: 'Whether the calling key may decide it' }),
     whyNot: z.string().nullable().openapi({ example: 'you submitted run run_…; another approver must decide (four eyes)' }),
+    expiresAt: z.number().nullable().openapi({ description: 'When a pending approval times out, ms since the epoch; null when it never does' }),
+    onTimeout: z.enum(['deny', 'escalate']).nullable().openapi({ description: 'What happens when it times out; null when it never does' }),
   })
   .openapi('ApprovalCard');
 
@@ -170,7 +172,89 @@ export const Engaged = z.object({ engaged: Switch, stopped: z.array(z.object({ r
 
 export const Lifted = z.object({ lifted: z.string() }).openapi('Lifted');
 
-export const Overview = z.object({ agents: z.array(z.looseObject({ agent: z.string(), runs: z.number() })) }).openapi('Overview');
+const series = z.array(z.number().nullable());
+const bins = z.array(z.object({ from: z.number(), to: z.number(), count: z.number() }));
+
+export const OverviewQuery = z.object({
+  agent: z.string().optional().openapi({ description: 'One agent, or all of them (omitted, empty or `all`)', example: 'support' }),
+  window: z.enum(['1h', '24h', '7d', '30d']).default('24h').openapi({ description: 'How far back; buckets of 5 min, 1 h, 6 h and 1 day' }),
+});
+
+export const Overview = z
+  .looseObject({
+    agent: z.string().nullable().openapi({ description: 'The agent asked about; null for all of them' }),
+    agents: z.array(z.string()).openapi({ description: 'Agents to choose from' }),
+    window: z.string(),
+    from: z.number().openapi({ description: 'Start of the first bucket, ms since the epoch (aligned to the bucket size)' }),
+    to: z.number().openapi({ description: 'End of the last bucket, which holds now' }),
+    bucketMs: z.number(),
+    buckets: z.array(z.number()).openapi({ description: "Each bucket's start; every series below has one value per bucket" }),
+    totals: z.object({ runs: z.number(), requests: z.number(), approvals: z.number(), escalations: z.number() }),
+    runsByStatus: z.record(z.string(), z.array(z.number())).openapi({ description: 'Runs created per bucket, by their status now' }),
+    stopReasons: z.record(z.string(), z.number()),
+    costPerRequest: z
+      .looseObject({
+        requests: z.number(),
+        p50: z.number().nullable(),
+        p99: z.number().nullable(),
+        max: z.number().nullable(),
+        histogram: bins,
+        p50ByBucket: series,
+        p99ByBucket: series,
+        ceilingUsd: z.number().nullable().openapi({ description: "The agent's ceiling per request (its newest request's); null for all agents" }),
+      })
+      .openapi({ description: 'USD per settled request: a root run plus the child runs read with it' }),
+    per100Runs: z.object({ approvals: series, escalations: series }).openapi({ description: 'null where no run was created in the bucket' }),
+    timeToDecision: z.object({ decided: z.number(), p50: z.number().nullable(), p99: z.number().nullable(), histogram: bins }).openapi({ description: 'ms' }),
+    drift: z.array(z.object({ at: z.number(), bucket: z.number(), agent: z.string(), dimensions: z.array(z.string()) })),
+    sample: z
+      .object({
+        cap: z.number(),
+        truncated: z.object({ runs: z.boolean(), interventions: z.boolean() }),
+        coveredFrom: z.number(),
+      })
+      .openapi({
+        description:
+          'At most `cap` runs (newest first) and `cap` interventions (oldest first) are read per tenant; `truncated` says a listing reached it, and `coveredFrom` how far back the runs read reach',
+      }),
+  })
+  .openapi('Overview');
+
+export const DeliveriesQuery = z.object({
+  endpoint: z.string().optional().openapi({ description: 'One endpoint id' }),
+  failed: z.enum(['true', 'false']).optional().openapi({ description: 'true: only undelivered messages whose last attempt failed (retrying or given up)' }),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+export const Deliveries = z
+  .object({
+    endpoints: z.array(
+      z.looseObject({
+        id: z.string(),
+        origin: z.string().openapi({ description: "The URL's origin only: webhook paths and queries often carry a token" }),
+        events: z.array(z.string()),
+        format: z.string(),
+        enabled: z.boolean(),
+      }),
+    ),
+    deliveries: z.array(
+      z.looseObject({
+        id: z.string().openapi({ description: 'The message id (the webhook-id header)' }),
+        endpointId: z.string(),
+        type: z.string(),
+        eventId: z.string().openapi({ description: 'What the message is about, e.g. msg_run_…_3 (a run event) or msg_drift_12' }),
+        runId: z.string().nullable(),
+        status: z.enum(['queued', 'sending', 'delivered', 'retrying', 'gave_up']),
+        attempts: z.number(),
+        lastStatus: z.number().nullable().openapi({ description: 'HTTP status of the last attempt; null when it got no response' }),
+        lastError: z.string().nullable(),
+        nextAttemptAt: z.number().nullable(),
+        deliveredAt: z.number().nullable(),
+        createdAt: z.number(),
+      }),
+    ),
+  })
+  .openapi('Deliveries');
 
 export const AgentNames = z.object({ agents: z.array(z.string()) }).openapi('AgentNames');
 

@@ -8,6 +8,7 @@ import { asWardenError, openApiDocument, validationHook } from './openapi.ts';
 import { allows, type Permission } from './permissions.ts';
 import { controlRoutes } from './routes-control.ts';
 import { decisionRoutes } from './routes-decisions.ts';
+import { observeRoutes } from './routes-observe.ts';
 import { runRoutes } from './routes-runs.ts';
 import type { Env, ServerDeps } from './context.ts';
 
@@ -90,6 +91,7 @@ export function createServerApp(deps: ServerDeps): OpenAPIHono<Env> {
   runRoutes(app, deps);
   decisionRoutes(app, deps);
   controlRoutes(app, deps);
+  observeRoutes(app, deps);
   let document: ReturnType<typeof openApiDocument> | undefined;
   app.openapi(
     createRoute({

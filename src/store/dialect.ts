@@ -85,11 +85,19 @@ export interface RunQuery {
   statusIn?: string[];
   /** `created_at >= since`, ms. */
   since?: number;
+  /** Select `RUN_COLUMNS_WITHOUT_TEXT` instead of every column. */
+  withoutText?: boolean;
   limit: number;
 }
 
+/** The runs columns with the texts replaced by their empty values: what an aggregate reads. */
+export const RUN_COLUMNS_WITHOUT_TEXT =
+  "run_id, mode, agent, tenant, status, stop_reason, parent_run_id, root_run_id, '' AS input, NULL AS output, NULL AS error, cost_nano, steps, tool_calls, last_seq, created_at, updated_at, lease_owner, lease_expires_at";
+
 export interface InterventionQuery {
   equals: [column: string, value: string][];
+  /** `requested_at >= since`, ms. */
+  since?: number;
   /** `expires_at <= expiresBy` (ms); those without a deadline never match. */
   expiresBy?: number;
   limit: number;
@@ -147,8 +155,8 @@ export interface Dialect {
   claimWebhookMessages(now: number, leaseUntil: number, limit: number): Awaitable<WebhookOutboxRow[]>;
   /** Sets the attempt's outcome; `deliveredAt` and `nextAttemptAt` are null when not delivered / not retried. */
   recordWebhookAttempt(id: string, deliveredAt: number | null, nextAttemptAt: number | null, status: number | null, error: string | null): Awaitable<void>;
-  /** Newest first; `pending` true: due or leased, false: settled. */
-  webhookMessages(endpointId: string | null, pending: boolean | null, limit: number): Awaitable<WebhookOutboxRow[]>;
+  /** Newest first; `pending` true: due or leased, false: settled; `failed` true: undelivered with a last error. */
+  webhookMessages(endpointId: string | null, pending: boolean | null, failed: boolean | null, limit: number): Awaitable<WebhookOutboxRow[]>;
 
   close(): Awaitable<void>;
 }

@@ -133,6 +133,7 @@ export class SqlStore implements Store {
         query.equals.push(['status', filter.status]);
       }
       if (filter.since !== undefined) query.since = requireInteger(filter.since, 'since', 0);
+      if (filter.withoutText === true) query.withoutText = true;
       query.limit = requireInteger(filter.limit ?? DEFAULT_LIST_LIMIT, 'limit', 1);
       return (await this.dialect.runs(query)).map(toRunRecord);
     });
@@ -153,12 +154,14 @@ export class SqlStore implements Store {
         ['status', filter.status],
         ['run_id', filter.runId],
         ['tenant', filter.tenant],
+        ['agent', filter.agent],
       ] as const) {
         if (value !== undefined) equals.push([column, value]);
       }
       const limit = requireInteger(filter.limit ?? DEFAULT_LIST_LIMIT, 'limit', 1);
+      const since = filter.since === undefined ? {} : { since: requireInteger(filter.since, 'since', 0) };
       const expiresBy = filter.expiresBy === undefined ? {} : { expiresBy: requireInteger(filter.expiresBy, 'expiresBy', 0) };
-      return (await this.dialect.interventions({ equals, limit, ...expiresBy })).map(toInterventionRecord);
+      return (await this.dialect.interventions({ equals, limit, ...since, ...expiresBy })).map(toInterventionRecord);
     });
   }
 
@@ -291,7 +294,7 @@ export class SqlStore implements Store {
   async listWebhookMessages(filter: WebhookMessageFilter = {}): Promise<WebhookMessage[]> {
     return this.use('Listing webhook messages', async () => {
       const limit = requireInteger(filter.limit ?? DEFAULT_LIST_LIMIT, 'limit', 1);
-      return (await this.dialect.webhookMessages(filter.endpointId ?? null, filter.pending ?? null, limit)).map(toWebhookMessage);
+      return (await this.dialect.webhookMessages(filter.endpointId ?? null, filter.pending ?? null, filter.failed ?? null, limit)).map(toWebhookMessage);
     });
   }
 

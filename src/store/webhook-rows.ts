@@ -35,6 +35,9 @@ export interface WebhookOutboxRow {
   created_at: number;
 }
 
+/** SQL for a message that failed: not delivered, and its last attempt left an error (it is retrying or was given up). */
+export const FAILED_MESSAGE = 'delivered_at IS NULL AND last_error IS NOT NULL';
+
 /** A message queued for every endpoint listening to `type`; the dialect writes one row per endpoint. */
 export interface OutboxInsert {
   /** The message id is `${key}.${endpointId}`. */

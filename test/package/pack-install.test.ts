@@ -120,6 +120,32 @@ describe('the packed package, installed into a project of its own', { timeout: 6
     assert.deepEqual(out, { status: 'completed', output: 'Order A-1 totals $42.', typed: 'function' });
   });
 
+  it("serves the dashboard's chart library from the installed chart.js dependency, and the chart code beside the dashboard", () => {
+    writeFileSync(
+      join(project, 'dashboard.js'),
+      `import { Hono } from 'hono';
+import { chartJsFile, serveDashboard } from './node_modules/warden/dist/server/dashboard.js';
+const app = new Hono();
+serveDashboard(app);
+const out = {};
+for (const path of ['/vendor/chart.umd.min.js', '/charts.js']) {
+  const res = await app.request(path);
+  const text = await res.text();
+  out[path] = { status: res.status, type: res.headers.get('content-type'), head: text.slice(0, 40), size: text.length };
+}
+console.log(JSON.stringify({ out, file: chartJsFile() }));
+`,
+    );
+    const { out, file } = JSON.parse(ok(run(process.execPath, ['dashboard.js'], project), 'node dashboard.js').trim());
+    assert.ok(file.startsWith(join(project, 'node_modules/chart.js/')), `resolved from the project's node_modules: ${file}`);
+    assert.equal(out['/vendor/chart.umd.min.js'].status, 200);
+    assert.match(out['/vendor/chart.umd.min.js'].type, /^text\/javascript/);
+    assert.match(out['/vendor/chart.umd.min.js'].head, /Chart\.js v4\./);
+    assert.ok(out['/vendor/chart.umd.min.js'].size > 100_000);
+    assert.equal(out['/charts.js'].status, 200);
+    assert.match(out['/charts.js'].head, /Overview/);
+  });
+
   it('runs `npx warden run` on an agent written in the project', () => {
     const out = JSON.parse(ok(run('npx', ['warden', 'run', 'agent.ts', '--input', 'Where is A-1?', '--json', '--db', 'warden.db'], project), 'warden run'));
     assert.equal(out.status, 'completed');

@@ -32,6 +32,7 @@ const MATRIX: { name: string; allowed: Role[]; call: (key: string) => Promise<{ 
   { name: 'GET /v1/agents', allowed: ALL, call: (k) => t.call(k, 'GET', '/v1/agents') },
   { name: 'GET /v1/me', allowed: ALL, call: (k) => t.call(k, 'GET', '/v1/me') },
   { name: 'GET /v1/kill-switch', allowed: ALL, call: (k) => t.call(k, 'GET', '/v1/kill-switch') },
+  { name: 'GET /v1/webhooks/deliveries', allowed: ['admin'], call: (k) => t.call(k, 'GET', '/v1/webhooks/deliveries') },
   { name: 'GET /v1/interventions', allowed: ['approver', 'operator', 'viewer', 'admin'], call: (k) => t.call(k, 'GET', '/v1/interventions') },
   { name: 'GET /metrics', allowed: ['operator', 'viewer', 'admin'], call: (k) => t.call(k, 'GET', '/metrics') },
   { name: 'POST /v1/runs', allowed: ['submitter', 'admin'], call: (k) => t.call(k, 'POST', '/v1/runs', { agent: 'nope', input: 'x', tenant: 'acme' }) },

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { testServer, waitFor, WRITER_FINAL, writerGate, type TestServer } from './fixtures.ts';
 import { launchChromium } from '../chromium.ts';
+import { assertFits } from './browser-checks.ts';
 
 let t: TestServer;
 let browser: Browser;
@@ -160,7 +161,7 @@ describe('the dashboard in a real browser', () => {
     await page.click('[data-lift="agent:slow"]');
     await page.waitForSelector('text=None. Everything may run.');
     await page.click('a[href="#/overview"]');
-    await page.waitForSelector('[data-agent=desk] svg rect');
+    await page.waitForSelector('[data-chart=status] canvas');
     await page.screenshot({ path: 'artifacts/dashboard-overview.png', fullPage: true });
     await page.click('a[href="#/runs"]');
     await page.waitForSelector('#runs tr[data-run]');
@@ -176,25 +177,7 @@ describe('the dashboard in a real browser', () => {
       { width: 1280, height: 800 },
       { width: 390, height: 844 },
     ]) {
-      const at = async (page: Page, name: string) => {
-        await page.screenshot({ path: join(shots, `${name}-${viewport.width}.png`), fullPage: true });
-        const { scrollWidth, innerWidth, over } = await page.evaluate(() => {
-          const path = (el: Element) => {
-            const parts: string[] = [];
-            for (let e: Element | null = el; e && e !== document.body; e = e.parentElement) {
-              parts.unshift(e.tagName.toLowerCase() + (e.id ? `#${e.id}` : '') + Array.from(e.classList, (c) => `.${c}`).join(''));
-            }
-            return parts.join(' > ');
-          };
-          const over = Array.from(document.querySelectorAll('body *'))
-            .map((el) => ({ el, right: el.getBoundingClientRect().right }))
-            .filter(({ right }) => right > window.innerWidth + 1)
-            .map(({ el, right }) => `${path(el)} (right ${Math.round(right)})`);
-          return { scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth, over };
-        });
-        assert.deepEqual(over, [], `${name} at ${viewport.width} px: these elements overflow the viewport`);
-        assert.ok(scrollWidth <= innerWidth, `${name} at ${viewport.width} px scrolls sideways (${scrollWidth} > ${innerWidth})`);
-      };
+      const at = (page: Page, name: string) => assertFits(page, name, join(shots, `${name}-${viewport.width}.png`));
       const login = await browser.newPage({ viewport });
       await login.goto(t.server.url);
       await login.waitForSelector('#key');
@@ -214,7 +197,7 @@ describe('the dashboard in a real browser', () => {
       await page.locator('[data-intervention]').filter({ hasText: runId }).waitFor();
       await at(page, 'inbox');
       await page.goto(`${t.server.url}/#/overview`);
-      await page.waitForSelector('[data-agent=desk] svg rect');
+      await page.waitForSelector('[data-chart=status] canvas');
       // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText is what a person sees, which is what this checks
       assert.doesNotMatch(await page.locator('main').innerText(), /\b1 runs\b|\b1 steps\b/, 'plurals read right');
       await at(page, 'overview');

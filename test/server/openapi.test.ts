@@ -19,7 +19,7 @@ const operations = () =>
 describe('the generated OpenAPI document', () => {
   it('gives every operation a unique operationId, typed JSON responses and the typed error body', () => {
     const ids = operations().map(({ op }) => op.operationId);
-    assert.equal(ids.length, 18);
+    assert.equal(ids.length, 19);
     assert.ok(ids.every((id) => typeof id === 'string' && id.length > 0));
     assert.equal(new Set(ids).size, ids.length);
     for (const { name, op } of operations()) {
@@ -40,6 +40,8 @@ describe('the generated OpenAPI document', () => {
     assert.ok(params('/v1/runs', 'post').includes('header:idempotency-key'));
     assert.ok(params('/v1/runs/{id}/stream', 'get').includes('header:last-event-id'));
     assert.deepEqual(params('/v1/kill-switch', 'delete'), ['query:scope']);
+    assert.deepEqual(params('/v1/overview', 'get'), ['query:agent', 'query:window']);
+    assert.deepEqual(params('/v1/webhooks/deliveries', 'get'), ['query:endpoint', 'query:failed', 'query:limit']);
     assert.deepEqual(doc.security, [{ bearer: [] }]);
     assert.equal(doc.components.securitySchemes.bearer.scheme, 'bearer');
     assert.deepEqual(doc.paths['/v1/openapi.json'].get.security, []);

@@ -120,7 +120,11 @@ export function registerRehearseCommand(program: Command): void {
     .option('--reviewers <n>', 'people deciding approvals and escalations', String(DEFAULT_REVIEWERS.reviewers))
     .option('--decision-time <dist>', 'time a person takes per decision: exp:MEAN, lognormal:MEDIAN,SIGMA or fixed:TIME', DEFAULT_REVIEWERS.decisionTime)
     .option('--hours <from-to>', "the reviewers' working hours of the day", DEFAULT_REVIEWERS.hours)
-    .option('--approval-timeout <time>', "how long an approval waits before it times out when the agent sets no deadline (approval.timeoutMs or policy.approvalTimeoutMs win)", DEFAULT_REVIEWERS.approvalTimeout)
+    .option(
+      '--approval-timeout <time>',
+      'how long an approval waits before it times out when the agent sets no deadline (approval.timeoutMs or policy.approvalTimeoutMs win)',
+      DEFAULT_REVIEWERS.approvalTimeout,
+    )
     .option('--decision-target <time>', 'p99 time to decision to size the team for', DEFAULT_REVIEWERS.decisionTarget)
     .option('--compare <after-file>', 'also rehearse this agent on the same seed and model, and print the difference')
     .option('--compare-policy <file>', "compare with the agent under this module's default-exported policy")

@@ -96,6 +96,9 @@ export interface InterventionFilter {
   status?: InterventionStatus;
   runId?: string;
   tenant?: string;
+  agent?: string;
+  /** Only interventions requested at or after this time (ms since the epoch). */
+  since?: number;
   /** Only those with an `expiresAt` at or before this time (ms since the epoch). */
   expiresBy?: number;
   /** Oldest first; default 100. */

@@ -129,4 +129,9 @@ export interface RunFilter {
   limit?: number;
   /** Only runs created at or after this time (ms since the epoch). */
   since?: number;
+  /**
+   * Leave the texts out: `input` comes back `''`, `output` and `error` null. For aggregates over
+   * many runs (the overview), which need the counts, costs and times but not what was said.
+   */
+  withoutText?: boolean;
 }

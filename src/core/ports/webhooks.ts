@@ -81,5 +81,7 @@ export interface WebhookMessageFilter {
   endpointId?: string;
   /** Only messages still due (true) or settled, delivered or given up (false). */
   pending?: boolean;
+  /** Only messages not delivered whose last attempt failed (retrying or given up): true; or the others: false. */
+  failed?: boolean;
   limit?: number;
 }

@@ -36,6 +36,8 @@ async function signIn(key) {
   sessionStorage.setItem('warden.key', key);
   $('#bar').hidden = false;
   $('#who').textContent = `${state.me.name} · ${state.me.role} · ${state.me.tenants.join(', ')}`;
+  // Deliveries carry every tenant's events: only an admin of every tenant may read them.
+  $('[data-nav=deliveries]').hidden = !(state.me.role === 'admin' && state.me.tenants.includes('*'));
 }
 
 function showLogin(message = '') {
@@ -196,6 +198,17 @@ const waited = (ms) => {
         : `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
 };
 
+/** "4 min 12 s": a countdown's remaining time, in the two largest units that matter. */
+const remaining = (ms) => {
+  const s = Math.ceil(ms / 1000);
+  const [d, h, m] = [Math.floor(s / 86400), Math.floor((s % 86400) / 3600), Math.floor((s % 3600) / 60)];
+  return d ? `${d} d ${h} h` : h ? `${h} h ${m} min` : m ? `${m} min ${s % 60} s` : `${s} s`;
+};
+const THEN = { deny: ' — then denied', escalate: ' — then escalated to a person' };
+/** "expires in 4 min 12 s — then denied", or "expired" once the time has passed. */
+const expiresText = (expiresAt, onTimeout, now = Date.now()) =>
+  expiresAt <= now ? 'expired' : `expires in ${remaining(expiresAt - now)}${THEN[onTimeout] ?? ''}`;
+
 /** What a person decides from, beside the arguments: the card the server computed from the run's log. */
 function cardFacts(c) {
   const sure = [
@@ -223,6 +236,13 @@ function cardFacts(c) {
     c.planStep ? row('Plan step', 'plan-step', `${esc(c.planStep.id)}${c.planStep.why ? ` <span class="muted">${esc(c.planStep.why)}</span>` : ''}`) : '',
     row('Spend', 'spend', esc(c.spend)),
     row('Waiting', 'waited', `<span data-waited-since="${Number(c.requestedAt)}">${waited(c.waitedMs)}</span>`),
+    typeof c.expiresAt === 'number'
+      ? row(
+          'Expires',
+          'expires',
+          `<span data-expires-at="${c.expiresAt}" data-on-timeout="${esc(c.onTimeout ?? '')}"${c.expiresAt <= Date.now() ? ' class="expired"' : ''}>${esc(expiresText(c.expiresAt, c.onTimeout))}</span>`,
+        )
+      : '',
   ].join('')}</dl>`;
 }
 
@@ -286,6 +306,11 @@ async function inboxView() {
   clearInterval(state.tick);
   state.tick = setInterval(() => {
     for (const el of main.querySelectorAll('[data-waited-since]')) el.textContent = waited(Date.now() - Number(el.dataset.waitedSince));
+    for (const el of main.querySelectorAll('[data-expires-at]')) {
+      const at = Number(el.dataset.expiresAt);
+      el.textContent = expiresText(at, el.dataset.onTimeout);
+      el.classList.toggle('expired', at <= Date.now());
+    }
   }, 1000);
   // Never re-render under a person who is typing a reason or editing arguments.
   const typing = () => main.contains(document.activeElement) && /^(TEXTAREA|INPUT)$/.test(document.activeElement.tagName);
@@ -301,34 +326,98 @@ async function updateInboxCount(n) {
 }
 
 // ---- overview ----------------------------------------------------------------------------
-function bars(entries, { width = 300, height = 90 } = {}) {
-  if (!entries.length) return '<p class="muted">No data yet.</p>';
-  const max = Math.max(...entries.map(([, v]) => v), 1);
-  const w = width / entries.length;
-  return `<svg width="${width}" height="${height + 28}" role="img">${entries
-    .map(([label, v], i) => {
-      const h = (v / max) * height;
-      return `<rect x="${i * w + 2}" y="${height - h}" width="${Math.max(1, w - 4)}" height="${h}" fill="#6ea8fe"><title>${esc(label)}: ${v}</title></rect><text x="${i * w + w / 2}" y="${height + 12}" text-anchor="middle">${esc(String(label).slice(0, 10))}</text>`;
-    })
-    .join('')}</svg>`;
-}
+const WINDOWS = [
+  ['1h', 'last hour'],
+  ['24h', 'last 24 hours'],
+  ['7d', 'last 7 days'],
+  ['30d', 'last 30 days'],
+];
 
 async function overviewView() {
-  const { agents } = await api('/v1/overview');
-  main.innerHTML = `<h2>Overview</h2><div class="grid">${
-    agents
-      .map(
-        (a) => `<section class="panel" data-agent="${esc(a.agent)}"><h3>${esc(a.agent)} <span class="muted">· ${plural(a.runs, 'run')}</span></h3>
-      <h4>Runs by status</h4>${bars(Object.entries(a.byStatus))}
-      <h4>Stop reasons</h4>${bars(Object.entries(a.byStopReason))}
-      <h4>Runs per hour</h4>${bars(Object.entries(a.runsPerHour).map(([h, n]) => [h.slice(11, 16), n]))}
-      <h4>Cost per request</h4>${bars(a.costUsd.histogram.map((b) => [usd(b.to), b.count]))}
-      <p>p50 ${usd(a.costUsd.p50)} · p95 ${usd(a.costUsd.p95)} · p99 ${usd(a.costUsd.p99)} · max ${usd(a.costUsd.max)}</p>
-      <p>${a.approvalsPer100.toFixed(1)} approvals and ${a.escalationsPer100.toFixed(1)} escalations per 100 runs</p></section>`,
-      )
-      .join('') || '<p class="muted">No runs yet.</p>'
-  }</div>`;
-  clearInterval(state.timer);
+  state.overview ??= { agent: '', window: '24h' };
+  const pick = state.overview;
+  main.innerHTML = `<h2>Overview</h2>
+    <form class="filters" id="ov-filters" aria-label="Choose what the charts show">
+      <select name="agent" aria-label="agent"><option value="">all agents</option></select>
+      <select name="window" aria-label="window">${WINDOWS.map(([v, label]) => `<option value="${v}"${v === pick.window ? ' selected' : ''}>${label}</option>`).join('')}</select>
+    </form>
+    <p class="muted" id="ov-summary"></p><div id="ov-charts"><p class="muted">Loading the charts…</p></div>`;
+  // Chart.js and the chart code load with the first view of the Overview, never before.
+  const charts = import('/charts.js');
+  let destroy = () => {};
+  const load = async () => {
+    const params = new URLSearchParams({ window: pick.window, ...(pick.agent ? { agent: pick.agent } : {}) });
+    const [o, { renderOverview }] = await Promise.all([api(`/v1/overview?${params}`), charts]);
+    if (!main.contains($('#ov-charts'))) return; // the view changed while it loaded
+    const select = $('#ov-filters [name=agent]');
+    select.innerHTML = `<option value="">all agents</option>${o.agents.map((a) => `<option${a === pick.agent ? ' selected' : ''}>${esc(a)}</option>`).join('')}`;
+    const span = WINDOWS.find(([v]) => v === o.window)?.[1] ?? o.window;
+    const cut = o.sample.truncated.runs || o.sample.truncated.interventions;
+    $('#ov-summary').innerHTML =
+      `${esc(o.agent ?? 'All agents')}, ${esc(span)}: ${plural(o.totals.runs, 'run')}, ${plural(o.totals.requests, 'settled request')}.${
+        cut
+          ? ` <span class="warn-note" data-testid="sample-cut">Busy window: only the newest ${o.sample.cap.toLocaleString()} runs per tenant were read (back to ${esc(when(o.sample.coveredFrom))}).</span>`
+          : ''
+      }`;
+    destroy();
+    destroy = await renderOverview($('#ov-charts'), o, { esc, plural });
+    state.cleanup = () => destroy();
+  };
+  $('#ov-filters').addEventListener('change', (e) => {
+    pick[e.target.name] = e.target.value;
+    load().catch((err) => {
+      $('#ov-charts').innerHTML = `<p class="error" role="alert">${esc(err.message)}</p>`;
+    });
+  });
+  await load();
+  every(60_000, load);
+}
+
+// ---- webhook deliveries ------------------------------------------------------------------
+const DELIVERY_STATUS = { queued: 'queued', sending: 'sending', delivered: 'delivered', retrying: 'retrying', gave_up: 'gave up' };
+
+async function deliveriesView() {
+  state.deliveries ??= { endpoint: '', failed: false };
+  const pick = state.deliveries;
+  main.innerHTML = `<h2>Webhook deliveries</h2>
+    <form class="filters" id="dl-filters" aria-label="Filter deliveries">
+      <select name="endpoint" aria-label="endpoint"><option value="">every endpoint</option></select>
+      <label class="check"><input type="checkbox" name="failed"${pick.failed ? ' checked' : ''}> only failed ones</label>
+    </form>
+    <div id="endpoints"></div>
+    <table class="stack long-labels"><thead><tr><th>event</th><th>endpoint</th><th>status</th><th>attempts</th><th>last response</th><th>next attempt</th><th>delivered</th></tr></thead><tbody id="deliveries"></tbody></table>`;
+  const load = async () => {
+    const params = new URLSearchParams({ limit: '200', ...(pick.endpoint ? { endpoint: pick.endpoint } : {}), ...(pick.failed ? { failed: 'true' } : {}) });
+    const { endpoints, deliveries } = await api(`/v1/webhooks/deliveries?${params}`);
+    $('#dl-filters [name=endpoint]').innerHTML = `<option value="">every endpoint</option>${endpoints
+      .map((e) => `<option value="${esc(e.id)}"${e.id === pick.endpoint ? ' selected' : ''}>${esc(e.id)}</option>`)
+      .join('')}`;
+    $('#endpoints').innerHTML = endpoints.length
+      ? `<ul class="endpoints">${endpoints
+          .map(
+            (e) =>
+              `<li data-endpoint="${esc(e.id)}"><strong>${esc(e.id)}</strong> → <code>${esc(e.origin)}</code> <span class="muted">${esc(e.format)} · ${esc(e.events.join(', '))}${e.enabled ? '' : ' · disabled'}</span></li>`,
+          )
+          .join('')}</ul>`
+      : '<p class="muted">No webhook endpoints. Add one with <code>warden webhooks add</code>.</p>';
+    $('#deliveries').innerHTML =
+      deliveries
+        .map((d) => {
+          const response = [d.lastStatus !== null ? `HTTP ${d.lastStatus}` : '', d.lastError && d.lastError !== `HTTP ${d.lastStatus}` ? esc(d.lastError) : '']
+            .filter(Boolean)
+            .join(' · ');
+          return `<tr data-delivery="${esc(d.id)}" data-status="${esc(d.status)}"><td data-label="event">${esc(d.type)} <code>${esc(d.eventId)}</code>${
+            d.runId ? ` <a href="#/runs/${esc(d.runId)}">run</a>` : ''
+          }</td><td data-label="endpoint">${esc(d.endpointId)}</td><td data-label="status"><span class="badge d-${esc(d.status)}">${esc(DELIVERY_STATUS[d.status] ?? d.status)}</span></td><td data-label="attempts">${plural(d.attempts, 'attempt')}</td><td data-label="response">${response || '<span class="muted">—</span>'}</td><td data-label="next">${d.nextAttemptAt ? when(d.nextAttemptAt) : '<span class="muted">—</span>'}</td><td data-label="delivered">${d.deliveredAt ? when(d.deliveredAt) : '<span class="muted">—</span>'}</td></tr>`;
+        })
+        .join('') || `<tr><td colspan="7" class="muted" data-testid="no-deliveries">${pick.failed ? 'No failed deliveries.' : 'No deliveries yet.'}</td></tr>`;
+  };
+  $('#dl-filters').addEventListener('change', (e) => {
+    pick[e.target.name] = e.target.type === 'checkbox' ? e.target.checked : e.target.value;
+    load().catch(() => {});
+  });
+  await load();
+  every(5000, load);
 }
 
 // ---- kill switch -------------------------------------------------------------------------
@@ -368,6 +457,8 @@ async function controlsView() {
 async function route() {
   state.live?.abort();
   state.live = null;
+  state.cleanup?.();
+  state.cleanup = null;
   clearInterval(state.tick);
   if (!state.me) return showLogin();
   main.onclick = null;
@@ -377,6 +468,7 @@ async function route() {
     if (section === 'runs' && id) await runView(id);
     else if (section === 'inbox') await inboxView();
     else if (section === 'overview') await overviewView();
+    else if (section === 'deliveries') await deliveriesView();
     else if (section === 'controls') await controlsView();
     else await runsView();
     updateInboxCount().catch(() => {});

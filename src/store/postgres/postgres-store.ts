@@ -3,10 +3,10 @@ import { mustExist, WardenError } from '../../core/errors.ts';
 import type { AnyNewEvent } from '../../core/events.ts';
 import type { Coordinator } from '../../core/coordination.ts';
 import type { CommitBatch, ExternalAppendOptions, NewIntervention, NewRun, RunPatch, Store } from '../../core/ports/store.ts';
-import { runAsync, type CreateOutcome, type Dialect, type InterventionQuery, type Op, type RunQuery, type Tx } from '../dialect.ts';
+import { RUN_COLUMNS_WITHOUT_TEXT, runAsync, type CreateOutcome, type Dialect, type InterventionQuery, type Op, type RunQuery, type Tx } from '../dialect.ts';
 import { eventColumns, type BudgetRow, type EventRow, type InterventionRow, type RunHeadRow, type RunRow } from '../rows.ts';
 import { SqlStore } from '../sql-store.ts';
-import type { OutboxInsert, WebhookEndpointRow, WebhookOutboxRow } from '../webhook-rows.ts';
+import { FAILED_MESSAGE, type OutboxInsert, type WebhookEndpointRow, type WebhookOutboxRow } from '../webhook-rows.ts';
 import { explainStale, fitsCeiling, isPlainCommit, netBudget } from '../write-steps.ts';
 import { DEFAULT_SCHEMA, quoteSchema, redact, splitUrl } from './connection.ts';
 import { checkPostgresCurrent, migratePostgres } from './migrations.ts';
@@ -256,7 +256,8 @@ class PostgresDialect implements Dialect {
     if (q.since !== undefined) where.add('created_at >= ?', q.since);
     const limit = where.param(q.limit);
     // ord breaks ties between runs created in the same millisecond: the later insert first.
-    const text = `SELECT * FROM ${this.sql.schema}.runs ${where.clause()} ORDER BY created_at DESC, ord DESC LIMIT ${limit}`;
+    const columns = q.withoutText ? RUN_COLUMNS_WITHOUT_TEXT : '*';
+    const text = `SELECT ${columns} FROM ${this.sql.schema}.runs ${where.clause()} ORDER BY created_at DESC, ord DESC LIMIT ${limit}`;
     return (await this.pool.query(statement(text).with(where.values))).rows as RunRow[];
   }
 
@@ -271,6 +272,7 @@ class PostgresDialect implements Dialect {
   async interventions(q: InterventionQuery): Promise<InterventionRow[]> {
     const where = new Conditions();
     for (const [column, value] of q.equals) where.eq(column, value);
+    if (q.since !== undefined) where.add('requested_at >= ?', q.since);
     if (q.expiresBy !== undefined) where.add('expires_at <= ?', q.expiresBy);
     const limit = where.param(q.limit);
     const text = `SELECT * FROM ${this.sql.schema}.interventions ${where.clause()} ORDER BY requested_at, ord LIMIT ${limit}`;
@@ -368,10 +370,11 @@ class PostgresDialect implements Dialect {
     await this.pool.query(statement(text).with([id, deliveredAt, nextAttemptAt, status, error]));
   }
 
-  async webhookMessages(endpointId: string | null, pending: boolean | null, limit: number): Promise<WebhookOutboxRow[]> {
+  async webhookMessages(endpointId: string | null, pending: boolean | null, failed: boolean | null, limit: number): Promise<WebhookOutboxRow[]> {
     const where = new Conditions();
     where.eq('endpoint_id', endpointId ?? undefined);
     if (pending !== null) where.add(`(next_attempt_at IS NOT NULL) = ?::boolean`, pending);
+    if (failed !== null) where.add(`(${FAILED_MESSAGE}) = ?::boolean`, failed);
     const limitParam = where.param(limit);
     const text = `SELECT * FROM ${this.sql.schema}.webhook_outbox ${where.clause()} ORDER BY created_at DESC, id DESC LIMIT ${limitParam}`;
     return (await this.pool.query(statement(text).with(where.values))).rows;

@@ -10,10 +10,10 @@ import type {
   NewRun,
   Store,
 } from '../../core/ports/store.ts';
-import { runSync, type Dialect, type InterventionQuery, type Op, type RunQuery, type Tx } from '../dialect.ts';
+import { RUN_COLUMNS_WITHOUT_TEXT, runSync, type Dialect, type InterventionQuery, type Op, type RunQuery, type Tx } from '../dialect.ts';
 import { encodeJson, type BudgetRow, type EventRow, type InterventionRow, type RunHeadRow, type RunRow } from '../rows.ts';
 import { SqlStore } from '../sql-store.ts';
-import type { OutboxInsert, WebhookEndpointRow, WebhookOutboxRow } from '../webhook-rows.ts';
+import { FAILED_MESSAGE, type OutboxInsert, type WebhookEndpointRow, type WebhookOutboxRow } from '../webhook-rows.ts';
 import { appendAgentEvent, listAgentEvents } from './agent-events.ts';
 import { DEFAULT_BUSY_TIMEOUT_MS, openDatabase } from './open-database.ts';
 import { toStoreError } from './sqlite-errors.ts';
@@ -264,7 +264,8 @@ class SqliteDialect implements Dialect, Tx {
     }
     params.push(q.limit);
     // rowid breaks ties between runs created in the same millisecond: the later insert first.
-    const sql = `SELECT * FROM runs ${whereClause(where)} ORDER BY created_at DESC, rowid DESC LIMIT ?`;
+    const columns = q.withoutText ? RUN_COLUMNS_WITHOUT_TEXT : '*';
+    const sql = `SELECT ${columns} FROM runs ${whereClause(where)} ORDER BY created_at DESC, rowid DESC LIMIT ?`;
     return rowsOf<RunRow>(this.#queries.all(sql, params));
   }
 
@@ -279,6 +280,10 @@ class SqliteDialect implements Dialect, Tx {
   interventions(q: InterventionQuery): InterventionRow[] {
     const where = q.equals.map(([column]) => `${column} = ?`);
     const params: SQLInputValue[] = q.equals.map(([, value]) => value);
+    if (q.since !== undefined) {
+      where.push('requested_at >= ?');
+      params.push(q.since);
+    }
     if (q.expiresBy !== undefined) {
       where.push('expires_at <= ?');
       params.push(q.expiresBy);
@@ -377,7 +382,7 @@ class SqliteDialect implements Dialect, Tx {
     this.#queries.run(sql, [deliveredAt, nextAttemptAt, status, error, id]);
   }
 
-  webhookMessages(endpointId: string | null, pending: boolean | null, limit: number): WebhookOutboxRow[] {
+  webhookMessages(endpointId: string | null, pending: boolean | null, failed: boolean | null, limit: number): WebhookOutboxRow[] {
     const where: string[] = [];
     const params: SQLInputValue[] = [];
     if (endpointId !== null) {
@@ -385,6 +390,7 @@ class SqliteDialect implements Dialect, Tx {
       params.push(endpointId);
     }
     if (pending !== null) where.push(pending ? 'next_attempt_at IS NOT NULL' : 'next_attempt_at IS NULL');
+    if (failed !== null) where.push(failed ? FAILED_MESSAGE : `NOT (${FAILED_MESSAGE})`);
     params.push(limit);
     return rowsOf<WebhookOutboxRow>(
       this.#queries.all(`SELECT * FROM webhook_outbox ${whereClause(where)} ORDER BY created_at DESC, rowid DESC LIMIT ?`, params),

@@ -50,9 +50,9 @@ export function interventionsAndExternalWrites({ test }: ConformanceContext): vo
       assert.deepEqual(loaded?.evidence, {});
     });
 
-    test('lists interventions oldest first, filtered by kind, status, run and tenant', async (store) => {
+    test('lists interventions oldest first, filtered by kind, status, run, tenant, agent and time', async (store) => {
       const tenant = uid('tenant');
-      const r1 = await createRun(store, { tenant });
+      const r1 = await createRun(store, { tenant, agent: 'billing' });
       const r2 = await createRun(store, { tenant });
       const t = 1_700_000_000_000;
       const a = approvalRequest({ requestedAt: t + 20 });
@@ -70,6 +70,9 @@ export function interventionsAndExternalWrites({ test }: ConformanceContext): vo
       assert.deepEqual(await ids({ kind: 'approval' }), [a.id, c.id]);
       assert.deepEqual(await ids({ runId: r2.runId }), [c.id]);
       assert.deepEqual(await ids({ limit: 1 }), [b.id]);
+      assert.deepEqual(await ids({ agent: 'billing' }), [b.id, a.id]);
+      assert.deepEqual(await ids({ since: t + 20 }), [a.id, c.id], 'since is inclusive');
+      assert.deepEqual(await ids({ since: t + 31 }), []);
       assert.deepEqual(await store.listInterventions({ tenant: uid('nobody') }), []);
     });
 

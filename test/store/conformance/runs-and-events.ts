@@ -214,6 +214,17 @@ export function runsAndEvents({ test }: ConformanceContext): void {
       assert.deepEqual(await ids({ limit: 2 }), [child.runId, c.runId]);
     });
 
+    test('lists runs without their texts when asked, every other field as listRuns gives it', async (store) => {
+      const tenant = uid('tenant');
+      const run = await createRun(store, { tenant, input: 'a long request '.repeat(50) });
+      await store.commit({ runId: run.runId, expectedSeq: 1, events: [], run: { status: 'failed', output: 'partial', error: 'boom', costNano: 1234 } });
+      const [full] = await store.listRuns({ tenant });
+      const [lean] = await store.listRuns({ tenant, withoutText: true });
+      assert.ok(full && lean);
+      assert.deepEqual(lean, { ...full, input: '', output: null, error: null });
+      assert.equal(lean.costNano, 1234);
+    });
+
     test('returns at most 100 runs unless the filter sets a limit', async (store) => {
       const tenant = uid('tenant');
       for (let i = 0; i < 105; i++) await createRun(store, { tenant, createdAt: 1_700_000_000_000 + i });

@@ -105,6 +105,22 @@ export function webhooks({ test, reopen }: ConformanceContext): void {
       });
     });
 
+    test('lists only the failed messages (undelivered, last attempt failed: retrying or given up), or only the others', async (store) => {
+      const e = endpoint(['kill_switch.changed']);
+      await withEndpoints(store, [e], async () => {
+        for (let i = 0; i < 4; i++) await store.enqueueWebhook('kill_switch.changed', uid('ks'), { n: i });
+        const mine = (await store.claimWebhookMessages(100, 60_000)).filter((m) => m.endpointId === e.id);
+        assert.equal(mine.length, 4);
+        const [ok, retrying, gaveUp, leased] = mine.map((m) => m.id) as [string, string, string, string];
+        await store.recordWebhookAttempt(ok, { delivered: true, status: 200 });
+        await store.recordWebhookAttempt(retrying, { delivered: false, status: 500, error: 'HTTP 500', retryAt: Date.now() + 60_000 });
+        await store.recordWebhookAttempt(gaveUp, { delivered: false, status: null, error: 'ECONNREFUSED', retryAt: null });
+        const ids = async (failed: boolean) => (await store.listWebhookMessages({ endpointId: e.id, failed })).map((m) => m.id).sort();
+        assert.deepEqual(await ids(true), [retrying, gaveUp].sort());
+        assert.deepEqual(await ids(false), [ok, leased].sort());
+      });
+    });
+
     if (reopen) {
       test('hands each message to one of several concurrent claimers', async (store) => {
         const e = endpoint(['kill_switch.changed']);
