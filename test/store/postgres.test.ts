@@ -4,6 +4,7 @@ import pg from 'pg';
 import { isWardenError } from '../../src/core/errors.ts';
 import { appliedPostgresMigrations, PG_MIGRATIONS } from '../../src/store/postgres/migrations.ts';
 import { createPostgresStore } from '../../src/store/postgres/postgres-store.ts';
+import { pgStatements } from '../../src/store/postgres/statements.ts';
 import { describeStoreConformance } from './conformance.ts';
 import { createRun, sleep } from './conformance/fixtures.ts';
 import { dropSchema, PG_URL, uniqueSchema, urlWithSchema } from './pg-schema.ts';
@@ -29,6 +30,43 @@ async function withPool<T>(fn: (pool: pg.Pool) => Promise<T>): Promise<T> {
 }
 
 describe('PostgreSQL store specifics', () => {
+  it('claims with work bounded by the batch: a backlog, and finished runs in front of it, are not read', async () => {
+    const fresh = uniqueSchema('conf_backlog');
+    try {
+      await (await createPostgresStore({ url: PG_URL, schema: fresh, poolSize: 1 })).close();
+      const buffers = await withPool(async (pool) => {
+        const t = `"${fresh}".runs`;
+        const insert = `INSERT INTO ${t} (run_id, agent, tenant, status, root_run_id, input, last_seq, created_at, updated_at)
+          SELECT $1 || i, 'a', 't' || (i % $3), $4, $1 || i, 'x', 1, $5::bigint + i, $5::bigint + i FROM generate_series(1, $2::int) AS i`;
+        // Finished runs older than the queue (a tenant's history), then the queue itself.
+        await pool.query(insert, ['done', 10_000, 3, 'completed', 1_000]);
+        await pool.query(insert, ['q', 30_000, 3, 'queued', 1_000_000]);
+        await pool.query(`ANALYZE ${t}`);
+        const text = pgStatements(fresh).claim.text;
+        const used: number[] = [];
+        for (const mode of ['force_generic_plan', 'force_custom_plan']) {
+          const client = await pool.connect();
+          try {
+            await client.query('BEGIN');
+            await client.query(`SET LOCAL plan_cache_mode = ${mode}`);
+            await client.query(`PREPARE claim_probe_${mode}(text, bigint, bigint, int, text[], text) AS ${text}`);
+            const { rows } = await client.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE claim_probe_${mode}('w', 2, 1, 4, ARRAY['a'], '')`);
+            const plan = rows[0]['QUERY PLAN'][0].Plan;
+            used.push(plan['Shared Hit Blocks'] + plan['Shared Read Blocks']);
+            await client.query('ROLLBACK');
+          } finally {
+            client.release();
+          }
+        }
+        return used;
+      });
+      // A claim of 4 reads a few hundred 8 KiB pages at most; the window it replaced read them all.
+      for (const b of buffers) assert.ok(b < 1_000, `a claim read ${b} buffers`);
+    } finally {
+      await dropSchema(fresh);
+    }
+  });
+
   it('takes the schema from the URL and records each migration once, by id and name', async () => {
     await (await createPostgresStore({ url: urlWithSchema(spare) })).close();
     await (await createPostgresStore({ url: urlWithSchema(spare) })).close();
