@@ -61,10 +61,11 @@ interface Cell {
   perMinute: number;
 }
 
-/** One claimer alone: `n` claims, each followed by giving its leases back (not timed). */
-async function alone(store: Store, n = 200): Promise<number[]> {
+/** One claimer alone: `n` claims that each find work (an empty queue gets `LIMIT` runs first), each followed by giving its leases back (not timed). */
+async function alone(store: Store, size: number, n = 100): Promise<number[]> {
   const latencies: number[] = [];
   for (let i = 0; i < n; i++) {
+    if (size === 0) await Promise.all(Array.from({ length: LIMIT }, () => submit(store, 't0')));
     const t0 = performance.now();
     const claimed = await store.claimRuns('alone', { limit: LIMIT, leaseMs: 60_000, agents: [AGENT] });
     latencies.push(performance.now() - t0);
@@ -112,8 +113,9 @@ async function main(): Promise<void> {
         await measure(store, tenants); // warm-up: plans, connections
         await fill(pool, schema, size, tenants);
         const { latencies, finished, seconds } = await measure(store, tenants);
+        if (size === 0) await pool.query(`UPDATE "${schema}".runs SET status = 'completed' WHERE status = 'queued'`);
         latencies.sort((a, b) => a - b);
-        const solo = await alone(store);
+        const solo = await alone(store, size);
         const cell = {
           size,
           tenants,

@@ -132,8 +132,10 @@ function claimText(s: string): string {
       SELECT c.run_id, c.created_at, c.ord, p.n, row_number() OVER (PARTITION BY p.tenant ORDER BY c.created_at, c.ord) AS rk
       FROM ring p CROSS JOIN LATERAL (
         SELECT run_id, created_at, ord FROM ${s}.runs
-        WHERE ${READY} AND ${T} = p.tenant AND ${A} = p.agent
-        ORDER BY created_at, ord LIMIT $4 FOR UPDATE SKIP LOCKED) c
+        -- Row bounds, not equalities: with equalities the planner may drop tenant and agent from
+        -- the order and read runs_by_created instead; only runs_ready has this order.
+        WHERE ${READY} AND (${T}, ${A}) >= (p.tenant, p.agent) AND (${T}, ${A}) <= (p.tenant, p.agent)
+        ORDER BY ${T}, ${A}, created_at, ord LIMIT $4 FOR UPDATE SKIP LOCKED) c
       WHERE p.n >= 1 AND ${agentOk('p.agent')}),
     lapsed AS (
       SELECT run_id, created_at, ord, 0 AS n, 0::bigint AS rk FROM ${s}.runs
