@@ -18,6 +18,7 @@ import pg from 'pg';
 import { DEFAULT_LIMITS } from '../src/core/limits.ts';
 import { newEvent } from '../src/core/events.ts';
 import { createPostgresStore } from '../src/store/postgres/postgres-store.ts';
+import { pgStatements } from '../src/store/postgres/statements.ts';
 import type { Store } from '../src/core/ports/store.ts';
 
 const PG_URL = process.env.WARDEN_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -58,7 +59,29 @@ interface Cell {
   p99: number;
   aloneP50: number;
   aloneP99: number;
+  /** Server-side execution of one claim of `LIMIT` (EXPLAIN ANALYZE, generic plan, rolled back), median of 20. */
+  statementMs: number;
   perMinute: number;
+}
+
+/** The claim statement's own execution time at the current backlog, as the store runs it (generic plan). */
+async function statementMs(pool: pg.Pool, schema: string): Promise<number> {
+  const client = await pool.connect();
+  try {
+    await client.query('SET plan_cache_mode = force_generic_plan');
+    await client.query('DEALLOCATE ALL');
+    await client.query(`PREPARE backlog_claim(text, bigint, bigint, int, text[], text) AS ${pgStatements(schema).claim.text}`);
+    const times: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      await client.query('BEGIN');
+      const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE backlog_claim('x', 2, $1, ${LIMIT}, ARRAY['${AGENT}'], '')`, [Date.now()]);
+      await client.query('ROLLBACK');
+      times.push(Number(rows[0]['QUERY PLAN'][0]['Execution Time']));
+    }
+    return times.sort((a, b) => a - b)[10] ?? Number.NaN;
+  } finally {
+    client.release();
+  }
 }
 
 /** One claimer alone: `n` claims that each find work (an empty queue gets `LIMIT` runs first), each followed by giving its leases back (not timed). */
@@ -116,6 +139,7 @@ async function main(): Promise<void> {
         if (size === 0) await pool.query(`UPDATE "${schema}".runs SET status = 'completed' WHERE status = 'queued'`);
         latencies.sort((a, b) => a - b);
         const solo = await alone(store, size);
+        if (size === 0) await Promise.all(Array.from({ length: LIMIT }, () => submit(store, 't0')));
         const cell = {
           size,
           tenants,
@@ -123,11 +147,12 @@ async function main(): Promise<void> {
           p99: percentile(latencies, 99),
           aloneP50: percentile(solo, 50),
           aloneP99: percentile(solo, 99),
+          statementMs: await statementMs(pool, schema),
           perMinute: (finished / seconds) * 60,
         };
         cells.push(cell);
         console.error(
-          `  ${size} queued, ${tenants} tenants: p50 ${cell.p50.toFixed(2)} ms, p99 ${cell.p99.toFixed(2)} ms, alone p50 ${cell.aloneP50.toFixed(2)} ms p99 ${cell.aloneP99.toFixed(2)} ms, ${Math.round(cell.perMinute)} runs/min`,
+          `  ${size} queued, ${tenants} tenants: p50 ${cell.p50.toFixed(2)} ms, p99 ${cell.p99.toFixed(2)} ms, alone p50 ${cell.aloneP50.toFixed(2)} ms p99 ${cell.aloneP99.toFixed(2)} ms, statement ${cell.statementMs.toFixed(2)} ms, ${Math.round(cell.perMinute)} runs/min`,
         );
       }
     }
@@ -137,13 +162,13 @@ async function main(): Promise<void> {
     await pool.end();
   }
   console.log(`\nPostgreSQL claims against a backlog (${WORKERS} workers, claims of ${LIMIT}, ${SECONDS} s per cell)\n`);
-  console.log('| queued | tenants | claim p50 | claim p99 | alone p50 | alone p99 | runs/min | vs empty |');
-  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| queued | tenants | claim p50 | claim p99 | alone p50 | alone p99 | statement | runs/min | vs empty |');
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const c of cells) {
     const empty = cells.find((x) => x.tenants === c.tenants && x.size === 0);
     const ratio = empty ? c.perMinute / empty.perMinute : Number.NaN;
     console.log(
-      `| ${c.size.toLocaleString('en')} | ${c.tenants.toLocaleString('en')} | ${c.p50.toFixed(2)} ms | ${c.p99.toFixed(2)} ms | ${c.aloneP50.toFixed(2)} ms | ${c.aloneP99.toFixed(2)} ms | ${Math.round(c.perMinute).toLocaleString('en')} | ${ratio.toFixed(2)} |`,
+      `| ${c.size.toLocaleString('en')} | ${c.tenants.toLocaleString('en')} | ${c.p50.toFixed(2)} ms | ${c.p99.toFixed(2)} ms | ${c.aloneP50.toFixed(2)} ms | ${c.aloneP99.toFixed(2)} ms | ${c.statementMs.toFixed(2)} ms | ${Math.round(c.perMinute).toLocaleString('en')} | ${ratio.toFixed(2)} |`,
     );
   }
 }
