@@ -185,6 +185,25 @@ export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
       CREATE INDEX interventions_expiring ON interventions (expires_at) WHERE status = 'pending' AND expires_at IS NOT NULL;
     `,
   },
+  {
+    id: 9,
+    name: 'index-ready-and-leased-runs',
+    up: `
+      -- Claims in O(batch), whatever the backlog (docs/store.md, "Claiming at any backlog"):
+      -- runs_ready holds the root runs a worker may take now, by tenant and agent, oldest first,
+      -- so a claim walks the distinct (tenant, agent) pairs and reads a few runs of each;
+      -- runs_leased holds the ones leased out, by expiry, so lapsed leases are found without
+      -- reading the queue. A heartbeat moves lease_expires_at only.
+      -- Collation "C" (byte order) on purpose: the claim compares with it, so the planner can only
+      -- answer "this pair's oldest ready runs" from runs_ready, never by walking runs_by_tenant
+      -- through a tenant's finished runs.
+      CREATE INDEX runs_ready ON runs (tenant COLLATE "C", agent COLLATE "C", created_at, ord)
+        WHERE status IN ('queued', 'running') AND parent_run_id IS NULL AND lease_owner IS NULL;
+      CREATE INDEX runs_leased ON runs (lease_expires_at)
+        WHERE status IN ('queued', 'running') AND parent_run_id IS NULL AND lease_owner IS NOT NULL;
+      DROP INDEX runs_claimable;
+    `,
+  },
 ]);
 
 /** Serializes migrations of one schema across processes (many workers may start at once). */

@@ -52,6 +52,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       connectionString: mustExist(fromUrl, 'the url of a store given no pool').url,
       max: (options.poolSize ?? 10) + 1,
       connectionTimeoutMillis: 10_000,
+      // Generic plans: the claim's custom plan costs more to make (~2 ms) than to run (docs/store.md).
+      options: '-c plan_cache_mode=force_generic_plan',
     });
   // An idle connection the server drops must not crash the process; the next query reconnects.
   if (owned) pool.on('error', () => {});
@@ -95,6 +97,8 @@ class PostgresDialect implements Dialect {
   readonly #notifier: RunnableNotifier;
   /** Run-row updates, one per combination of patched fields (and fast path or not). */
   readonly #patches = new Map<string, Statement>();
+  /** The tenant this store's last claim ended on; the next claim starts after it. */
+  #claimCursor = '';
 
   constructor(pool: pg.Pool, owned: boolean, schema: string, where: string) {
     this.pool = pool;
@@ -294,7 +298,16 @@ class PostgresDialect implements Dialect {
   }
 
   async claim(worker: string, expiresAt: number, now: number, limit: number, agents: readonly string[] | null): Promise<RunRow[]> {
-    return (await this.pool.query(this.sql.claim.with([worker, expiresAt, now, limit, agents ? [...agents] : null]))).rows as RunRow[];
+    const { rows } = await this.pool.query(this.sql.claim.with([worker, expiresAt, now, limit, agents ? [...agents] : null, this.#claimCursor]));
+    // The next claim starts with the tenant after the last one served (this process's round-robin).
+    let turn = 0;
+    for (const row of rows as (RunRow & { claim_turn: number })[]) {
+      if (row.claim_turn > turn) {
+        turn = row.claim_turn;
+        this.#claimCursor = row.tenant;
+      }
+    }
+    return rows as RunRow[];
   }
 
   watch(listener: (runId: string) => void): Promise<() => Promise<void>> {

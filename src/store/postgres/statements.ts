@@ -86,29 +86,71 @@ export function pgStatements(schema: string) {
     ),
     lock: statement(`SELECT holder, expires_at FROM ${s}.entity_locks WHERE lock_key = $1`),
     releaseLock: statement(`DELETE FROM ${s}.entity_locks WHERE lock_key = $1 AND holder = $2`),
-    // SKIP LOCKED: concurrent claimers pass over each other's candidates instead of queueing on
-    // them; the locked rows are re-checked against the WHERE before they are taken.
-    // Fair across tenants: candidates are ranked within their tenant (oldest first) and taken rank
-    // by rank, so a burst from one tenant cannot starve the others. SKIP LOCKED: concurrent
-    // claimers pass over each other's candidates; locked rows are re-checked before they are taken.
-    claim: statement(
-      `WITH ranked AS (
-         SELECT run_id, created_at, ord, row_number() OVER (PARTITION BY tenant ORDER BY created_at, ord) AS rk
-         FROM ${s}.runs
-         WHERE status IN ('queued', 'running') AND parent_run_id IS NULL
-           AND (lease_owner IS NULL OR lease_expires_at < $3)
-           AND ($5::text[] IS NULL OR agent = ANY($5::text[]))),
-       picked AS (
-         SELECT r.run_id FROM ${s}.runs r JOIN ranked k ON k.run_id = r.run_id
-         WHERE r.status IN ('queued', 'running') AND (r.lease_owner IS NULL OR r.lease_expires_at < $3)
-         ORDER BY k.rk, k.created_at, k.ord LIMIT $4
-         FOR UPDATE OF r SKIP LOCKED)
-       UPDATE ${s}.runs r SET lease_owner = $1, lease_expires_at = $2
-       FROM picked c
-       WHERE r.run_id = c.run_id
-       RETURNING r.*`,
-    ),
+    claim: statement(claimText(s)),
   };
+}
+
+/** The root runs a worker may take now (the predicate of the `runs_ready` index). */
+const READY = `status IN ('queued', 'running') AND parent_run_id IS NULL AND lease_owner IS NULL`;
+
+/**
+ * A claim whose work is bounded by the batch, not the backlog. $1 worker, $2 lease end, $3 now,
+ * $4 limit, $5 agents (NULL for any), $6 the tenant the last claim of this store ended on.
+ *
+ * - `ring` walks the distinct (tenant, agent) pairs of `runs_ready` round-robin from the tenant
+ *   after the cursor, one index descent per pair, until it has `$4` tenants with work for these
+ *   agents (so with `$4` or fewer tenants waiting, every one of them is in every claim).
+ * - `fresh` reads each pair's oldest runs (at most `$4`), locking them `SKIP LOCKED`: concurrent
+ *   claimers pass over each other's rows instead of queueing on them.
+ * - `lapsed` takes runs whose worker died (lease expired) first, from `runs_leased`.
+ * - Runs are then taken rank by rank: every tenant's oldest before any tenant's second, so a
+ *   burst from one tenant cannot starve the others (ties by the ring's order, then age).
+ *
+ * Rows locked but not taken (a tenant's runs beyond its share) are free again when the statement
+ * ends; a concurrent claimer may have skipped them, and takes them on its next claim.
+ */
+function claimText(s: string): string {
+  // As runs_ready is keyed (byte order), so that no other index can serve these comparisons.
+  const T = 'tenant COLLATE "C"';
+  const A = 'agent COLLATE "C"';
+  const agentOk = (column: string) => `($5::text[] IS NULL OR ${column} = ANY($5::text[]))`;
+  // The next ready pair after (tenant, agent): onwards from it, else (once) from the start, up to the cursor.
+  const next = (after: string, wrapped: string) => `(
+      (SELECT tenant, agent, ${wrapped} AS wrapped FROM ${s}.runs WHERE ${READY} AND ${after}
+         AND (NOT ${wrapped} OR ${T} <= $6) ORDER BY ${T}, ${A} LIMIT 1)
+      UNION ALL
+      (SELECT tenant, agent, true FROM ${s}.runs WHERE ${READY} AND NOT ${wrapped} AND ${T} <= $6 ORDER BY ${T}, ${A} LIMIT 1)
+      LIMIT 1)`;
+  return `WITH RECURSIVE ring (tenant, agent, n, wrapped, lt) AS (
+      SELECT x.tenant, x.agent, CASE WHEN ${agentOk('x.agent')} THEN 1 ELSE 0 END, x.wrapped,
+             CASE WHEN ${agentOk('x.agent')} THEN x.tenant END
+      FROM ${next(`${T} > $6::text`, 'false')} x
+      UNION ALL
+      SELECT y.tenant, y.agent, r.n + CASE WHEN ${agentOk('y.agent')} AND y.tenant IS DISTINCT FROM r.lt THEN 1 ELSE 0 END, y.wrapped,
+             CASE WHEN ${agentOk('y.agent')} THEN y.tenant ELSE r.lt END
+      FROM ring r CROSS JOIN LATERAL ${next(`(${T}, ${A}) > (r.tenant, r.agent)`, 'r.wrapped')} y
+      WHERE r.n + CASE WHEN ${agentOk('y.agent')} AND y.tenant IS DISTINCT FROM r.lt THEN 1 ELSE 0 END <= $4),
+    fresh AS (
+      SELECT c.run_id, c.created_at, c.ord, p.n, row_number() OVER (PARTITION BY p.tenant ORDER BY c.created_at, c.ord) AS rk
+      FROM ring p CROSS JOIN LATERAL (
+        SELECT run_id, created_at, ord FROM ${s}.runs
+        -- Row bounds, not equalities: with equalities the planner may drop tenant and agent from
+        -- the order and read runs_by_created instead; only runs_ready has this order.
+        WHERE ${READY} AND (${T}, ${A}) >= (p.tenant, p.agent) AND (${T}, ${A}) <= (p.tenant, p.agent)
+        ORDER BY ${T}, ${A}, created_at, ord LIMIT $4 FOR UPDATE SKIP LOCKED) c
+      WHERE p.n >= 1 AND ${agentOk('p.agent')}),
+    lapsed AS (
+      SELECT run_id, created_at, ord, 0 AS n, 0::bigint AS rk FROM ${s}.runs
+      WHERE status IN ('queued', 'running') AND parent_run_id IS NULL AND lease_owner IS NOT NULL AND lease_expires_at < $3
+        AND ${agentOk('agent')}
+      ORDER BY lease_expires_at LIMIT $4 FOR UPDATE SKIP LOCKED),
+    picked AS (
+      SELECT run_id, n FROM (SELECT * FROM lapsed UNION ALL SELECT * FROM fresh) c ORDER BY rk, n, created_at, ord LIMIT $4)
+    UPDATE ${s}.runs r SET lease_owner = $1, lease_expires_at = $2
+    FROM picked c
+    -- ANY(ARRAY(…)): found by primary key, even by a generic plan that cannot know how few are picked.
+    WHERE r.run_id = c.run_id AND r.run_id = ANY(ARRAY(SELECT run_id FROM picked))
+    RETURNING r.*, c.n AS claim_turn`;
 }
 
 /** Patchable fields of a run, in the bit order of the patch cache key. */

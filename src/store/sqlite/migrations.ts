@@ -188,6 +188,21 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       CREATE INDEX interventions_expiring ON interventions (expires_at) WHERE status = 'pending' AND expires_at IS NOT NULL;
     `,
   },
+  {
+    id: 9,
+    name: 'index-ready-and-leased-runs',
+    up: `
+      -- Claims in O(batch), whatever the backlog (docs/store.md, "Claiming at any backlog"):
+      -- runs_ready holds the root runs a worker may take now, by tenant and agent, oldest first;
+      -- runs_leased holds the ones leased out, by expiry, so lapsed leases are found without
+      -- reading the queue.
+      CREATE INDEX runs_ready ON runs (tenant, agent, created_at)
+        WHERE status IN ('queued', 'running') AND parent_run_id IS NULL AND lease_owner IS NULL;
+      CREATE INDEX runs_leased ON runs (lease_expires_at)
+        WHERE status IN ('queued', 'running') AND parent_run_id IS NULL AND lease_owner IS NOT NULL;
+      DROP INDEX runs_claimable;
+    `,
+  },
 ]);
 
 const CREATE_LEDGER = `

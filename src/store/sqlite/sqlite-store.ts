@@ -79,6 +79,8 @@ class SqliteDialect implements Dialect, Tx {
   readonly #queries: QueryCache;
   readonly #listeners = new Set<(runId: string) => void>();
   #pending: PendingCommit[] = [];
+  /** The tenant this store's last claim ended on; the next claim starts after it. */
+  #claimCursor = '';
 
   constructor(db: DatabaseSync, path: string) {
     this.db = db;
@@ -306,17 +308,79 @@ class SqliteDialect implements Dialect, Tx {
   }
 
   claim(worker: string, expiresAt: number, now: number, limit: number, agents: readonly string[] | null): RunRow[] {
-    // One UPDATE … RETURNING under SQLite's single-writer lock: atomic across processes.
-    const filter = agents ? `AND agent IN (${agents.map(() => '?').join(', ')})` : '';
-    // Fair across tenants: ranked within their tenant, oldest first, and taken rank by rank.
-    const sql = `UPDATE runs SET lease_owner = ?, lease_expires_at = ?
-        WHERE rowid IN (SELECT rowid FROM (SELECT rowid, created_at,
-            row_number() OVER (PARTITION BY tenant ORDER BY created_at, rowid) AS rk FROM runs
-          WHERE status IN ('queued', 'running') AND parent_run_id IS NULL
-            AND (lease_owner IS NULL OR lease_expires_at < ?) ${filter})
-          ORDER BY rk, created_at, rowid LIMIT ?)
-        RETURNING *`;
-    return rowsOf<RunRow>(this.#queries.all(sql, [worker, expiresAt, now, ...(agents ?? []), limit]));
+    // Bounded by the batch, not the backlog, as on PostgreSQL (docs/store.md): walk the ready
+    // (tenant, agent) pairs round-robin from the tenant after the last claim's, read a few runs
+    // of each, and take them rank by rank. One transaction under SQLite's single-writer lock, so
+    // no other claimer sees the runs between the reads and the update.
+    return this.#transaction(() => {
+      const wanted = agents ? new Set(agents) : null;
+      const inAgents = agents ? `AND agent IN (${agents.map(() => '?').join(', ')})` : '';
+      const picks: { rowid: number; rank: number; turn: number; createdAt: number; tenant: string }[] = [];
+      for (const r of this.#queries.all(
+        `SELECT rowid, created_at, tenant FROM runs INDEXED BY runs_leased WHERE ${LEASED} AND lease_expires_at < ? ${inAgents}
+         ORDER BY lease_expires_at LIMIT ?`,
+        [now, ...(agents ?? []), limit],
+      )) {
+        picks.push({ rowid: Number(r.rowid), rank: 0, turn: 0, createdAt: Number(r.created_at), tenant: String(r.tenant) });
+      }
+      let turn = 0;
+      let lastTenant: string | undefined;
+      for (const pair of this.#ring(this.#claimCursor)) {
+        if (wanted && !wanted.has(pair.agent)) continue;
+        if (pair.tenant !== lastTenant) {
+          if (++turn > limit) break;
+          lastTenant = pair.tenant;
+        }
+        const runs = this.#queries.all(
+          `SELECT rowid, created_at FROM runs INDEXED BY runs_ready WHERE ${READY} AND tenant = ? AND agent = ? ORDER BY created_at, rowid LIMIT ?`,
+          [pair.tenant, pair.agent, limit],
+        );
+        for (const r of runs) picks.push({ rowid: Number(r.rowid), rank: 1, turn, createdAt: Number(r.created_at), tenant: pair.tenant });
+      }
+      // Rank within each tenant (oldest first), then every tenant's first before any tenant's second.
+      const seen = new Map<string, number>();
+      for (const p of picks.filter((x) => x.rank > 0).sort((a, b) => a.createdAt - b.createdAt || a.rowid - b.rowid)) {
+        p.rank = (seen.get(p.tenant) ?? 0) + 1;
+        seen.set(p.tenant, p.rank);
+      }
+      picks.sort((a, b) => a.rank - b.rank || a.turn - b.turn || a.createdAt - b.createdAt || a.rowid - b.rowid);
+      const taken = picks.slice(0, limit);
+      if (taken.length === 0) return [];
+      const last = taken.reduce((a, b) => (b.turn > a.turn ? b : a));
+      if (last.turn > 0) this.#claimCursor = last.tenant;
+      return rowsOf<RunRow>(
+        this.#queries.all(`UPDATE runs SET lease_owner = ?, lease_expires_at = ? WHERE rowid IN (${taken.map(() => '?').join(', ')}) RETURNING *`, [
+          worker,
+          expiresAt,
+          ...taken.map((p) => p.rowid),
+        ]),
+      );
+    });
+  }
+
+  /** The distinct ready (tenant, agent) pairs, from the first tenant after `cursor` round to it; one index probe each. */
+  *#ring(cursor: string): Generator<{ tenant: string; agent: string }> {
+    const first = (condition: string, params: SQLInputValue[]) =>
+      this.#queries.all(`SELECT tenant, agent FROM runs INDEXED BY runs_ready WHERE ${READY} AND ${condition} ORDER BY tenant, agent LIMIT 1`, params)[0] as
+        | { tenant: string; agent: string }
+        | undefined;
+    let pair = first('tenant > ?', [cursor]);
+    let wrapped = false;
+    if (!pair) {
+      pair = first('tenant <= ?', [cursor]);
+      wrapped = true;
+    }
+    while (pair) {
+      yield pair;
+      // Two seeks, not a row-value comparison: SQLite would walk the tenant's whole range for that.
+      pair =
+        first('tenant = ? AND agent > ?', [pair.tenant, pair.agent]) ??
+        (wrapped ? first('tenant > ? AND tenant <= ?', [pair.tenant, cursor]) : first('tenant > ?', [pair.tenant]));
+      if (!pair && !wrapped) {
+        pair = first('tenant <= ?', [cursor]);
+        wrapped = true;
+      }
+    }
   }
 
   watch(listener: (runId: string) => void): () => Promise<void> {
@@ -426,6 +490,11 @@ class SqliteDialect implements Dialect, Tx {
     }
   }
 }
+
+/** The root runs a worker may take now (the predicate of the `runs_ready` index). */
+const READY = `status IN ('queued', 'running') AND parent_run_id IS NULL AND lease_owner IS NULL`;
+/** Root runs leased out (the predicate of the `runs_leased` index): taken over once the lease lapses. */
+const LEASED = `status IN ('queued', 'running') AND parent_run_id IS NULL AND lease_owner IS NOT NULL`;
 
 function whereClause(conditions: string[]): string {
   return conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;

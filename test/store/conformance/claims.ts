@@ -33,6 +33,46 @@ export function claims({ test, reopen }: ConformanceContext): void {
       assert.deepEqual(claimed, [burst[0]?.runId, burst[1]?.runId, small[0]?.runId, small[1]?.runId].sort());
     });
 
+    test('takes turns across tenants when more are waiting than a claim takes: an old burst does not go first whole', async (store) => {
+      const agent = agentOf();
+      const t = 1_700_000_000_000;
+      const tenants = [uid('ta'), uid('tb'), uid('tc')];
+      for (let i = 0; i < 5; i++) await createRun(store, { agent, tenant: tenants[0], createdAt: t + i });
+      await createRun(store, { agent, tenant: tenants[1], createdAt: t + 10 });
+      await createRun(store, { agent, tenant: tenants[2], createdAt: t + 20 });
+      const served: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        for (const r of await store.claimRuns('w', { limit: 1, leaseMs: 60_000, agents: [agent] })) served.push(r.tenant);
+      }
+      assert.deepEqual([...served].sort(), [...tenants].sort(), 'three claims of one served three tenants');
+    });
+
+    test('finds a run of its agent behind a tenant backlog of other agents', async (store) => {
+      const agent = agentOf();
+      const other = agentOf();
+      const tenant = uid('t');
+      for (let i = 0; i < 20; i++) await createRun(store, { agent: other, tenant, createdAt: 1_700_000_000_000 + i });
+      const mine = await createRun(store, { agent, tenant, createdAt: 1_700_000_001_000 });
+      const claimed = await store.claimRuns('w', { limit: 5, leaseMs: 60_000, agents: [agent] });
+      assert.deepEqual(
+        claimed.map((r) => r.runId),
+        [mine.runId],
+      );
+    });
+
+    test('serves a released run again, and one whose worker gave it back queued after its lease lapsed', async (store) => {
+      const agent = agentOf();
+      const released = await createRun(store, { agent });
+      const lapsed = await createRun(store, { agent });
+      assert.equal((await store.claimRuns('w', { limit: 2, leaseMs: 60_000, agents: [agent] })).length, 2);
+      await store.releaseLease(released.runId, 'w');
+      await store.acquireLease(lapsed.runId, 'w', 1, { force: true });
+      await clockPast((await store.getRun(lapsed.runId))!.leaseExpiresAt!);
+      const again = await store.claimRuns('w2', { limit: 5, leaseMs: 60_000, agents: [agent] });
+      assert.deepEqual(new Set(again.map((r) => r.runId)), new Set([released.runId, lapsed.runId]));
+      assert.deepEqual(await store.claimRuns('w3', { limit: 5, leaseMs: 60_000, agents: [agent] }), []);
+    });
+
     test('claims queued root runs oldest first, up to the limit, and leases them to the worker', async (store) => {
       const agent = agentOf();
       const t = 1_700_000_000_000;
