@@ -5,7 +5,6 @@ import { newEvent } from '../../src/core/events.ts';
 import type { Store } from '../../src/core/ports/store.ts';
 import { createApiKey } from '../../src/server/api-keys.ts';
 import { startServer, type RunningServer } from '../../src/server/serve.ts';
-import { commitsChannel } from '../../src/store/postgres/notifier.ts';
 import { createPostgresStore } from '../../src/store/postgres/postgres-store.ts';
 import { waitFor } from '../helpers.ts';
 import { dropSchema, PG_URL, uniqueSchema } from '../store/pg-schema.ts';
