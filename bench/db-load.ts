@@ -118,7 +118,7 @@ async function round(schema: string, admin: pg.Client): Promise<Counts & { walBy
 async function main(): Promise<void> {
   const admin = new pg.Client({ connectionString: PG_URL });
   await admin.connect();
-  const results = [];
+  const results: (Counts & { walBytes: number; tableBytes: number; steps: number })[] = [];
   try {
     for (let r = 0; r < ROUNDS; r++) {
       const schema = `bench_load_${process.pid}_${r}`;
