@@ -75,7 +75,8 @@ async function delivery(schema: string): Promise<{ n: number; p50: number; p99: 
     const stream = await fetch(`${server.url}/v1/runs/${runId}/stream`, { headers: { authorization: `Bearer ${key}` }, signal: controller.signal });
     readers.push(
       (async () => {
-        const reader = (stream.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader();
+        if (!stream.body) throw new Error(`no stream for ${runId}`);
+        const reader = stream.body.pipeThrough(new TextDecoderStream()).getReader();
         let buffer = '';
         for (;;) {
           const { done, value } = await reader.read().catch(() => ({ done: true, value: '' }));
