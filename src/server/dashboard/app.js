@@ -183,10 +183,11 @@ async function runView(id) {
       } else if (event !== 'stream.end' && event !== 'text.dropped') {
         if (event === 'model.called' || event.startsWith('run.')) live.text = ''; // committed: the timeline now shows it
         // One reload for a burst of commits.
-        reload ??= setTimeout(() => {
-          reload = null;
-          if (location.hash === `#/runs/${id}`) load().catch(() => {});
-        }, 50);
+        if (reload === null)
+          reload = setTimeout(() => {
+            reload = null;
+            if (location.hash === `#/runs/${id}`) load().catch(() => {});
+          }, 50);
       }
     }).then(() => {
       // The stream ended (the run did, or the connection dropped): show the final state, if still on this run.
