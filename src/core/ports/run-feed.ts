@@ -17,7 +17,17 @@ export interface RunFeed {
    * with `live` false: then poll until `watcher.live(true)`). So a reader follows first, then reads
    * the log, then waits for notices, and misses nothing.
    */
-  followRun(runId: string, watcher: RunWatcher): Promise<RunFollow>;
+  followRun(runId: string, watcher: RunWatcher, options?: FollowOptions): Promise<RunFollow>;
+}
+
+export interface FollowOptions {
+  /**
+   * Hear only writes from outside the run's worker (`appendExternal`: a decision, a cancel), which
+   * are always announced, without asking the run's commits to announce themselves: what the
+   * worker driving the run needs, at no cost to its commits. Notices of commits still come while
+   * someone else follows the run fully.
+   */
+  externalOnly?: boolean;
 }
 
 export interface RunWatcher {

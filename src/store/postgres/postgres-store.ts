@@ -2,7 +2,17 @@ import pg from 'pg';
 import { mustExist, WardenError } from '../../core/errors.ts';
 import type { AnyNewEvent } from '../../core/events.ts';
 import type { Coordinator } from '../../core/coordination.ts';
-import type { CommitBatch, ExternalAppendOptions, NewIntervention, NewRun, RunFollow, RunPatch, RunWatcher, Store } from '../../core/ports/store.ts';
+import type {
+  CommitBatch,
+  ExternalAppendOptions,
+  FollowOptions,
+  NewIntervention,
+  NewRun,
+  RunFollow,
+  RunPatch,
+  RunWatcher,
+  Store,
+} from '../../core/ports/store.ts';
 import { runAsync, type CreateOutcome, type Dialect, type InterventionQuery, type Op, type RunQuery, type Tx } from '../dialect.ts';
 import { eventColumns, type BudgetRow, type EventRow, type InterventionRow, type RunHeadRow, type RunRow } from '../rows.ts';
 import { SqlStore } from '../sql-store.ts';
@@ -77,8 +87,8 @@ class PostgresStore extends SqlStore {
   }
 
   /** Notices of every process's commits to `runId` over `LISTEN/NOTIFY` (see `PgRunFeed`). */
-  async followRun(runId: string, watcher: RunWatcher): Promise<RunFollow> {
-    return this.use(`Following run ${runId}`, () => this.dialect.feed.follow(runId, watcher));
+  async followRun(runId: string, watcher: RunWatcher, options?: FollowOptions): Promise<RunFollow> {
+    return this.use(`Following run ${runId}`, () => this.dialect.feed.follow(runId, watcher, options));
   }
 }
 

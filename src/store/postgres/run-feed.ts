@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import type { RunFollow, RunWatcher } from '../../core/ports/store.ts';
+import type { FollowOptions, RunFollow, RunWatcher } from '../../core/ports/store.ts';
 import type { PgListener, Subscription } from './notifier.ts';
 
 /** How long a follow row stays good without renewal, s; renewed every third of it. */
@@ -24,6 +24,8 @@ export class PgRunFeed {
   readonly #table: string;
   readonly #id = `f_${randomBytes(6).toString('hex')}`;
   readonly #runs = new Map<string, Set<RunWatcher>>();
+  /** Full followers per run: the runs whose commits must announce themselves (a row each). */
+  readonly #rowed = new Map<string, number>();
   readonly #sub: Subscription;
   /** The feed's writes to `followed_runs`, one after another, so a stop's delete never overtakes a follow's insert. */
   #writes: Promise<boolean> = Promise.resolve(true);
@@ -46,7 +48,8 @@ export class PgRunFeed {
     };
   }
 
-  async follow(runId: string, watcher: RunWatcher): Promise<RunFollow> {
+  async follow(runId: string, watcher: RunWatcher, options: FollowOptions = {}): Promise<RunFollow> {
+    const rowed = options.externalOnly !== true;
     const first = this.#runs.size === 0;
     const watchers = this.#runs.get(runId) ?? new Set<RunWatcher>();
     this.#runs.set(runId, watchers);
@@ -56,12 +59,15 @@ export class PgRunFeed {
       this.#renew ??= setInterval(() => void this.#renewAll().then(() => this.#setLive()), (FOLLOW_TTL_S * 1000) / 3);
       this.#renew.unref();
     }
-    const written = await this.#write(
-      `INSERT INTO ${this.#table} (run_id, follower, until) VALUES ($1, $2, now() + make_interval(secs => $3))
-       ON CONFLICT (run_id, follower) DO UPDATE SET until = EXCLUDED.until`,
-      [runId, this.#id, FOLLOW_TTL_S],
-    );
-    if (!written) this.#rowsOk = false;
+    if (rowed) {
+      this.#rowed.set(runId, (this.#rowed.get(runId) ?? 0) + 1);
+      const written = await this.#write(
+        `INSERT INTO ${this.#table} (run_id, follower, until) VALUES ($1, $2, now() + make_interval(secs => $3))
+         ON CONFLICT (run_id, follower) DO UPDATE SET until = EXCLUDED.until`,
+        [runId, this.#id, FOLLOW_TTL_S],
+      );
+      if (!written) this.#rowsOk = false;
+    }
     this.#setLive();
     let stopped = false;
     const feed = this;
@@ -72,7 +78,7 @@ export class PgRunFeed {
       stop: async () => {
         if (stopped) return;
         stopped = true;
-        await this.#unfollow(runId, watcher);
+        await this.#unfollow(runId, watcher, rowed);
       },
     };
   }
@@ -81,21 +87,26 @@ export class PgRunFeed {
     if (this.#renew) clearInterval(this.#renew);
     this.#renew = null;
     this.#runs.clear();
+    this.#rowed.clear();
     this.#live = false;
     this.#listener.remove(this.#sub);
   }
 
-  async #unfollow(runId: string, watcher: RunWatcher): Promise<void> {
+  async #unfollow(runId: string, watcher: RunWatcher, rowed: boolean): Promise<void> {
     const watchers = this.#runs.get(runId);
-    if (!watchers?.delete(watcher) || watchers.size > 0) return;
-    this.#runs.delete(runId);
+    if (!watchers?.delete(watcher)) return;
+    if (watchers.size === 0) this.#runs.delete(runId);
     if (this.#runs.size === 0) this.close();
+    if (!rowed) return;
+    const left = (this.#rowed.get(runId) ?? 1) - 1;
+    if (left > 0) return void this.#rowed.set(runId, left);
+    this.#rowed.delete(runId);
     await this.#write(`DELETE FROM ${this.#table} WHERE run_id = $1 AND follower = $2`, [runId, this.#id]);
   }
 
   /** Renews this feed's rows and clears others' long-lapsed ones; false when the database refused. */
   async #renewAll(): Promise<void> {
-    const runs = [...this.#runs.keys()];
+    const runs = [...this.#rowed.keys()];
     if (runs.length === 0) return;
     this.#rowsOk = await this.#write(
       `WITH gone AS (DELETE FROM ${this.#table} WHERE until < now() - make_interval(secs => $3 * 2))
