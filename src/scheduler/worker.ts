@@ -5,7 +5,7 @@ import { newEvent } from '../core/events.ts';
 import type { RunResult } from '../runtime/run-result.ts';
 import { startApprovalSweeper } from './approval-sweeper.ts';
 import { createWarden, type Warden, type WardenOptions } from '../runtime/warden.ts';
-import type { RunRecord, Store } from '../core/ports/store.ts';
+import type { RunFollow, RunRecord, RunWatcher, Store } from '../core/ports/store.ts';
 import type { AgentCatalog } from './agent-catalog.ts';
 
 export interface WorkerOptions {
@@ -157,9 +157,15 @@ export class Worker {
         return null;
       });
       if (!agent) return;
-      // Drive first, then tell: `this.#onRunEnd?.(await …)` would skip the drive when no one listens.
-      const result = await this.#warden.execute(agent, run.runId);
-      this.#onRunEnd?.(result);
+      const cancel = new AbortController();
+      const heard = await this.#hearCancels(run, cancel);
+      try {
+        // Drive first, then tell: `this.#onRunEnd?.(await …)` would skip the drive when no one listens.
+        const result = await this.#warden.execute(agent, run.runId, { signal: cancel.signal });
+        this.#onRunEnd?.(result);
+      } finally {
+        await heard?.stop().catch(() => {});
+      }
     } catch (e) {
       // Another worker took the run over (our lease lapsed): it carries on from the log.
       if (isWardenError(e, 'STALE_WRITER') || isWardenError(e, 'LEASE_HELD')) return;
@@ -167,6 +173,49 @@ export class Worker {
       // Keep the run back for one lease length, so a run that fails to drive is not retried hot.
       await this.#store.acquireLease(run.runId, this.id, this.#leaseMs).catch(() => {});
     }
+  }
+
+  /**
+   * Aborts the drive of `run` as soon as another process appends a `cancel.requested` to it
+   * (`followRun` with `externalOnly`: PostgreSQL announces every external append), rather than at
+   * the run's next step; the runtime then records the cancel as its requester asked. Null when the
+   * store cannot tell (the next step still picks the cancel up).
+   */
+  async #hearCancels(run: RunRecord, cancel: AbortController): Promise<RunFollow | null> {
+    if (!this.#store.followRun) return null;
+    let seen = run.lastSeq;
+    let reading = false;
+    let again = false;
+    const look = async () => {
+      if (cancel.signal.aborted) return;
+      if (reading) {
+        again = true; // read once more when this read ends: the notice may be past what it sees
+        return;
+      }
+      reading = true;
+      try {
+        do {
+          again = false;
+          for (const e of await this.#store.loadEvents(run.runId, seen)) {
+            seen = e.seq;
+            if (e.type === 'cancel.requested') cancel.abort(new WardenError('CONFLICT', `Run ${run.runId} cancelled by ${e.data.by}`));
+          }
+        } while (again && !cancel.signal.aborted);
+      } catch {
+        // The store is down: the run's next step picks the cancel up.
+      } finally {
+        reading = false;
+      }
+    };
+    const watcher: RunWatcher = {
+      commit: (seq) => {
+        if (seq === 0 || seq > seen) void look();
+      },
+      live: (live) => {
+        if (live) void look();
+      },
+    };
+    return this.#store.followRun(run.runId, watcher, { externalOnly: true }).catch(() => null);
   }
 
   /** Ends a run whose agent cannot be loaded, so it does not sit claimable forever. */

@@ -13,6 +13,11 @@ export interface ServerDeps {
   agents: AgentCatalog;
   executor: RunExecutor;
   metrics?: WardenMetrics;
+  /**
+   * How often a live stream reads the log for other processes' commits while the store's feed
+   * (`followRun`) is down or absent, ms. Default 1,000 (`STREAM_POLL_MS`).
+   */
+  streamPollMs?: number;
 }
 
 /** Per request: the authenticated key, and (decision routes) the intervention it decides. */

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { WardenError } from '../core/errors.ts';
+import { mustExist, WardenError } from '../core/errors.ts';
 import { explainEvent } from '../observe/explain.ts';
 import { TERMINAL_STATUSES, type AnyRunEvent } from '../core/events.ts';
 import type { TextDelta } from '../runtime/text-stream.ts';
@@ -11,6 +11,9 @@ import { allows } from './permissions.ts';
 
 /** How often a live stream re-reads its key: a revoked key stops receiving within about this long. */
 export const KEY_RECHECK_MS = 1_000;
+
+/** How often a stream reads the log for other processes' commits while the store's feed is down (or absent), ms. */
+export const STREAM_POLL_MS = 1_000;
 
 /**
  * Unsent streamed text one connection may hold before further deltas are dropped (a slow client
@@ -51,11 +54,20 @@ export async function streamRefusal(store: Store, keyId: string, tenant: string)
   return null;
 }
 
+/** Run events after which a run's log is complete. */
+const ENDING_EVENTS: ReadonlySet<string> = new Set(['run.completed', 'run.failed', 'run.stopped', 'run.cancelled']);
+
 /**
  * Streams a run's events over Server-Sent Events: the log after `afterSeq`, then each commit as it
  * lands, in seq order with no gaps, each with `id: seq`. Ends when the run ends, or, with a last
  * `stream.end` event and no id, when the key may no longer read the run (checked every
  * KEY_RECHECK_MS).
+ *
+ * How commits arrive: this process's are pushed (`Warden.subscribe`); other processes' arrive as
+ * notices from the store's feed (`followRun`: PostgreSQL `LISTEN/NOTIFY`), after which the stream
+ * reads the log past the last seq it sent. Only while the store has no feed, or the feed is down,
+ * does the stream read the log every `pollMs` (`ServerDeps.streamPollMs`, default 1 s); when the
+ * feed comes back it reads once more, so nothing sent meanwhile is missed.
  *
  * While a model call of the run streams in this process, its text goes out as `text.delta`
  * messages (`{ runId, step, attempt, delta }`) with no id, so `Last-Event-ID` still counts only
@@ -66,11 +78,17 @@ export async function streamRefusal(store: Store, keyId: string, tenant: string)
 export function streamRun(c: Context<Env>, deps: ServerDeps, run: RunRecord, afterSeq: number): Response {
   const { runId, tenant } = run;
   const keyId = c.get('key').id;
+  const pollMs = deps.streamPollMs ?? STREAM_POLL_MS;
   return streamSSE(c, async (stream) => {
     const pending: (AnyRunEvent | TextDelta)[] = [];
     let pendingText = 0;
     let droppedText = 0;
     let wake: (() => void) | null = null;
+    let last = afterSeq;
+    // What the feed said: a seq committed elsewhere, or "read the log" (after a reconnect).
+    let noticed = 0;
+    let reread = false;
+    let live = false;
     const unsubscribeEvents = deps.warden.subscribe(({ runId: id, events }) => {
       if (id !== runId) return;
       pending.push(...events);
@@ -86,9 +104,27 @@ export function streamRun(c: Context<Env>, deps: ServerDeps, run: RunRecord, aft
       pending.push(d);
       wake?.();
     });
+    // Follow before the first read: a commit after this is noticed, one before it is in the read.
+    const follow = await deps.store
+      .followRun?.(runId, {
+        commit: (seq) => {
+          if (seq !== 0 && seq <= last) return; // already sent (usually pushed by this process)
+          if (seq === 0) reread = true;
+          noticed = Math.max(noticed, seq);
+          wake?.();
+        },
+        live: (now) => {
+          live = now;
+          reread ||= now;
+          wake?.();
+        },
+      })
+      .catch(() => null); // no feed: poll
+    live = follow?.live ?? false;
     const unsubscribe = () => {
       unsubscribeEvents();
       unsubscribeText();
+      follow?.stop().catch(() => {});
     };
     stream.onAbort(() => {
       unsubscribe();
@@ -103,9 +139,10 @@ export function streamRun(c: Context<Env>, deps: ServerDeps, run: RunRecord, aft
       await stream.writeSSE({ event: 'text.delta', data: JSON.stringify({ runId: d.runId, step: d.step, attempt: d.attempt, delta: d.delta }) });
     };
     try {
-      let last = afterSeq;
+      let ended = false;
       const write = async (e: AnyRunEvent) => {
         last = e.seq;
+        ended ||= ENDING_EVENTS.has(e.type);
         await stream.writeSSE({ id: String(e.seq), event: e.type, data: JSON.stringify({ ...e, explain: explainEvent(e) }) });
       };
       // Pushed events can skip some (a decision taken by another process is only in the store): fill the gap first.
@@ -117,9 +154,15 @@ export function streamRun(c: Context<Env>, deps: ServerDeps, run: RunRecord, aft
       const catchUp = async () => {
         for (const e of await deps.store.loadEvents(runId, last)) await send(e);
       };
+      const isOver = async () => {
+        const now = await deps.store.getRun(runId);
+        return now !== undefined && TERMINAL_STATUSES.has(now.status);
+      };
       await catchUp();
       let checkedAt = Date.now();
-      while (!stream.aborted) {
+      let polledAt = Date.now();
+      if (!ended && (await isOver())) ended = true;
+      while (!stream.aborted && !ended) {
         if (Date.now() - checkedAt >= KEY_RECHECK_MS) {
           checkedAt = Date.now();
           const refusal = await streamRefusal(deps.store, keyId, tenant);
@@ -129,24 +172,29 @@ export function streamRun(c: Context<Env>, deps: ServerDeps, run: RunRecord, aft
           }
         }
         while (pending.length) {
-          const next = pending.shift()!;
+          const next = mustExist(pending.shift(), 'a pending message');
           await ('seq' in next ? send(next) : sendText(next));
         }
-        const now = await deps.store.getRun(runId);
-        if (now && TERMINAL_STATUSES.has(now.status) && pending.length === 0) {
+        const polling = !live && Date.now() - polledAt >= pollMs;
+        if (reread || noticed > last || polling) {
+          reread = false;
+          if (polling) polledAt = Date.now();
           await catchUp();
-          break;
+          if (polling && !ended && (await isOver())) ended = true;
         }
-        // Runs driven by other processes (workers) are polled; this process's are pushed.
+        if (ended || pending.length > 0 || reread || noticed > last) continue;
         let timer: ReturnType<typeof setTimeout> | undefined;
         await new Promise<void>((r) => {
           wake = r;
-          timer = setTimeout(r, Math.max(1, checkedAt + KEY_RECHECK_MS - Date.now()));
+          const nextCheck = checkedAt + KEY_RECHECK_MS;
+          const due = live ? nextCheck : Math.min(nextCheck, polledAt + pollMs);
+          timer = setTimeout(r, Math.max(1, due - Date.now()));
         });
         clearTimeout(timer);
         wake = null;
-        await catchUp();
       }
+      // The run ended: anything committed with its last event (same commit) is already in the log.
+      if (ended && !stream.aborted) await catchUp();
     } finally {
       unsubscribe();
     }

@@ -18,6 +18,8 @@ export interface ServeOptions {
   /** Runs driven at once by this process. Default 8. */
   concurrency?: number;
   warden?: Omit<WardenOptions, 'store'>;
+  /** How often live streams read the log while the store's feed of other processes' commits is down, ms. Default 1,000. */
+  streamPollMs?: number;
 }
 
 export interface RunningServer {
@@ -44,7 +46,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
   metrics.attach(warden);
   const executor = options.execute === false ? WORKERS_EXECUTE : createInProcessExecutor(warden, options.agents, { concurrency: options.concurrency ?? 8 });
-  const app = createServerApp({ warden, store: options.store, agents: options.agents, executor, metrics });
+  const app = createServerApp({ warden, store: options.store, agents: options.agents, executor, metrics, streamPollMs: options.streamPollMs });
   // Runs left queued or half-done by a previous server process are picked up again.
   if (options.execute !== false) {
     for (const run of await options.store.listRuns({ status: ['queued', 'running'], limit: 10_000 })) if (run.parentRunId === null) executor.enqueue(run.runId);

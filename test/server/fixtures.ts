@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { mustExist } from '../../src/core/errors.ts';
 import type { LanguageModelV3, LanguageModelV3StreamPart } from '@ai-sdk/provider';
 import { z } from 'zod';
 import { defineAgent, type Agent } from '../../src/agent/agent.ts';
@@ -200,4 +201,35 @@ export async function testServer(options: { execute?: boolean; warden?: Omit<War
 /** `waitFor` of test/helpers.ts, with the argument order the server tests use. */
 export function waitFor(what: string, predicate: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   return waitUntil(predicate, { timeoutMs, message: what, intervalMs: 20 });
+}
+
+export interface SseMessage {
+  id?: string;
+  event?: string;
+  data: string;
+}
+
+/** Reads an SSE response message by message. */
+export async function* messages(res: Response): AsyncGenerator<SseMessage> {
+  const reader = mustExist(res.body, 'a response body').pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    buffer += value;
+    for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const message: SseMessage = { data: '' };
+      for (const line of block.split('\n')) {
+        const colon = line.indexOf(':');
+        const field = line.slice(0, colon);
+        const value = line.slice(colon + 1).replace(/^ /, '');
+        if (field === 'id') message.id = value;
+        else if (field === 'event') message.event = value;
+        else if (field === 'data') message.data += value;
+      }
+      yield message;
+    }
+  }
 }

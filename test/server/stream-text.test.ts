@@ -1,38 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createWarden } from '../../src/runtime/warden.ts';
-import { AGENTS, testServer, WRITER_FINAL, writerGate, type TestServer } from './fixtures.ts';
-
-interface SseMessage {
-  id?: string;
-  event?: string;
-  data: string;
-}
-
-/** Reads an SSE response message by message. */
-async function* messages(res: Response): AsyncGenerator<SseMessage> {
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return;
-    buffer += value;
-    for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const message: SseMessage = { data: '' };
-      for (const line of block.split('\n')) {
-        const colon = line.indexOf(':');
-        const field = line.slice(0, colon);
-        const value = line.slice(colon + 1).replace(/^ /, '');
-        if (field === 'id') message.id = value;
-        else if (field === 'event') message.event = value;
-        else if (field === 'data') message.data += value;
-      }
-      yield message;
-    }
-  }
-}
+import { AGENTS, messages, testServer, WRITER_FINAL, writerGate, type SseMessage, type TestServer } from './fixtures.ts';
 
 let t: TestServer;
 before(async () => {

@@ -2,12 +2,14 @@ import type { Coordinator } from '../coordination.ts';
 import type { Ledger } from './ledger.ts';
 import type { Leases } from './leases.ts';
 import type { Records } from './records.ts';
+import type { RunFeed } from './run-feed.ts';
 import type { RunLog } from './run-log.ts';
 import type { Webhooks } from './webhooks.ts';
 
 export * from './ledger.ts';
 export * from './leases.ts';
 export * from './records.ts';
+export * from './run-feed.ts';
 export * from './run-log.ts';
 export * from './webhooks.ts';
 
@@ -32,6 +34,12 @@ export interface Store extends RunLog, Ledger, Leases, Records, Webhooks {
    * store, when the store can share it; Warden keeps it in-process otherwise.
    */
   coordinator?(): Coordinator;
+
+  /**
+   * Notices of other processes' commits to a run, as they commit (see `RunFeed`), when the store
+   * has a channel between processes; without it, live views poll for other processes' writes.
+   */
+  followRun?: RunFeed['followRun'];
 
   close(): Promise<void>;
 }

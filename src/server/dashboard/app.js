@@ -167,9 +167,13 @@ async function runView(id) {
     return run;
   };
   const run = await load();
-  if (!['completed', 'stopped', 'failed', 'cancelled'].includes(run.status)) every(1500, load);
+  const ended = ['completed', 'stopped', 'failed', 'cancelled'].includes(run.status);
+  // The stream brings every commit, this process's or a worker's (the server hears other
+  // processes over LISTEN/NOTIFY), so the reload timer is only a slow safety net.
+  if (!ended) every(10_000, load);
   else clearInterval(state.timer);
-  if (LIVE_STATUSES.includes(run.status)) {
+  if (!ended) {
+    let reload = null;
     follow(id, (event, data) => {
       if (event === 'text.delta') {
         const d = JSON.parse(data);
@@ -178,10 +182,18 @@ async function runView(id) {
         const item = $('[data-testid=live-text]');
         if (item) $('.live-text', item).textContent = live.text;
         else $('[data-testid=timeline]')?.insertAdjacentHTML('beforeend', liveItem());
-      } else if (event === 'model.called' || event.startsWith('run.')) {
-        live.text = ''; // committed: the timeline now shows it
-        load().catch(() => {});
+      } else if (event !== 'stream.end' && event !== 'text.dropped') {
+        if (event === 'model.called' || event.startsWith('run.')) live.text = ''; // committed: the timeline now shows it
+        // One reload for a burst of commits.
+        if (reload === null)
+          reload = setTimeout(() => {
+            reload = null;
+            if (location.hash === `#/runs/${id}`) load().catch(() => {});
+          }, 50);
       }
+    }).then(() => {
+      // The stream ended (the run did, or the connection dropped): show the final state, if still on this run.
+      if (location.hash === `#/runs/${id}`) load().catch(() => {});
     });
   }
 }

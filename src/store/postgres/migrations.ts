@@ -204,6 +204,21 @@ export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
       DROP INDEX runs_claimable;
     `,
   },
+  {
+    id: 10,
+    name: 'followed-runs',
+    // Who follows which run live (SSE, the dashboard) from which process: a commit notifies only
+    // while a row of its run is current. Unlogged: no WAL, and a crash empties it, which is
+    // right (followers re-insert their rows within 10 s, polling meanwhile). PostgreSQL only.
+    up: `
+      CREATE UNLOGGED TABLE followed_runs (
+        run_id   text NOT NULL,
+        follower text NOT NULL,
+        until    timestamptz NOT NULL,
+        PRIMARY KEY (run_id, follower)
+      );
+    `,
+  },
 ]);
 
 /** Serializes migrations of one schema across processes (many workers may start at once). */

@@ -2,7 +2,17 @@ import pg from 'pg';
 import { mustExist, WardenError } from '../../core/errors.ts';
 import type { AnyNewEvent } from '../../core/events.ts';
 import type { Coordinator } from '../../core/coordination.ts';
-import type { CommitBatch, ExternalAppendOptions, NewIntervention, NewRun, RunPatch, Store } from '../../core/ports/store.ts';
+import type {
+  CommitBatch,
+  ExternalAppendOptions,
+  FollowOptions,
+  NewIntervention,
+  NewRun,
+  RunFollow,
+  RunPatch,
+  RunWatcher,
+  Store,
+} from '../../core/ports/store.ts';
 import { RUN_COLUMNS_WITHOUT_TEXT, runAsync, type CreateOutcome, type Dialect, type InterventionQuery, type Op, type RunQuery, type Tx } from '../dialect.ts';
 import { eventColumns, type BudgetRow, type EventRow, type InterventionRow, type RunHeadRow, type RunRow } from '../rows.ts';
 import { SqlStore } from '../sql-store.ts';
@@ -10,7 +20,8 @@ import { FAILED_MESSAGE, type OutboxInsert, type WebhookEndpointRow, type Webhoo
 import { explainStale, fitsCeiling, isPlainCommit, netBudget } from '../write-steps.ts';
 import { DEFAULT_SCHEMA, quoteSchema, redact, splitUrl } from './connection.ts';
 import { checkPostgresCurrent, migratePostgres } from './migrations.ts';
-import { RunnableNotifier, runnableChannel } from './notifier.ts';
+import { commitsChannel, PgListener, runnableChannel, watchRunnable } from './notifier.ts';
+import { PgRunFeed } from './run-feed.ts';
 import { isConnectionError, toPgStoreError } from './pg-errors.ts';
 import { createPostgresCoordinator } from './coordinator.ts';
 import { createCachedCoordinator } from './cached-coordinator.ts';
@@ -76,9 +87,17 @@ class PostgresStore extends SqlStore {
   coordinator(): Coordinator {
     return createCachedCoordinator(createPostgresCoordinator(this.dialect.pool, this.dialect.sql.schema));
   }
+
+  /** Notices of every process's commits to `runId` over `LISTEN/NOTIFY` (see `PgRunFeed`). */
+  async followRun(runId: string, watcher: RunWatcher, options?: FollowOptions): Promise<RunFollow> {
+    return this.use(`Following run ${runId}`, () => this.dialect.feed.follow(runId, watcher, options));
+  }
 }
 
 type Queryable = pg.Pool | pg.PoolClient;
+
+/** Run ids longer than this (bytes) are left out of commit notices, which NOTIFY caps at 8000 bytes. */
+const MAX_NOTICE_RUN_ID_BYTES = 7_000;
 
 /** A query as a step of a write: yields its promise, returns its result. */
 function* query(db: Queryable, q: pg.QueryConfig): Op<pg.QueryResult> {
@@ -94,7 +113,10 @@ class PostgresDialect implements Dialect {
   readonly #owned: boolean;
   /** The `LISTEN/NOTIFY` channel of this schema's runnable runs. */
   readonly channel: string;
-  readonly #notifier: RunnableNotifier;
+  /** The one connection in `LISTEN`, for runnable runs and followed runs. */
+  readonly listener: PgListener;
+  readonly feed: PgRunFeed;
+  readonly #commits: string;
   /** Run-row updates, one per combination of patched fields (and fast path or not). */
   readonly #patches = new Map<string, Statement>();
   /** The tenant this store's last claim ended on; the next claim starts after it. */
@@ -106,7 +128,10 @@ class PostgresDialect implements Dialect {
     this.where = `the PostgreSQL store at ${where} (schema ${schema})`;
     this.channel = runnableChannel(schema);
     this.sql = pgStatements(schema);
-    this.#notifier = new RunnableNotifier(pool, this.channel);
+    const commits = commitsChannel(schema);
+    this.listener = new PgListener(pool, [this.channel, commits]);
+    this.feed = new PgRunFeed(pool, this.listener, this.sql.schema, commits);
+    this.#commits = commits;
   }
 
   toStoreError = toPgStoreError;
@@ -190,12 +215,13 @@ class PostgresDialect implements Dialect {
   /**
    * The conditional update of a run row: `last_seq` moves only from `expectedSeq`, which both
    * checks the writer is current and locks the row for the rest of the transaction. On the fast
-   * path the events are inserted by the same statement.
+   * path the events are inserted by the same statement. It notifies the commit (`notice`) to
+   * followers of the run (a step), or always (an external append: a decision or a cancel).
    */
-  patchRun(patch: RunPatch | undefined, withEvents: boolean): Statement {
+  patchRun(patch: RunPatch | undefined, withEvents: boolean, notice: 'followed' | 'always' = 'followed'): Statement {
     const first = withEvents ? 9 : 5;
     const { mask, sets } = patchClause(patch, first);
-    const key = `${mask}:${withEvents}`;
+    const key = `${mask}:${withEvents}:${notice}`;
     let s = this.#patches.get(key);
     if (!s) {
       const runs = `${this.sql.schema}.runs`;
@@ -204,13 +230,28 @@ class PostgresDialect implements Dialect {
         withEvents
           ? `WITH h AS (${update} RETURNING run_id),
              e AS (INSERT INTO ${this.sql.schema}.events (run_id, seq, type, at, v, data)
-                   SELECT h.run_id, $2 + x.o, x.t, x.a, x.v, x.d FROM h, unnest($5::text[], $6::bigint[], $7::int[], $8::text[]) WITH ORDINALITY AS x(t, a, v, d, o))
-             SELECT count(*)::int AS n FROM h`
-          : `${update} RETURNING last_seq, root_run_id, agent, tenant`,
+                   SELECT h.run_id, $2 + x.o, x.t, x.a, x.v, x.d FROM h, unnest($5::text[], $6::bigint[], $7::int[], $8::text[]) WITH ORDINALITY AS x(t, a, v, d, o)),
+             nt AS (${this.#notice(notice)})
+             SELECT count(*)::int AS n, (SELECT count(*) FROM nt) AS notified FROM h`
+          : `WITH h AS (${update} RETURNING run_id, last_seq, root_run_id, agent, tenant),
+             nt AS (${this.#notice(notice)})
+             SELECT last_seq, root_run_id, agent, tenant, (SELECT count(*) FROM nt) AS notified FROM h`,
       );
       this.#patches.set(key, s);
     }
     return s;
+  }
+
+  /**
+   * The `pg_notify` of a commit, from the run row it moved (`h`) and its new seq (`$3`): one
+   * notice per run per transaction, `<seq> <runId>` (a bare `<seq>` for a run id too long for
+   * NOTIFY's 8000-byte payload). With `followed`, only while someone follows the run: NOTIFY
+   * serializes the commits that use it, so unfollowed runs must not pay for it.
+   */
+  #notice(who: 'followed' | 'always'): string {
+    const payload = `CASE WHEN octet_length(h.run_id) <= ${MAX_NOTICE_RUN_ID_BYTES} THEN $3::text || ' ' || h.run_id ELSE $3::text END`;
+    const followed = ` WHERE EXISTS (SELECT 1 FROM ${this.sql.schema}.followed_runs f WHERE f.run_id = h.run_id AND f.until > now())`;
+    return `SELECT pg_notify('${this.#commits}', ${payload}) FROM h${who === 'followed' ? followed : ''}`;
   }
 
   /** The fast path's statement: the budget row, the run row and the events, all or nothing. */
@@ -229,9 +270,10 @@ class PostgresDialect implements Dialect {
                     RETURNING 1),
               h AS (UPDATE ${S}.runs SET last_seq = $3, updated_at = $4${sets} WHERE run_id = $1 AND last_seq = $2 RETURNING run_id),
               e AS (INSERT INTO ${S}.events (run_id, seq, type, at, v, data)
-                    SELECT h.run_id, $2 + x.o, x.t, x.a, x.v, x.d FROM h, unnest($5::text[], $6::bigint[], $7::int[], $8::text[]) WITH ORDINALITY AS x(t, a, v, d, o))
+                    SELECT h.run_id, $2 + x.o, x.t, x.a, x.v, x.d FROM h, unnest($5::text[], $6::bigint[], $7::int[], $8::text[]) WITH ORDINALITY AS x(t, a, v, d, o)),
+              nt AS (${this.#notice('followed')})
          -- Divides by zero (aborting every change above) unless both the budget and the run row moved.
-         SELECT (SELECT count(*) FROM h)::int / ((SELECT count(*) FROM h)::int * (SELECT count(*) FROM b)::int) AS n`,
+         SELECT (SELECT count(*) FROM h)::int / ((SELECT count(*) FROM h)::int * (SELECT count(*) FROM b)::int) AS n, (SELECT count(*) FROM nt) AS notified`,
       );
       this.#patches.set(key, s);
     }
@@ -311,7 +353,7 @@ class PostgresDialect implements Dialect {
   }
 
   watch(listener: (runId: string) => void): Promise<() => Promise<void>> {
-    return this.#notifier.add(listener);
+    return watchRunnable(this.listener, this.channel, listener);
   }
 
   async acquireLock(key: string, holder: string, expiresAt: number, force: boolean, now: number): Promise<boolean> {
@@ -394,7 +436,8 @@ class PostgresDialect implements Dialect {
   }
 
   async close(): Promise<void> {
-    this.#notifier.close();
+    this.feed.close();
+    this.listener.close();
     if (!this.#owned) return;
     try {
       await this.pool.end();
@@ -429,7 +472,7 @@ class PgTx implements Tx {
 
   *patchRun(runId: string, lastSeq: number, newSeq: number, updatedAt: number, patch: RunPatch | undefined): Op<void> {
     const batch = { runId, expectedSeq: lastSeq, events: [], run: patch };
-    yield* query(this.#db, this.#d.patchRun(patch, false).with(this.#d.patchValues(batch, newSeq, false, updatedAt)));
+    yield* query(this.#db, this.#d.patchRun(patch, false, 'always').with(this.#d.patchValues(batch, newSeq, false, updatedAt)));
   }
 
   *insertEvents(runId: string, lastSeq: number, events: readonly AnyNewEvent[]): Op<void> {
