@@ -5,6 +5,7 @@ import type { CommittedEvents, Warden } from '../runtime/warden.ts';
 import type { Store } from '../core/ports/store.ts';
 import { genAiProviderName, OPERATION_DURATION_BUCKETS, TOKEN_USAGE_BUCKETS } from './otel/genai.ts';
 import { nanoToUsd } from '../core/money.ts';
+import { PLAN_TOOL } from '../core/plan.ts';
 
 /** A circuit breaker's state as the `warden_breaker_state` gauge reports it. */
 export type BreakerState = 'closed' | 'half_open' | 'open';
@@ -87,12 +88,11 @@ export class WardenMetrics {
     this.runsParked = counter('warden_runs_parked_total', 'Times a run stopped to wait for a person.', ['agent', 'kind']);
     this.steps = counter('warden_steps_total', 'Model turns taken (steps).', ['agent']);
     this.modelCalls = counter('warden_model_calls_total', 'Model call attempts, by outcome (ok or the failure kind).', ['agent', 'outcome']);
-    this.toolCalls = counter('warden_tool_calls_total', 'Proposed tool calls, by tier and policy decision (rejected: unknown tool or bad arguments).', [
-      'agent',
-      'tool',
-      'tier',
-      'decision',
-    ]);
+    this.toolCalls = counter(
+      'warden_tool_calls_total',
+      'Checks of proposed tool calls, by tier and policy decision (rejected: unknown tool, bad arguments or off the plan); the plan submission is not counted, and a call a person edits is checked again.',
+      ['agent', 'tool', 'tier', 'decision'],
+    );
     this.toolExecutions = counter('warden_tool_executions_total', 'Tool executions that finished, by outcome.', ['agent', 'tool', 'outcome']);
     this.approvalsDecided = counter('warden_approvals_decided_total', 'Approvals decided by a person.', ['agent', 'decision']);
     this.approvalWait = histogram('warden_approval_wait_seconds', 'Time from an approval request to its decision.', ['agent'], WAIT_BUCKETS);
@@ -200,6 +200,8 @@ export class WardenMetrics {
         break;
       }
       case 'tool.rejected':
+        // Counted as the projection counts it (`core/fold-tally.ts`): a rejected plan submission is not a tool call.
+        if (e.data.tool === PLAN_TOOL) break;
         // The name of an unknown tool comes from the model: keep it out of the labels.
         this.toolCalls.inc({ agent, tool: e.data.error.code === 'UNKNOWN_TOOL' ? '(unknown)' : e.data.tool, tier: '', decision: 'rejected' });
         break;

@@ -175,6 +175,14 @@ export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
       CREATE INDEX webhook_outbox_by_endpoint ON webhook_outbox (endpoint_id, created_at);
     `,
   },
+  {
+    id: 8,
+    name: 'runs-undo-phase',
+    up: `
+      -- Where an undo of the run stands (core/projection.ts UndoPhase), so \`runs list\` can say a run was undone.
+      ALTER TABLE runs ADD COLUMN undo text NOT NULL DEFAULT 'none';
+    `,
+  },
 ]);
 
 /** Serializes migrations of one schema across processes (many workers may start at once). */
