@@ -96,6 +96,8 @@ export interface RunProjection {
     proposed: number;
     /** Where each proposed call ended up (sums to `proposed`). */
     byStatus: Record<ToolCallOutcome, number>;
+    /** Executions that finished: succeeded, or failed after their retries. */
+    finished: { succeeded: number; failed: number };
   };
   /** Plan mode: plan submissions (`submit_plan` calls), kept apart from tool calls. */
   plan: { submitted: number; rejected: number; verified: number; accepted: boolean };
@@ -165,7 +167,7 @@ export function projectState(s: RunState): RunProjection {
     stopDetail: s.stopDetail,
     steps: row.steps,
     modelCalls: { answered: t.modelAnswers, failed },
-    toolCalls: { ran: row.toolCalls, ranByTier: { ...t.ran }, proposed: t.proposed, byStatus },
+    toolCalls: { ran: row.toolCalls, ranByTier: { ...t.ran }, proposed: t.proposed, byStatus, finished: { ...t.executions } },
     plan: { submitted: t.planSubmissions, rejected: t.plansRejected, verified: t.plansVerified, accepted: s.plan?.accepted === true },
     decisions: { ...t.decisions },
     retries: { total: totalRetries(t), ...t.retries },
