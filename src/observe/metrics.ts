@@ -6,6 +6,8 @@ import type { Store } from '../core/ports/store.ts';
 import { genAiProviderName, OPERATION_DURATION_BUCKETS, TOKEN_USAGE_BUCKETS } from './otel/genai.ts';
 import { nanoToUsd } from '../core/money.ts';
 import { PLAN_TOOL } from '../core/plan.ts';
+import { emptyTally, tallyEvent } from '../core/fold-tally.ts';
+import type { RunTally } from '../core/run-state.ts';
 
 /** A circuit breaker's state as the `warden_breaker_state` gauge reports it. */
 export type BreakerState = 'closed' | 'half_open' | 'open';
@@ -160,11 +162,32 @@ export class WardenMetrics {
   /** Updates the metrics from one committed batch (an `EventListener`). */
   observe({ events, state }: CommittedEvents): void {
     const agent = state.agent;
+    // The run's figures move by what the projection's tally counts for these events: the same
+    // definitions `warden runs show` and the API read (core/fold-tally.ts).
+    const delta = emptyTally();
+    for (const e of events) tallyEvent(delta, e.type, e.data, state);
+    this.countFigures(delta, agent);
     for (const e of events) this.observeEvent(e, agent, state);
     if (state.pending) {
       const since = this.parked.get(state.runId)?.since ?? state.lastEventAt;
       this.parked.set(state.runId, { kind: state.pending.kind, agent, since });
     } else this.parked.delete(state.runId);
+  }
+
+  /** The counters that are run figures, from the tally of one committed batch. */
+  private countFigures(t: RunTally, agent: string): void {
+    if (t.modelAnswers) {
+      this.steps.inc({ agent }, t.modelAnswers);
+      this.modelCalls.inc({ agent, outcome: 'ok' }, t.modelAnswers);
+    }
+    for (const [outcome, n] of Object.entries(t.modelFailures)) this.modelCalls.inc({ agent, outcome }, n);
+    if (t.approvals.requested) this.runsParked.inc({ agent, kind: 'approval' }, t.approvals.requested);
+    for (const decision of ['approved', 'denied'] as const) if (t.approvals[decision]) this.approvalsDecided.inc({ agent, decision }, t.approvals[decision]);
+    for (const [reason, n] of Object.entries(t.escalations)) {
+      this.runsParked.inc({ agent, kind: 'escalation' }, n);
+      this.escalations.inc({ agent, reason }, n);
+    }
+    if (t.overruns) this.budgetOverruns.inc({ agent }, t.overruns);
   }
 
   private observeEvent(e: AnyRunEvent, agent: string, state: RunState): void {
@@ -174,8 +197,6 @@ export class WardenMetrics {
         break;
       case 'model.called': {
         const d = e.data;
-        this.steps.inc({ agent });
-        this.modelCalls.inc({ agent, outcome: 'ok' });
         this.stepLatency.observe({ agent, kind: 'model' }, d.latencyMs / 1000);
         const base = {
           gen_ai_operation_name: 'chat',
@@ -195,7 +216,6 @@ export class WardenMetrics {
         const started = this.modelStartedAt.get(state.runId) ?? e.at;
         this.modelStartedAt.delete(state.runId);
         this.operationDuration.observe(this.durationLabels(state, undefined, e.data.failure.kind), Math.max(0, e.at - started) / 1000);
-        this.modelCalls.inc({ agent, outcome: e.data.failure.kind });
         if (e.data.willRetry) this.retries.inc({ agent, kind: 'model', cause: e.data.failure.kind });
         break;
       }
@@ -218,25 +238,16 @@ export class WardenMetrics {
         else this.toolExecutions.inc({ agent, tool: e.data.tool, outcome: 'failed' });
         break;
       case 'approval.requested':
-        this.runsParked.inc({ agent, kind: 'approval' });
         this.requested.set(e.data.approvalId, e.at);
         break;
       case 'approval.decided': {
-        this.approvalsDecided.inc({ agent, decision: e.data.decision });
         const at = this.requested.get(e.data.approvalId);
         if (at !== undefined) this.approvalWait.observe({ agent }, Math.max(0, e.at - at) / 1000);
         this.requested.delete(e.data.approvalId);
         break;
       }
-      case 'escalated':
-        this.runsParked.inc({ agent, kind: 'escalation' });
-        this.escalations.inc({ agent, reason: e.data.reason });
-        break;
       case 'budget.committed':
         if (e.data.actualNano > 0) this.spend.inc({ agent }, nanoToUsd(e.data.actualNano));
-        break;
-      case 'budget.overrun':
-        this.budgetOverruns.inc({ agent });
         break;
       case 'limit.hit':
         this.limitHits.inc({ agent, limit: e.data.limit });

@@ -237,14 +237,14 @@ const scenarioArb = fc.record({
   decisions: fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }),
 });
 
-type Scenario = fc.RecordValue<{
-  turns: fc.Arbitrary<{ calls: (typeof CALLS)[number][]; confidence: number | undefined; error: number | undefined }[]>;
-  plan: fc.Arbitrary<boolean>;
-  escalation: fc.Arbitrary<boolean>;
-  shadow: fc.Arbitrary<boolean>;
-  undo: fc.Arbitrary<boolean>;
-  decisions: fc.Arbitrary<boolean[]>;
-}>;
+interface Scenario {
+  turns: { calls: readonly (typeof CALLS)[number][]; confidence: number | undefined; error: number | undefined }[];
+  plan: boolean;
+  escalation: boolean;
+  shadow: boolean;
+  undo: boolean;
+  decisions: boolean[];
+}
 
 function agentFor(s: Scenario, n: number): Agent {
   const limits = { maxSteps: 8, maxToolCalls: 8, maxRetries: 8, maxWallMs: 60_000, maxCostUsd: 1 };
@@ -350,10 +350,10 @@ describe('one truth in every view', () => {
     let n = 0;
     await fc.assert(
       fc.asyncProperty(scenarioArb, async (s) => {
-        const agent = agentFor(s as Scenario, n++);
+        const agent = agentFor(s, n++);
         // A Warden per run: its circuit breakers are per process, and one run's model failures must not open another's.
         const warden = createWarden({ store, sleep: async () => {}, random: seededRandom(n) });
-        const runId = await drive(warden, agent, s as Scenario);
+        const runId = await drive(warden, agent, s);
         const rows = await store.listRuns({ rootRunId: (await store.getRun(runId))!.rootRunId, limit: 100 });
         for (const row of rows) {
           const events = await store.loadEvents(row.runId);
