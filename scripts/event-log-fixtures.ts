@@ -164,6 +164,33 @@ async function main(): Promise<void> {
   await warden.cancel(parked.runId, { by: 'bob', reason: 'customer withdrew' });
   await save('cancelled-while-parked', parked.runId);
 
+  // v2: approvals with a deadline nobody met. One is denied (the model is told), one becomes an
+  // escalation a person approves, and the call then runs on that person's word.
+  let clock = Date.now();
+  const timed = createWarden({ store, sleep: async () => {}, now: () => clock, scheduler: { breaker: false, retryBudget: false } });
+  const deadline = (onTimeout: 'deny' | 'escalate') =>
+    scripted(
+      `deadline-${onTimeout}`,
+      [
+        { toolCalls: [{ tool: 'lookup_order', args: { orderId: 'o-3' } }] },
+        { text: onTimeout === 'deny' ? 'Nobody approved the lookup.' : 'Order o-3 totals $40.' },
+      ],
+      { policy: { rules: [{ name: 'ask-first', decision: 'approve' }], approvalTimeoutMs: 60_000, onApprovalTimeout: onTimeout } },
+    );
+  const denyAgent = deadline('deny');
+  const expiredDenied = await timed.run(denyAgent, 'look up o-3');
+  clock += 61_000;
+  await timed.execute(denyAgent, expiredDenied.runId);
+  await save('approval-expired-denied', expiredDenied.runId);
+  const escalateAgent = deadline('escalate');
+  const expiredEscalated = await timed.run(escalateAgent, 'look up o-3');
+  clock += 61_000;
+  const [turned] = await timed.expireApprovals({ runId: expiredEscalated.runId });
+  clock += 5_000;
+  await timed.decideEscalation(turned!.escalationId!, { decision: 'approve', by: 'ana', reason: 'fine to look up' });
+  await timed.execute(escalateAgent, expiredEscalated.runId);
+  await save('approval-expired-escalated', expiredEscalated.runId);
+
   await store.close();
   console.log(`v${EVENT_SCHEMA_VERSION}: wrote ${written.length} file(s)${written.length ? `: ${written.join(', ')}` : ''}; kept ${kept.length} that exist.`);
 }

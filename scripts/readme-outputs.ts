@@ -62,6 +62,11 @@ function generate(): Map<string, string> {
 
     // Rehearsal and audit.
     blocks.set('rehearse', warden({ ...tour, db: join(dir, 'rehearsal.db') }, ['rehearse', EXAMPLE]).replace(/^rehearsal \d.*\n/gm, ''));
+    // The same agent on the behaviour learned from its recorded pilot: observed next to rehearsed, and the people it takes.
+    const learnedArgs = ['rehearse', EXAMPLE, '--model', 'examples/what-if/support-desk.learned.json', '--requests', '1000', '--reviewers', '3'];
+    const learned = warden({ ...tour, db: join(dir, 'learned.db') }, learnedArgs).replace(/^rehearsal \d.*\n/gm, '');
+    const keep = learned.split('\n\n').filter((part, i) => i < 2 || part.startsWith('People:'));
+    blocks.set('rehearse-learned', `$ npx warden ${learnedArgs.join(' ')}\n${keep.join('\n…\n\n')}`);
     const audit = warden(tour, ['audit', 'examples/careless-agent.ts']);
     blocks.set('audit-careless', `$ npx warden audit examples/careless-agent.ts\n…\n${audit.slice(audit.indexOf('Push back on:'))}`);
 

@@ -75,6 +75,13 @@ export interface PolicyConfig {
   compensationApproval?: string[];
   /** How long an `approval` predicate or a rule's `when` may take, in ms, before it fails closed. Default 5,000. */
   predicateTimeoutMs?: number;
+  /**
+   * How long a person has to decide an approval, in ms, unless the tool's `approval.timeoutMs`
+   * says otherwise. Past it the approval expires (`onApprovalTimeout`). Default: no deadline.
+   */
+  approvalTimeoutMs?: number;
+  /** What an expired approval becomes: `deny` (default) the call, or `escalate` to a person. Plans are always denied. */
+  onApprovalTimeout?: 'deny' | 'escalate';
 }
 
 /** The plan-mode settings (`PlanOptions`), under the name `warden audit` first used. */
@@ -234,6 +241,18 @@ export function defineAgent(config: AgentConfig): Agent {
       'INVALID_CONFIG',
       `${where}: policy.predicateTimeoutMs must be a positive number of ms, got ${JSON.stringify(policy.predicateTimeoutMs)}`,
     );
+  }
+  if (
+    policy.approvalTimeoutMs !== undefined &&
+    !(typeof policy.approvalTimeoutMs === 'number' && policy.approvalTimeoutMs > 0 && Number.isFinite(policy.approvalTimeoutMs))
+  ) {
+    throw new WardenError(
+      'INVALID_CONFIG',
+      `${where}: policy.approvalTimeoutMs must be a positive number of ms, got ${JSON.stringify(policy.approvalTimeoutMs)}`,
+    );
+  }
+  if (policy.onApprovalTimeout !== undefined && policy.onApprovalTimeout !== 'deny' && policy.onApprovalTimeout !== 'escalate') {
+    throw new WardenError('INVALID_CONFIG', `${where}: policy.onApprovalTimeout must be "deny" or "escalate", got ${JSON.stringify(policy.onApprovalTimeout)}`);
   }
   for (const rule of policy.rules ?? []) {
     if (!rule || typeof rule.name !== 'string' || !['allow', 'approve', 'deny'].includes(rule.decision)) {

@@ -33,9 +33,9 @@ export interface ToolConfig<I extends z.ZodType = z.ZodType, O = unknown> {
   /**
    * Ask a person first: always, never, or when the predicate says so (sync or async). A predicate
    * that throws, rejects, answers anything but a boolean or takes too long asks a person.
-   * `delete` always asks.
+   * `delete` always asks. The object form adds a deadline: `{ when, timeoutMs, onTimeout }`.
    */
-  approval?: boolean | ((args: z.infer<I>) => boolean | Promise<boolean>);
+  approval?: ApprovalWhen<z.infer<I>> | ApprovalOptions<z.infer<I>>;
   /** Retries after a failure (each one also draws from the run's `maxRetries`). Default 2. */
   retries?: number;
   /** Per-attempt timeout. Default 30 s. */
@@ -68,9 +68,32 @@ export interface ToolConfig<I extends z.ZodType = z.ZodType, O = unknown> {
     | { kind: 'ai-sdk' | 'openai-agents'; server?: undefined; tierSource?: undefined; trusted?: undefined; openWorld?: undefined };
 }
 
+/** When a call asks a person: always, never, or when the predicate says so. */
+export type ApprovalWhen<A> = boolean | ((args: A) => boolean | Promise<boolean>);
+
+/** What an approval nobody decided in time becomes: the call denied, or an escalation to a person. */
+export type ApprovalTimeoutOutcome = 'deny' | 'escalate';
+
+/** A tool's approval with a deadline. */
+export interface ApprovalOptions<A> {
+  /** When to ask; default `true` (always). */
+  when?: ApprovalWhen<A>;
+  /**
+   * How long a person has to decide, in ms. Past it the approval expires with `onTimeout` and can
+   * no longer be approved. Default: the agent's `policy.approvalTimeoutMs`, else no deadline.
+   */
+  timeoutMs?: number;
+  /** Default: the agent's `policy.onApprovalTimeout`, else `'deny'`. */
+  onTimeout?: ApprovalTimeoutOutcome;
+}
+
 /** A tool after `defineTool`: validated, frozen, with its JSON Schema computed once. */
-export interface Tool<I extends z.ZodType = z.ZodType, O = unknown> extends Readonly<ToolConfig<I, O>> {
+export interface Tool<I extends z.ZodType = z.ZodType, O = unknown> extends Readonly<Omit<ToolConfig<I, O>, 'approval'>> {
   readonly kind: 'warden.tool';
+  /** When a call asks a person (the object form's `when`, defaulting to `true`). */
+  readonly approval?: ApprovalWhen<z.infer<I>>;
+  /** The object form's deadline settings, when it gave any. */
+  readonly approvalDeadline?: Readonly<{ timeoutMs?: number; onTimeout?: ApprovalTimeoutOutcome }>;
   readonly jsonSchema: Record<string, unknown>;
   readonly idempotent: boolean;
   readonly retries: number;
@@ -112,9 +135,7 @@ function buildTool(where: string, config: Record<string, unknown>): AnyTool {
   if (!(config.input instanceof z.ZodType)) fail(where, 'input must be a zod schema, e.g. z.object({ id: z.string() })');
   if (config.output !== undefined && !(config.output instanceof z.ZodType)) fail(where, 'output must be a zod schema when given');
   if (typeof config.execute !== 'function') fail(where, 'execute must be a function');
-  if (config.approval !== undefined && typeof config.approval !== 'boolean' && typeof config.approval !== 'function') {
-    fail(where, `approval must be true, false or a predicate (args) => boolean, got ${safeJson(config.approval)}`);
-  }
+  const approval = approvalSettings(where, config.approval, config.approvalDeadline);
   if (config.idempotent !== undefined && typeof config.idempotent !== 'boolean')
     fail(where, `idempotent must be true or false, got ${safeJson(config.idempotent)}`);
   const retries = config.retries ?? TOOL_DEFAULTS.retries;
@@ -137,8 +158,10 @@ function buildTool(where: string, config: Record<string, unknown>): AnyTool {
     throw new WardenError('INVALID_CONFIG', `${where}: input schema cannot be expressed as JSON Schema`, { cause });
   }
   delete jsonSchema.$schema;
+  const { approval: _declared, approvalDeadline: _deadline, ...rest } = config;
   const tool = Object.freeze({
-    ...config,
+    ...rest,
+    ...approval,
     kind: 'warden.tool' as const,
     jsonSchema,
     idempotent: config.idempotent ?? false,
@@ -149,6 +172,30 @@ function buildTool(where: string, config: Record<string, unknown>): AnyTool {
   }) as unknown as AnyTool;
   checked.add(tool);
   return tool;
+}
+
+/** Splits a tool's `approval` into when it asks and its deadline, refusing anything else. */
+function approvalSettings(where: string, declared: unknown, builtDeadline: unknown): { approval?: unknown; approvalDeadline?: unknown } {
+  const isWhen = (v: unknown) => v === undefined || typeof v === 'boolean' || typeof v === 'function';
+  if (builtDeadline !== undefined) {
+    // A copy of a built tool (governedTool): `approval` is already the `when`, the deadline beside it.
+    if (typeof builtDeadline !== 'object' || builtDeadline === null || !isWhen(declared))
+      fail(where, `approvalDeadline must come from defineTool's approval: { when, timeoutMs, onTimeout }, got ${safeJson(builtDeadline)}`);
+    return approvalSettings(where, { when: declared, ...builtDeadline }, undefined);
+  }
+  if (isWhen(declared)) return declared === undefined ? {} : { approval: declared };
+  const shape = 'true, false, a predicate (args) => boolean, or { when, timeoutMs, onTimeout }';
+  if (typeof declared !== 'object' || declared === null || Array.isArray(declared)) fail(where, `approval must be ${shape}, got ${safeJson(declared)}`);
+  const { when, timeoutMs, onTimeout, ...unknown } = declared as Record<string, unknown>;
+  const extra = Object.keys(unknown);
+  if (extra.length) fail(where, `approval has unknown field(s) ${extra.join(', ')}; it takes when, timeoutMs and onTimeout`);
+  if (!isWhen(when)) fail(where, `approval.when must be true, false or a predicate (args) => boolean, got ${safeJson(when)}`);
+  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && Number.isFinite(timeoutMs) && timeoutMs > 0))
+    fail(where, `approval.timeoutMs must be a positive number of ms, got ${safeJson(timeoutMs)}`);
+  if (onTimeout !== undefined && onTimeout !== 'deny' && onTimeout !== 'escalate')
+    fail(where, `approval.onTimeout must be "deny" or "escalate", got ${safeJson(onTimeout)}`);
+  const deadline = { ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(onTimeout !== undefined ? { onTimeout } : {}) };
+  return { approval: when ?? true, ...(Object.keys(deadline).length ? { approvalDeadline: Object.freeze(deadline) } : {}) };
 }
 
 function safeJson(value: unknown): string {
@@ -186,6 +233,7 @@ const TOOL_FIELDS = [
   'execute',
   'idempotent',
   'approval',
+  'approvalDeadline',
   'retries',
   'timeoutMs',
   'costUsd',

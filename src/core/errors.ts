@@ -32,6 +32,8 @@ export const ERROR_CODES = {
   RATE_LIMITED: { fault: 'system', http: 429, exit: 1 },
   BREAKER_OPEN: { fault: 'system', http: 503, exit: 1 },
   HALTED: { fault: 'policy', http: 409, exit: 6 },
+  /** An approval's deadline passed before the decision: it expired (denied or escalated) and cannot be approved. */
+  APPROVAL_EXPIRED: { fault: 'policy', http: 409, exit: 1 },
   UNKNOWN_TOOL: { fault: 'model', http: 422, exit: 1 },
   INVALID_TOOL_ARGS: { fault: 'model', http: 422, exit: 1 },
   MALFORMED_MODEL_OUTPUT: { fault: 'model', http: 502, exit: 1 },

@@ -10,9 +10,9 @@ import type { PlanIssue } from './plan.ts';
  * A run is an append-only log of these events; its state is a pure fold over them (`fold.ts`).
  *
  * Schema version of the payloads below. Bump it when a payload changes shape, add the change to
- * `docs/event-log.md`, and keep a fixture of the old shape in `test/fixtures/`.
+ * `docs/event-log.md`, and record fixtures of the new version (`test/fixtures/event-logs/`).
  */
-export const EVENT_SCHEMA_VERSION = 1;
+export const EVENT_SCHEMA_VERSION = 2;
 
 export type StopReason =
   | 'max_steps'
@@ -32,6 +32,9 @@ export type StopReason =
 
 /** `rehearsal`: recorded by `warden rehearse` against simulated tools; only a rehearsal agent drives it. */
 export type RunMode = 'live' | 'shadow' | 'rehearsal';
+
+/** What an approval nobody decided in time turns into. */
+export type ApprovalTimeoutOutcome = 'deny' | 'escalate';
 
 export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'stopped' | 'waiting_approval' | 'escalated' | 'cancelled';
 
@@ -134,8 +137,25 @@ export interface EventPayloads {
     rule: string;
     reason: string;
   };
-  'approval.requested': { approvalId: string; callId: string; tool: string; tier: Tier; args: unknown; argsHash: string; reason: string };
+  'approval.requested': {
+    approvalId: string;
+    callId: string;
+    tool: string;
+    tier: Tier;
+    args: unknown;
+    argsHash: string;
+    reason: string;
+    /** v2: when nobody decided by then (ms since the epoch), the approval expires with `onTimeout`. Absent: it waits. */
+    expiresAt?: number;
+    onTimeout?: ApprovalTimeoutOutcome;
+  };
   'approval.decided': { approvalId: string; callId: string; decision: 'approved' | 'denied'; by: string; reason: string; argsHash: string };
+  /**
+   * v2: nobody decided the approval by its `expiresAt`. `denied`: the call is refused as a person's
+   * denial would be; `escalated`: an `escalated` event follows in the same append, and the person
+   * who answers that escalation decides the call.
+   */
+  'approval.expired': { approvalId: string; callId: string; expiresAt: number; outcome: 'denied' | 'escalated'; escalationId?: string };
   'tool.denied': { callId: string; tool: string; by: string; reason: string };
   'tool.started': { callId: string; tool: string; attempt: number; idempotencyKey: string };
   'tool.succeeded': { callId: string; tool: string; attempt: number; result: unknown; durationMs: number };
@@ -241,56 +261,65 @@ export interface EventPayloads {
 export type EventType = keyof EventPayloads;
 
 /**
- * Every event type this schema version defines; the record makes TypeScript refuse a type left out.
- * The fold refuses any other type at a version it reads: a new type comes with a new version.
+ * Every event type, with the schema version that introduced it; the record makes TypeScript refuse
+ * a type left out. The fold refuses a type at a version older than the one that introduced it: a
+ * new type comes with a new version, so an older Warden reading a newer log says so instead of
+ * skipping a decision it does not know.
  */
-const EVENT_TYPE_TABLE: Record<EventType, true> = {
-  'run.submitted': true,
-  'run.started': true,
-  'budget.reserved': true,
-  'budget.committed': true,
-  'budget.overrun': true,
-  'model.called': true,
-  'model.failed': true,
-  'tool.rejected': true,
-  'policy.decided': true,
-  'approval.requested': true,
-  'approval.decided': true,
-  'tool.denied': true,
-  'tool.started': true,
-  'tool.succeeded': true,
-  'tool.failed': true,
-  escalated: true,
-  'escalation.decided': true,
-  'limit.hit': true,
-  'plan.proposed': true,
-  'plan.rejected': true,
-  'plan.verified': true,
-  'plan.amended': true,
-  'step.assessed': true,
-  'child.spawned': true,
-  'child.waiting': true,
-  'child.resumed': true,
-  'tool.shadowed': true,
-  'undo.started': true,
-  'compensation.requested': true,
-  'compensation.decided': true,
-  'compensation.started': true,
-  'compensation.succeeded': true,
-  'compensation.failed': true,
-  'compensation.escalated': true,
-  'undo.completed': true,
-  'breaker.changed': true,
-  'scheduler.waited': true,
-  'lock.acquired': true,
-  'cancel.requested': true,
-  'run.completed': true,
-  'run.failed': true,
-  'run.stopped': true,
-  'run.cancelled': true,
+const EVENT_TYPE_SINCE: Record<EventType, number> = {
+  'run.submitted': 1,
+  'run.started': 1,
+  'budget.reserved': 1,
+  'budget.committed': 1,
+  'budget.overrun': 1,
+  'model.called': 1,
+  'model.failed': 1,
+  'tool.rejected': 1,
+  'policy.decided': 1,
+  'approval.requested': 1,
+  'approval.decided': 1,
+  'approval.expired': 2,
+  'tool.denied': 1,
+  'tool.started': 1,
+  'tool.succeeded': 1,
+  'tool.failed': 1,
+  escalated: 1,
+  'escalation.decided': 1,
+  'limit.hit': 1,
+  'plan.proposed': 1,
+  'plan.rejected': 1,
+  'plan.verified': 1,
+  'plan.amended': 1,
+  'step.assessed': 1,
+  'child.spawned': 1,
+  'child.waiting': 1,
+  'child.resumed': 1,
+  'tool.shadowed': 1,
+  'undo.started': 1,
+  'compensation.requested': 1,
+  'compensation.decided': 1,
+  'compensation.started': 1,
+  'compensation.succeeded': 1,
+  'compensation.failed': 1,
+  'compensation.escalated': 1,
+  'undo.completed': 1,
+  'breaker.changed': 1,
+  'scheduler.waited': 1,
+  'lock.acquired': 1,
+  'cancel.requested': 1,
+  'run.completed': 1,
+  'run.failed': 1,
+  'run.stopped': 1,
+  'run.cancelled': 1,
 };
 
-export const EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(EVENT_TYPE_TABLE));
+export const EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(EVENT_TYPE_SINCE));
+
+/** Whether schema version `v` defines `type` (every version defines the types of the ones before it). */
+export function definesEventType(v: number, type: string): boolean {
+  const since = (EVENT_TYPE_SINCE as Record<string, number | undefined>)[type];
+  return since !== undefined && since <= v;
+}
 
 /** An event as stored: its place in the run's log, when, and the payload's schema version. */
 export interface RunEvent<T extends EventType = EventType> {

@@ -17,7 +17,7 @@ export function emptyTally(): RunTally {
     executions: { succeeded: 0, failed: 0 },
     shadowed: 0,
     retries: { model: 0, tool: 0, rejected: 0 },
-    approvals: { requested: 0, approved: 0, denied: 0 },
+    approvals: { requested: 0, approved: 0, denied: 0, expiredDenied: 0, expiredEscalated: 0 },
     escalations: {},
     assessments: { total: 0, belowThreshold: 0, escalated: 0 },
     overruns: 0,
@@ -65,6 +65,10 @@ const TALLY: { [T in EventType]: Counter<T> } = {
   },
   'approval.decided': (t, d) => {
     t.approvals[d.decision]++;
+  },
+  'approval.expired': (t, d) => {
+    if (d.outcome === 'escalated') t.approvals.expiredEscalated++;
+    else t.approvals.expiredDenied++;
   },
   'tool.denied': null,
   'tool.started': (t, d, s) => {

@@ -352,8 +352,71 @@ describe('fold: bad logs fail with a typed error', () => {
     log.events.push({ ...nth(log.events, 1), seq: 3, at: nth(log.events, 1).at + 5, type: 'future.thing' } as unknown as AnyRunEvent);
     assert.throws(
       () => log.fold(),
-      (e) => isWardenError(e, 'STORE_CORRUPT') && /"future.thing", which schema v1 does not define/.test(e.message),
+      (e) => isWardenError(e, 'STORE_CORRUPT') && /"future.thing", which schema v2 does not define/.test(e.message),
     );
+  });
+
+  it('refuses a v2 event type stamped with v1 (a v1 Warden never wrote one; the log was tampered with)', () => {
+    const log = parkedWithDeadline();
+    const [expired] = log.events.splice(-1);
+    log.events.push({ ...(expired as AnyRunEvent), v: 1 } as AnyRunEvent);
+    assert.throws(
+      () => log.fold(),
+      (e) => isWardenError(e, 'STORE_CORRUPT') && /"approval.expired", which schema v1 does not define/.test(e.message),
+    );
+  });
+});
+
+function parkedWithDeadline(outcome: 'denied' | 'escalated' = 'denied') {
+  const log = runLog()
+    .started()
+    .turn(1, [{ callId: 'c1', tool: 'wipe', args: { id: 7 } }]);
+  log.add('approval.requested', {
+    approvalId: 'a1',
+    callId: 'c1',
+    tool: 'wipe',
+    tier: 'delete',
+    args: { id: 7 },
+    argsHash: 'h',
+    reason: 'delete',
+    expiresAt: 60_000,
+    onTimeout: outcome === 'denied' ? 'deny' : 'escalate',
+  });
+  return log.add(
+    'approval.expired',
+    { approvalId: 'a1', callId: 'c1', expiresAt: 60_000, outcome, ...(outcome === 'escalated' ? { escalationId: 'e1' } : {}) },
+    60_000,
+  );
+}
+
+describe('fold: approvals that expire', () => {
+  it('holds the deadline on the pending approval', () => {
+    const log = parkedWithDeadline();
+    log.events.pop();
+    const s = log.fold();
+    assert.equal(s.status, 'waiting_approval');
+    assert.equal(s.pending?.expiresAt, 60_000);
+  });
+
+  it('denies the call when it expires with onTimeout deny, and the run goes on', () => {
+    const s = parkedWithDeadline('denied').fold();
+    assert.equal(s.status, 'queued');
+    assert.equal(s.pending, null);
+    assert.equal(s.calls.get('c1')?.status, 'denied');
+    assert.match(s.calls.get('c1')?.note ?? '', /nobody decided the approval in time/);
+  });
+
+  it('parks again on the escalation it turns into, and a person approving it approves the call itself', () => {
+    const log = parkedWithDeadline('escalated');
+    log.add('escalated', { escalationId: 'e1', reason: 'approval_timeout', callId: 'c1', evidence: {} }, 60_000);
+    const parked = log.fold();
+    assert.equal(parked.status, 'escalated');
+    assert.equal(parked.calls.get('c1')?.status, 'escalated');
+    const s = log.add('escalation.decided', { escalationId: 'e1', decision: 'approve', by: 'ana', reason: '' }, 61_000).fold();
+    assert.equal(s.status, 'queued');
+    // Ready to run, not back through the policy: the escalation was the approval.
+    assert.equal(s.calls.get('c1')?.status, 'ready');
+    assert.equal(s.calls.get('c1')?.approvedBy, 'ana');
   });
 });
 

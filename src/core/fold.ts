@@ -9,10 +9,13 @@ import { emptyTally, tallyEvent } from './fold-tally.ts';
 import type { CallState, RunState } from './run-state.ts';
 
 export { isResolved };
-import { type AnyRunEvent, EVENT_SCHEMA_VERSION, EVENT_TYPES, PARKED_STATUSES, TERMINAL_STATUSES } from './events.ts';
+import { type AnyRunEvent, definesEventType, EVENT_SCHEMA_VERSION, PARKED_STATUSES, TERMINAL_STATUSES } from './events.ts';
 import { usdToNano } from './money.ts';
 
 const PARKING_EVENTS = new Set(['approval.requested', 'escalated']);
+
+/** The reason of an escalation an expired approval turned into (`onTimeout: 'escalate'`). */
+export const APPROVAL_TIMEOUT = 'approval_timeout';
 
 /** Builds the initial state from `run.submitted`. */
 function initialState(event: AnyRunEvent): RunState {
@@ -88,7 +91,7 @@ export function applyEvent(state: RunState, event: AnyRunEvent): void {
       `Event ${event.seq} of run ${state.runId} has schema v${event.v}; this Warden reads up to v${EVENT_SCHEMA_VERSION}. Upgrade Warden.`,
     );
   }
-  if (!EVENT_TYPES.has(event.type)) {
+  if (!definesEventType(event.v, event.type)) {
     throw new WardenError(
       'STORE_CORRUPT',
       `Event ${event.seq} of run ${state.runId} has type "${String(event.type)}", which schema v${event.v} does not define`,
@@ -171,7 +174,7 @@ const APPLY: Appliers = {
     const c = call(s, d.callId);
     c.status = 'pending_approval';
     c.approvalId = d.approvalId;
-    s.pending = { id: d.approvalId, kind: 'approval', callId: d.callId, reason: d.reason };
+    s.pending = { id: d.approvalId, kind: 'approval', callId: d.callId, reason: d.reason, ...(d.expiresAt !== undefined ? { expiresAt: d.expiresAt } : {}) };
   },
   'approval.decided': (s, d) => {
     const c = call(s, d.callId);
@@ -186,6 +189,20 @@ const APPLY: Appliers = {
       c.note = `Denied by ${d.by}: ${d.reason || 'no reason given'}`;
       closeTurnIfResolved(s);
     }
+  },
+  'approval.expired': (s, d) => {
+    const c = call(s, d.callId);
+    s.pending = null;
+    if (s.status === 'waiting_approval') s.status = 'queued';
+    if (d.outcome === 'escalated') return; // the `escalated` event that follows parks the run again
+    if (c.tool === PLAN_TOOL) {
+      planDecided(s, c, false, 'nobody', d.approvalId);
+      c.note = 'Nobody approved the plan in time. Propose a different plan.';
+      return;
+    }
+    c.status = 'denied';
+    c.note = 'Denied: nobody decided the approval in time';
+    closeTurnIfResolved(s);
   },
   'tool.denied': (s, d) => {
     const c = call(s, d.callId);
@@ -239,14 +256,17 @@ const APPLY: Appliers = {
     // An unknown outcome is decided as is; any other escalation sends the call back through the
     // schema and policy checks, cleared of the confidence gate by the person's decision.
     const rerun = s.pending?.reason === 'unknown_outcome';
+    // An approval that expired into this escalation: the person answering it decides the call itself.
+    const expired = s.pending?.reason === APPROVAL_TIMEOUT;
     s.pending = null;
     if (s.status === 'escalated') s.status = 'queued';
     const callId = s.turns.length ? findEscalatedCall(s) : undefined;
     if (!callId) return;
     const c = call(s, callId);
     if (d.decision === 'approve') {
-      c.status = rerun ? 'ready' : 'proposed';
+      c.status = rerun || expired ? 'ready' : 'proposed';
       c.cleared = true;
+      if (expired) c.approvedBy = d.by;
     } else if (d.decision === 'edit') {
       // Edited arguments are a new call as far as the checks go: schema, policy and approval run
       // again on them (the person's edit clears only the confidence gate), even after an unknown outcome.

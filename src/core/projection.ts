@@ -104,7 +104,8 @@ export interface RunProjection {
   /** Policy decisions and rejections; a call a person edits is checked again, so these can exceed `proposed`. */
   decisions: RunTally['decisions'];
   retries: { total: number; model: number; tool: number; rejected: number };
-  approvals: { requested: number; approved: number; denied: number; waiting: boolean };
+  /** Approvals asked of a person and how they closed; `expiredDenied`/`expiredEscalated`: nobody decided in time (`approval.expired`). */
+  approvals: { requested: number; approved: number; denied: number; expiredDenied: number; expiredEscalated: number; waiting: boolean };
   escalations: { total: number; byReason: Record<string, number>; waiting: boolean };
   /** Confidence gate: assessments of calls and final answers; below the threshold; sent to a person. */
   assessments: RunTally['assessments'];

@@ -82,6 +82,8 @@ export interface PendingIntervention {
   reason: string;
   /** Set when the intervention belongs to a child run this run waits on. */
   childRunId?: string;
+  /** An approval's deadline (ms since the epoch), when it has one. */
+  expiresAt?: number;
 }
 
 /** Everything the runtime needs to decide the next step, derived from the log alone. */
@@ -217,8 +219,8 @@ export interface RunTally {
   shadowed: number;
   /** Retries: model calls, tool calls, and rejected proposals (the model is asked again). */
   retries: { model: number; tool: number; rejected: number };
-  /** Approvals asked of a person (the plan's included) and how they were decided. */
-  approvals: { requested: number; approved: number; denied: number };
+  /** Approvals asked of a person (the plan's included) and how they closed: decided, or expired with nobody deciding (then denied, or escalated). */
+  approvals: { requested: number; approved: number; denied: number; expiredDenied: number; expiredEscalated: number };
   /** Escalations to a person, by reason (`low_confidence`, `unknown_outcome`, …). */
   escalations: Record<string, number>;
   /** Confidence-gate assessments (`step.assessed`): of calls and final answers, and how many went to a person. */

@@ -123,3 +123,23 @@ export async function decidePolicy(agent: Agent, tool: AnyTool, args: unknown): 
   }
   return verdict;
 }
+
+/** When an approval nobody decides expires, and what it then becomes. */
+export interface ApprovalDeadline {
+  /** ms since the epoch. */
+  expiresAt: number;
+  onTimeout: 'deny' | 'escalate';
+}
+
+/**
+ * The deadline of an approval requested at `now`: the tool's `approval.timeoutMs`, else the
+ * agent's `policy.approvalTimeoutMs`; null when neither sets one (it waits for a person). A plan's
+ * approval (`tool` null) takes the policy's deadline and is always denied when it expires: a
+ * refused plan lets the model propose another, while an escalated one would have no call to run.
+ */
+export function approvalDeadline(agent: Agent, tool: AnyTool | null, now: number): ApprovalDeadline | null {
+  const timeoutMs = tool?.approvalDeadline?.timeoutMs ?? agent.policy.approvalTimeoutMs;
+  if (timeoutMs === undefined) return null;
+  const onTimeout = tool ? (tool.approvalDeadline?.onTimeout ?? agent.policy.onApprovalTimeout ?? 'deny') : 'deny';
+  return { expiresAt: now + timeoutMs, onTimeout };
+}

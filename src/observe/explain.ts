@@ -143,8 +143,17 @@ export function explainEvent(e: AnyRunEvent): string | null {
       const verdict = d.decision === 'allow' ? `Allowed ${d.tool}` : d.decision === 'approve' ? `${d.tool} needs a person's approval` : `Blocked ${d.tool}`;
       return `${verdict}: ${d.reason}. (${d.tool} ${TIER_WORDS[d.tier]}; rule ${d.rule}.)`;
     }
-    case 'approval.requested':
-      return `Waiting for a person to approve ${e.data.tool} (${args(e.data.args)}). Nothing runs until someone decides [${e.data.approvalId}].`;
+    case 'approval.requested': {
+      const deadline =
+        e.data.expiresAt === undefined
+          ? 'Nothing runs until someone decides'
+          : `Nothing runs unless someone approves it by ${new Date(e.data.expiresAt).toISOString()}; after that it is ${e.data.onTimeout === 'escalate' ? 'escalated' : 'denied'}`;
+      return `Waiting for a person to approve ${e.data.tool} (${args(e.data.args)}). ${deadline} [${e.data.approvalId}].`;
+    }
+    case 'approval.expired':
+      return e.data.outcome === 'escalated'
+        ? `Nobody decided in time, so the approval expired and the call went to a person as an escalation [${e.data.approvalId} → ${e.data.escalationId}].`
+        : `Nobody decided in time, so the approval expired and the call was denied; the model is told [${e.data.approvalId}].`;
     case 'approval.decided':
       return `${e.data.by} ${e.data.decision === 'approved' ? 'approved' : 'refused'} it${e.data.reason ? `: "${e.data.reason}"` : ''} [${e.data.approvalId}].`;
     case 'tool.denied':

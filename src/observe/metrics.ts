@@ -96,7 +96,11 @@ export class WardenMetrics {
       ['agent', 'tool', 'tier', 'decision'],
     );
     this.toolExecutions = counter('warden_tool_executions_total', 'Tool executions that finished, by outcome.', ['agent', 'tool', 'outcome']);
-    this.approvalsDecided = counter('warden_approvals_decided_total', 'Approvals decided by a person.', ['agent', 'decision']);
+    this.approvalsDecided = counter(
+      'warden_approvals_decided_total',
+      'Approvals closed: approved or denied by a person, or expired (expired_denied, expired_escalated).',
+      ['agent', 'decision'],
+    );
     this.approvalWait = histogram('warden_approval_wait_seconds', 'Time from an approval request to its decision.', ['agent'], WAIT_BUCKETS);
     this.escalations = counter('warden_escalations_total', 'Runs escalated to a person, by reason.', ['agent', 'reason']);
     this.spend = counter('warden_spend_usd_total', 'Money spent on model and priced tool calls, USD.', ['agent']);
@@ -183,6 +187,8 @@ export class WardenMetrics {
     for (const [outcome, n] of Object.entries(t.modelFailures)) this.modelCalls.inc({ agent, outcome }, n);
     if (t.approvals.requested) this.runsParked.inc({ agent, kind: 'approval' }, t.approvals.requested);
     for (const decision of ['approved', 'denied'] as const) if (t.approvals[decision]) this.approvalsDecided.inc({ agent, decision }, t.approvals[decision]);
+    if (t.approvals.expiredDenied) this.approvalsDecided.inc({ agent, decision: 'expired_denied' }, t.approvals.expiredDenied);
+    if (t.approvals.expiredEscalated) this.approvalsDecided.inc({ agent, decision: 'expired_escalated' }, t.approvals.expiredEscalated);
     for (const [reason, n] of Object.entries(t.escalations)) {
       this.runsParked.inc({ agent, kind: 'escalation' }, n);
       this.escalations.inc({ agent, reason }, n);
@@ -246,6 +252,9 @@ export class WardenMetrics {
         this.requested.delete(e.data.approvalId);
         break;
       }
+      case 'approval.expired':
+        this.requested.delete(e.data.approvalId);
+        break;
       case 'budget.committed':
         if (e.data.actualNano > 0) this.spend.inc({ agent }, nanoToUsd(e.data.actualNano));
         break;

@@ -36,7 +36,7 @@ describe('fault profiles', () => {
   });
 
   it('names the profiles it knows when given an unknown one', () => {
-    rejects(() => resolveFaultProfile('chaos'), 'INVALID_ARGUMENT', /Unknown fault profile "chaos": use calm, realistic, storm/);
+    rejects(() => resolveFaultProfile('chaos'), 'INVALID_ARGUMENT', /Unknown fault profile "chaos": use none, calm, realistic, storm/);
   });
 
   it('says which file is not JSON', () => {

@@ -28,13 +28,35 @@ export interface FaultProfile {
   reviewer: ReviewerProfile;
 }
 
-export const PROFILE_NAMES = ['calm', 'realistic', 'storm'] as const;
+export const PROFILE_NAMES = ['none', 'calm', 'realistic', 'storm'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
 
 const REVIEWER: ReviewerProfile = { decides: 0.9, approves: 0.8 };
 
-/** The built-in profiles: a quiet day, an ordinary one, and a bad one. */
+/**
+ * The built-in profiles: none (no injected fault: a learned model's own rates alone, the default
+ * with `--learn-from` or `--model`), a quiet day, an ordinary one, and a bad one.
+ */
 export const FAULT_PROFILES: Readonly<Record<ProfileName, FaultProfile>> = Object.freeze({
+  none: {
+    name: 'none',
+    rates: {
+      rateLimited: 0,
+      serverError: 0,
+      slowResponse: 0,
+      hallucinatedTool: 0,
+      invalidArgs: 0,
+      unsafeDestructive: 0,
+      lowConfidence: 0,
+      planError: 0,
+      loop: 0,
+      retryChain: 0,
+      tokenTail: 2.5,
+      toolFailure: 0,
+      toolTimeout: 0,
+    },
+    reviewer: REVIEWER,
+  },
   calm: {
     name: 'calm',
     rates: {

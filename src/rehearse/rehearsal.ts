@@ -14,6 +14,8 @@ import type { RunResult } from '../runtime/run-result.ts';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import type { Store } from '../core/ports/store.ts';
 import { resolveFaultProfile, type FaultProfile } from './fault-profile.ts';
+import { learnedBehaviourModel, RecordedCalls, requestKeyOf } from './learned-behaviour.ts';
+import type { LearnedModel } from './learned-model.ts';
 import { summarizeRun, type RunSummary } from './run-summary.ts';
 import { simulateTools } from './simulated-tools.ts';
 import { RunClock, virtualTime, withClock } from './virtual-time.ts';
@@ -34,6 +36,12 @@ export interface RehearsalOptions {
   concurrency?: number;
   seed?: number;
   profile?: FaultProfile;
+  /**
+   * Play the agent's own recorded behaviour (a model fitted by `learnBehaviour` or read with
+   * `loadLearnedModel`) instead of the generic behaviour model; `profile` then layers faults on
+   * top, and the reviewer decides and approves at the shares people did on the recorded runs.
+   */
+  learned?: LearnedModel;
   /** Keep the runs in this SQLite file; default: a temporary file, deleted afterwards. */
   db?: string;
   onProgress?: (progress: RehearsalProgress) => void;
@@ -75,6 +83,8 @@ export interface RehearsalOutcome {
   requests: number;
   concurrency: number;
   profile: FaultProfile;
+  /** The learned model played, when there was one. */
+  learned: LearnedModel | null;
   /** The requests that finished, in request order: all of them unless the rehearsal was interrupted. */
   runs: RunSummary[];
   /** True when `signal` aborted before every request finished; `runs` then holds fewer than `requests`. */
@@ -90,22 +100,25 @@ function positiveInteger(name: string, value: number): number {
 }
 
 /** The agent as the rehearsal runs it: its own tools, limits and policy; a behaviour model; simulated tool bodies. */
-export function rehearsalAgent(agent: Agent, profile: FaultProfile, seed: number): Agent {
-  const model = behaviourModel({
-    tools: agent.tools,
-    rates: profile.rates,
-    seed,
-    pricing: resolvePricing(agent.model, agent.pricing),
-    wait: virtualTime.sleep,
-    modelId: `behaviour:${agent.model.modelId}`,
-  });
+export function rehearsalAgent(agent: Agent, profile: FaultProfile, seed: number, learned?: LearnedModel, recorded = new RecordedCalls()): Agent {
+  const pricing = resolvePricing(agent.model, agent.pricing);
+  const model = learned
+    ? learnedBehaviourModel({ learned, tools: agent.tools, rates: profile.rates, seed, pricing, wait: virtualTime.sleep, recorded })
+    : behaviourModel({
+        tools: agent.tools,
+        rates: profile.rates,
+        seed,
+        pricing,
+        wait: virtualTime.sleep,
+        modelId: `behaviour:${agent.model.modelId}`,
+      });
   return markRehearsalAgent(
     defineAgent({
       name: agent.name,
       instructions: agent.instructions,
       description: agent.description,
       model,
-      tools: simulateTools(agent.tools, { seed, rates: profile.rates }),
+      tools: simulateTools(agent.tools, { seed, rates: profile.rates, ...(learned ? { learned: learned.tools, recorded } : {}) }),
       limits: { ...agent.limits },
       policy: { ...agent.policy },
       loopDetection: { ...agent.loopDetection },
@@ -153,8 +166,12 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
   const concurrency = positiveInteger('--concurrency', options.concurrency ?? DEFAULT_CONCURRENCY);
   const seed = options.seed ?? 1;
   if (!Number.isSafeInteger(seed)) throw new WardenError('INVALID_ARGUMENT', `--seed must be an integer, got ${seed}`);
-  const profile = options.profile ?? resolveFaultProfile('realistic');
-  const agent = rehearsalAgent(options.agent, profile, seed);
+  const learned = options.learned;
+  const given = options.profile ?? resolveFaultProfile(learned ? 'none' : 'realistic');
+  // On a learned model the reviewer decides and approves as the recorded runs' people did.
+  const profile: FaultProfile = learned ? { ...given, reviewer: { decides: learned.people.decidedShare, approves: learned.people.approvedShare } } : given;
+  const recorded = new RecordedCalls();
+  const agent = rehearsalAgent(options.agent, profile, seed, learned, recorded);
   const simulation = { ms: 0 };
   timed(agent.model as SimulatedModel, simulation);
 
@@ -204,7 +221,9 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
     const runId = `run_rh${seed}_${index}`;
     const clock = new RunClock(epoch, seedFrom(seed, 'clock', index));
     await withClock(clock, async () => {
-      await warden.submit(agent, requestText(agent, index, seed), { runId, ...(options.agentFile ? { agentFile: options.agentFile } : {}) });
+      const input = requestText(agent, index, seed);
+      recorded.bindRun(runId, requestKeyOf(seed, input));
+      await warden.submit(agent, input, { runId, ...(options.agentFile ? { agentFile: options.agentFile } : {}) });
       const accepted = performance.now();
       let result = await warden.execute(agent, runId, { signal: cut.signal });
       queueDelaysMs.push((firstStep.get(runId) ?? accepted) - accepted);
@@ -251,6 +270,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
     requests,
     concurrency,
     profile,
+    learned: learned ?? null,
     runs: runs.filter((r) => r !== undefined),
     interrupted: done < requests,
     timing: {

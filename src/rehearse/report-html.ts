@@ -1,4 +1,5 @@
 import { formatUsd, usdToNano } from '../core/money.ts';
+import type { CompareReport } from './compare.ts';
 import type { RehearsalReport } from './report.ts';
 import { interruptedLine, reportText } from './report-text.ts';
 import type { Bin } from './stats.ts';
@@ -89,6 +90,40 @@ ${charts.map((svg) => `<figure>${svg}</figure>`).join('\n')}
 </section>
 <h2>Full report</h2>
 <pre>${escapeXml(reportText(r))}</pre>
+</main>
+</body>
+</html>
+`;
+}
+
+/** Two rehearsals side by side: the difference table first, then each full report. */
+export function compareHtml(c: CompareReport, before: RehearsalReport, after: RehearsalReport, beforeLabel: string, afterLabel: string): string {
+  const rows = c.rows
+    .map(
+      (r) =>
+        `<tr${r.significant ? ' class="sig"' : ''}><td>${escapeXml(r.metric)}</td><td>${r.before}</td><td>${r.after}</td><td>${r.difference > 0 ? '+' : ''}${r.difference}</td><td>[${r.ci95[0]}, ${r.ci95[1]}]</td><td>${r.significant ? 'significant' : 'not significant'}</td></tr>`,
+    )
+    .join('\n');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Rehearsal compared: ${escapeXml(beforeLabel)} → ${escapeXml(afterLabel)}</title>
+<style>${STYLE}
+table { border-collapse: collapse; background: #fff; } td, th { border: 1px solid #d8dee4; padding: 4px 8px; text-align: right; } td:first-child { text-align: left; }
+tr.sig td { font-weight: 600; } .side { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; } .side pre { font-size: 11px; }
+</style>
+</head>
+<body>
+<main>
+<h1>Before ${escapeXml(beforeLabel)} · after ${escapeXml(afterLabel)}</h1>
+<div class="meta">${c.requests.toLocaleString('en-US')} requests each · seed ${c.seed} · ${escapeXml(c.method)}</div>
+<table><tr><th>figure</th><th>before</th><th>after</th><th>difference</th><th>95% interval</th><th></th></tr>
+${rows}
+</table>
+<h2>Both reports</h2>
+<section class="side"><div><h3>Before</h3><pre>${escapeXml(reportText(before))}</pre></div><div><h3>After</h3><pre>${escapeXml(reportText(after))}</pre></div></section>
 </main>
 </body>
 </html>

@@ -21,6 +21,67 @@ export function interruptedLine(r: RehearsalReport): string {
   return `INTERRUPTED after ${n(i.finished)} of ${n(r.requests)} requests: ${n(i.interrupted)} interrupted (never started or cut); every figure below covers the ${n(i.finished)} that finished.`;
 }
 
+const pct = (v: number) => `${round1(v * 100)}%`;
+const round1 = (v: number) => Math.round(v * 10) / 10;
+const minutes = (ms: number) => (ms >= 3_600_000 ? `${round1(ms / 3_600_000)} h` : ms >= 60_000 ? `${round1(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`);
+
+/** Observed next to rehearsed: the rows a reader checks before trusting the projection. */
+function learnedLines(r: RehearsalReport): string[] {
+  const l = r.learned;
+  if (!l) return [];
+  const cols = [l.observed, l.atRecordedVolume, l.projected];
+  const statuses = [
+    ...new Set(
+      cols.flatMap((c) => [
+        ...Object.keys(c.status),
+        ...Object.keys(c.stopReasons)
+          .filter((k) => k !== 'cancelled')
+          .map((k) => `stop:${k}`),
+      ]),
+    ),
+  ];
+  const tools = [...new Set(cols.flatMap((c) => Object.keys(c.toolCallsPerRun)))];
+  const rows: [string, (c: (typeof cols)[number]) => string][] = [
+    ...statuses.map((k): [string, (c: (typeof cols)[number]) => string] => [
+      k.startsWith('stop:') ? `stopped by ${k.slice(5)}` : k,
+      (c) => pct(k.startsWith('stop:') ? (c.stopReasons[k.slice(5)] ?? 0) : (c.status[k] ?? 0)),
+    ]),
+    ['steps per run mean / p99', (c) => `${c.stepsPerRun.mean} / ${c.stepsPerRun.p99}`],
+    ...tools.map((t): [string, (c: (typeof cols)[number]) => string] => [`${t} calls per run`, (c) => String(c.toolCallsPerRun[t] ?? 0)]),
+    ['tokens per step in / out', (c) => `${n(c.inputTokensPerStep)} / ${n(c.outputTokensPerStep)}`],
+    ['cost p50 / p99', (c) => `${money(c.costUsd.p50)} / ${money(c.costUsd.p99)}`],
+    ['active time p50 / p99', (c) => `${seconds(c.activeMs.p50)} / ${seconds(c.activeMs.p99)}`],
+    ['approvals · escalations per 1,000', (c) => `${c.approvalsPer1000} · ${c.escalationsPer1000}`],
+    ['approved share', (c) => pct(c.approvedShare)],
+    ['model errors per 1,000 calls', (c) => String(c.modelErrorsPer1000)],
+    ['tool failures per 1,000 attempts', (c) => String(c.toolFailuresPer1000)],
+    ['mean confidence', (c) => String(c.meanConfidence)],
+  ];
+  const head = ['', `recorded (${n(l.observed.runs)})`, `rehearsed (${n(l.atRecordedVolume.runs)})`, `projected (${n(l.projected.runs)})`];
+  const table = [head, ...rows.map(([label, f]) => [label, ...cols.map(f)])];
+  const widths = head.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length)));
+  return [
+    `Learned behaviour: ${l.source.description} — ${n(l.source.runs)} runs${l.source.from ? ` from ${l.source.from.slice(0, 16)} to ${(l.source.to ?? '').slice(0, 16)}` : ''}`,
+    ...table.map((row) => `  ${row.map((cell, i) => (i === 0 ? cell.padEnd(widths[0] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ')}`),
+    '',
+  ];
+}
+
+function reviewerLines(r: RehearsalReport): string[] {
+  const v = r.reviewers;
+  if (!v) return [];
+  return section(`People: ${v.reviewers} reviewers, decision time ${v.decisionTime}, hours ${v.hours}, ${n(v.volumePerDay)} requests a day`, [
+    ['approvals and escalations', `${n(v.items)} (${n(v.decided)} decided in time)`],
+    [
+      'time to decision p50 / p99',
+      `${minutes(v.timeToDecisionMs.p50)} / ${minutes(v.timeToDecisionMs.p99)}  (mean wait before a person starts ${minutes(v.meanQueueWaitMs)})`,
+    ],
+    ['reviewers to keep up', `${n(v.keepUp)}  (the day's decisions fit in their hours)`],
+    ['approval timeouts', `${pct(v.timedOutShare)} of items · ${pct(v.runsTimedOutShare)} of the runs that waited (timeout ${minutes(v.approvalTimeoutMs)})`],
+    [`reviewers for p99 under ${minutes(v.needed.targetMs)}`, `${v.needed.reviewers === null ? 'none suffices' : n(v.needed.reviewers)}  (${v.needed.note})`],
+  ]);
+}
+
 /** The report as a person reads it in a terminal. */
 export function reportText(r: RehearsalReport): string {
   const s = r.stopConditions;
@@ -33,9 +94,10 @@ export function reportText(r: RehearsalReport): string {
     .map(([step, count]) => `step ${step}: ${n(count)}`)
     .join(', ');
   const lines = [
-    `Rehearsal of ${r.agent}: ${n(r.requests)} requests, fault profile ${r.profile.name}, seed ${r.seed}, concurrency ${r.concurrency} — ${seconds(t.elapsedMs)}`,
+    `Rehearsal of ${r.agent}: ${n(r.requests)} requests, ${r.learned ? 'learned behaviour, ' : ''}fault profile ${r.profile.name}, seed ${r.seed}, concurrency ${r.concurrency} — ${seconds(t.elapsedMs)}`,
     ...(r.interrupted ? [interruptedLine(r)] : []),
     '',
+    ...learnedLines(r),
     'The four questions',
     `  1. What stops it looping forever?  ${r.answers.stopConditions}`,
     `  2. What may each tool do?          ${r.answers.permissions}`,
@@ -66,6 +128,7 @@ export function reportText(r: RehearsalReport): string {
       ],
       ['reviewer', p.reviewer.note],
     ]),
+    ...reviewerLines(r),
     ...section('Observability', [
       ['complete decision traces', `${(o.completeShare * 100).toFixed(2)}% of ${n(o.steps)} steps ${ok(r.checks.completeTraces)}`],
       ...o.examples.map((e): [string, string] => ['gap', e]),

@@ -2,6 +2,9 @@ import type { Tier } from '../core/tiers.ts';
 import { formatUsd, nanoToUsd, usdToNano } from '../core/money.ts';
 import type { FaultRates, ReviewerProfile } from './fault-profile.ts';
 import type { RehearsalOutcome } from './rehearsal.ts';
+import { behaviourFigures } from './learned-figures.ts';
+import type { BehaviourFigures, LearnedModel } from './learned-model.ts';
+import { queueRuns, reviewerReport, type ReviewerOptions, type ReviewerReport } from './reviewers.ts';
 import type { RunSummary } from './run-summary.ts';
 import { histogram, round, spread, tally, type Bin, type Spread } from './stats.ts';
 
@@ -89,6 +92,19 @@ export interface RehearsalReport {
     planErrors: number;
     plansRejected: number;
   };
+  /**
+   * Set when the rehearsal played a learned model: the recorded runs' figures, the rehearsal's
+   * over its first `observed.runs` requests (the recorded volume), and over all of them.
+   */
+  learned: {
+    source: LearnedModel['source'];
+    fittedAt: string;
+    observed: BehaviourFigures;
+    atRecordedVolume: BehaviourFigures;
+    projected: BehaviourFigures;
+  } | null;
+  /** The approvals and escalations as a queue served by people (see reviewers.ts). */
+  reviewers: ReviewerReport | null;
   /** Active time per request on the run's own clock (simulated model and tool latency, backoff). */
   latencyMs: Spread;
   charts: { costHistogramUsd: Bin[]; latencyHistogramMs: Bin[] };
@@ -129,7 +145,11 @@ export function whyExpensive(r: RunSummary): string {
 }
 
 /** Builds the report from a rehearsal's outcome. `volumePerDay` sizes the cost projection (default: the request count). */
-export function buildReport(outcome: RehearsalOutcome, volumePerDay = outcome.requests): RehearsalReport {
+export function buildReport(
+  outcome: RehearsalOutcome,
+  volumePerDay = outcome.requests,
+  people: Omit<ReviewerOptions, 'volumePerDay' | 'seed'> | null = null,
+): RehearsalReport {
   const { runs, timing } = outcome;
   // Rates and counts are over the requests that finished: all of them unless interrupted.
   const requests = runs.length;
@@ -268,6 +288,16 @@ export function buildReport(outcome: RehearsalOutcome, volumePerDay = outcome.re
       planErrors: sum(runs, (r) => r.planErrors),
       plansRejected: sum(runs, (r) => r.plansRejected),
     },
+    learned: outcome.learned
+      ? {
+          source: outcome.learned.source,
+          fittedAt: outcome.learned.fittedAt,
+          observed: outcome.learned.observed,
+          atRecordedVolume: behaviourFigures(runs.slice(0, outcome.learned.observed.runs)),
+          projected: behaviourFigures(runs),
+        }
+      : null,
+    reviewers: people ? reviewerReport(queueRuns(runs, outcome.agent, people.approvalTimeoutMs), { ...people, volumePerDay, seed: outcome.seed }) : null,
     latencyMs: mapSpread(latency, 1),
     charts: {
       costHistogramUsd: histogram(costs, 24),

@@ -36,6 +36,10 @@ export interface RunSummary {
   retryRefusals: number;
   /** Executed tool calls (first attempts) by tier. */
   toolCalls: Record<Tier, number>;
+  /** Executed tool calls (first attempts) by tool name. */
+  toolCallsByName: Record<string, number>;
+  /** Sum and count of the confidence the model reported on its turns (for the learned model's fidelity check). */
+  confidence: { sum: number; count: number };
   toolFailures: number;
   toolTimeouts: number;
   /**
@@ -48,6 +52,8 @@ export interface RunSummary {
   approvalsDenied: number;
   escalations: number;
   escalationReasons: string[];
+  /** Each time the run waited for a person, at the run's active time then (ms since its start, parked time excluded). */
+  waits: { kind: 'approval' | 'escalation'; atActiveMs: number; tool: string | null }[];
   /** Still waiting for a person when the rehearsal ended. */
   parked: 'approval' | 'escalation' | null;
   rejected: { unknownTool: number; invalidArgs: number };
@@ -123,6 +129,8 @@ export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunS
     retries: { model: 0, tool: 0 },
     retryRefusals: 0,
     toolCalls: { read: 0, write: 0, delete: 0 },
+    toolCallsByName: {},
+    confidence: { sum: 0, count: 0 },
     toolFailures: 0,
     toolTimeouts: 0,
     unapprovedDestructive: [],
@@ -131,6 +139,7 @@ export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunS
     approvalsDenied: 0,
     escalations: 0,
     escalationReasons: [],
+    waits: [],
     parked: null,
     rejected: { unknownTool: 0, invalidArgs: 0 },
     deniedByPolicy: 0,
@@ -184,6 +193,10 @@ export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunS
         s.outputTokens += turn.usage.outputTokens;
         s.maxOutputTokensOneCall = Math.max(s.maxOutputTokensOneCall, turn.usage.outputTokens);
         if (turn.confidence !== undefined && turn.confidence < threshold) s.lowConfidenceSteps++;
+        if (turn.confidence !== undefined) {
+          s.confidence.sum += turn.confidence;
+          s.confidence.count++;
+        }
         const reserved = reservations.get(`m${e.data.step}.${e.data.attempt}`);
         stepModelOk.set(e.data.step, reserved === true && Number.isInteger(e.data.costNano));
         for (const c of turn.toolCalls) {
@@ -246,6 +259,7 @@ export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunS
       }
       case 'approval.requested':
         s.approvalsRequested++;
+        s.waits.push({ kind: 'approval', atActiveMs: s.activeMs, tool: e.data.tool });
         markParked(calls, e.data.callId);
         parkedSince = e.at;
         break;
@@ -276,6 +290,7 @@ export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunS
         }
         c.started = true;
         if (e.data.attempt === 1 && c.tier) s.toolCalls[c.tier]++;
+        if (e.data.attempt === 1) s.toolCallsByName[e.data.tool] = (s.toolCallsByName[e.data.tool] ?? 0) + 1;
         if ((c.tier === 'delete' || c.needsApproval) && (c.argsHash === null || !c.approved.has(c.argsHash))) {
           s.unapprovedDestructive.push({ callId: e.data.callId, tool: e.data.tool });
         }
@@ -305,6 +320,7 @@ export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunS
         escalation = { callId: e.data.callId, reason: e.data.reason };
         s.escalations++;
         s.escalationReasons.push(e.data.reason);
+        s.waits.push({ kind: 'escalation', atActiveMs: s.activeMs, tool: e.data.callId ? (calls.get(e.data.callId)?.tool ?? null) : null });
         if (e.data.callId) markParked(calls, e.data.callId);
         parkedSince = e.at;
         break;

@@ -4,6 +4,8 @@ import { plausibleValue, type ArgsSource } from '../model/behaviour-args.ts';
 import { seededRandom, seedFrom } from '../model/seeded-random.ts';
 import { hashValue } from '../core/canonical.ts';
 import type { FaultRates } from './fault-profile.ts';
+import type { RecordedCalls } from './learned-behaviour.ts';
+import { drawQuantile } from './learned-model.ts';
 import { currentClock } from './virtual-time.ts';
 
 /**
@@ -18,6 +20,16 @@ const TOOL_LATENCY = { min: 20, max: 600 };
 export interface SimulatedToolsOptions {
   seed: number;
   rates: Pick<FaultRates, 'toolFailure' | 'toolTimeout'>;
+  /**
+   * What a learned model saw of each tool: its own failure and timeout rates (added to `rates`)
+   * and latency (drawn from these quantiles instead of the default range).
+   */
+  learned?: Readonly<Record<string, { failureRate: number; timeoutRate: number; latencyMs: readonly number[] }>>;
+  /**
+   * Calls a learned model proposed with arguments the recorded runs saw, by `hashValue` of the
+   * arguments: they fail at those arguments' own rate and answer what the tool answered then.
+   */
+  recorded?: RecordedCalls;
 }
 
 /**
@@ -33,11 +45,14 @@ export interface SimulatedToolsOptions {
 export function simulateTools(tools: readonly AnyTool[], options: SimulatedToolsOptions): AnyTool[] {
   return tools.map((tool) => {
     const outputSchema = tool.output ? outputJsonSchema(tool.output) : undefined;
+    const learned = options.learned?.[tool.name];
+    const timeoutRate = options.rates.toolTimeout + (learned?.timeoutRate ?? 0);
+    const failureRate = options.rates.toolFailure + (learned?.failureRate ?? 0);
     const execute = (args: unknown, ctx: ToolContext): Promise<unknown> => {
       const random = seededRandom(seedFrom(options.seed, ctx.runId, ctx.callId, ctx.attempt));
       const draw = random();
       const clock = currentClock();
-      if (draw < options.rates.toolTimeout) {
+      if (draw < timeoutRate) {
         // Never answers: the runtime's timer fires, and the outcome is unknown.
         void clock?.wait(tool.timeoutMs);
         // The runtime's timeout timer does not keep the process alive; this one does, until it fires.
@@ -53,13 +68,20 @@ export function simulateTools(tools: readonly AnyTool[], options: SimulatedTools
           ),
         );
       }
-      const latency = Math.round((TOOL_LATENCY.min + 1) * ((TOOL_LATENCY.max + 1) / (TOOL_LATENCY.min + 1)) ** random() - 1);
+      const latency =
+        learned && learned.latencyMs.length > 0
+          ? Math.round(drawQuantile(learned.latencyMs as number[], random()))
+          : Math.round((TOOL_LATENCY.min + 1) * ((TOOL_LATENCY.max + 1) / (TOOL_LATENCY.min + 1)) ** random() - 1);
       const waited = clock ? clock.wait(latency, ctx.signal) : Promise.resolve();
-      if (draw < options.rates.toolTimeout + options.rates.toolFailure) {
+      // Failures follow the arguments: a call with arguments the runs saw fails at their own rate.
+      const seen = options.recorded?.get(ctx.runId, tool.name, args);
+      const failing = seen ? options.rates.toolFailure + seen.failureRate : failureRate;
+      if (draw < timeoutRate + failing) {
         return waited.then(() => {
           throw new Error(`${tool.name}: the downstream service answered 503 (simulated failure, attempt ${ctx.attempt})`);
         });
       }
+      if (seen && seen.result !== null && seen.result !== undefined) return waited.then(() => seen.result);
       return waited.then(() => simulatedOutput(tool, outputSchema, args, options.seed));
     };
     // The real compensate and shadowResult stay behind too: a reversible tool reverses in simulation.

@@ -10,6 +10,8 @@ import type { RunContext } from './run-context.ts';
 import { stopRun } from './decide/run-end.ts';
 import { approvalId } from '../core/ids.ts';
 import { mustExist } from '../core/errors.ts';
+import { askApproval } from './decide/vetting.ts';
+import { approvalDeadline } from '../guard/policy.ts';
 
 /** Output tokens assumed per model call when a plan's cost is estimated (a typical turn, not the worst case). */
 export const PLAN_ESTIMATE_OUTPUT_TOKENS = 512;
@@ -84,17 +86,14 @@ export async function proposePlan(ctx: RunContext, call: CallState): Promise<voi
     .reduce<Tier>((a, b) => (TIER_ORDER.indexOf(b) > TIER_ORDER.indexOf(a) ? b : a), 'read');
   const id = approvalId(ctx.runId, call.callId);
   const reason = `the plan has ${verdict.needsApproval.length} step(s) that need a person (${verdict.needsApproval.join(', ')}); approve the whole plan once`;
-  ctx.emit('approval.requested', { approvalId: id, callId: call.callId, tool: PLAN_TOOL, tier, args: call.args, argsHash: call.argsHash, reason });
-  ctx.intervene({
+  askApproval(ctx, {
     id,
-    kind: 'approval',
-    callId: call.callId,
+    call,
     tool: PLAN_TOOL,
-    args: call.args,
-    argsHash: call.argsHash,
+    tier,
     reason,
     evidence: { planId, needsApproval: verdict.needsApproval },
-    requestedAt: ctx.now(),
+    deadline: approvalDeadline(ctx.agent, null, ctx.now()),
   });
 }
 

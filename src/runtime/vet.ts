@@ -2,7 +2,7 @@ import { delegateTarget } from '../agent/agent.ts';
 import { PLAN_TOOL } from '../core/plan.ts';
 import type { AnyTool } from '../agent/tool.ts';
 import { checkArgs } from '../guard/check-args.ts';
-import { decidePolicy, type PolicyVerdict } from '../guard/policy.ts';
+import { approvalDeadline, decidePolicy, type PolicyVerdict } from '../guard/policy.ts';
 import type { ConfidenceScore } from '../core/confidence.ts';
 import { hashValue } from '../core/canonical.ts';
 import { PARKED_STATUSES, TERMINAL_STATUSES } from '../core/events.ts';
@@ -12,7 +12,7 @@ import type { RunContext } from './run-context.ts';
 import { stopRun } from './decide/run-end.ts';
 import { approvalId } from '../core/ids.ts';
 import { mustExist } from '../core/errors.ts';
-import { escalate, reject, scoreCall } from './decide/vetting.ts';
+import { askApproval, escalate, reject, scoreCall } from './decide/vetting.ts';
 
 /**
  * Checks the latest turn's proposed calls in the order the model gave them: schema, plan, policy,
@@ -102,17 +102,14 @@ async function vetCall(ctx: RunContext, call: CallState): Promise<void> {
       planned && !sawArgs && plan?.approvedBy
         ? `${verdict.reason}; the plan's approver saw ${JSON.stringify(planned.args)}, and these arguments were filled in at run time`
         : verdict.reason;
-    ctx.emit('approval.requested', { approvalId: id, callId: call.callId, tool: tool.name, tier: tool.tier, args: call.args, argsHash: call.argsHash, reason });
-    ctx.intervene({
+    askApproval(ctx, {
       id,
-      kind: 'approval',
-      callId: call.callId,
+      call,
       tool: tool.name,
-      args: call.args,
-      argsHash: call.argsHash,
+      tier: tool.tier,
       reason,
       evidence: { rule: verdict.rule, tier: tool.tier },
-      requestedAt: ctx.now(),
+      deadline: approvalDeadline(agent, tool, ctx.now()),
     });
     return;
   }

@@ -3,7 +3,8 @@ import { hostname } from 'node:os';
 import { holderIsGone } from './process-liveness.ts';
 import type { Agent } from '../agent/agent.ts';
 import { isRehearsalAgent } from '../agent/rehearsal-mark.ts';
-import { mustExist, WardenError } from '../core/errors.ts';
+import { isWardenError, mustExist, WardenError } from '../core/errors.ts';
+import { dueApprovals, expireApproval, type ExpiredApproval } from './approval-expiry.ts';
 import { modelServer } from '../model/model-identity.ts';
 import { resolvePricing } from '../model/pricing.ts';
 import { nanoToUsd, usdToNano } from '../core/money.ts';
@@ -422,6 +423,15 @@ export class Warden {
       if (state.agent !== agent.name) {
         throw new WardenError('INVALID_ARGUMENT', `Run ${runId} belongs to agent "${state.agent}", not "${agent.name}"`, { context: { runId } });
       }
+      if (
+        state.status === 'waiting_approval' &&
+        !state.pending?.childRunId &&
+        state.pending?.expiresAt !== undefined &&
+        this.now() >= state.pending.expiresAt
+      ) {
+        // Its approval's deadline passed with nobody to sweep it: it expires now, and the run goes on from there.
+        if ((await this.expireApprovals({ runId })).length > 0) state = foldRun(await this.store.loadEvents(runId));
+      }
       if (TERMINAL_STATUSES.has(state.status) || PARKED_STATUSES.has(state.status)) return this.result(state);
       await assertNotHalted(this.store, state.agent, state.tenant);
       const ctx = this.context(agent, state, controller.signal, options.onText);
@@ -496,11 +506,50 @@ export class Warden {
     return this.decideApproval(approvalId, 'denied', decision);
   }
 
+  /**
+   * Expires the approvals whose deadline has passed (`approval: { timeoutMs, onTimeout }` or the
+   * policy's default): each is denied or escalated, as its `onTimeout` says, and its run goes on.
+   * `warden serve` and `warden worker` call this every second; an embedded program calls it on
+   * its own schedule. Deciding, resuming or listing an expired approval also expires it, so a
+   * deadline holds even where nothing sweeps.
+   */
+  async expireApprovals(options: { runId?: string; limit?: number } = {}): Promise<ExpiredApproval[]> {
+    const now = this.now();
+    const expired: ExpiredApproval[] = [];
+    for (const record of await dueApprovals(this.store, now, options)) {
+      if (!(await this.ownsMode(record.runId))) continue;
+      const done = await expireApproval(this.store, record, now);
+      if (!done) continue;
+      expired.push(done);
+      await this.publishAppended(record.runId, done.lastSeq, done.outcome === 'escalated' ? 2 : 1);
+    }
+    return expired;
+  }
+
+  /** Whether this Warden decides the run's questions: a rehearsal's only rehearsal runs, any other only the rest. */
+  private async ownsMode(runId: string): Promise<boolean> {
+    const mode = (await this.store.getRun(runId))?.mode ?? 'live';
+    return (mode === 'rehearsal') === this.rehearsal;
+  }
+
+  /** A decision that came too late: the approval expires (if nobody expired it yet), and the caller hears so. */
+  private async refuseExpired(record: InterventionRecord): Promise<never> {
+    await expireApproval(this.store, record, Math.max(this.now(), mustExist(record.expiresAt, 'the deadline of an expired approval')));
+    const now = mustExist(await this.store.getIntervention(record.id), 'the approval just expired');
+    const became = now.status === 'expired' ? `: ${now.decisionReason}` : ` (then ${now.status} by ${now.decidedBy})`;
+    throw new WardenError(
+      'APPROVAL_EXPIRED',
+      `Approval ${record.id} expired at ${new Date(mustExist(record.expiresAt, 'the deadline')).toISOString()}${became}; it can no longer be approved`,
+      { context: { runId: record.runId } },
+    );
+  }
+
   private async decideApproval(id: string, verdict: 'approved' | 'denied', decision: ApprovalDecision): Promise<InterventionRecord> {
     const record = await this.pendingIntervention(id, 'approval', decision.by);
     const reason = decision.reason ?? '';
     if (record.evidence.compensation === true)
       return this.decideCompensation(record, verdict === 'approved' ? 'approve' : 'skip', decision.by, reason, verdict);
+    if (record.expiresAt !== null && this.now() >= record.expiresAt) return this.refuseExpired(record);
     const event = newEvent(
       'approval.decided',
       {
@@ -513,10 +562,17 @@ export class Warden {
       },
       this.now(),
     );
-    const lastSeq = await this.store.appendExternal(record.runId, [event], {
-      run: { status: 'queued' },
-      intervention: { id, status: verdict, decidedBy: decision.by, decisionReason: reason, decidedAt: event.at },
-    });
+    let lastSeq: number;
+    try {
+      lastSeq = await this.store.appendExternal(record.runId, [event], {
+        run: { status: 'queued' },
+        intervention: { id, status: verdict, decidedBy: decision.by, decisionReason: reason, decidedAt: event.at },
+      });
+    } catch (e) {
+      // The store refuses a decision timed at or past the deadline, whatever this process's check saw.
+      if (isWardenError(e, 'APPROVAL_EXPIRED')) return this.refuseExpired(record);
+      throw e;
+    }
     await this.publishAppended(record.runId, lastSeq, 1);
     return mustExist(await this.store.getIntervention(id), 'the intervention just decided');
   }
@@ -614,8 +670,8 @@ export class Warden {
     if (record.status !== 'pending') {
       throw new WardenError('CONFLICT', `${kind} "${id}" was already decided (${record.status} by ${record.decidedBy})`, { context: { runId: record.runId } });
     }
-    const mode = (await this.store.getRun(record.runId))?.mode ?? 'live';
-    if ((mode === 'rehearsal') !== this.rehearsal) {
+    if (!(await this.ownsMode(record.runId))) {
+      const mode = (await this.store.getRun(record.runId))?.mode ?? 'live';
       throw new WardenError(
         'CONFLICT',
         mode === 'rehearsal'

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { isWardenError, WardenError } from '../core/errors.ts';
 import { newEvent } from '../core/events.ts';
 import type { RunResult } from '../runtime/run-result.ts';
+import { startApprovalSweeper } from './approval-sweeper.ts';
 import { createWarden, type Warden, type WardenOptions } from '../runtime/warden.ts';
 import type { RunRecord, Store } from '../core/ports/store.ts';
 import type { AgentCatalog } from './agent-catalog.ts';
@@ -101,6 +102,8 @@ export class Worker {
         this.#onError(e);
         return null; // polling alone still finds every run
       });
+    // Approvals past their deadline expire here too; the runs they free come back through claimRuns.
+    const sweeper = startApprovalSweeper({ warden: this.#warden, store: this.#store, intervalMs: this.#pollMs, onError: (e) => this.#onError(e) });
     try {
       while (!this.#stopping) {
         const free = this.#concurrency - this.#active.size;
@@ -120,6 +123,7 @@ export class Worker {
       }
       await Promise.all(this.#active.values());
     } finally {
+      await sweeper.stop();
       await unwatch?.().catch(() => {});
     }
   }

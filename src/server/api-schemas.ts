@@ -108,12 +108,16 @@ export const Intervention = z
     agent: z.string(),
     tenant: z.string(),
     kind: z.enum(['approval', 'escalation']),
-    status: z.string(),
+    status: z.string().openapi({ description: 'pending, approved, denied, decided or expired' }),
     callId: z.string().nullable(),
     tool: z.string().nullable(),
     args: z.unknown(),
     reason: z.string(),
     requestedAt: z.number(),
+    expiresAt: z
+      .number()
+      .nullable()
+      .openapi({ description: 'ms since the epoch: an approval not decided by then expires (denied or escalated, per evidence.onTimeout); null waits' }),
     decidedAt: z.number().nullable(),
     decidedBy: z.string().nullable(),
     decisionReason: z.string().nullable(),

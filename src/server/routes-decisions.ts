@@ -65,7 +65,7 @@ const listInterventions = createRoute({
   middleware: [requires('interventions:read')] as const,
   request: {
     query: z.object({
-      status: z.string().optional().openapi({ description: 'pending (default), approved, denied or decided' }),
+      status: z.string().optional().openapi({ description: 'pending (default), approved, denied, decided or expired' }),
       kind: z.string().optional().openapi({ description: 'approval or escalation' }),
     }),
   },

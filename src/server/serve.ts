@@ -2,6 +2,8 @@ import { serve, type ServerType } from '@hono/node-server';
 import { createMetrics } from '../observe/metrics.ts';
 import { createWarden, type WardenOptions } from '../runtime/warden.ts';
 import type { AgentCatalog } from '../scheduler/agent-catalog.ts';
+import { startApprovalSweeper } from '../scheduler/approval-sweeper.ts';
+import { describeError } from '../core/errors.ts';
 import type { Store } from '../core/ports/store.ts';
 import { createServerApp } from './app.ts';
 import { createInProcessExecutor, type RunExecutor, WORKERS_EXECUTE } from './executor.ts';
@@ -47,6 +49,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   if (options.execute !== false) {
     for (const run of await options.store.listRuns({ status: ['queued', 'running'], limit: 10_000 })) if (run.parentRunId === null) executor.enqueue(run.runId);
   }
+  // Approvals nobody decided by their deadline are denied or escalated, and their runs carried on.
+  const sweeper = startApprovalSweeper({
+    warden,
+    store: options.store,
+    onExpired: (rootRunId) => executor.enqueue(rootRunId),
+    onError: (e) => process.stderr.write(`warden serve: expiring approvals: ${describeError(e)}\n`),
+  });
   let server!: ServerType;
   const port = await new Promise<number>((resolve) => {
     server = serve({ fetch: app.fetch, port: options.port ?? 8787, hostname: options.hostname ?? '127.0.0.1' }, (info) => resolve(info.port));
@@ -56,6 +65,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     executor,
     close: () =>
       new Promise<void>((resolve) => {
+        void sweeper.stop();
         server.close(() => resolve());
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
       }),

@@ -90,6 +90,8 @@ export interface RunQuery {
 
 export interface InterventionQuery {
   equals: [column: string, value: string][];
+  /** `expires_at <= expiresBy` (ms); those without a deadline never match. */
+  expiresBy?: number;
   limit: number;
 }
 

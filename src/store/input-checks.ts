@@ -66,6 +66,7 @@ export function checkInterventions(interventions: readonly NewIntervention[] | u
   for (const i of interventions ?? []) {
     if (typeof i.id !== 'string' || i.id === '') throw new WardenError('INVALID_ARGUMENT', 'An intervention needs an id', { context: { runId } });
     requireInteger(i.requestedAt, `intervention ${i.id} requestedAt`, 0, { runId });
+    if (i.expiresAt !== undefined && i.expiresAt !== null) requireInteger(i.expiresAt, `intervention ${i.id} expiresAt`, 0, { runId });
   }
 }
 

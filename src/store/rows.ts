@@ -68,6 +68,7 @@ export interface InterventionRow {
   reason: string;
   evidence: string;
   requested_at: number;
+  expires_at: number | null;
   decided_at: number | null;
   decided_by: string | null;
   decision_reason: string | null;
@@ -150,6 +151,7 @@ export function toInterventionRecord(r: InterventionRow): InterventionRecord {
     reason: r.reason,
     evidence: decodeJson(r.evidence, `${what} evidence`) as Record<string, unknown>,
     requestedAt: r.requested_at,
+    expiresAt: r.expires_at,
     decidedAt: r.decided_at,
     decidedBy: r.decided_by,
     decisionReason: r.decision_reason,

@@ -93,6 +93,7 @@ export class SqlStore implements Store {
       checkEvents(events, runId);
       checkRunPatch(options.run, runId);
       checkDecision(options.intervention, runId);
+      checkInterventions(options.interventions, runId);
       const lastSeq = await this.dialect.transaction((tx) => appendStep(tx, runId, events, options, Date.now()));
       if (options.run?.status === 'queued') this.dialect.announce(runId);
       return lastSeq;
@@ -156,7 +157,8 @@ export class SqlStore implements Store {
         if (value !== undefined) equals.push([column, value]);
       }
       const limit = requireInteger(filter.limit ?? DEFAULT_LIST_LIMIT, 'limit', 1);
-      return (await this.dialect.interventions({ equals, limit })).map(toInterventionRecord);
+      const expiresBy = filter.expiresBy === undefined ? {} : { expiresBy: requireInteger(filter.expiresBy, 'expiresBy', 0) };
+      return (await this.dialect.interventions({ equals, limit, ...expiresBy })).map(toInterventionRecord);
     });
   }
 

@@ -54,10 +54,18 @@ export function budgetExceeded(runId: string, amountNano: number, b: BudgetRecor
 }
 
 /** Why deciding intervention `id` changed no row, given what the store holds for it now. */
-export function undecidable(runId: string, id: string, row: InterventionRow | undefined): WardenError {
+export function undecidable(runId: string, id: string, row: InterventionRow | undefined, decision?: { status: string; decidedAt: number }): WardenError {
   if (!row) return new WardenError('NOT_FOUND', `No intervention with id "${id}"`, { context: { runId } });
   if (row.run_id !== runId) {
     return new WardenError('INVALID_ARGUMENT', `Intervention ${id} belongs to run ${row.run_id}, not ${runId}`, { context: { runId } });
+  }
+  if (row.status === 'pending' && row.expires_at !== null && decision) {
+    const when = new Date(row.expires_at).toISOString();
+    return decision.status === 'expired'
+      ? new WardenError('CONFLICT', `Approval ${id} does not expire until ${when}; nothing was written`, { context: { runId } })
+      : new WardenError('APPROVAL_EXPIRED', `Approval ${id} expired at ${when}, before this decision; nothing was written`, {
+          context: { runId, expiresAt: row.expires_at },
+        });
   }
   return new WardenError('CONFLICT', `Intervention ${id} was already decided (${row.status} by ${row.decided_by ?? 'unknown'}); nothing was written`, {
     context: { runId, status: row.status, decidedBy: row.decided_by },

@@ -1,5 +1,12 @@
 import type { AnyNewEvent } from '../core/events.ts';
-import { RUN_WEBHOOK_EVENTS, type BudgetOp, type CommitBatch, type ExternalAppendOptions, type WebhookEventType } from '../core/ports/store.ts';
+import {
+  RUN_WEBHOOK_EVENTS,
+  type BudgetOp,
+  type CommitBatch,
+  type ExternalAppendOptions,
+  type NewIntervention,
+  type WebhookEventType,
+} from '../core/ports/store.ts';
 import type { Op, Tx } from './dialect.ts';
 import { encodeJson, toBudgetRecord, type BudgetRow, type RunHeadRow } from './rows.ts';
 import { hasWebhookEvents } from './webhook-rows.ts';
@@ -18,10 +25,7 @@ export function* commitStep(tx: Tx, batch: CommitBatch, now: number): Op<void> {
   for (const op of batch.budget ?? []) yield* applyBudgetOp(tx, runId, head, op);
   yield* tx.insertEvents(runId, expectedSeq, batch.events);
   yield* enqueueRunWebhooks(tx, runId, head, expectedSeq, batch.events, now);
-  for (const i of batch.interventions ?? []) {
-    const args = i.args === undefined ? null : encodeJson(i.args, `The args of intervention ${i.id}`);
-    yield* tx.insertIntervention(runId, head, i, args, encodeJson(i.evidence ?? {}, `The evidence of intervention ${i.id}`));
-  }
+  yield* insertInterventions(tx, runId, head, batch.interventions);
   if (batch.run?.status === 'queued') yield* tx.notify(runId);
 }
 
@@ -30,13 +34,21 @@ export function* appendStep(tx: Tx, runId: string, events: readonly AnyNewEvent[
   const head = yield* tx.head(runId);
   if (!head) throw noSuchRun(runId);
   const decision = options.intervention;
-  if (decision && !(yield* tx.decide(runId, decision))) throw undecidable(runId, decision.id, yield* tx.currentIntervention(decision.id));
+  if (decision && !(yield* tx.decide(runId, decision))) throw undecidable(runId, decision.id, yield* tx.currentIntervention(decision.id), decision);
   const lastSeq = head.last_seq + events.length;
   yield* tx.insertEvents(runId, head.last_seq, events);
+  yield* insertInterventions(tx, runId, head, options.interventions);
   yield* enqueueRunWebhooks(tx, runId, head, head.last_seq, events, now);
   yield* tx.patchRun(runId, head.last_seq, lastSeq, now, options.run);
   if (options.run?.status === 'queued') yield* tx.notify(runId);
   return lastSeq;
+}
+
+function* insertInterventions(tx: Tx, runId: string, head: RunHeadRow, interventions: readonly NewIntervention[] | undefined): Op<void> {
+  for (const i of interventions ?? []) {
+    const args = i.args === undefined ? null : encodeJson(i.args, `The args of intervention ${i.id}`);
+    yield* tx.insertIntervention(runId, head, i, args, encodeJson(i.evidence ?? {}, `The evidence of intervention ${i.id}`));
+  }
 }
 
 /** Called when a run row's conditional update matched nothing: unknown run, or a stale writer. */

@@ -79,6 +79,7 @@ describe('event-log fixtures', () => {
       'budget.overrun',
       'limit.hit',
       'run.cancelled',
+      'approval.expired',
     ];
     assert.deepEqual(
       needed.filter((t) => !types.has(t)),

@@ -140,7 +140,11 @@ async function assertViewsAgree(v: {
   assert.equal(m.toolChecks, sumOf(p.decisions), `${where}: metrics tool call checks`);
   assert.equal(m.toolRejected, p.decisions.rejected, `${where}: metrics rejected calls`);
   assert.equal(m.executions, p.toolCalls.finished.succeeded + p.toolCalls.finished.failed, `${where}: metrics executions`);
-  assert.equal(m.approvalsDecided, p.approvals.approved + p.approvals.denied, `${where}: metrics approvals`);
+  assert.equal(
+    m.approvalsDecided,
+    p.approvals.approved + p.approvals.denied + p.approvals.expiredDenied + p.approvals.expiredEscalated,
+    `${where}: metrics approvals`,
+  );
   assert.equal(m.escalations, p.escalations.total, `${where}: metrics escalations`);
   assert.equal(m.modelRetries, p.retries.model, `${where}: metrics model retries`);
   assert.equal(m.toolRetries, p.retries.tool, `${where}: metrics tool retries`);

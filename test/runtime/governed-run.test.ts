@@ -1,4 +1,5 @@
 import { describe, it } from 'node:test';
+import { EVENT_SCHEMA_VERSION } from '../../src/core/events.ts';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { defineTool } from '../../src/agent/tool.ts';
@@ -228,7 +229,7 @@ describe('a governed run', () => {
     assert.equal(policy?.type === 'policy.decided' && policy.data.rule, 'tier:read');
     const called = events.find((e) => e.type === 'model.called');
     assert.equal(called?.type === 'model.called' && called.data.turn.rationale, 'need the order');
-    assert.ok(events.every((e) => e.v === 1));
+    assert.ok(events.every((e) => e.v === EVENT_SCHEMA_VERSION));
     const committed = events.filter((e) => e.type === 'budget.committed');
     assert.equal(committed.length, 2);
   });

@@ -10,6 +10,8 @@ import type { Store } from '../../src/core/ports/store.ts';
 import { WebhookDeliverer } from '../../src/scheduler/webhook-deliverer.ts';
 import { webhookBody } from '../../src/scheduler/webhook-payload.ts';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
+import { createPostgresStore } from '../../src/store/postgres/postgres-store.ts';
+import { dropSchema, PG_URL, uniqueSchema } from '../store/pg-schema.ts';
 import { createRun, sleep, uid } from '../store/conformance/fixtures.ts';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
@@ -140,6 +142,40 @@ describe('webhook delivery', () => {
       await deliverer.stop();
       await receiver.close();
       await store.close();
+    }
+  });
+
+  it('delivers each event once across three deliverers on one PostgreSQL schema (separate connections, as separate workers)', async () => {
+    const schema = uniqueSchema('whk');
+    const stores = [await createPostgresStore({ url: PG_URL, schema, poolSize: 4 })];
+    for (let i = 0; i < 2; i++) stores.push(await createPostgresStore({ url: PG_URL, schema, poolSize: 4 }));
+    const [first] = stores;
+    assert.ok(first);
+    const receiver = new Receiver();
+    const port = await receiver.listen();
+    const endpointId = uid('wh');
+    await first.addWebhookEndpoint({
+      id: endpointId,
+      url: `http://127.0.0.1:${port}/hook`,
+      secret: SECRET,
+      events: ['run.stopped'],
+      format: 'standard',
+      createdAt: Date.now(),
+    });
+    const deliverers = stores.map((store) => new WebhookDeliverer({ store, ...fast }));
+    try {
+      for (const d of deliverers) d.start();
+      const runs = await stopRuns(first, 40);
+      const expected = runs.map((r) => `msg_${r}_2.${endpointId}`).sort();
+      await until('every event', () => new Set(receiver.accepted).size >= expected.length);
+      await sleep(200); // a duplicate, if any deliverer sent one, would arrive now
+      assert.deepEqual([...receiver.accepted].sort(), expected, 'each webhook-id exactly once');
+      assert.equal(receiver.badSignatures, 0);
+    } finally {
+      for (const d of deliverers) await d.stop();
+      await receiver.close();
+      for (const s of stores) await s.close();
+      await dropSchema(schema);
     }
   });
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { checkDrift, formatDriftReport, raiseDriftAlerts } from '../../observe/drift/index.ts';
-import { parseDuration } from '../../observe/duration.ts';
+import { parseDuration } from '../../core/duration.ts';
 import { WardenError } from '../../core/errors.ts';
 import { openStore } from '../open-store.ts';
 import { printJson } from '../output.ts';

@@ -4,7 +4,7 @@ import type { InterventionKind, InterventionRecord, Store } from '../../core/por
 import type { Agent } from '../../agent/agent.ts';
 import type { RunState } from '../../core/run-state.ts';
 import { type ApprovalCard, loadApprovalCard } from '../../observe/approval-card.ts';
-import { formatDuration } from '../../observe/duration.ts';
+import { formatDuration } from '../../core/duration.ts';
 import type { Warden } from '../../runtime/warden.ts';
 import { loadCommandAgent } from '../load-agent.ts';
 import { cliWarden } from '../cli-warden.ts';
@@ -62,7 +62,28 @@ function cardLines(r: CardRow): string[] {
     ...(c.planStep ? [`plan step ${c.planStep.id}${c.planStep.why ? `: ${c.planStep.why}` : ''}`] : []),
     `spend     ${c.spend}`,
     `waited    ${formatDuration(c.waitedMs)}${r.status === 'pending' ? '' : ` (${r.status}${r.decidedBy ? ` by ${r.decidedBy}` : ''})`}`,
+    ...(r.status === 'pending' && r.expiresAt !== null ? [`expires   ${expiryWords(r.expiresAt, r.evidence.onTimeout)}`] : []),
   ];
+}
+
+/** `in 4m 12s, then denied`: when a pending approval expires and what it then becomes. */
+function expiryWords(expiresAt: number, onTimeout: unknown): string {
+  const left = expiresAt - Date.now();
+  const then = onTimeout === 'escalate' ? 'escalated to a person' : 'denied';
+  return left > 0 ? `in ${formatDuration(left)}, then ${then}` : `now (past its deadline), then ${then}`;
+}
+
+/** Expires what is past its deadline before listing, so a list never offers an approval that can no longer be given. */
+async function expireDue(warden: Warden, json: boolean): Promise<void> {
+  const expired = await warden.expireApprovals({ limit: 10_000 });
+  if (json || expired.length === 0) return;
+  for (const e of expired) {
+    const next =
+      e.outcome === 'escalated'
+        ? `escalated as ${e.escalationId}; see \`warden escalations show ${e.escalationId}\``
+        : `denied; \`warden resume ${e.approval.runId}\` carries the run on`;
+    process.stderr.write(`${e.approval.id} expired (nobody decided in time): ${next}\n`);
+  }
 }
 
 function printList(rows: CardRow[], json: boolean, kind: InterventionKind): void {
@@ -143,7 +164,8 @@ export function registerInterventionCommands(program: Command): void {
     .option('--all', 'decided ones too')
     .option('--json')
     .action(async (opts: { db?: string; all?: boolean; json?: boolean }) => {
-      await withWarden(opts.db, async (_w, store) => {
+      await withWarden(opts.db, async (warden, store) => {
+        await expireDue(warden, opts.json === true);
         printList(
           await withCards(store, await store.listInterventions({ kind: 'approval', ...(opts.all ? {} : { status: 'pending' }) })),
           opts.json === true,
@@ -174,7 +196,8 @@ export function registerInterventionCommands(program: Command): void {
     .option('--all', 'decided ones too')
     .option('--json')
     .action(async (opts: { db?: string; all?: boolean; json?: boolean }) => {
-      await withWarden(opts.db, async (_w, store) => {
+      await withWarden(opts.db, async (warden, store) => {
+        await expireDue(warden, opts.json === true);
         printList(
           await withCards(store, await store.listInterventions({ kind: 'escalation', ...(opts.all ? {} : { status: 'pending' }) })),
           opts.json === true,

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Agent } from '../../agent/agent.ts';
 import { WardenError } from '../../core/errors.ts';
-import { parseDuration } from '../../observe/duration.ts';
+import { parseDuration } from '../../core/duration.ts';
 import { formatReplayReport, formatReplaySummary, readRunExport, replayMany, replayRun } from '../../observe/replay/index.ts';
 import type { AnyRunEvent } from '../../core/events.ts';
 import { loadCommandAgent } from '../load-agent.ts';

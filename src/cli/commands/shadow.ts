@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { parseDuration } from '../../observe/duration.ts';
+import { parseDuration } from '../../core/duration.ts';
 import { shadowReport } from '../../observe/shadow-report.ts';
 import { openStore } from '../open-store.ts';
 import { printJson } from '../output.ts';

@@ -67,13 +67,20 @@ export interface NewIntervention {
   evidence: Record<string, unknown>;
   /** ms since the epoch. */
   requestedAt: number;
+  /**
+   * ms since the epoch: an approval not decided before then expires (status `expired`) and can no
+   * longer be approved. Absent or null: it waits for a person.
+   */
+  expiresAt?: number | null;
 }
 
 export type InterventionKind = 'approval' | 'escalation';
-export type InterventionStatus = 'pending' | 'approved' | 'denied' | 'decided';
+/** `expired`: an approval nobody decided before its `expiresAt`. */
+export type InterventionStatus = 'pending' | 'approved' | 'denied' | 'decided' | 'expired';
 
 /** A question waiting for (or answered by) a person: an approval or an escalation. */
 export interface InterventionRecord extends NewIntervention {
+  expiresAt: number | null;
   runId: string;
   agent: string;
   tenant: string;
@@ -89,6 +96,8 @@ export interface InterventionFilter {
   status?: InterventionStatus;
   runId?: string;
   tenant?: string;
+  /** Only those with an `expiresAt` at or before this time (ms since the epoch). */
+  expiresBy?: number;
   /** Oldest first; default 100. */
   limit?: number;
 }

@@ -80,6 +80,8 @@ export interface ExternalAppendOptions {
   run?: RunPatch;
   /** Decides a pending intervention of the run; `decidedAt` is ms since the epoch. */
   intervention?: { id: string; status: InterventionStatus; decidedBy: string; decisionReason: string; decidedAt: number };
+  /** New questions for a person the appended events raise (an expired approval's escalation), in the same transaction. */
+  interventions?: NewIntervention[];
 }
 
 export interface RunRecord {

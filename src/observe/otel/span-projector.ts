@@ -216,6 +216,13 @@ export class SpanProjector {
       case 'approval.requested':
         run.span.addEvent('warden.approval.requested', { [ATTR_GEN_AI_TOOL_CALL_ID]: e.data.callId, 'warden.approval.id': e.data.approvalId }, e.at);
         break;
+      case 'approval.expired':
+        run.span.addEvent(
+          'warden.approval.expired',
+          { [ATTR_GEN_AI_TOOL_CALL_ID]: e.data.callId, 'warden.approval.id': e.data.approvalId, 'warden.approval.outcome': e.data.outcome },
+          e.at,
+        );
+        break;
       case 'tool.denied':
       case 'tool.rejected': {
         const call = state.calls.get(e.data.callId);

@@ -47,6 +47,8 @@ function keyOf(e: AnyRunEvent): string | null {
       return `approval-requested ${e.data.approvalId} ${e.data.argsHash}`;
     case 'approval.decided':
       return `approval ${e.data.approvalId} ${e.data.decision} ${e.data.by}`;
+    case 'approval.expired':
+      return `approval ${e.data.approvalId} expired ${e.data.outcome}`;
     case 'tool.denied':
       return `denied ${e.data.callId} ${e.data.by}`;
     case 'tool.started':

@@ -40,6 +40,8 @@ const DECLARATION_FIELDS = [
 function declarationOf(tool: AnyTool): Omit<ToolConfig, 'execute'> {
   const declaration: Record<string, unknown> = {};
   for (const key of DECLARATION_FIELDS) if (tool[key] !== undefined) declaration[key] = tool[key];
+  // The approval's deadline goes with it: a replay expires what the recording let expire.
+  if (tool.approvalDeadline) declaration.approval = { when: tool.approval ?? true, ...tool.approvalDeadline };
   return declaration as unknown as Omit<ToolConfig, 'execute'>;
 }
 

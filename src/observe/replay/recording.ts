@@ -10,7 +10,7 @@ export type RecordedModelOutcome = { ok: true; turn: ModelTurn; at: number } | {
 export type RecordedToolOutcome = { ok: true; result: unknown; at: number } | { ok: false; error: ErrorInfo; at: number };
 
 /** Events a person (or an operator) wrote while the run waited or ran: replay feeds them back. */
-export type ExternalDecision = RunEvent<'approval.decided'> | RunEvent<'escalation.decided'> | RunEvent<'run.cancelled'>;
+export type ExternalDecision = RunEvent<'approval.decided'> | RunEvent<'approval.expired'> | RunEvent<'escalation.decided'> | RunEvent<'run.cancelled'>;
 
 /**
  * A recorded run, indexed for replay: the model's answers by step and attempt, the tools' results
@@ -72,6 +72,7 @@ export class Recording {
           parked = e.data.escalationId;
           break;
         case 'approval.decided':
+        case 'approval.expired':
           this.decisions.set(e.data.approvalId, e);
           parked = null;
           break;

@@ -140,6 +140,9 @@ async function drive(
       if (call && recorded.data.argsHash !== call.argsHash) return waiting;
       const decide = recorded.data.decision === 'approved' ? warden.approve.bind(warden) : warden.deny.bind(warden);
       await decide(result.pending.id, { by: recorded.data.by, reason: recorded.data.reason });
+    } else if (recorded.type === 'approval.expired') {
+      // Nobody decided in the recording: the replay's clock is at the deadline, so it expires the same way.
+      if ((await warden.expireApprovals({ runId })).length === 0) return waiting;
     } else if (recorded.type === 'escalation.decided') {
       const d = recorded.data;
       await warden.decideEscalation(result.pending.id, { decision: d.decision, by: d.by, reason: d.reason, args: d.args, output: d.output });

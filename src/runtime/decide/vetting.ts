@@ -6,6 +6,8 @@ import { scoreStep } from '../../guard/confidence.ts';
 import { retriesOverdrawn } from '../../guard/limits.ts';
 import type { Decisions } from './decisions.ts';
 import { stopRun } from './run-end.ts';
+import type { Tier } from '../../core/tiers.ts';
+import type { ApprovalDeadline } from '../../guard/policy.ts';
 
 // What vetting decides once the checks have spoken: refuse a call, or ask a person, from the state.
 
@@ -48,6 +50,36 @@ export function escalate(d: Decisions, call: CallState, reason: string, detail: 
     reason: detail,
     evidence,
     requestedAt: d.now(),
+  });
+}
+
+/** What the run asks a person to approve: a call with its exact arguments, or a whole plan. */
+export interface ApprovalAsk {
+  id: string;
+  call: CallState;
+  tool: string;
+  tier: Tier;
+  reason: string;
+  evidence: Record<string, unknown>;
+  deadline: ApprovalDeadline | null;
+}
+
+/** Parks the run on an approval of these exact arguments, with its deadline when it has one. */
+export function askApproval(d: Decisions, ask: ApprovalAsk): void {
+  const { id, call, tool, tier, reason, evidence, deadline } = ask;
+  const expiry = deadline ? { expiresAt: deadline.expiresAt, onTimeout: deadline.onTimeout } : {};
+  d.emit('approval.requested', { approvalId: id, callId: call.callId, tool, tier, args: call.args, argsHash: call.argsHash, reason, ...expiry });
+  d.intervene({
+    id,
+    kind: 'approval',
+    callId: call.callId,
+    tool,
+    args: call.args,
+    argsHash: call.argsHash,
+    reason,
+    evidence: deadline ? { ...evidence, onTimeout: deadline.onTimeout } : evidence,
+    requestedAt: d.now(),
+    expiresAt: deadline?.expiresAt ?? null,
   });
 }
 

@@ -271,6 +271,7 @@ class PostgresDialect implements Dialect {
   async interventions(q: InterventionQuery): Promise<InterventionRow[]> {
     const where = new Conditions();
     for (const [column, value] of q.equals) where.eq(column, value);
+    if (q.expiresBy !== undefined) where.add('expires_at <= ?', q.expiresBy);
     const limit = where.param(q.limit);
     const text = `SELECT * FROM ${this.sql.schema}.interventions ${where.clause()} ORDER BY requested_at, ord LIMIT ${limit}`;
     return (await this.pool.query(statement(text).with(where.values))).rows as InterventionRow[];
@@ -434,7 +435,7 @@ class PgTx implements Tx {
   }
 
   *insertIntervention(runId: string, head: RunHeadRow, i: NewIntervention, args: string | null, evidence: string): Op<void> {
-    const values = [i.id, runId, head.agent, head.tenant, i.kind, i.callId, i.tool, args, i.argsHash, i.reason, evidence, i.requestedAt];
+    const values = [i.id, runId, head.agent, head.tenant, i.kind, i.callId, i.tool, args, i.argsHash, i.reason, evidence, i.requestedAt, i.expiresAt ?? null];
     yield* query(this.#db, this.#d.sql.insertIntervention.with(values));
   }
 

@@ -61,13 +61,15 @@ export function pgStatements(schema: string) {
     settle: statement(`UPDATE ${s}.budgets SET reserved_nano = GREATEST(reserved_nano - $1, 0), spent_nano = spent_nano + $2 WHERE root_run_id = $3`),
     insertIntervention: statement(
       `INSERT INTO ${s}.interventions
-         (id, run_id, agent, tenant, kind, status, call_id, tool, args, args_hash, reason, evidence, requested_at)
-       VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10, $11, $12)`,
+         (id, run_id, agent, tenant, kind, status, call_id, tool, args, args_hash, reason, evidence, requested_at, expires_at)
+       VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10, $11, $12, $13)`,
     ),
     intervention: statement(`SELECT * FROM ${s}.interventions WHERE id = $1`),
     decideIntervention: statement(
+      // A person's decision counts only if it was taken before the deadline; the expiry itself after it.
       `UPDATE ${s}.interventions SET status = $1, decided_by = $2, decision_reason = $3, decided_at = $4
-       WHERE id = $5 AND run_id = $6 AND status = 'pending'`,
+       WHERE id = $5 AND run_id = $6 AND status = 'pending'
+         AND (expires_at IS NULL OR ($1 = 'expired') = ($4::bigint >= expires_at))`,
     ),
     notify: statement('SELECT pg_notify($1, $2)'),
     acquireLease: statement(

@@ -180,6 +180,16 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
   },
   {
     id: 8,
+    name: 'add-intervention-expiry',
+    up: `
+      -- An approval's deadline (ms since the epoch); NULL waits for a person without one.
+      ALTER TABLE interventions ADD COLUMN expires_at INTEGER;
+      -- The expiry sweep reads only pending interventions that have a deadline, soonest first.
+      CREATE INDEX interventions_expiring ON interventions (expires_at) WHERE status = 'pending' AND expires_at IS NOT NULL;
+    `,
+  },
+  {
+    id: 9,
     name: 'runs-undo-phase',
     up: `
       -- Where an undo of the run stands (core/projection.ts UndoPhase), so \`runs list\` can say a run was undone.

@@ -202,7 +202,21 @@ class SqliteDialect implements Dialect, Tx {
   }
 
   *insertIntervention(runId: string, head: RunHeadRow, i: NewIntervention, args: string | null, evidence: string): Op<void> {
-    this.#sql.insertIntervention.run(i.id, runId, head.agent, head.tenant, i.kind, i.callId, i.tool, args, i.argsHash, i.reason, evidence, i.requestedAt);
+    this.#sql.insertIntervention.run(
+      i.id,
+      runId,
+      head.agent,
+      head.tenant,
+      i.kind,
+      i.callId,
+      i.tool,
+      args,
+      i.argsHash,
+      i.reason,
+      evidence,
+      i.requestedAt,
+      i.expiresAt ?? null,
+    );
   }
 
   *decide(runId: string, d: NonNullable<ExternalAppendOptions['intervention']>): Op<boolean> {
@@ -264,7 +278,12 @@ class SqliteDialect implements Dialect, Tx {
 
   interventions(q: InterventionQuery): InterventionRow[] {
     const where = q.equals.map(([column]) => `${column} = ?`);
-    const params: SQLInputValue[] = [...q.equals.map(([, value]) => value), q.limit];
+    const params: SQLInputValue[] = q.equals.map(([, value]) => value);
+    if (q.expiresBy !== undefined) {
+      where.push('expires_at <= ?');
+      params.push(q.expiresBy);
+    }
+    params.push(q.limit);
     const sql = `SELECT * FROM interventions ${whereClause(where)} ORDER BY requested_at, rowid LIMIT ?`;
     return rowsOf<InterventionRow>(this.#queries.all(sql, params));
   }

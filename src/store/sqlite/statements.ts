@@ -39,13 +39,15 @@ export function prepareStatements(db: DatabaseSync) {
 
     insertIntervention: p(
       `INSERT INTO interventions
-         (id, run_id, agent, tenant, kind, status, call_id, tool, args, args_hash, reason, evidence, requested_at)
-       VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)`,
+         (id, run_id, agent, tenant, kind, status, call_id, tool, args, args_hash, reason, evidence, requested_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     intervention: p('SELECT * FROM interventions WHERE id = ?'),
     decideIntervention: p(
-      `UPDATE interventions SET status = ?, decided_by = ?, decision_reason = ?, decided_at = ?
-       WHERE id = ? AND run_id = ? AND status = 'pending'`,
+      // A person's decision counts only if it was taken before the deadline; the expiry itself after it.
+      `UPDATE interventions SET status = ?1, decided_by = ?2, decision_reason = ?3, decided_at = ?4
+       WHERE id = ?5 AND run_id = ?6 AND status = 'pending'
+         AND (expires_at IS NULL OR (?1 = 'expired') = (?4 >= expires_at))`,
     ),
 
     acquireLease: p(

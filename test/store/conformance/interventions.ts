@@ -39,6 +39,7 @@ export function interventionsAndExternalWrites({ test }: ConformanceContext): vo
         agent: 'billing',
         tenant: run.tenant,
         status: 'pending',
+        expiresAt: null,
         decidedAt: null,
         decidedBy: null,
         decisionReason: null,
@@ -124,6 +125,63 @@ export function interventionsAndExternalWrites({ test }: ConformanceContext): vo
       );
       assert.deepEqual(seqs(await store.loadEvents(run.runId)), [1]);
       assert.equal((await store.getRun(run.runId))?.status, 'queued');
+    });
+
+    test('keeps an approval deadline, lists what is due by a time, and decides only on the right side of it', async (store) => {
+      const run = await createRun(store);
+      const t = 1_700_000_000_000;
+      const timed = approvalRequest({ requestedAt: t, expiresAt: t + 60_000 });
+      const later = approvalRequest({ requestedAt: t, expiresAt: t + 120_000 });
+      const untimed = approvalRequest({ requestedAt: t });
+      await store.commit({ runId: run.runId, expectedSeq: 1, events: [toolDenied()], interventions: [timed, later, untimed] });
+      assert.equal((await store.getIntervention(timed.id))?.expiresAt, t + 60_000);
+      assert.equal((await store.getIntervention(untimed.id))?.expiresAt, null);
+      const due = async (by: number) => (await store.listInterventions({ runId: run.runId, status: 'pending', expiresBy: by })).map((i) => i.id).sort();
+      assert.deepEqual(await due(t + 59_999), []);
+      assert.deepEqual(await due(t + 60_000), [timed.id]);
+      assert.deepEqual(await due(t + 10_000_000), [timed.id, later.id].sort());
+
+      const decide = (id: string, status: 'approved' | 'expired', decidedAt: number) =>
+        store.appendExternal(run.runId, [approvalDecided(id, timed.callId!)], {
+          intervention: { id, status, decidedBy: status === 'expired' ? 'warden' : 'alice', decisionReason: '', decidedAt },
+        });
+      // A person's decision timed at the deadline is too late; the expiry timed before it is too early.
+      await rejectsWith(decide(timed.id, 'approved', t + 60_000), 'APPROVAL_EXPIRED');
+      await rejectsWith(decide(timed.id, 'expired', t + 59_999), 'CONFLICT');
+      assert.deepEqual(seqs(await store.loadEvents(run.runId)), [1, 2], 'nothing written by a refused decision');
+      await decide(timed.id, 'expired', t + 60_000);
+      assert.equal((await store.getIntervention(timed.id))?.status, 'expired');
+      await rejectsWith(decide(timed.id, 'approved', t + 1), 'CONFLICT');
+      await decide(later.id, 'approved', t + 119_999);
+      assert.equal((await store.getIntervention(later.id))?.status, 'approved');
+      await decide(untimed.id, 'approved', t + 10_000_000);
+    });
+
+    test('expires an approval exactly once when two sweepers and a person race for it', async (store) => {
+      const run = await createRun(store);
+      const t = Date.now() - 1_000;
+      const approval = approvalRequest({ requestedAt: t - 60_000, expiresAt: t });
+      await store.commit({ runId: run.runId, expectedSeq: 1, events: [toolDenied()], interventions: [approval] });
+      const attempt = (status: 'approved' | 'expired', decidedAt: number) =>
+        store.appendExternal(run.runId, [approvalDecided(approval.id, approval.callId!)], {
+          intervention: { id: approval.id, status, decidedBy: 'x', decisionReason: '', decidedAt },
+        });
+      const results = await Promise.allSettled([attempt('expired', t + 5), attempt('expired', t + 6), attempt('approved', t + 7)]);
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+      assert.equal((await store.getIntervention(approval.id))?.status, 'expired');
+      assert.deepEqual(seqs(await store.loadEvents(run.runId)), [1, 2, 3]);
+    });
+
+    test('adds the interventions an external append raises, in its transaction', async (store) => {
+      const run = await createRun(store, { tenant: uid('tenant') });
+      const escalation = approvalRequest({ kind: 'escalation' });
+      await store.appendExternal(run.runId, [toolDenied()], { run: { status: 'escalated' }, interventions: [escalation] });
+      const loaded = await store.getIntervention(escalation.id);
+      assert.equal(loaded?.status, 'pending');
+      assert.equal(loaded?.tenant, run.tenant);
+      // One that clashes with an existing id fails the whole append.
+      await rejectsWith(store.appendExternal(run.runId, [toolDenied()], { interventions: [escalation] }), 'CONFLICT');
+      assert.deepEqual(seqs(await store.loadEvents(run.runId)), [1, 2]);
     });
 
     test('refuses a second intervention with an id already used, with CONFLICT', async (store) => {
