@@ -1,6 +1,6 @@
 import { WardenError } from '../core/errors.ts';
 import { type AnyTool, governedTool } from './tool.ts';
-import type { Tier } from '../core/tiers.ts';
+import { type Tier, TIERS } from '../core/tiers.ts';
 import { type ResolvedPrice, resolvePrice } from '../model/pricing.ts';
 import type { ModelPricing } from '../model/model-pricing.ts';
 import {
@@ -21,6 +21,29 @@ import type { PolicyDecision } from '../core/tiers.ts';
 
 /** Delegation tools by the agent each hands work to (the runtime starts a child run of it). */
 const delegationTargets = new WeakMap<AnyTool, Agent>();
+
+/** Each agent's delegates as declared, read without building its delegation tools (two agents may delegate to each other). */
+const declaredDelegates = new WeakMap<Agent, () => readonly Agent[]>();
+
+/**
+ * The most a run of `agent` may do to data: the highest tier among its own tools and, through
+ * delegation, its delegates' (cycles are walked once). A delegation tool takes this tier, so a
+ * delegate that can write is vetted, approved and undone like any other write.
+ *
+ * @example
+ * reachTier(writerAgent) // 'write' when one of its tools, or its delegates' tools, writes
+ */
+export function reachTier(agent: Agent, seen: Set<Agent> = new Set()): Tier {
+  if (seen.has(agent)) return 'read';
+  seen.add(agent);
+  let tier: Tier = 'read';
+  const raise = (t: Tier) => {
+    if (TIERS.indexOf(t) > TIERS.indexOf(tier)) tier = t;
+  };
+  for (const tool of agent.tools) raise(tool.tier);
+  for (const child of declaredDelegates.get(agent)?.() ?? []) raise(reachTier(child, seen));
+  return tier;
+}
 
 /** A rule in the agent's policy. The strictest decision among all that match wins. */
 export interface PolicyRule {
@@ -273,14 +296,15 @@ export function defineAgent(config: AgentConfig): Agent {
     throw new WardenError('INVALID_CONFIG', `${where}: delegates must be an array of agents or a function returning one`);
   }
   let resolved: { delegates: Agent[]; toolsByName: Map<string, AnyTool> } | null = null;
+  const declared = () => (typeof config.delegates === 'function' ? config.delegates() : (config.delegates ?? []));
   // Delegates are resolved on first use, so two agents may delegate to each other.
   const resolveDelegates = () => {
     if (resolved) return resolved;
-    const list = typeof config.delegates === 'function' ? config.delegates() : (config.delegates ?? []);
+    const list = declared();
     const all = new Map(toolsByName);
     for (const child of list) {
       if (child?.kind !== 'warden.agent') throw new WardenError('INVALID_CONFIG', `${where}: every delegate must come from defineAgent(…)`);
-      const tool = delegateTool(child);
+      const tool = delegateTool(child, reachTier(child));
       delegationTargets.set(tool, child);
       if (all.has(tool.name)) throw new WardenError('INVALID_CONFIG', `${where}: delegate "${child.name}" clashes with the tool "${tool.name}"`);
       all.set(tool.name, tool);
@@ -289,7 +313,7 @@ export function defineAgent(config: AgentConfig): Agent {
     return resolved;
   };
 
-  return Object.freeze({
+  const agent: Agent = Object.freeze({
     kind: 'warden.agent' as const,
     get toolsByName() {
       return resolveDelegates().toolsByName;
@@ -316,6 +340,8 @@ export function defineAgent(config: AgentConfig): Agent {
     pricing: config.pricing,
     price,
   });
+  declaredDelegates.set(agent, declared);
+  return agent;
 }
 
 /** The agent a delegation tool hands work to, or `undefined` for an ordinary tool. */

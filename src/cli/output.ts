@@ -1,27 +1,24 @@
 import { formatUsd, usdToNano } from '../core/money.ts';
-import { explainEvent } from '../observe/explain.ts';
+import { traceEntries } from '../observe/explain.ts';
 import type { AnyRunEvent } from '../core/events.ts';
 import type { RunResult } from '../runtime/run-result.ts';
+import { figuresLine, UNDO_PHASE_WORDS } from '../core/projection.ts';
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** One line per event that carries a decision, numbered by its place in the log. */
+/** One line per event that carries a decision, numbered by its place in the log; bookkeeping between them is named, never skipped. */
 export function traceLines(events: readonly AnyRunEvent[]): string[] {
-  const lines: string[] = [];
-  for (const e of events) {
-    const text = explainEvent(e);
-    if (text !== null) lines.push(`${String(e.seq).padStart(4)}  ${text}`);
-  }
-  return lines;
+  return traceEntries(events).map((l) => `${l.seq.padStart(4)}  ${l.text}`);
 }
 
 export function summaryLines(result: RunResult): string[] {
   const lines = [
     `run      ${result.runId}  (agent ${result.agent})`,
-    `status   ${result.status}${result.stopReason ? ` — ${result.stopReason}: ${result.stopDetail}` : ''}${result.mode === 'shadow' ? '  [shadow mode: nothing was changed]' : ''}`,
-    `cost     ${formatUsd(usdToNano(result.costUsd))} of ${formatUsd(usdToNano(result.ceilingUsd))} ceiling · ${result.steps} steps · ${result.toolCalls.length} tool calls · ${result.retries} retries`,
+    `status   ${result.status}${result.stopReason ? ` — ${result.stopReason}: ${result.stopDetail}` : ''}${result.mode === 'shadow' ? `  [shadow mode: nothing was changed; ${result.summary.shadowed} call(s) recorded, not made]` : ''}${result.summary.undo.phase !== 'none' ? `  [${UNDO_PHASE_WORDS[result.summary.undo.phase]}]` : ''}`,
+    `cost     ${formatUsd(usdToNano(result.costUsd))} of ${formatUsd(usdToNano(result.ceilingUsd))} ceiling`,
+    `figures  ${figuresLine(result.summary)}`,
     ...(result.requestCostUsd !== undefined && Math.abs(result.requestCostUsd - result.costUsd) > 1e-12
       ? [`request  ${formatUsd(usdToNano(result.requestCostUsd))} with its child runs (one ceiling for the whole tree)`]
       : []),

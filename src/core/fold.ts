@@ -5,6 +5,7 @@ import { hashValue } from './canonical.ts';
 import { type Appliers, call, closeTurnIfResolved, isResolved } from './fold-calls.ts';
 import { ORCHESTRATION_APPLY, planDecided } from './fold-orchestration.ts';
 import { UNDO_APPLY } from './fold-undo.ts';
+import { emptyTally, tallyEvent } from './fold-tally.ts';
 import type { CallState, RunState } from './run-state.ts';
 
 export { isResolved };
@@ -69,6 +70,7 @@ function initialState(event: AnyRunEvent): RunState {
     mode: d.mode ?? 'live',
     executedOrder: [],
     undo: null,
+    tally: emptyTally(),
   };
 }
 
@@ -108,6 +110,7 @@ export function applyEvent(state: RunState, event: AnyRunEvent): void {
   state.seq = event.seq;
   state.lastEventAt = event.at;
   APPLY[event.type]?.(state, event.data as never);
+  tallyEvent(state.tally, event.type, event.data, state);
   if (PARKING_EVENTS.has(event.type) && state.status !== 'cancelled') {
     state.status = event.type === 'escalated' ? 'escalated' : 'waiting_approval';
   }

@@ -148,6 +148,8 @@ export interface RunState {
   /** Calls that really ran, in the order they succeeded (what an undo reverses, newest first). */
   executedOrder: string[];
   undo: UndoState | null;
+  /** How many times each thing happened (model answers, decisions, approvals, …): see `fold-tally.ts`. */
+  tally: RunTally;
 }
 
 export interface RepeatRecord {
@@ -185,4 +187,48 @@ export interface UndoState {
   compensations: Map<string, CompensationState>;
   /** The intervention the undo waits for, if any. */
   waiting: string | null;
+}
+
+/**
+ * The counts of a run that its state does not keep: how many times something happened, as opposed
+ * to where things stand. The fold keeps them (`RunState.tally`) through `TALLY` below, and the
+ * projection (`projection.ts`) reads them; metrics count the same events through `tallyEvent`, so
+ * every view of a run agrees on every figure.
+ */
+export interface RunTally {
+  /** Model calls that returned an answer (one per step). */
+  modelAnswers: number;
+  /** Model calls that failed, by failure kind (`rate_limited`, `server_error`, …). */
+  modelFailures: Record<string, number>;
+  /** Tool calls the model proposed; the plan submission (`submit_plan`) is counted in `planSubmissions`, not here. */
+  proposed: number;
+  planSubmissions: number;
+  plansRejected: number;
+  plansVerified: number;
+  /**
+   * Checks proposed calls met: `rejected` (unknown tool, invalid arguments or plan deviation, the
+   * plan submission excluded), or the policy's decision. A call a person edits or sends back at an
+   * escalation is checked again, so these can exceed `proposed`.
+   */
+  decisions: { allow: number; approve: number; deny: number; rejected: number };
+  /** Tool calls that started (first attempts only: what `maxToolCalls` counts), by the tier the policy saw. */
+  ran: Record<Tier, number>;
+  /** Tool executions that finished: succeeded, or failed after their retries. */
+  executions: { succeeded: number; failed: number };
+  /** Shadow mode: write and delete calls recorded, not made. */
+  shadowed: number;
+  /** Retries: model calls, tool calls, and rejected proposals (the model is asked again). */
+  retries: { model: number; tool: number; rejected: number };
+  /** Approvals asked of a person (the plan's included) and how they closed: decided, or expired with nobody deciding (then denied, or escalated). */
+  approvals: { requested: number; approved: number; denied: number; expiredDenied: number; expiredEscalated: number };
+  /** Escalations to a person, by reason (`low_confidence`, `unknown_outcome`, …). */
+  escalations: Record<string, number>;
+  /** Confidence-gate assessments (`step.assessed`): of calls and final answers, and how many went to a person. */
+  assessments: { total: number; belowThreshold: number; escalated: number };
+  /** Calls that cost more than was reserved for them. */
+  overruns: number;
+  /** Child runs started by delegation. */
+  children: number;
+  /** Compensations (undo): started first attempts, succeeded, failed for good (then escalated). */
+  compensations: { started: number; succeeded: number; failed: number };
 }

@@ -40,6 +40,63 @@ export const STOP_WORDS: Readonly<Record<StopReason, string>> = Object.freeze({
 
 const TIER_WORDS = { read: 'only reads data', write: 'changes data', delete: 'deletes data' } as const;
 
+/** Events the trace does not tell in words (bookkeeping), by a short name, so a gap in the numbers is never silent. */
+const HIDDEN_WORDS: Partial<Record<AnyRunEvent['type'], string>> = {
+  'budget.committed': 'cost settled',
+  'lock.acquired': 'lock taken',
+  'breaker.changed': 'circuit breaker changed',
+  'scheduler.waited': 'waited for the scheduler',
+};
+
+/** The short name of an event the trace does not tell in words. */
+export function bookkeepingName(e: AnyRunEvent): string {
+  return HIDDEN_WORDS[e.type] ?? e.type;
+}
+
+/** One line of the trace: an event in words, or a run of bookkeeping events named together. */
+export interface TraceEntry {
+  /** The event's seq, or `first–last` for hidden events. */
+  seq: string;
+  text: string;
+  hidden: boolean;
+}
+
+/**
+ * The decision trace as lines, numbered by the events' places in the log with no gap: each run of
+ * bookkeeping events that `explainEvent` leaves out is one line that names them.
+ *
+ * @example
+ * traceEntries(events).map((l) => `${l.seq.padStart(5)}  ${l.text}`)
+ */
+export function traceEntries(events: readonly AnyRunEvent[]): TraceEntry[] {
+  const out: TraceEntry[] = [];
+  let hidden: AnyRunEvent[] = [];
+  const flush = () => {
+    const first = hidden[0];
+    const last = hidden.at(-1);
+    if (first === undefined || last === undefined) return;
+    const names = new Map<string, number>();
+    for (const h of hidden) {
+      const name = bookkeepingName(h);
+      names.set(name, (names.get(name) ?? 0) + 1);
+    }
+    const list = [...names].map(([name, n]) => (n > 1 ? `${name} ×${n}` : name)).join(', ');
+    out.push({ seq: first === last ? String(first.seq) : `${first.seq}–${last.seq}`, text: `(bookkeeping, not told here: ${list})`, hidden: true });
+    hidden = [];
+  };
+  for (const e of events) {
+    const text = explainEvent(e);
+    if (text === null) {
+      hidden.push(e);
+      continue;
+    }
+    flush();
+    out.push({ seq: String(e.seq), text, hidden: false });
+  }
+  flush();
+  return out;
+}
+
 /**
  * One event in plain words: what happened and why, for a person who is not an engineer. This is
  * the decision trace of `warden run`, `warden runs show` and the dashboard; `null` for
@@ -161,7 +218,10 @@ export function explainEvent(e: AnyRunEvent): string | null {
       const what = e.data.callId ? `Call ${e.data.callId}` : 'The final answer';
       const plan = e.data.planStep ? `, plan step "${e.data.planStep}"` : e.data.deviation ? ', outside the plan' : '';
       const conf = e.data.confidence !== null ? `, confidence ${e.data.confidence}${e.data.threshold !== null ? ` (threshold ${e.data.threshold})` : ''}` : '';
-      return `${what}${plan}${conf}: ${e.data.verdict === 'escalate' ? 'goes to a person' : 'goes ahead'} — ${e.data.reason}.`;
+      // "proceed" only means the gate does not hold it: the policy may still ask a person, and the reason says so.
+      const verdict =
+        e.data.verdict === 'escalate' ? 'goes to a person' : e.data.confidence === null ? 'not scored by the confidence gate' : 'passes the confidence gate';
+      return `${what}${plan}${conf}: ${verdict} — ${e.data.reason}.`;
     }
     case 'child.spawned':
       return `Delegated to ${e.data.agent}: child run ${e.data.childRunId} (depth ${e.data.depth}), sharing this request's ceiling.`;

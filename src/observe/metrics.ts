@@ -5,6 +5,9 @@ import type { CommittedEvents, Warden } from '../runtime/warden.ts';
 import type { Store } from '../core/ports/store.ts';
 import { genAiProviderName, OPERATION_DURATION_BUCKETS, TOKEN_USAGE_BUCKETS } from './otel/genai.ts';
 import { nanoToUsd } from '../core/money.ts';
+import { PLAN_TOOL } from '../core/plan.ts';
+import { emptyTally, tallyEvent } from '../core/fold-tally.ts';
+import type { RunTally } from '../core/run-state.ts';
 
 /** A circuit breaker's state as the `warden_breaker_state` gauge reports it. */
 export type BreakerState = 'closed' | 'half_open' | 'open';
@@ -87,12 +90,11 @@ export class WardenMetrics {
     this.runsParked = counter('warden_runs_parked_total', 'Times a run stopped to wait for a person.', ['agent', 'kind']);
     this.steps = counter('warden_steps_total', 'Model turns taken (steps).', ['agent']);
     this.modelCalls = counter('warden_model_calls_total', 'Model call attempts, by outcome (ok or the failure kind).', ['agent', 'outcome']);
-    this.toolCalls = counter('warden_tool_calls_total', 'Proposed tool calls, by tier and policy decision (rejected: unknown tool or bad arguments).', [
-      'agent',
-      'tool',
-      'tier',
-      'decision',
-    ]);
+    this.toolCalls = counter(
+      'warden_tool_calls_total',
+      'Checks of proposed tool calls, by tier and policy decision (rejected: unknown tool, bad arguments or off the plan); the plan submission is not counted, and a call a person edits is checked again.',
+      ['agent', 'tool', 'tier', 'decision'],
+    );
     this.toolExecutions = counter('warden_tool_executions_total', 'Tool executions that finished, by outcome.', ['agent', 'tool', 'outcome']);
     this.approvalsDecided = counter(
       'warden_approvals_decided_total',
@@ -164,11 +166,34 @@ export class WardenMetrics {
   /** Updates the metrics from one committed batch (an `EventListener`). */
   observe({ events, state }: CommittedEvents): void {
     const agent = state.agent;
+    // The run's figures move by what the projection's tally counts for these events: the same
+    // definitions `warden runs show` and the API read (core/fold-tally.ts).
+    const delta = emptyTally();
+    for (const e of events) tallyEvent(delta, e.type, e.data, state);
+    this.countFigures(delta, agent);
     for (const e of events) this.observeEvent(e, agent, state);
     if (state.pending) {
       const since = this.parked.get(state.runId)?.since ?? state.lastEventAt;
       this.parked.set(state.runId, { kind: state.pending.kind, agent, since });
     } else this.parked.delete(state.runId);
+  }
+
+  /** The counters that are run figures, from the tally of one committed batch. */
+  private countFigures(t: RunTally, agent: string): void {
+    if (t.modelAnswers) {
+      this.steps.inc({ agent }, t.modelAnswers);
+      this.modelCalls.inc({ agent, outcome: 'ok' }, t.modelAnswers);
+    }
+    for (const [outcome, n] of Object.entries(t.modelFailures)) this.modelCalls.inc({ agent, outcome }, n);
+    if (t.approvals.requested) this.runsParked.inc({ agent, kind: 'approval' }, t.approvals.requested);
+    for (const decision of ['approved', 'denied'] as const) if (t.approvals[decision]) this.approvalsDecided.inc({ agent, decision }, t.approvals[decision]);
+    if (t.approvals.expiredDenied) this.approvalsDecided.inc({ agent, decision: 'expired_denied' }, t.approvals.expiredDenied);
+    if (t.approvals.expiredEscalated) this.approvalsDecided.inc({ agent, decision: 'expired_escalated' }, t.approvals.expiredEscalated);
+    for (const [reason, n] of Object.entries(t.escalations)) {
+      this.runsParked.inc({ agent, kind: 'escalation' }, n);
+      this.escalations.inc({ agent, reason }, n);
+    }
+    if (t.overruns) this.budgetOverruns.inc({ agent }, t.overruns);
   }
 
   private observeEvent(e: AnyRunEvent, agent: string, state: RunState): void {
@@ -178,8 +203,6 @@ export class WardenMetrics {
         break;
       case 'model.called': {
         const d = e.data;
-        this.steps.inc({ agent });
-        this.modelCalls.inc({ agent, outcome: 'ok' });
         this.stepLatency.observe({ agent, kind: 'model' }, d.latencyMs / 1000);
         const base = {
           gen_ai_operation_name: 'chat',
@@ -199,11 +222,12 @@ export class WardenMetrics {
         const started = this.modelStartedAt.get(state.runId) ?? e.at;
         this.modelStartedAt.delete(state.runId);
         this.operationDuration.observe(this.durationLabels(state, undefined, e.data.failure.kind), Math.max(0, e.at - started) / 1000);
-        this.modelCalls.inc({ agent, outcome: e.data.failure.kind });
         if (e.data.willRetry) this.retries.inc({ agent, kind: 'model', cause: e.data.failure.kind });
         break;
       }
       case 'tool.rejected':
+        // Counted as the projection counts it (`core/fold-tally.ts`): a rejected plan submission is not a tool call.
+        if (e.data.tool === PLAN_TOOL) break;
         // The name of an unknown tool comes from the model: keep it out of the labels.
         this.toolCalls.inc({ agent, tool: e.data.error.code === 'UNKNOWN_TOOL' ? '(unknown)' : e.data.tool, tier: '', decision: 'rejected' });
         break;
@@ -220,29 +244,19 @@ export class WardenMetrics {
         else this.toolExecutions.inc({ agent, tool: e.data.tool, outcome: 'failed' });
         break;
       case 'approval.requested':
-        this.runsParked.inc({ agent, kind: 'approval' });
         this.requested.set(e.data.approvalId, e.at);
         break;
       case 'approval.decided': {
-        this.approvalsDecided.inc({ agent, decision: e.data.decision });
         const at = this.requested.get(e.data.approvalId);
         if (at !== undefined) this.approvalWait.observe({ agent }, Math.max(0, e.at - at) / 1000);
         this.requested.delete(e.data.approvalId);
         break;
       }
       case 'approval.expired':
-        this.approvalsDecided.inc({ agent, decision: e.data.outcome === 'escalated' ? 'expired_escalated' : 'expired_denied' });
         this.requested.delete(e.data.approvalId);
-        break;
-      case 'escalated':
-        this.runsParked.inc({ agent, kind: 'escalation' });
-        this.escalations.inc({ agent, reason: e.data.reason });
         break;
       case 'budget.committed':
         if (e.data.actualNano > 0) this.spend.inc({ agent }, nanoToUsd(e.data.actualNano));
-        break;
-      case 'budget.overrun':
-        this.budgetOverruns.inc({ agent });
         break;
       case 'limit.hit':
         this.limitHits.inc({ agent, limit: e.data.limit });

@@ -16,6 +16,7 @@ function run(over: Partial<RunRecord> = {}): RunRecord {
     agent: 'desk',
     tenant: 'acme',
     mode: 'live',
+    undo: 'none',
     status: 'completed',
     stopReason: null,
     parentRunId: null,

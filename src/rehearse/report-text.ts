@@ -157,9 +157,10 @@ export function reportText(r: RehearsalReport): string {
       ['provider errors', `429 ${n(k.modelErrors.rateLimited)} · 5xx ${n(k.modelErrors.serverError)} · other ${n(k.modelErrors.other)}`],
       ['tool failures · timeouts', `${n(k.toolFailures)} · ${n(k.toolTimeouts)}`],
       [
-        'low-confidence steps · plan errors',
-        `${n(k.lowConfidenceSteps)} · ${n(k.planErrors)} calls ran before what they require${k.plansRejected ? ` · ${n(k.plansRejected)} plans rejected` : ''}`,
+        'below the confidence threshold',
+        `${n(k.gateBelowThreshold)} calls and answers scored below it by the gate (each weighed on its own: these are the low_confidence escalations) · ${n(k.lowConfidenceSteps)} model answers said so themselves`,
       ],
+      ['plan errors', `${n(k.planErrors)} calls ran before what they require${k.plansRejected ? ` · ${n(k.plansRejected)} plans rejected` : ''}`],
       ['runtime overhead', `${t.overheadCpuMsPerStep} CPU ms per step`],
       ['queueing delay p50 / p99', `${t.queueDelayMs.p50} / ${t.queueDelayMs.p99} ms`],
       [

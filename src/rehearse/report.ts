@@ -85,7 +85,10 @@ export interface RehearsalReport {
     modelErrors: { rateLimited: number; serverError: number; other: number };
     toolFailures: number;
     toolTimeouts: number;
+    /** Model answers that reported a confidence below the threshold themselves. */
     lowConfidenceSteps: number;
+    /** Calls and final answers the confidence gate scored below the threshold (each is a `low_confidence` escalation). */
+    gateBelowThreshold: number;
     planErrors: number;
     plansRejected: number;
   };
@@ -281,6 +284,7 @@ export function buildReport(
       toolFailures: sum(runs, (r) => r.toolFailures),
       toolTimeouts: sum(runs, (r) => r.toolTimeouts),
       lowConfidenceSteps: sum(runs, (r) => r.lowConfidenceSteps),
+      gateBelowThreshold: sum(runs, (r) => r.gateBelowThreshold),
       planErrors: sum(runs, (r) => r.planErrors),
       plansRejected: sum(runs, (r) => r.plansRejected),
     },

@@ -5,6 +5,7 @@ import { isReversible } from '../agent/tool.ts';
 import type { Tier } from '../core/tiers.ts';
 import type { AnyRunEvent, RunStatus, StopReason } from '../core/events.ts';
 import { usdToNano } from '../core/money.ts';
+import { projectRun, type RunProjection } from '../core/projection.ts';
 
 /**
  * One rehearsed run, reduced to the figures the report needs. Everything here is read from the
@@ -61,7 +62,16 @@ export interface RunSummary {
   destructiveProposed: number;
   /** Step at which the loop detector stopped the run. */
   loopCaughtAtStep: number | null;
+  /** Model answers whose self-reported confidence was below the threshold (what the model said, not the gate's score). */
   lowConfidenceSteps: number;
+  /**
+   * Calls and final answers the confidence gate scored below its threshold (`step.assessed`). Each is
+   * weighed on its own, so one answer proposing three calls counts three, and a call a person edits is weighed
+   * again: this, not `lowConfidenceSteps`, is what the `low_confidence` escalations count.
+   */
+  gateBelowThreshold: number;
+  /** The run's projection (`core/projection.ts`): the figures every other view shows. */
+  projection: RunProjection;
   /** Calls that ran before an earlier step had established what they `require`. */
   planErrors: number;
   plansRejected: number;
@@ -100,6 +110,7 @@ interface CallTrace {
 export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunSummary {
   const first = events[0];
   if (first?.type !== 'run.submitted') throw new Error('a run log starts with run.submitted');
+  const p = projectRun(events);
   const s: RunSummary = {
     runId: first.runId,
     status: 'queued',
@@ -135,6 +146,8 @@ export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunS
     destructiveProposed: 0,
     loopCaughtAtStep: null,
     lowConfidenceSteps: 0,
+    gateBelowThreshold: 0,
+    projection: p,
     planErrors: 0,
     plansRejected: 0,
     irreversibleActions: 0,
@@ -352,6 +365,21 @@ export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunS
     }
   }
 
+  // The figures every view shows come from the projection, never from the walk above; the walk
+  // keeps what only a rehearsal audits (unapproved destructive calls, trace completeness, plan errors).
+  s.steps = p.steps;
+  s.modelCalls = p.modelCalls.answered;
+  s.retries = { model: p.retries.model, tool: p.retries.tool };
+  s.toolCalls = { ...p.toolCalls.ranByTier };
+  s.approvalsRequested = p.approvals.requested;
+  s.approvalsApproved = p.approvals.approved;
+  s.approvalsDenied = p.approvals.denied;
+  s.escalations = p.escalations.total;
+  s.escalationReasons = Object.entries(p.escalations.byReason).flatMap(([reason, n]) => new Array<string>(n).fill(reason));
+  s.gateBelowThreshold = p.assessments.belowThreshold;
+  s.overruns = p.overruns;
+  s.plansRejected = p.plan.rejected;
+  s.spentNano = p.costNano;
   for (const settled of reservations.values()) if (!settled) s.openReservationsAtEnd++;
   const lastEvent = events.at(-1)!;
   if (!ended) {

@@ -7,6 +7,7 @@ import type { ChildRunner } from './delegation.ts';
 import type { Scheduling } from './scheduling.ts';
 import { applyEvent, foldRun } from '../core/fold.ts';
 import type { RunState } from '../core/run-state.ts';
+import { rowFigures } from '../core/projection.ts';
 import type { TextChannel } from './text-stream.ts';
 import { decideEvent } from './decide/decisions.ts';
 
@@ -198,8 +199,7 @@ export class RunContext {
       output: s.output,
       error: s.error ? `${s.error.code}: ${s.error.message}` : null,
       costNano: s.spentNano,
-      steps: s.steps,
-      toolCalls: s.toolCalls,
+      ...rowFigures(s),
     };
   }
 }

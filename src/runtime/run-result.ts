@@ -1,21 +1,10 @@
 import type { Tier } from '../core/tiers.ts';
 import { nanoToUsd } from '../core/money.ts';
-import { TERMINAL_STATUSES, type ErrorInfo, type RunMode, type RunStatus, type StopReason } from '../core/events.ts';
-import type { CallStatus, RunState } from '../core/run-state.ts';
+import type { ErrorInfo, RunMode, RunStatus, StopReason } from '../core/events.ts';
+import type { RunState } from '../core/run-state.ts';
+import { callOutcome, projectState, type RunProjection, type ToolCallOutcome } from '../core/projection.ts';
 
-/** How a tool call ended up, as reported to users (`warden run --json`, the API). */
-export type ToolCallOutcome =
-  | 'executed'
-  | 'denied'
-  | 'pending_approval'
-  | 'rejected'
-  | 'failed'
-  | 'escalated'
-  /** Shadow mode: recorded with its policy decision, not made. */
-  | 'shadowed'
-  | 'running'
-  | 'queued'
-  | 'skipped';
+export type { ToolCallOutcome };
 
 export interface ToolCallSummary {
   callId: string;
@@ -65,20 +54,11 @@ export interface RunResult {
   events: number;
   createdAt: string;
   activeMs: number;
-}
-
-function outcome(status: CallStatus, terminal: boolean): ToolCallOutcome {
-  switch (status) {
-    case 'proposed':
-    case 'ready':
-      return terminal ? 'skipped' : 'queued';
-    default:
-      return status;
-  }
+  /** The run's figures (`core/projection.ts`): the same in every view. `toolCalls` above lists every call, the plan submission included. */
+  summary: RunProjection;
 }
 
 export function toRunResult(state: RunState): RunResult {
-  const terminal = TERMINAL_STATUSES.has(state.status);
   const toolCalls: ToolCallSummary[] = [];
   for (const c of state.calls.values()) {
     toolCalls.push({
@@ -86,7 +66,7 @@ export function toRunResult(state: RunState): RunResult {
       step: c.step,
       tool: c.tool,
       tier: c.tier ?? null,
-      status: c.shadowed ? 'shadowed' : outcome(c.status, terminal),
+      status: callOutcome(c, state.status),
       args: c.args,
       rule: c.decision?.rule ?? null,
       approvalId: c.approvalId ?? null,
@@ -127,5 +107,6 @@ export function toRunResult(state: RunState): RunResult {
     events: state.seq,
     createdAt: new Date(state.createdAt).toISOString(),
     activeMs: state.activeMs,
+    summary: projectState(state),
   };
 }

@@ -8,6 +8,7 @@ import type { RunContext } from './run-context.ts';
 import { invoke } from './tool-step.ts';
 import { undoApprovalId, undoEscalationId, undoKey } from '../core/ids.ts';
 import { mustExist, WardenError } from '../core/errors.ts';
+import { undoStepLabel, type UndoStepLabel } from '../core/projection.ts';
 
 /** One executed call as an undo sees it. */
 export interface UndoStep {
@@ -15,6 +16,8 @@ export interface UndoStep {
   tool: string;
   reversible: boolean;
   status: CompensationState['status'];
+  /** The state in words every view uses (`core/projection.ts`): before any undo, every step is `planned` or `irreversible`. */
+  state: UndoStepLabel;
 }
 
 /** What an undo did, or (dry run) would do. */
@@ -161,7 +164,13 @@ export function undoReport(state: RunState, agent: Agent, dryRun: boolean): Undo
     runId: state.runId,
     dryRun,
     status,
-    steps: comps.map((c) => ({ callId: c.callId, tool: c.tool, reversible: c.status !== 'irreversible', status: c.status })),
+    steps: comps.map((c) => ({
+      callId: c.callId,
+      tool: c.tool,
+      reversible: c.status !== 'irreversible',
+      status: c.status,
+      state: undoStepLabel(c.status),
+    })),
     reversed: comps.filter((c) => c.status === 'done').map((c) => c.callId),
     skipped: comps.filter((c) => c.status === 'skipped').map((c) => c.callId),
     irreversible: comps.filter((c) => c.status === 'irreversible').map((c) => ({ callId: c.callId, tool: c.tool })),

@@ -95,7 +95,8 @@ async function vetCall(ctx: RunContext, call: CallState): Promise<void> {
   const sawArgs = planned !== undefined && hashValue(planned.args) === call.argsHash;
   const coveredByPlan = verdict.decision === 'approve' && sawArgs && plan?.approvedBy && plan.approvalId;
   if (verdict.decision === 'approve' && !coveredByPlan) {
-    if (agent.plan || agent.escalation) assess(ctx, call, planStep, deviation, null, 'proceed', 'the policy sends it to a person for approval');
+    if (agent.plan || agent.escalation)
+      assess(ctx, call, planStep, deviation, null, 'proceed', 'the policy asks a person to approve it, which takes the place of the score');
     const id = approvalId(ctx.runId, call.callId, call.edits);
     const reason =
       planned && !sawArgs && plan?.approvedBy

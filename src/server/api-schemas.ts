@@ -41,8 +41,9 @@ export const RunRecord = z
     output: z.string().nullable(),
     error: z.string().nullable(),
     costNano: z.number(),
-    steps: z.number(),
-    toolCalls: z.number(),
+    steps: z.number().openapi({ description: 'Model turns that returned an answer' }),
+    toolCalls: z.number().openapi({ description: 'Tool calls that started (first attempts); the plan submission and shadowed calls never start' }),
+    undo: z.enum(['none', 'running', 'waiting_for_person', 'done']).openapi({ description: 'Where an undo of the run stands; done: undone' }),
     createdAt: z.number(),
     updatedAt: z.number(),
   })
@@ -64,7 +65,14 @@ export const RunResult = z
     ceilingUsd: z.number(),
     steps: z.number(),
     retries: z.number(),
-    toolCalls: z.array(z.looseObject({ callId: z.string(), tool: z.string() })),
+    toolCalls: z
+      .array(z.looseObject({ callId: z.string(), tool: z.string() }))
+      .openapi({ description: 'Every call the model proposed, the plan submission (submit_plan) included' }),
+    figures: z.string().optional().openapi({ description: "The summary's figures in words, as `warden runs show` prints them (GET /v1/runs/{id})" }),
+    summary: z.looseObject({}).openapi({
+      description:
+        "The run's figures (core/projection.ts), the same in every view: steps, modelCalls, toolCalls {ran, ranByTier, proposed, byStatus}, plan, decisions, retries, approvals, escalations, assessments, shadowed, children, undo, costUsd, overruns",
+    }),
     pending: z
       .object({
         kind: z.enum(['approval', 'escalation']),

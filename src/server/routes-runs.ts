@@ -1,7 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { WardenError } from '../core/errors.ts';
-import { explainEvent } from '../observe/explain.ts';
+import { bookkeepingName, explainEvent } from '../observe/explain.ts';
+import { figuresLine } from '../core/projection.ts';
 import type { AnyRunEvent, RunStatus, StopReason } from '../core/events.ts';
 import type { RunRecord } from '../core/ports/store.ts';
 import { type ApiKey, coversTenant } from './api-keys.ts';
@@ -21,8 +22,10 @@ export async function visibleRun(deps: ServerDeps, key: ApiKey, runId: string): 
 
 const IDEMPOTENCY_NS = 'idempotency';
 
+/** An event with its sentence; a bookkeeping event (no sentence) is named instead, so the timeline never skips silently. */
 function withExplain(e: AnyRunEvent) {
-  return { ...e, explain: explainEvent(e) };
+  const explain = explainEvent(e);
+  return { ...e, explain, ...(explain === null ? { bookkeeping: bookkeepingName(e) } : {}) };
 }
 
 /** Route middleware: the `{id}` run exists and the key's tenants cover it (404 otherwise), before any body is read. */
@@ -193,7 +196,8 @@ export function runRoutes(app: OpenAPIHono<Env>, deps: ServerDeps): void {
   app.openapi(getRun, async (c) => {
     const { id } = c.req.valid('param');
     await visibleRun(deps, c.get('key'), id);
-    return c.json(await deps.warden.inspect(id), 200);
+    const run = await deps.warden.inspect(id);
+    return c.json({ ...run, figures: figuresLine(run.summary) }, 200);
   });
 
   app.openapi(getRunEvents, async (c) => {

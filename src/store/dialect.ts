@@ -92,7 +92,7 @@ export interface RunQuery {
 
 /** The runs columns with the texts replaced by their empty values: what an aggregate reads. */
 export const RUN_COLUMNS_WITHOUT_TEXT =
-  "run_id, mode, agent, tenant, status, stop_reason, parent_run_id, root_run_id, '' AS input, NULL AS output, NULL AS error, cost_nano, steps, tool_calls, last_seq, created_at, updated_at, lease_owner, lease_expires_at";
+  "run_id, mode, agent, tenant, status, stop_reason, parent_run_id, root_run_id, '' AS input, NULL AS output, NULL AS error, cost_nano, steps, tool_calls, last_seq, created_at, updated_at, lease_owner, lease_expires_at, undo";
 
 export interface InterventionQuery {
   equals: [column: string, value: string][];

@@ -40,7 +40,14 @@ export function checkRunPatch(patch: RunPatch | undefined, runId: string): void 
   if (patch.costNano !== undefined) requireInteger(patch.costNano, 'costNano', 0, { runId });
   if (patch.steps !== undefined) requireInteger(patch.steps, 'steps', 0, { runId });
   if (patch.toolCalls !== undefined) requireInteger(patch.toolCalls, 'toolCalls', 0, { runId });
+  if (patch.undo !== undefined && !UNDO_PHASES.has(patch.undo)) {
+    throw new WardenError('INVALID_ARGUMENT', `Run ${runId}: undo must be one of ${[...UNDO_PHASES].join(', ')}, got ${JSON.stringify(patch.undo)}`, {
+      context: { runId },
+    });
+  }
 }
+
+const UNDO_PHASES: ReadonlySet<string> = new Set(['none', 'running', 'waiting_for_person', 'done']);
 
 export function checkBudgetOps(ops: readonly BudgetOp[] | undefined, runId: string): void {
   for (const op of ops ?? []) {

@@ -23,6 +23,7 @@ export interface RunRow {
   cost_nano: number;
   steps: number;
   tool_calls: number;
+  undo: string;
   last_seq: number;
   created_at: number;
   updated_at: number;
@@ -115,6 +116,7 @@ export function toRunRecord(r: RunRow): RunRecord {
     costNano: r.cost_nano,
     steps: r.steps,
     toolCalls: r.tool_calls,
+    undo: r.undo === 'running' || r.undo === 'waiting_for_person' || r.undo === 'done' ? r.undo : 'none',
     lastSeq: r.last_seq,
     createdAt: r.created_at,
     updatedAt: r.updated_at,

@@ -53,15 +53,76 @@ describe('sub-agents', () => {
     });
     const lead = agentOf('lead', [{ toolCalls: [delegate('cleaner', 'remove c-1')] }, { text: 'Cleaner says done.' }], { delegates: [cleaner] });
     const { warden } = testWarden();
-    const parked = await warden.run(lead, 'clean up');
+    // The cleaner can delete, so handing it work is a delete-tier call: a person approves that first.
+    const handOff = await warden.run(lead, 'clean up');
+    assert.equal(handOff.status, 'waiting_approval');
+    assert.equal(handOff.pending?.tool, 'delegate_cleaner');
+    await warden.approve(handOff.pending!.id, { by: 'ana' });
+    const parked = await warden.execute(lead, handOff.runId);
     assert.equal(parked.status, 'waiting_approval');
     assert.ok(parked.pending, 'the parent shows the decision it waits for');
+    assert.notEqual(parked.pending!.id, handOff.pending!.id, 'now the delete in the child waits');
     assert.equal(effects.count('delete_account'), 0);
     await warden.approve(parked.pending!.id, { by: 'ana' });
     const done = await warden.execute(lead, parked.runId);
     assert.equal(done.status, 'completed');
     assert.equal(done.output, 'Cleaner says done.');
     assert.equal(effects.count('delete_account'), 1);
+  });
+
+  it('gives a delegation tool the highest tier its delegate can reach, and says so in its description', () => {
+    const effects = new SideEffects();
+    const [lookup, refund] = supportTools(effects);
+    const reader = agentOf('reader', [{ text: 'read' }], { tools: [lookup!] });
+    const writer = agentOf('writer', [{ text: 'wrote' }], { tools: [lookup!, refund!] });
+    const relay = agentOf('relay', [{ text: 'relayed' }], { delegates: [writer] });
+    const lead = agentOf('lead', [{ text: 'x' }], { delegates: [reader, writer, relay] });
+    const tool = (name: string) => lead.toolsByName.get(name)!;
+    assert.equal(tool('delegate_reader').tier, 'read');
+    assert.match(tool('delegate_reader').description, /only reads data/);
+    assert.equal(tool('delegate_writer').tier, 'write');
+    assert.match(tool('delegate_writer').description, /may change data/);
+    assert.doesNotMatch(tool('delegate_writer').description, /only reads/);
+    assert.equal(tool('delegate_relay').tier, 'write', 'through a delegate of a delegate');
+  });
+
+  it('asks a person before handing work to a delegate that writes, when the policy asks that of writes', async () => {
+    const effects = new SideEffects();
+    const [, refund] = supportTools(effects);
+    const writer = agentOf('writer', [{ toolCalls: [{ tool: 'refund', args: { orderId: '7', amount: 5 } }] }, { text: 'Refunded.' }], { tools: [refund!] });
+    const policy = { rules: [{ name: 'writes-need-a-person', tiers: ['write' as const], decision: 'approve' as const }] };
+    const lead = agentOf('lead', [{ toolCalls: [delegate('writer', 'refund order 7')] }, { text: 'Done.' }], { delegates: [writer], policy });
+    const { warden } = testWarden();
+    const parked = await warden.run(lead, 'refund 7');
+    assert.equal(parked.status, 'waiting_approval', 'the hand-off waits like any write');
+    assert.equal(parked.pending?.tool, 'delegate_writer');
+    assert.equal(parked.toolCalls[0]?.tier, 'write');
+    assert.equal(parked.toolCalls[0]?.rule, 'rule:writes-need-a-person');
+    assert.equal(effects.count('refund'), 0, 'nothing ran before the person decided');
+    const events = await warden.events(parked.runId);
+    assert.equal(
+      events.some((e) => e.type === 'child.spawned'),
+      false,
+      'no child run started',
+    );
+    await warden.deny(parked.pending!.id, { by: 'ana', reason: 'not today' });
+    const done = await warden.execute(lead, parked.runId);
+    assert.equal(done.toolCalls[0]?.status, 'denied');
+    assert.equal(effects.count('refund'), 0);
+  });
+
+  it('still runs a write-capable delegate in shadow mode as a child run (its own writes are shadowed) ', async () => {
+    const effects = new SideEffects();
+    const [, refund] = supportTools(effects);
+    const writer = agentOf('writer', [{ toolCalls: [{ tool: 'refund', args: { orderId: '7', amount: 5 } }] }, { text: 'Refunded.' }], { tools: [refund!] });
+    const lead = agentOf('lead', [{ toolCalls: [delegate('writer', 'refund order 7')] }, { text: 'Done.' }], { delegates: [writer] });
+    const { warden } = testWarden();
+    const result = await warden.run(lead, 'refund 7', { shadow: true });
+    assert.equal(result.status, 'completed');
+    assert.equal(result.toolCalls[0]?.status, 'executed', 'the hand-off itself ran: a child run, not a stand-in');
+    assert.equal(effects.count('refund'), 0, "the child's write was recorded, not made");
+    const events = await warden.events(result.runId);
+    assert.ok(events.some((e) => e.type === 'child.spawned'));
   });
 
   it('reports a cycle of delegation as a deadlock, naming the cycle', async () => {

@@ -6,6 +6,7 @@ import { openStore, STORE_HELP } from '../open-store.ts';
 import { overrunsOf, printJson, printRun } from '../output.ts';
 import { exportRun } from '../../observe/replay/run-export.ts';
 import { traceIdOf } from '../../observe/otel/trace-ids.ts';
+import { UNDO_PHASE_WORDS } from '../../core/projection.ts';
 
 export function registerRunsCommands(program: Command): void {
   const runs = program.command('runs').description('List and inspect runs');
@@ -28,8 +29,9 @@ export function registerRunsCommands(program: Command): void {
         if (rows.length === 0) process.stdout.write('No runs.\n');
         for (const r of rows) {
           const reason = r.stopReason ? ` (${r.stopReason})` : '';
+          const marks = [...(r.mode !== 'live' ? [r.mode] : []), ...(r.undo !== 'none' ? [UNDO_PHASE_WORDS[r.undo]] : [])];
           process.stdout.write(
-            `${r.runId}  ${new Date(r.createdAt).toISOString()}  ${r.agent.padEnd(16)} ${`${r.status}${reason}`.padEnd(28)} ${formatUsd(r.costNano).padStart(9)}  ${r.steps} steps${r.mode !== 'live' ? `  [${r.mode}]` : ''}\n`,
+            `${r.runId}  ${new Date(r.createdAt).toISOString()}  ${r.agent.padEnd(16)} ${`${r.status}${reason}`.padEnd(28)} ${formatUsd(r.costNano).padStart(9)}  ${r.steps} steps  ${r.toolCalls} tool calls run${marks.length ? `  [${marks.join(', ')}]` : ''}\n`,
           );
         }
       } finally {

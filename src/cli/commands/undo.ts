@@ -6,6 +6,19 @@ import { cliWarden } from '../cli-warden.ts';
 import { openStore } from '../open-store.ts';
 import { printJson } from '../output.ts';
 import { agentOfRun } from './run.ts';
+import type { UndoStepLabel } from '../../core/projection.ts';
+
+/** Each compensation state in words. */
+const STEP_WORDS: Record<UndoStepLabel, string> = {
+  planned: 'planned',
+  running: 'running',
+  retrying: 'failed, trying again',
+  waiting_for_person: 'waiting for a person',
+  failed_waiting_for_person: 'failed — waiting for a person',
+  done: 'done (reversed)',
+  skipped: 'skipped by a person',
+  irreversible: 'IRREVERSIBLE — left as it is',
+};
 
 /** Exit codes of `warden undo`, in line with the run exit codes. */
 const UNDO_EXIT: Record<UndoReport['status'], number> = { completed: 0, planned: 0, waiting_approval: 4, escalated: 5 };
@@ -13,7 +26,7 @@ const UNDO_EXIT: Record<UndoReport['status'], number> = { completed: 0, planned:
 export function printUndo(report: UndoReport): void {
   const lines = [`undo of ${report.runId}: ${report.dryRun ? 'dry run (nothing changed)' : report.status}`];
   for (const step of report.steps) {
-    const mark = step.status === 'irreversible' ? 'IRREVERSIBLE — left as it is' : step.status;
+    const mark = STEP_WORDS[step.state];
     lines.push(`  ${step.callId.padEnd(12)} ${step.tool.padEnd(20)} ${mark}`);
   }
   if (report.irreversible.length) lines.push(`${report.irreversible.length} call(s) have no compensation and were not reversed.`);

@@ -1,5 +1,6 @@
 import type { AnyNewEvent, AnyRunEvent, RunMode, RunStatus, StopReason } from '../events.ts';
 import type { BudgetOp } from './ledger.ts';
+import type { UndoPhase } from '../projection.ts';
 import type { InterventionStatus, NewIntervention } from './records.ts';
 
 /**
@@ -58,8 +59,10 @@ export interface RunPatch {
   costNano?: number;
   /** Model steps taken so far. */
   steps?: number;
-  /** Tool calls made so far. */
+  /** Tool calls that started so far (first attempts: the projection's `toolCalls.ran`). */
   toolCalls?: number;
+  /** Where an undo of the run stands (the projection's `undo.phase`). */
+  undo?: UndoPhase;
 }
 
 export interface CommitBatch {
@@ -96,8 +99,12 @@ export interface RunRecord {
   error: string | null;
   /** This run's own spend, nano-USD (children are counted in their own rows and in the root's budget). */
   costNano: number;
+  /** Model turns that returned (the projection's `steps`). */
   steps: number;
+  /** Tool calls that started, first attempts only; the plan submission and shadowed calls never start (the projection's `toolCalls.ran`). */
   toolCalls: number;
+  /** Where an undo of the run stands: `none`, `running`, `waiting_for_person`, `done` (undone). */
+  undo: UndoPhase;
   /** The seq of the run's last event. */
   lastSeq: number;
   /** ms since the epoch. */

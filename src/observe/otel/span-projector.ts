@@ -14,6 +14,8 @@ import type { ModelTurn } from '../../core/ports/model.ts';
 import type { AnyRunEvent, BudgetSnapshot, RunEvent } from '../../core/events.ts';
 import { PARKED_STATUSES, TERMINAL_STATUSES } from '../../core/events.ts';
 import type { RunState } from '../../core/run-state.ts';
+import { projectState } from '../../core/projection.ts';
+import { projectionAttributes } from './run-attributes.ts';
 import type { CommittedEvents } from '../../runtime/warden.ts';
 import {
   ATTR_ERROR_TYPE,
@@ -373,13 +375,8 @@ export class SpanProjector {
     const at = state.lastEventAt;
     for (const span of run.tools.values()) span.end(at);
     const left = state.ceilingNano - state.spentNano;
+    run.span.setAttributes({ 'warden.run.status': state.status, ...projectionAttributes(projectState(state)), 'warden.budget.left_usd': nanoToUsd(left) });
     run.span.setAttributes({
-      'warden.run.status': state.status,
-      'warden.steps': state.steps,
-      'warden.tool_calls': state.toolCalls,
-      'warden.retries': state.retries,
-      'warden.budget.spent_usd': nanoToUsd(state.spentNano),
-      'warden.budget.left_usd': nanoToUsd(left),
       ...(state.stopReason ? { 'warden.stop_reason': state.stopReason, 'warden.stop_detail': state.stopDetail ?? '' } : {}),
       ...(state.pending ? { 'warden.waiting_for': state.pending.kind, 'warden.pending.id': state.pending.id } : {}),
       ...(this.content && state.output !== null

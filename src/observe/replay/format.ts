@@ -1,3 +1,4 @@
+import { figuresLine } from '../../core/projection.ts';
 import type { ReplaySummary } from './replay-many.ts';
 import type { DivergenceKind, ReplayReport, RunOutcome } from './replay-run.ts';
 
@@ -17,7 +18,7 @@ const KIND_WORDS: Record<DivergenceKind, string> = {
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 function outcome(o: RunOutcome): string {
-  return `${o.status}${o.stopReason ? ` (${o.stopReason})` : ''}, ${plural(o.steps, 'step')}, ${plural(o.toolCalls, 'tool call')}, $${o.costUsd.toFixed(6)}`;
+  return `${o.status}${o.stopReason ? ` (${o.stopReason})` : ''} · ${figuresLine(o.summary)} · $${o.costUsd.toFixed(6)}`;
 }
 
 /** A replay report in words: "reproduced: N steps identical", or the first difference. */

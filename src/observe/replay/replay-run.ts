@@ -1,6 +1,6 @@
 import { defineAgent, type Agent } from '../../agent/agent.ts';
 import { WardenError } from '../../core/errors.ts';
-import { nanoToUsd } from '../../core/money.ts';
+import { projectState, type RunProjection } from '../../core/projection.ts';
 import type { AnyRunEvent, RunStatus, StopReason } from '../../core/events.ts';
 import { foldRun } from '../../core/fold.ts';
 import type { RunState } from '../../core/run-state.ts';
@@ -30,7 +30,10 @@ export interface RunOutcome {
   stopReason: StopReason | null;
   costUsd: number;
   steps: number;
+  /** Tool calls that started (the projection's `toolCalls.ran`). */
   toolCalls: number;
+  /** The run's figures as every view reads them (`core/projection.ts`). */
+  summary: RunProjection;
 }
 
 export interface ReplayReport {
@@ -62,7 +65,8 @@ export interface ReplayOptions {
 }
 
 function outcomeOf(state: RunState): RunOutcome {
-  return { status: state.status, stopReason: state.stopReason, costUsd: nanoToUsd(state.spentNano), steps: state.steps, toolCalls: state.toolCalls };
+  const p = projectState(state);
+  return { status: p.status, stopReason: p.stopReason, costUsd: p.costUsd, steps: p.steps, toolCalls: p.toolCalls.ran, summary: p };
 }
 
 /**

@@ -11,6 +11,29 @@ const when = (ms) => (ms ? new Date(ms).toLocaleString() : '');
 const badge = (s) => `<span class="badge s-${esc(s)}">${esc(s.replaceAll('_', ' '))}</span>`;
 /** `plural(1, 'run')` is "1 run", `plural(2, 'run')` "2 runs". */
 const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+/** Where an undo stands, in the words `warden runs list` uses. */
+const UNDO_WORDS = { running: 'undo running', waiting_for_person: 'undo waiting for a person', done: 'undone' };
+/** Timeline items: each event's sentence; a run of bookkeeping events is one muted item that names them, so the numbers never skip. */
+function timeline(events) {
+  const items = [];
+  let hidden = [];
+  const flush = () => {
+    if (!hidden.length) return;
+    const names = [...new Set(hidden.map((e) => e.bookkeeping ?? e.type))].join(', ');
+    const seq = hidden.length === 1 ? hidden[0].seq : `${hidden[0].seq}–${hidden.at(-1).seq}`;
+    items.push(`<li class="muted"><span class="seq">${seq}</span><span>(bookkeeping, not told here: ${esc(names)})</span></li>`);
+    hidden = [];
+  };
+  for (const e of events) {
+    if (!e.explain) hidden.push(e);
+    else {
+      flush();
+      items.push(`<li class="${KIND(e.type)}"><span class="seq">${e.seq}</span><span>${esc(e.explain)}</span></li>`);
+    }
+  }
+  flush();
+  return items.join('');
+}
 /** The stop reason beside a status, unless it only repeats the status word ("cancelled cancelled"). */
 const stopNote = (r) => (r.stopReason && r.stopReason !== r.status ? ` <span class="muted">${esc(r.stopReason.replaceAll('_', ' '))}</span>` : '');
 
@@ -77,7 +100,7 @@ async function runsView() {
       runs
         .map(
           (r) =>
-            `<tr tabindex="0" data-run="${esc(r.runId)}"><td data-label="run"><code>${esc(r.runId)}</code>${r.mode === 'shadow' ? ' <span class="badge">shadow</span>' : ''}</td><td data-label="agent">${esc(r.agent)}</td><td data-label="tenant">${esc(r.tenant)}</td><td data-label="status">${badge(r.status)}${stopNote(r)}</td><td data-label="cost">${usd(r.costUsd)}</td><td data-label="steps">${r.steps}</td><td data-label="started">${when(r.createdAt)}</td></tr>`,
+            `<tr tabindex="0" data-run="${esc(r.runId)}"><td data-label="run"><code>${esc(r.runId)}</code>${r.mode === 'shadow' ? ' <span class="badge">shadow</span>' : ''}${r.undo && r.undo !== 'none' ? ` <span class="badge u-${esc(r.undo)}">${esc(UNDO_WORDS[r.undo] ?? r.undo)}</span>` : ''}</td><td data-label="agent">${esc(r.agent)}</td><td data-label="tenant">${esc(r.tenant)}</td><td data-label="status">${badge(r.status)}${stopNote(r)}</td><td data-label="cost">${usd(r.costUsd)}</td><td data-label="steps">${r.steps}</td><td data-label="started">${when(r.createdAt)}</td></tr>`,
         )
         .join('') || '<tr><td colspan="7" class="muted">No runs match.</td></tr>';
   };
@@ -148,17 +171,15 @@ async function runView(id) {
       <div class="panel"><dl class="kv">
         <dt>agent</dt><dd>${esc(run.agent)} (tenant ${esc(run.tenant)})${run.mode === 'shadow' ? ' · <strong>shadow mode</strong>: nothing was changed' : ''}</dd>
         <dt>cost</dt><dd>${usd(run.costUsd)} of ${usd(run.ceilingUsd)} ceiling${run.requestCostUsd && run.requestCostUsd !== run.costUsd ? ` · ${usd(run.requestCostUsd)} with child runs` : ''}</dd>
-        <dt>steps</dt><dd>${plural(run.steps, 'step')} · ${plural(run.toolCalls.length, 'tool call')} · ${plural(run.retries, 'retry', 'retries')}</dd>
+        <dt>figures</dt><dd data-testid="figures">${esc(run.figures)}</dd>
+        ${run.summary.undo.phase !== 'none' ? `<dt>undo</dt><dd>${esc(UNDO_WORDS[run.summary.undo.phase])}</dd>` : ''}
         ${run.stopReason ? `<dt>stopped</dt><dd>${esc(run.stopReason.replaceAll('_', ' '))}${run.stopDetail ? `: ${esc(run.stopDetail)}` : ''}</dd>` : ''}
         ${run.output ? `<dt>answer</dt><dd>${esc(run.output)}</dd>` : ''}
         ${run.pending ? `<dt>waiting</dt><dd>${esc(run.pending.kind)} <code>${esc(run.pending.id)}</code>: ${esc(run.pending.reason)} — <a href="#/inbox">decide in the inbox</a></dd>` : ''}
       </dl>
       ${['queued', 'running', 'waiting_approval', 'escalated'].includes(run.status) ? '<div class="actions"><button type="button" class="danger" id="cancel">Cancel this run and its children</button></div>' : ''}</div>
       ${children.length ? `<div class="panel"><h3>Child runs</h3><ul>${children.map((c) => `<li><a href="#/runs/${esc(c.runId)}">${esc(c.runId)}</a> ${esc(c.agent)} ${badge(c.status)}</li>`).join('')}</ul></div>` : ''}
-      <div class="panel"><h3>Timeline: why each step was taken</h3><ol class="timeline" data-testid="timeline">${events
-        .filter((e) => e.explain)
-        .map((e) => `<li class="${KIND(e.type)}"><span class="seq">${e.seq}</span><span>${esc(e.explain)}</span></li>`)
-        .join('')}${LIVE_STATUSES.includes(run.status) ? liveItem() : ''}</ol></div>`;
+      <div class="panel"><h3>Timeline: why each step was taken</h3><ol class="timeline" data-testid="timeline">${timeline(events)}${LIVE_STATUSES.includes(run.status) ? liveItem() : ''}</ol></div>`;
     $('#cancel')?.addEventListener('click', async () => {
       if (!confirm(`Cancel ${id} and every run below it?`)) return;
       await api(`/v1/runs/${id}/cancel`, { method: 'POST', body: JSON.stringify({ reason: 'cancelled from the dashboard' }) });

@@ -219,6 +219,14 @@ export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
       );
     `,
   },
+  {
+    id: 11,
+    name: 'runs-undo-phase',
+    up: `
+      -- Where an undo of the run stands (core/projection.ts UndoPhase), so \`runs list\` can say a run was undone.
+      ALTER TABLE runs ADD COLUMN undo text NOT NULL DEFAULT 'none';
+    `,
+  },
 ]);
 
 /** Serializes migrations of one schema across processes (many workers may start at once). */

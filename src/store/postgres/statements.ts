@@ -162,6 +162,7 @@ const PATCH_COLUMNS = [
   ['costNano', 'cost_nano'],
   ['steps', 'steps'],
   ['toolCalls', 'tool_calls'],
+  ['undo', 'undo'],
 ] as const satisfies readonly (readonly [keyof RunPatch, string])[];
 
 /** The SET clause and values of a run patch, with placeholders numbered from `firstParam`. */

@@ -203,6 +203,14 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       DROP INDEX runs_claimable;
     `,
   },
+  {
+    id: 10,
+    name: 'runs-undo-phase',
+    up: `
+      -- Where an undo of the run stands (core/projection.ts UndoPhase), so \`runs list\` can say a run was undone.
+      ALTER TABLE runs ADD COLUMN undo TEXT NOT NULL DEFAULT 'none';
+    `,
+  },
 ]);
 
 const CREATE_LEDGER = `

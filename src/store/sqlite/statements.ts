@@ -82,11 +82,12 @@ const PATCH_COLUMNS = [
   ['costNano', 'cost_nano'],
   ['steps', 'steps'],
   ['toolCalls', 'tool_calls'],
+  ['undo', 'undo'],
 ] as const satisfies readonly (readonly [keyof RunPatch, string])[];
 
 /**
  * Writes a run's new `last_seq`, `updated_at` and only the patch fields that are present. One
- * statement per combination of fields, prepared the first time it is needed (at most 128).
+ * statement per combination of fields, prepared the first time it is needed (at most 256).
  */
 export class RunPatcher {
   readonly #db: DatabaseSync;

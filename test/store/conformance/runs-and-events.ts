@@ -27,6 +27,7 @@ export function runsAndEvents({ test }: ConformanceContext): void {
           costNano: 0,
           steps: 0,
           toolCalls: 0,
+          undo: 'none',
           lastSeq: 1,
           createdAt: run.createdAt,
           updatedAt: 0,
@@ -176,6 +177,17 @@ export function runsAndEvents({ test }: ConformanceContext): void {
       assert.equal(cleared?.stopReason, null, 'an explicit null clears a field');
       assert.equal(cleared?.error, null);
       assert.equal(cleared?.status, 'stopped');
+    });
+
+    test('keeps where an undo of the run stands, and refuses a phase it does not know', async (store) => {
+      const run = await createRun(store);
+      await store.commit({ runId: run.runId, expectedSeq: 1, events: [limitHit()], run: { undo: 'waiting_for_person' } });
+      assert.equal((await store.getRun(run.runId))?.undo, 'waiting_for_person');
+      await store.commit({ runId: run.runId, expectedSeq: 2, events: [limitHit()], run: { undo: 'done' } });
+      assert.equal((await store.getRun(run.runId))?.undo, 'done');
+      assert.equal((await store.listRuns({ limit: 1000 })).find((r) => r.runId === run.runId)?.undo, 'done', 'runs list says it was undone');
+      await rejectsWith(store.commit({ runId: run.runId, expectedSeq: 3, events: [limitHit()], run: { undo: 'undone' as never } }), 'INVALID_ARGUMENT');
+      assert.equal((await store.getRun(run.runId))?.lastSeq, 3, 'nothing written');
     });
 
     test('refuses money, counts and times that are not integers with INVALID_ARGUMENT, writing nothing', async (store) => {
