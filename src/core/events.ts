@@ -28,7 +28,9 @@ export type StopReason =
   | 'max_depth'
   | 'max_children'
   /** The run's sessions kept ending with no outcome recorded (its process or worker died each time). */
-  | 'crashed';
+  | 'crashed'
+  /** A content guard blocked the request, the final answer or a tool's result (`guard.decided` says which and why). */
+  | 'guard_blocked';
 
 /** `rehearsal`: recorded by `warden rehearse` against simulated tools; only a rehearsal agent drives it. */
 export type RunMode = 'live' | 'shadow' | 'rehearsal';
@@ -225,6 +227,11 @@ export interface EventPayloads {
   'compensation.failed': { callId: string; tool: string; attempt: number; error: ErrorInfo; willRetry: boolean; unknownOutcome?: boolean };
   'compensation.escalated': { callId: string; escalationId: string; tool: string; reason: string };
   'undo.completed': { reversed: string[]; skipped: string[]; irreversible: { callId: string; tool: string }[] };
+  /**
+   * A content guard blocked, redacted or escalated a value (allows are not recorded). The value it
+   * saw is never in this event; a redacted one is what the events after it carry.
+   */
+  'guard.decided': { stage: 'input' | 'output' | 'toolResult'; guard: string; verdict: 'block' | 'redact' | 'escalate'; reason: string; callId?: string };
   /** A circuit breaker changed state after this run's call (open: calls refused for a while). */
   'breaker.changed': { key: string; state: 'closed' | 'open' | 'half_open' };
   /** The run waited for the scheduler: a provider's rate limit, or a tool's concurrency slot. */
@@ -280,6 +287,7 @@ const EVENT_TYPE_TABLE: Record<EventType, true> = {
   'compensation.failed': true,
   'compensation.escalated': true,
   'undo.completed': true,
+  'guard.decided': true,
   'breaker.changed': true,
   'scheduler.waited': true,
   'lock.acquired': true,

@@ -236,6 +236,8 @@ const APPLY: Appliers = {
     // An unknown outcome is decided as is; any other escalation sends the call back through the
     // schema and policy checks, cleared of the confidence gate by the person's decision.
     const rerun = s.pending?.reason === 'unknown_outcome';
+    // A person decided on the request an input guard escalated: it is not asked about again.
+    if (s.pending?.reason === 'guard_input') s.inputGuardCleared = true;
     s.pending = null;
     if (s.status === 'escalated') s.status = 'queued';
     const callId = s.turns.length ? findEscalatedCall(s) : undefined;

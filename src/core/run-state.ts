@@ -136,6 +136,8 @@ export interface RunState {
   stepsWithoutProgress: number;
   /** Ancestors of a child run, root first; empty for a root. */
   lineage: { runId: string; agent: string }[];
+  /** True once a person decided on the request an input guard escalated (`guard_input`). */
+  inputGuardCleared?: true;
   /** The plan proposed most recently (plan mode), before or after verification. */
   proposedPlan: { planId: string; callId: string; steps: PlanStep[] } | null;
   plan: ActivePlan | null;

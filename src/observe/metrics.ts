@@ -63,6 +63,7 @@ export class WardenMetrics {
   readonly retries: Counter<'agent' | 'kind' | 'cause'>;
   readonly limitHits: Counter<'agent' | 'limit'>;
   readonly budgetOverruns: Counter<'agent'>;
+  readonly guardDecisions: Counter<'agent' | 'stage' | 'guard' | 'verdict'>;
   readonly stepLatency: Histogram<'agent' | 'kind'>;
   readonly tokenUsage: Histogram<'gen_ai_operation_name' | 'gen_ai_provider_name' | 'gen_ai_request_model' | 'gen_ai_token_type'>;
   readonly operationDuration: Histogram<
@@ -105,6 +106,11 @@ export class WardenMetrics {
       'warden_budget_overruns_total',
       'Calls that cost more than was reserved for them (a provider reporting more than it was asked for); each stops its run.',
       ['agent'],
+    );
+    this.guardDecisions = counter(
+      'warden_guard_decisions_total',
+      'Content guard decisions that changed something (block, redact, escalate), by stage and guard.',
+      ['agent', 'stage', 'guard', 'verdict'],
     );
     this.stepLatency = histogram('warden_step_duration_seconds', 'Duration of one model call or one tool execution.', ['agent', 'kind'], LATENCY_BUCKETS);
     this.tokenUsage = histogram(
@@ -235,6 +241,9 @@ export class WardenMetrics {
         break;
       case 'budget.overrun':
         this.budgetOverruns.inc({ agent });
+        break;
+      case 'guard.decided':
+        this.guardDecisions.inc({ agent, stage: e.data.stage, guard: e.data.guard, verdict: e.data.verdict });
         break;
       case 'limit.hit':
         this.limitHits.inc({ agent, limit: e.data.limit });

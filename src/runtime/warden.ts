@@ -11,6 +11,7 @@ import type { InterventionRecord, Store } from '../core/ports/store.ts';
 import { checkArgs } from '../guard/check-args.ts';
 import { hashValue } from '../core/canonical.ts';
 import { sleep as defaultSleep } from './backoff.ts';
+import { guardRequest } from './guard-step.ts';
 import { type AnyNewEvent, type AnyRunEvent, newEvent, PARKED_STATUSES, type RunMode, type RunStatus, TERMINAL_STATUSES } from '../core/events.ts';
 import { foldRun } from '../core/fold.ts';
 import type { RunState } from '../core/run-state.ts';
@@ -298,6 +299,8 @@ export class Warden {
     },
   ): Promise<void> {
     const { agent, runId } = spec;
+    // Input guards run before anything is written: the log only ever holds what they let through.
+    const guarded = await guardRequest(agent, spec.tenant, spec.input);
     const pricing = resolvePricing(agent.model, agent.pricing);
     const server = modelServer(agent.model);
     const at = this.now();
@@ -305,7 +308,7 @@ export class Warden {
       'run.submitted',
       {
         agent: agent.name,
-        input: spec.input,
+        input: guarded.written,
         tenant: spec.tenant,
         limits: { ...spec.limits },
         rootRunId: spec.rootRunId,
@@ -328,7 +331,7 @@ export class Warden {
       runId,
       agent: agent.name,
       tenant: spec.tenant,
-      input: spec.input,
+      input: guarded.written,
       parentRunId: spec.parentRunId,
       rootRunId: spec.rootRunId,
       ceilingNano: usdToNano(spec.limits.maxCostUsd),
@@ -336,7 +339,12 @@ export class Warden {
       createdAt: at,
       submitted,
     });
-    await this.publishAppended(runId, 1, 1);
+    // The decisions, never the value; an escalation is asked by the run itself (gateRequest).
+    const decided = guarded.decisions.filter((g) => g.verdict !== 'escalate');
+    if (decided.length === 0) return this.publishAppended(runId, 1, 1);
+    const events = decided.map((g) => newEvent('guard.decided', { stage: 'input', guard: g.guard, verdict: g.verdict, reason: g.reason }, at));
+    const lastSeq = await this.store.appendExternal(runId, events);
+    await this.publishAppended(runId, lastSeq, events.length + 1);
   }
 
   /** How runs of this Warden start and drive their child runs. */
@@ -562,6 +570,8 @@ export class Warden {
       await this.publishAppended(record.runId, lastSeq, 1);
       return mustExist(await this.store.getIntervention(id), 'the intervention just decided');
     }
+    if (typeof record.evidence.guard === 'string' && decision.decision === 'edit')
+      throw new WardenError('INVALID_ARGUMENT', `Escalation ${id} is about what a content guard saw; approve, take over with your own answer, or stop`);
     // An escalated final answer (no call): approving it completes the run with that answer.
     const answer = record.callId === null && typeof record.evidence.answer === 'string' ? record.evidence.answer : null;
     let status: RunStatus = 'queued';
