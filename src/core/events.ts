@@ -30,7 +30,9 @@ export type StopReason =
   /** The run's sessions kept ending with no outcome recorded (its process or worker died each time). */
   | 'crashed'
   /** A content guard blocked the request, the final answer or a tool's result (`guard.decided` says which and why). */
-  | 'guard_blocked';
+  | 'guard_blocked'
+  /** A fleet budget (tenant, agent or all, per window) had no room left for the next reservation. */
+  | 'budget_exhausted';
 
 /** `rehearsal`: recorded by `warden rehearse` against simulated tools; only a rehearsal agent drives it. */
 export type RunMode = 'live' | 'shadow' | 'rehearsal';
@@ -80,7 +82,14 @@ export interface EventPayloads {
   };
   /** An execution session began (first start, or a resume after a crash or a decision). */
   'run.started': { worker: string; session: number; resumedFrom: number };
-  'budget.reserved': { reservationId: string; purpose: 'model' | 'tool'; amountNano: number; before: BudgetSnapshot };
+  'budget.reserved': {
+    reservationId: string;
+    purpose: 'model' | 'tool';
+    amountNano: number;
+    before: BudgetSnapshot;
+    /** Fleet budget windows the reservation is also held in (keys: scope, window, window start). */
+    fleet?: string[];
+  };
   'budget.committed': {
     reservationId: string;
     actualNano: number;

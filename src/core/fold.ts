@@ -122,9 +122,14 @@ const APPLY: Appliers = {
   },
   'budget.reserved': (s, d) => {
     s.openReservations.set(d.reservationId, d.amountNano);
+    if (d.fleet?.length) {
+      s.reservationFleet ??= new Map();
+      s.reservationFleet.set(d.reservationId, d.fleet);
+    }
   },
   'budget.committed': (s, d) => {
     s.openReservations.delete(d.reservationId);
+    s.reservationFleet?.delete(d.reservationId);
     s.spentNano += d.actualNano;
   },
   'model.called': (s, d) => {

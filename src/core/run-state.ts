@@ -136,6 +136,8 @@ export interface RunState {
   stepsWithoutProgress: number;
   /** Ancestors of a child run, root first; empty for a root. */
   lineage: { runId: string; agent: string }[];
+  /** Fleet budget windows each open reservation is held in, by reservation id (settled in the same windows). */
+  reservationFleet?: Map<string, string[]>;
   /** True once a person decided on the request an input guard escalated (`guard_input`). */
   inputGuardCleared?: true;
   /** The plan proposed most recently (plan mode), before or after verification. */

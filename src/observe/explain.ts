@@ -37,6 +37,7 @@ export const STOP_WORDS: Readonly<Record<StopReason, string>> = Object.freeze({
   max_children: 'it tried to start more helper runs than allowed',
   crashed: 'the process running it died every time it was started, so it is not started again',
   guard_blocked: 'a content guard would not let something through',
+  budget_exhausted: 'a budget for its tenant, its agent or the whole deployment had no room left in its window',
 });
 
 const GUARD_STAGE_WORDS = { input: 'the request', output: 'the final answer', toolResult: 'a tool result' } as const;

@@ -45,7 +45,7 @@ export function toolSpecs(agent: Agent): ToolSpec[] {
 export async function modelStep(ctx: RunContext): Promise<void> {
   const hit = limitBeforeModelCall(ctx.state, ctx.now());
   if (hit) return stopRun(ctx, hit);
-  if (ctx.budgetRefusal) return stopRun(ctx, { limit: 'cost_ceiling', detail: ctx.budgetRefusal });
+  if (ctx.budgetRefusal) return stopRun(ctx, { limit: ctx.budgetExhausted ? 'budget_exhausted' : 'cost_ceiling', detail: ctx.budgetRefusal });
   if (await gateRequest(ctx, ctx.agent)) return;
 
   const agent = ctx.agent;

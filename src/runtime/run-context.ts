@@ -1,4 +1,5 @@
 import type { Agent } from '../agent/agent.ts';
+import type { ResolvedFleetBudget } from '../guard/fleet-budgets.ts';
 import type { ModelPricing } from '../model/model-pricing.ts';
 import { WardenError, isWardenError } from '../core/errors.ts';
 import type { BudgetOp, NewIntervention, RunPatch, Store } from '../core/ports/store.ts';
@@ -34,6 +35,8 @@ export interface RunContextOptions {
   maxCrashedSessions?: number;
   /** Where streamed text goes; model calls stream while it has listeners. */
   text?: TextChannel;
+  /** Fleet budgets each reservation is also held against (createWarden's `budgets`). */
+  fleetBudgets?: readonly ResolvedFleetBudget[];
 }
 
 /** Sessions a run may lose to a dying process or worker before it stops with `crashed`. */
@@ -58,6 +61,9 @@ export class RunContext {
   readonly random: () => number;
   readonly maxCrashedSessions: number;
   readonly text?: TextChannel;
+  readonly fleetBudgets?: readonly ResolvedFleetBudget[];
+  /** Set with `budgetRefusal` when it was a fleet budget that had no room (stop reason `budget_exhausted`). */
+  budgetExhausted = false;
   state: RunState;
   /** Set when the store refused a reservation (shared ceiling); the next spend stops the run. */
   budgetRefusal: string | null = null;
@@ -82,6 +88,7 @@ export class RunContext {
     this.children = options.children;
     this.scheduling = options.scheduling;
     this.text = options.text;
+    this.fleetBudgets = options.fleetBudgets;
     this.committedSeq = options.state.seq;
   }
 
@@ -108,7 +115,8 @@ export class RunContext {
   }
 
   /**
-   * Writes everything decided since the last flush as one transaction. On `BUDGET_EXCEEDED` the
+   * Writes everything decided since the last flush as one transaction. On `BUDGET_EXCEEDED` (or a
+   * fleet budget's `BUDGET_EXHAUSTED`) the
    * state is reloaded from the store (the refused batch never happened) and `budgetRefusal` is set.
    */
   async flush(): Promise<void> {
@@ -117,8 +125,10 @@ export class RunContext {
     try {
       await this.commitWithRebase(events);
     } catch (e) {
-      if (!isWardenError(e, 'BUDGET_EXCEEDED')) throw e;
+      const exhausted = isWardenError(e, 'BUDGET_EXHAUSTED');
+      if (!exhausted && !isWardenError(e, 'BUDGET_EXCEEDED')) throw e;
       this.budgetRefusal = e.message;
+      this.budgetExhausted = exhausted;
       this.buffer = [];
       this.budgetOps = [];
       this.interventions = [];

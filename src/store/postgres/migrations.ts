@@ -175,6 +175,20 @@ export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
       CREATE INDEX webhook_outbox_by_endpoint ON webhook_outbox (endpoint_id, created_at);
     `,
   },
+  {
+    id: 8,
+    name: 'create-fleet-budgets',
+    up: `
+      -- One row per fleet budget window (createWarden's budgets): key = scope|window|window start (ms).
+      -- Every reservation of a run the budget covers holds reserved_nano here in the commit's transaction.
+      CREATE TABLE fleet_budgets (
+        key           text PRIMARY KEY,
+        limit_nano    bigint NOT NULL,
+        spent_nano    bigint NOT NULL DEFAULT 0,
+        reserved_nano bigint NOT NULL DEFAULT 0
+      );
+    `,
+  },
 ]);
 
 /** Serializes migrations of one schema across processes (many workers may start at once). */

@@ -178,6 +178,20 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       CREATE INDEX webhook_outbox_by_endpoint ON webhook_outbox (endpoint_id, created_at);
     `,
   },
+  {
+    id: 8,
+    name: 'create-fleet-budgets',
+    up: `
+      -- One row per fleet budget window (createWarden's budgets): key = scope|window|window start (ms).
+      -- Every reservation of a run the budget covers holds reserved_nano here in the commit's transaction.
+      CREATE TABLE fleet_budgets (
+        key           TEXT PRIMARY KEY,
+        limit_nano    INTEGER NOT NULL,
+        spent_nano    INTEGER NOT NULL DEFAULT 0,
+        reserved_nano INTEGER NOT NULL DEFAULT 0
+      ) STRICT;
+    `,
+  },
 ]);
 
 const CREATE_LEDGER = `
