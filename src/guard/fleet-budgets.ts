@@ -5,7 +5,8 @@ import type { FleetCharge } from '../core/ports/ledger.ts';
 /**
  * A budget over time for part of the fleet: every run of a tenant (`tenant:acme`), of an agent
  * (`agent:support-desk`) or every run (`all`), per calendar day or month (UTC) or per fixed
- * window of `hours` (aligned to the epoch). Alerts fire when spend crosses each fraction in `alertAt`.
+ * window of `hours` (aligned to the epoch). `alertAt` (fractions of `maxUsd`) is checked but not
+ * acted on yet (issue 20).
  */
 export interface FleetBudget {
   scope: string;
