@@ -241,6 +241,8 @@ export interface EventPayloads {
    * saw is never in this event; a redacted one is what the events after it carry.
    */
   'guard.decided': { stage: 'input' | 'output' | 'toolResult'; guard: string; verdict: 'block' | 'redact' | 'escalate'; reason: string; callId?: string };
+  /** A fleet budget's spend crossed one of its `alertAt` fractions in this window (announced once per threshold per window). */
+  'budget.alert': { budget: string; scope: string; window: string; threshold: number; spentNano: number; limitNano: number };
   /** A circuit breaker changed state after this run's call (open: calls refused for a while). */
   'breaker.changed': { key: string; state: 'closed' | 'open' | 'half_open' };
   /** The run waited for the scheduler: a provider's rate limit, or a tool's concurrency slot. */
@@ -297,6 +299,7 @@ const EVENT_TYPE_TABLE: Record<EventType, true> = {
   'compensation.escalated': true,
   'undo.completed': true,
   'guard.decided': true,
+  'budget.alert': true,
   'breaker.changed': true,
   'scheduler.waited': true,
   'lock.acquired': true,

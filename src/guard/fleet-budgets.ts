@@ -5,8 +5,8 @@ import type { FleetCharge } from '../core/ports/ledger.ts';
 /**
  * A budget over time for part of the fleet: every run of a tenant (`tenant:acme`), of an agent
  * (`agent:support-desk`) or every run (`all`), per calendar day or month (UTC) or per fixed
- * window of `hours` (aligned to the epoch). `alertAt` (fractions of `maxUsd`) is checked but not
- * acted on yet (issue 20).
+ * window of `hours` (aligned to the epoch). When spend crosses a fraction in `alertAt`, a
+ * `budget.alert` event (and webhook, and metric) announces it, once per threshold per window.
  */
 export interface FleetBudget {
   scope: string;

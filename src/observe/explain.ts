@@ -164,6 +164,8 @@ export function explainEvent(e: AnyRunEvent): string | null {
       return `Waiting: child run ${e.data.childRunId} needs a person [${e.data.pendingId}].`;
     case 'child.resumed':
       return `Child run ${e.data.childRunId} was decided; going on.`;
+    case 'budget.alert':
+      return `Budget alert: the ${e.data.window} budget of ${e.data.scope} has spent ${formatUsd(e.data.spentNano)} of ${formatUsd(e.data.limitNano)}, past ${Math.round(e.data.threshold * 100)}%.`;
     case 'guard.decided': {
       const d = e.data;
       const what = `${GUARD_STAGE_WORDS[d.stage]}${d.callId ? ` (${d.callId})` : ''}`;

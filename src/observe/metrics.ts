@@ -64,6 +64,7 @@ export class WardenMetrics {
   readonly limitHits: Counter<'agent' | 'limit'>;
   readonly budgetOverruns: Counter<'agent'>;
   readonly guardDecisions: Counter<'agent' | 'stage' | 'guard' | 'verdict'>;
+  readonly budgetAlerts: Counter<'scope' | 'window' | 'threshold'>;
   readonly stepLatency: Histogram<'agent' | 'kind'>;
   readonly tokenUsage: Histogram<'gen_ai_operation_name' | 'gen_ai_provider_name' | 'gen_ai_request_model' | 'gen_ai_token_type'>;
   readonly operationDuration: Histogram<
@@ -112,6 +113,11 @@ export class WardenMetrics {
       'Content guard decisions that changed something (block, redact, escalate), by stage and guard.',
       ['agent', 'stage', 'guard', 'verdict'],
     );
+    this.budgetAlerts = counter('warden_budget_alerts_total', 'Fleet budget thresholds (alertAt) crossed, once per threshold per window.', [
+      'scope',
+      'window',
+      'threshold',
+    ]);
     this.stepLatency = histogram('warden_step_duration_seconds', 'Duration of one model call or one tool execution.', ['agent', 'kind'], LATENCY_BUCKETS);
     this.tokenUsage = histogram(
       'gen_ai_client_token_usage',
@@ -241,6 +247,9 @@ export class WardenMetrics {
         break;
       case 'budget.overrun':
         this.budgetOverruns.inc({ agent });
+        break;
+      case 'budget.alert':
+        this.budgetAlerts.inc({ scope: e.data.scope, window: e.data.window, threshold: String(e.data.threshold) });
         break;
       case 'guard.decided':
         this.guardDecisions.inc({ agent, stage: e.data.stage, guard: e.data.guard, verdict: e.data.verdict });

@@ -135,11 +135,37 @@ export class RunContext {
       await this.reload();
       return;
     }
+    const settled = this.budgetOps.flatMap((op) => (op.kind === 'settle' ? (op.fleet ?? []) : []));
     this.committedSeq = this.state.seq;
     this.buffer = [];
     this.budgetOps = [];
     this.interventions = [];
     this.onEvents?.(events, this.state);
+    if (settled.length > 0) await this.announceAlerts(settled);
+  }
+
+  /**
+   * After spend landed in fleet windows: each `alertAt` threshold it reached is announced once per
+   * window (`budget.alert`, queued for webhooks in its commit) by whichever run claims it in the store.
+   */
+  private async announceAlerts(keys: readonly string[]): Promise<void> {
+    const budgets = this.fleetBudgets ?? [];
+    if (!budgets.some((b) => b.alertAt.length > 0)) return;
+    for (const row of await this.store.getFleetBudgets([...new Set(keys)])) {
+      const budget = budgets.find((b) => row.key.startsWith(`${b.scope}|${b.window}|`));
+      for (const threshold of budget?.alertAt ?? []) {
+        if (!budget || row.spentNano < threshold * row.limitNano || !(await this.store.claimFleetAlert(row.key, threshold))) continue;
+        this.emit('budget.alert', {
+          budget: row.key,
+          scope: budget.scope,
+          window: budget.window,
+          threshold,
+          spentNano: row.spentNano,
+          limitNano: row.limitNano,
+        });
+      }
+    }
+    await this.flush();
   }
 
   private async commitWithRebase(events: AnyRunEvent[]): Promise<void> {

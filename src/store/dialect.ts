@@ -123,6 +123,8 @@ export interface Dialect {
   runs(query: RunQuery): Awaitable<RunRow[]>;
   budget(rootRunId: string): Awaitable<BudgetRow | undefined>;
   fleetBudgets(keys: readonly string[]): Awaitable<FleetBudgetRow[]>;
+  /** Raises the window's announced threshold to `threshold` if it is lower and spend has reached it; true when this call did. */
+  claimFleetAlert(key: string, threshold: number): Awaitable<boolean>;
   intervention(id: string): Awaitable<InterventionRow | undefined>;
   interventions(query: InterventionQuery): Awaitable<InterventionRow[]>;
 

@@ -145,6 +145,10 @@ export class SqlStore implements Store {
     });
   }
 
+  async claimFleetAlert(key: string, threshold: number): Promise<boolean> {
+    return this.use(`Claiming the ${threshold} alert of fleet budget ${key}`, async () => this.dialect.claimFleetAlert(key, threshold));
+  }
+
   async getFleetBudgets(keys: readonly string[]): Promise<FleetBudgetRecord[]> {
     return this.use('Reading fleet budgets', async () =>
       (await this.dialect.fleetBudgets(keys)).map((r) => ({

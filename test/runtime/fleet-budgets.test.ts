@@ -11,6 +11,7 @@ import { createPostgresStore } from '../../src/store/postgres/postgres-store.ts'
 import { dropSchema, PG_URL, uniqueSchema } from '../store/pg-schema.ts';
 import { scriptedAgent, tempDir } from '../helpers.ts';
 import { join } from 'node:path';
+import { createMetrics } from '../../src/observe/metrics.ts';
 
 // One model call of these agents reserves exactly RESERVE: 64 output tokens cap the call, and the
 // scripted model's price is fixed. Budgets below are whole multiples of it.
@@ -115,6 +116,46 @@ describe('fleet budgets', async () => {
     await exhaust(hourly, 'acme');
     clock.t += 1;
     assert.equal((await hourly.run(agent(), 'hi', { tenant: 'acme' })).status, 'completed', 'a new hour, a new window');
+  });
+
+  it('announces each alert threshold once per window, across two processes, as an event, a metric and a webhook', async () => {
+    const path = join(tempDir(), 'alerts.db');
+    const store = createSqliteStore({ path });
+    await store.addWebhookEndpoint({
+      id: 'wh1',
+      url: 'http://127.0.0.1:9/hook',
+      secret: 'whsec_dGVzdHRlc3R0ZXN0dGVzdA==',
+      events: ['budget.alert'],
+      format: 'standard',
+      createdAt: T0,
+    });
+    const budgets: FleetBudget[] = [{ scope: 'tenant:acme', window: 'day', maxUsd: usd(6), alertAt: [0.5, 0.8] }];
+    const clock = { t: T0 };
+    const a = wardenAt(createSqliteStore({ path }), budgets, clock, 'a');
+    const b = wardenAt(createSqliteStore({ path }), budgets, clock, 'b');
+    const metrics = createMetrics();
+    metrics.attach(a);
+    metrics.attach(b);
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const r = await Promise.all([a, b].map((w) => w.run(agent(), 'hi', { tenant: 'acme' }).catch((e) => e)));
+      for (const x of r) if (x?.runId) ids.push(x.runId);
+      if (r.some((x) => isWardenError(x, 'BUDGET_EXHAUSTED') || x?.stopReason === 'budget_exhausted')) break;
+    }
+    const alerts = [];
+    for (const id of ids) for (const e of await store.loadEvents(id)) if (e.type === 'budget.alert') alerts.push(e.data.threshold);
+    assert.deepEqual(alerts.sort(), [0.5, 0.8], 'each threshold once');
+    const messages = await store.listWebhookMessages({});
+    assert.equal(messages.filter((m) => m.type === 'budget.alert').length, 2, 'one webhook per alert');
+    assert.match(await metrics.text(), /warden_budget_alerts_total\{scope="tenant:acme",window="day",threshold="0.5"\} 1/);
+    // The next day is a new window: its thresholds fire again.
+    clock.t += 24 * 3_600_000;
+    const next: number[] = [];
+    for (let i = 0; i < 40 && next.length === 0; i++) {
+      const r = await a.run(agent(), 'hi', { tenant: 'acme' });
+      for (const e of await store.loadEvents(r.runId)) if (e.type === 'budget.alert') next.push(e.data.threshold);
+    }
+    assert.deepEqual(next, [0.5]);
   });
 
   it('never goes over under concurrent reservations from two SQLite processes on one file', async () => {

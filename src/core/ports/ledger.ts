@@ -8,6 +8,11 @@ export interface Ledger {
   getBudget(rootRunId: string): Promise<BudgetRecord | undefined>;
   /** Fleet budget windows by key (see `FleetCharge`); a key never reserved against is absent. */
   getFleetBudgets(keys: readonly string[]): Promise<FleetBudgetRecord[]>;
+  /**
+   * Claims the alert of `threshold` (a fraction of the limit) in a fleet window: true for exactly
+   * one caller, once spend has reached it, however many workers ask.
+   */
+  claimFleetAlert(key: string, threshold: number): Promise<boolean>;
 }
 
 /**

@@ -185,7 +185,9 @@ export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
         key           text PRIMARY KEY,
         limit_nano    bigint NOT NULL,
         spent_nano    bigint NOT NULL DEFAULT 0,
-        reserved_nano bigint NOT NULL DEFAULT 0
+        reserved_nano bigint NOT NULL DEFAULT 0,
+        -- The highest alertAt fraction already announced in this window (each fires once).
+        alerted       double precision NOT NULL DEFAULT 0
       );
     `,
   },

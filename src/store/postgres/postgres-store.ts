@@ -264,6 +264,10 @@ class PostgresDialect implements Dialect {
     return (await this.pool.query(this.sql.budget.with([rootRunId]))).rows[0] as BudgetRow | undefined;
   }
 
+  async claimFleetAlert(key: string, threshold: number): Promise<boolean> {
+    return ((await this.pool.query(this.sql.claimFleetAlert.with([threshold, key]))).rowCount ?? 0) > 0;
+  }
+
   async fleetBudgets(keys: readonly string[]): Promise<FleetBudgetRow[]> {
     if (keys.length === 0) return [];
     return (await this.pool.query(this.sql.fleetBudgets.with([[...keys]]))).rows as FleetBudgetRow[];

@@ -67,6 +67,8 @@ export function pgStatements(schema: string) {
       `UPDATE ${s}.fleet_budgets SET reserved_nano = reserved_nano + $1, limit_nano = $3
        WHERE key = $2 AND spent_nano + reserved_nano + $1 <= $3`,
     ),
+    // An alert fires once per threshold per window: the first writer to raise `alerted` claims it.
+    claimFleetAlert: statement(`UPDATE ${s}.fleet_budgets SET alerted = $1 WHERE key = $2 AND alerted < $1 AND spent_nano >= limit_nano * $1`),
     settleFleet: statement(`UPDATE ${s}.fleet_budgets SET reserved_nano = GREATEST(reserved_nano - $1, 0), spent_nano = spent_nano + $2 WHERE key = $3`),
     fleetBudgets: statement(`SELECT key, limit_nano, spent_nano, reserved_nano FROM ${s}.fleet_budgets WHERE key = ANY($1::text[])`),
     insertIntervention: statement(

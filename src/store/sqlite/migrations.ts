@@ -188,7 +188,9 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
         key           TEXT PRIMARY KEY,
         limit_nano    INTEGER NOT NULL,
         spent_nano    INTEGER NOT NULL DEFAULT 0,
-        reserved_nano INTEGER NOT NULL DEFAULT 0
+        reserved_nano INTEGER NOT NULL DEFAULT 0,
+        -- The highest alertAt fraction already announced in this window (each fires once).
+        alerted       REAL NOT NULL DEFAULT 0
       ) STRICT;
     `,
   },

@@ -267,6 +267,10 @@ class SqliteDialect implements Dialect, Tx {
     return this.#sql.budget.get(rootRunId) as BudgetRow | undefined;
   }
 
+  claimFleetAlert(key: string, threshold: number): boolean {
+    return this.#sql.claimFleetAlert.run(threshold, key).changes > 0;
+  }
+
   fleetBudgets(keys: readonly string[]): FleetBudgetRow[] {
     if (keys.length === 0) return [];
     const sql = `SELECT key, limit_nano, spent_nano, reserved_nano FROM fleet_budgets WHERE key IN (${keys.map(() => '?').join(', ')})`;
