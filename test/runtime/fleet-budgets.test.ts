@@ -202,3 +202,16 @@ describe('fleet budgets', async () => {
     });
   });
 });
+
+describe('fleet budgets over HTTP', () => {
+  it('answers 429 BUDGET_EXHAUSTED to a submission the budget has no room for', async () => {
+    const { testServer } = await import('../server/fixtures.ts');
+    const s = await testServer({ execute: false, warden: { budgets: [{ scope: 'tenant:acme', window: 'day', maxUsd: 0.000001 }] } });
+    try {
+      const refused = await s.call(s.keys.submitter, 'POST', '/v1/runs', { agent: 'desk', input: 'x', tenant: 'acme' });
+      assert.deepEqual([refused.status, refused.json.error.code], [429, 'BUDGET_EXHAUSTED']);
+    } finally {
+      await s.close();
+    }
+  });
+});
