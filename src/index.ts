@@ -8,6 +8,8 @@ export type { PolicyDecision } from './core/tiers.ts';
 export type { Limits, LoopDetection, RetryBackoff } from './core/limits.ts';
 export { DEFAULT_DELEGATION, DEFAULT_PARALLEL_TOOL_CALLS } from './agent/agent-options.ts';
 export type { PlanOptions, EscalationOptions, DelegationLimits } from './agent/agent-options.ts';
+export type { ContentGuard, GuardInfo, GuardStage, GuardVerdict, GuardsConfig } from './agent/content-guard.ts';
+export { cardNumberGuard, emailGuard, REDACTED, secretsGuard } from './guard/builtin-guards.ts';
 export { PLAN_TOOL } from './core/plan.ts';
 export type { Plan, PlanStep } from './core/plan.ts';
 export { defaultConfidenceScorer } from './guard/confidence.ts';

@@ -14,6 +14,7 @@ import {
   resolvePlanOptions,
 } from './agent-options.ts';
 import { delegateTool } from './delegate.ts';
+import { type GuardsConfig, type ResolvedGuards, resolveGuards } from './content-guard.ts';
 import { PLAN_TOOL } from '../core/plan.ts';
 import type { WardenModel } from '../core/ports/model.ts';
 import { DEFAULT_BACKOFF, DEFAULT_LIMITS, DEFAULT_LOOP_DETECTION, type Limits, type LoopDetection, type RetryBackoff } from '../core/limits.ts';
@@ -122,6 +123,11 @@ export interface AgentConfig {
   shadow?: boolean;
   /** When a run fails or is stopped after it has written, reverse what it did (saga style). */
   compensateOnFailure?: boolean;
+  /**
+   * Content guards on the request, the final answer and each tool's result: allow, block
+   * (`guard_blocked`), redact (only the redacted value reaches the model and the log) or escalate.
+   */
+  guards?: GuardsConfig;
 }
 
 export interface Agent {
@@ -150,6 +156,7 @@ export interface Agent {
   readonly parallelToolCalls: number;
   readonly shadow: boolean;
   readonly compensateOnFailure: boolean;
+  readonly guards: ResolvedGuards;
 }
 
 const AGENT_NAME = /^[a-zA-Z][a-zA-Z0-9_.-]{0,63}$/;
@@ -292,6 +299,7 @@ export function defineAgent(config: AgentConfig): Agent {
   const escalation = resolveEscalation(where, config.escalation);
   const delegation = resolveDelegation(where, config.delegation);
   const parallelToolCalls = resolveParallelToolCalls(where, config.parallelToolCalls);
+  const guards = resolveGuards(where, config.guards);
   if (config.delegates !== undefined && !Array.isArray(config.delegates) && typeof config.delegates !== 'function') {
     throw new WardenError('INVALID_CONFIG', `${where}: delegates must be an array of agents or a function returning one`);
   }
@@ -327,6 +335,7 @@ export function defineAgent(config: AgentConfig): Agent {
     parallelToolCalls,
     shadow: config.shadow === true,
     compensateOnFailure: config.compensateOnFailure === true,
+    guards,
     name: config.name,
     instructions: config.instructions,
     description: config.description,

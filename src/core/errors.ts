@@ -43,6 +43,10 @@ export const ERROR_CODES = {
   /** A tool's `costUsd` function threw or gave no valid price: the call failed unreserved, unrun. */
   TOOL_COST_INVALID: { fault: 'tool', http: 502, exit: 1 },
   BUDGET_EXCEEDED: { fault: 'policy', http: 402, exit: 3 },
+  /** A fleet budget (`budgets` on createWarden) has no room left in its window: new runs are refused, running ones stop. */
+  BUDGET_EXHAUSTED: { fault: 'policy', http: 429, exit: 7 },
+  /** A content guard blocked a tool's result (the call fails with it and the run stops with `guard_blocked`). */
+  GUARD_BLOCKED: { fault: 'policy', http: 422, exit: 3 },
   STALE_WRITER: { fault: 'system', http: 409, exit: 1 },
   LEASE_HELD: { fault: 'system', http: 409, exit: 1 },
   STORE_UNAVAILABLE: { fault: 'system', http: 503, exit: 1 },

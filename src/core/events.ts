@@ -28,7 +28,11 @@ export type StopReason =
   | 'max_depth'
   | 'max_children'
   /** The run's sessions kept ending with no outcome recorded (its process or worker died each time). */
-  | 'crashed';
+  | 'crashed'
+  /** A content guard blocked the request, the final answer or a tool's result (`guard.decided` says which and why). */
+  | 'guard_blocked'
+  /** A fleet budget (tenant, agent or all, per window) had no room left for the next reservation. */
+  | 'budget_exhausted';
 
 /** `rehearsal`: recorded by `warden rehearse` against simulated tools; only a rehearsal agent drives it. */
 export type RunMode = 'live' | 'shadow' | 'rehearsal';
@@ -81,7 +85,14 @@ export interface EventPayloads {
   };
   /** An execution session began (first start, or a resume after a crash or a decision). */
   'run.started': { worker: string; session: number; resumedFrom: number };
-  'budget.reserved': { reservationId: string; purpose: 'model' | 'tool'; amountNano: number; before: BudgetSnapshot };
+  'budget.reserved': {
+    reservationId: string;
+    purpose: 'model' | 'tool';
+    amountNano: number;
+    before: BudgetSnapshot;
+    /** Fleet budget windows the reservation is also held in (keys: scope, window, window start). */
+    fleet?: string[];
+  };
   'budget.committed': {
     reservationId: string;
     actualNano: number;
@@ -245,6 +256,13 @@ export interface EventPayloads {
   'compensation.failed': { callId: string; tool: string; attempt: number; error: ErrorInfo; willRetry: boolean; unknownOutcome?: boolean };
   'compensation.escalated': { callId: string; escalationId: string; tool: string; reason: string };
   'undo.completed': { reversed: string[]; skipped: string[]; irreversible: { callId: string; tool: string }[] };
+  /**
+   * A content guard blocked, redacted or escalated a value (allows are not recorded). The value it
+   * saw is never in this event; a redacted one is what the events after it carry.
+   */
+  'guard.decided': { stage: 'input' | 'output' | 'toolResult'; guard: string; verdict: 'block' | 'redact' | 'escalate'; reason: string; callId?: string };
+  /** A fleet budget's spend crossed one of its `alertAt` fractions in this window (announced once per threshold per window). */
+  'budget.alert': { budget: string; scope: string; window: string; threshold: number; spentNano: number; limitNano: number };
   /** A circuit breaker changed state after this run's call (open: calls refused for a while). */
   'breaker.changed': { key: string; state: 'closed' | 'open' | 'half_open' };
   /** The run waited for the scheduler: a provider's rate limit, or a tool's concurrency slot. */
@@ -279,6 +297,8 @@ const EVENT_TYPE_SINCE: Record<EventType, number> = {
   'approval.requested': 1,
   'approval.decided': 1,
   'approval.expired': 2,
+  'guard.decided': 2,
+  'budget.alert': 2,
   'tool.denied': 1,
   'tool.started': 1,
   'tool.succeeded': 1,

@@ -23,6 +23,7 @@ export function emptyTally(): RunTally {
     overruns: 0,
     children: 0,
     compensations: { started: 0, succeeded: 0, failed: 0 },
+    guards: { block: 0, redact: 0, escalate: 0 },
   };
 }
 
@@ -39,6 +40,10 @@ const TALLY: { [T in EventType]: Counter<T> } = {
   'run.started': null,
   'budget.reserved': null,
   'budget.committed': null,
+  'guard.decided': (t, d) => {
+    t.guards[d.verdict]++;
+  },
+  'budget.alert': null,
   'budget.overrun': (t) => {
     t.overruns++;
   },

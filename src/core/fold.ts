@@ -128,9 +128,14 @@ const APPLY: Appliers = {
   },
   'budget.reserved': (s, d) => {
     s.openReservations.set(d.reservationId, d.amountNano);
+    if (d.fleet?.length) {
+      s.reservationFleet ??= new Map();
+      s.reservationFleet.set(d.reservationId, d.fleet);
+    }
   },
   'budget.committed': (s, d) => {
     s.openReservations.delete(d.reservationId);
+    s.reservationFleet?.delete(d.reservationId);
     s.spentNano += d.actualNano;
   },
   'model.called': (s, d) => {
@@ -258,6 +263,8 @@ const APPLY: Appliers = {
     const rerun = s.pending?.reason === 'unknown_outcome';
     // An approval that expired into this escalation: the person answering it decides the call itself.
     const expired = s.pending?.reason === APPROVAL_TIMEOUT;
+    // A person decided on the request an input guard escalated: it is not asked about again.
+    if (s.pending?.reason === 'guard_input') s.inputGuardCleared = true;
     s.pending = null;
     if (s.status === 'escalated') s.status = 'queued';
     const callId = s.turns.length ? findEscalatedCall(s) : undefined;

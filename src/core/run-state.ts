@@ -138,6 +138,10 @@ export interface RunState {
   stepsWithoutProgress: number;
   /** Ancestors of a child run, root first; empty for a root. */
   lineage: { runId: string; agent: string }[];
+  /** Fleet budget windows each open reservation is held in, by reservation id (settled in the same windows). */
+  reservationFleet?: Map<string, string[]>;
+  /** True once a person decided on the request an input guard escalated (`guard_input`). */
+  inputGuardCleared?: true;
   /** The plan proposed most recently (plan mode), before or after verification. */
   proposedPlan: { planId: string; callId: string; steps: PlanStep[] } | null;
   plan: ActivePlan | null;
@@ -231,4 +235,6 @@ export interface RunTally {
   children: number;
   /** Compensations (undo): started first attempts, succeeded, failed for good (then escalated). */
   compensations: { started: number; succeeded: number; failed: number };
+  /** Content guards that did not simply allow a value: blocked, redacted or escalated it. */
+  guards: { block: number; redact: number; escalate: number };
 }

@@ -36,7 +36,11 @@ export const STOP_WORDS: Readonly<Record<StopReason, string>> = Object.freeze({
   max_depth: 'it tried to hand work further down than allowed',
   max_children: 'it tried to start more helper runs than allowed',
   crashed: 'the process running it died every time it was started, so it is not started again',
+  guard_blocked: 'a content guard would not let something through',
+  budget_exhausted: 'a budget for its tenant, its agent or the whole deployment had no room left in its window',
 });
+
+const GUARD_STAGE_WORDS = { input: 'the request', output: 'the final answer', toolResult: 'a tool result' } as const;
 
 const TIER_WORDS = { read: 'only reads data', write: 'changes data', delete: 'deletes data' } as const;
 
@@ -229,6 +233,15 @@ export function explainEvent(e: AnyRunEvent): string | null {
       return `Waiting: child run ${e.data.childRunId} needs a person [${e.data.pendingId}].`;
     case 'child.resumed':
       return `Child run ${e.data.childRunId} was decided; going on.`;
+    case 'budget.alert':
+      return `Budget alert: the ${e.data.window} budget of ${e.data.scope} has spent ${formatUsd(e.data.spentNano)} of ${formatUsd(e.data.limitNano)}, past ${Math.round(e.data.threshold * 100)}%.`;
+    case 'guard.decided': {
+      const d = e.data;
+      const what = `${GUARD_STAGE_WORDS[d.stage]}${d.callId ? ` (${d.callId})` : ''}`;
+      const did =
+        d.verdict === 'redact' ? `redacted ${what}; only the redacted value went on` : d.verdict === 'block' ? `blocked ${what}` : `sent ${what} to a person`;
+      return `Guard "${d.guard}" ${did}: ${preview(d.reason)}.`;
+    }
     case 'lock.acquired':
       return e.data.waitedMs > 0 ? `Took lock "${e.data.key}" after waiting ${e.data.waitedMs} ms for another run.` : null;
     default:

@@ -66,6 +66,8 @@ export class WardenMetrics {
   readonly retries: Counter<'agent' | 'kind' | 'cause'>;
   readonly limitHits: Counter<'agent' | 'limit'>;
   readonly budgetOverruns: Counter<'agent'>;
+  readonly guardDecisions: Counter<'agent' | 'stage' | 'guard' | 'verdict'>;
+  readonly budgetAlerts: Counter<'scope' | 'window' | 'threshold'>;
   readonly stepLatency: Histogram<'agent' | 'kind'>;
   readonly tokenUsage: Histogram<'gen_ai_operation_name' | 'gen_ai_provider_name' | 'gen_ai_request_model' | 'gen_ai_token_type'>;
   readonly operationDuration: Histogram<
@@ -112,6 +114,16 @@ export class WardenMetrics {
       'Calls that cost more than was reserved for them (a provider reporting more than it was asked for); each stops its run.',
       ['agent'],
     );
+    this.guardDecisions = counter(
+      'warden_guard_decisions_total',
+      'Content guard decisions that changed something (block, redact, escalate), by stage and guard.',
+      ['agent', 'stage', 'guard', 'verdict'],
+    );
+    this.budgetAlerts = counter('warden_budget_alerts_total', 'Fleet budget thresholds (alertAt) crossed, once per threshold per window.', [
+      'scope',
+      'window',
+      'threshold',
+    ]);
     this.stepLatency = histogram('warden_step_duration_seconds', 'Duration of one model call or one tool execution.', ['agent', 'kind'], LATENCY_BUCKETS);
     this.tokenUsage = histogram(
       'gen_ai_client_token_usage',
@@ -257,6 +269,12 @@ export class WardenMetrics {
         break;
       case 'budget.committed':
         if (e.data.actualNano > 0) this.spend.inc({ agent }, nanoToUsd(e.data.actualNano));
+        break;
+      case 'budget.alert':
+        this.budgetAlerts.inc({ scope: e.data.scope, window: e.data.window, threshold: String(e.data.threshold) });
+        break;
+      case 'guard.decided':
+        this.guardDecisions.inc({ agent, stage: e.data.stage, guard: e.data.guard, verdict: e.data.verdict });
         break;
       case 'limit.hit':
         this.limitHits.inc({ agent, limit: e.data.limit });

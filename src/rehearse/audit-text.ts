@@ -30,6 +30,7 @@ export function auditText(r: AuditReport): string {
         `   rule ${p.name}: ${p.decision} for ${p.tools === 'all' ? 'all tools' : p.tools.join(', ')}${p.tiers === 'all' ? '' : ` (tiers ${p.tiers.join(', ')})`}`,
     ),
     `   after a denial   ${r.permissions.onDeny === 'stop' ? 'the run stops' : 'the model is told and may try something else'}`,
+    `   content guards   ${guardWords(r.permissions.guards)}`,
     `   reversibility    ${r.reversibleTools.length} reversible (${r.reversibleTools.join(', ') || 'none'}), ${r.irreversibleTools.length} irreversible (${r.irreversibleTools.join(', ') || 'none'}) write/delete tools`,
     '',
     '3. When something goes wrong, can we see why each step was chosen?',
@@ -55,4 +56,13 @@ function priceWords(p: ModelPricing): string {
     ...(p.cacheWriteInputPerMTok !== undefined ? [`cache write ${rate(p.cacheWriteInputPerMTok)}`] : []),
     `output ${rate(p.outputPerMTok)} per million tokens`,
   ].join(', ');
+}
+
+function guardWords(g: { input: string[]; output: string[]; toolResult: string[] }): string {
+  const parts = [
+    g.input.length ? `request: ${g.input.join(', ')}` : '',
+    g.output.length ? `final answer: ${g.output.join(', ')}` : '',
+    g.toolResult.length ? `tool results: ${g.toolResult.join(', ')}` : '',
+  ].filter(Boolean);
+  return parts.length ? `${parts.join('; ')} (guard decisions are events in the trace)` : 'none';
 }

@@ -67,7 +67,13 @@ export interface AuditReport {
     planMode: boolean;
     escalationThreshold: number | null;
   };
-  permissions: { tools: ToolEvidence[]; rules: { name: string; decision: string; tools: string[] | 'all'; tiers: Tier[] | 'all' }[]; onDeny: string };
+  permissions: {
+    tools: ToolEvidence[];
+    rules: { name: string; decision: string; tools: string[] | 'all'; tiers: Tier[] | 'all' }[];
+    onDeny: string;
+    /** Content guards by stage, by name, in the order they run. */
+    guards: { input: string[]; output: string[]; toolResult: string[] };
+  };
   observability: { decisionTrace: string; openTelemetry: string };
   cost: {
     ceilingUsd: number;
@@ -262,6 +268,11 @@ export function auditAgent(agent: Agent): AuditReport {
       tools,
       rules: (agent.policy.rules ?? []).map((r) => ({ name: r.name, decision: r.decision, tools: r.tools ?? 'all', tiers: r.tiers ?? 'all' })),
       onDeny: agent.policy.onDeny,
+      guards: {
+        input: agent.guards.input.map((g) => g.name),
+        output: agent.guards.output.map((g) => g.name),
+        toolResult: agent.guards.toolResult.map((g) => g.name),
+      },
     },
     observability: {
       decisionTrace:

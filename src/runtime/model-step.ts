@@ -7,6 +7,7 @@ import { providerInputTokens, usageCostNano } from '../model/pricing.ts';
 import { canRetry, limitBeforeModelCall, activeMs } from '../guard/limits.ts';
 import { inputTokenBound, planModelReservation } from '../guard/budget.ts';
 import { formatUsd } from '../core/money.ts';
+import { mustExist } from '../core/errors.ts';
 import { backoffMs, retryAfterRefusal } from './backoff.ts';
 import { callDeadline } from './call-timer.ts';
 import { conversation } from '../core/fold.ts';
@@ -17,6 +18,8 @@ import { breakerOutcome, breakerRefusal, countAttempt, retryBudgetRefusal, waitF
 import { planToolSpec } from '../core/plan.ts';
 import { cutCostNano, overrunOf, reserveStreamTopUp, splitCost, stopAfterCut, STREAM_BYTES_PER_TOKEN, type StreamTopUp } from './stream-cut.ts';
 import { reserve, settle } from './decide/ledger.ts';
+import { emitGuardDecisions, escalateGuarded, GUARD_WITHHELD, gateRequest, guardInfo, stopGuardBlocked } from './guard-step.ts';
+import { runGuards, type GuardOutcome } from '../guard/content-guards.ts';
 
 /** Failures that say the provider is in trouble (they count against its breaker). */
 const PROVIDER_TROUBLE = new Set<ModelFailure['kind']>(['server_error', 'timeout', 'network', 'rate_limited']);
@@ -42,7 +45,8 @@ export function toolSpecs(agent: Agent): ToolSpec[] {
 export async function modelStep(ctx: RunContext): Promise<void> {
   const hit = limitBeforeModelCall(ctx.state, ctx.now());
   if (hit) return stopRun(ctx, hit);
-  if (ctx.budgetRefusal) return stopRun(ctx, { limit: 'cost_ceiling', detail: ctx.budgetRefusal });
+  if (ctx.budgetRefusal) return stopRun(ctx, { limit: ctx.budgetExhausted ? 'budget_exhausted' : 'cost_ceiling', detail: ctx.budgetRefusal });
+  if (await gateRequest(ctx, ctx.agent)) return;
 
   const agent = ctx.agent;
   const request = { system: agent.instructions, messages: conversation(ctx.state), tools: toolSpecs(agent) };
@@ -77,7 +81,8 @@ export async function modelStep(ctx: RunContext): Promise<void> {
   let turn: ModelTurn;
   let cut: StreamedTurn['cut'];
   // The call streams only when someone listens for its text (text-stream.ts); the turn is the same.
-  const text = ctx.text?.listening() ? ctx.text : null;
+  // Not with output guards: a listener would see the answer before they do.
+  const text = ctx.text?.listening() && agent.guards.output.length === 0 ? ctx.text : null;
   // A stream past maxOutputTokens bytes goes on only once more is reserved (stream-cut.ts).
   const held: { reservationId: string; amountNano: number; topUp: StreamTopUp | null } = { reservationId, amountNano: plan.amountNano, topUp: null };
   let asked = false;
@@ -110,7 +115,11 @@ export async function modelStep(ctx: RunContext): Promise<void> {
   // overrun event naming both figures, and the run stops: it never goes on silently.
   const cost = cut ? cutCostNano(plan, cut.outputBytes, ctx.pricing) : turn.usageMissing ? plan.amountNano : usageCostNano(turn.usage, ctx.pricing);
   for (const part of splitCost(held, cost)) settle(ctx, part.reservationId, part.reservedNano, part.actualNano, { assumed: cut !== undefined });
+  // A final answer meets the output guards before it is written anywhere, model.called included.
+  const guarded = await guardAnswer(ctx, turn);
+  if (guarded) turn = guarded.turn;
   ctx.emit('model.called', { step, attempt, maxOutputTokens: plan.maxOutputTokens, turn, costNano: cost, latencyMs: ctx.now() - started });
+  if (guarded) emitGuardDecisions(ctx, 'output', guarded.outcome.decisions);
   if (cut) return stopAfterCut(ctx, { ...plan, reservationId, topUp: held.topUp }, cost, cut.outputBytes);
   const overrun = overrunOf(held, cost);
   if (overrun) {
@@ -133,6 +142,11 @@ export async function modelStep(ctx: RunContext): Promise<void> {
     });
   }
   if (turn.toolCalls.length === 0) {
+    if (turn.text === GUARD_WITHHELD && agent.guards.output.length > 0) return stopGuardBlocked(ctx, 'the final answer', guarded?.outcome.decisions ?? []);
+    if (guarded?.outcome.verdict === 'escalate') {
+      const last = mustExist(guarded.outcome.decisions.at(-1), 'the escalating guard decision');
+      return escalateGuarded(ctx, 'output', last, { answer: turn.text, step }, `answer${step}`);
+    }
     if (turn.text.trim().length > 0) {
       if (gateFinalAnswer(ctx, ctx.agent, turn.text)) return; // a person confirms the answer first
       ctx.emit('run.completed', { output: turn.text });
@@ -143,6 +157,18 @@ export async function modelStep(ctx: RunContext): Promise<void> {
       message: `The model returned neither text nor tool calls (finish reason: ${turn.finishReason}).`,
     });
   }
+}
+
+/**
+ * The output guards on a final answer: the turn as it may be written (redacted, or withheld when
+ * blocked) and what they decided; null when there is nothing to guard.
+ */
+async function guardAnswer(ctx: RunContext, turn: ModelTurn): Promise<{ turn: ModelTurn; outcome: GuardOutcome<string> } | null> {
+  const guards = ctx.agent.guards;
+  if (guards.output.length === 0 || turn.toolCalls.length > 0 || turn.text.trim() === '' || turn.text === GUARD_WITHHELD) return null;
+  const outcome = await runGuards(guards.output, turn.text, guardInfo(ctx.agent, ctx.state.tenant, 'output'), guards.timeoutMs);
+  if (outcome.verdict === 'allow') return null;
+  return { turn: { ...turn, text: outcome.verdict === 'block' ? GUARD_WITHHELD : outcome.value }, outcome };
 }
 
 async function modelFailed(ctx: RunContext, step: number, attempt: number, failure: ModelFailure): Promise<void> {

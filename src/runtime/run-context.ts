@@ -1,4 +1,5 @@
 import type { Agent } from '../agent/agent.ts';
+import type { ResolvedFleetBudget } from '../guard/fleet-budgets.ts';
 import type { ModelPricing } from '../model/model-pricing.ts';
 import { WardenError, isWardenError } from '../core/errors.ts';
 import type { BudgetOp, NewIntervention, RunPatch, Store } from '../core/ports/store.ts';
@@ -35,6 +36,8 @@ export interface RunContextOptions {
   maxCrashedSessions?: number;
   /** Where streamed text goes; model calls stream while it has listeners. */
   text?: TextChannel;
+  /** Fleet budgets each reservation is also held against (createWarden's `budgets`). */
+  fleetBudgets?: readonly ResolvedFleetBudget[];
 }
 
 /** Sessions a run may lose to a dying process or worker before it stops with `crashed`. */
@@ -59,6 +62,9 @@ export class RunContext {
   readonly random: () => number;
   readonly maxCrashedSessions: number;
   readonly text?: TextChannel;
+  readonly fleetBudgets?: readonly ResolvedFleetBudget[];
+  /** Set with `budgetRefusal` when it was a fleet budget that had no room (stop reason `budget_exhausted`). */
+  budgetExhausted = false;
   state: RunState;
   /** Set when the store refused a reservation (shared ceiling); the next spend stops the run. */
   budgetRefusal: string | null = null;
@@ -83,6 +89,7 @@ export class RunContext {
     this.children = options.children;
     this.scheduling = options.scheduling;
     this.text = options.text;
+    this.fleetBudgets = options.fleetBudgets;
     this.committedSeq = options.state.seq;
   }
 
@@ -109,7 +116,8 @@ export class RunContext {
   }
 
   /**
-   * Writes everything decided since the last flush as one transaction. On `BUDGET_EXCEEDED` the
+   * Writes everything decided since the last flush as one transaction. On `BUDGET_EXCEEDED` (or a
+   * fleet budget's `BUDGET_EXHAUSTED`) the
    * state is reloaded from the store (the refused batch never happened) and `budgetRefusal` is set.
    */
   async flush(): Promise<void> {
@@ -118,19 +126,47 @@ export class RunContext {
     try {
       await this.commitWithRebase(events);
     } catch (e) {
-      if (!isWardenError(e, 'BUDGET_EXCEEDED')) throw e;
+      const exhausted = isWardenError(e, 'BUDGET_EXHAUSTED');
+      if (!exhausted && !isWardenError(e, 'BUDGET_EXCEEDED')) throw e;
       this.budgetRefusal = e.message;
+      this.budgetExhausted = exhausted;
       this.buffer = [];
       this.budgetOps = [];
       this.interventions = [];
       await this.reload();
       return;
     }
+    const settled = this.budgetOps.flatMap((op) => (op.kind === 'settle' ? (op.fleet ?? []) : []));
     this.committedSeq = this.state.seq;
     this.buffer = [];
     this.budgetOps = [];
     this.interventions = [];
     this.onEvents?.(events, this.state);
+    if (settled.length > 0) await this.announceAlerts(settled);
+  }
+
+  /**
+   * After spend landed in fleet windows: each `alertAt` threshold it reached is announced once per
+   * window (`budget.alert`, queued for webhooks in its commit) by whichever run claims it in the store.
+   */
+  private async announceAlerts(keys: readonly string[]): Promise<void> {
+    const budgets = this.fleetBudgets ?? [];
+    if (!budgets.some((b) => b.alertAt.length > 0)) return;
+    for (const row of await this.store.getFleetBudgets([...new Set(keys)])) {
+      const budget = budgets.find((b) => row.key.startsWith(`${b.scope}|${b.window}|`));
+      for (const threshold of budget?.alertAt ?? []) {
+        if (!budget || row.spentNano < threshold * row.limitNano || !(await this.store.claimFleetAlert(row.key, threshold))) continue;
+        this.emit('budget.alert', {
+          budget: row.key,
+          scope: budget.scope,
+          window: budget.window,
+          threshold,
+          spentNano: row.spentNano,
+          limitNano: row.limitNano,
+        });
+      }
+    }
+    await this.flush();
   }
 
   private async commitWithRebase(events: AnyRunEvent[]): Promise<void> {

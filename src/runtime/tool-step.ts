@@ -18,6 +18,8 @@ import type { RunContext } from './run-context.ts';
 import { stopRun } from './decide/run-end.ts';
 import { escalateUnknownOutcome } from './decide/session-start.ts';
 import { reserve, settle } from './decide/ledger.ts';
+import { emitGuardDecisions, escalateGuarded, GUARD_BLOCKED_CODE, guardInfo, stopGuardBlocked } from './guard-step.ts';
+import { runGuards } from '../guard/content-guards.ts';
 
 /** Largest tool result kept in the log; a bigger one is an error the model is told about. */
 export const MAX_RESULT_BYTES = 256 * 1024;
@@ -185,7 +187,7 @@ function prepare(ctx: RunContext, batch: CallState[]): Launch[] | null {
   if (totalNano > 0 && (ctx.budgetRefusal || totalNano > remainingNano(ctx.state))) {
     const priced = planned.filter((p) => p.priceNano > 0);
     stopRun(ctx, {
-      limit: 'cost_ceiling',
+      limit: ctx.budgetRefusal && ctx.budgetExhausted ? 'budget_exhausted' : 'cost_ceiling',
       detail:
         ctx.budgetRefusal ??
         `${priced.map((p) => p.tool.name).join(', ')} would cost ${formatUsd(totalNano)} together but only ${formatUsd(Math.max(0, remainingNano(ctx.state)))} of the ceiling is left; none of them ran.`,
@@ -250,8 +252,32 @@ async function record(ctx: RunContext, settled: Settled[]): Promise<void> {
     const { call, tool, attempt } = l;
     if (l.priceNano > 0) settle(ctx, l.reservationId, l.priceNano, l.priceNano);
     const base = { callId: call.callId, tool: tool.name, attempt: Math.max(1, attempt || call.attempts), durationMs };
+    // A result meets the toolResult guards before the model or the log sees it.
+    const succeeded = async (result: unknown): Promise<void> => {
+      if (ctx.agent.guards.toolResult.length === 0) {
+        ctx.emit('tool.succeeded', { ...base, result });
+        return;
+      }
+      const g = ctx.agent.guards;
+      const out = await runGuards(g.toolResult, result, guardInfo(ctx.agent, ctx.state.tenant, 'toolResult', tool.name), g.timeoutMs);
+      emitGuardDecisions(ctx, 'toolResult', out.decisions, call.callId);
+      if (out.verdict === 'block') {
+        const last = out.decisions.at(-1);
+        ctx.emit('tool.failed', {
+          ...base,
+          error: { code: GUARD_BLOCKED_CODE, message: `guard "${last?.guard}" blocked the result: ${last?.reason}` },
+          willRetry: false,
+        });
+        after ??= () => stopGuardBlocked(ctx, `the result of ${tool.name}`, out.decisions);
+        return;
+      }
+      ctx.emit('tool.succeeded', { ...base, result: out.value });
+      const last = out.decisions.at(-1);
+      if (out.verdict === 'escalate' && last)
+        after ??= () => escalateGuarded(ctx, 'toolResult', last, { tool: tool.name, callId: call.callId }, `result${call.callId}`);
+    };
     if ('kind' in outcome) {
-      if (outcome.kind === 'completed') ctx.emit('tool.succeeded', { ...base, result: outcome.result });
+      if (outcome.kind === 'completed') await succeeded(outcome.result);
       else if (outcome.kind === 'parked') {
         after ??= () =>
           ctx.emit('child.waiting', {
@@ -269,7 +295,13 @@ async function record(ctx: RunContext, settled: Settled[]): Promise<void> {
       continue;
     }
     if (outcome.ok) {
-      ctx.emit('tool.succeeded', { ...base, result: outcome.result });
+      await succeeded(outcome.result);
+      continue;
+    }
+    if (outcome.code === GUARD_BLOCKED_CODE) {
+      // Replaying a blocked result: the recording has the failure, never the value; it ends the same way.
+      ctx.emit('tool.failed', { ...base, error: { code: outcome.code, message: outcome.message }, willRetry: false });
+      after ??= () => stopGuardBlocked(ctx, `the result of ${tool.name}`, []);
       continue;
     }
     if (outcome.unknown && ctx.signal.aborted) {

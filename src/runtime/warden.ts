@@ -7,11 +7,14 @@ import { isWardenError, mustExist, WardenError } from '../core/errors.ts';
 import { dueApprovals, expireApproval, type ExpiredApproval } from './approval-expiry.ts';
 import { modelServer } from '../model/model-identity.ts';
 import { resolvePricing } from '../model/pricing.ts';
-import { nanoToUsd, usdToNano } from '../core/money.ts';
+import { formatUsd, nanoToUsd, tokensToNano, usdToNano } from '../core/money.ts';
 import type { InterventionRecord, Store } from '../core/ports/store.ts';
 import { checkArgs } from '../guard/check-args.ts';
 import { hashValue } from '../core/canonical.ts';
 import { sleep as defaultSleep } from './backoff.ts';
+import { guardRequest } from './guard-step.ts';
+import { MIN_OUTPUT_TOKENS } from '../guard/budget.ts';
+import { fleetCharges, type FleetBudget, resolveFleetBudgets, type ResolvedFleetBudget } from '../guard/fleet-budgets.ts';
 import { type AnyNewEvent, type AnyRunEvent, newEvent, PARKED_STATUSES, type RunMode, type RunStatus, TERMINAL_STATUSES } from '../core/events.ts';
 import { foldRun } from '../core/fold.ts';
 import type { RunState } from '../core/run-state.ts';
@@ -48,6 +51,12 @@ export interface WardenOptions {
   onEvent?: (event: AnyRunEvent) => void;
   /** Tenants whose runs are all in shadow mode (nothing they run may change anything). */
   shadowTenants?: string[];
+  /**
+   * Budgets over time for a tenant, an agent or every run: each reservation is held against the
+   * run's ceiling and every budget whose scope covers it, atomically in the store. An exhausted
+   * budget refuses new runs (`BUDGET_EXHAUSTED`) and stops running ones (`budget_exhausted`).
+   */
+  budgets?: FleetBudget[];
   /** Queue bounds, rate limits, breakers, the retry budget, tool concurrency. */
   scheduler?: SchedulerConfig;
   /** Where breakers, rate limits and the retry budget keep their state. Default: in this process. */
@@ -162,6 +171,8 @@ export class Warden {
   private readonly maxCrashedSessions?: number;
   private readonly active = new Map<string, AbortController>();
   private readonly shadowTenants: ReadonlySet<string>;
+  /** The fleet budgets every reservation is also held against. */
+  readonly budgets: readonly ResolvedFleetBudget[];
   private readonly scheduling: Scheduling;
   private readonly listeners = new Set<EventListener>();
   private readonly textListeners = new Set<TextListener>();
@@ -178,6 +189,7 @@ export class Warden {
     this.sleep = options.sleep ?? defaultSleep;
     this.onEvent = options.onEvent;
     this.shadowTenants = new Set(options.shadowTenants ?? []);
+    this.budgets = resolveFleetBudgets(options.budgets);
     this.scheduling = {
       config: resolveScheduler(options.scheduler),
       coordinator: options.coordinator ?? options.store.coordinator?.() ?? createLocalCoordinator(),
@@ -252,6 +264,7 @@ export class Warden {
       );
     }
     await assertNotHalted(this.store, agent.name, tenant);
+    await this.admitBudgets(tenant, agent, input);
     await this.record({
       runId,
       agent,
@@ -289,6 +302,33 @@ export class Warden {
     }
   }
 
+  /**
+   * A budget whose room left in the current window is below the least the run's first model call
+   * can reserve (its input's bytes at the input price, plus the fewest output tokens a call is made
+   * with) refuses the run before it is written: it could not take a single step.
+   */
+  private async admitBudgets(tenant: string, agent: Agent, input: string): Promise<void> {
+    const charges = fleetCharges(this.budgets, { tenant, agent: agent.name }, this.now());
+    if (charges.length === 0) return;
+    const pricing = resolvePricing(agent.model, agent.pricing);
+    const leastNano =
+      tokensToNano(Buffer.byteLength(input), pricing.inputPerMTok) +
+      tokensToNano(Math.min(MIN_OUTPUT_TOKENS, agent.limits.maxOutputTokens), pricing.outputPerMTok);
+    const rows = await this.store.getFleetBudgets(charges.map((c) => c.key));
+    for (const c of charges) {
+      const row = rows.find((r) => r.key === c.key) ?? { spentNano: 0, reservedNano: 0 };
+      if (row.spentNano + row.reservedNano + leastNano > c.limitNano) {
+        const [scope, window] = c.key.split('|');
+        throw new WardenError(
+          'BUDGET_EXHAUSTED',
+          `The ${window} budget of ${scope} is exhausted: ${formatUsd(row.spentNano)} spent and ${formatUsd(row.reservedNano)} reserved of ${formatUsd(c.limitNano)}, ` +
+            `less than the ${formatUsd(leastNano)} a first model call needs; retry in the next window`,
+          { context: { budget: c.key } },
+        );
+      }
+    }
+  }
+
   private async record(
     spec: Omit<ChildSpec, 'task' | 'lineage' | 'parentRunId' | 'mode'> & {
       input: string;
@@ -299,6 +339,8 @@ export class Warden {
     },
   ): Promise<void> {
     const { agent, runId } = spec;
+    // Input guards run before anything is written: the log only ever holds what they let through.
+    const guarded = await guardRequest(agent, spec.tenant, spec.input);
     const pricing = resolvePricing(agent.model, agent.pricing);
     const server = modelServer(agent.model);
     const at = this.now();
@@ -306,7 +348,7 @@ export class Warden {
       'run.submitted',
       {
         agent: agent.name,
-        input: spec.input,
+        input: guarded.written,
         tenant: spec.tenant,
         limits: { ...spec.limits },
         rootRunId: spec.rootRunId,
@@ -329,7 +371,7 @@ export class Warden {
       runId,
       agent: agent.name,
       tenant: spec.tenant,
-      input: spec.input,
+      input: guarded.written,
       parentRunId: spec.parentRunId,
       rootRunId: spec.rootRunId,
       ceilingNano: usdToNano(spec.limits.maxCostUsd),
@@ -337,7 +379,12 @@ export class Warden {
       createdAt: at,
       submitted,
     });
-    await this.publishAppended(runId, 1, 1);
+    // The decisions, never the value; an escalation is asked by the run itself (gateRequest).
+    const decided = guarded.decisions.filter((g) => g.verdict !== 'escalate');
+    if (decided.length === 0) return this.publishAppended(runId, 1, 1);
+    const events = decided.map((g) => newEvent('guard.decided', { stage: 'input', guard: g.guard, verdict: g.verdict, reason: g.reason }, at));
+    const lastSeq = await this.store.appendExternal(runId, events);
+    await this.publishAppended(runId, lastSeq, events.length + 1);
   }
 
   /** How runs of this Warden start and drive their child runs. */
@@ -465,6 +512,7 @@ export class Warden {
       children: this.childRunner,
       scheduling: this.scheduling,
       text: textChannel(onText, this.textListeners, this.streamText),
+      fleetBudgets: this.budgets,
     });
   }
 
@@ -618,6 +666,8 @@ export class Warden {
       await this.publishAppended(record.runId, lastSeq, 1);
       return mustExist(await this.store.getIntervention(id), 'the intervention just decided');
     }
+    if (typeof record.evidence.guard === 'string' && decision.decision === 'edit')
+      throw new WardenError('INVALID_ARGUMENT', `Escalation ${id} is about what a content guard saw; approve, take over with your own answer, or stop`);
     // An escalated final answer (no call): approving it completes the run with that answer.
     const answer = record.callId === null && typeof record.evidence.answer === 'string' ? record.evidence.answer : null;
     let status: RunStatus = 'queued';

@@ -39,6 +39,8 @@ function slackText(type: string, d: Record<string, unknown>, dashboardUrl?: stri
       return `Kill switch ${d.engaged ? 'engaged' : 'lifted'}: ${String(d.scope)}${d.by ? ` by ${String(d.by)}` : ''}${d.reason ? ` — ${String(d.reason)}` : ''}`;
     case 'drift.detected':
       return `Drift detected for agent ${String(d.agent)}`;
+    case 'budget.alert':
+      return `Budget alert: the ${String(d.window)} budget of ${String(d.scope)} is past ${Math.round(Number(d.threshold) * 100)}% (run ${run}${who})`;
     case 'webhook.test':
       return 'Test message from Warden: this endpoint is set up.';
     default:

@@ -1,7 +1,7 @@
 import type { WardenError } from '../core/errors.ts';
 import type { AnyNewEvent } from '../core/events.ts';
 import type { CommitBatch, ExternalAppendOptions, NewIntervention, NewRun, RunPatch } from '../core/ports/store.ts';
-import type { BudgetRow, EventRow, InterventionRow, RunHeadRow, RunRow } from './rows.ts';
+import type { BudgetRow, EventRow, FleetBudgetRow, InterventionRow, RunHeadRow, RunRow } from './rows.ts';
 import type { OutboxInsert, WebhookEndpointRow, WebhookOutboxRow } from './webhook-rows.ts';
 
 /**
@@ -66,6 +66,13 @@ export interface Tx {
   reserve(rootRunId: string, amountNano: number): Op<{ reserved: true } | { reserved: false; budget: BudgetRow | undefined }>;
   /** Releases `reservedNano` (not below zero) and spends `actualNano`; false when there is no budget. */
   settle(rootRunId: string, reservedNano: number, actualNano: number): Op<boolean>;
+  /**
+   * Reserves `amountNano` in a fleet budget window (created on first use) if
+   * `spent + reserved + amountNano ≤ limitNano`, in one conditional statement; false when it does not fit.
+   */
+  reserveFleet(key: string, limitNano: number, amountNano: number): Op<boolean>;
+  /** Releases `reservedNano` (not below zero) and spends `actualNano` in a fleet budget window. */
+  settleFleet(key: string, reservedNano: number, actualNano: number): Op<void>;
   /** Inserts a pending intervention; `args` (null for undefined) and `evidence` are JSON text. */
   insertIntervention(runId: string, head: RunHeadRow, i: NewIntervention, args: string | null, evidence: string): Op<void>;
   /** Decides the intervention if it is the run's and still pending; false otherwise. */
@@ -125,6 +132,9 @@ export interface Dialect {
   run(runId: string): Awaitable<RunRow | undefined>;
   runs(query: RunQuery): Awaitable<RunRow[]>;
   budget(rootRunId: string): Awaitable<BudgetRow | undefined>;
+  fleetBudgets(keys: readonly string[]): Awaitable<FleetBudgetRow[]>;
+  /** Raises the window's announced threshold to `threshold` if it is lower and spend has reached it; true when this call did. */
+  claimFleetAlert(key: string, threshold: number): Awaitable<boolean>;
   intervention(id: string): Awaitable<InterventionRow | undefined>;
   interventions(query: InterventionQuery): Awaitable<InterventionRow[]>;
 

@@ -47,6 +47,13 @@ export interface EventRow {
   data: string;
 }
 
+export interface FleetBudgetRow {
+  key: string;
+  limit_nano: number;
+  spent_nano: number;
+  reserved_nano: number;
+}
+
 export interface BudgetRow {
   root_run_id: string;
   ceiling_nano: number;

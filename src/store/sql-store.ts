@@ -4,6 +4,7 @@ import {
   DEFAULT_LIST_LIMIT,
   runMode,
   type BudgetRecord,
+  type FleetBudgetRecord,
   type ClaimOptions,
   type CommitBatch,
   type ExternalAppendOptions,
@@ -144,6 +145,21 @@ export class SqlStore implements Store {
       const row = await this.dialect.budget(rootRunId);
       return row && toBudgetRecord(row);
     });
+  }
+
+  async claimFleetAlert(key: string, threshold: number): Promise<boolean> {
+    return this.use(`Claiming the ${threshold} alert of fleet budget ${key}`, async () => this.dialect.claimFleetAlert(key, threshold));
+  }
+
+  async getFleetBudgets(keys: readonly string[]): Promise<FleetBudgetRecord[]> {
+    return this.use('Reading fleet budgets', async () =>
+      (await this.dialect.fleetBudgets(keys)).map((r) => ({
+        key: r.key,
+        limitNano: Number(r.limit_nano),
+        spentNano: Number(r.spent_nano),
+        reservedNano: Number(r.reserved_nano),
+      })),
+    );
   }
 
   async listInterventions(filter: InterventionFilter = {}): Promise<InterventionRecord[]> {

@@ -1,5 +1,5 @@
 import { WardenError } from '../core/errors.ts';
-import type { BudgetOp, BudgetRecord } from '../core/ports/store.ts';
+import type { BudgetOp, BudgetRecord, FleetCharge } from '../core/ports/store.ts';
 import type { InterventionRow } from './rows.ts';
 import { formatUsd } from '../core/money.ts';
 
@@ -50,6 +50,16 @@ export function budgetExceeded(runId: string, amountNano: number, b: BudgetRecor
     {
       context: { runId, rootRunId: b.rootRunId, spentNano: b.spentNano, reservedNano: b.reservedNano, ceilingNano: b.ceilingNano, amountNano },
     },
+  );
+}
+
+/** A fleet budget window had no room for the reservation: the commit is refused whole. */
+export function fleetExhausted(runId: string, amountNano: number, charge: FleetCharge): WardenError {
+  const [scope, window] = charge.key.split('|');
+  return new WardenError(
+    'BUDGET_EXHAUSTED',
+    `Reserving ${formatUsd(amountNano, { exact: true })} would take the ${window} budget of ${scope} above its ${formatUsd(charge.limitNano, { exact: true })}. Nothing was written`,
+    { context: { runId, budget: charge.key, limitNano: charge.limitNano, amountNano } },
   );
 }
 

@@ -10,7 +10,7 @@ import {
 import type { Op, Tx } from './dialect.ts';
 import { encodeJson, toBudgetRecord, type BudgetRow, type RunHeadRow } from './rows.ts';
 import { hasWebhookEvents } from './webhook-rows.ts';
-import { budgetExceeded, foreignBudget, missingBudget, noSuchRun, staleWriter, undecidable } from './store-errors.ts';
+import { budgetExceeded, fleetExhausted, foreignBudget, missingBudget, noSuchRun, staleWriter, undecidable } from './store-errors.ts';
 
 /**
  * The writes of the `Store` port, once for every database: the order of a step's writes, its
@@ -64,12 +64,19 @@ function* applyBudgetOp(tx: Tx, runId: string, head: RunHeadRow, op: BudgetOp): 
   if (op.kind === 'settle') {
     // Never refused: the money is already spent, and the runtime never settles above what it reserved.
     if (!(yield* tx.settle(op.rootRunId, op.reservedNano, op.actualNano))) throw missingBudget(runId, op.rootRunId);
+    for (const key of op.fleet ?? []) yield* tx.settleFleet(key, op.reservedNano, op.actualNano);
     return;
   }
   const result = yield* tx.reserve(op.rootRunId, op.amountNano);
-  if (result.reserved) return;
-  if (!result.budget) throw missingBudget(runId, op.rootRunId);
-  throw budgetExceeded(runId, op.amountNano, toBudgetRecord(result.budget));
+  if (!result.reserved) {
+    if (!result.budget) throw missingBudget(runId, op.rootRunId);
+    throw budgetExceeded(runId, op.amountNano, toBudgetRecord(result.budget));
+  }
+  // Every fleet window the run counts against, in the same transaction: one that has no room
+  // refuses the whole commit, the ceiling's reservation included.
+  for (const charge of op.fleet ?? []) {
+    if (!(yield* tx.reserveFleet(charge.key, charge.limitNano, op.amountNano))) throw fleetExhausted(runId, op.amountNano, charge);
+  }
 }
 
 /** The ceiling rule: a reservation fits when `spent + reserved + amount ≤ ceiling` (nano-USD). */
@@ -104,7 +111,8 @@ export function netBudget(batch: CommitBatch): NetBudget | null {
   let reserving = false;
   const net = { root, settledReserved: 0, settledActual: 0, reserved: 0 };
   for (const op of ops) {
-    if (op.rootRunId !== root) return null;
+    // Fleet budgets take the transactional path (one conditional statement per window).
+    if (op.rootRunId !== root || op.fleet?.length) return null;
     if (op.kind === 'settle') {
       if (reserving) return null;
       net.settledReserved += op.reservedNano;

@@ -6,6 +6,31 @@
 export interface Ledger {
   /** The budget of a root run (children spend against their root's), or undefined. */
   getBudget(rootRunId: string): Promise<BudgetRecord | undefined>;
+  /** Fleet budget windows by key (see `FleetCharge`); a key never reserved against is absent. */
+  getFleetBudgets(keys: readonly string[]): Promise<FleetBudgetRecord[]>;
+  /**
+   * Claims the alert of `threshold` (a fraction of the limit) in a fleet window: true for exactly
+   * one caller, once spend has reached it, however many workers ask.
+   */
+  claimFleetAlert(key: string, threshold: number): Promise<boolean>;
+}
+
+/**
+ * One fleet budget window a reservation also counts against: `key` names the budget's scope, its
+ * window and the window's start (`tenant:acme|day|1796256000000`), `limitNano` its limit.
+ */
+export interface FleetCharge {
+  key: string;
+  limitNano: number;
+}
+
+export interface FleetBudgetRecord {
+  key: string;
+  limitNano: number;
+  /** Settled spend in the window, nano-USD. */
+  spentNano: number;
+  /** Held by reservations not yet settled, nano-USD. */
+  reservedNano: number;
 }
 
 /**
@@ -15,9 +40,21 @@ export interface Ledger {
  */
 export type BudgetOp =
   /** Holds `amountNano` (nano-USD) against the ceiling before a call. */
-  | { kind: 'reserve'; rootRunId: string; amountNano: number }
+  | {
+      kind: 'reserve';
+      rootRunId: string;
+      amountNano: number;
+      /** Fleet budget windows that must also hold it; one that would go over refuses the commit with `BUDGET_EXHAUSTED`. */
+      fleet?: readonly FleetCharge[];
+    }
   /** Releases `reservedNano` of the reservation (not below zero) and spends `actualNano` (both nano-USD). */
-  | { kind: 'settle'; rootRunId: string; reservedNano: number; actualNano: number };
+  | {
+      kind: 'settle';
+      rootRunId: string;
+      reservedNano: number;
+      actualNano: number /** The fleet windows the reservation was held in (their keys). */;
+      fleet?: readonly string[];
+    };
 
 export interface BudgetRecord {
   rootRunId: string;

@@ -31,11 +31,11 @@ export interface Webhooks {
 }
 
 /** What an endpoint may listen to. The first three are run events, queued with their commit. */
-export const WEBHOOK_EVENT_TYPES = ['approval.requested', 'escalated', 'run.stopped', 'kill_switch.changed', 'drift.detected'] as const;
+export const WEBHOOK_EVENT_TYPES = ['approval.requested', 'escalated', 'run.stopped', 'kill_switch.changed', 'drift.detected', 'budget.alert'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 /** Run events that are queued for webhooks in the transaction that commits them. */
-export const RUN_WEBHOOK_EVENTS: ReadonlySet<string> = new Set<WebhookEventType>(['approval.requested', 'escalated', 'run.stopped']);
+export const RUN_WEBHOOK_EVENTS: ReadonlySet<string> = new Set<WebhookEventType>(['approval.requested', 'escalated', 'run.stopped', 'budget.alert']);
 
 /** `standard`: Standard Webhooks JSON (`{ type, timestamp, data }`); `slack`: a Slack-compatible `{ text, blocks }`. */
 export type WebhookFormat = 'standard' | 'slack';

@@ -106,6 +106,13 @@ export async function replayRun(events: readonly AnyRunEvent[], options: ReplayO
     parallelToolCalls: source.parallelToolCalls,
     delegation: source.delegation,
     compensateOnFailure: source.compensateOnFailure,
+    // The same guards: a replay sees only what they let through live, and must end the same way.
+    guards: {
+      input: [...source.guards.input],
+      output: [...source.guards.output],
+      toolResult: [...source.guards.toolResult],
+      timeoutMs: source.guards.timeoutMs,
+    },
   });
   try {
     await warden.submit(agent, recording.submitted.input, { runId, tenant: recording.submitted.tenant, shadow: recording.submitted.mode === 'shadow' });

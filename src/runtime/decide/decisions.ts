@@ -2,6 +2,7 @@ import type { BudgetOp, NewIntervention } from '../../core/ports/store.ts';
 import { type AnyRunEvent, type EventPayloads, type EventType, newEvent } from '../../core/events.ts';
 import { applyEvent } from '../../core/fold.ts';
 import type { RunState } from '../../core/run-state.ts';
+import type { ResolvedFleetBudget } from '../../guard/fleet-budgets.ts';
 
 /**
  * Where a step puts what it decides: events (applied to the state at once, written at the next
@@ -18,6 +19,8 @@ export interface Decisions {
   emit<T extends EventType>(type: T, data: EventPayloads[T]): void;
   budget(op: BudgetOp): void;
   intervene(intervention: NewIntervention): void;
+  /** Fleet budgets each reservation is also held against; none when absent. */
+  readonly fleetBudgets?: readonly ResolvedFleetBudget[];
 }
 
 /**

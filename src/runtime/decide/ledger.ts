@@ -1,4 +1,5 @@
 import { budgetSnapshot } from '../../guard/budget.ts';
+import { fleetCharges } from '../../guard/fleet-budgets.ts';
 import type { Decisions } from './decisions.ts';
 
 /**
@@ -8,8 +9,11 @@ import type { Decisions } from './decisions.ts';
 
 /** Holds `amountNano` of the ceiling for a model or tool call (`budget.reserved`). */
 export function reserve(d: Decisions, reservationId: string, purpose: 'model' | 'tool', amountNano: number): void {
-  d.emit('budget.reserved', { reservationId, purpose, amountNano, before: budgetSnapshot(d.state) });
-  d.budget({ kind: 'reserve', rootRunId: d.state.rootRunId, amountNano });
+  // Every fleet budget covering the run holds it too, in the window it is made in (settled there).
+  const fleet = d.fleetBudgets?.length ? fleetCharges(d.fleetBudgets, d.state, d.now()) : [];
+  const keys = fleet.length ? { fleet: fleet.map((c) => c.key) } : {};
+  d.emit('budget.reserved', { reservationId, purpose, amountNano, before: budgetSnapshot(d.state), ...keys });
+  d.budget({ kind: 'reserve', rootRunId: d.state.rootRunId, amountNano, ...(fleet.length ? { fleet } : {}) });
 }
 
 /**
@@ -17,7 +21,8 @@ export function reserve(d: Decisions, reservationId: string, purpose: 'model' | 
  * (`budget.committed`). `assumed` marks a charge made in full because the outcome is unknown.
  */
 export function settle(d: Decisions, reservationId: string, reservedNano: number, actualNano: number, options: { assumed?: boolean } = {}): void {
-  d.budget({ kind: 'settle', rootRunId: d.state.rootRunId, reservedNano, actualNano });
+  const fleet = d.state.reservationFleet?.get(reservationId);
+  d.budget({ kind: 'settle', rootRunId: d.state.rootRunId, reservedNano, actualNano, ...(fleet ? { fleet } : {}) });
   const before = budgetSnapshot(d.state);
   d.emit('budget.committed', {
     reservationId,

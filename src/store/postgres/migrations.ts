@@ -227,6 +227,22 @@ export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
       ALTER TABLE runs ADD COLUMN undo text NOT NULL DEFAULT 'none';
     `,
   },
+  {
+    id: 12,
+    name: 'create-fleet-budgets',
+    up: `
+      -- One row per fleet budget window (createWarden's budgets): key = scope|window|window start (ms).
+      -- Every reservation of a run the budget covers holds reserved_nano here in the commit's transaction.
+      CREATE TABLE fleet_budgets (
+        key           text PRIMARY KEY,
+        limit_nano    bigint NOT NULL,
+        spent_nano    bigint NOT NULL DEFAULT 0,
+        reserved_nano bigint NOT NULL DEFAULT 0,
+        -- The highest alertAt fraction already announced in this window (each fires once).
+        alerted       double precision NOT NULL DEFAULT 0
+      );
+    `,
+  },
 ]);
 
 /** Serializes migrations of one schema across processes (many workers may start at once). */

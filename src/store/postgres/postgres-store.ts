@@ -14,7 +14,7 @@ import type {
   Store,
 } from '../../core/ports/store.ts';
 import { RUN_COLUMNS_WITHOUT_TEXT, runAsync, type CreateOutcome, type Dialect, type InterventionQuery, type Op, type RunQuery, type Tx } from '../dialect.ts';
-import { eventColumns, type BudgetRow, type EventRow, type InterventionRow, type RunHeadRow, type RunRow } from '../rows.ts';
+import { eventColumns, type BudgetRow, type FleetBudgetRow, type EventRow, type InterventionRow, type RunHeadRow, type RunRow } from '../rows.ts';
 import { SqlStore } from '../sql-store.ts';
 import { FAILED_MESSAGE, type OutboxInsert, type WebhookEndpointRow, type WebhookOutboxRow } from '../webhook-rows.ts';
 import { explainStale, fitsCeiling, isPlainCommit, netBudget } from '../write-steps.ts';
@@ -311,6 +311,15 @@ class PostgresDialect implements Dialect {
     return (await this.pool.query(this.sql.budget.with([rootRunId]))).rows[0] as BudgetRow | undefined;
   }
 
+  async claimFleetAlert(key: string, threshold: number): Promise<boolean> {
+    return ((await this.pool.query(this.sql.claimFleetAlert.with([threshold, key]))).rowCount ?? 0) > 0;
+  }
+
+  async fleetBudgets(keys: readonly string[]): Promise<FleetBudgetRow[]> {
+    if (keys.length === 0) return [];
+    return (await this.pool.query(this.sql.fleetBudgets.with([[...keys]]))).rows as FleetBudgetRow[];
+  }
+
   async intervention(id: string): Promise<InterventionRow | undefined> {
     return (await this.pool.query(this.sql.intervention.with([id]))).rows[0] as InterventionRow | undefined;
   }
@@ -491,6 +500,15 @@ class PgTx implements Tx {
 
   *settle(rootRunId: string, reservedNano: number, actualNano: number): Op<boolean> {
     return (yield* query(this.#db, this.#d.sql.settle.with([reservedNano, actualNano, rootRunId]))).rowCount !== 0;
+  }
+
+  *reserveFleet(key: string, limitNano: number, amountNano: number): Op<boolean> {
+    yield* query(this.#db, this.#d.sql.openFleet.with([key, limitNano]));
+    return (yield* query(this.#db, this.#d.sql.reserveFleet.with([amountNano, key, limitNano]))).rowCount !== 0;
+  }
+
+  *settleFleet(key: string, reservedNano: number, actualNano: number): Op<void> {
+    yield* query(this.#db, this.#d.sql.settleFleet.with([reservedNano, actualNano, key]));
   }
 
   *insertIntervention(runId: string, head: RunHeadRow, i: NewIntervention, args: string | null, evidence: string): Op<void> {

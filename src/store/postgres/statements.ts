@@ -59,6 +59,18 @@ export function pgStatements(schema: string) {
     lockBudget: statement(`SELECT root_run_id, ceiling_nano, spent_nano, reserved_nano FROM ${s}.budgets WHERE root_run_id = $1 FOR UPDATE`),
     reserve: statement(`UPDATE ${s}.budgets SET reserved_nano = reserved_nano + $1 WHERE root_run_id = $2`),
     settle: statement(`UPDATE ${s}.budgets SET reserved_nano = GREATEST(reserved_nano - $1, 0), spent_nano = spent_nano + $2 WHERE root_run_id = $3`),
+    openFleet: statement(`INSERT INTO ${s}.fleet_budgets (key, limit_nano) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`),
+    // One conditional statement: a concurrent reservation of the same window waits for the row lock
+    // and re-checks the condition against the row as that one left it (READ COMMITTED), so the
+    // window never goes over, whatever the number of workers.
+    reserveFleet: statement(
+      `UPDATE ${s}.fleet_budgets SET reserved_nano = reserved_nano + $1, limit_nano = $3
+       WHERE key = $2 AND spent_nano + reserved_nano + $1 <= $3`,
+    ),
+    // An alert fires once per threshold per window: the first writer to raise `alerted` claims it.
+    claimFleetAlert: statement(`UPDATE ${s}.fleet_budgets SET alerted = $1 WHERE key = $2 AND alerted < $1 AND spent_nano >= limit_nano * $1`),
+    settleFleet: statement(`UPDATE ${s}.fleet_budgets SET reserved_nano = GREATEST(reserved_nano - $1, 0), spent_nano = spent_nano + $2 WHERE key = $3`),
+    fleetBudgets: statement(`SELECT key, limit_nano, spent_nano, reserved_nano FROM ${s}.fleet_budgets WHERE key = ANY($1::text[])`),
     insertIntervention: statement(
       `INSERT INTO ${s}.interventions
          (id, run_id, agent, tenant, kind, status, call_id, tool, args, args_hash, reason, evidence, requested_at, expires_at)

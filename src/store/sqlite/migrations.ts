@@ -211,6 +211,22 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       ALTER TABLE runs ADD COLUMN undo TEXT NOT NULL DEFAULT 'none';
     `,
   },
+  {
+    id: 11,
+    name: 'create-fleet-budgets',
+    up: `
+      -- One row per fleet budget window (createWarden's budgets): key = scope|window|window start (ms).
+      -- Every reservation of a run the budget covers holds reserved_nano here in the commit's transaction.
+      CREATE TABLE fleet_budgets (
+        key           TEXT PRIMARY KEY,
+        limit_nano    INTEGER NOT NULL,
+        spent_nano    INTEGER NOT NULL DEFAULT 0,
+        reserved_nano INTEGER NOT NULL DEFAULT 0,
+        -- The highest alertAt fraction already announced in this window (each fires once).
+        alerted       REAL NOT NULL DEFAULT 0
+      ) STRICT;
+    `,
+  },
 ]);
 
 const CREATE_LEDGER = `

@@ -11,7 +11,7 @@ import type {
   Store,
 } from '../../core/ports/store.ts';
 import { RUN_COLUMNS_WITHOUT_TEXT, runSync, type Dialect, type InterventionQuery, type Op, type RunQuery, type Tx } from '../dialect.ts';
-import { encodeJson, type BudgetRow, type EventRow, type InterventionRow, type RunHeadRow, type RunRow } from '../rows.ts';
+import { encodeJson, type BudgetRow, type FleetBudgetRow, type EventRow, type InterventionRow, type RunHeadRow, type RunRow } from '../rows.ts';
 import { SqlStore } from '../sql-store.ts';
 import { FAILED_MESSAGE, type OutboxInsert, type WebhookEndpointRow, type WebhookOutboxRow } from '../webhook-rows.ts';
 import { appendAgentEvent, listAgentEvents } from './agent-events.ts';
@@ -203,6 +203,15 @@ class SqliteDialect implements Dialect, Tx {
     return this.#sql.settle.run(reservedNano, actualNano, rootRunId).changes > 0;
   }
 
+  *reserveFleet(key: string, limitNano: number, amountNano: number): Op<boolean> {
+    this.#sql.openFleet.run(key, limitNano);
+    return this.#sql.reserveFleet.run(amountNano, key, limitNano).changes > 0;
+  }
+
+  *settleFleet(key: string, reservedNano: number, actualNano: number): Op<void> {
+    this.#sql.settleFleet.run(reservedNano, actualNano, key);
+  }
+
   *insertIntervention(runId: string, head: RunHeadRow, i: NewIntervention, args: string | null, evidence: string): Op<void> {
     this.#sql.insertIntervention.run(
       i.id,
@@ -273,6 +282,16 @@ class SqliteDialect implements Dialect, Tx {
 
   budget(rootRunId: string): BudgetRow | undefined {
     return this.#sql.budget.get(rootRunId) as BudgetRow | undefined;
+  }
+
+  claimFleetAlert(key: string, threshold: number): boolean {
+    return this.#sql.claimFleetAlert.run(threshold, key).changes > 0;
+  }
+
+  fleetBudgets(keys: readonly string[]): FleetBudgetRow[] {
+    if (keys.length === 0) return [];
+    const sql = `SELECT key, limit_nano, spent_nano, reserved_nano FROM fleet_budgets WHERE key IN (${keys.map(() => '?').join(', ')})`;
+    return rowsOf<FleetBudgetRow>(this.#queries.all(sql, [...keys]));
   }
 
   intervention(id: string): InterventionRow | undefined {

@@ -36,6 +36,15 @@ export function prepareStatements(db: DatabaseSync) {
        WHERE root_run_id = ?2 AND spent_nano + reserved_nano + ?1 <= ceiling_nano`,
     ),
     settle: p('UPDATE budgets SET reserved_nano = max(reserved_nano - ?1, 0), spent_nano = spent_nano + ?2 WHERE root_run_id = ?3'),
+    openFleet: p('INSERT INTO fleet_budgets (key, limit_nano) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
+    // Like the ceiling: the check and the write are one statement, against the limit as configured now.
+    reserveFleet: p(
+      `UPDATE fleet_budgets SET reserved_nano = reserved_nano + ?1, limit_nano = ?3
+       WHERE key = ?2 AND spent_nano + reserved_nano + ?1 <= ?3`,
+    ),
+    // An alert fires once per threshold per window: the first writer to raise `alerted` claims it.
+    claimFleetAlert: p('UPDATE fleet_budgets SET alerted = ?1 WHERE key = ?2 AND alerted < ?1 AND spent_nano >= limit_nano * ?1'),
+    settleFleet: p('UPDATE fleet_budgets SET reserved_nano = max(reserved_nano - ?1, 0), spent_nano = spent_nano + ?2 WHERE key = ?3'),
 
     insertIntervention: p(
       `INSERT INTO interventions
