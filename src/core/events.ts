@@ -28,7 +28,9 @@ export type StopReason =
   | 'max_depth'
   | 'max_children'
   /** The run's sessions kept ending with no outcome recorded (its process or worker died each time). */
-  | 'crashed';
+  | 'crashed'
+  /** The final answer never matched the agent's `output` schema within `limits.maxOutputRepairs`. */
+  | 'invalid_output';
 
 /** `rehearsal`: recorded by `warden rehearse` against simulated tools; only a rehearsal agent drives it. */
 export type RunMode = 'live' | 'shadow' | 'rehearsal';
@@ -252,7 +254,13 @@ export interface EventPayloads {
   /** A call with a `lockKey` took its lock (after waiting `waitedMs` for another holder). */
   'lock.acquired': { callId: string; key: string; waitedMs: number };
   'cancel.requested': { by: string; reason: string };
-  'run.completed': { output: string };
+  /** `value` (v2): the answer parsed and checked against the agent's `output` schema, when it has one. */
+  'run.completed': { output: string; value?: unknown };
+  /**
+   * v2: the final answer did not match the agent's `output` schema; the model is told why and
+   * answers again (repair `repair` of `limits.maxOutputRepairs`), or the run stops `invalid_output`.
+   */
+  'output.rejected': { step: number; repair: number; errors: string[] };
   'run.failed': { error: ErrorInfo };
   'run.stopped': { reason: StopReason; detail: string };
   'run.cancelled': { by: string; reason: string };
@@ -308,6 +316,7 @@ const EVENT_TYPE_SINCE: Record<EventType, number> = {
   'lock.acquired': 1,
   'cancel.requested': 1,
   'run.completed': 1,
+  'output.rejected': 2,
   'run.failed': 1,
   'run.stopped': 1,
   'run.cancelled': 1,

@@ -36,6 +36,7 @@ export const STOP_WORDS: Readonly<Record<StopReason, string>> = Object.freeze({
   max_depth: 'it tried to hand work further down than allowed',
   max_children: 'it tried to start more helper runs than allowed',
   crashed: 'the process running it died every time it was started, so it is not started again',
+  invalid_output: 'its answer never matched the format it must answer in, however often it was told why',
 });
 
 const TIER_WORDS = { read: 'only reads data', write: 'changes data', delete: 'deletes data' } as const;
