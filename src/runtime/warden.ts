@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { holderIsGone } from './process-liveness.ts';
-import type { Agent } from '../agent/agent.ts';
+import type { Agent, OutputOf } from '../agent/agent.ts';
 import { isRehearsalAgent } from '../agent/rehearsal-mark.ts';
 import { isWardenError, mustExist, WardenError } from '../core/errors.ts';
 import { dueApprovals, expireApproval, type ExpiredApproval } from './approval-expiry.ts';
@@ -107,14 +107,14 @@ export interface ExecuteOptions {
 export type RunOptions = SubmitOptions & Pick<ExecuteOptions, 'onText' | 'signal'>;
 
 /** What `warden.stream` returns: the text as it streams, and the run's result. */
-export interface RunStream {
+export interface RunStream<T = string> {
   runId: string;
   /**
    * The model's text as it arrives, across the run's model calls, ending when the run ends or
    * parks (it throws what `result` rejects with). A retried call streams its text again.
    */
   textStream: AsyncIterable<string>;
-  result: Promise<RunResult>;
+  result: Promise<RunResult<T>>;
   /** Characters not delivered because the reader fell more than `maxBufferedChars` behind. */
   readonly droppedChars: number;
 }
@@ -355,7 +355,7 @@ export class Warden {
    * @example
    * const result = await warden.run(agent, 'Where is order 1042?', { onText: ({ delta }) => process.stdout.write(delta) });
    */
-  async run(agent: Agent, input: string, options: RunOptions = {}): Promise<RunResult> {
+  async run<T = string>(agent: Agent & OutputOf<T>, input: string, options: RunOptions = {}): Promise<RunResult<T>> {
     const runId = await this.submit(agent, input, options);
     return this.execute(agent, runId, { ...(options.onText ? { onText: options.onText } : {}), ...(options.signal ? { signal: options.signal } : {}) });
   }
@@ -369,7 +369,7 @@ export class Warden {
    * for await (const text of textStream) process.stdout.write(text);
    * console.log((await result).status);
    */
-  stream(agent: Agent, input: string, options: StreamOptions = {}): RunStream {
+  stream<T = string>(agent: Agent & OutputOf<T>, input: string, options: StreamOptions = {}): RunStream<T> {
     const { maxBufferedChars, ...rest } = options;
     const buffer = textBuffer(maxBufferedChars ?? DEFAULT_MAX_BUFFERED_CHARS);
     const runId = options.runId ?? newRunId();
@@ -393,7 +393,7 @@ export class Warden {
    * Drives a run from wherever its log says it is: a new run, a run whose approval was decided,
    * or a run whose process died (`resume`). Returns when it ends or parks.
    */
-  async execute(agent: Agent, runId: string, options: ExecuteOptions = {}): Promise<RunResult> {
+  async execute<T = string>(agent: Agent & OutputOf<T>, runId: string, options: ExecuteOptions = {}): Promise<RunResult<T>> {
     await this.takeLease(runId, options.force === true);
     const controller = new AbortController();
     const outer = options.signal;
@@ -469,10 +469,11 @@ export class Warden {
   }
 
   /** The run's result, with the whole request's spend from the shared ledger. */
-  private async result(state: RunState): Promise<RunResult> {
+  private async result<T = string>(state: RunState): Promise<RunResult<T>> {
     const result = toRunResult(state);
     const budget = state.children.size > 0 || state.parentRunId ? await this.store.getBudget(state.rootRunId) : undefined;
-    return { ...result, requestCostUsd: budget ? nanoToUsd(budget.spentNano) : result.costUsd };
+    // `output` is the schema's value for an agent with `output`, its text otherwise: the caller's agent says which.
+    return { ...result, requestCostUsd: budget ? nanoToUsd(budget.spentNano) : result.costUsd } as RunResult<T>;
   }
 
   /** The decision a waiting descendant needed was taken (or its run was cancelled). */
@@ -482,12 +483,13 @@ export class Warden {
   }
 
   /** Same as `execute`: continues a run whose process is gone, from its last committed event. */
-  resume(agent: Agent, runId: string, options: ExecuteOptions = {}): Promise<RunResult> {
+  resume<T = string>(agent: Agent & OutputOf<T>, runId: string, options: ExecuteOptions = {}): Promise<RunResult<T>> {
     return this.execute(agent, runId, options);
   }
 
   /** The run as its log says it is now. */
-  async inspect(runId: string): Promise<RunResult> {
+  /** The run as its log says it is now. `T`: the type of its agent's `output` (the caller knows the agent). */
+  async inspect<T = string>(runId: string): Promise<RunResult<T>> {
     return this.result(foldRun(await this.events(runId)));
   }
 
