@@ -17,7 +17,15 @@ import {
 import { delegateTool } from './delegate.ts';
 import { PLAN_TOOL } from '../core/plan.ts';
 import type { WardenModel } from '../core/ports/model.ts';
-import { type CoreLimits, DEFAULT_BACKOFF, DEFAULT_LIMITS, DEFAULT_LOOP_DETECTION, type Limits, type LoopDetection, type RetryBackoff } from '../core/limits.ts';
+import {
+  type CoreLimits,
+  DEFAULT_BACKOFF,
+  DEFAULT_LIMITS,
+  DEFAULT_LOOP_DETECTION,
+  type Limits,
+  type LoopDetection,
+  type RetryBackoff,
+} from '../core/limits.ts';
 import type { PolicyDecision } from '../core/tiers.ts';
 
 /** Delegation tools by the agent each hands work to (the runtime starts a child run of it). */

@@ -89,7 +89,13 @@ export function callOptions(request: ModelRequest): LanguageModelV3CallOptions {
         }
       : {}),
     ...(request.responseFormat
-      ? { responseFormat: { type: 'json' as const, schema: request.responseFormat.schema as JSONSchema7, ...(request.responseFormat.name ? { name: request.responseFormat.name } : {}) } }
+      ? {
+          responseFormat: {
+            type: 'json' as const,
+            schema: request.responseFormat.schema as JSONSchema7,
+            ...(request.responseFormat.name ? { name: request.responseFormat.name } : {}),
+          },
+        }
       : {}),
     ...(request.signal ? { abortSignal: request.signal } : {}),
     ...(request.seed !== undefined ? { seed: request.seed } : {}),

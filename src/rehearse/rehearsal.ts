@@ -113,6 +113,7 @@ export function rehearsalAgent(agent: Agent, profile: FaultProfile, seed: number
       pricing: resolvePricing(agent.model, agent.pricing),
       ...(agent.plan ? { plan: { ...agent.plan } } : {}),
       ...(agent.escalation ? { escalation: { ...agent.escalation } } : {}),
+      ...(agent.output ? { output: agent.output.schema } : {}),
     }),
   );
 }

@@ -154,7 +154,14 @@ describe('webhook delivery', () => {
     const receiver = new Receiver();
     const port = await receiver.listen();
     const endpointId = uid('wh');
-    await first.addWebhookEndpoint({ id: endpointId, url: `http://127.0.0.1:${port}/hook`, secret: SECRET, events: ['run.stopped'], format: 'standard', createdAt: Date.now() });
+    await first.addWebhookEndpoint({
+      id: endpointId,
+      url: `http://127.0.0.1:${port}/hook`,
+      secret: SECRET,
+      events: ['run.stopped'],
+      format: 'standard',
+      createdAt: Date.now(),
+    });
     const deliverers = stores.map((store) => new WebhookDeliverer({ store, ...fast }));
     try {
       for (const d of deliverers) d.start();
