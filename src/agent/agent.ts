@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { WardenError } from '../core/errors.ts';
 import { type AnyTool, governedTool } from './tool.ts';
 import { type Tier, TIERS } from '../core/tiers.ts';
@@ -17,7 +18,15 @@ import { delegateTool } from './delegate.ts';
 import { type GuardsConfig, type ResolvedGuards, resolveGuards } from './content-guard.ts';
 import { PLAN_TOOL } from '../core/plan.ts';
 import type { WardenModel } from '../core/ports/model.ts';
-import { DEFAULT_BACKOFF, DEFAULT_LIMITS, DEFAULT_LOOP_DETECTION, type Limits, type LoopDetection, type RetryBackoff } from '../core/limits.ts';
+import {
+  type CoreLimits,
+  DEFAULT_BACKOFF,
+  DEFAULT_LIMITS,
+  DEFAULT_LOOP_DETECTION,
+  type Limits,
+  type LoopDetection,
+  type RetryBackoff,
+} from '../core/limits.ts';
 import type { PolicyDecision } from '../core/tiers.ts';
 
 /** Delegation tools by the agent each hands work to (the runtime starts a child run of it). */
@@ -128,6 +137,20 @@ export interface AgentConfig {
    * (`guard_blocked`), redact (only the redacted value reaches the model and the log) or escalate.
    */
   guards?: GuardsConfig;
+  /**
+   * The shape of the final answer. The model's answer must be JSON that this schema accepts; one
+   * that is not goes back to the model with the errors (at most `limits.maxOutputRepairs` times,
+   * each a model step under the same ceiling), then the run stops with `invalid_output`. The
+   * result's `output` is the parsed value, typed from the schema. Providers that support native
+   * structured output get its JSON Schema.
+   */
+  output?: z.ZodType;
+}
+
+/** The type of a run's `output`: the agent's `output` schema's, or `string` when it has none. */
+export interface OutputOf<T> {
+  /** Type-level only: never set at run time. */
+  readonly '~output'?: T;
 }
 
 export interface Agent {
@@ -143,7 +166,7 @@ export interface Agent {
   readonly delegates: readonly Agent[];
   readonly limits: Readonly<Limits>;
   /** Names of the limits left at their defaults (the audit pushes back on these). */
-  readonly defaultedLimits: readonly (keyof Limits)[];
+  readonly defaultedLimits: readonly (keyof CoreLimits)[];
   readonly policy: Readonly<Required<Pick<PolicyConfig, 'onDeny'>> & PolicyConfig>;
   readonly loopDetection: Readonly<LoopDetection>;
   readonly backoff: Readonly<RetryBackoff>;
@@ -152,6 +175,8 @@ export interface Agent {
   readonly price: ResolvedPrice;
   readonly plan: ResolvedPlanOptions | null;
   readonly escalation: EscalationOptions | null;
+  /** The final answer's schema and its JSON Schema, when the agent declares `output`. */
+  readonly output: { readonly schema: z.ZodType; readonly jsonSchema: Record<string, unknown> } | null;
   readonly delegation: DelegationLimits;
   readonly parallelToolCalls: number;
   readonly shadow: boolean;
@@ -181,7 +206,9 @@ function positive(where: string, key: string, value: unknown, integer: boolean):
  *   limits: { maxSteps: 8, maxCostUsd: 0.05 },
  * });
  */
-export function defineAgent(config: AgentConfig): Agent {
+export function defineAgent<O extends z.ZodType | undefined = undefined>(
+  config: AgentConfig & { output?: O },
+): Agent & OutputOf<O extends z.ZodType ? z.infer<O> : string> {
   if (!config || typeof config !== 'object') {
     throw new WardenError('INVALID_CONFIG', 'defineAgent expects an object with name, instructions, model, tools and limits');
   }
@@ -220,13 +247,18 @@ export function defineAgent(config: AgentConfig): Agent {
 
   const given = config.limits ?? {};
   for (const key of Object.keys(given)) {
-    if (!(key in DEFAULT_LIMITS)) {
-      throw new WardenError('INVALID_CONFIG', `${where}: unknown limit "${key}"; known: ${Object.keys(DEFAULT_LIMITS).join(', ')}`);
+    if (!(key in DEFAULT_LIMITS) && key !== 'maxOutputRepairs') {
+      throw new WardenError('INVALID_CONFIG', `${where}: unknown limit "${key}"; known: ${[...Object.keys(DEFAULT_LIMITS), 'maxOutputRepairs'].join(', ')}`);
     }
   }
   const limits: Limits = { ...DEFAULT_LIMITS };
-  const defaultedLimits: (keyof Limits)[] = [];
-  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof Limits)[]) {
+  if (given.maxOutputRepairs !== undefined) {
+    if (!Number.isInteger(given.maxOutputRepairs) || given.maxOutputRepairs < 0)
+      throw new WardenError('INVALID_CONFIG', `${where}: limits.maxOutputRepairs must be an integer ≥ 0, got ${JSON.stringify(given.maxOutputRepairs)}`);
+    limits.maxOutputRepairs = given.maxOutputRepairs;
+  }
+  const defaultedLimits: (keyof CoreLimits)[] = [];
+  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof CoreLimits)[]) {
     const value = given[key];
     if (value === undefined) {
       defaultedLimits.push(key);
@@ -336,6 +368,7 @@ export function defineAgent(config: AgentConfig): Agent {
     shadow: config.shadow === true,
     compensateOnFailure: config.compensateOnFailure === true,
     guards,
+    output: outputSchema(where, config.output),
     name: config.name,
     instructions: config.instructions,
     description: config.description,
@@ -351,6 +384,19 @@ export function defineAgent(config: AgentConfig): Agent {
   });
   declaredDelegates.set(agent, declared);
   return agent;
+}
+
+/** The agent's `output` schema with its JSON Schema (for providers with native structured output). */
+function outputSchema(where: string, schema: unknown): Agent['output'] {
+  if (schema === undefined) return null;
+  if (!(schema instanceof z.ZodType)) throw new WardenError('INVALID_CONFIG', `${where}: output must be a zod schema, e.g. z.object({ answer: z.string() })`);
+  try {
+    const jsonSchema = z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' }) as Record<string, unknown>;
+    delete jsonSchema.$schema;
+    return Object.freeze({ schema, jsonSchema: Object.freeze(jsonSchema) });
+  } catch (cause) {
+    throw new WardenError('INVALID_CONFIG', `${where}: output schema cannot be expressed as JSON Schema`, { cause });
+  }
 }
 
 /** The agent a delegation tool hands work to, or `undefined` for an ordinary tool. */

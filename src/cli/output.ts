@@ -23,7 +23,7 @@ export function summaryLines(result: RunResult): string[] {
       ? [`request  ${formatUsd(usdToNano(result.requestCostUsd))} with its child runs (one ceiling for the whole tree)`]
       : []),
   ];
-  if (result.output !== null) lines.push(`output   ${result.output}`);
+  if (result.output !== null) lines.push(`output   ${typeof result.output === 'string' ? result.output : JSON.stringify(result.output)}`);
   if (result.error) lines.push(`error    ${result.error.code}: ${result.error.message}`);
   if (result.pending) {
     const verb = result.pending.kind === 'approval' ? 'approvals approve' : 'escalations approve';

@@ -32,7 +32,9 @@ export type StopReason =
   /** A content guard blocked the request, the final answer or a tool's result (`guard.decided` says which and why). */
   | 'guard_blocked'
   /** A fleet budget (tenant, agent or all, per window) had no room left for the next reservation. */
-  | 'budget_exhausted';
+  | 'budget_exhausted'
+  /** The final answer never matched the agent's `output` schema within `limits.maxOutputRepairs`. */
+  | 'invalid_output';
 
 /** `rehearsal`: recorded by `warden rehearse` against simulated tools; only a rehearsal agent drives it. */
 export type RunMode = 'live' | 'shadow' | 'rehearsal';
@@ -270,7 +272,13 @@ export interface EventPayloads {
   /** A call with a `lockKey` took its lock (after waiting `waitedMs` for another holder). */
   'lock.acquired': { callId: string; key: string; waitedMs: number };
   'cancel.requested': { by: string; reason: string };
-  'run.completed': { output: string };
+  /** `value` (v2): the answer parsed and checked against the agent's `output` schema, when it has one. */
+  'run.completed': { output: string; value?: unknown };
+  /**
+   * v2: the final answer did not match the agent's `output` schema; the model is told why and
+   * answers again (repair `repair` of `limits.maxOutputRepairs`), or the run stops `invalid_output`.
+   */
+  'output.rejected': { step: number; repair: number; errors: string[] };
   'run.failed': { error: ErrorInfo };
   'run.stopped': { reason: StopReason; detail: string };
   'run.cancelled': { by: string; reason: string };
@@ -328,6 +336,7 @@ const EVENT_TYPE_SINCE: Record<EventType, number> = {
   'lock.acquired': 1,
   'cancel.requested': 1,
   'run.completed': 1,
+  'output.rejected': 2,
   'run.failed': 1,
   'run.stopped': 1,
   'run.cancelled': 1,

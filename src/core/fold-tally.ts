@@ -24,6 +24,7 @@ export function emptyTally(): RunTally {
     children: 0,
     compensations: { started: 0, succeeded: 0, failed: 0 },
     guards: { block: 0, redact: 0, escalate: 0 },
+    outputsRejected: 0,
   };
 }
 
@@ -44,6 +45,9 @@ const TALLY: { [T in EventType]: Counter<T> } = {
     t.guards[d.verdict]++;
   },
   'budget.alert': null,
+  'output.rejected': (t) => {
+    t.outputsRejected++;
+  },
   'budget.overrun': (t) => {
     t.overruns++;
   },

@@ -71,6 +71,7 @@ function initialState(event: AnyRunEvent): RunState {
     executedOrder: [],
     undo: null,
     tally: emptyTally(),
+    outputRepairs: 0,
   };
 }
 
@@ -293,9 +294,15 @@ const APPLY: Appliers = {
   'cancel.requested': (s, d) => {
     s.cancelRequested = { by: d.by, reason: d.reason };
   },
+  'output.rejected': (s, d) => {
+    s.outputRepairs = d.repair;
+    const turn = s.turns.findLast((t) => t.step === d.step);
+    if (turn) turn.rejectedOutput = d.errors;
+  },
   'run.completed': (s, d) => {
     s.status = 'completed';
     s.output = d.output;
+    if (d.value !== undefined) s.outputValue = d.value;
     skipUnresolved(s);
   },
   'run.failed': (s, d) => {
@@ -341,11 +348,17 @@ export function nextOpenCall(state: RunState): CallState | undefined {
 }
 
 /** The conversation as the model sees it, rebuilt from the log (so a resumed run sees the same). */
+/** What the model is told when its final answer did not match the agent's `output` schema. */
+export function repairRequest(errors: readonly string[]): string {
+  return `Your answer does not match the required output format: ${errors.join('; ')}. Answer again with only the JSON value, nothing before or after it.`;
+}
+
 export function conversation(state: RunState): ConversationMessage[] {
   const messages: ConversationMessage[] = [{ role: 'user', text: state.input }];
   for (const t of state.turns) {
     const toolCalls = t.turn.toolCalls;
     messages.push({ role: 'assistant', text: t.turn.text, toolCalls });
+    if (t.rejectedOutput) messages.push({ role: 'user', text: repairRequest(t.rejectedOutput) });
     if (toolCalls.length === 0) continue;
     const results: ToolResultMessage[] = [];
     for (const id of t.callIds) {

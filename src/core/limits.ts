@@ -15,10 +15,21 @@ export interface Limits {
   maxCostUsd: number;
   /** Largest completion asked of the model per call (the reservation's worst case). */
   maxOutputTokens: number;
+  /**
+   * Times a final answer that does not match the agent's `output` schema goes back to the model
+   * with the errors before the run stops with `invalid_output`. Default 2 (`DEFAULT_OUTPUT_REPAIRS`).
+   * Each repair is a model step like any other: it counts against `maxSteps` and the ceiling.
+   */
+  maxOutputRepairs?: number;
 }
 
+export const DEFAULT_OUTPUT_REPAIRS = 2;
+
+/** The limits every run has, whatever the agent (the rest apply only to agents that use a feature). */
+export type CoreLimits = Omit<Limits, 'maxOutputRepairs'>;
+
 /** The defaults are deliberately tight: an agent that needs more says so. */
-export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+export const DEFAULT_LIMITS: Readonly<CoreLimits> = Object.freeze({
   maxSteps: 20,
   maxToolCalls: 40,
   maxRetries: 6,

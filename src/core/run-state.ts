@@ -73,6 +73,8 @@ export interface TurnRecord {
   step: number;
   turn: ModelTurn;
   callIds: string[];
+  /** Why this turn's answer was refused (it did not match the agent's `output` schema); told to the model. */
+  rejectedOutput?: string[];
 }
 
 export interface PendingIntervention {
@@ -102,6 +104,10 @@ export interface RunState {
   stopReason: StopReason | null;
   stopDetail: string | null;
   output: string | null;
+  /** The final answer parsed against the agent's `output` schema (structured output); undefined otherwise. */
+  outputValue?: unknown;
+  /** Final answers refused for not matching the `output` schema so far. */
+  outputRepairs: number;
   error: ErrorInfo | null;
   createdAt: number;
   lastEventAt: number;
@@ -235,6 +241,8 @@ export interface RunTally {
   children: number;
   /** Compensations (undo): started first attempts, succeeded, failed for good (then escalated). */
   compensations: { started: number; succeeded: number; failed: number };
+  /** Final answers refused for not matching the agent's `output` schema (each sent back to the model). */
+  outputsRejected: number;
   /** Content guards that did not simply allow a value: blocked, redacted or escalated it. */
   guards: { block: number; redact: number; escalate: number };
 }

@@ -17,8 +17,10 @@ const encoder = new TextEncoder();
  * An upper bound on the input tokens of a request. A byte-level tokenizer never makes more tokens
  * than the text has bytes, so reserving against the byte count can never under-reserve.
  */
-export function inputTokenBound(request: Pick<ModelRequest, 'system' | 'messages' | 'tools'>): number {
-  const text = JSON.stringify([request.system, request.messages, request.tools]);
+export function inputTokenBound(request: Pick<ModelRequest, 'system' | 'messages' | 'tools' | 'responseFormat'>): number {
+  const sent: unknown[] = [request.system, request.messages, request.tools];
+  if (request.responseFormat) sent.push(request.responseFormat); // the schema is input the provider bills
+  const text = JSON.stringify(sent);
   return encoder.encode(text).length + PER_MESSAGE_OVERHEAD * (request.messages.length + 1);
 }
 

@@ -88,6 +88,15 @@ export function callOptions(request: ModelRequest): LanguageModelV3CallOptions {
           toolChoice: { type: 'auto' as const },
         }
       : {}),
+    ...(request.responseFormat
+      ? {
+          responseFormat: {
+            type: 'json' as const,
+            schema: request.responseFormat.schema as JSONSchema7,
+            ...(request.responseFormat.name ? { name: request.responseFormat.name } : {}),
+          },
+        }
+      : {}),
     ...(request.signal ? { abortSignal: request.signal } : {}),
     ...(request.seed !== undefined ? { seed: request.seed } : {}),
     // Providers read only their own key of providerOptions, so this reaches the simulated model alone.

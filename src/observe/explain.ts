@@ -38,6 +38,7 @@ export const STOP_WORDS: Readonly<Record<StopReason, string>> = Object.freeze({
   crashed: 'the process running it died every time it was started, so it is not started again',
   guard_blocked: 'a content guard would not let something through',
   budget_exhausted: 'a budget for its tenant, its agent or the whole deployment had no room left in its window',
+  invalid_output: 'its answer never matched the format it must answer in, however often it was told why',
 });
 
 const GUARD_STAGE_WORDS = { input: 'the request', output: 'the final answer', toolResult: 'a tool result' } as const;

@@ -1,5 +1,5 @@
 import type { Agent } from '../agent/agent.ts';
-import { DEFAULT_LIMITS, type Limits } from '../core/limits.ts';
+import { type CoreLimits, DEFAULT_LIMITS, type Limits } from '../core/limits.ts';
 import { type AnyTool, isReversible } from '../agent/tool.ts';
 import type { Tier } from '../core/tiers.ts';
 import { formatUsd, nanoToUsd, tokensToNano, usdToNano } from '../core/money.ts';
@@ -259,7 +259,7 @@ export function auditAgent(agent: Agent): AuditReport {
     agent: agent.name,
     ready: !pushBack.some((f) => f.blocking),
     stopConditions: {
-      limits: (Object.keys(DEFAULT_LIMITS) as (keyof Limits)[]).map((name) => ({ name, value: agent.limits[name], isDefault: defaulted.has(name) })),
+      limits: (Object.keys(DEFAULT_LIMITS) as (keyof CoreLimits)[]).map((name) => ({ name, value: agent.limits[name], isDefault: defaulted.has(name) })),
       loopDetection: { ...agent.loopDetection },
       planMode: Boolean(agent.plan),
       escalationThreshold: agent.escalation?.threshold ?? null,

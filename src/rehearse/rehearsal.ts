@@ -127,6 +127,7 @@ export function rehearsalAgent(agent: Agent, profile: FaultProfile, seed: number
       ...(agent.plan ? { plan: { ...agent.plan } } : {}),
       ...(agent.escalation ? { escalation: { ...agent.escalation } } : {}),
       guards: { input: [...agent.guards.input], output: [...agent.guards.output], toolResult: [...agent.guards.toolResult], timeoutMs: agent.guards.timeoutMs },
+      ...(agent.output ? { output: agent.output.schema } : {}),
     }),
   );
 }

@@ -20,6 +20,8 @@ import { cutCostNano, overrunOf, reserveStreamTopUp, splitCost, stopAfterCut, ST
 import { reserve, settle } from './decide/ledger.ts';
 import { emitGuardDecisions, escalateGuarded, GUARD_WITHHELD, gateRequest, guardInfo, stopGuardBlocked } from './guard-step.ts';
 import { runGuards, type GuardOutcome } from '../guard/content-guards.ts';
+import { checkAnswer } from '../guard/output-check.ts';
+import { DEFAULT_OUTPUT_REPAIRS } from '../core/limits.ts';
 
 /** Failures that say the provider is in trouble (they count against its breaker). */
 const PROVIDER_TROUBLE = new Set<ModelFailure['kind']>(['server_error', 'timeout', 'network', 'rate_limited']);
@@ -49,7 +51,12 @@ export async function modelStep(ctx: RunContext): Promise<void> {
   if (await gateRequest(ctx, ctx.agent)) return;
 
   const agent = ctx.agent;
-  const request = { system: agent.instructions, messages: conversation(ctx.state), tools: toolSpecs(agent) };
+  const request = {
+    system: agent.instructions,
+    messages: conversation(ctx.state),
+    tools: toolSpecs(agent),
+    ...(agent.output ? { responseFormat: { schema: agent.output.jsonSchema as Record<string, unknown>, name: 'answer' } } : {}),
+  };
   // The provider's own additions (tool-use system prompts) are reserved too, or it would overrun.
   const plan = planModelReservation(ctx.state, ctx.pricing, inputTokenBound(request) + providerInputTokens(agent.model, ctx.pricing));
   if (!plan.ok) return stopRun(ctx, { limit: 'cost_ceiling', detail: plan.detail });
@@ -148,8 +155,10 @@ export async function modelStep(ctx: RunContext): Promise<void> {
       return escalateGuarded(ctx, 'output', last, { answer: turn.text, step }, `answer${step}`);
     }
     if (turn.text.trim().length > 0) {
+      const checked = ctx.agent.output ? checkAnswer(ctx.agent.output.schema, turn.text) : null;
+      if (checked && !checked.ok) return refuseAnswer(ctx, step, checked.errors);
       if (gateFinalAnswer(ctx, ctx.agent, turn.text)) return; // a person confirms the answer first
-      ctx.emit('run.completed', { output: turn.text });
+      ctx.emit('run.completed', { output: turn.text, ...(checked ? { value: checked.value } : {}) });
       return;
     }
     return failRun(ctx, {
@@ -193,4 +202,20 @@ async function modelFailed(ctx: RunContext, step: number, attempt: number, failu
   }
   await ctx.flush();
   await ctx.sleep(retryInMs ?? 0, ctx.signal).catch(() => {});
+}
+
+/**
+ * An answer that does not match the agent's `output` schema goes back to the model with the
+ * errors (the next step), until `maxOutputRepairs` are used up: then the run stops `invalid_output`.
+ */
+function refuseAnswer(ctx: RunContext, step: number, errors: string[]): void {
+  const allowed = ctx.state.limits.maxOutputRepairs ?? DEFAULT_OUTPUT_REPAIRS;
+  const repair = ctx.state.outputRepairs + 1;
+  if (repair > allowed) {
+    return stopRun(ctx, {
+      limit: 'invalid_output',
+      detail: `The final answer did not match the output schema${allowed > 0 ? ` after ${allowed} repair${allowed === 1 ? '' : 's'}` : ''}: ${errors.join('; ')}`,
+    });
+  }
+  ctx.emit('output.rejected', { step, repair, errors });
 }

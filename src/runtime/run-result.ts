@@ -24,7 +24,11 @@ export interface ToolCallSummary {
 }
 
 /** The public summary of a run: a contract (`--json`, the HTTP API). */
-export interface RunResult {
+/**
+ * A run as its log says it is. `output` is the final answer: the text, or — for an agent with an
+ * `output` schema — the value parsed from it, typed from the schema (`RunResult<z.infer<…>>`).
+ */
+export interface RunResult<T = string> {
   runId: string;
   agent: string;
   tenant: string;
@@ -32,7 +36,9 @@ export interface RunResult {
   /** Null when the run completed (or is not finished). */
   stopReason: StopReason | null;
   stopDetail: string | null;
-  output: string | null;
+  output: T | null;
+  /** The final answer as the model wrote it (for a structured answer, its JSON text). */
+  outputText: string | null;
   error: ErrorInfo | null;
   /** `shadow` when write and delete calls were recorded, not made. */
   mode: RunMode;
@@ -58,7 +64,7 @@ export interface RunResult {
   summary: RunProjection;
 }
 
-export function toRunResult(state: RunState): RunResult {
+export function toRunResult(state: RunState): RunResult<unknown> {
   const toolCalls: ToolCallSummary[] = [];
   for (const c of state.calls.values()) {
     toolCalls.push({
@@ -85,7 +91,8 @@ export function toRunResult(state: RunState): RunResult {
     status: state.status,
     stopReason: state.stopReason,
     stopDetail: state.stopDetail,
-    output: state.output,
+    output: state.outputValue !== undefined ? state.outputValue : state.output,
+    outputText: state.output,
     error: state.error,
     costUsd: nanoToUsd(state.spentNano),
     ceilingUsd: nanoToUsd(state.ceilingNano),

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { holderIsGone } from './process-liveness.ts';
-import type { Agent } from '../agent/agent.ts';
+import type { Agent, OutputOf } from '../agent/agent.ts';
 import { isRehearsalAgent } from '../agent/rehearsal-mark.ts';
 import { isWardenError, mustExist, WardenError } from '../core/errors.ts';
 import { dueApprovals, expireApproval, type ExpiredApproval } from './approval-expiry.ts';
+import { checkAnswer } from '../guard/output-check.ts';
 import { modelServer } from '../model/model-identity.ts';
 import { resolvePricing } from '../model/pricing.ts';
 import { formatUsd, nanoToUsd, tokensToNano, usdToNano } from '../core/money.ts';
@@ -116,14 +117,14 @@ export interface ExecuteOptions {
 export type RunOptions = SubmitOptions & Pick<ExecuteOptions, 'onText' | 'signal'>;
 
 /** What `warden.stream` returns: the text as it streams, and the run's result. */
-export interface RunStream {
+export interface RunStream<T = string> {
   runId: string;
   /**
    * The model's text as it arrives, across the run's model calls, ending when the run ends or
    * parks (it throws what `result` rejects with). A retried call streams its text again.
    */
   textStream: AsyncIterable<string>;
-  result: Promise<RunResult>;
+  result: Promise<RunResult<T>>;
   /** Characters not delivered because the reader fell more than `maxBufferedChars` behind. */
   readonly droppedChars: number;
 }
@@ -402,7 +403,7 @@ export class Warden {
    * @example
    * const result = await warden.run(agent, 'Where is order 1042?', { onText: ({ delta }) => process.stdout.write(delta) });
    */
-  async run(agent: Agent, input: string, options: RunOptions = {}): Promise<RunResult> {
+  async run<T = string>(agent: Agent & OutputOf<T>, input: string, options: RunOptions = {}): Promise<RunResult<T>> {
     const runId = await this.submit(agent, input, options);
     return this.execute(agent, runId, { ...(options.onText ? { onText: options.onText } : {}), ...(options.signal ? { signal: options.signal } : {}) });
   }
@@ -416,7 +417,7 @@ export class Warden {
    * for await (const text of textStream) process.stdout.write(text);
    * console.log((await result).status);
    */
-  stream(agent: Agent, input: string, options: StreamOptions = {}): RunStream {
+  stream<T = string>(agent: Agent & OutputOf<T>, input: string, options: StreamOptions = {}): RunStream<T> {
     const { maxBufferedChars, ...rest } = options;
     const buffer = textBuffer(maxBufferedChars ?? DEFAULT_MAX_BUFFERED_CHARS);
     const runId = options.runId ?? newRunId();
@@ -440,7 +441,7 @@ export class Warden {
    * Drives a run from wherever its log says it is: a new run, a run whose approval was decided,
    * or a run whose process died (`resume`). Returns when it ends or parks.
    */
-  async execute(agent: Agent, runId: string, options: ExecuteOptions = {}): Promise<RunResult> {
+  async execute<T = string>(agent: Agent & OutputOf<T>, runId: string, options: ExecuteOptions = {}): Promise<RunResult<T>> {
     await this.takeLease(runId, options.force === true);
     const controller = new AbortController();
     const outer = options.signal;
@@ -517,10 +518,11 @@ export class Warden {
   }
 
   /** The run's result, with the whole request's spend from the shared ledger. */
-  private async result(state: RunState): Promise<RunResult> {
+  private async result<T = string>(state: RunState): Promise<RunResult<T>> {
     const result = toRunResult(state);
     const budget = state.children.size > 0 || state.parentRunId ? await this.store.getBudget(state.rootRunId) : undefined;
-    return { ...result, requestCostUsd: budget ? nanoToUsd(budget.spentNano) : result.costUsd };
+    // `output` is the schema's value for an agent with `output`, its text otherwise: the caller's agent says which.
+    return { ...result, requestCostUsd: budget ? nanoToUsd(budget.spentNano) : result.costUsd } as RunResult<T>;
   }
 
   /** The decision a waiting descendant needed was taken (or its run was cancelled). */
@@ -530,12 +532,13 @@ export class Warden {
   }
 
   /** Same as `execute`: continues a run whose process is gone, from its last committed event. */
-  resume(agent: Agent, runId: string, options: ExecuteOptions = {}): Promise<RunResult> {
+  resume<T = string>(agent: Agent & OutputOf<T>, runId: string, options: ExecuteOptions = {}): Promise<RunResult<T>> {
     return this.execute(agent, runId, options);
   }
 
   /** The run as its log says it is now. */
-  async inspect(runId: string): Promise<RunResult> {
+  /** The run as its log says it is now. `T`: the type of its agent's `output` (the caller knows the agent). */
+  async inspect<T = string>(runId: string): Promise<RunResult<T>> {
     return this.result(foldRun(await this.events(runId)));
   }
 
@@ -675,7 +678,7 @@ export class Warden {
       case 'approve':
         events.push(newEvent('escalation.decided', data, at));
         if (answer !== null) {
-          events.push(newEvent('run.completed', { output: answer }, at));
+          events.push(newEvent('run.completed', { output: answer, ...structuredValue(agent, answer, 'The escalated answer') }, at));
           status = 'completed';
         }
         break;
@@ -693,7 +696,7 @@ export class Warden {
       case 'takeover':
         if (typeof decision.output !== 'string') throw new WardenError('INVALID_ARGUMENT', 'A takeover needs the final answer (output)');
         events.push(newEvent('escalation.decided', { ...data, output: decision.output }, at));
-        events.push(newEvent('run.completed', { output: decision.output }, at));
+        events.push(newEvent('run.completed', { output: decision.output, ...structuredValue(agent, decision.output, 'The takeover answer') }, at));
         break;
       case 'stop':
         events.push(newEvent('escalation.decided', data, at));
@@ -888,6 +891,18 @@ function assertDrivableBy(state: RunState, agent: Agent): void {
       context: { runId: state.runId },
     });
   }
+}
+
+/**
+ * A person's final answer (an escalated answer approved, or a takeover) for an agent with an
+ * `output` schema: the value it must parse to, or `INVALID_ARGUMENT` naming what is wrong. Without
+ * the agent (or for one without `output`) the answer is the text.
+ */
+function structuredValue(agent: Agent | undefined, text: string, what: string): { value?: unknown } {
+  if (!agent?.output) return {};
+  const checked = checkAnswer(agent.output.schema, text);
+  if (!checked.ok) throw new WardenError('INVALID_ARGUMENT', `${what} does not match the agent's output schema: ${checked.errors.join('; ')}`);
+  return { value: checked.value };
 }
 
 export function createWarden(options: WardenOptions): Warden {

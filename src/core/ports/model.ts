@@ -43,6 +43,8 @@ export interface ModelRequest {
   tools: ToolSpec[];
   /** The reservation was sized for this; a provider never returns more. */
   maxOutputTokens: number;
+  /** The final answer's JSON Schema (the agent's `output`), for providers with native structured output. */
+  responseFormat?: { schema: Record<string, unknown>; name?: string };
   signal?: AbortSignal;
   seed?: number;
   /**

@@ -103,6 +103,7 @@ export async function replayRun(events: readonly AnyRunEvent[], options: ReplayO
     pricing: { inputPerMTok: recording.submitted.model.inputPerMTok, outputPerMTok: recording.submitted.model.outputPerMTok },
     ...(source.plan ? { plan: source.plan } : {}),
     ...(source.escalation ? { escalation: source.escalation } : {}),
+    ...(source.output ? { output: source.output.schema } : {}),
     parallelToolCalls: source.parallelToolCalls,
     delegation: source.delegation,
     compensateOnFailure: source.compensateOnFailure,
