@@ -212,10 +212,11 @@ function refuseAnswer(ctx: RunContext, step: number, errors: string[]): void {
   const allowed = ctx.state.limits.maxOutputRepairs ?? DEFAULT_OUTPUT_REPAIRS;
   const repair = ctx.state.outputRepairs + 1;
   if (repair > allowed) {
-    return stopRun(ctx, {
+    stopRun(ctx, {
       limit: 'invalid_output',
       detail: `The final answer did not match the output schema${allowed > 0 ? ` after ${allowed} repair${allowed === 1 ? '' : 's'}` : ''}: ${errors.join('; ')}`,
     });
+    return;
   }
   ctx.emit('output.rejected', { step, repair, errors });
 }
