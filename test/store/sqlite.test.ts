@@ -151,4 +151,29 @@ describe('SQLite store specifics', () => {
       db.close();
     }
   });
+  it('writes only the run columns that changed: status (in two indexes) only when it moves', async () => {
+    const path = freshFile();
+    const store = createSqliteStore({ path });
+    const db = raw(path);
+    try {
+      // An `UPDATE OF status` trigger fires only when a statement sets status, whatever the value.
+      db.exec(`CREATE TABLE status_writes (run_id TEXT, status TEXT);
+        CREATE TRIGGER count_status AFTER UPDATE OF status ON runs BEGIN INSERT INTO status_writes VALUES (new.run_id, new.status); END;`);
+      const run = await createRun(store);
+      const writes = () =>
+        db
+          .prepare('SELECT status FROM status_writes WHERE run_id = ?')
+          .all(run.runId)
+          .map((r) => r.status);
+      await store.commit({ runId: run.runId, expectedSeq: 1, events: [limitHit()], run: { status: 'running', steps: 1 } });
+      await store.commit({ runId: run.runId, expectedSeq: 2, events: [limitHit()], run: { status: 'running', steps: 2, stopReason: null } });
+      await store.commit({ runId: run.runId, expectedSeq: 3, events: [limitHit()], run: { status: 'completed', steps: 2, output: 'done' } });
+      assert.deepEqual(writes(), ['running', 'completed']);
+      const row = await store.getRun(run.runId);
+      assert.deepEqual([row?.status, row?.steps, row?.output, row?.lastSeq], ['completed', 2, 'done', 4]);
+    } finally {
+      db.close();
+      await store.close();
+    }
+  });
 });

@@ -17,7 +17,7 @@ import type { OutboxInsert, WebhookEndpointRow, WebhookOutboxRow } from '../webh
 import { appendAgentEvent, listAgentEvents } from './agent-events.ts';
 import { DEFAULT_BUSY_TIMEOUT_MS, openDatabase } from './open-database.ts';
 import { toStoreError } from './sqlite-errors.ts';
-import { prepareStatements, QueryCache, RunPatcher, type Statements } from './statements.ts';
+import { prepareStatements, QueryCache, RunPatcher, type RunCurrentRow, type Statements } from './statements.ts';
 
 /**
  * node:sqlite types every row as a plain record. Each query read through this selects exactly the
@@ -171,10 +171,10 @@ class SqliteDialect implements Dialect, Tx {
   }
 
   *advance(batch: CommitBatch, newSeq: number, updatedAt: number): Op<RunHeadRow | undefined> {
-    const head = this.#sql.runHead.get(batch.runId) as RunHeadRow | undefined;
-    if (!head || head.last_seq !== batch.expectedSeq) return undefined;
-    this.#patcher.apply(batch.runId, newSeq, updatedAt, batch.run);
-    return head;
+    const current = this.#sql.runCurrent.get(batch.runId) as RunCurrentRow | undefined;
+    if (!current || current.last_seq !== batch.expectedSeq) return undefined;
+    this.#patcher.apply(batch.runId, newSeq, updatedAt, batch.run, current);
+    return current;
   }
 
   *lastSeq(runId: string): Op<number | undefined> {
