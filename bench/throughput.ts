@@ -4,6 +4,7 @@
  *   npm run bench:throughput            (full: 2,000 runs per row at 0 ms, 1,000 at 200 ms)
  *   npm run bench:throughput -- --quick (a tenth of that, for a smoke check)
  *   npm run bench:throughput -- --power (every SQLite row with durability 'power')
+ *   npm run bench:throughput -- --no-postgres (the embedded rows and memory only)
  *
  * Workload: 5-step runs on the simulated model (four read-tool calls, then the answer), every
  * guard on and every step committed. The baseline is the same model and tool driven by a bare
@@ -345,7 +346,7 @@ async function main(): Promise<void> {
     }
     gc?.();
     heapAfterRows = process.memoryUsage().heapUsed;
-    for (const workers of [1, 2]) {
+    for (const workers of process.argv.includes('--no-postgres') ? [] : [1, 2]) {
       const runs = Math.max(100, Math.round(3000 * scale));
       const base = await bare(0, 64 * workers, runs);
       rows.push({ row: await postgres(workers, runs), base });
