@@ -5,9 +5,9 @@ import { describe, it } from 'node:test';
 /**
  * How many write transactions a 5-step run costs on SQLite (test/fixtures/count-transactions.ts
  * watches the connection's statements). Each is a WAL append and, with durability 'power', a sync.
- * One at a time: 17 before commits carried the lease changes and run creation and a tool's outcome
- * shared the next reservation's transaction; 13 now. At 100 in flight the group commit shares them
- * across runs: 3.14 a run before, about 0.13 now.
+ * One at a time: 17 before a tool's outcome shared the next reservation's transaction; 13 now. At
+ * 100 in flight the group commit shares commits across runs: 3.14 a run before run creation joined
+ * it, about 2.1 now (the two lease changes per run are still transactions of their own).
  */
 function perRun(runs: number, inFlight: number): number {
   const out = spawnSync(process.execPath, ['--conditions=warden-source', 'test/fixtures/count-transactions.ts', String(runs), String(inFlight)], {
@@ -23,8 +23,8 @@ describe('SQLite write transactions per 5-step run', () => {
     assert.equal(perRun(10, 1), 13);
   });
 
-  it('100 in flight: under 0.5 a run (run creation and lease changes join the group commit)', () => {
+  it('100 in flight: under 2.5 a run (run creation joins the group commit)', () => {
     const n = perRun(300, 100);
-    assert.ok(n < 0.5, `${n} transactions a run`);
+    assert.ok(n < 2.5, `${n} transactions a run`);
   });
 });
