@@ -3,15 +3,24 @@
  *
  *   npm run bench:throughput            (full: 2,000 runs per row at 0 ms, 1,000 at 200 ms)
  *   npm run bench:throughput -- --quick (a tenth of that, for a smoke check)
+ *   npm run bench:throughput -- --power (every SQLite row with durability 'power')
+ *   npm run bench:throughput -- --no-postgres (the embedded rows and memory only)
  *
  * Workload: 5-step runs on the simulated model (four read-tool calls, then the answer), every
  * guard on and every step committed. The baseline is the same model and tool driven by a bare
  * loop that keeps nothing and checks nothing. Rows: store × model latency × concurrency.
  * Columns: runs per minute, model steps per second, runtime CPU per model step (process CPU ÷
- * steps), p50/p99 from submit to the first model call, and the ratio of CPU per step to the
- * bare loop's.
+ * steps), p50/p99 from submit to the first model call, the ratio of CPU per step to the bare
+ * loop's, and KB written per step (the bytes the process handed to write(): the WAL and the
+ * checkpoints that copy it back into the database file). One extra row runs on a store that
+ * already holds 1M events (built once by direct inserts of a real run's rows, cached in the temp
+ * directory), to compare with the empty store's row. Memory: live heap per run in flight
+ * (sampled with GC mid-row at 200 ms latency), heap left after all the rows, and per run waiting
+ * for a person.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
+import { MIGRATIONS } from '../src/store/sqlite/migrations.ts';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -28,6 +37,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import pg from 'pg';
 
 const quick = process.argv.includes('--quick');
+const durability = process.argv.includes('--power') ? 'power' : 'process';
 const scale = quick ? 0.1 : 1;
 const STEPS = 5;
 
@@ -62,7 +72,22 @@ interface Row {
   wallMs: number;
   cpuMs: number;
   firstStep: number[];
+  /** Bytes handed to write() during the row (Linux /proc/self/io), when measured. */
+  writtenBytes?: number;
+  /** Largest live heap over the row's baseline, per run in flight (sampled with GC), when measured. */
+  heapPerRunBytes?: number;
 }
+
+/** Bytes this process has passed to write() so far (Linux; 0 elsewhere). */
+function writtenBytes(): number {
+  try {
+    return Number(/wchar: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
 
 async function pool(n: number, concurrency: number, job: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
@@ -86,18 +111,106 @@ async function governed(label: string, store: Store, latencyMs: number, concurre
     },
   });
   const a = agent(latencyMs);
+  // Live heap per run in flight: sampled with GC while the runs wait on the model (200 ms rows).
+  gc?.();
+  const heapBefore = process.memoryUsage().heapUsed;
+  let heapPeak = heapBefore;
+  // A few samples only: a full GC is not free, and this row's CPU is measured too.
+  let samples = 0;
+  const sampler =
+    latencyMs > 0 && gc
+      ? setInterval(() => {
+          if (++samples > 3) return;
+          gc();
+          heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
+        }, 1_500)
+      : null;
+  const written = writtenBytes();
   const cpu = process.cpuUsage();
   const t0 = performance.now();
-  await pool(runs, concurrency, async (i) => {
-    const runId = `run_b${label.length}${latencyMs}c${concurrency}n${i}x${Math.random().toString(16).slice(2, 8)}`;
-    submittedAt.set(runId, performance.now());
-    await warden.submit(a, 'check', { runId });
+  await pool(runs, concurrency, async () => {
+    // The runtime's own run ids (time-ordered), as a user gets them.
+    const t = performance.now();
+    const runId = await warden.submit(a, 'check');
+    submittedAt.set(runId, t);
     const result = await warden.execute(a, runId);
     if (result.status !== 'completed' || result.steps !== STEPS) throw new Error(`bench run ended ${result.status} after ${result.steps} steps`);
   });
   const wallMs = performance.now() - t0;
   const used = process.cpuUsage(cpu);
-  return { store: label, latencyMs, concurrency, runs, wallMs, cpuMs: (used.user + used.system) / 1000, firstStep };
+  if (sampler) clearInterval(sampler);
+  return {
+    store: label,
+    latencyMs,
+    concurrency,
+    runs,
+    wallMs,
+    cpuMs: (used.user + used.system) / 1000,
+    firstStep,
+    writtenBytes: writtenBytes() - written,
+    ...(sampler ? { heapPerRunBytes: (heapPeak - heapBefore) / concurrency } : {}),
+  };
+}
+
+const HISTORY_EVENTS = 1_000_000;
+
+/**
+ * A store file that already holds 1M events: one real run's rows (a 5-step run of this workload)
+ * copied under new, time-ordered ids, a day's worth of runs back in time, by direct inserts in one
+ * transaction. Built once per schema version and cached in the temp directory; each use copies it.
+ */
+async function historyStore(dir: string): Promise<string> {
+  const cached = join(tmpdir(), `warden-bench-history-${HISTORY_EVENTS}-m${MIGRATIONS.length}.db`);
+  if (!existsSync(cached)) {
+    const building = `${cached}.building-${process.pid}`;
+    const template = createSqliteStore({ path: building });
+    const warden = createWarden({ store: template });
+    const a = agent(0);
+    const result = await warden.run(a, 'check');
+    if (result.status !== 'completed') throw new Error('the template run did not complete');
+    await template.close();
+    const db = new DatabaseSync(building);
+    const run = db.prepare('SELECT * FROM runs WHERE run_id = ?').get(result.runId) as Record<string, string | number | null>;
+    const events = db.prepare('SELECT seq, type, at, v, data FROM events WHERE run_id = ? ORDER BY seq').all(result.runId) as {
+      seq: number;
+      type: string;
+      at: number;
+      v: number;
+      data: string;
+    }[];
+    const columns = Object.keys(run);
+    const insertRun = db.prepare(`INSERT INTO runs (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
+    const insertBudget = db.prepare('INSERT INTO budgets (root_run_id, ceiling_nano, spent_nano, reserved_nano) VALUES (?, ?, ?, 0)');
+    const insertEvent = db.prepare('INSERT INTO events (run_id, seq, type, at, v, data) VALUES (?, ?, ?, ?, ?, ?)');
+    const budget = db.prepare('SELECT ceiling_nano, spent_nano FROM budgets WHERE root_run_id = ?').get(result.runId) as {
+      ceiling_nano: number;
+      spent_nano: number;
+    };
+    const copies = Math.ceil(HISTORY_EVENTS / events.length);
+    const start = Date.now() - 86_400_000;
+    db.exec('BEGIN');
+    for (let i = 0; i < copies; i++) {
+      const at = start + Math.floor((i * 86_400_000) / copies);
+      const id = `run_${at.toString(16).padStart(12, '0')}7${Math.random().toString(16).slice(2, 12).padEnd(10, '0')}${i.toString(16).padStart(9, '0')}`;
+      const shift = at - Number(run.created_at);
+      insertRun.run(
+        ...columns.map((c) =>
+          c === 'run_id' || c === 'root_run_id' ? id : c === 'created_at' || c === 'updated_at' ? Number(run[c]) + shift : (run[c] ?? null),
+        ),
+      );
+      insertBudget.run(id, budget.ceiling_nano, budget.spent_nano);
+      for (const e of events) insertEvent.run(id, e.seq, e.type, e.at + shift, e.v, e.data.replaceAll(result.runId, id));
+    }
+    db.exec('COMMIT');
+    db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    db.close();
+    renameSync(building, cached);
+    rmSync(`${building}-wal`, { force: true });
+    rmSync(`${building}-shm`, { force: true });
+  }
+  const path = join(dir, 'history.db');
+  copyFileSync(cached, path);
+  return path;
 }
 
 /** The same model and tool in a loop that keeps nothing and checks nothing. */
@@ -183,7 +296,6 @@ async function memoryPerWaitingRun(n: number): Promise<{ heapBytes: number; rssB
     tools: [remove],
   });
   const warden = createWarden({ store });
-  const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
   const before = process.memoryUsage();
   await pool(n, 100, async () => {
@@ -210,19 +322,34 @@ function fmt(n: number, digits = 0): string {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'warden-bench-'));
   const rows: { row: Row; base: Row }[] = [];
+  gc?.();
+  const heapAtStart = process.memoryUsage().heapUsed;
+  let heapAfterRows = heapAtStart;
   try {
     for (const latencyMs of [0, 200]) {
       // At 200 ms a five-step run takes at least a second, so 10,000 runs a minute needs ~170 in flight.
       for (const concurrency of latencyMs === 0 ? [1, 100] : [1, 100, 200]) {
         const runs = Math.max(20, Math.round((latencyMs === 0 ? (concurrency === 1 ? 1000 : 2000) : concurrency === 1 ? 20 : concurrency * 10) * scale));
         const base = await bare(latencyMs, concurrency, runs);
-        const store = createSqliteStore({ path: join(dir, `bench-${latencyMs}-${concurrency}.db`) });
+        const store = createSqliteStore({ path: join(dir, `bench-${latencyMs}-${concurrency}.db`), durability });
         const row = await governed('embedded (SQLite)', store, latencyMs, concurrency, runs);
         await store.close();
         rows.push({ row, base });
+        if (latencyMs === 0 && concurrency === 100) {
+          const history = createSqliteStore({ path: await historyStore(dir), durability });
+          rows.push({ row: await governed('embedded, 1M events stored', history, 0, 100, runs), base });
+          await history.close();
+          if (durability !== 'power') {
+            const power = createSqliteStore({ path: join(dir, 'bench-power.db'), durability: 'power' });
+            rows.push({ row: await governed("embedded, durability 'power'", power, 0, 100, runs), base });
+            await power.close();
+          }
+        }
       }
     }
-    for (const workers of [1, 2]) {
+    gc?.();
+    heapAfterRows = process.memoryUsage().heapUsed;
+    for (const workers of process.argv.includes('--no-postgres') ? [] : [1, 2]) {
       const runs = Math.max(100, Math.round(3000 * scale));
       const base = await bare(0, 64 * workers, runs);
       rows.push({ row: await postgres(workers, runs), base });
@@ -232,7 +359,19 @@ async function main(): Promise<void> {
   }
   const waiting = Math.round(100_000 * scale);
   const memory = await memoryPerWaitingRun(waiting);
-  const header = ['store', 'latency', 'conc.', 'runs', 'runs/min', 'steps/s', 'CPU ms/step', 'p50 first step ms', 'p99 first step ms', 'CPU/step vs bare'];
+  const header = [
+    'store',
+    'latency',
+    'conc.',
+    'runs',
+    'runs/min',
+    'steps/s',
+    'CPU ms/step',
+    'p50 first step ms',
+    'p99 first step ms',
+    'CPU/step vs bare',
+    'KB written/step',
+  ];
   const lines: string[][] = [];
   for (const { row, base } of rows) {
     for (const r of [row, base]) {
@@ -250,6 +389,7 @@ async function main(): Promise<void> {
         fmt(pct(r.firstStep, 50), 2),
         fmt(pct(r.firstStep, 99), 2),
         r === base ? '1.0×' : `${fmt(cpuPerStep / baseCpu, 1)}×`,
+        r.writtenBytes === undefined ? '' : fmt(r.writtenBytes / steps / 1024, 1),
       ]);
     }
   }
@@ -258,6 +398,12 @@ async function main(): Promise<void> {
   print(header);
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const l of lines) print(l);
+  const inFlight = rows
+    .filter(({ row }) => row.heapPerRunBytes !== undefined)
+    .map(({ row }) => `${fmt((row.heapPerRunBytes ?? 0) / 1024, 1)} KiB at ${row.concurrency} in flight`);
+  const totalRuns = rows.filter(({ row }) => !row.store.startsWith('PostgreSQL')).reduce((n, { row }) => n + row.runs, 0);
+  console.log(`\nLive heap per run in flight (200 ms model, peak with GC): ${inFlight.join(', ')}.`);
+  console.log(`Heap left after ${totalRuns.toLocaleString('en-US')} embedded runs: ${fmt((heapAfterRows - heapAtStart) / 1024 / 1024, 1)} MiB over the start.`);
   console.log(
     `\nMemory per run waiting for approval (${waiting.toLocaleString('en-US')} waiting runs): ${fmt(memory.heapBytes)} bytes of heap, ${fmt(memory.rssBytes)} bytes of RSS${(globalThis as { gc?: unknown }).gc ? '' : ' (run with --expose-gc for exact heap figures)'}.`,
   );

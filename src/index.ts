@@ -56,7 +56,8 @@ export { checkDrift, raiseDriftAlerts, DRIFT_EVENT } from './observe/drift/index
 export type { DriftReport, DriftOptions, DimensionDrift } from './observe/drift/index.ts';
 export { rehearse, buildReport, reportText, reportHtml, resolveFaultProfile, FAULT_PROFILES, auditAgent, auditText } from './rehearse/index.ts';
 export type { RehearsalOptions, RehearsalOutcome, RehearsalReport, FaultProfile, FaultRates, AuditReport, AuditFinding } from './rehearse/index.ts';
-export { createSqliteStore } from './store/sqlite/sqlite-store.ts';
+export { createSqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store.ts';
+export type { Durability } from './store/sqlite/open-database.ts';
 export { mcpTools, mcpTier, closeAllMcp } from './tools/mcp/mcp-tools.ts';
 export type { McpToolsOptions, McpServerSpec, McpToolSet, McpOrigin } from './tools/mcp/mcp-tools.ts';
 export { fromAiSdkTools } from './tools/adapters/ai-sdk-tools.ts';

@@ -2,12 +2,17 @@ import { join } from 'node:path';
 import { WardenError } from '../core/errors.ts';
 import { isPostgresUrl } from '../store/store-url.ts';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.ts';
+import { checkDurability } from '../store/sqlite/open-database.ts';
 import type { Store } from '../core/ports/store.ts';
 
 export const DEFAULT_DB = join('.warden', 'warden.db');
 
 /** Help text of every `--db` option. */
 export const STORE_HELP = 'store: a SQLite file or postgres://…[?schema=name] (default .warden/warden.db or $WARDEN_DB)';
+
+/** Help text of `--durability`, where a command writes runs. */
+export const DURABILITY_HELP =
+  'SQLite only: what a commit survives, process (a killed process; default) or power (a power cut too, a sync per commit); default $WARDEN_DURABILITY or process';
 
 /** The store `--db`, else `WARDEN_DB`, else `.warden/warden.db` names. */
 export function storeTarget(db?: string): string {
@@ -17,16 +22,21 @@ export function storeTarget(db?: string): string {
 /**
  * Opens the store named by `--db`, else `WARDEN_DB`, else `.warden/warden.db` in the working
  * directory. A `postgres://` (or `postgresql://`) URL selects the PostgreSQL store; its
- * `?schema=name` parameter picks the schema (default `warden`). Anything else is a SQLite file.
+ * `?schema=name` parameter picks the schema (default `warden`). Anything else is a SQLite file,
+ * opened with `--durability`, else `WARDEN_DURABILITY`, else `process` (see `Durability`).
  */
-export async function openStore(db?: string, options: { poolSize?: number } = {}): Promise<Store> {
+export async function openStore(db?: string, options: { poolSize?: number; durability?: string } = {}): Promise<Store> {
   const target = storeTarget(db);
   if (isPostgresUrl(target)) {
     const { createPostgresStore } = await import('../store/postgres/postgres-store.ts');
     return createPostgresStore({ url: target, poolSize: options.poolSize ?? 4 });
   }
   checkNotUrl(target);
-  return createSqliteStore({ path: target });
+  const durability = options.durability ?? process.env.WARDEN_DURABILITY;
+  return createSqliteStore({
+    path: target,
+    ...(durability !== undefined ? { durability: checkDurability(durability, options.durability ? '--durability' : 'WARDEN_DURABILITY') } : {}),
+  });
 }
 
 /**

@@ -84,6 +84,7 @@ export async function endAfterEscape(ctx: RunContext, e: unknown): Promise<void>
   if (!endsRun(e)) throw e;
   const doing = activity(ctx.state);
   try {
+    await ctx.flushSealed().catch(() => {}); // a sealed tool outcome is kept, as if it had been flushed
     await ctx.reload();
   } catch {
     throw e;

@@ -2,7 +2,7 @@ import type { Agent } from '../agent/agent.ts';
 import type { ResolvedFleetBudget } from '../guard/fleet-budgets.ts';
 import type { ModelPricing } from '../model/model-pricing.ts';
 import { WardenError, isWardenError } from '../core/errors.ts';
-import type { BudgetOp, NewIntervention, RunPatch, Store } from '../core/ports/store.ts';
+import type { BudgetOp, CommitBatch, NewIntervention, RunPatch, Store } from '../core/ports/store.ts';
 import type { AnyRunEvent, EventPayloads, EventType } from '../core/events.ts';
 import type { ChildRunner } from './delegation.ts';
 import type { Scheduling } from './scheduling.ts';
@@ -11,6 +11,14 @@ import type { RunState } from '../core/run-state.ts';
 import { rowFigures } from '../core/projection.ts';
 import type { TextChannel } from './text-stream.ts';
 import { decideEvent } from './decide/decisions.ts';
+
+/** A commit's worth of decisions; `run` is the row as of its last event (null: as of the flush). */
+interface Part {
+  events: AnyRunEvent[];
+  budget: BudgetOp[];
+  interventions: NewIntervention[];
+  run: RunPatch | null;
+}
 
 /** Events another writer may add while a worker runs, which never invalidate the worker's decisions. */
 const REBASEABLE = new Set<EventType>(['cancel.requested']);
@@ -72,6 +80,8 @@ export class RunContext {
   private buffer: AnyRunEvent[] = [];
   private budgetOps: BudgetOp[] = [];
   private interventions: NewIntervention[] = [];
+  /** Decided parts closed by `seal`, each written as a commit of its own by the next `flush`. */
+  private sealed: Part[] = [];
   private readonly onEvents?: (events: readonly AnyRunEvent[], state: RunState) => void;
 
   constructor(options: RunContextOptions) {
@@ -112,36 +122,63 @@ export class RunContext {
   }
 
   get hasUnflushed(): boolean {
-    return this.buffer.length > 0;
+    return this.buffer.length > 0 || this.sealed.length > 0;
   }
 
   /**
-   * Writes everything decided since the last flush as one transaction. On `BUDGET_EXCEEDED` (or a
-   * fleet budget's `BUDGET_EXHAUSTED`) the
-   * state is reloaded from the store (the refused batch never happened) and `budgetRefusal` is set.
+   * Closes what was decided so far as a commit of its own, written by the next `flush` ahead of
+   * what is decided after it. For what need not be durable before anything else happens (a tool's
+   * outcome, when the next model call's reservation will be flushed before that call): on SQLite
+   * both commits share one transaction, and a refused reservation still lets the outcome land.
    */
-  async flush(): Promise<void> {
+  seal(): void {
     if (this.buffer.length === 0 && this.budgetOps.length === 0) return;
-    const events = this.buffer;
-    try {
-      await this.commitWithRebase(events);
-    } catch (e) {
-      const exhausted = isWardenError(e, 'BUDGET_EXHAUSTED');
-      if (!exhausted && !isWardenError(e, 'BUDGET_EXCEEDED')) throw e;
-      this.budgetRefusal = e.message;
-      this.budgetExhausted = exhausted;
-      this.buffer = [];
-      this.budgetOps = [];
-      this.interventions = [];
-      await this.reload();
-      return;
-    }
-    const settled = this.budgetOps.flatMap((op) => (op.kind === 'settle' ? (op.fleet ?? []) : []));
-    this.committedSeq = this.state.seq;
+    this.sealed.push({ events: this.buffer, budget: this.budgetOps, interventions: this.interventions, run: this.runPatch() });
     this.buffer = [];
     this.budgetOps = [];
     this.interventions = [];
-    this.onEvents?.(events, this.state);
+  }
+
+  /**
+   * Writes everything decided since the last flush: each sealed part, then the rest, as one
+   * transaction each. On `BUDGET_EXCEEDED` the parts before the refused one stay written, the state
+   * is reloaded from the store (the refused part and what followed never happened) and
+   * `budgetRefusal` is set.
+   */
+  async flush(): Promise<void> {
+    if (this.buffer.length > 0 || this.budgetOps.length > 0) {
+      this.sealed.push({ events: this.buffer, budget: this.budgetOps, interventions: this.interventions, run: null });
+      this.buffer = [];
+      this.budgetOps = [];
+      this.interventions = [];
+    }
+    const parts = this.sealed;
+    this.sealed = [];
+    if (parts.length === 0) return;
+    // SQLite writes commits asked for in one turn in one transaction, in the order asked: ask for
+    // all the parts at once. Any other store gets them one at a time (a part waits for the last).
+    const early = parts.length > 1 && this.store.kind === 'sqlite' ? this.commitAll(parts) : null;
+    const settled: string[] = [];
+    for (const [i, part] of parts.entries()) {
+      try {
+        const failure = early ? await early[i] : 'not tried';
+        if (failure !== null) {
+          if (failure !== 'not tried' && !isWardenError(failure, 'STALE_WRITER')) throw failure;
+          await this.commitWithRebase(part, parts.slice(i + 1));
+        }
+      } catch (e) {
+        const exhausted = isWardenError(e, 'BUDGET_EXHAUSTED');
+        if (!exhausted && !isWardenError(e, 'BUDGET_EXCEEDED')) throw e;
+        this.budgetRefusal = e.message;
+        this.budgetExhausted = exhausted;
+        await this.reload();
+        if (settled.length > 0) await this.announceAlerts(settled);
+        return;
+      }
+      this.committedSeq += part.events.length;
+      this.onEvents?.(part.events, this.state);
+      for (const op of part.budget) if (op.kind === 'settle') settled.push(...(op.fleet ?? []));
+    }
     if (settled.length > 0) await this.announceAlerts(settled);
   }
 
@@ -169,17 +206,45 @@ export class RunContext {
     await this.flush();
   }
 
-  private async commitWithRebase(events: AnyRunEvent[]): Promise<void> {
+  /**
+   * Writes the sealed parts and drops the rest of what was decided: after an exception, what was
+   * sealed (a tool's outcome) is as good as written, the rest never happened (`reload` follows).
+   */
+  async flushSealed(): Promise<void> {
+    this.buffer = [];
+    this.budgetOps = [];
+    this.interventions = [];
+    await this.flush();
+  }
+
+  /** Asks for every part's commit now, each after the one before; each settles to its error or null. */
+  private commitAll(parts: Part[]): Promise<unknown>[] {
+    let seq = this.committedSeq;
+    return parts.map((part) => {
+      const expectedSeq = seq;
+      seq += part.events.length;
+      return this.store.commit(this.batchOf(part, expectedSeq)).then(
+        () => null,
+        (e: unknown) => e ?? new Error('commit failed'),
+      );
+    });
+  }
+
+  private batchOf(part: Part, expectedSeq: number): CommitBatch {
+    return {
+      runId: this.state.runId,
+      expectedSeq,
+      events: part.events,
+      run: part.run ?? this.runPatch(),
+      budget: part.budget.length ? part.budget : undefined,
+      interventions: part.interventions.length ? part.interventions : undefined,
+    };
+  }
+
+  private async commitWithRebase(part: Part, later: Part[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.store.commit({
-          runId: this.state.runId,
-          expectedSeq: this.committedSeq,
-          events,
-          run: this.runPatch(),
-          budget: this.budgetOps.length ? this.budgetOps : undefined,
-          interventions: this.interventions.length ? this.interventions : undefined,
-        });
+        await this.store.commit(this.batchOf(part, this.committedSeq));
         return;
       } catch (e) {
         if (!isWardenError(e, 'STALE_WRITER') || attempt >= 3) throw e;
@@ -196,8 +261,11 @@ export class RunContext {
           );
         }
         const base = this.committedSeq + external.length;
-        for (let i = 0; i < events.length; i++) events[i] = { ...events[i], seq: base + i + 1 } as AnyRunEvent;
-        const replayed = foldRun([...(await this.store.loadEvents(this.state.runId)), ...events]);
+        let seq = base;
+        for (const events of [part.events, ...later.map((p) => p.events)]) {
+          for (let i = 0; i < events.length; i++) events[i] = { ...events[i], seq: ++seq } as AnyRunEvent;
+        }
+        const replayed = foldRun([...(await this.store.loadEvents(this.state.runId)), ...part.events, ...later.flatMap((p) => p.events)]);
         this.state = replayed;
         this.committedSeq = base;
         this.onEvents?.(external, this.state);
@@ -207,7 +275,7 @@ export class RunContext {
 
   /** Picks up events written from outside since the last commit (a cancel), if any. */
   async pullExternal(): Promise<void> {
-    if (this.buffer.length > 0) await this.flush();
+    if (this.hasUnflushed) await this.flush();
     const external = await this.store.loadEvents(this.state.runId, this.committedSeq);
     if (external.length === 0) return;
     for (const event of external) applyEvent(this.state, event);
@@ -225,6 +293,7 @@ export class RunContext {
     this.buffer = [];
     this.budgetOps = [];
     this.interventions = [];
+    this.sealed = [];
   }
 
   private runPatch(): RunPatch {

@@ -125,7 +125,11 @@ export async function executeReady(ctx: RunContext): Promise<void> {
         await mustExist(ctx.children, 'the child runner of an agent that delegates').create(childSpec(ctx, l.call, l.child, (l.args as { task: string }).task));
     const settled = await Promise.all(launches.map((l) => launch(ctx, l)));
     await record(ctx, settled);
-    await ctx.flush();
+    // The outcomes are written with whatever comes next (the next model call's reservation is
+    // flushed before that call): one transaction where there were two. Not while entity locks are
+    // held: they are released below, and the next holder must see these outcomes written.
+    if (locked.locks.length === 0) ctx.seal();
+    else await ctx.flush();
   } finally {
     await releaseLocks(ctx, locked.locks);
   }

@@ -128,6 +128,17 @@ describe('the CLI as a tool people pipe and script', () => {
     assert.ok(!existsSync('mysql:'), 'no file was created for the URL');
   });
 
+  it('refuses a durability other than process or power, from --durability or WARDEN_DURABILITY', async () => {
+    const db = join(tempDir(), 'w.db');
+    const flag = await runCli(['run', 'test/fixtures/looping-agent.ts', '--input', 'go', '--db', db, '--durability', 'disk']);
+    assert.equal(flag.code, 2);
+    assert.match(flag.stderr, /INVALID_ARGUMENT: --durability must be "process" or "power", got "disk"/);
+    const env = await runCli(['runs', 'list', '--db', db], { WARDEN_DURABILITY: 'fsync' });
+    assert.match(env.stderr, /WARDEN_DURABILITY must be "process" or "power"/);
+    const ok = await runCli(['runs', 'list', '--db', db, '--json'], { WARDEN_DURABILITY: 'power' });
+    assert.equal(ok.code, 0, ok.stderr);
+  });
+
   it('refuses a SQLite database of another application and leaves it as it was', async () => {
     const file = join(tempDir(), 'crm.db');
     const db = new DatabaseSync(file);

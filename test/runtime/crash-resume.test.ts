@@ -116,10 +116,12 @@ describe('durability across SIGKILL', () => {
       const dir = tempDir();
       const db = join(dir, 'w.db');
       const effects = join(dir, 'effects.log');
-      const env = { WARDEN_TEST_EFFECTS: effects, WARDEN_TEST_DELAY_MS: '15' };
+      // Both durabilities keep the promise against a killed process: odd rounds run with 'power'.
+      const durability = round % 2 === 1 ? 'power' : 'process';
+      const env = { WARDEN_TEST_EFFECTS: effects, WARDEN_TEST_DELAY_MS: '15', WARDEN_DURABILITY: durability };
       const afterEffects = 1 + Math.floor(random() * 5);
       const extraMs = Math.floor(random() * 15);
-      const where = `round ${round} (seed ${seed}, killed after ${afterEffects} effects + ${extraMs} ms)`;
+      const where = `round ${round} (seed ${seed}, durability ${durability}, killed after ${afterEffects} effects + ${extraMs} ms)`;
       const child = startRun(db, env);
       await waitFor(() => readEffects(effects).length >= afterEffects).catch((e) => assert.fail(`${where}: ${e.message}`));
       // This sleep only picks the kill moment inside the next tool's delay; the outcome must hold for any.
@@ -128,7 +130,7 @@ describe('durability across SIGKILL', () => {
       await exited(child);
       const runId = await onlyRunId(db).catch((e) => assert.fail(`${where}: no run was written: ${e}`));
 
-      const store = createSqliteStore({ path: db });
+      const store = createSqliteStore({ path: db, durability });
       const before = await store.loadEvents(runId);
       const committed = new Set(before.filter((e) => e.type === 'tool.succeeded').map((e) => (e.data as { callId: string }).callId));
       const warden = createWarden({ store, sleep: async () => {} });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -149,6 +150,89 @@ describe('SQLite store specifics', () => {
       assert.doesNotMatch(plan('SELECT * FROM runs WHERE agent = ? ORDER BY created_at DESC, rowid DESC LIMIT ?'), /TEMP B-TREE/);
     } finally {
       db.close();
+    }
+  });
+  it('writes only the run columns that changed: status (in two indexes) only when it moves', async () => {
+    const path = freshFile();
+    const store = createSqliteStore({ path });
+    const db = raw(path);
+    try {
+      // An `UPDATE OF status` trigger fires only when a statement sets status, whatever the value.
+      db.exec(`CREATE TABLE status_writes (run_id TEXT, status TEXT);
+        CREATE TRIGGER count_status AFTER UPDATE OF status ON runs BEGIN INSERT INTO status_writes VALUES (new.run_id, new.status); END;`);
+      const run = await createRun(store);
+      const writes = () =>
+        db
+          .prepare('SELECT status FROM status_writes WHERE run_id = ?')
+          .all(run.runId)
+          .map((r) => r.status);
+      await store.commit({ runId: run.runId, expectedSeq: 1, events: [limitHit()], run: { status: 'running', steps: 1 } });
+      await store.commit({ runId: run.runId, expectedSeq: 2, events: [limitHit()], run: { status: 'running', steps: 2, stopReason: null } });
+      await store.commit({ runId: run.runId, expectedSeq: 3, events: [limitHit()], run: { status: 'completed', steps: 2, output: 'done' } });
+      assert.deepEqual(writes(), ['running', 'completed']);
+      const row = await store.getRun(run.runId);
+      assert.deepEqual([row?.status, row?.steps, row?.output, row?.lastSeq], ['completed', 2, 'done', 4]);
+    } finally {
+      db.close();
+      await store.close();
+    }
+  });
+  it('checkpoints the WAL off the writing connection, keeps it bounded, and close() stops the thread', () => {
+    const path = freshFile();
+    const out = spawnSync(process.execPath, ['--conditions=warden-source', 'test/fixtures/wal-writer.ts', path, 'process'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(out.status, 0, `the writer exits by itself once the store is closed: ${out.stderr}`);
+    const result = JSON.parse(out.stdout.trim().split('\n').at(-1) ?? '{}');
+    // 1,600 commits of ~2 KB events (~20 MB of WAL frames without checkpoints) against a 64 KiB
+    // threshold: the thread checkpoints, and the writer itself only past 1 MiB (a disk too slow for the thread).
+    assert.ok(result.maxWalBytes < 2 * 1024 * 1024, `the WAL stayed bounded: ${result.maxWalBytes} bytes`);
+    assert.equal(result.checkpointed, result.log, 'and every frame was copied back by the end');
+  });
+
+  it("opens with synchronous=FULL for durability 'power' and NORMAL for 'process', and refuses anything else", async () => {
+    const seen: string[] = [];
+    const exec = DatabaseSync.prototype.exec;
+    DatabaseSync.prototype.exec = function (this: DatabaseSync, sql: string) {
+      if (/synchronous|wal_autocheckpoint/i.test(sql)) seen.push(sql);
+      return exec.call(this, sql);
+    };
+    try {
+      await createSqliteStore({ path: freshFile(), durability: 'power' }).close();
+      await createSqliteStore({ path: freshFile() }).close();
+    } finally {
+      DatabaseSync.prototype.exec = exec;
+    }
+    // The writer never checkpoints in a commit: the background thread does (see wal-checkpointer.ts).
+    assert.deepEqual(seen, ['PRAGMA synchronous = FULL', 'PRAGMA wal_autocheckpoint = 0', 'PRAGMA synchronous = NORMAL', 'PRAGMA wal_autocheckpoint = 0']);
+    assert.throws(
+      () => createSqliteStore({ path: freshFile(), durability: 'disk' as 'power' }),
+      (e) => isWardenError(e, 'INVALID_ARGUMENT') && /process" or "power/.test(e.message),
+    );
+  });
+  it('writes two commits asked for in one turn in one transaction, and a refused second leaves the first written', async () => {
+    const path = freshFile();
+    const store = createSqliteStore({ path });
+    try {
+      const run = await createRun(store, { ceilingNano: 100 });
+      // A tool's outcome, then the next model call's reservation, asked for back to back.
+      const outcome = store.commit({ runId: run.runId, expectedSeq: 1, events: [limitHit('outcome')] });
+      const reservation = store.commit({
+        runId: run.runId,
+        expectedSeq: 2,
+        events: [limitHit('reservation')],
+        budget: [{ kind: 'reserve', rootRunId: run.runId, amountNano: 1_000 }],
+      });
+      await outcome;
+      await assert.rejects(reservation, (e) => isWardenError(e, 'BUDGET_EXCEEDED'));
+      assert.deepEqual(
+        (await store.loadEvents(run.runId)).map((e) => e.seq),
+        [1, 2],
+      );
+      assert.equal((await store.getBudget(run.runId))?.reservedNano, 0);
+    } finally {
+      await store.close();
     }
   });
 });

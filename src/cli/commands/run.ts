@@ -3,7 +3,7 @@ import { WardenError } from '../../core/errors.ts';
 import { cliWarden } from '../cli-warden.ts';
 import { RUN_EXIT_CODES } from '../exit-codes.ts';
 import { loadCommandAgent } from '../load-agent.ts';
-import { openStore, STORE_HELP } from '../open-store.ts';
+import { openStore, STORE_HELP, DURABILITY_HELP } from '../open-store.ts';
 import { printJson, printRun } from '../output.ts';
 import { shouldStream, textPrinter } from '../stream-text.ts';
 import type { Agent } from '../../agent/agent.ts';
@@ -30,10 +30,11 @@ export function registerRunCommands(program: Command): void {
     .option('--stream', "print the model's text as it arrives, then the trace (default when stdout is a terminal; never with --json)")
     .option('--no-stream', 'print only the trace and summary, after the run')
     .option('--enqueue', 'only record the run (queued) for a `warden worker` to drive; print its id')
-    .action(async (file: string, opts: SubmitFlags & { shadow?: boolean; enqueue?: boolean; stream?: boolean }) => {
+    .option('--durability <process|power>', DURABILITY_HELP)
+    .action(async (file: string, opts: SubmitFlags & { shadow?: boolean; enqueue?: boolean; stream?: boolean; durability?: string }) => {
       if (opts.enqueue) return submitRun(file, opts);
       const { agent, path } = await loadCommandAgent(file);
-      const store = await openStore(opts.db);
+      const store = await openStore(opts.db, opts.durability ? { durability: opts.durability } : {});
       try {
         const warden = cliWarden(store);
         const printer = shouldStream(opts, process.stdout.isTTY) ? textPrinter(process.stdout) : null;

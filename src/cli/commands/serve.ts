@@ -3,7 +3,18 @@ import { WardenError } from '../../core/errors.ts';
 import { agentsByRecordedPath, agentsFromDir } from '../../scheduler/agent-catalog.ts';
 import { WebhookDeliverer } from '../../scheduler/webhook-deliverer.ts';
 import { startServer } from '../../server/serve.ts';
-import { openStore, STORE_HELP } from '../open-store.ts';
+import { openStore, STORE_HELP, DURABILITY_HELP } from '../open-store.ts';
+
+interface ServeFlags {
+  db?: string;
+  port: string;
+  host: string;
+  agents?: string;
+  concurrency: string;
+  execute: boolean;
+  webhooks: boolean;
+  durability?: string;
+}
 import { closeAllMcp } from '../../tools/mcp/mcp-tools.ts';
 import { onShutdown } from '../shutdown.ts';
 
@@ -18,10 +29,11 @@ export function registerServeCommand(program: Command): void {
     .option('--concurrency <n>', 'runs this process drives at once', '8')
     .option('--no-execute', 'only record runs; `warden worker`s on the same store drive them')
     .option('--no-webhooks', 'do not deliver the webhook outbox from this process')
-    .action(async (opts: { db?: string; port: string; host: string; agents?: string; concurrency: string; execute: boolean; webhooks: boolean }) => {
+    .option('--durability <process|power>', DURABILITY_HELP)
+    .action(async (opts: ServeFlags) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new WardenError('INVALID_ARGUMENT', `--port must be a port number, got ${opts.port}`);
-      const store = await openStore(opts.db, { poolSize: 16 });
+      const store = await openStore(opts.db, { poolSize: 16, ...(opts.durability ? { durability: opts.durability } : {}) });
       // Agent files may open MCP connections (a stdio server is a child process): close them on exit.
       onShutdown(closeAllMcp);
       const agents = opts.agents ? await agentsFromDir(opts.agents) : agentsByRecordedPath(store);

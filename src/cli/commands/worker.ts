@@ -3,7 +3,7 @@ import { describeError, isWardenError, WardenError } from '../../core/errors.ts'
 import { agentsByRecordedPath, agentsFromDir } from '../../scheduler/agent-catalog.ts';
 import { WebhookDeliverer } from '../../scheduler/webhook-deliverer.ts';
 import { Worker } from '../../scheduler/worker.ts';
-import { openStore, STORE_HELP } from '../open-store.ts';
+import { openStore, STORE_HELP, DURABILITY_HELP } from '../open-store.ts';
 import { closeAllMcp } from '../../tools/mcp/mcp-tools.ts';
 import { onShutdown } from '../shutdown.ts';
 
@@ -18,6 +18,7 @@ interface WorkerFlags {
   perAgent?: string;
   json?: boolean;
   webhooks: boolean;
+  durability?: string;
 }
 
 function count(value: string, what: string): number {
@@ -40,6 +41,7 @@ export function registerWorkerCommand(program: Command): void {
     .option('--pool <n>', 'database connections (PostgreSQL); runs in flight share them (default: concurrency + 2, at most 16)')
     .option('--json', 'one JSON line per run that ended or parked')
     .option('--no-webhooks', 'do not deliver the webhook outbox from this process')
+    .option('--durability <process|power>', DURABILITY_HELP)
     .action(async (opts: WorkerFlags) => {
       const concurrency = count(opts.concurrency, '--concurrency');
       const leaseMs = count(opts.leaseMs, '--lease-ms');
@@ -47,7 +49,7 @@ export function registerWorkerCommand(program: Command): void {
       // Runs in flight share the pool: a connection per run would exhaust the server's
       // max_connections as soon as a few workers run with high concurrency.
       const pool = opts.pool === undefined ? Math.min(concurrency + 2, 16) : count(opts.pool, '--pool');
-      const store = await openStore(opts.db, { poolSize: pool });
+      const store = await openStore(opts.db, { poolSize: pool, ...(opts.durability ? { durability: opts.durability } : {}) });
       try {
         // Agent files may open MCP connections (a stdio server is a child process): close them on exit.
         onShutdown(closeAllMcp);

@@ -10,8 +10,29 @@ import { toStoreError } from './sqlite-errors.ts';
 /** How long a write waits for another process's transaction before giving up, ms. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
 
+/**
+ * What a committed write survives. `process`: the process being killed (SIGKILL, a crash, an OOM
+ * kill); a power cut or kernel panic may lose the last commits, never corrupt the file
+ * (`synchronous = NORMAL`: the WAL is synced at checkpoints, not at every commit). `power`: a power
+ * cut as well (`synchronous = FULL`: every commit syncs the WAL before it returns).
+ */
+export type Durability = 'process' | 'power';
+
+export const DURABILITIES: readonly Durability[] = ['process', 'power'];
+
+/** The `synchronous` pragma that keeps a durability's promise. */
+export function synchronousOf(durability: Durability): 'NORMAL' | 'FULL' {
+  return durability === 'power' ? 'FULL' : 'NORMAL';
+}
+
+/** Checks a durability from an option, flag or environment variable. */
+export function checkDurability(value: unknown, from = 'durability'): Durability {
+  if (value === 'process' || value === 'power') return value;
+  throw new WardenError('INVALID_ARGUMENT', `${from} must be "process" or "power", got ${JSON.stringify(value)}`);
+}
+
 /** True for paths SQLite does not treat as a file on disk. */
-function isInMemory(path: string): boolean {
+export function isInMemory(path: string): boolean {
   return path === ':memory:' || path === '' || path.startsWith('file:');
 }
 
@@ -23,8 +44,8 @@ function isInMemory(path: string): boolean {
  * @example
  * const db = openDatabase('.warden/warden.db');
  */
-export function openDatabase(path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS): DatabaseSync {
-  return open(path, busyTimeoutMs).db;
+export function openDatabase(path: string, busyTimeoutMs = DEFAULT_BUSY_TIMEOUT_MS, durability: Durability = 'process'): DatabaseSync {
+  return open(path, busyTimeoutMs, durability).db;
 }
 
 /**
@@ -96,7 +117,7 @@ function createAtomically(path: string, busyTimeoutMs: number): MigrationReport 
   return report;
 }
 
-function open(path: string, busyTimeoutMs: number): { db: DatabaseSync; report: MigrationReport } {
+function open(path: string, busyTimeoutMs: number, durability: Durability = 'process'): { db: DatabaseSync; report: MigrationReport } {
   let db: DatabaseSync | undefined;
   try {
     let created: MigrationReport | null = null;
@@ -109,10 +130,11 @@ function open(path: string, busyTimeoutMs: number): { db: DatabaseSync; report: 
     db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(busyTimeoutMs))}`);
     // Before anything writes to the file: a file that is not a Warden store is left as it was.
     if (!isInMemory(path)) refuseNotWarden(db, path);
-    // WAL: readers never block the writer. NORMAL: a commit survives a process crash; a power
-    // loss may drop the last commits but never corrupts the file.
+    // WAL: readers never block the writer. NORMAL ('process'): a commit survives a process crash;
+    // a power loss may drop the last commits but never corrupts the file. FULL ('power'): a commit
+    // survives a power loss too.
     db.exec('PRAGMA journal_mode = WAL');
-    db.exec('PRAGMA synchronous = NORMAL');
+    db.exec(`PRAGMA synchronous = ${synchronousOf(durability)}`);
     db.exec('PRAGMA foreign_keys = ON');
     const report = migrate(db);
     return { db, report: created ? { ...report, applied: [...created.applied, ...report.applied] } : report };
