@@ -1,4 +1,5 @@
-import { createHash, randomUUIDv7 } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
 
 /**
  * Every id the runtime writes into a log. Ids other than a new run's are derived, never drawn:
@@ -7,13 +8,13 @@ import { createHash, randomUUIDv7 } from 'node:crypto';
  */
 
 /**
- * A new run: `run_` and a UUIDv7 as 32 hex digits (node:crypto's, RFC 9562). Its first 12 digits
+ * A new run: `run_` and a UUIDv7 as 32 hex digits (RFC 9562, from `uuid`: node:crypto has none before Node 24). Its first 12 digits
  * are the creation time in ms, so ids sort by time: new runs land at the end of every index keyed
  * by run id instead of on random pages (random ids doubled the bytes written per step and slowed a
  * store that already held a million events to 0.75×). The rest is random.
  */
 export function newRunId(): string {
-  return `run_${randomUUIDv7().replaceAll('-', '')}`;
+  return `run_${uuidv7().replaceAll('-', '')}`;
 }
 
 /** A run id from `newRunId`: its first 12 hex digits are a time. */
