@@ -129,9 +129,22 @@ async function withWarden(db: string | undefined, fn: (warden: Warden, store: St
  * Records a person's decision and, unless `--no-resume`, carries the run on in this process
  * (embedded mode has no separate worker to pick it up).
  */
-async function decideAndResume(opts: DecideOptions, decide: (warden: Warden) => Promise<InterventionRecord>): Promise<void> {
-  await withWarden(opts.db, async (warden) => {
-    const record = await decide(warden);
+/**
+ * The agent of the run an escalation is about, from the file the run recorded, so the decision is
+ * checked as the server checks it (edited arguments against the tool's schema, an answer against
+ * the agent's output schema). Undefined when the run recorded no file; a file that will not load fails.
+ */
+async function escalationAgent(warden: Warden, store: Store, id: string): Promise<Agent | undefined> {
+  const record = await store.getIntervention(id);
+  if (!record) return undefined;
+  const [submitted] = await warden.events(record.runId);
+  const file = submitted?.type === 'run.submitted' ? submitted.data.agentFile : undefined;
+  return file ? (await loadCommandAgent(file)).agent : undefined;
+}
+
+async function decideAndResume(opts: DecideOptions, decide: (warden: Warden, store: Store) => Promise<InterventionRecord>): Promise<void> {
+  await withWarden(opts.db, async (warden, store) => {
+    const record = await decide(warden, store);
     if (!opts.json) process.stdout.write(`${record.id}: ${record.status} by ${record.decidedBy}\n`);
     if (record.evidence.compensation === true && opts.resume) {
       // A decision on an undo step: carry the undo on, not the (finished) run.
@@ -215,7 +228,10 @@ export function registerInterventionCommands(program: Command): void {
       await withWarden(opts.db, (_w, store) => showIntervention(store, id, 'escalation', opts.json === true));
     });
   decisionOptions(escalations.command('approve').description('Run the escalated step as proposed').argument('<escalation-id>')).action(
-    (id: string, opts: DecideOptions) => decideAndResume(opts, (w) => w.decideEscalation(id, { decision: 'approve', by: opts.by, reason: opts.reason })),
+    (id: string, opts: DecideOptions) =>
+      decideAndResume(opts, async (w, store) =>
+        w.decideEscalation(id, { decision: 'approve', by: opts.by, reason: opts.reason }, await escalationAgent(w, store, id)),
+      ),
   );
   decisionOptions(escalations.command('edit').description('Run the escalated step with new arguments').argument('<escalation-id>'))
     .requiredOption('--args <json>', 'the arguments to run it with')
@@ -226,12 +242,16 @@ export function registerInterventionCommands(program: Command): void {
       } catch {
         throw new WardenError('INVALID_ARGUMENT', `--args must be JSON, got ${opts.args}`);
       }
-      return decideAndResume(opts, (w) => w.decideEscalation(id, { decision: 'edit', args, by: opts.by, reason: opts.reason }));
+      return decideAndResume(opts, async (w, store) =>
+        w.decideEscalation(id, { decision: 'edit', args, by: opts.by, reason: opts.reason }, await escalationAgent(w, store, id)),
+      );
     });
   decisionOptions(escalations.command('takeover').description('Give the final answer yourself; the run completes').argument('<escalation-id>'))
     .requiredOption('--output <text>', 'the final answer')
     .action((id: string, opts: DecideOptions & { output: string }) =>
-      decideAndResume(opts, (w) => w.decideEscalation(id, { decision: 'takeover', output: opts.output, by: opts.by, reason: opts.reason })),
+      decideAndResume(opts, async (w, store) =>
+        w.decideEscalation(id, { decision: 'takeover', output: opts.output, by: opts.by, reason: opts.reason }, await escalationAgent(w, store, id)),
+      ),
     );
   decisionOptions(escalations.command('stop').description('Stop the run').argument('<escalation-id>')).action((id: string, opts: DecideOptions) =>
     decideAndResume(opts, (w) => w.decideEscalation(id, { decision: 'stop', by: opts.by, reason: opts.reason })),
