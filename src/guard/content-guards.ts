@@ -1,5 +1,6 @@
 import type { ContentGuard, GuardInfo, GuardVerdict } from '../agent/content-guard.ts';
 import { describeError } from '../core/errors.ts';
+import { type BoundedAnswer, callWithin } from './bounded-call.ts';
 
 /** One guard's decision as the log records it: never the value it saw, only what it decided and why. */
 export interface GuardDecision {
@@ -33,7 +34,7 @@ export async function runGuards<T>(guards: readonly ContentGuard<T>[], value: T,
       decisions.push({ guard: guard.name, verdict: 'block', reason: `the guard failed closed: it ${answer.why}` });
       return { verdict: 'block', value: current, decisions };
     }
-    const v = answer.verdict;
+    const v = answer.value;
     if (v.action === 'allow') continue;
     if (v.action === 'redact') {
       const kind = checkRedaction(info, v.value);
@@ -51,27 +52,16 @@ export async function runGuards<T>(guards: readonly ContentGuard<T>[], value: T,
   return { verdict: decisions.length > 0 ? 'redact' : 'allow', value: current, decisions };
 }
 
-type Answer<T> = { ok: true; verdict: GuardVerdict<T> } | { ok: false; why: string };
-
-async function ask<T>(guard: ContentGuard<T>, value: T, info: GuardInfo, timeoutMs: number): Promise<Answer<T>> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<Answer<T>>((resolve) => {
-    timer = setTimeout(() => resolve({ ok: false, why: `gave no answer within ${timeoutMs} ms` }), timeoutMs);
-  });
-  const answer = (async (): Promise<Answer<T>> => {
-    try {
-      const verdict = await guard.check(value, info);
+function ask<T>(guard: ContentGuard<T>, value: T, info: GuardInfo, timeoutMs: number): Promise<BoundedAnswer<GuardVerdict<T>>> {
+  return callWithin(
+    () => guard.check(value, info),
+    timeoutMs,
+    (verdict) => {
       const why = verdictProblem(verdict);
-      return why ? { ok: false, why } : { ok: true, verdict };
-    } catch (e) {
-      return { ok: false, why: `threw (${describeError(e)})` };
-    }
-  })();
-  try {
-    return await Promise.race([answer, late]);
-  } finally {
-    clearTimeout(timer);
-  }
+      return why ? { ok: false, why } : { ok: true, value: verdict as GuardVerdict<T> };
+    },
+    describeError,
+  );
 }
 
 function verdictProblem(v: unknown): string | null {

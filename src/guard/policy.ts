@@ -1,6 +1,7 @@
 import type { Agent } from '../agent/agent.ts';
 import type { PolicyDecision } from '../core/tiers.ts';
 import type { AnyTool } from '../agent/tool.ts';
+import { type BoundedAnswer, callWithin } from './bounded-call.ts';
 
 export interface PolicyVerdict {
   decision: PolicyDecision;
@@ -19,7 +20,7 @@ function stricter(a: PolicyVerdict, b: PolicyVerdict): PolicyVerdict {
 }
 
 /** What a predicate answered: a boolean, or why it gave none. */
-export type PredicateAnswer = { ok: true; value: boolean } | { ok: false; why: string };
+export type PredicateAnswer = BoundedAnswer<boolean>;
 
 /** Describes any thrown or returned value without throwing itself (a revoked Proxy throws on every touch). */
 function describeValue(value: unknown): string {
@@ -39,24 +40,13 @@ function describeValue(value: unknown): string {
  * a throw (of anything), a rejection, a non-boolean answer, no answer in time — is a failure the
  * caller turns into the safe decision.
  */
-export async function askPredicate(predicate: (args: never) => unknown, args: unknown, timeoutMs: number): Promise<PredicateAnswer> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<PredicateAnswer>((resolve) => {
-    timer = setTimeout(() => resolve({ ok: false, why: `gave no answer within ${timeoutMs} ms` }), timeoutMs);
-  });
-  const answer = (async (): Promise<PredicateAnswer> => {
-    try {
-      const value = await predicate(args as never);
-      return typeof value === 'boolean' ? { ok: true, value } : { ok: false, why: `returned ${describeValue(value)}, not true or false` };
-    } catch (e) {
-      return { ok: false, why: `threw (${describeValue(e)})` };
-    }
-  })();
-  try {
-    return await Promise.race([answer, late]);
-  } finally {
-    clearTimeout(timer);
-  }
+export function askPredicate(predicate: (args: never) => unknown, args: unknown, timeoutMs: number): Promise<PredicateAnswer> {
+  return callWithin(
+    () => predicate(args as never),
+    timeoutMs,
+    (value) => (typeof value === 'boolean' ? { ok: true, value } : { ok: false, why: `returned ${describeValue(value)}, not true or false` }),
+    describeValue,
+  );
 }
 
 /**
