@@ -186,6 +186,12 @@ export interface Agent {
 
 const AGENT_NAME = /^[a-zA-Z][a-zA-Z0-9_.-]{0,63}$/;
 
+/** A duration setting, when given: a positive, finite number of ms. */
+function optionalPositiveMs(where: string, name: string, value: unknown): void {
+  if (value === undefined || (typeof value === 'number' && value > 0 && Number.isFinite(value))) return;
+  throw new WardenError('INVALID_CONFIG', `${where}: ${name} must be a positive number of ms, got ${JSON.stringify(value)}`);
+}
+
 function positive(where: string, key: string, value: unknown, integer: boolean): void {
   const ok = typeof value === 'number' && Number.isFinite(value) && value > 0 && (!integer || Number.isInteger(value));
   if (!ok) {
@@ -272,24 +278,8 @@ export function defineAgent<O extends z.ZodType | undefined = undefined>(
   if (policy.onDeny !== undefined && policy.onDeny !== 'continue' && policy.onDeny !== 'stop') {
     throw new WardenError('INVALID_CONFIG', `${where}: policy.onDeny must be "continue" or "stop", got ${JSON.stringify(policy.onDeny)}`);
   }
-  if (
-    policy.predicateTimeoutMs !== undefined &&
-    !(typeof policy.predicateTimeoutMs === 'number' && policy.predicateTimeoutMs > 0 && Number.isFinite(policy.predicateTimeoutMs))
-  ) {
-    throw new WardenError(
-      'INVALID_CONFIG',
-      `${where}: policy.predicateTimeoutMs must be a positive number of ms, got ${JSON.stringify(policy.predicateTimeoutMs)}`,
-    );
-  }
-  if (
-    policy.approvalTimeoutMs !== undefined &&
-    !(typeof policy.approvalTimeoutMs === 'number' && policy.approvalTimeoutMs > 0 && Number.isFinite(policy.approvalTimeoutMs))
-  ) {
-    throw new WardenError(
-      'INVALID_CONFIG',
-      `${where}: policy.approvalTimeoutMs must be a positive number of ms, got ${JSON.stringify(policy.approvalTimeoutMs)}`,
-    );
-  }
+  optionalPositiveMs(where, 'policy.predicateTimeoutMs', policy.predicateTimeoutMs);
+  optionalPositiveMs(where, 'policy.approvalTimeoutMs', policy.approvalTimeoutMs);
   if (policy.onApprovalTimeout !== undefined && policy.onApprovalTimeout !== 'deny' && policy.onApprovalTimeout !== 'escalate') {
     throw new WardenError('INVALID_CONFIG', `${where}: policy.onApprovalTimeout must be "deny" or "escalate", got ${JSON.stringify(policy.onApprovalTimeout)}`);
   }

@@ -175,6 +175,10 @@ describe('approvals that expire', () => {
       () => scriptedAgent(transferThenAnswer, [transfer(effects, true)], { policy: { onApprovalTimeout: 'wait' as never } }),
       (e) => isWardenError(e, 'INVALID_CONFIG') && /onApprovalTimeout/.test(e.message),
     );
+    assert.throws(
+      () => scriptedAgent(transferThenAnswer, [transfer(effects, true)], { policy: { approvalTimeoutMs: -1 } }),
+      (e) => isWardenError(e, 'INVALID_CONFIG') && /policy.approvalTimeoutMs must be a positive number of ms/.test(e.message),
+    );
   });
 
   it('keeps the deadline when a built tool is copied with a changed field (governed again, field by field)', async () => {
