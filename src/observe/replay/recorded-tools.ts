@@ -28,6 +28,9 @@ const DECLARATION_FIELDS = [
   'output',
   'idempotent',
   'approval',
+  // The approval's deadline goes with it (defineTool reads a built tool's deadline back): a replay
+  // expires what the recording let expire.
+  'approvalDeadline',
   'retries',
   'timeoutMs',
   'costUsd',
@@ -35,13 +38,11 @@ const DECLARATION_FIELDS = [
   'provides',
   'requires',
   'origin',
-] as const satisfies readonly (keyof ToolConfig)[];
+] as const satisfies readonly (keyof AnyTool)[];
 
 function declarationOf(tool: AnyTool): Omit<ToolConfig, 'execute'> {
   const declaration: Record<string, unknown> = {};
   for (const key of DECLARATION_FIELDS) if (tool[key] !== undefined) declaration[key] = tool[key];
-  // The approval's deadline goes with it: a replay expires what the recording let expire.
-  if (tool.approvalDeadline) declaration.approval = { when: tool.approval ?? true, ...tool.approvalDeadline };
   return declaration as unknown as Omit<ToolConfig, 'execute'>;
 }
 
