@@ -13,38 +13,16 @@
  * Storage is `pg_total_relation_size` of the schema's tables before and after (this schema's own).
  */
 import pg from 'pg';
-import { z } from 'zod';
-import { defineAgent } from '../src/agent/agent.ts';
-import { defineTool } from '../src/agent/tool.ts';
-import { simulated } from '../src/model/simulated.ts';
+import agent from './agents/five-step.ts';
 import { createWarden } from '../src/runtime/warden.ts';
 import { createPostgresStore } from '../src/store/postgres/postgres-store.ts';
 
 const PG_URL = process.env.WARDEN_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const RUNS = 200;
 const IN_FLIGHT = 20;
+/** Model steps per run of the workload (bench/agents/five-step.ts). */
 const STEPS = 5;
 const ROUNDS = 3;
-
-const lookup = defineTool({
-  name: 'lookup',
-  description: 'Look a record up',
-  tier: 'read',
-  idempotent: true,
-  input: z.object({ id: z.string() }),
-  execute: ({ id }) => ({ id, status: 'ok' }),
-});
-
-const agent = defineAgent({
-  name: 'bench',
-  instructions: 'Check the records.',
-  model: simulated.script([
-    ...Array.from({ length: STEPS - 1 }, (_, i) => ({ toolCalls: [{ tool: 'lookup', args: { id: `r${i}` } }] })),
-    { text: 'All records are fine.' },
-  ]),
-  tools: [lookup],
-  limits: { maxSteps: 10, maxToolCalls: 10, maxRetries: 3, maxWallMs: 120_000, maxCostUsd: 1 },
-});
 
 interface Counts {
   statements: number;
