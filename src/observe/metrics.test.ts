@@ -19,6 +19,21 @@ const refundTurns = [
 ];
 
 describe('Prometheus metrics from committed events', () => {
+  it('counts an approval nobody decided in time as expired, denied or escalated, and no longer pending', async () => {
+    const clock = { now: 1_800_000_000_000 };
+    const { warden, store } = testWarden(':memory:', { now: () => clock.now });
+    const metrics = createMetrics({ store });
+    metrics.attach(warden);
+    const agent = scriptedAgent(refundTurns, supportTools(new SideEffects()), { policy: { approvalTimeoutMs: 60_000 } });
+    const parked = await warden.run(agent, 'refund 1042');
+    assert.equal(parked.status, 'waiting_approval');
+    clock.now += 60_000;
+    assert.equal((await warden.expireApprovals()).length, 1);
+    const text = await metrics.text();
+    assert.equal(sample(text, 'warden_approvals_decided_total', { decision: 'expired_denied' }), 1);
+    assert.equal(sample(text, 'warden_approvals_pending', { kind: 'approval' }), 0);
+  });
+
   it('counts runs, steps, tool calls by tier and decision, approvals, spend and tokens', async () => {
     const { warden, store } = testWarden();
     const metrics = createMetrics({ store });
