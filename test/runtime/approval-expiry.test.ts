@@ -74,6 +74,20 @@ describe('approvals that expire', () => {
     assert.equal(events.filter((e) => e.type === 'approval.decided').length, 0);
   });
 
+  it('lets a person cancel a run whose approval is past its deadline before anything swept it', async () => {
+    const { clock, store, warden } = clockedWarden();
+    const effects = new SideEffects();
+    const agent = scriptedAgent(transferThenAnswer, [transfer(effects, { timeoutMs: MINUTE })]);
+    const parked = await warden.run(agent, 'move it');
+    clock.now += 2 * MINUTE;
+    const cancelled = await warden.cancel(parked.runId, { by: 'ops', reason: 'customer withdrew' });
+    assert.equal(cancelled.status, 'cancelled');
+    assert.equal((await store.getIntervention(parked.pending!.id))?.status, 'decided');
+    assert.deepEqual(await warden.expireApprovals(), [], 'nothing left to expire');
+    assert.equal((await warden.inspect(parked.runId)).status, 'cancelled');
+    assert.equal(effects.count('transfer'), 0);
+  });
+
   it('expires on resume when nothing swept it, and the model is told the call was not made', async () => {
     const { clock, warden } = clockedWarden();
     const effects = new SideEffects();

@@ -78,10 +78,11 @@ export function pgStatements(schema: string) {
     ),
     intervention: statement(`SELECT * FROM ${s}.interventions WHERE id = $1`),
     decideIntervention: statement(
-      // A person's decision counts only if it was taken before the deadline; the expiry itself after it.
+      // Approving counts only before the deadline, and the expiry only from it; a denial or a
+      // cancel closes the approval whenever it comes.
       `UPDATE ${s}.interventions SET status = $1, decided_by = $2, decision_reason = $3, decided_at = $4
        WHERE id = $5 AND run_id = $6 AND status = 'pending'
-         AND (expires_at IS NULL OR ($1 = 'expired') = ($4::bigint >= expires_at))`,
+         AND (expires_at IS NULL OR CASE $1 WHEN 'approved' THEN $4::bigint < expires_at WHEN 'expired' THEN $4::bigint >= expires_at ELSE true END)`,
     ),
     notify: statement('SELECT pg_notify($1, $2)'),
     acquireLease: statement(

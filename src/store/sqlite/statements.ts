@@ -56,10 +56,11 @@ export function prepareStatements(db: DatabaseSync) {
     ),
     intervention: p('SELECT * FROM interventions WHERE id = ?'),
     decideIntervention: p(
-      // A person's decision counts only if it was taken before the deadline; the expiry itself after it.
+      // Approving counts only before the deadline, and the expiry only from it; a denial or a
+      // cancel closes the approval whenever it comes.
       `UPDATE interventions SET status = ?1, decided_by = ?2, decision_reason = ?3, decided_at = ?4
        WHERE id = ?5 AND run_id = ?6 AND status = 'pending'
-         AND (expires_at IS NULL OR (?1 = 'expired') = (?4 >= expires_at))`,
+         AND (expires_at IS NULL OR CASE ?1 WHEN 'approved' THEN ?4 < expires_at WHEN 'expired' THEN ?4 >= expires_at ELSE 1 END)`,
     ),
 
     acquireLease: p(

@@ -158,6 +158,17 @@ export function interventionsAndExternalWrites({ test }: ConformanceContext): vo
       await decide(later.id, 'approved', t + 119_999);
       assert.equal((await store.getIntervention(later.id))?.status, 'approved');
       await decide(untimed.id, 'approved', t + 10_000_000);
+      // Only approving is held to the deadline: a denial or a cancel after it still closes the approval.
+      const denied = approvalRequest({ requestedAt: t, expiresAt: t + 60_000 });
+      const cancelled = approvalRequest({ requestedAt: t, expiresAt: t + 60_000 });
+      await store.commit({ runId: run.runId, expectedSeq: 5, events: [toolDenied()], interventions: [denied, cancelled] });
+      await store.appendExternal(run.runId, [approvalDecided(denied.id, denied.callId!)], {
+        intervention: { id: denied.id, status: 'denied', decidedBy: 'alice', decisionReason: 'late', decidedAt: t + 90_000 },
+      });
+      await store.appendExternal(run.runId, [cancelRequested()], {
+        intervention: { id: cancelled.id, status: 'decided', decidedBy: 'ops', decisionReason: 'run cancelled', decidedAt: t + 90_000 },
+      });
+      assert.deepEqual([(await store.getIntervention(denied.id))?.status, (await store.getIntervention(cancelled.id))?.status], ['denied', 'decided']);
     });
 
     test('expires an approval exactly once when two sweepers and a person race for it', async (store) => {
