@@ -9,13 +9,17 @@ import { describe, it } from 'node:test';
  * 100 in flight the group commit shares commits across runs: 3.14 a run before run creation joined
  * it, about 2.1 now (the two lease changes per run are still transactions of their own).
  */
-function perRun(runs: number, inFlight: number): number {
+function measure(runs: number, inFlight: number): { perRun: number; savepointsPerRun: number; undoWritesPerRun: number } {
   const out = spawnSync(process.execPath, ['--conditions=warden-source', 'test/fixtures/count-transactions.ts', String(runs), String(inFlight)], {
     encoding: 'utf8',
     timeout: 120_000,
   });
   assert.equal(out.status, 0, out.stderr);
-  return JSON.parse(out.stdout.trim().split('\n').at(-1) ?? '{}').perRun;
+  return JSON.parse(out.stdout.trim().split('\n').at(-1) ?? '{}');
+}
+
+function perRun(runs: number, inFlight: number): number {
+  return measure(runs, inFlight).perRun;
 }
 
 describe('SQLite write transactions per 5-step run', () => {
@@ -26,5 +30,11 @@ describe('SQLite write transactions per 5-step run', () => {
   it('100 in flight: under 2.5 a run (run creation joins the group commit)', () => {
     const n = perRun(300, 100);
     assert.ok(n < 2.5, `${n} transactions a run`);
+  });
+
+  it('one run at a time: a savepoint only where two commits share a transaction (the four tool outcomes), and no unchanged column rewritten', () => {
+    const m = measure(10, 1);
+    assert.equal(m.savepointsPerRun, 8, 'a commit alone in its transaction needs no savepoint of its own');
+    assert.equal(m.undoWritesPerRun, 0, 'the undo column never changes in these runs, so no update may set it');
   });
 });

@@ -20,7 +20,9 @@ export function prepareStatements(db: DatabaseSync) {
 
     runHead: p('SELECT last_seq, root_run_id, agent, tenant FROM runs WHERE run_id = ?'),
     // The head plus the patchable columns, so a commit writes only the ones that change.
-    runCurrent: p('SELECT last_seq, root_run_id, agent, tenant, status, stop_reason, output, error, cost_nano, steps, tool_calls FROM runs WHERE run_id = ?'),
+    runCurrent: p(
+      'SELECT last_seq, root_run_id, agent, tenant, status, stop_reason, output, error, cost_nano, steps, tool_calls, undo FROM runs WHERE run_id = ?',
+    ),
     run: p('SELECT * FROM runs WHERE run_id = ?'),
     insertRun: p(
       `INSERT INTO runs (run_id, agent, tenant, status, parent_run_id, root_run_id, input, last_seq, created_at, updated_at, mode)
