@@ -118,7 +118,7 @@ class SqliteDialect implements Dialect, Tx {
   }
 
   /**
-   * Writes are grouped: every commit and run creation asked for in the same turn of
+   * Writes are grouped: every commit, run creation and lease change asked for in the same turn of
    * the event loop goes into one SQLite transaction, each inside its own savepoint, so one that
    * fails (a stale writer, a refused reservation) is rolled back alone while the others land
    * together. Many concurrent runs then share the cost of one write to the log instead of paying
@@ -359,20 +359,20 @@ class SqliteDialect implements Dialect, Tx {
     return rowsOf<InterventionRow>(this.#queries.all(sql, params));
   }
 
-  // Lease changes stay single statements, outside the grouped commit: deferring them to the
-  // group's turn changed which runs a rehearsal's virtual clocks stop (wall_time) for a reason not
-  // yet understood, so they keep their own (implicit) transactions for now.
+  // Lease changes join the group's transaction, like commits: one write transaction fewer each.
 
-  acquireLease(runId: string, owner: string, expiresAt: number, force: boolean, now: number): boolean {
-    return this.#sql.acquireLease.run(owner, expiresAt, runId, force ? 1 : 0, now).changes > 0;
+  acquireLease(runId: string, owner: string, expiresAt: number, force: boolean, now: number): Promise<boolean> {
+    return this.#grouped(`Taking the lease of run ${runId}`, () => this.#sql.acquireLease.run(owner, expiresAt, runId, force ? 1 : 0, now).changes > 0);
   }
 
-  releaseLease(runId: string, owner: string): void {
-    this.#sql.releaseLease.run(runId, owner);
+  releaseLease(runId: string, owner: string): Promise<void> {
+    return this.#grouped(`Releasing the lease of run ${runId}`, () => {
+      this.#sql.releaseLease.run(runId, owner);
+    });
   }
 
-  renewLease(runId: string, owner: string, expiresAt: number): boolean {
-    return this.#sql.renewLease.run(expiresAt, runId, owner).changes > 0;
+  renewLease(runId: string, owner: string, expiresAt: number): Promise<boolean> {
+    return this.#grouped(`Renewing the lease of run ${runId}`, () => this.#sql.renewLease.run(expiresAt, runId, owner).changes > 0);
   }
 
   claim(worker: string, expiresAt: number, now: number, limit: number, agents: readonly string[] | null): RunRow[] {
