@@ -1,5 +1,5 @@
 import type { Agent } from '../agent/agent.ts';
-import type { ResolvedFleetBudget } from '../guard/fleet-budgets.ts';
+import { covers, type ResolvedFleetBudget } from '../guard/fleet-budgets.ts';
 import type { ModelPricing } from '../model/model-pricing.ts';
 import { WardenError, isWardenError } from '../core/errors.ts';
 import type { BudgetOp, CommitBatch, NewIntervention, RunPatch, Store } from '../core/ports/store.ts';
@@ -109,9 +109,16 @@ export class RunContext {
     return this.budgets?.current();
   }
 
-  /** Reads the stored budgets again if the last read is too old; called before each reservation is decided. */
-  async refreshBudgets(): Promise<void> {
-    await this.budgets?.fresh();
+  /**
+   * Called before each reservation is decided: reads the stored budgets again if the last read is
+   * too old, and, when a fleet budget covers the run, seals what was decided so far. A fleet window
+   * can refuse the reservation whatever the run's own ceiling says; sealed, the previous call's
+   * settlement and step land even then (on SQLite in the same transaction), instead of being
+   * refused with it and leaving that call's reservation open in the ledger and the window.
+   */
+  async beforeReservation(): Promise<void> {
+    const budgets = (await this.budgets?.fresh()) ?? [];
+    if (budgets.some((b) => covers(b, this.state))) this.seal();
   }
 
   get runId(): string {

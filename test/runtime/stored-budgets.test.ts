@@ -143,3 +143,36 @@ describe('stored budgets', async () => {
     });
   });
 });
+
+describe('a fleet budget refusing the next reservation', () => {
+  it('keeps what the run decided before it: the last call settled, its step in the log, nothing left reserved', async () => {
+    const store = createSqliteStore({ path: ':memory:' });
+    const clock = { t: T0 };
+    // The first turn proposes a tool that does not exist: refused in place, nothing is flushed before the next call's reservation.
+    const twoCalls = () =>
+      scriptedAgent([{ toolCalls: [{ tool: 'no_such_tool', args: {} }], usage: { inputTokens: 400, outputTokens: 64 } }, { text: 'done' }], [], {
+        name: 'desk',
+        limits: { maxOutputTokens: 64, maxSteps: 4 },
+      });
+    const probe = await createWarden({ store: createSqliteStore({ path: ':memory:' }), sleep: async () => {} }).run(twoCalls(), 'hi');
+    assert.equal(probe.status, 'completed', 'with no budget the run takes two calls');
+    const first = await reservationNano();
+    const w = wardenAt(store, clock, { budgets: [{ scope: 'tenant:acme', window: 'day', maxUsd: nanoToUsd(Math.round(first * 1.5)) }] });
+    const r = await w.run(twoCalls(), 'hi', { tenant: 'acme' });
+    assert.equal(r.stopReason, 'budget_exhausted');
+    const events = await w.events(r.runId);
+    assert.ok(
+      events.some((e) => e.type === 'budget.committed' && e.data.reservationId === 'm1.1'),
+      'the first call is settled',
+    );
+    assert.ok(
+      events.some((e) => e.type === 'model.called'),
+      "the first call's answer is in the log",
+    );
+    const budget = await store.getBudget(r.runId);
+    assert.equal(budget?.reservedNano, 0, 'nothing left reserved on the ceiling');
+    const [row] = await store.getFleetBudgets([DAY_KEY]);
+    assert.equal(row?.reservedNano, 0, 'nothing left reserved in the window');
+    assert.equal(row?.spentNano, budget?.spentNano, 'the window holds what the run spent');
+  });
+});
