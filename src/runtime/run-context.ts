@@ -104,7 +104,7 @@ export class RunContext {
     this.committedSeq = options.state.seq;
   }
 
-  /** The fleet budgets a reservation decided now is held against (as last read: see `refreshBudgets`). */
+  /** The fleet budgets a reservation decided now is held against (as last read: see `beforeReservation`). */
   get fleetBudgets(): readonly ResolvedFleetBudget[] | undefined {
     return this.budgets?.current();
   }
