@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { runCli, tempDir } from '../helpers.ts';
@@ -64,6 +65,39 @@ describe('warden budgets', () => {
       assert.match(r.stderr, message);
     }
     assert.match((await runCli(['budgets', 'list', '--db', db])).stdout, /No stored budgets/);
+  });
+
+  it('lists the config budgets a module exports with --config, marked by source, a stored budget of the same scope and window overriding', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'w.db');
+    const config = join(dir, 'budgets.ts');
+    writeFileSync(
+      config,
+      "export const budgets = [{ scope: 'all', window: 'month', maxUsd: 100 }, { scope: 'tenant:acme', window: 'day', maxUsd: 10, alertAt: [0.9] }];\n",
+    );
+    assert.equal((await runCli(['budgets', 'set', '--scope', 'tenant:acme', '--window', 'day', '--max-usd', '50', '--db', db])).code, 0);
+    const list = await runCli(['budgets', 'list', '--config', config, '--db', db, '--json']);
+    assert.equal(list.code, 0, list.stderr);
+    assert.deepEqual(
+      JSON.parse(list.stdout).map((b: { source: string; scope: string; window: string; maxUsd: number; active: boolean }) => [
+        b.source,
+        b.scope,
+        b.window,
+        b.maxUsd,
+        b.active,
+      ]),
+      [
+        ['stored', 'tenant:acme', 'day', 50, true],
+        ['config', 'all', 'month', 100, true],
+        ['config', 'tenant:acme', 'day', 10, false],
+      ],
+    );
+    assert.match((await runCli(['budgets', 'list', '--config', config, '--db', db])).stdout, /tenant:acme\s+day\s+config \(overridden\)/);
+    const bad = join(dir, 'bad.ts');
+    writeFileSync(bad, 'export const budgets = 5;\n');
+    const refused = await runCli(['budgets', 'list', '--config', bad, '--db', db]);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /INVALID_CONFIG: .*must export budgets/);
   });
 
   describe('on PostgreSQL', () => {

@@ -1,8 +1,11 @@
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
 import { formatUsd } from '../../core/money.ts';
 import { WardenError } from '../../core/errors.ts';
 import type { Store } from '../../core/ports/store.ts';
 import { type BudgetStatus, budgetStatusView } from '../../guard/budget-status.ts';
+import { type FleetBudget, type ResolvedFleetBudget, resolveFleetBudgets } from '../../guard/fleet-budgets.ts';
 import { BudgetBook } from '../../runtime/budget-book.ts';
 import { openStore, STORE_HELP } from '../open-store.ts';
 import { printJson } from '../output.ts';
@@ -16,9 +19,21 @@ interface SetFlags {
   json?: boolean;
 }
 
-/** The store's budgets as this command sees them: it declares none of its own (those are createWarden's). */
-function book(store: Store): BudgetBook {
-  return new BudgetBook(store, [], 0, Date.now);
+/** The store's budgets, with the config budgets `config` declares (none: this command has no createWarden of its own). */
+function book(store: Store, config: readonly ResolvedFleetBudget[] = []): BudgetBook {
+  return new BudgetBook(store, config, 0, Date.now);
+}
+
+/**
+ * The config budgets a module exports as `budgets` (what the application passes to createWarden),
+ * so `list --config` can show them with the stored ones. The same export `warden rehearse` reads.
+ */
+async function configBudgets(file: string | undefined): Promise<ResolvedFleetBudget[]> {
+  if (file === undefined) return [];
+  const mod = (await import(pathToFileURL(resolve(file)).href)) as { budgets?: unknown };
+  if (!Array.isArray(mod.budgets))
+    throw new WardenError('INVALID_CONFIG', `${file} must export budgets: an array of { scope, window, maxUsd, alertAt? } as createWarden takes them`);
+  return resolveFleetBudgets(mod.budgets as FleetBudget[]);
 }
 
 async function withStore<T>(db: string | undefined, fn: (store: Store) => Promise<T>): Promise<T> {
@@ -77,12 +92,16 @@ export function registerBudgetsCommand(program: Command): void {
     .description("Budgets over time kept in the store: every process on it (serve, worker, run) holds each run's spend against them");
   budgets
     .command('list')
-    .description('Each stored budget: its current window, spend against the maximum, alerts crossed, and the projection to the window end')
+    .description(
+      'Each stored budget (and config budget, with --config): its current window, spend against the maximum, alerts crossed, and the projection to the window end',
+    )
+    .option('--config <module>', 'also list the config budgets this module exports as `budgets` (what your createWarden declares)')
     .option('--db <path|url>', STORE_HELP)
     .option('--json')
-    .action(async (opts: { db?: string; json?: boolean }) => {
+    .action(async (opts: { config?: string; db?: string; json?: boolean }) => {
+      const config = await configBudgets(opts.config);
       await withStore(opts.db, async (store) => {
-        const statuses = await book(store).list();
+        const statuses = await book(store, config).list();
         if (opts.json) printJson(statuses.map(budgetStatusView));
         else
           process.stdout.write(
