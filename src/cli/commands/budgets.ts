@@ -113,7 +113,9 @@ export function registerBudgetsCommand(program: Command): void {
     });
   budgets
     .command('set')
-    .description('Store a budget (replacing the stored one of the same scope and window); processes on the store hold it within 1 s')
+    .description(
+      'Store a budget (replacing the stored one of the same scope and window); every process on the store holds it within its budgetRefreshMs (1 s by default)',
+    )
     .requiredOption('--scope <scope>', 'all, tenant:NAME or agent:NAME')
     .requiredOption('--window <window>', 'day, month (UTC calendar) or <n>h (fixed windows of n hours)')
     .requiredOption('--max-usd <usd>', 'the most the scope may spend in one window')
