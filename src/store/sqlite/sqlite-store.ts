@@ -11,7 +11,16 @@ import type {
   Store,
 } from '../../core/ports/store.ts';
 import { RUN_COLUMNS_WITHOUT_TEXT, runSync, type CreateOutcome, type Dialect, type InterventionQuery, type Op, type RunQuery, type Tx } from '../dialect.ts';
-import { encodeJson, type BudgetRow, type FleetBudgetRow, type EventRow, type InterventionRow, type RunHeadRow, type RunRow } from '../rows.ts';
+import {
+  encodeJson,
+  type BudgetRow,
+  type FleetBudgetRow,
+  type EventRow,
+  type InterventionRow,
+  type RunHeadRow,
+  type RunRow,
+  type StoredBudgetRow,
+} from '../rows.ts';
 import { SqlStore } from '../sql-store.ts';
 import { FAILED_MESSAGE, type OutboxInsert, type WebhookEndpointRow, type WebhookOutboxRow } from '../webhook-rows.ts';
 import { appendAgentEvent, listAgentEvents } from './agent-events.ts';
@@ -331,6 +340,18 @@ class SqliteDialect implements Dialect, Tx {
 
   claimFleetAlert(key: string, threshold: number): boolean {
     return this.#sql.claimFleetAlert.run(threshold, key).changes > 0;
+  }
+
+  storedBudgets(): StoredBudgetRow[] {
+    return rowsOf<StoredBudgetRow>(this.#sql.storedBudgets.all());
+  }
+
+  putStoredBudget(scope: string, window: string, limitNano: number, alertAt: string, updatedAt: number): void {
+    this.#sql.putStoredBudget.run(scope, window, limitNano, alertAt, updatedAt);
+  }
+
+  removeStoredBudgets(scope: string, window: string | undefined): number {
+    return Number((window === undefined ? this.#sql.removeStoredBudgets.run(scope) : this.#sql.removeStoredBudget.run(scope, window)).changes);
   }
 
   fleetBudgets(keys: readonly string[]): FleetBudgetRow[] {

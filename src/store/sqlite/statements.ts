@@ -48,6 +48,13 @@ export function prepareStatements(db: DatabaseSync) {
        WHERE key = ?2 AND spent_nano + reserved_nano + ?1 <= ?3`,
     ),
     // An alert fires once per threshold per window: the first writer to raise `alerted` claims it.
+    storedBudgets: p('SELECT scope, budget_window, limit_nano, alert_at, updated_at FROM stored_budgets ORDER BY scope, budget_window'),
+    putStoredBudget: p(
+      `INSERT INTO stored_budgets (scope, budget_window, limit_nano, alert_at, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (scope, budget_window) DO UPDATE SET limit_nano = excluded.limit_nano, alert_at = excluded.alert_at, updated_at = excluded.updated_at`,
+    ),
+    removeStoredBudgets: p('DELETE FROM stored_budgets WHERE scope = ?'),
+    removeStoredBudget: p('DELETE FROM stored_budgets WHERE scope = ? AND budget_window = ?'),
     claimFleetAlert: p('UPDATE fleet_budgets SET alerted = ?1 WHERE key = ?2 AND alerted < ?1 AND spent_nano >= limit_nano * ?1'),
     settleFleet: p('UPDATE fleet_budgets SET reserved_nano = max(reserved_nano - ?1, 0), spent_nano = spent_nano + ?2 WHERE key = ?3'),
 
