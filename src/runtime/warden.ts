@@ -32,6 +32,7 @@ import { toRunResult, type RunResult } from './run-result.ts';
 import { textChannel, type TextListener } from './text-stream.ts';
 import { DEFAULT_MAX_BUFFERED_CHARS, textBuffer } from './text-buffer.ts';
 import { newRunId } from '../core/ids.ts';
+import { resolveRetention, type ResolvedRetention, type RetentionPolicy } from '../core/retention.ts';
 
 export interface WardenOptions {
   store: Store;
@@ -58,6 +59,12 @@ export interface WardenOptions {
    * budget refuses new runs (`BUDGET_EXHAUSTED`) and stops running ones (`budget_exhausted`).
    */
   budgets?: FleetBudget[];
+  /**
+   * How long finished runs are kept (docs/store.md, "Retention"); without it, for ever. Checked
+   * here (a rule below six months is refused unless `allowBelowFloor`); applied by
+   * `applyRetention(store, warden.retention)` or `warden retention --apply`, e.g. from cron.
+   */
+  retention?: RetentionPolicy;
   /** Queue bounds, rate limits, breakers, the retry budget, tool concurrency. */
   scheduler?: SchedulerConfig;
   /** Where breakers, rate limits and the retry budget keep their state. Default: in this process. */
@@ -174,6 +181,8 @@ export class Warden {
   private readonly shadowTenants: ReadonlySet<string>;
   /** The fleet budgets every reservation is also held against. */
   readonly budgets: readonly ResolvedFleetBudget[];
+  /** The checked retention policy (keeps everything unless `retention` said otherwise). */
+  readonly retention: ResolvedRetention;
   private readonly scheduling: Scheduling;
   private readonly listeners = new Set<EventListener>();
   private readonly textListeners = new Set<TextListener>();
@@ -191,6 +200,7 @@ export class Warden {
     this.onEvent = options.onEvent;
     this.shadowTenants = new Set(options.shadowTenants ?? []);
     this.budgets = resolveFleetBudgets(options.budgets);
+    this.retention = resolveRetention(options.retention);
     this.scheduling = {
       config: resolveScheduler(options.scheduler),
       coordinator: options.coordinator ?? options.store.coordinator?.() ?? createLocalCoordinator(),

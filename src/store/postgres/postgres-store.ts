@@ -4,6 +4,7 @@ import type { AnyNewEvent } from '../../core/events.ts';
 import type { Coordinator } from '../../core/coordination.ts';
 import type {
   CommitBatch,
+  ExpiryCutoffs,
   ExternalAppendOptions,
   FollowOptions,
   NewIntervention,
@@ -13,9 +14,21 @@ import type {
   RunWatcher,
   Store,
 } from '../../core/ports/store.ts';
-import { RUN_COLUMNS_WITHOUT_TEXT, runAsync, type CreateOutcome, type Dialect, type InterventionQuery, type Op, type RunQuery, type Tx } from '../dialect.ts';
+import {
+  RUN_COLUMNS_WITHOUT_TEXT,
+  runAsync,
+  type CreateOutcome,
+  type DeletedTrees,
+  type Dialect,
+  type InterventionQuery,
+  type Op,
+  type RunQuery,
+  type Tx,
+} from '../dialect.ts';
 import { eventColumns, type BudgetRow, type FleetBudgetRow, type EventRow, type InterventionRow, type RunHeadRow, type RunRow } from '../rows.ts';
+import type { SummaryRow } from '../expiry-sql.ts';
 import { SqlStore } from '../sql-store.ts';
+import { pgDeleteTrees, pgExpiredRoots, pgExpirySummary, pgTreeRuns } from './retention.ts';
 import { FAILED_MESSAGE, type OutboxInsert, type WebhookEndpointRow, type WebhookOutboxRow } from '../webhook-rows.ts';
 import { explainStale, fitsCeiling, isPlainCommit, netBudget } from '../write-steps.ts';
 import { DEFAULT_SCHEMA, quoteSchema, redact, splitUrl } from './connection.ts';
@@ -442,6 +455,22 @@ class PostgresDialect implements Dialect {
     const limitParam = where.param(limit);
     const text = `SELECT * FROM ${this.sql.schema}.webhook_outbox ${where.clause()} ORDER BY created_at DESC, id DESC LIMIT ${limitParam}`;
     return (await this.pool.query(statement(text).with(where.values))).rows;
+  }
+
+  expirySummary(cutoffs: ExpiryCutoffs): Promise<SummaryRow[]> {
+    return pgExpirySummary(this.pool, this.sql.schema, cutoffs);
+  }
+
+  expiredRoots(cutoffs: ExpiryCutoffs, after: string, limit: number): Promise<{ run_id: string; tenant: string }[]> {
+    return pgExpiredRoots(this.pool, this.sql.schema, cutoffs, after, limit);
+  }
+
+  treeRuns(rootRunIds: readonly string[]): Promise<{ run_id: string; root_run_id: string }[]> {
+    return pgTreeRuns(this.pool, this.sql.schema, rootRunIds);
+  }
+
+  deleteTrees(cutoffs: ExpiryCutoffs, rootRunIds: readonly string[]): Promise<DeletedTrees> {
+    return pgDeleteTrees(this.pool, this.sql.schema, cutoffs, rootRunIds);
   }
 
   async close(): Promise<void> {
