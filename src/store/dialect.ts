@@ -177,6 +177,8 @@ export interface Dialect {
   treeRuns(rootRunIds: readonly string[]): Awaitable<{ run_id: string; root_run_id: string }[]>;
   /** In one transaction: deletes the trees among `rootRunIds` still expired (runs, events, interventions, budgets). */
   deleteTrees(cutoffs: ExpiryCutoffs, rootRunIds: readonly string[]): Awaitable<DeletedTrees>;
+  /** Where the events table is partitioned by time: removes whole partitions of expired trees first (PostgreSQL). */
+  dropExpiredPartitions?(cutoffs: ExpiryCutoffs): Promise<DeletedTrees & { partitionsDropped: string[] }>;
 
   close(): Awaitable<void>;
 }

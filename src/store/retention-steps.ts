@@ -43,12 +43,7 @@ export async function listExpiredRuns(dialect: Dialect, cutoffs: ExpiryCutoffs, 
   return [...trees.values()];
 }
 
-export async function deleteExpiredRuns(
-  dialect: Dialect,
-  cutoffs: ExpiryCutoffs,
-  options: DeleteExpiredOptions = {},
-  dropPartitions?: (cutoffs: ExpiryCutoffs) => Promise<ExpiryReport>,
-): Promise<ExpiryReport> {
+export async function deleteExpiredRuns(dialect: Dialect, cutoffs: ExpiryCutoffs, options: DeleteExpiredOptions = {}): Promise<ExpiryReport> {
   checkCutoffs(cutoffs);
   const batchSize = requireInteger(options.batchSize ?? DEFAULT_EXPIRY_BATCH, 'batchSize', 1);
   const report: ExpiryReport = { trees: 0, runs: 0, events: 0, batches: 0, partitionsDropped: [] };
@@ -67,8 +62,8 @@ export async function deleteExpiredRuns(
     }
     return report;
   }
-  if (dropPartitions) {
-    const dropped = await dropPartitions(cutoffs);
+  if (dialect.dropExpiredPartitions) {
+    const dropped = await dialect.dropExpiredPartitions(cutoffs);
     add(dropped);
     report.partitionsDropped.push(...dropped.partitionsDropped);
   }

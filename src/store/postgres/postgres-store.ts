@@ -28,6 +28,7 @@ import {
 import { eventColumns, type BudgetRow, type FleetBudgetRow, type EventRow, type InterventionRow, type RunHeadRow, type RunRow } from '../rows.ts';
 import type { SummaryRow } from '../expiry-sql.ts';
 import { SqlStore } from '../sql-store.ts';
+import { dropExpiredPartitions, ensureEventPartitions } from './partitions.ts';
 import { pgDeleteTrees, pgExpiredRoots, pgExpirySummary, pgTreeRuns } from './retention.ts';
 import { FAILED_MESSAGE, type OutboxInsert, type WebhookEndpointRow, type WebhookOutboxRow } from '../webhook-rows.ts';
 import { explainStale, fitsCeiling, isPlainCommit, netBudget } from '../write-steps.ts';
@@ -38,7 +39,7 @@ import { PgRunFeed } from './run-feed.ts';
 import { isConnectionError, toPgStoreError } from './pg-errors.ts';
 import { createPostgresCoordinator } from './coordinator.ts';
 import { createCachedCoordinator } from './cached-coordinator.ts';
-import { patchClause, pgStatements, statement, type PgStatements, type Statement } from './statements.ts';
+import { atTimeOf, patchClause, pgStatements, statement, type PgStatements, type Statement } from './statements.ts';
 
 export interface PostgresStoreOptions {
   /** `postgres://user@host:5432/db`; a `?schema=name` parameter sets `schema`. Give this or `pool`. */
@@ -84,7 +85,10 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   const where = fromUrl ? redact(fromUrl.url) : 'the given pool';
   try {
     if (options.migrate === false) await checkPostgresCurrent(pool, schema);
-    else await migratePostgres(pool, schema);
+    else {
+      await migratePostgres(pool, schema);
+      await ensureEventPartitions(pool, schema, quoteSchema(schema));
+    }
   } catch (e) {
     if (owned) await pool.end().catch(() => {});
     throw toPgStoreError(e, `Opening the PostgreSQL store at ${where} (schema ${schema})`);
@@ -122,6 +126,8 @@ class PostgresDialect implements Dialect {
   readonly kind = 'postgres' as const;
   readonly where: string;
   readonly pool: pg.Pool;
+  /** The schema's bare name (`sql.schema` is quoted). */
+  readonly schemaName: string;
   readonly sql: PgStatements;
   readonly #owned: boolean;
   /** The `LISTEN/NOTIFY` channel of this schema's runnable runs. */
@@ -137,6 +143,7 @@ class PostgresDialect implements Dialect {
 
   constructor(pool: pg.Pool, owned: boolean, schema: string, where: string) {
     this.pool = pool;
+    this.schemaName = schema;
     this.#owned = owned;
     this.where = `the PostgreSQL store at ${where} (schema ${schema})`;
     this.channel = runnableChannel(schema);
@@ -242,8 +249,8 @@ class PostgresDialect implements Dialect {
       s = statement(
         withEvents
           ? `WITH h AS (${update} RETURNING run_id),
-             e AS (INSERT INTO ${this.sql.schema}.events (run_id, seq, type, at, v, data)
-                   SELECT h.run_id, $2 + x.o, x.t, x.a, x.v, x.d FROM h, unnest($5::text[], $6::bigint[], $7::int[], $8::text[]) WITH ORDINALITY AS x(t, a, v, d, o)),
+             e AS (INSERT INTO ${this.sql.schema}.events (run_id, seq, type, at, v, data, at_time)
+                   SELECT h.run_id, $2 + x.o, x.t, x.a, x.v, x.d, ${atTimeOf('x.a')} FROM h, unnest($5::text[], $6::bigint[], $7::int[], $8::text[]) WITH ORDINALITY AS x(t, a, v, d, o)),
              nt AS (${this.#notice(notice)})
              SELECT count(*)::int AS n, (SELECT count(*) FROM nt) AS notified FROM h`
           : `WITH h AS (${update} RETURNING run_id, last_seq, root_run_id, agent, tenant),
@@ -282,8 +289,8 @@ class PostgresDialect implements Dialect {
                       AND ($${p + 3}::bigint = 0 OR spent_nano + $${p + 2}::bigint + ${reservedAfter} <= ceiling_nano)
                     RETURNING 1),
               h AS (UPDATE ${S}.runs SET last_seq = $3, updated_at = $4${sets} WHERE run_id = $1 AND last_seq = $2 RETURNING run_id),
-              e AS (INSERT INTO ${S}.events (run_id, seq, type, at, v, data)
-                    SELECT h.run_id, $2 + x.o, x.t, x.a, x.v, x.d FROM h, unnest($5::text[], $6::bigint[], $7::int[], $8::text[]) WITH ORDINALITY AS x(t, a, v, d, o)),
+              e AS (INSERT INTO ${S}.events (run_id, seq, type, at, v, data, at_time)
+                    SELECT h.run_id, $2 + x.o, x.t, x.a, x.v, x.d, ${atTimeOf('x.a')} FROM h, unnest($5::text[], $6::bigint[], $7::int[], $8::text[]) WITH ORDINALITY AS x(t, a, v, d, o)),
               nt AS (${this.#notice('followed')})
          -- Divides by zero (aborting every change above) unless both the budget and the run row moved.
          SELECT (SELECT count(*) FROM h)::int / ((SELECT count(*) FROM h)::int * (SELECT count(*) FROM b)::int) AS n, (SELECT count(*) FROM nt) AS notified`,
@@ -471,6 +478,12 @@ class PostgresDialect implements Dialect {
 
   deleteTrees(cutoffs: ExpiryCutoffs, rootRunIds: readonly string[]): Promise<DeletedTrees> {
     return pgDeleteTrees(this.pool, this.sql.schema, cutoffs, rootRunIds);
+  }
+
+  /** Makes the coming months' partitions first, then drops the past months that hold only expired trees. */
+  async dropExpiredPartitions(cutoffs: ExpiryCutoffs): Promise<DeletedTrees & { partitionsDropped: string[] }> {
+    await ensureEventPartitions(this.pool, this.schemaName, this.sql.schema);
+    return dropExpiredPartitions(this.pool, this.schemaName, this.sql.schema, cutoffs);
   }
 
   async close(): Promise<void> {
