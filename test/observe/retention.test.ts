@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { isWardenError } from '../../src/core/errors.ts';
 import { resolveRetention } from '../../src/core/retention.ts';
-import { applyRetention, previewRetention } from '../../src/observe/retention/index.ts';
+import { applyRetention, previewRetention, RETENTION_LOG } from '../../src/observe/retention/index.ts';
 import { readRunExport } from '../../src/observe/replay/run-export.ts';
 import { createWarden } from '../../src/runtime/warden.ts';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.ts';
@@ -79,6 +79,10 @@ describe('applying a retention policy', () => {
     for (const gone of [a, child, b]) assert.equal(await store.getRun(gone), undefined);
     assert.ok(await store.getRun(kept));
     assert.ok(await store.getRun(live.runId));
+    // The trail of what went, under which cutoffs, outlives the logs it deleted.
+    const [entry] = await store.listRecords(RETENTION_LOG);
+    assert.equal(entry?.key, new Date(now).toISOString());
+    assert.deepEqual(entry?.value, { cutoffs: outcome.cutoffs, trees: 2, runs: 3, events: 6, partitionsDropped: [], archive: outcome.archive });
     await store.close();
   });
 
@@ -88,6 +92,7 @@ describe('applying a retention policy', () => {
     const now = Date.now() + 1_000;
     assert.equal((await applyRetention(store, resolveRetention(undefined), { now })).trees, 0);
     assert.ok(await store.getRun(run));
+    assert.deepEqual(await store.listRecords(RETENTION_LOG), [], 'a run that deleted nothing leaves no entry');
     const outcome = await applyRetention(store, resolveRetention({ default: { keepDays: 0 }, allowBelowFloor: true }), { now });
     assert.deepEqual([outcome.trees, outcome.archive], [1, null]);
     assert.equal(await store.getRun(run), undefined);

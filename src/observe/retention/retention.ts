@@ -68,10 +68,36 @@ export async function applyRetention(store: Store, policy: ResolvedRetention, op
   const batchSize = options.batchSize;
   const empty = { cutoffs, now, archive: null, archivedRuns: 0 };
   if (keepsEverything(policy)) return { ...empty, trees: 0, runs: 0, events: 0, batches: 0, partitionsDropped: [] };
-  if (policy.mode !== 'archive' || policy.archiveDir === null) return { ...empty, ...(await store.deleteExpiredRuns(cutoffs, { batchSize })) };
+  const outcome =
+    policy.mode === 'archive' && policy.archiveDir !== null
+      ? await archiveThenDelete(store, cutoffs, policy.archiveDir, now, batchSize)
+      : { ...empty, ...(await store.deleteExpiredRuns(cutoffs, { batchSize })) };
+  if (outcome.runs > 0) await store.putRecord(RETENTION_LOG, new Date(now).toISOString(), logEntry(outcome));
+  return outcome;
+}
 
-  await mkdir(policy.archiveDir, { recursive: true });
-  const path = join(policy.archiveDir, `warden-archive-${new Date(now).toISOString().replaceAll(':', '-')}.jsonl`);
+/**
+ * Where each retention run that deleted anything is noted (records namespace, keyed by the ISO time
+ * of the run): the cutoffs, what went and where it was archived — the trail of what was deleted, and
+ * under which rule, that the deleted logs can no longer give.
+ */
+export const RETENTION_LOG = 'retention.log';
+
+function logEntry(o: RetentionOutcome): Record<string, unknown> {
+  return { cutoffs: o.cutoffs, trees: o.trees, runs: o.runs, events: o.events, partitionsDropped: o.partitionsDropped, archive: o.archive };
+}
+
+async function archiveThenDelete(
+  store: Store,
+  cutoffs: ExpiryCutoffs,
+  archiveDir: string,
+  now: number,
+  batchSize: number | undefined,
+): Promise<RetentionOutcome> {
+  const empty = { cutoffs, now, archive: null, archivedRuns: 0 };
+
+  await mkdir(archiveDir, { recursive: true });
+  const path = join(archiveDir, `warden-archive-${new Date(now).toISOString().replaceAll(':', '-')}.jsonl`);
   const file = await open(path, 'a');
   const outcome: RetentionOutcome = { ...empty, archive: path, trees: 0, runs: 0, events: 0, batches: 0, partitionsDropped: [] };
   try {
