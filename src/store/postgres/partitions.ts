@@ -3,7 +3,7 @@ import type { ExpiryCutoffs } from '../../core/ports/retention.ts';
 import type { DeletedTrees } from '../dialect.ts';
 import { expiredRoot } from '../expiry-sql.ts';
 import { PG_TYPES } from './connection.ts';
-import { deleteTreesIn, inTransaction, numbered } from './retention.ts';
+import { inTransaction, numbered } from './retention.ts';
 
 /**
  * The monthly partitions of the events table (migration 13): `events_YYYY_MM` holds the events
@@ -80,9 +80,10 @@ export async function ensureEventPartitions(pool: pg.Pool, schema: string, s: st
 /**
  * Retention's fast path: each monthly partition that ended before the latest cutoff, and whose
  * every event belongs to an expired tree, goes at once instead of row by row. In one transaction
- * per partition: lock every run of those trees, re-check they are all expired, delete the rest of
- * their events (in later months), `TRUNCATE` the partition and delete the trees' rows; then, in its
- * own statement, `DROP` the emptied partition. A partition holding any kept run's event is left to
+ * per partition: lock the partition against new events (`SHARE`) and every run of those trees,
+ * re-check they are all expired, delete their events in other months, their interventions and
+ * budgets, `TRUNCATE` the partition and delete their runs; then, in its own statement, `DROP` the
+ * emptied partition. A partition holding any kept run's event is left to
  * the batched deletes. Partitions of the current month and later are never dropped.
  */
 export async function dropExpiredPartitions(
@@ -100,6 +101,8 @@ export async function dropExpiredPartitions(
     if (part.to > latest || part.to > thisMonth) continue;
     const table = `${s}."${part.name}"`;
     const dropped = await inTransaction(pool, async (client) => {
+      // SHARE: reads go on, but no event can be added to this month while it is judged and emptied.
+      await client.query(`LOCK TABLE ${table} IN SHARE MODE`);
       const roots = (
         await client.query(`SELECT DISTINCT t.root_run_id FROM (SELECT DISTINCT run_id FROM ${table}) e JOIN ${s}.runs t ON t.run_id = e.run_id`)
       ).rows.map((r) => r.root_run_id as string);
@@ -110,9 +113,21 @@ export async function dropExpiredPartitions(
         if ((await client.query({ text: check, values, types: PG_TYPES })).rows[0].n !== roots.length) return undefined;
       }
       const inPartition = Number((await client.query({ text: `SELECT count(*) AS n FROM ${table}`, types: PG_TYPES })).rows[0].n);
+      // The trees' events in other months (pruned away from this one), and the rows that name no
+      // event; then the month itself, whose ACCESS EXCLUSIVE lock (readers of any run's log wait on
+      // it) is held only for the last statement and the commit; then the runs, which the events named.
+      const k = [roots];
+      const runsOf = `(SELECT run_id FROM ${s}.runs WHERE root_run_id = ANY($1::text[]))`;
+      const range = [new Date(part.from).toISOString(), new Date(part.to).toISOString()];
+      const elsewhere = await client.query(`DELETE FROM ${s}.events WHERE run_id IN ${runsOf} AND (at_time < $2::timestamptz OR at_time >= $3::timestamptz)`, [
+        roots,
+        ...range,
+      ]);
+      await client.query(`DELETE FROM ${s}.interventions WHERE run_id IN ${runsOf}`, k);
+      await client.query(`DELETE FROM ${s}.budgets WHERE root_run_id = ANY($1::text[])`, k);
       await client.query(`TRUNCATE ${table}`);
-      const rest = await deleteTreesIn(client, s, roots);
-      return { trees: roots.length, runs: rest.runs, events: inPartition + rest.events };
+      const runs = await client.query(`DELETE FROM ${s}.runs WHERE root_run_id = ANY($1::text[])`, k);
+      return { trees: roots.length, runs: runs.rowCount ?? 0, events: inPartition + (elsewhere.rowCount ?? 0) };
     });
     if (!dropped) continue;
     report.trees += dropped.trees;

@@ -72,7 +72,7 @@ export async function pgDeleteTrees(pool: pg.Pool, s: string, cutoffs: ExpiryCut
 }
 
 /** Deletes these trees' rows, events first (their foreign key names the run). */
-export async function deleteTreesIn(client: pg.PoolClient, s: string, roots: readonly string[]): Promise<{ runs: number; events: number }> {
+async function deleteTreesIn(client: pg.PoolClient, s: string, roots: readonly string[]): Promise<{ runs: number; events: number }> {
   const runsOf = `(SELECT run_id FROM ${s}.runs WHERE root_run_id = ANY($1::text[]))`;
   const k = [[...roots]];
   const events = (await client.query(`DELETE FROM ${s}.events WHERE run_id IN ${runsOf}`, k)).rowCount ?? 0;
