@@ -83,6 +83,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import('./commands/budgets.ts').then((m) => m.registerBudgetsCommand),
   },
   {
+    name: 'retention',
+    summary: 'Preview, then apply, the retention policy: which finished runs are old enough to delete (or archive), per tenant',
+    load: () => import('./commands/retention.ts').then((m) => m.registerRetentionCommand),
+  },
+  {
     name: 'migrate',
     summary: "Bring the store's schema up to date (ordered, named migrations; safe to run from many machines at once)",
     load: () => import('./commands/migrate.ts').then((m) => m.registerMigrateCommand),

@@ -33,6 +33,7 @@ import { toRunResult, type RunResult } from './run-result.ts';
 import { textChannel, type TextListener } from './text-stream.ts';
 import { DEFAULT_MAX_BUFFERED_CHARS, textBuffer } from './text-buffer.ts';
 import { newRunId } from '../core/ids.ts';
+import { resolveRetention, type ResolvedRetention, type RetentionPolicy } from '../core/retention.ts';
 
 export interface WardenOptions {
   store: Store;
@@ -64,6 +65,12 @@ export interface WardenOptions {
    * before it reads them again, ms; 0 reads them before every reservation. Default 1,000.
    */
   budgetRefreshMs?: number;
+  /**
+   * How long finished runs are kept (docs/store.md, "Retention"); without it, for ever. Checked
+   * here (a rule below six months is refused unless `allowBelowFloor`); applied by
+   * `applyRetention(store, warden.retention)` or `warden retention --apply`, e.g. from cron.
+   */
+  retention?: RetentionPolicy;
   /** Queue bounds, rate limits, breakers, the retry budget, tool concurrency. */
   scheduler?: SchedulerConfig;
   /** Where breakers, rate limits and the retry budget keep their state. Default: in this process. */
@@ -182,6 +189,8 @@ export class Warden {
   readonly budgets: readonly ResolvedFleetBudget[];
   /** Every fleet budget a reservation is held against: createWarden's and the store's. */
   readonly budgetBook: BudgetBook;
+  /** The checked retention policy (keeps everything unless `retention` said otherwise). */
+  readonly retention: ResolvedRetention;
   private readonly scheduling: Scheduling;
   private readonly listeners = new Set<EventListener>();
   private readonly textListeners = new Set<TextListener>();
@@ -200,6 +209,7 @@ export class Warden {
     this.shadowTenants = new Set(options.shadowTenants ?? []);
     this.budgets = resolveFleetBudgets(options.budgets);
     this.budgetBook = new BudgetBook(this.store, this.budgets, refreshMs(options.budgetRefreshMs), this.now);
+    this.retention = resolveRetention(options.retention);
     this.scheduling = {
       config: resolveScheduler(options.scheduler),
       coordinator: options.coordinator ?? options.store.coordinator?.() ?? createLocalCoordinator(),

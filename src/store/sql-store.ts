@@ -7,6 +7,12 @@ import {
   type FleetBudgetRecord,
   type StoredBudgetRecord,
   type ClaimOptions,
+  type DeleteExpiredOptions,
+  type ExpiredTree,
+  type ExpiryCutoffs,
+  type ExpiryReport,
+  type ExpirySummary,
+  type ListExpiredOptions,
   type CommitBatch,
   type ExternalAppendOptions,
   type InterventionFilter,
@@ -40,6 +46,7 @@ import {
 import { encodeJson, toBudgetRecord, toInterventionRecord, toRunEvent, toRunRecord } from './rows.ts';
 import { rootWithoutBudget, runExists } from './store-errors.ts';
 import { checkEndpoint, toWebhookEndpoint, toWebhookMessage } from './webhook-rows.ts';
+import { deleteExpiredRuns, listExpiredRuns, summarizeExpired } from './retention-steps.ts';
 import { appendStep, commitStep } from './write-steps.ts';
 
 /**
@@ -339,6 +346,18 @@ export class SqlStore implements Store {
       const limit = requireInteger(filter.limit ?? DEFAULT_LIST_LIMIT, 'limit', 1);
       return (await this.dialect.webhookMessages(filter.endpointId ?? null, filter.pending ?? null, filter.failed ?? null, limit)).map(toWebhookMessage);
     });
+  }
+
+  async summarizeExpired(cutoffs: ExpiryCutoffs): Promise<ExpirySummary[]> {
+    return this.use('Summarizing expired runs', () => summarizeExpired(this.dialect, cutoffs));
+  }
+
+  async listExpiredRuns(cutoffs: ExpiryCutoffs, options?: ListExpiredOptions): Promise<ExpiredTree[]> {
+    return this.use('Listing expired runs', () => listExpiredRuns(this.dialect, cutoffs, options));
+  }
+
+  async deleteExpiredRuns(cutoffs: ExpiryCutoffs, options?: DeleteExpiredOptions): Promise<ExpiryReport> {
+    return this.use('Deleting expired runs', () => deleteExpiredRuns(this.dialect, cutoffs, options));
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,7 @@ import { interventionsAndExternalWrites } from './conformance/interventions.ts';
 import { leases } from './conformance/leases.ts';
 import { locks } from './conformance/locks.ts';
 import { records } from './conformance/records.ts';
+import { retention } from './conformance/retention.ts';
 import { runsAndEvents } from './conformance/runs-and-events.ts';
 import { storedBudgets } from './conformance/stored-budgets.ts';
 import { webhooks } from './conformance/webhooks.ts';
@@ -42,5 +43,6 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
     claims(context);
     connections(context);
     webhooks(context);
+    retention(context);
   });
 }

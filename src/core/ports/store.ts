@@ -2,6 +2,7 @@ import type { Coordinator } from '../coordination.ts';
 import type { Ledger } from './ledger.ts';
 import type { Leases } from './leases.ts';
 import type { Records } from './records.ts';
+import type { Retention } from './retention.ts';
 import type { RunFeed } from './run-feed.ts';
 import type { RunLog } from './run-log.ts';
 import type { Webhooks } from './webhooks.ts';
@@ -9,12 +10,13 @@ import type { Webhooks } from './webhooks.ts';
 export * from './ledger.ts';
 export * from './leases.ts';
 export * from './records.ts';
+export * from './retention.ts';
 export * from './run-feed.ts';
 export * from './run-log.ts';
 export * from './webhooks.ts';
 
 /**
- * The `Store` port: the run log, the ledger, leases and locks, records and webhooks (one file
+ * The `Store` port: the run log, the ledger, leases and locks, records, webhooks and retention (one file
  * each in this folder). The runtime writes through it and nothing else; every implementation passes the
  * same conformance suite (`test/store/conformance.ts`).
  *
@@ -26,7 +28,7 @@ export * from './webhooks.ts';
  *   commit with `BUDGET_EXCEEDED`; the check and the write are atomic across processes.
  * - Money is integer nano-USD; times are ms since the epoch; lengths (`ttlMs`) are ms.
  */
-export interface Store extends RunLog, Ledger, Leases, Records, Webhooks {
+export interface Store extends RunLog, Ledger, Leases, Records, Webhooks, Retention {
   readonly kind: 'sqlite' | 'postgres';
 
   /**

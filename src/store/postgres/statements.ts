@@ -41,7 +41,7 @@ export function pgStatements(schema: string) {
          WHERE $9::boolean OR EXISTS (SELECT 1 FROM ${s}.budgets WHERE root_run_id = $6)
          RETURNING run_id, status),
        b AS (INSERT INTO ${s}.budgets (root_run_id, ceiling_nano) SELECT run_id, $10 FROM r WHERE $9::boolean),
-       e AS (INSERT INTO ${s}.events (run_id, seq, type, at, v, data) SELECT run_id, 1, $11, $12, $13, $14 FROM r)
+       e AS (INSERT INTO ${s}.events (run_id, seq, type, at, v, data, at_time) SELECT run_id, 1, $11, $12, $13, $14, ${atTimeOf('$12::bigint')} FROM r)
        SELECT (SELECT count(*)::int FROM r) AS inserted,
               (SELECT count(*)::int FROM (SELECT pg_notify($15, run_id) FROM r WHERE status = 'queued') n) AS notified`,
     ),
@@ -50,8 +50,8 @@ export function pgStatements(schema: string) {
     run: statement(`SELECT * FROM ${s}.runs WHERE run_id = $1`),
     events: statement(`SELECT seq, type, at, v, data FROM ${s}.events WHERE run_id = $1 AND seq > $2 ORDER BY seq`),
     insertEvents: statement(
-      `INSERT INTO ${s}.events (run_id, seq, type, at, v, data)
-       SELECT $1, $2 + x.o, x.t, x.a, x.v, x.d FROM unnest($3::text[], $4::bigint[], $5::int[], $6::text[]) WITH ORDINALITY AS x(t, a, v, d, o)`,
+      `INSERT INTO ${s}.events (run_id, seq, type, at, v, data, at_time)
+       SELECT $1, $2 + x.o, x.t, x.a, x.v, x.d, ${atTimeOf('x.a')} FROM unnest($3::text[], $4::bigint[], $5::int[], $6::text[]) WITH ORDINALITY AS x(t, a, v, d, o)`,
     ),
     budget: statement(`SELECT root_run_id, ceiling_nano, spent_nano, reserved_nano FROM ${s}.budgets WHERE root_run_id = $1`),
     // A reservation locks the budget row, checks the ceiling against what it holds, then writes:
@@ -108,6 +108,14 @@ export function pgStatements(schema: string) {
     releaseLock: statement(`DELETE FROM ${s}.entity_locks WHERE lock_key = $1 AND holder = $2`),
     claim: statement(claimText(s)),
   };
+}
+
+/**
+ * The partition key of an event (`at_time`, timestamptz) from its `at` (ms since the epoch): every
+ * insert into events writes both (migration 13). The payload's jsonb copy is a generated column.
+ */
+export function atTimeOf(ms: string): string {
+  return `to_timestamp(${ms}::double precision / 1000)`;
 }
 
 /** The root runs a worker may take now (the predicate of the `runs_ready` index). */

@@ -4,13 +4,24 @@ import type {
   AgentEventFilter,
   AgentEventRecord,
   CommitBatch,
+  ExpiryCutoffs,
   ExternalAppendOptions,
   NewAgentEvent,
   NewIntervention,
   NewRun,
   Store,
 } from '../../core/ports/store.ts';
-import { RUN_COLUMNS_WITHOUT_TEXT, runSync, type CreateOutcome, type Dialect, type InterventionQuery, type Op, type RunQuery, type Tx } from '../dialect.ts';
+import {
+  RUN_COLUMNS_WITHOUT_TEXT,
+  runSync,
+  type CreateOutcome,
+  type DeletedTrees,
+  type Dialect,
+  type InterventionQuery,
+  type Op,
+  type RunQuery,
+  type Tx,
+} from '../dialect.ts';
 import {
   encodeJson,
   type BudgetRow,
@@ -21,6 +32,7 @@ import {
   type RunRow,
   type StoredBudgetRow,
 } from '../rows.ts';
+import { expiredRoot, expiredRootsSql, summarySql, type Param, type SummaryRow } from '../expiry-sql.ts';
 import { SqlStore } from '../sql-store.ts';
 import { FAILED_MESSAGE, type OutboxInsert, type WebhookEndpointRow, type WebhookOutboxRow } from '../webhook-rows.ts';
 import { appendAgentEvent, listAgentEvents } from './agent-events.ts';
@@ -550,6 +562,47 @@ class SqliteDialect implements Dialect, Tx {
     );
   }
 
+  expirySummary(cutoffs: ExpiryCutoffs): SummaryRow[] {
+    const { param, values } = positional();
+    const sql = summarySql(
+      cutoffs,
+      (name) => name,
+      param,
+      (column) => `length(CAST(${column} AS BLOB))`,
+    );
+    return rowsOf<SummaryRow>(this.#queries.all(sql, values));
+  }
+
+  expiredRoots(cutoffs: ExpiryCutoffs, after: string, limit: number): { run_id: string; tenant: string }[] {
+    const { param, values } = positional();
+    return rowsOf<{ run_id: string; tenant: string }>(this.#queries.all(expiredRootsSql(cutoffs, 'runs', param, after, limit), values));
+  }
+
+  treeRuns(rootRunIds: readonly string[]): { run_id: string; root_run_id: string }[] {
+    const sql = `SELECT run_id, root_run_id FROM runs WHERE root_run_id IN (SELECT value FROM json_each(?))
+      ORDER BY root_run_id, parent_run_id IS NOT NULL, created_at, rowid`;
+    return rowsOf<{ run_id: string; root_run_id: string }>(this.#queries.all(sql, [JSON.stringify(rootRunIds)]));
+  }
+
+  /** One `BEGIN IMMEDIATE` transaction: no other writer can change a tree between the check and the deletes. */
+  deleteTrees(cutoffs: ExpiryCutoffs, rootRunIds: readonly string[]): DeletedTrees {
+    return this.#transaction(() => {
+      const { param, values } = positional();
+      const ids = param(JSON.stringify(rootRunIds), 'text');
+      const check = `SELECT r.run_id FROM runs r WHERE r.run_id IN (SELECT value FROM json_each(${ids})) AND ${expiredRoot(cutoffs, 'runs', param)}`;
+      const roots = rowsOf<{ run_id: string }>(this.#queries.all(check, values)).map((r) => r.run_id);
+      if (roots.length === 0) return { trees: 0, runs: 0, events: 0 };
+      const k = [JSON.stringify(roots)];
+      const trees = '(SELECT value FROM json_each(?))';
+      const runsOf = `(SELECT run_id FROM runs WHERE root_run_id IN ${trees})`;
+      const events = this.#queries.run(`DELETE FROM events WHERE run_id IN ${runsOf}`, k);
+      this.#queries.run(`DELETE FROM interventions WHERE run_id IN ${runsOf}`, k);
+      this.#queries.run(`DELETE FROM budgets WHERE root_run_id IN ${trees}`, k);
+      const runs = this.#queries.run(`DELETE FROM runs WHERE root_run_id IN ${trees}`, k);
+      return { trees: roots.length, runs, events };
+    });
+  }
+
   async close(): Promise<void> {
     if (this.#pending.length) this.#commitPending();
     this.#listeners.clear();
@@ -587,6 +640,18 @@ class SqliteDialect implements Dialect, Tx {
 const READY = `status IN ('queued', 'running') AND parent_run_id IS NULL AND lease_owner IS NULL`;
 /** Root runs leased out (the predicate of the `runs_leased` index): taken over once the lease lapses. */
 const LEASED = `status IN ('queued', 'running') AND parent_run_id IS NULL AND lease_owner IS NOT NULL`;
+
+/** `?` placeholders, bound in the order the SQL text uses them. */
+function positional(): { param: Param; values: SQLInputValue[] } {
+  const values: SQLInputValue[] = [];
+  return {
+    values,
+    param: (value) => {
+      values.push(value);
+      return '?';
+    },
+  };
+}
 
 function whereClause(conditions: string[]): string {
   return conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
