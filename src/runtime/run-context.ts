@@ -111,14 +111,18 @@ export class RunContext {
 
   /**
    * Called before each reservation is decided: reads the stored budgets again if the last read is
-   * too old, and, when a fleet budget covers the run, seals what was decided so far. A fleet window
-   * can refuse the reservation whatever the run's own ceiling says; sealed, the previous call's
-   * settlement and step land even then (on SQLite in the same transaction), instead of being
-   * refused with it and leaving that call's reservation open in the ledger and the window.
+   * too old, and seals what was decided so far. The store can refuse a reservation the run's own
+   * view allowed (a fleet window, or a sibling in the same tree spending the shared root budget
+   * first); sealed, what came before it (the previous call's settlement, a rejected plan, a
+   * repair) lands even then (on SQLite in the same transaction), instead of being refused with it
+   * and leaving that call's cost unrecorded and its reservation open. A lone run under no fleet
+   * budget is the only writer of its ledger, so the store refuses exactly what its own check
+   * refused before asking: it keeps the one commit (one statement on PostgreSQL).
    */
   async beforeReservation(): Promise<void> {
     const budgets = (await this.budgets?.fresh()) ?? [];
-    if (budgets.some((b) => covers(b, this.state))) this.seal();
+    const shared = this.state.parentRunId !== null || this.state.children.size > 0;
+    if (shared || budgets.some((b) => covers(b, this.state))) this.seal();
   }
 
   get runId(): string {
