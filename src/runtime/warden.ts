@@ -8,6 +8,8 @@ import { dueApprovals, expireApproval, type ExpiredApproval } from './approval-e
 import { checkAnswer } from '../guard/output-check.ts';
 import { modelServer } from '../model/model-identity.ts';
 import { resolvePricing } from '../model/pricing.ts';
+import type { ModelPricing } from '../model/model-pricing.ts';
+import type { WardenModel } from '../core/ports/model.ts';
 import { formatUsd, nanoToUsd, tokensToNano, usdToNano } from '../core/money.ts';
 import type { InterventionRecord, Store } from '../core/ports/store.ts';
 import { checkArgs } from '../guard/check-args.ts';
@@ -16,7 +18,16 @@ import { sleep as defaultSleep } from './backoff.ts';
 import { guardRequest } from './guard-step.ts';
 import { MIN_OUTPUT_TOKENS } from '../guard/budget.ts';
 import { fleetCharges, type FleetBudget, resolveFleetBudgets, type ResolvedFleetBudget } from '../guard/fleet-budgets.ts';
-import { type AnyNewEvent, type AnyRunEvent, newEvent, PARKED_STATUSES, type RunMode, type RunStatus, TERMINAL_STATUSES } from '../core/events.ts';
+import {
+  type AnyNewEvent,
+  type AnyRunEvent,
+  newEvent,
+  PARKED_STATUSES,
+  type RunMode,
+  type RunStatus,
+  type SubmittedModel,
+  TERMINAL_STATUSES,
+} from '../core/events.ts';
 import { foldRun } from '../core/fold.ts';
 import type { RunState } from '../core/run-state.ts';
 import type { ChildRunner, ChildSpec } from './delegation.ts';
@@ -343,7 +354,6 @@ export class Warden {
     // Input guards run before anything is written: the log only ever holds what they let through.
     const guarded = await guardRequest(agent, spec.tenant, spec.input);
     const pricing = resolvePricing(agent.model, agent.pricing);
-    const server = modelServer(agent.model);
     const at = this.now();
     const submitted = newEvent(
       'run.submitted',
@@ -359,11 +369,8 @@ export class Warden {
         ...(spec.mode !== 'live' ? { mode: spec.mode } : {}),
         ...(spec.submittedBy ? { submittedBy: spec.submittedBy } : {}),
         model: {
-          provider: agent.model.provider,
-          modelId: agent.model.modelId,
-          inputPerMTok: pricing.inputPerMTok,
-          outputPerMTok: pricing.outputPerMTok,
-          ...(server ? { server } : {}),
+          ...submittedModel(agent.model, pricing),
+          ...(agent.models.length > 1 ? { fallbacks: agent.models.slice(1).map((m) => submittedModel(m.model, m.price.pricing)) } : {}),
         },
       },
       at,
@@ -907,4 +914,16 @@ function structuredValue(agent: Agent | undefined, text: string, what: string): 
 
 export function createWarden(options: WardenOptions): Warden {
   return new Warden(options);
+}
+
+/** A model as `run.submitted` records it: identity, the price its calls are held to, and its server. */
+function submittedModel(model: WardenModel, pricing: ModelPricing): SubmittedModel {
+  const server = modelServer(model);
+  return {
+    provider: model.provider,
+    modelId: model.modelId,
+    inputPerMTok: pricing.inputPerMTok,
+    outputPerMTok: pricing.outputPerMTok,
+    ...(server ? { server } : {}),
+  };
 }
