@@ -13,6 +13,8 @@ import { createMetrics } from '../../src/observe/metrics.ts';
 import { fleetCharges } from '../../src/guard/fleet-budgets.ts';
 import { resolveFleetBudgets } from '../../src/guard/fleet-budgets.ts';
 import { testWarden } from '../helpers.ts';
+import { foldRun } from '../../src/core/fold.ts';
+import { stepModel } from '../../src/runtime/model-fallback.ts';
 import { lyingModel } from '../invariants/lying-model.ts';
 
 /** A model that counts the calls that reached it, so a test can tell a refused call from a made one. */
@@ -271,6 +273,23 @@ describe('model fallbacks', () => {
     assert.equal(report.identical, true, JSON.stringify(report.divergence));
     assert.equal(report.replayed.costUsd, report.recorded.costUsd);
     assert.deepEqual(report.replayed.summary.models, report.recorded.summary.models);
+  });
+
+  it('streams the fallback’s text, and a log cut right after the fallback resumes on the fallback', async () => {
+    const primary = counted(simulated.script([{ text: 'never', error: { status: 401, times: 1_000 } }], { ...CHEAP, modelId: 'primary' }));
+    const agent = agentWith([primary, simulated.script([{ text: 'Streamed by the fallback.' }], { ...DEAR, modelId: 'fallback' })]);
+    const { warden } = testWarden(':memory:', BREAKER);
+    const { textStream, result } = warden.stream(agent, 'hi');
+    let text = '';
+    for await (const delta of textStream) text += delta;
+    assert.equal(text, 'Streamed by the fallback.');
+    const events = await warden.events((await result).runId);
+    // The fold alone says which model the step is on: a session that starts from this log calls the fallback.
+    const cut = events.slice(0, events.findIndex((e) => e.type === 'model.fallback') + 1);
+    const state = foldRun(cut);
+    assert.deepEqual(state.stepModel, { index: 1, since: 2 });
+    assert.equal(stepModel(agent, state).entry.key, 'warden.simulated/fallback');
+    assert.equal(stepModel(agent, foldRun(events)).index, 0, 'the next step starts at the primary again');
   });
 
   it('counts fallbacks in warden_model_fallbacks_total by from, to and reason', async () => {
