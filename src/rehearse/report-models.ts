@@ -65,7 +65,7 @@ export function modelsReport(outcome: RehearsalOutcome, runs: readonly RunSummar
         }
       : null,
     runsFellBack: fellBack.length,
-    fallbacksByReason: byReason,
+    fallbacksByReason: Object.fromEntries(Object.entries(byReason).sort((x, y) => y[1] - x[1])),
     meanCostUsd: {
       primaryOnly: a === null ? null : round(a, 9),
       fellBack: b === null ? null : round(b, 9),

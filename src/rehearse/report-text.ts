@@ -186,7 +186,7 @@ function modelLines(r: RehearsalReport): string[] {
       `requests ${n(o.firstRequest)}–${n(o.lastRequest)} (${Math.round(o.share * 100)}%): ${n(o.fellBack)} of ${n(o.runs)} runs fell back, ${n(o.completed)} completed  (rehearsed as the primary's breaker open)`,
     ]);
   }
-  rows.push(['runs that fell back', `${n(m.runsFellBack)}  (${pairs(m.fallbacksByReason, ', ') || 'none'})`]);
+  rows.push(['runs that fell back', `${n(m.runsFellBack)}${m.runsFellBack ? `  (fallbacks by reason: ${pairs(m.fallbacksByReason, ', ')})` : ''}`]);
   const c = m.meanCostUsd;
   if (c.difference !== null && c.primaryOnly !== null && c.fellBack !== null) {
     rows.push([
