@@ -215,9 +215,11 @@ async function modelFailed(ctx: RunContext, at: { step: number; attempt: number;
   if (early) return fallBackNow(ctx, at, failure, early);
   const budgetRefusal = failure.retryable && canRetry(ctx.state) ? await retryBudgetRefusal(ctx) : null;
   const willRetry = failure.retryable && canRetry(ctx.state) && !budgetRefusal;
-  const late = hasNext ? fallbackReason(failure, !willRetry) : null;
-  if (late) return fallBackNow(ctx, at, budgetRefusal ? { ...failure, message: `${failure.message}; ${budgetRefusal}` } : failure, late);
   const tooLong = willRetry ? retryAfterRefusal(failure.retryAfterMs, ctx.agent.backoff, activeMs(ctx.state, ctx.now()), ctx.state.limits.maxWallMs) : null;
+  // A retry refused, or one that would have to wait past the wall time: the next model answers now.
+  const late = hasNext ? fallbackReason(failure, !willRetry || tooLong !== null) : null;
+  const why = budgetRefusal ?? tooLong;
+  if (late) return fallBackNow(ctx, at, why ? { ...failure, message: `${failure.message}; ${why}` } : failure, late);
   const retryInMs = willRetry && !tooLong ? backoffMs(ctx.state.retries + 1, ctx.agent.backoff, failure.retryAfterMs, ctx.random) : undefined;
   ctx.emit('model.failed', { step, attempt, failure, willRetry: willRetry && !tooLong, ...(retryInMs !== undefined ? { retryInMs } : {}), ...model });
   if (tooLong) return stopRun(ctx, { limit: 'wall_time', detail: `The model call failed (${failure.message}) and ${tooLong}.` });

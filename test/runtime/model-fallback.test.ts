@@ -177,6 +177,20 @@ describe('model fallbacks', () => {
     assert.equal(only(events, 'model.called')[0]?.data.attempt, 4);
   });
 
+  it('falls back instead of waiting when the primary asks to wait longer than the agent waits for', async () => {
+    const primary = counted(
+      simulated.script([{ text: 'never', error: { status: 429, retryAfterMs: 3_600_000, times: 1_000 } }], { ...CHEAP, modelId: 'primary' }),
+    );
+    const { warden } = testWarden(':memory:', BREAKER);
+    const result = await warden.run(agentWith([primary, dearFallback()]), 'hi');
+    const events = await warden.events(result.runId);
+    assert.equal(result.status, 'completed');
+    assert.equal(primary.reached(), 1);
+    const [fellBack] = only(events, 'model.fallback');
+    assert.equal(fellBack?.data.reason, 'retries_exhausted');
+    assert.match(fellBack?.data.detail ?? '', /Retry-After/);
+  });
+
   it('stops with a named reason when every model is down, having spent nothing', async () => {
     const second = counted(simulated.script([{ text: 'never', error: { status: 503, times: 1_000_000 } }], { ...DEAR, modelId: 'second' }));
     const { warden } = testWarden(':memory:', BREAKER);
