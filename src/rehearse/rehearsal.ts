@@ -126,7 +126,7 @@ export function rehearsalAgent(agent: Agent, profile: FaultProfile, seed: number
           ...(i > 0 ? { modelId: `learned:${learned.agent}:${real.modelId}` } : {}),
         })
       : behaviourModel({ tools: agent.tools, rates: profile.rates, seed, pricing, wait: virtualTime.sleep, modelId: `behaviour:${real.modelId}` });
-    return i === 0 ? primaryWithOutage(model) : model;
+    return i === 0 && profile.outage > 0 ? primaryWithOutage(model) : model;
   });
   return markRehearsalAgent(
     defineAgent({
