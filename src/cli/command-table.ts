@@ -78,6 +78,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import('./commands/webhooks.ts').then((m) => m.registerWebhooksCommand),
   },
   {
+    name: 'budgets',
+    summary: "Budgets over time kept in the store: every process on it (serve, worker, run) holds each run's spend against them",
+    load: () => import('./commands/budgets.ts').then((m) => m.registerBudgetsCommand),
+  },
+  {
     name: 'migrate',
     summary: "Bring the store's schema up to date (ordered, named migrations; safe to run from many machines at once)",
     load: () => import('./commands/migrate.ts').then((m) => m.registerMigrateCommand),

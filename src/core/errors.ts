@@ -45,6 +45,8 @@ export const ERROR_CODES = {
   BUDGET_EXCEEDED: { fault: 'policy', http: 402, exit: 3 },
   /** A fleet budget (`budgets` on createWarden) has no room left in its window: new runs are refused, running ones stop. */
   BUDGET_EXHAUSTED: { fault: 'policy', http: 429, exit: 7 },
+  /** A budget to store (`warden budgets set`, PUT /v1/budgets) is malformed: bad scope, window, maximum or alert fractions. */
+  INVALID_BUDGET: { fault: 'user', http: 400, exit: 2 },
   /** A content guard blocked a tool's result (the call fails with it and the run stops with `guard_blocked`). */
   GUARD_BLOCKED: { fault: 'policy', http: 422, exit: 3 },
   STALE_WRITER: { fault: 'system', http: 409, exit: 1 },

@@ -1,5 +1,5 @@
 import type { Agent } from '../agent/agent.ts';
-import type { ResolvedFleetBudget } from '../guard/fleet-budgets.ts';
+import { covers, type ResolvedFleetBudget } from '../guard/fleet-budgets.ts';
 import type { ModelPricing } from '../model/model-pricing.ts';
 import { WardenError, isWardenError } from '../core/errors.ts';
 import type { BudgetOp, CommitBatch, NewIntervention, RunPatch, Store } from '../core/ports/store.ts';
@@ -10,6 +10,7 @@ import { applyEvent, foldRun } from '../core/fold.ts';
 import type { RunState } from '../core/run-state.ts';
 import { rowFigures } from '../core/projection.ts';
 import type { TextChannel } from './text-stream.ts';
+import type { BudgetBook } from './budget-book.ts';
 import { decideEvent } from './decide/decisions.ts';
 
 /** A commit's worth of decisions; `run` is the row as of its last event (null: as of the flush). */
@@ -44,8 +45,8 @@ export interface RunContextOptions {
   maxCrashedSessions?: number;
   /** Where streamed text goes; model calls stream while it has listeners. */
   text?: TextChannel;
-  /** Fleet budgets each reservation is also held against (createWarden's `budgets`). */
-  fleetBudgets?: readonly ResolvedFleetBudget[];
+  /** Fleet budgets each reservation is also held against (createWarden's `budgets` and the stored ones). */
+  budgets?: BudgetBook;
 }
 
 /** Sessions a run may lose to a dying process or worker before it stops with `crashed`. */
@@ -70,7 +71,7 @@ export class RunContext {
   readonly random: () => number;
   readonly maxCrashedSessions: number;
   readonly text?: TextChannel;
-  readonly fleetBudgets?: readonly ResolvedFleetBudget[];
+  private readonly budgets?: BudgetBook;
   /** Set with `budgetRefusal` when it was a fleet budget that had no room (stop reason `budget_exhausted`). */
   budgetExhausted = false;
   state: RunState;
@@ -99,8 +100,25 @@ export class RunContext {
     this.children = options.children;
     this.scheduling = options.scheduling;
     this.text = options.text;
-    this.fleetBudgets = options.fleetBudgets;
+    this.budgets = options.budgets;
     this.committedSeq = options.state.seq;
+  }
+
+  /** The fleet budgets a reservation decided now is held against (as last read: see `beforeReservation`). */
+  get fleetBudgets(): readonly ResolvedFleetBudget[] | undefined {
+    return this.budgets?.current();
+  }
+
+  /**
+   * Called before each reservation is decided: reads the stored budgets again if the last read is
+   * too old, and, when a fleet budget covers the run, seals what was decided so far. A fleet window
+   * can refuse the reservation whatever the run's own ceiling says; sealed, the previous call's
+   * settlement and step land even then (on SQLite in the same transaction), instead of being
+   * refused with it and leaving that call's reservation open in the ledger and the window.
+   */
+  async beforeReservation(): Promise<void> {
+    const budgets = (await this.budgets?.fresh()) ?? [];
+    if (budgets.some((b) => covers(b, this.state))) this.seal();
   }
 
   get runId(): string {

@@ -18,6 +18,7 @@ import { sleep as defaultSleep } from './backoff.ts';
 import { guardRequest } from './guard-step.ts';
 import { MIN_OUTPUT_TOKENS } from '../guard/budget.ts';
 import { fleetCharges, type FleetBudget, resolveFleetBudgets, type ResolvedFleetBudget } from '../guard/fleet-budgets.ts';
+import { BudgetBook, DEFAULT_BUDGET_REFRESH_MS } from './budget-book.ts';
 import {
   type AnyNewEvent,
   type AnyRunEvent,
@@ -69,6 +70,11 @@ export interface WardenOptions {
    * budget refuses new runs (`BUDGET_EXHAUSTED`) and stops running ones (`budget_exhausted`).
    */
   budgets?: FleetBudget[];
+  /**
+   * How long this process goes on using the stored budgets (`warden budgets set`) it last read
+   * before it reads them again, ms; 0 reads them before every reservation. Default 1,000.
+   */
+  budgetRefreshMs?: number;
   /** Queue bounds, rate limits, breakers, the retry budget, tool concurrency. */
   scheduler?: SchedulerConfig;
   /** Where breakers, rate limits and the retry budget keep their state. Default: in this process. */
@@ -183,8 +189,10 @@ export class Warden {
   private readonly maxCrashedSessions?: number;
   private readonly active = new Map<string, AbortController>();
   private readonly shadowTenants: ReadonlySet<string>;
-  /** The fleet budgets every reservation is also held against. */
+  /** The fleet budgets declared on createWarden (`budgetBook` adds the stored ones). */
   readonly budgets: readonly ResolvedFleetBudget[];
+  /** Every fleet budget a reservation is held against: createWarden's and the store's. */
+  readonly budgetBook: BudgetBook;
   private readonly scheduling: Scheduling;
   private readonly listeners = new Set<EventListener>();
   private readonly textListeners = new Set<TextListener>();
@@ -202,6 +210,7 @@ export class Warden {
     this.onEvent = options.onEvent;
     this.shadowTenants = new Set(options.shadowTenants ?? []);
     this.budgets = resolveFleetBudgets(options.budgets);
+    this.budgetBook = new BudgetBook(this.store, this.budgets, refreshMs(options.budgetRefreshMs), this.now);
     this.scheduling = {
       config: resolveScheduler(options.scheduler),
       coordinator: options.coordinator ?? options.store.coordinator?.() ?? createLocalCoordinator(),
@@ -320,7 +329,7 @@ export class Warden {
    * with) refuses the run before it is written: it could not take a single step.
    */
   private async admitBudgets(tenant: string, agent: Agent, input: string): Promise<void> {
-    const charges = fleetCharges(this.budgets, { tenant, agent: agent.name }, this.now());
+    const charges = fleetCharges(await this.budgetBook.fresh(), { tenant, agent: agent.name }, this.now());
     if (charges.length === 0) return;
     const pricing = resolvePricing(agent.model, agent.pricing);
     const leastNano =
@@ -520,7 +529,7 @@ export class Warden {
       children: this.childRunner,
       scheduling: this.scheduling,
       text: textChannel(onText, this.textListeners, this.streamText),
-      fleetBudgets: this.budgets,
+      budgets: this.budgetBook,
     });
   }
 
@@ -914,6 +923,13 @@ function structuredValue(agent: Agent | undefined, text: string, what: string): 
 
 export function createWarden(options: WardenOptions): Warden {
   return new Warden(options);
+}
+
+function refreshMs(ms: number | undefined): number {
+  if (ms === undefined) return DEFAULT_BUDGET_REFRESH_MS;
+  if (!(typeof ms === 'number' && Number.isFinite(ms) && ms >= 0))
+    throw new WardenError('INVALID_CONFIG', `budgetRefreshMs must be a number of ms ≥ 0, got ${JSON.stringify(ms)}`);
+  return ms;
 }
 
 /** A model as `run.submitted` records it: identity, the price its calls are held to, and its server. */

@@ -1,7 +1,7 @@
 import type { WardenError } from '../core/errors.ts';
 import type { AnyNewEvent } from '../core/events.ts';
 import type { CommitBatch, ExternalAppendOptions, NewIntervention, NewRun, RunPatch } from '../core/ports/store.ts';
-import type { BudgetRow, EventRow, FleetBudgetRow, InterventionRow, RunHeadRow, RunRow } from './rows.ts';
+import type { BudgetRow, EventRow, FleetBudgetRow, InterventionRow, RunHeadRow, RunRow, StoredBudgetRow } from './rows.ts';
 import type { OutboxInsert, WebhookEndpointRow, WebhookOutboxRow } from './webhook-rows.ts';
 
 /**
@@ -135,6 +135,12 @@ export interface Dialect {
   fleetBudgets(keys: readonly string[]): Awaitable<FleetBudgetRow[]>;
   /** Raises the window's announced threshold to `threshold` if it is lower and spend has reached it; true when this call did. */
   claimFleetAlert(key: string, threshold: number): Awaitable<boolean>;
+  /** Every stored budget, ordered by scope then window. */
+  storedBudgets(): Awaitable<StoredBudgetRow[]>;
+  /** Inserts or replaces the stored budget of (scope, window); `alertAt` is JSON text. */
+  putStoredBudget(scope: string, window: string, limitNano: number, alertAt: string, updatedAt: number): Awaitable<void>;
+  /** Deletes the stored budgets of `scope` (of its `window` only, when given); rows deleted. */
+  removeStoredBudgets(scope: string, window: string | undefined): Awaitable<number>;
   intervention(id: string): Awaitable<InterventionRow | undefined>;
   interventions(query: InterventionQuery): Awaitable<InterventionRow[]>;
 

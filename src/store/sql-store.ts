@@ -5,6 +5,7 @@ import {
   runMode,
   type BudgetRecord,
   type FleetBudgetRecord,
+  type StoredBudgetRecord,
   type ClaimOptions,
   type CommitBatch,
   type ExternalAppendOptions,
@@ -32,6 +33,7 @@ import {
   checkNewRun,
   checkRecordKey,
   checkRunPatch,
+  checkStoredBudget,
   checkTtl,
   requireInteger,
 } from './input-checks.ts';
@@ -149,6 +151,31 @@ export class SqlStore implements Store {
 
   async claimFleetAlert(key: string, threshold: number): Promise<boolean> {
     return this.use(`Claiming the ${threshold} alert of fleet budget ${key}`, async () => this.dialect.claimFleetAlert(key, threshold));
+  }
+
+  async listStoredBudgets(): Promise<StoredBudgetRecord[]> {
+    return this.use('Reading stored budgets', async () =>
+      (await this.dialect.storedBudgets()).map((r) => ({
+        scope: r.scope,
+        window: r.budget_window,
+        limitNano: Number(r.limit_nano),
+        alertAt: parseAlertAt(r.alert_at),
+        updatedAt: Number(r.updated_at),
+      })),
+    );
+  }
+
+  async putStoredBudget(budget: StoredBudgetRecord): Promise<void> {
+    checkStoredBudget(budget);
+    const alertAt = [...budget.alertAt].sort((a, b) => a - b);
+    return this.use(`Storing the ${budget.window} budget of ${budget.scope}`, async () =>
+      this.dialect.putStoredBudget(budget.scope, budget.window, budget.limitNano, JSON.stringify(alertAt), budget.updatedAt),
+    );
+  }
+
+  async removeStoredBudgets(scope: string, window?: string): Promise<number> {
+    if (typeof scope !== 'string' || scope === '') throw new WardenError('INVALID_ARGUMENT', `scope must be a non-empty string, got ${JSON.stringify(scope)}`);
+    return this.use(`Removing the stored budgets of ${scope}`, async () => this.dialect.removeStoredBudgets(scope, window));
   }
 
   async getFleetBudgets(keys: readonly string[]): Promise<FleetBudgetRecord[]> {
@@ -336,4 +363,10 @@ export class SqlStore implements Store {
   #checkOpen(what: string): void {
     if (this.#closed) throw new WardenError('STORE_UNAVAILABLE', `${what} failed: ${this.dialect.where} is closed`);
   }
+}
+
+/** A stored budget's `alert_at` column: a JSON array of fractions (anything else reads as none). */
+function parseAlertAt(text: string): number[] {
+  const value: unknown = JSON.parse(text);
+  return Array.isArray(value) ? value.filter((a): a is number => typeof a === 'number') : [];
 }

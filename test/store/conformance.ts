@@ -9,6 +9,7 @@ import { leases } from './conformance/leases.ts';
 import { locks } from './conformance/locks.ts';
 import { records } from './conformance/records.ts';
 import { runsAndEvents } from './conformance/runs-and-events.ts';
+import { storedBudgets } from './conformance/stored-budgets.ts';
 import { webhooks } from './conformance/webhooks.ts';
 
 export interface ConformanceOptions {
@@ -33,6 +34,7 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
   describe(`Store conformance: ${name}`, () => {
     runsAndEvents(context);
     budget(context);
+    storedBudgets(context);
     interventionsAndExternalWrites(context);
     leases(context);
     locks(context);

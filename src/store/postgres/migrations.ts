@@ -243,6 +243,23 @@ export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
       );
     `,
   },
+  {
+    id: 13,
+    name: 'create-stored-budgets',
+    up: `
+      -- Fleet budgets set with \`warden budgets set\` or PUT /v1/budgets: every process on the store
+      -- reads them (see docs/budgets.md); their windows' spend is kept in fleet_budgets like any other.
+      CREATE TABLE stored_budgets (
+        scope      text NOT NULL,
+        budget_window text NOT NULL,
+        limit_nano bigint NOT NULL,
+        -- JSON array of fractions in (0, 1], ascending.
+        alert_at   text NOT NULL DEFAULT '[]',
+        updated_at bigint NOT NULL,
+        PRIMARY KEY (scope, budget_window)
+      );
+    `,
+  },
 ]);
 
 /** Serializes migrations of one schema across processes (many workers may start at once). */

@@ -14,7 +14,16 @@ import type {
   Store,
 } from '../../core/ports/store.ts';
 import { RUN_COLUMNS_WITHOUT_TEXT, runAsync, type CreateOutcome, type Dialect, type InterventionQuery, type Op, type RunQuery, type Tx } from '../dialect.ts';
-import { eventColumns, type BudgetRow, type FleetBudgetRow, type EventRow, type InterventionRow, type RunHeadRow, type RunRow } from '../rows.ts';
+import {
+  eventColumns,
+  type BudgetRow,
+  type FleetBudgetRow,
+  type EventRow,
+  type InterventionRow,
+  type RunHeadRow,
+  type RunRow,
+  type StoredBudgetRow,
+} from '../rows.ts';
 import { SqlStore } from '../sql-store.ts';
 import { FAILED_MESSAGE, type OutboxInsert, type WebhookEndpointRow, type WebhookOutboxRow } from '../webhook-rows.ts';
 import { explainStale, fitsCeiling, isPlainCommit, netBudget } from '../write-steps.ts';
@@ -313,6 +322,19 @@ class PostgresDialect implements Dialect {
 
   async claimFleetAlert(key: string, threshold: number): Promise<boolean> {
     return ((await this.pool.query(this.sql.claimFleetAlert.with([threshold, key]))).rowCount ?? 0) > 0;
+  }
+
+  async storedBudgets(): Promise<StoredBudgetRow[]> {
+    return (await this.pool.query(this.sql.storedBudgets.with([]))).rows as StoredBudgetRow[];
+  }
+
+  async putStoredBudget(scope: string, window: string, limitNano: number, alertAt: string, updatedAt: number): Promise<void> {
+    await this.pool.query(this.sql.putStoredBudget.with([scope, window, limitNano, alertAt, updatedAt]));
+  }
+
+  async removeStoredBudgets(scope: string, window: string | undefined): Promise<number> {
+    const result = await this.pool.query(window === undefined ? this.sql.removeStoredBudgets.with([scope]) : this.sql.removeStoredBudget.with([scope, window]));
+    return result.rowCount ?? 0;
   }
 
   async fleetBudgets(keys: readonly string[]): Promise<FleetBudgetRow[]> {

@@ -67,6 +67,13 @@ export function pgStatements(schema: string) {
       `UPDATE ${s}.fleet_budgets SET reserved_nano = reserved_nano + $1, limit_nano = $3
        WHERE key = $2 AND spent_nano + reserved_nano + $1 <= $3`,
     ),
+    storedBudgets: statement(`SELECT scope, budget_window, limit_nano, alert_at, updated_at FROM ${s}.stored_budgets ORDER BY scope, budget_window`),
+    putStoredBudget: statement(
+      `INSERT INTO ${s}.stored_budgets (scope, budget_window, limit_nano, alert_at, updated_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (scope, budget_window) DO UPDATE SET limit_nano = EXCLUDED.limit_nano, alert_at = EXCLUDED.alert_at, updated_at = EXCLUDED.updated_at`,
+    ),
+    removeStoredBudgets: statement(`DELETE FROM ${s}.stored_budgets WHERE scope = $1`),
+    removeStoredBudget: statement(`DELETE FROM ${s}.stored_budgets WHERE scope = $1 AND budget_window = $2`),
     // An alert fires once per threshold per window: the first writer to raise `alerted` claims it.
     claimFleetAlert: statement(`UPDATE ${s}.fleet_budgets SET alerted = $1 WHERE key = $2 AND alerted < $1 AND spent_nano >= limit_nano * $1`),
     settleFleet: statement(`UPDATE ${s}.fleet_budgets SET reserved_nano = GREATEST(reserved_nano - $1, 0), spent_nano = spent_nano + $2 WHERE key = $3`),
