@@ -96,7 +96,8 @@ async function withPolicy(agent: Agent, file: string): Promise<Agent> {
     name: agent.name,
     instructions: agent.instructions,
     ...(agent.description ? { description: agent.description } : {}),
-    model: agent.model,
+    // The primary and its fallbacks, each at the price it was defined with.
+    model: agent.models.map((m, i) => (i === 0 ? m.model : { model: m.model, pricing: m.price.pricing })),
     tools: [...agent.tools],
     limits: { ...agent.limits },
     policy: policy as PolicyConfig,
