@@ -74,7 +74,7 @@ export const deleteAccount = defineTool({
  * what actually happened. `npx warden run … --input "Refund order 2001"` takes the small refund
  * that needs no person; order 1042 ($250) waits for one, and a denial is reported as a denial.
  */
-function supportModel({ input, last }: SimulatedView): SimulatedTurn {
+export function supportModel({ input, last }: SimulatedView): SimulatedTurn {
   const orderId = /\b(\d{3,})\b/.exec(input)?.[1];
   if (!orderId) return { text: 'Which order is it about? Please send me the order number.', confidence: 0.9 };
   const reason = /broken|damaged/i.test(input) ? 'damaged on arrival' : 'customer request';
