@@ -39,6 +39,7 @@ export const STOP_WORDS: Readonly<Record<StopReason, string>> = Object.freeze({
   guard_blocked: 'a content guard would not let something through',
   budget_exhausted: 'a budget for its tenant, its agent or the whole deployment had no room left in its window',
   invalid_output: 'its answer never matched the format it must answer in, however often it was told why',
+  conversation_ceiling: 'the conversation it is part of had spent all it may, across its turns',
 });
 
 const GUARD_STAGE_WORDS = { input: 'the request', output: 'the final answer', toolResult: 'a tool result' } as const;
