@@ -73,9 +73,16 @@ export class RunContext {
   readonly fleetBudgets?: readonly ResolvedFleetBudget[];
   /** Set with `budgetRefusal` when it was a fleet budget that had no room (stop reason `budget_exhausted`). */
   budgetExhausted = false;
+  /** Set with `budgetRefusal` when it was the conversation's ceiling (stop reason `conversation_ceiling`). */
+  conversationCeiling = false;
   state: RunState;
   /** Set when the store refused a reservation (shared ceiling); the next spend stops the run. */
   budgetRefusal: string | null = null;
+
+  /** The stop reason of the refusal in `budgetRefusal`: the run's ceiling, a fleet budget's or the conversation's. */
+  get refusalReason(): 'cost_ceiling' | 'budget_exhausted' | 'conversation_ceiling' {
+    return this.conversationCeiling ? 'conversation_ceiling' : this.budgetExhausted ? 'budget_exhausted' : 'cost_ceiling';
+  }
   private committedSeq: number;
   private buffer: AnyRunEvent[] = [];
   private budgetOps: BudgetOp[] = [];
@@ -168,9 +175,11 @@ export class RunContext {
         }
       } catch (e) {
         const exhausted = isWardenError(e, 'BUDGET_EXHAUSTED');
-        if (!exhausted && !isWardenError(e, 'BUDGET_EXCEEDED')) throw e;
+        const conversation = isWardenError(e, 'CONVERSATION_CEILING');
+        if (!exhausted && !conversation && !isWardenError(e, 'BUDGET_EXCEEDED')) throw e;
         this.budgetRefusal = e.message;
         this.budgetExhausted = exhausted;
+        this.conversationCeiling = conversation;
         await this.reload();
         if (settled.length > 0) await this.announceAlerts(settled);
         return;
