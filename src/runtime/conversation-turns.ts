@@ -2,7 +2,7 @@ import type { Agent } from '../agent/agent.ts';
 import { isWardenError, WardenError } from '../core/errors.ts';
 import { TERMINAL_STATUSES, type RunStatus } from '../core/events.ts';
 import { usdToNano } from '../core/money.ts';
-import type { NewTurn, RunRecord, Store } from '../core/ports/store.ts';
+import type { ConversationRecord, NewTurn, RunRecord, Store } from '../core/ports/store.ts';
 
 /**
  * The lease owner of a turn held back behind an earlier turn of its conversation that is still
@@ -72,4 +72,16 @@ export async function listTurns(store: Store, conversationId: string): Promise<R
 
 export function isLive(status: RunStatus): boolean {
   return !TERMINAL_STATUSES.has(status);
+}
+
+/** A conversation and its turns, oldest first: what `warden conversations show` and the API return. */
+export interface ConversationView extends ConversationRecord {
+  turnRuns: RunRecord[];
+}
+
+/** Reads a conversation and its turns; `NOT_FOUND` when there is none. */
+export async function conversationView(store: Store, conversationId: string): Promise<ConversationView> {
+  const c = await store.getConversation(conversationId);
+  if (!c) throw new WardenError('NOT_FOUND', `No conversation with id "${conversationId}"`, { context: { conversationId } });
+  return { ...c, turnRuns: await listTurns(store, conversationId) };
 }
