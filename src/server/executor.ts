@@ -1,6 +1,8 @@
 import type { Agent } from '../agent/agent.ts';
 import { describeError } from '../core/errors.ts';
 import type { Warden } from '../runtime/warden.ts';
+import { TERMINAL_STATUSES } from '../core/events.ts';
+import { releaseNextTurn } from '../runtime/conversation-turns.ts';
 import type { AgentCatalog } from '../scheduler/agent-catalog.ts';
 
 /** Where the server sends runs to be driven: its own process, or (on PostgreSQL) `warden worker`s. */
@@ -67,6 +69,11 @@ export function createInProcessExecutor(
       if (!record) return false;
       const agent: Agent = await agents.agentFor(record);
       const result = await warden.execute(agent, runId);
+      // A conversation's turn that ended frees the turn queued behind it: drive that one next.
+      if (result.conversation && TERMINAL_STATUSES.has(result.status)) {
+        const next = await releaseNextTurn(warden.store, result.conversation.id, result.conversation.turn);
+        if (next) enqueue(next);
+      }
       if (result.status === 'queued') return false; // never re-drive a session that stopped without moving on
       return (await warden.store.getRun(runId))?.status === 'queued';
     } catch (e) {
