@@ -16,6 +16,7 @@ import { createWarden } from '../../src/runtime/warden.ts';
 import { seededRandom } from '../../src/model/seeded-random.ts';
 import { dropSchema, PG_URL, uniqueSchema } from '../store/pg-schema.ts';
 import { testWarden } from '../helpers.ts';
+import { replayRun } from '../../src/observe/replay/replay-run.ts';
 
 const lookup = defineTool({
   name: 'lookup_order',
@@ -145,6 +146,20 @@ for (const [kind, open] of Object.entries(STORES))
       const spent = [first, secondDone, thirdDone].reduce((sum, r) => sum + r.costUsd, 0);
       assert.ok(Math.abs((record?.spentNano ?? 0) / 1e9 - spent) < 1e-9, 'the conversation spent what its turns spent');
       assert.equal(record?.reservedNano, 0);
+    });
+
+    it('replays a turn offline from its own log, sending the history it was told', async () => {
+      const { warden, store } = await open();
+      const agent = deskAgent();
+      await warden.run(agent, 'Where is order 77?', { conversation: 'replayed' });
+      const second = await warden.run(agent, 'Refund it.', { conversation: 'replayed' });
+      await warden.approve(second.pending!.id, { by: 'ana' });
+      const done = await warden.execute(agent, second.runId);
+      assert.equal(done.output, 'Refunded $250 on order 77.');
+      const report = await replayRun(await store.loadEvents(second.runId), { agent });
+      assert.equal(report.identical, true, JSON.stringify(report.divergence));
+      assert.equal(report.identicalSteps, 2);
+      assert.equal(report.replayed.costUsd, report.recorded.costUsd, 'the replayed calls sent what the live ones sent');
     });
 
     it('sends the earlier turns tool calls and results too when the agent includes tools', async () => {

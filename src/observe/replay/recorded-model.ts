@@ -15,11 +15,13 @@ export interface ModelGap {
  * goes through the same bridge, fold and guards as the live run. The step is the number of
  * assistant turns in the prompt (as the simulated model counts it) and the attempt comes from
  * `providerOptions.warden.attempt`; a recorded failure is thrown again, classified as before.
+ * `historyAnswers`: assistant messages of a conversation's earlier turns that precede the run's own.
  */
-export function recordedModel(recording: Recording, clock: VirtualClock, gaps: ModelGap[]): LanguageModelV3 {
+export function recordedModel(recording: Recording, clock: VirtualClock, gaps: ModelGap[], historyAnswers = 0): LanguageModelV3 {
   const { provider, modelId, inputPerMTok, outputPerMTok } = recording.submitted.model;
   async function generate(call: LanguageModelV3CallOptions): Promise<LanguageModelV3GenerateResult> {
-    const step = call.prompt.filter((m) => m.role === 'assistant').length + 1;
+    // A conversation's turn sends the earlier turns first: their answers are not this run's steps.
+    const step = call.prompt.filter((m) => m.role === 'assistant').length - historyAnswers + 1;
     const attempt = Number((call.providerOptions?.warden as { attempt?: unknown } | undefined)?.attempt ?? 1);
     const outcome = recording.modelOutcome(step, attempt);
     if (!outcome) {
