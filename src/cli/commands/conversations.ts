@@ -5,6 +5,7 @@ import { EVENT_SCHEMA_VERSION } from '../../core/events.ts';
 import { exportRun } from '../../observe/replay/run-export.ts';
 import { conversationView, type ConversationView } from '../../runtime/conversation-turns.ts';
 import { createWarden } from '../../runtime/warden.ts';
+import { cliWarden } from '../cli-warden.ts';
 import { openStore, STORE_HELP } from '../open-store.ts';
 import { printJson, printRun } from '../output.ts';
 
@@ -72,6 +73,24 @@ export function registerConversationsCommands(program: Command): void {
           process.stdout.write(`  user   ${turn.input}\n`);
           if (turn.output !== null) process.stdout.write(`  agent  ${turn.output}\n`);
         }
+      } finally {
+        await store.close();
+      }
+    });
+  conversations
+    .command('cancel')
+    .description('Cancel a conversation: it takes no more messages, and its turns not yet ended are cancelled')
+    .argument('<conversation-id>')
+    .option('--by <name>', 'who cancels it', process.env.USER ?? 'operator')
+    .option('--reason <text>', 'why', 'conversation cancelled')
+    .option('--db <path|url>', STORE_HELP)
+    .option('--json')
+    .action(async (id: string, opts: { by: string; reason: string; db?: string; json?: boolean }) => {
+      const store = await openStore(opts.db);
+      try {
+        const cancelled = await cliWarden(store).cancelConversation(id, { by: opts.by, reason: opts.reason });
+        if (opts.json) printJson({ conversationId: id, status: 'cancelled', cancelled });
+        else process.stdout.write(`Conversation ${id} cancelled by ${opts.by}; ${cancelled.length} turn(s) cancelled.\n`);
       } finally {
         await store.close();
       }
