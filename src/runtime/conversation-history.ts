@@ -58,7 +58,7 @@ async function earlierTurns(
   conversationId: string,
   turn: number,
 ): Promise<{ base: ConversationHistory; after: { turn: number; state: RunState }[] }> {
-  const rows = (await ctx.store.listRuns({ conversationId, limit: Math.max(1, turn), withoutText: true }))
+  const rows = (await ctx.store.listRuns({ conversationId, limit: 100_000, withoutText: true }))
     .filter((r) => r.turn !== null && r.turn < turn)
     .sort((a, b) => (b.turn ?? 0) - (a.turn ?? 0));
   const after: { turn: number; state: RunState }[] = [];

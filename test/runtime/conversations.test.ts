@@ -15,7 +15,8 @@ import { createPostgresStore } from '../../src/store/postgres/postgres-store.ts'
 import { createWarden } from '../../src/runtime/warden.ts';
 import { seededRandom } from '../../src/model/seeded-random.ts';
 import { dropSchema, PG_URL, uniqueSchema } from '../store/pg-schema.ts';
-import { testWarden } from '../helpers.ts';
+import { testWarden, waitFor } from '../helpers.ts';
+import { Worker } from '../../src/scheduler/worker.ts';
 import { replayRun } from '../../src/observe/replay/replay-run.ts';
 
 const lookup = defineTool({
@@ -276,3 +277,37 @@ for (const [kind, open] of Object.entries(STORES))
       }
     });
   });
+
+describe('conversations driven by a worker', () => {
+  it('claims the turns of one conversation one at a time, in order, each after the one before has ended', async () => {
+    const { store, warden } = testWarden();
+    const ended: number[] = [];
+    const model = simulated.respond((view) => ({ text: `Answer to ${view.userMessages.at(-1)} after ${view.answers.length} answer(s).`, delayMs: 20 }));
+    const agent = deskAgent({ model });
+    const worker = new Worker({
+      store,
+      agents: { names: ['desk'], agentFor: async () => agent },
+      concurrency: 4,
+      pollMs: 20,
+      warden: { sleep: async () => {} },
+      onRunEnd: (r) => {
+        if (r.conversation && r.status === 'completed') ended.push(r.conversation.turn);
+      },
+      onError: (e) => assert.fail(String(e)),
+    });
+    const ids: string[] = [];
+    for (let i = 1; i <= 4; i++) ids.push(await warden.submit(agent, `message ${i}`, { conversation: 'worked' }));
+    const done = worker.start();
+    try {
+      await waitFor(async () => (await store.getRun(ids[3]!))?.status === 'completed', { timeoutMs: 20_000, message: 'the fourth turn to complete' });
+    } finally {
+      await worker.stop();
+      await done;
+    }
+    for (const [i, id] of ids.entries()) {
+      const r = await warden.inspect(id);
+      assert.equal(r.output, `Answer to message ${i + 1} after ${i} answer(s).`, 'each turn saw every answer before it');
+    }
+    assert.deepEqual(ended, [1, 2, 3, 4], 'each turn completed once, in order');
+  });
+});
