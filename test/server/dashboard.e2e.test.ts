@@ -44,7 +44,10 @@ describe('the dashboard in a real browser', () => {
   it('shows a conversation as its turns, each with what was said and its timeline', async () => {
     const first = await t.call(t.keys.submitter, 'POST', '/v1/conversations/chat-dash/messages', { agent: 'desk', input: 'please close c-42' });
     await t.call(t.keys.submitter, 'POST', '/v1/conversations/chat-dash/messages', { agent: 'desk', input: 'is it done?' });
-    await waitFor('the first turn waits for a person', async () => (await t.call(t.keys.viewer, 'GET', `/v1/runs/${first.json.runId}`)).json.status === 'waiting_approval');
+    await waitFor(
+      'the first turn waits for a person',
+      async () => (await t.call(t.keys.viewer, 'GET', `/v1/runs/${first.json.runId}`)).json.status === 'waiting_approval',
+    );
     const { page, errors } = await signedIn(t.keys.viewer);
     await page.click('a[href="#/conversations"]');
     await page.locator('[data-conversation="chat-dash"]').click();
