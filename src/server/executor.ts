@@ -13,6 +13,9 @@ export interface RunExecutor {
   idle(): Promise<void>;
 }
 
+/** The events that end a run. */
+const ENDINGS: ReadonlySet<string> = new Set(['run.completed', 'run.failed', 'run.stopped', 'run.cancelled']);
+
 /** Leaves execution to `warden worker` processes on the same store (they claim queued runs). */
 export const WORKERS_EXECUTE: RunExecutor = { enqueue: () => {}, idle: async () => {} };
 
@@ -46,6 +49,16 @@ export function createInProcessExecutor(
     queue.push(runId);
     pump();
   };
+  // A conversation's turn that ended — driven here, cancelled, or closed by a person's decision —
+  // frees the turn queued behind it: drive that one next.
+  warden.subscribe(({ events, state }) => {
+    const c = state.conversation;
+    if (!c || state.parentRunId !== null || !TERMINAL_STATUSES.has(state.status) || !events.some((e) => ENDINGS.has(e.type))) return;
+    releaseNextTurn(warden.store, c.id, c.turn).then(
+      (next) => next && enqueue(next),
+      () => {}, // the hold lapses on its own
+    );
+  });
   const pump = () => {
     while (active.size < concurrency && queue.length) {
       const runId = queue.shift()!;
@@ -69,11 +82,6 @@ export function createInProcessExecutor(
       if (!record) return false;
       const agent: Agent = await agents.agentFor(record);
       const result = await warden.execute(agent, runId);
-      // A conversation's turn that ended frees the turn queued behind it: drive that one next.
-      if (result.conversation && TERMINAL_STATUSES.has(result.status)) {
-        const next = await releaseNextTurn(warden.store, result.conversation.id, result.conversation.turn);
-        if (next) enqueue(next);
-      }
       if (result.status === 'queued') return false; // never re-drive a session that stopped without moving on
       return (await warden.store.getRun(runId))?.status === 'queued';
     } catch (e) {

@@ -51,6 +51,16 @@ describe('conversations over HTTP', () => {
     assert.ok(listed.json.conversations.some((c: { conversationId: string }) => c.conversationId === 'chat-a'));
   });
 
+  it('drives the queued turn once the turn before it is cancelled instead of decided', async () => {
+    const first = await t.call(t.keys.submitter, 'POST', '/v1/conversations/chat-c/messages', { agent: 'desk', input: 'Please close account c-7.' });
+    await waitFor('the first turn parks', async () => (await status(first.json.runId)) === 'waiting_approval');
+    const second = await t.call(t.keys.submitter, 'POST', '/v1/conversations/chat-c/messages', { agent: 'desk', input: 'Never mind.' });
+    assert.equal((await t.call(t.keys.operator, 'POST', `/v1/runs/${first.json.runId}/cancel`, { reason: 'customer changed their mind' })).status, 200);
+    await waitFor('the second turn completes', async () => (await status(second.json.runId)) === 'completed');
+    const events = (await t.call(t.keys.viewer, 'GET', `/v1/runs/${second.json.runId}/events`)).json.events as { type: string; explain: string }[];
+    assert.match(events.find((e) => e.type === 'conversation.history')?.explain ?? '', /told the earlier conversation: turn 1/);
+  });
+
   it('hides a conversation from a key of another tenant and refuses it a message', async () => {
     const first = await t.call(t.keys.submitter, 'POST', '/v1/conversations/chat-b/messages', { agent: 'slow', input: 'scan' });
     assert.equal(first.status, 201);
