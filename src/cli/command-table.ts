@@ -83,6 +83,16 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import('./commands/webhooks.ts').then((m) => m.registerWebhooksCommand),
   },
   {
+    name: 'budgets',
+    summary: "Budgets over time kept in the store: every process on it (serve, worker, run) holds each run's spend against them",
+    load: () => import('./commands/budgets.ts').then((m) => m.registerBudgetsCommand),
+  },
+  {
+    name: 'retention',
+    summary: 'Preview, then apply, the retention policy: which finished runs are old enough to delete (or archive), per tenant',
+    load: () => import('./commands/retention.ts').then((m) => m.registerRetentionCommand),
+  },
+  {
     name: 'migrate',
     summary: "Bring the store's schema up to date (ordered, named migrations; safe to run from many machines at once)",
     load: () => import('./commands/migrate.ts').then((m) => m.registerMigrateCommand),

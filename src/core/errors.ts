@@ -52,6 +52,8 @@ export const ERROR_CODES = {
   CONVERSATION_CEILING: { fault: 'policy', http: 402, exit: 3 },
   /** A message past `limits.maxConversationTurns`, or to a conversation that was cancelled: refused, nothing written. */
   CONVERSATION_CLOSED: { fault: 'policy', http: 409, exit: 8 },
+  /** A budget to store (`warden budgets set`, PUT /v1/budgets) is malformed: bad scope, window, maximum or alert fractions. */
+  INVALID_BUDGET: { fault: 'user', http: 400, exit: 2 },
   /** A content guard blocked a tool's result (the call fails with it and the run stops with `guard_blocked`). */
   GUARD_BLOCKED: { fault: 'policy', http: 422, exit: 3 },
   STALE_WRITER: { fault: 'system', http: 409, exit: 1 },

@@ -11,8 +11,6 @@ const PER_MESSAGE_OVERHEAD = 8;
 /** Below this many affordable output tokens a call is not worth making: the run stops instead. */
 export const MIN_OUTPUT_TOKENS = 256;
 
-const encoder = new TextEncoder();
-
 /**
  * An upper bound on the input tokens of a request. A byte-level tokenizer never makes more tokens
  * than the text has bytes, so reserving against the byte count can never under-reserve.
@@ -21,13 +19,13 @@ export function inputTokenBound(request: Pick<ModelRequest, 'system' | 'messages
   const sent: unknown[] = [request.system, request.messages, request.tools];
   if (request.responseFormat) sent.push(request.responseFormat); // the schema is input the provider bills
   const text = JSON.stringify(sent);
-  return encoder.encode(text).length + PER_MESSAGE_OVERHEAD * (request.messages.length + 1);
+  return Buffer.byteLength(text, 'utf8') + PER_MESSAGE_OVERHEAD * (request.messages.length + 1);
 }
 
 /** An upper bound on the tokens `messages` add to a request (the measure `inputTokenBound` uses). */
 export function messagesTokenBound(messages: readonly ConversationMessage[]): number {
   if (messages.length === 0) return 0;
-  return encoder.encode(JSON.stringify(messages)).length + PER_MESSAGE_OVERHEAD * messages.length;
+  return Buffer.byteLength(JSON.stringify(messages), 'utf8') + PER_MESSAGE_OVERHEAD * messages.length;
 }
 
 /** What the run may still spend: ceiling − spent − open reservations, in nano-USD. */

@@ -34,10 +34,8 @@ export interface StreamedTurn {
   cut?: { outputBytes: number };
 }
 
-const encoder = new TextEncoder();
-
 function bytes(text: string): number {
-  return encoder.encode(text).length;
+  return Buffer.byteLength(text, 'utf8');
 }
 
 /**

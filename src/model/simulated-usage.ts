@@ -9,13 +9,11 @@ import type { TokenUsage } from '../core/ports/model.ts';
  * JSON framing around them, so the count stays at or below Warden's bound for the same request.
  */
 
-const encoder = new TextEncoder();
-
 /** Typical English text runs about four bytes a token. */
 const BYTES_PER_TOKEN = 4;
 
 function utf8(text: string): number {
-  return encoder.encode(text).length;
+  return Buffer.byteLength(text, 'utf8');
 }
 
 function json(value: unknown): string {

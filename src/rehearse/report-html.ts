@@ -1,7 +1,7 @@
 import { formatUsd, usdToNano } from '../core/money.ts';
 import type { CompareReport } from './compare.ts';
 import type { RehearsalReport } from './report.ts';
-import { interruptedLine, reportText } from './report-text.ts';
+import { budgetVerdict, interruptedLine, reportText } from './report-text.ts';
 import type { Bin } from './stats.ts';
 import { barChart, escapeXml } from './svg-chart.ts';
 
@@ -26,8 +26,31 @@ h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 10
 .chart .chart-title { font-size: 14px; font-weight: 600; fill: #1b1f24; }
 .chart .tick, .chart .axis-label { font-size: 11px; fill: #57606a; }
 .chart .axis { stroke: #8c959f; }
+table.budgets { border-collapse: collapse; background: #fff; width: 100%; } .budgets td, .budgets th { border: 1px solid #d8dee4; padding: 4px 8px; text-align: left; }
+.budgets tr.exhausted td:nth-child(4) { color: #cf222e; font-weight: 600; }
+.bbar { width: 220px; height: 10px; background: #f0d0d0; border-radius: 5px; overflow: hidden; } .bbar span { display: block; height: 100%; background: #1f883d; } .bbar span.gone { background: #bf8700; }
 pre { white-space: pre-wrap; background: #fff; border: 1px solid #d8dee4; border-radius: 6px; padding: 12px; overflow-x: auto; font-size: 12.5px; }
 `;
+
+/** The budgets the rehearsed volume exhausts, each a bar of its window with the point it runs out. */
+function budgetSection(r: RehearsalReport): string {
+  const f = r.budgets.forecasts;
+  if (f.length === 0) return '';
+  const rows = f
+    .map((b) => {
+      const at = b.exhausts ? b.exhaustsAtRequest! / b.requestsPerWindow : null;
+      const bar = b.covers
+        ? `<div class="bbar" role="img" aria-label="${at === null ? 'holds for the whole window' : `runs out ${Math.round(at * 100)}% into the window`}"><span style="width:${at === null ? 100 : Math.round(at * 1000) / 10}%" class="${at === null ? 'held' : 'gone'}"></span></div>`
+        : '';
+      return `<tr data-budget="${escapeXml(`${b.scope}|${b.window}`)}" class="${b.exhausts ? 'exhausted' : ''}"><td>${escapeXml(b.scope)}</td><td>${escapeXml(b.window)}</td><td>${money(b.maxUsd)}</td><td>${escapeXml(budgetVerdict(b))}</td><td>${bar}</td></tr>`;
+    })
+    .join('\n');
+  return `<h2>Budgets</h2>
+<table class="budgets"><tr><th>scope</th><th>window</th><th>max</th><th>at ${r.cost.projection.volumePerDay.toLocaleString('en-US')} requests a day</th><th>window, until it runs out</th></tr>
+${rows}
+</table>
+`;
+}
 
 /**
  * The report as one self-contained HTML page: the four questions answered at the top, then the
@@ -84,7 +107,7 @@ export function reportHtml(r: RehearsalReport): string {
 ${r.interrupted ? `<p class="interrupted">${escapeXml(interruptedLine(r))}</p>\n` : ''}<section class="questions">
 ${questions.map(([q, a, good]) => `<div class="question${good ? '' : ' fail'}"><h3>${escapeXml(q)}</h3><p>${escapeXml(a)}</p></div>`).join('\n')}
 </section>
-<h2>Charts</h2>
+${budgetSection(r)}<h2>Charts</h2>
 <section class="charts">
 ${charts.map((svg) => `<figure>${svg}</figure>`).join('\n')}
 </section>

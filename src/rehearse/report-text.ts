@@ -1,5 +1,6 @@
 import { formatUsd, usdToNano } from '../core/money.ts';
 import type { RehearsalReport } from './report.ts';
+import type { BudgetForecast } from './budget-forecast.ts';
 
 const n = (v: number) => v.toLocaleString('en-US');
 const money = (v: number) => formatUsd(usdToNano(v));
@@ -24,6 +25,34 @@ export function interruptedLine(r: RehearsalReport): string {
 const pct = (v: number) => `${round1(v * 100)}%`;
 const round1 = (v: number) => Math.round(v * 10) / 10;
 const minutes = (ms: number) => (ms >= 3_600_000 ? `${round1(ms / 3_600_000)} h` : ms >= 60_000 ? `${round1(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`);
+
+/** `h:mm` after the window's start; for a day window, the UTC time of day too. */
+function intoWindow(ms: number, window: string): string {
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  const clock = `${h}:${String(m).padStart(2, '0')}`;
+  return window === 'day'
+    ? `${clock} into the day (${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')} UTC)`
+    : `${clock} into the ${window === 'month' ? '30-day month' : `${window} window`}`;
+}
+
+/** Which budgets the rehearsed volume exhausts, and when in their window. */
+export function budgetLines(r: RehearsalReport): string[] {
+  const f = r.budgets.forecasts;
+  if (f.length === 0) return [];
+  return section(
+    `Budgets at ${n(r.cost.projection.volumePerDay)} requests a day (arrivals spread evenly over each window, costs as rehearsed; runs of ${r.agent}, tenant ${r.budgets.tenant})`,
+    f.map((b): [string, string] => [`${b.scope} ${b.window} ${money(b.maxUsd)}`, budgetVerdict(b)]),
+  );
+}
+
+/** One budget's forecast in a sentence: exhausted when, or holds at what share. */
+export function budgetVerdict(b: BudgetForecast): string {
+  if (!b.covers) return 'does not cover these runs';
+  if (b.exhausts)
+    return `EXHAUSTED ${intoWindow(b.exhaustsAfterMs!, b.window)}, at request ${n(b.exhaustsAtRequest!)} of ${n(b.requestsPerWindow)}; ${n(b.refusedRequests)} refused or stopped; ${money(b.projectedUsd)} wanted (${pct(b.projectedFraction)})`;
+  return `holds: ${money(b.projectedUsd)} of ${money(b.maxUsd)} (${pct(b.projectedFraction)}) over ${n(b.requestsPerWindow)} requests`;
+}
 
 /** Observed next to rehearsed: the rows a reader checks before trusting the projection. */
 function learnedLines(r: RehearsalReport): string[] {
@@ -129,6 +158,7 @@ export function reportText(r: RehearsalReport): string {
       ['reviewer', p.reviewer.note],
     ]),
     ...reviewerLines(r),
+    ...budgetLines(r),
     ...section('Observability', [
       ['complete decision traces', `${(o.completeShare * 100).toFixed(2)}% of ${n(o.steps)} steps ${ok(r.checks.completeTraces)}`],
       ...o.examples.map((e): [string, string] => ['gap', e]),

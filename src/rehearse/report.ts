@@ -7,6 +7,8 @@ import type { BehaviourFigures, LearnedModel } from './learned-model.ts';
 import { queueRuns, reviewerReport, type ReviewerOptions, type ReviewerReport } from './reviewers.ts';
 import type { RunSummary } from './run-summary.ts';
 import { histogram, round, spread, tally, type Bin, type Spread } from './stats.ts';
+import type { ResolvedFleetBudget } from '../guard/fleet-budgets.ts';
+import { type BudgetForecast, forecastBudgets } from './budget-forecast.ts';
 
 /**
  * The rehearsal report: the four sign-off questions answered from what the runs' event logs say.
@@ -105,6 +107,11 @@ export interface RehearsalReport {
   } | null;
   /** The approvals and escalations as a queue served by people (see reviewers.ts). */
   reviewers: ReviewerReport | null;
+  /**
+   * Each fleet budget given to the rehearsal (`--budget`, the agent module's `budgets`): whether
+   * the rehearsed volume exhausts it, and when in its window (see budget-forecast.ts). Empty when none.
+   */
+  budgets: { tenant: string; forecasts: BudgetForecast[] };
   /** Active time per request on the run's own clock (simulated model and tool latency, backoff). */
   latencyMs: Spread;
   charts: { costHistogramUsd: Bin[]; latencyHistogramMs: Bin[] };
@@ -149,6 +156,7 @@ export function buildReport(
   outcome: RehearsalOutcome,
   volumePerDay = outcome.requests,
   people: Omit<ReviewerOptions, 'volumePerDay' | 'seed'> | null = null,
+  budgets: { list: readonly ResolvedFleetBudget[]; tenant: string } = { list: [], tenant: 'default' },
 ): RehearsalReport {
   const { runs, timing } = outcome;
   // Rates and counts are over the requests that finished: all of them unless interrupted.
@@ -298,6 +306,15 @@ export function buildReport(
         }
       : null,
     reviewers: people ? reviewerReport(queueRuns(runs, outcome.agent, people.approvalTimeoutMs), { ...people, volumePerDay, seed: outcome.seed }) : null,
+    budgets: {
+      tenant: budgets.tenant,
+      forecasts: forecastBudgets(
+        budgets.list,
+        runs.map((r) => r.spentNano),
+        volumePerDay,
+        { agent: outcome.agent.name, tenant: budgets.tenant },
+      ),
+    },
     latencyMs: mapSpread(latency, 1),
     charts: {
       costHistogramUsd: histogram(costs, 24),

@@ -16,9 +16,17 @@ export interface CallDeadline {
 
 export function callDeadline(ms: number, outer: AbortSignal): CallDeadline {
   const controller = new AbortController();
+  // One listener on the outer signal, removed in `clear()`: `AbortSignal.any` would do the same
+  // with weak references and a composite signal per call (measurably dearer on the hot path).
+  const follow = (): void => controller.abort(outer.reason);
+  if (outer.aborted) follow();
+  else outer.addEventListener('abort', follow, { once: true });
   const timer = setTimeout(() => controller.abort(new DOMException(`The call did not finish within ${ms} ms`, 'TimeoutError')), ms);
   return {
-    signal: AbortSignal.any([outer, controller.signal]),
-    clear: () => clearTimeout(timer),
+    signal: controller.signal,
+    clear: () => {
+      clearTimeout(timer);
+      outer.removeEventListener('abort', follow);
+    },
   };
 }

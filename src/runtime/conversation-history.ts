@@ -119,6 +119,7 @@ async function summarize(
   const plan = planModelReservation(ctx.state, ctx.pricing, inputTokenBound(request) + providerInputTokens(ctx.agent.model, ctx.pricing));
   if (!plan.ok) return null;
   const reservationId = `summary.${ctx.state.sessions}`;
+  await ctx.beforeReservation();
   reserve(ctx, reservationId, 'model', plan.amountNano);
   await ctx.flush();
   if (ctx.budgetRefusal) return null;

@@ -64,6 +64,7 @@ export async function modelStep(ctx: RunContext): Promise<void> {
   const step = ctx.state.steps + 1;
   const attempt = ctx.state.stepAttempts + 1;
   const reservationId = `m${step}.${attempt}`;
+  await ctx.beforeReservation();
   reserve(ctx, reservationId, 'model', plan.amountNano);
   await ctx.flush();
   if (ctx.budgetRefusal) return; // the loop stops the run on its next turn

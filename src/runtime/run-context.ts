@@ -1,5 +1,5 @@
 import type { Agent } from '../agent/agent.ts';
-import type { ResolvedFleetBudget } from '../guard/fleet-budgets.ts';
+import { covers, type ResolvedFleetBudget } from '../guard/fleet-budgets.ts';
 import type { ModelPricing } from '../model/model-pricing.ts';
 import { WardenError, isWardenError } from '../core/errors.ts';
 import type { BudgetOp, CommitBatch, NewIntervention, RunPatch, Store } from '../core/ports/store.ts';
@@ -10,6 +10,7 @@ import { applyEvent, foldRun } from '../core/fold.ts';
 import type { RunState } from '../core/run-state.ts';
 import { rowFigures } from '../core/projection.ts';
 import type { TextChannel } from './text-stream.ts';
+import type { BudgetBook } from './budget-book.ts';
 import { decideEvent } from './decide/decisions.ts';
 
 /** A commit's worth of decisions; `run` is the row as of its last event (null: as of the flush). */
@@ -44,8 +45,8 @@ export interface RunContextOptions {
   maxCrashedSessions?: number;
   /** Where streamed text goes; model calls stream while it has listeners. */
   text?: TextChannel;
-  /** Fleet budgets each reservation is also held against (createWarden's `budgets`). */
-  fleetBudgets?: readonly ResolvedFleetBudget[];
+  /** Fleet budgets each reservation is also held against (createWarden's `budgets` and the stored ones). */
+  budgets?: BudgetBook;
 }
 
 /** Sessions a run may lose to a dying process or worker before it stops with `crashed`. */
@@ -70,7 +71,7 @@ export class RunContext {
   readonly random: () => number;
   readonly maxCrashedSessions: number;
   readonly text?: TextChannel;
-  readonly fleetBudgets?: readonly ResolvedFleetBudget[];
+  private readonly budgets?: BudgetBook;
   /** Set with `budgetRefusal` when it was a fleet budget that had no room (stop reason `budget_exhausted`). */
   budgetExhausted = false;
   /** Set with `budgetRefusal` when it was the conversation's ceiling (stop reason `conversation_ceiling`). */
@@ -106,8 +107,30 @@ export class RunContext {
     this.children = options.children;
     this.scheduling = options.scheduling;
     this.text = options.text;
-    this.fleetBudgets = options.fleetBudgets;
+    this.budgets = options.budgets;
     this.committedSeq = options.state.seq;
+  }
+
+  /** The fleet budgets a reservation decided now is held against (as last read: see `beforeReservation`). */
+  get fleetBudgets(): readonly ResolvedFleetBudget[] | undefined {
+    return this.budgets?.current();
+  }
+
+  /**
+   * Called before each reservation is decided: reads the stored budgets again if the last read is
+   * too old, and seals what was decided so far. The store can refuse a reservation the run's own
+   * view allowed (a fleet window, a sibling in the same tree spending the shared root budget
+   * first, or the conversation's ceiling); sealed, what came before it (the previous call's settlement, a rejected plan, a
+   * repair) lands even then (on SQLite in the same transaction), instead of being refused with it
+   * and leaving that call's cost unrecorded and its reservation open. A lone run under no fleet
+   * budget is the only writer of its ledger, so the store refuses exactly what its own check
+   * refused before asking: it keeps the one commit (one statement on PostgreSQL).
+   */
+  async beforeReservation(): Promise<void> {
+    const budgets = (await this.budgets?.fresh()) ?? [];
+    // A conversation's ceiling is shared with the other turns: the store may refuse what this run allowed.
+    const shared = this.state.parentRunId !== null || this.state.children.size > 0 || this.state.conversation !== null;
+    if (shared || budgets.some((b) => covers(b, this.state))) this.seal();
   }
 
   get runId(): string {

@@ -32,6 +32,7 @@ export async function reserveStreamTopUp(ctx: RunContext, reservationId: string,
   const amountNano = tokensToNano(outputTokens, ctx.pricing.outputPerMTok);
   if (amountNano > remainingNano(ctx.state) || ctx.budgetRefusal) return null;
   const topUp = { reservationId: `${reservationId}+stream`, amountNano, outputTokens };
+  await ctx.beforeReservation();
   reserve(ctx, topUp.reservationId, 'model', amountNano);
   await ctx.flush();
   return ctx.budgetRefusal ? null : topUp;

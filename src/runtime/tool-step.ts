@@ -116,6 +116,7 @@ export async function executeReady(ctx: RunContext): Promise<void> {
     );
   }
   try {
+    await ctx.beforeReservation();
     const launches = prepare(ctx, batch);
     if (!launches) return;
     await ctx.flush();

@@ -16,6 +16,7 @@ import { sleep as defaultSleep } from './backoff.ts';
 import { guardRequest } from './guard-step.ts';
 import { MIN_OUTPUT_TOKENS } from '../guard/budget.ts';
 import { fleetCharges, type FleetBudget, resolveFleetBudgets, type ResolvedFleetBudget } from '../guard/fleet-budgets.ts';
+import { BudgetBook, DEFAULT_BUDGET_REFRESH_MS } from './budget-book.ts';
 import { type AnyNewEvent, type AnyRunEvent, newEvent, PARKED_STATUSES, type RunMode, type RunStatus, TERMINAL_STATUSES } from '../core/events.ts';
 import { foldRun } from '../core/fold.ts';
 import type { RunState } from '../core/run-state.ts';
@@ -33,6 +34,7 @@ import { textChannel, type TextListener } from './text-stream.ts';
 import { DEFAULT_MAX_BUFFERED_CHARS, textBuffer } from './text-buffer.ts';
 import { newRunId } from '../core/ids.ts';
 import { blockingTurn, CONVERSATION_HOLD, isLive, listTurns, nextTurn, releaseNextTurn, turnWasTaken } from './conversation-turns.ts';
+import { resolveRetention, type ResolvedRetention, type RetentionPolicy } from '../core/retention.ts';
 
 export interface WardenOptions {
   store: Store;
@@ -59,6 +61,17 @@ export interface WardenOptions {
    * budget refuses new runs (`BUDGET_EXHAUSTED`) and stops running ones (`budget_exhausted`).
    */
   budgets?: FleetBudget[];
+  /**
+   * How long this process goes on using the stored budgets (`warden budgets set`) it last read
+   * before it reads them again, ms; 0 reads them before every reservation. Default 1,000.
+   */
+  budgetRefreshMs?: number;
+  /**
+   * How long finished runs are kept (docs/store.md, "Retention"); without it, for ever. Checked
+   * here (a rule below six months is refused unless `allowBelowFloor`); applied by
+   * `applyRetention(store, warden.retention)` or `warden retention --apply`, e.g. from cron.
+   */
+  retention?: RetentionPolicy;
   /** Queue bounds, rate limits, breakers, the retry budget, tool concurrency. */
   scheduler?: SchedulerConfig;
   /** Where breakers, rate limits and the retry budget keep their state. Default: in this process. */
@@ -179,8 +192,12 @@ export class Warden {
   private readonly maxCrashedSessions?: number;
   private readonly active = new Map<string, AbortController>();
   private readonly shadowTenants: ReadonlySet<string>;
-  /** The fleet budgets every reservation is also held against. */
+  /** The fleet budgets declared on createWarden (`budgetBook` adds the stored ones). */
   readonly budgets: readonly ResolvedFleetBudget[];
+  /** Every fleet budget a reservation is held against: createWarden's and the store's. */
+  readonly budgetBook: BudgetBook;
+  /** The checked retention policy (keeps everything unless `retention` said otherwise). */
+  readonly retention: ResolvedRetention;
   private readonly scheduling: Scheduling;
   private readonly listeners = new Set<EventListener>();
   private readonly textListeners = new Set<TextListener>();
@@ -198,6 +215,8 @@ export class Warden {
     this.onEvent = options.onEvent;
     this.shadowTenants = new Set(options.shadowTenants ?? []);
     this.budgets = resolveFleetBudgets(options.budgets);
+    this.budgetBook = new BudgetBook(this.store, this.budgets, refreshMs(options.budgetRefreshMs), this.now);
+    this.retention = resolveRetention(options.retention);
     this.scheduling = {
       config: resolveScheduler(options.scheduler),
       coordinator: options.coordinator ?? options.store.coordinator?.() ?? createLocalCoordinator(),
@@ -329,7 +348,7 @@ export class Warden {
    * with) refuses the run before it is written: it could not take a single step.
    */
   private async admitBudgets(tenant: string, agent: Agent, input: string): Promise<void> {
-    const charges = fleetCharges(this.budgets, { tenant, agent: agent.name }, this.now());
+    const charges = fleetCharges(await this.budgetBook.fresh(), { tenant, agent: agent.name }, this.now());
     if (charges.length === 0) return;
     const pricing = resolvePricing(agent.model, agent.pricing);
     const leastNano =
@@ -571,7 +590,7 @@ export class Warden {
       children: this.childRunner,
       scheduling: this.scheduling,
       text: textChannel(onText, this.textListeners, this.streamText),
-      fleetBudgets: this.budgets,
+      budgets: this.budgetBook,
     });
   }
 
@@ -969,4 +988,11 @@ function structuredValue(agent: Agent | undefined, text: string, what: string): 
 
 export function createWarden(options: WardenOptions): Warden {
   return new Warden(options);
+}
+
+function refreshMs(ms: number | undefined): number {
+  if (ms === undefined) return DEFAULT_BUDGET_REFRESH_MS;
+  if (!(typeof ms === 'number' && Number.isFinite(ms) && ms >= 0))
+    throw new WardenError('INVALID_CONFIG', `budgetRefreshMs must be a number of ms ≥ 0, got ${JSON.stringify(ms)}`);
+  return ms;
 }

@@ -181,6 +181,45 @@ export const Engaged = z.object({ engaged: Switch, stopped: z.array(z.object({ r
 
 export const Lifted = z.object({ lifted: z.string() }).openapi('Lifted');
 
+export const BudgetBody = z
+  .object({
+    scope: z.string({ error: '"scope" must be all, tenant:NAME or agent:NAME' }).openapi({ example: 'tenant:acme' }),
+    window: z.string({ error: '"window" must be day, month or <n>h' }).openapi({ example: 'day' }),
+    maxUsd: z.number({ error: '"maxUsd" must be a number of USD' }).openapi({ example: 50 }),
+    alertAt: z
+      .array(z.number(), { error: '"alertAt" must be an array of fractions' })
+      .optional()
+      .openapi({ example: [0.5, 0.8] }),
+  })
+  .openapi('BudgetInput');
+
+export const Budget = z
+  .object({
+    source: z.enum(['config', 'stored']),
+    scope: z.string(),
+    window: z.string(),
+    active: z.boolean().openapi({ description: 'False for a config budget a stored one of the same scope and window overrides' }),
+    windowStart: z.string(),
+    windowEnd: z.string(),
+    spentUsd: z.number(),
+    reservedUsd: z.number(),
+    maxUsd: z.number(),
+    fraction: z.number().openapi({ description: 'spentUsd / maxUsd' }),
+    alertAt: z.array(z.number()),
+    alertsCrossed: z.array(z.number()),
+    rateUsdPerHour: z.number().openapi({ description: "The window's average rate so far: spent ÷ time elapsed in the window" }),
+    projectedUsd: z.number().openapi({ description: 'Spend at the window end if the rate holds' }),
+    projectedFraction: z.number(),
+    exhaustsAt: z.string().nullable().openapi({ description: 'When the rate reaches maxUsd inside this window, or null' }),
+  })
+  .openapi('Budget');
+
+export const BudgetList = z.object({ budgets: z.array(Budget) }).openapi('BudgetList');
+
+export const BudgetStored = z.object({ budget: Budget }).openapi('BudgetStored');
+
+export const BudgetsRemoved = z.object({ scope: z.string(), removed: z.number() }).openapi('BudgetsRemoved');
+
 const series = z.array(z.number().nullable());
 const bins = z.array(z.object({ from: z.number(), to: z.number(), count: z.number() }));
 

@@ -6,6 +6,7 @@ import { type ApiKey, authenticate } from './api-keys.ts';
 import { serveDashboard } from './dashboard.ts';
 import { asWardenError, openApiDocument, validationHook } from './openapi.ts';
 import { allows, type Permission } from './permissions.ts';
+import { budgetRoutes } from './routes-budgets.ts';
 import { controlRoutes } from './routes-control.ts';
 import { decisionRoutes } from './routes-decisions.ts';
 import { observeRoutes } from './routes-observe.ts';
@@ -93,6 +94,7 @@ export function createServerApp(deps: ServerDeps): OpenAPIHono<Env> {
   conversationRoutes(app, deps);
   decisionRoutes(app, deps);
   controlRoutes(app, deps);
+  budgetRoutes(app, deps);
   observeRoutes(app, deps);
   let document: ReturnType<typeof openApiDocument> | undefined;
   app.openapi(

@@ -10,6 +10,8 @@ export const PERMISSIONS = {
   'switch:read': ['viewer', 'submitter', 'approver', 'operator'],
   'switch:write': ['operator'],
   'metrics:read': ['viewer', 'operator'],
+  'budgets:read': ['viewer', 'submitter', 'approver', 'operator'],
+  'budgets:write': ['operator'],
   /** Webhook deliveries span every tenant: admin only, and only with a key of every tenant (routes-observe.ts). */
   'webhooks:read': [],
 } as const satisfies Record<string, readonly Role[]>;

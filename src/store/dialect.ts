@@ -1,7 +1,8 @@
 import type { WardenError } from '../core/errors.ts';
 import type { AnyNewEvent } from '../core/events.ts';
-import type { CommitBatch, ExternalAppendOptions, NewIntervention, NewRun, RunPatch } from '../core/ports/store.ts';
-import type { BudgetRow, ConversationRow, EventRow, FleetBudgetRow, InterventionRow, RunHeadRow, RunRow } from './rows.ts';
+import type { CommitBatch, ExpiryCutoffs, ExternalAppendOptions, NewIntervention, NewRun, RunPatch } from '../core/ports/store.ts';
+import type { SummaryRow } from './expiry-sql.ts';
+import type { BudgetRow, ConversationRow, EventRow, FleetBudgetRow, InterventionRow, RunHeadRow, RunRow, StoredBudgetRow } from './rows.ts';
 import type { OutboxInsert, WebhookEndpointRow, WebhookOutboxRow } from './webhook-rows.ts';
 
 /**
@@ -152,6 +153,12 @@ export interface Dialect {
   conversations(query: { equals: [column: string, value: string][]; limit: number }): Awaitable<ConversationRow[]>;
   /** Sets an open conversation's status to `cancelled`; whether it did. */
   closeConversation(conversationId: string, at: number): Awaitable<boolean>;
+  /** Every stored budget, ordered by scope then window. */
+  storedBudgets(): Awaitable<StoredBudgetRow[]>;
+  /** Inserts or replaces the stored budget of (scope, window); `alertAt` is JSON text. */
+  putStoredBudget(scope: string, window: string, limitNano: number, alertAt: string, updatedAt: number): Awaitable<void>;
+  /** Deletes the stored budgets of `scope` (of its `window` only, when given); rows deleted. */
+  removeStoredBudgets(scope: string, window: string | undefined): Awaitable<number>;
   intervention(id: string): Awaitable<InterventionRow | undefined>;
   interventions(query: InterventionQuery): Awaitable<InterventionRow[]>;
 
@@ -185,5 +192,23 @@ export interface Dialect {
   /** Newest first; `pending` true: due or leased, false: settled; `failed` true: undelivered with a last error. */
   webhookMessages(endpointId: string | null, pending: boolean | null, failed: boolean | null, limit: number): Awaitable<WebhookOutboxRow[]>;
 
+  /** Retention: what `expiry-sql.ts` defines as expired trees. Their summary per tenant. */
+  expirySummary(cutoffs: ExpiryCutoffs): Awaitable<SummaryRow[]>;
+  /** Expired roots with a run id after `after`, in run id order, at most `limit`. */
+  expiredRoots(cutoffs: ExpiryCutoffs, after: string, limit: number): Awaitable<{ run_id: string; tenant: string }[]>;
+  /** Every run of these trees: root first, then by creation. */
+  treeRuns(rootRunIds: readonly string[]): Awaitable<{ run_id: string; root_run_id: string }[]>;
+  /** In one transaction: deletes the trees among `rootRunIds` still expired (runs, events, interventions, budgets). */
+  deleteTrees(cutoffs: ExpiryCutoffs, rootRunIds: readonly string[]): Awaitable<DeletedTrees>;
+  /** Where the events table is partitioned by time: removes whole partitions of expired trees first (PostgreSQL). */
+  dropExpiredPartitions?(cutoffs: ExpiryCutoffs): Promise<DeletedTrees & { partitionsDropped: string[] }>;
+
   close(): Awaitable<void>;
+}
+
+/** What one delete transaction removed. */
+export interface DeletedTrees {
+  trees: number;
+  runs: number;
+  events: number;
 }

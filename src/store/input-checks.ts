@@ -1,6 +1,6 @@
 import { WardenError, type ErrorContext } from '../core/errors.ts';
 import type { AnyNewEvent } from '../core/events.ts';
-import type { BudgetOp, ClaimOptions, ExternalAppendOptions, NewIntervention, NewRun, RunPatch } from '../core/ports/store.ts';
+import type { BudgetOp, ClaimOptions, ExternalAppendOptions, NewIntervention, NewRun, RunPatch, StoredBudgetRecord } from '../core/ports/store.ts';
 
 /**
  * Checks every `Store` adapter runs on what it is asked to write, before it writes anything.
@@ -20,6 +20,21 @@ export function requireInteger(value: unknown, what: string, min = 0, context: E
     throw new WardenError('INVALID_ARGUMENT', `${what} must be an integer ≥ ${min}, got ${String(value)}`, { context });
   }
   return value;
+}
+
+/** A stored budget's shape: non-empty scope and window, an integer limit ≥ 1 nano-USD, fractions in (0, 1]. */
+export function checkStoredBudget(b: StoredBudgetRecord): void {
+  for (const [field, value] of [
+    ['scope', b?.scope],
+    ['window', b?.window],
+  ] as const) {
+    if (typeof value !== 'string' || value === '')
+      throw new WardenError('INVALID_ARGUMENT', `A stored budget's ${field} must be a non-empty string, got ${JSON.stringify(value)}`);
+  }
+  requireInteger(b.limitNano, `Stored budget ${b.scope} ${b.window}: limitNano`, 1);
+  requireInteger(b.updatedAt, `Stored budget ${b.scope} ${b.window}: updatedAt`, 0);
+  if (!Array.isArray(b.alertAt) || !b.alertAt.every((a) => typeof a === 'number' && a > 0 && a <= 1))
+    throw new WardenError('INVALID_ARGUMENT', `Stored budget ${b.scope} ${b.window}: alertAt must be fractions in (0, 1], got ${JSON.stringify(b.alertAt)}`);
 }
 
 /** Events must carry an integer time (ms) and schema version; the store assigns `seq`. */

@@ -69,6 +69,15 @@ export interface FleetBudgetRow {
   reserved_nano: number;
 }
 
+export interface StoredBudgetRow {
+  scope: string;
+  budget_window: string;
+  limit_nano: number | string;
+  /** JSON array of fractions. */
+  alert_at: string;
+  updated_at: number | string;
+}
+
 export interface BudgetRow {
   root_run_id: string;
   ceiling_nano: number;

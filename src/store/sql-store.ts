@@ -7,7 +7,14 @@ import {
   type ConversationFilter,
   type ConversationRecord,
   type FleetBudgetRecord,
+  type StoredBudgetRecord,
   type ClaimOptions,
+  type DeleteExpiredOptions,
+  type ExpiredTree,
+  type ExpiryCutoffs,
+  type ExpiryReport,
+  type ExpirySummary,
+  type ListExpiredOptions,
   type CommitBatch,
   type ExternalAppendOptions,
   type InterventionFilter,
@@ -34,12 +41,14 @@ import {
   checkNewRun,
   checkRecordKey,
   checkRunPatch,
+  checkStoredBudget,
   checkTtl,
   requireInteger,
 } from './input-checks.ts';
 import { encodeJson, toBudgetRecord, toConversationRecord, toInterventionRecord, toRunEvent, toRunRecord } from './rows.ts';
 import { rootWithoutBudget, runExists, turnRefused } from './store-errors.ts';
 import { checkEndpoint, toWebhookEndpoint, toWebhookMessage } from './webhook-rows.ts';
+import { deleteExpiredRuns, listExpiredRuns, summarizeExpired } from './retention-steps.ts';
 import { appendStep, commitStep } from './write-steps.ts';
 
 /**
@@ -153,6 +162,31 @@ export class SqlStore implements Store {
 
   async claimFleetAlert(key: string, threshold: number): Promise<boolean> {
     return this.use(`Claiming the ${threshold} alert of fleet budget ${key}`, async () => this.dialect.claimFleetAlert(key, threshold));
+  }
+
+  async listStoredBudgets(): Promise<StoredBudgetRecord[]> {
+    return this.use('Reading stored budgets', async () =>
+      (await this.dialect.storedBudgets()).map((r) => ({
+        scope: r.scope,
+        window: r.budget_window,
+        limitNano: Number(r.limit_nano),
+        alertAt: parseAlertAt(r.alert_at),
+        updatedAt: Number(r.updated_at),
+      })),
+    );
+  }
+
+  async putStoredBudget(budget: StoredBudgetRecord): Promise<void> {
+    checkStoredBudget(budget);
+    const alertAt = [...budget.alertAt].sort((a, b) => a - b);
+    return this.use(`Storing the ${budget.window} budget of ${budget.scope}`, async () =>
+      this.dialect.putStoredBudget(budget.scope, budget.window, budget.limitNano, JSON.stringify(alertAt), budget.updatedAt),
+    );
+  }
+
+  async removeStoredBudgets(scope: string, window?: string): Promise<number> {
+    if (typeof scope !== 'string' || scope === '') throw new WardenError('INVALID_ARGUMENT', `scope must be a non-empty string, got ${JSON.stringify(scope)}`);
+    return this.use(`Removing the stored budgets of ${scope}`, async () => this.dialect.removeStoredBudgets(scope, window));
   }
 
   async getFleetBudgets(keys: readonly string[]): Promise<FleetBudgetRecord[]> {
@@ -344,6 +378,18 @@ export class SqlStore implements Store {
     });
   }
 
+  async summarizeExpired(cutoffs: ExpiryCutoffs): Promise<ExpirySummary[]> {
+    return this.use('Summarizing expired runs', () => summarizeExpired(this.dialect, cutoffs));
+  }
+
+  async listExpiredRuns(cutoffs: ExpiryCutoffs, options?: ListExpiredOptions): Promise<ExpiredTree[]> {
+    return this.use('Listing expired runs', () => listExpiredRuns(this.dialect, cutoffs, options));
+  }
+
+  async deleteExpiredRuns(cutoffs: ExpiryCutoffs, options?: DeleteExpiredOptions): Promise<ExpiryReport> {
+    return this.use('Deleting expired runs', () => deleteExpiredRuns(this.dialect, cutoffs, options));
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -366,4 +412,10 @@ export class SqlStore implements Store {
   #checkOpen(what: string): void {
     if (this.#closed) throw new WardenError('STORE_UNAVAILABLE', `${what} failed: ${this.dialect.where} is closed`);
   }
+}
+
+/** A stored budget's `alert_at` column: a JSON array of fractions (anything else reads as none). */
+function parseAlertAt(text: string): number[] {
+  const value: unknown = JSON.parse(text);
+  return Array.isArray(value) ? value.filter((a): a is number => typeof a === 'number') : [];
 }

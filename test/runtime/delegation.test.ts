@@ -224,6 +224,60 @@ describe('sub-agents', () => {
     assert.ok((outcomes.get('completed') ?? 0) >= 20, JSON.stringify([...outcomes]));
   });
 
+  it('records every call of a tree whose children re-plan while siblings spend the shared ceiling: what came before a refused reservation lands (100 random trees)', async () => {
+    // A child's rejected plan and the call that proposed it are decided in memory; the next call's
+    // reservation can then be refused by the store (a sibling took the room first). What came
+    // before it must land anyway, or that call's cost is never recorded and its reservation stays open.
+    const random = seededRandom(20261203);
+    const { warden, store } = testWarden(':memory:', INDEPENDENT_RUNS);
+    let refusedAfterReplan = 0;
+    for (let n = 0; n < 100; n++) {
+      const ceiling = 0.002 + random() * 0.02;
+      const heavy = () => ({ usage: { inputTokens: 100 + Math.floor(random() * 4000), outputTokens: 50 + Math.floor(random() * 3000) } });
+      const badPlan = { toolCalls: [{ tool: 'submit_plan', args: { steps: [{ id: 'x', tool: 'no_such_tool', args: {} }] } }] };
+      const leaves = Array.from({ length: 2 + Math.floor(random() * 3) }, (_, i) =>
+        agentOf(
+          `replanner${i}`,
+          [
+            { ...badPlan, ...heavy() },
+            { text: `leaf ${i}`, ...heavy() },
+          ],
+          {
+            plan: { maxRejections: 2 },
+            limits: { maxCostUsd: 1, maxOutputTokens: 4000, maxSteps: 6, maxToolCalls: 6, maxRetries: 3, maxWallMs: 60_000 },
+          },
+        ),
+      );
+      const root = agentOf(
+        'root',
+        [
+          { toolCalls: leaves.map((l) => delegate(l.name, 'dig')), ...heavy() },
+          { text: 'root done', ...heavy() },
+        ],
+        {
+          delegates: leaves,
+          parallelToolCalls: 4,
+          limits: { maxCostUsd: ceiling, maxOutputTokens: 4000, maxSteps: 6, maxToolCalls: 8, maxRetries: 3, maxWallMs: 60_000 },
+        },
+      );
+      const result = await warden.run(root, `tree ${n}`);
+      const tree = await store.listRuns({ rootRunId: result.runId, limit: 1000 });
+      const budget = await store.getBudget(result.runId);
+      const recorded = tree.reduce((sum, r) => sum + r.costNano, 0);
+      assert.equal(budget!.reservedNano, 0, `tree ${n}: a reservation was left open`);
+      assert.equal(budget!.spentNano, recorded, `tree ${n}: the ledger and the runs disagree on what was spent`);
+      for (const run of tree) {
+        const events = await store.loadEvents(run.runId);
+        const called = events.filter((e) => e.type === 'model.called').length;
+        const committed = events.filter((e) => e.type === 'budget.committed').length;
+        const reserved = events.filter((e) => e.type === 'budget.reserved').length;
+        assert.equal(committed, reserved, `tree ${n}, run ${run.runId}: ${reserved} reservations, ${committed} settled`);
+        if (events.some((e) => e.type === 'plan.rejected') && run.stopReason === 'cost_ceiling' && called >= 1) refusedAfterReplan++;
+      }
+    }
+    assert.ok(refusedAfterReplan >= 5, `the trees must press on the ceiling after a re-plan (${refusedAfterReplan})`);
+  });
+
   it('runs several calls of one turn at the same time, up to the cap', async () => {
     const live = { now: 0, max: 0 };
     const slow = defineTool({

@@ -194,6 +194,28 @@ describe('the dashboard in a real browser', () => {
     await page.close();
   });
 
+  it("shows each budget's spend against its maximum and the projection to the window end on the overview", async () => {
+    const put = await t.call(t.keys.admin, 'PUT', '/v1/budgets', { scope: 'tenant:acme', window: 'month', maxUsd: 1_000, alertAt: [0.5] });
+    assert.equal(put.status, 200);
+    try {
+      const { page, errors } = await signedIn(t.keys.viewer);
+      await page.click('a[href="#/overview"]');
+      const budget = page.locator('[data-testid=budget][data-scope="tenant:acme"][data-window=month]');
+      await budget.waitFor();
+      // biome-ignore lint/performance/useDomNodeTextContent: what a person sees
+      const shown = await budget.innerText();
+      assert.match(shown, /tenant:acme · month · stored/);
+      assert.match(shown, /\$[\d.]+ of \$1000\.0000 \([\d.]+%\)/);
+      assert.match(shown, /projected \$[\d.]+ \([\d.]+%\) by /);
+      assert.equal(await budget.locator('.budget-bar .projected').count(), 1);
+      await page.screenshot({ path: 'artifacts/dashboard-budgets.png', fullPage: true });
+      assert.deepEqual(errors, []);
+      await page.close();
+    } finally {
+      await t.call(t.keys.admin, 'DELETE', '/v1/budgets?scope=tenant:acme');
+    }
+  });
+
   it('fits every page in a 390 px wide phone screen as well as on a desktop, with no horizontal overflow', async () => {
     const shots = mkdtempSync(join(tmpdir(), 'warden-dashboard-'));
     const runId = await parkedDelete('please delete c-4242424242424242424242424242424242424242');

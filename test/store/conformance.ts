@@ -9,7 +9,9 @@ import { interventionsAndExternalWrites } from './conformance/interventions.ts';
 import { leases } from './conformance/leases.ts';
 import { locks } from './conformance/locks.ts';
 import { records } from './conformance/records.ts';
+import { retention } from './conformance/retention.ts';
 import { runsAndEvents } from './conformance/runs-and-events.ts';
+import { storedBudgets } from './conformance/stored-budgets.ts';
 import { webhooks } from './conformance/webhooks.ts';
 
 export interface ConformanceOptions {
@@ -34,6 +36,7 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
   describe(`Store conformance: ${name}`, () => {
     runsAndEvents(context);
     budget(context);
+    storedBudgets(context);
     interventionsAndExternalWrites(context);
     leases(context);
     locks(context);
@@ -42,5 +45,6 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
     connections(context);
     webhooks(context);
     conversations(context);
+    retention(context);
   });
 }

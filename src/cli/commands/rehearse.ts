@@ -19,6 +19,8 @@ import { reportText } from '../../rehearse/report-text.ts';
 import { RUN_EXIT_CODES } from '../exit-codes.ts';
 import { loadCommandAgent } from '../load-agent.ts';
 import { printJson } from '../output.ts';
+import type { FleetBudget, ResolvedFleetBudget } from '../../guard/fleet-budgets.ts';
+import { parseBudgetFlag, resolveFleetBudgetsAs } from '../../rehearse/budget-forecast.ts';
 
 interface RehearseOptions {
   requests: string;
@@ -43,6 +45,19 @@ interface RehearseOptions {
   report?: string;
   json?: boolean;
   db?: string;
+  budget: string[];
+  tenant: string;
+}
+
+/**
+ * The budgets a rehearsal forecasts: the agent module's `budgets` export (the same
+ * `{ scope, window, maxUsd, alertAt? }` as createWarden's), then each `--budget` flag.
+ */
+async function rehearsalBudgets(file: string, flags: readonly string[]): Promise<ResolvedFleetBudget[]> {
+  const mod = (await import(pathToFileURL(resolve(file)).href)) as { budgets?: unknown };
+  if (mod.budgets !== undefined && !Array.isArray(mod.budgets))
+    throw new WardenError('INVALID_BUDGET', `${file} exports budgets, but not as an array of { scope, window, maxUsd, alertAt? }`);
+  return resolveFleetBudgetsAs([...((mod.budgets as FleetBudget[] | undefined) ?? []), ...flags.map(parseBudgetFlag)]);
 }
 
 /** The learned model `--model` or `--learn-from` names (fitted, and saved with `--save-model`), or none. */
@@ -129,6 +144,13 @@ export function registerRehearseCommand(program: Command): void {
     .option('--compare <after-file>', 'also rehearse this agent on the same seed and model, and print the difference')
     .option('--compare-policy <file>', "compare with the agent under this module's default-exported policy")
     .option('--volume <per-day>', 'requests per day for the cost projection (default: --requests)')
+    .option(
+      '--budget <scope:window:usd>',
+      "a fleet budget to forecast, e.g. tenant:acme:day:50 or all:6h:5 (repeatable; added to the agent module's `budgets` export)",
+      (value: string, all: string[]) => [...all, value],
+      [] as string[],
+    )
+    .option('--tenant <name>', 'the tenant the rehearsed traffic counts for, to decide which tenant: budgets cover it', 'default')
     .option('--report <file.html>', 'also write a self-contained HTML report with charts')
     .option('--json', 'print the report as JSON')
     .option('--db <path>', 'keep the runs in this SQLite file (default: a temporary one, deleted afterwards)')
@@ -138,6 +160,7 @@ export function registerRehearseCommand(program: Command): void {
       const seed = integer('--seed', opts.seed, 0);
       const volume = opts.volume === undefined ? requests : integer('--volume', opts.volume, 1);
       const { agent, path } = await loadCommandAgent(file);
+      const budgets = { list: await rehearsalBudgets(file, opts.budget), tenant: opts.tenant };
       const learned = await learnedModelFor(opts, agent);
       const profile = resolveFaultProfile(opts.faults ?? (learned ? 'none' : 'realistic'));
       const people = {
@@ -189,8 +212,8 @@ export function registerRehearseCommand(program: Command): void {
         const second = await rehearse({ agent: after, requests, concurrency, seed, profile, ...(learned ? { learned } : {}), onProgress: progress.update });
         progress.finish();
         const comparison = compareRehearsals(outcome, second, volume);
-        const beforeReport = buildReport(outcome, volume, people);
-        const afterReport = buildReport(second, volume, people);
+        const beforeReport = buildReport(outcome, volume, people, budgets);
+        const afterReport = buildReport(second, volume, people, budgets);
         const labels = [file, opts.compare ?? `policy ${opts.comparePolicy}`] as const;
         if (opts.report) {
           const target = resolve(opts.report);
@@ -203,7 +226,7 @@ export function registerRehearseCommand(program: Command): void {
         if ([beforeReport, afterReport].some((r) => Object.values(r.checks).some((good) => !good))) process.exitCode = 1;
         return;
       }
-      const report = buildReport(outcome, volume, people);
+      const report = buildReport(outcome, volume, people, budgets);
       if (opts.report) {
         const target = resolve(opts.report);
         mkdirSync(dirname(target), { recursive: true });

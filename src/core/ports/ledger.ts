@@ -13,6 +13,30 @@ export interface Ledger {
    * one caller, once spend has reached it, however many workers ask.
    */
   claimFleetAlert(key: string, threshold: number): Promise<boolean>;
+  /** Every budget stored with `putStoredBudget`, ordered by scope then window. */
+  listStoredBudgets(): Promise<StoredBudgetRecord[]>;
+  /** Stores a budget, replacing the one of the same scope and window (its windows' spend is kept). */
+  putStoredBudget(budget: StoredBudgetRecord): Promise<void>;
+  /** Removes the stored budgets of `scope` (only its `window` one when given); how many were removed. */
+  removeStoredBudgets(scope: string, window?: string): Promise<number>;
+}
+
+/**
+ * A fleet budget kept in the store (`warden budgets set`, `PUT /v1/budgets`) rather than declared
+ * on `createWarden`: every process on the store holds reservations against it. The store checks
+ * only the shapes; what a valid scope or window is, `guard/fleet-budgets.ts` decides.
+ */
+export interface StoredBudgetRecord {
+  /** `all`, `tenant:<name>` or `agent:<name>`. */
+  scope: string;
+  /** `day`, `month` or `<n>h`. */
+  window: string;
+  /** The most the scope may spend in one window, nano-USD. */
+  limitNano: number;
+  /** Fractions of the limit in (0, 1] announced by `budget.alert`, ascending. */
+  alertAt: number[];
+  /** When it was last set, ms since the epoch. */
+  updatedAt: number;
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Conversations } from './conversations.ts';
 import type { Ledger } from './ledger.ts';
 import type { Leases } from './leases.ts';
 import type { Records } from './records.ts';
+import type { Retention } from './retention.ts';
 import type { RunFeed } from './run-feed.ts';
 import type { RunLog } from './run-log.ts';
 import type { Webhooks } from './webhooks.ts';
@@ -11,12 +12,13 @@ export * from './conversations.ts';
 export * from './ledger.ts';
 export * from './leases.ts';
 export * from './records.ts';
+export * from './retention.ts';
 export * from './run-feed.ts';
 export * from './run-log.ts';
 export * from './webhooks.ts';
 
 /**
- * The `Store` port: the run log, the ledger, leases and locks, records, webhooks and conversations (one file
+ * The `Store` port: the run log, the ledger, leases and locks, records, webhooks, retention and conversations (one file
  * each in this folder). The runtime writes through it and nothing else; every implementation passes the
  * same conformance suite (`test/store/conformance.ts`).
  *
@@ -28,7 +30,7 @@ export * from './webhooks.ts';
  *   commit with `BUDGET_EXCEEDED`; the check and the write are atomic across processes.
  * - Money is integer nano-USD; times are ms since the epoch; lengths (`ttlMs`) are ms.
  */
-export interface Store extends RunLog, Ledger, Leases, Records, Webhooks, Conversations {
+export interface Store extends RunLog, Ledger, Leases, Records, Webhooks, Retention, Conversations {
   readonly kind: 'sqlite' | 'postgres';
 
   /**

@@ -416,6 +416,36 @@ const WINDOWS = [
   ['30d', 'last 30 days'],
 ];
 
+/**
+ * Spend against each fleet budget in its current window: a bar to the maximum, a tick where the
+ * window's average rate so far takes it by the window's end, and when that reaches the maximum.
+ */
+async function budgetsPanel(box) {
+  if (!box) return;
+  const { budgets } = await api('/v1/budgets');
+  if (budgets.length === 0) {
+    box.innerHTML = '';
+    return;
+  }
+  const pct = (f) => `${Math.round(f * 1000) / 10}%`;
+  box.innerHTML = `<h3>Budgets this window</h3><ul class="budgets">${budgets
+    .map((b) => {
+      const level = b.projectedFraction >= 1 ? 'bad' : b.alertsCrossed.length ? 'warn' : 'ok';
+      return `<li class="budget${b.active ? '' : ' inactive'}" data-testid="budget" data-scope="${esc(b.scope)}" data-window="${esc(b.window)}">
+        <div class="budget-head"><strong>${esc(b.scope)}</strong> · ${esc(b.window)} · <span class="muted">${esc(b.source)}${b.active ? '' : ', overridden by a stored budget'}</span></div>
+        <div class="budget-bar" role="img" aria-label="${esc(`${usd(b.spentUsd)} of ${usd(b.maxUsd)} spent; ${usd(b.projectedUsd)} projected by the window end`)}">
+          <span class="spent b-${level}" style="width:${Math.min(100, b.fraction * 100)}%"></span>
+          <span class="projected" style="left:${Math.min(100, b.projectedFraction * 100)}%"></span>
+        </div>
+        <div class="muted"><span data-testid="budget-spent">${usd(b.spentUsd)} of ${usd(b.maxUsd)} (${pct(b.fraction)})</span> ·
+          <span data-testid="budget-projection">projected ${usd(b.projectedUsd)} (${pct(b.projectedFraction)}) by ${esc(new Date(b.windowEnd).toLocaleString())}</span>${
+            b.exhaustsAt ? ` · <span class="warn-note">runs out ${esc(new Date(b.exhaustsAt).toLocaleString())}</span>` : ''
+          }${b.alertsCrossed.length ? ` · alerts crossed: ${b.alertsCrossed.map(pct).join(', ')}` : ''}</div>
+      </li>`;
+    })
+    .join('')}</ul>`;
+}
+
 async function overviewView() {
   state.overview ??= { agent: '', window: '24h' };
   const pick = state.overview;
@@ -424,7 +454,7 @@ async function overviewView() {
       <select name="agent" aria-label="agent"><option value="">all agents</option></select>
       <select name="window" aria-label="window">${WINDOWS.map(([v, label]) => `<option value="${v}"${v === pick.window ? ' selected' : ''}>${label}</option>`).join('')}</select>
     </form>
-    <p class="muted" id="ov-summary"></p><div id="ov-charts"><p class="muted">Loading the charts…</p></div>`;
+    <p class="muted" id="ov-summary"></p><section id="ov-budgets" aria-label="Budgets"></section><div id="ov-charts"><p class="muted">Loading the charts…</p></div>`;
   // Chart.js and the chart code load with the first view of the Overview, never before.
   const charts = import('/charts.js');
   let destroy = () => {};
@@ -442,6 +472,7 @@ async function overviewView() {
           ? ` <span class="warn-note" data-testid="sample-cut">Busy window: only the newest ${o.sample.cap.toLocaleString()} runs per tenant were read (back to ${esc(when(o.sample.coveredFrom))}).</span>`
           : ''
       }`;
+    await budgetsPanel($('#ov-budgets'));
     destroy();
     destroy = await renderOverview($('#ov-charts'), o, { esc, plural });
     state.cleanup = () => destroy();

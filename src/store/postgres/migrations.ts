@@ -245,6 +245,82 @@ export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
   },
   {
     id: 13,
+    name: 'create-stored-budgets',
+    up: `
+      -- Fleet budgets set with \`warden budgets set\` or PUT /v1/budgets: every process on the store
+      -- reads them (see docs/budgets.md); their windows' spend is kept in fleet_budgets like any other.
+      CREATE TABLE stored_budgets (
+        scope      text NOT NULL,
+        budget_window text NOT NULL,
+        limit_nano bigint NOT NULL,
+        -- JSON array of fractions in (0, 1], ascending.
+        alert_at   text NOT NULL DEFAULT '[]',
+        updated_at bigint NOT NULL,
+        PRIMARY KEY (scope, budget_window)
+      );
+    `,
+  },
+  {
+    id: 14,
+    name: 'partition-events-by-month-with-jsonb-payload',
+    // docs/store.md, "Events: monthly partitions and a jsonb payload". Converts the events table in
+    // place, in the migrating transaction: every row is copied once (a large store pays one full
+    // write of its log here, with events locked from other writers until it commits).
+    up: String.raw`
+      -- The payload as jsonb, from the exact JSON text: \u0000 and unpaired surrogates, which
+      -- JSON.stringify writes and jsonb refuses, become U+FFFD; everything else is parsed as is.
+      -- Rows without a \u escape (nearly all) are cast directly.
+      CREATE FUNCTION event_payload(data text) RETURNS jsonb LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
+        SELECT CASE WHEN pg_catalog.strpos(data, '\u') = 0 THEN data::jsonb ELSE (
+          SELECT pg_catalog.string_agg(CASE WHEN m.a[1] ~ '^\\u(0000|[dD][89a-fA-F][0-9a-fA-F]{2})$' THEN '\ufffd' ELSE m.a[1] END, '' ORDER BY m.n)
+          FROM pg_catalog.regexp_matches(data, '\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4}|\\.|[^\\]+', 'g') WITH ORDINALITY AS m(a, n)
+        )::jsonb END
+      $fn$;
+
+      ALTER TABLE events RENAME TO events_unpartitioned;
+      ALTER TABLE events_unpartitioned RENAME CONSTRAINT events_pkey TO events_unpartitioned_pkey;
+      ALTER TABLE events_unpartitioned RENAME CONSTRAINT events_run_id_fkey TO events_unpartitioned_run_id_fkey;
+
+      -- Range-partitioned by at_time (UTC months, events_YYYY_MM; events_default takes the rest), so
+      -- retention drops a month at once. A unique key must hold the partition key: (run_id, seq) is
+      -- kept unique by the run row's last_seq, which every append moves under its row lock.
+      CREATE TABLE events (
+        run_id  text NOT NULL REFERENCES runs (run_id),
+        seq     integer NOT NULL,
+        type    text NOT NULL,
+        at      bigint NOT NULL,
+        v       integer NOT NULL,
+        data    text NOT NULL,
+        at_time timestamptz NOT NULL,
+        payload jsonb GENERATED ALWAYS AS (event_payload(data)) STORED,
+        PRIMARY KEY (run_id, seq, at_time)
+      ) PARTITION BY RANGE (at_time);
+      CREATE TABLE events_default PARTITION OF events DEFAULT;
+      CREATE INDEX events_by_type_time ON events (type, at_time);
+
+      -- A partition per month from the oldest event (at most ten years back) to three months ahead.
+      DO $do$
+      DECLARE
+        first timestamp;
+        month timestamp;
+      BEGIN
+        SELECT date_trunc('month', to_timestamp(min(at)::double precision / 1000) AT TIME ZONE 'UTC') INTO first FROM events_unpartitioned;
+        first := greatest(least(coalesce(first, 'infinity'), date_trunc('month', now() AT TIME ZONE 'UTC')),
+                          date_trunc('month', now() AT TIME ZONE 'UTC') - interval '119 months');
+        FOR month IN SELECT generate_series(first, date_trunc('month', now() AT TIME ZONE 'UTC') + interval '3 months', interval '1 month') LOOP
+          EXECUTE format('CREATE TABLE %I PARTITION OF events FOR VALUES FROM (%L) TO (%L)',
+            'events_' || to_char(month, 'YYYY_MM'), month AT TIME ZONE 'UTC', (month + interval '1 month') AT TIME ZONE 'UTC');
+        END LOOP;
+      END
+      $do$;
+
+      INSERT INTO events (run_id, seq, type, at, v, data, at_time)
+        SELECT run_id, seq, type, at, v, data, to_timestamp(at::double precision / 1000) FROM events_unpartitioned;
+      DROP TABLE events_unpartitioned;
+    `,
+  },
+  {
+    id: 15,
     name: 'create-conversations',
     up: `
       -- One row per conversation: its turns are runs (runs.conversation_id, runs.turn from 1), and
@@ -277,10 +353,17 @@ const LOCK_SQL = `SELECT pg_advisory_xact_lock(hashtext('warden.migrate.' || $1)
  * wait instead of racing; creates the schema if it is missing. Refuses a schema written by a
  * newer Warden (`STORE_UNAVAILABLE`) or with a different history (`STORE_CORRUPT`).
  *
+ * `migrations` is the list to apply up to (a prefix of `PG_MIGRATIONS`: tests build an older store with it).
+ *
  * @example
  * const { applied } = await migratePostgres(pool, 'warden');
  */
-export async function migratePostgres(pool: pg.Pool, schema: string, now = Date.now()): Promise<MigrationReport> {
+export async function migratePostgres(
+  pool: pg.Pool,
+  schema: string,
+  now = Date.now(),
+  migrations: readonly Migration[] = PG_MIGRATIONS,
+): Promise<MigrationReport> {
   const s = quoteSchema(schema);
   const client = await pool.connect();
   let broken: Error | undefined;
@@ -294,14 +377,14 @@ export async function migratePostgres(pool: pg.Pool, schema: string, now = Date.
       await client.query(`SET LOCAL search_path TO ${s}`);
       await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (id integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)');
       const done = await readLedger(client, schema);
-      checkHistory(done, PG_MIGRATIONS);
-      const pending = PG_MIGRATIONS.slice(done.length);
+      checkHistory(done, migrations);
+      const pending = migrations.slice(done.length);
       for (const m of pending) {
         await client.query(m.up);
         await client.query('INSERT INTO schema_migrations (id, name, applied_at) VALUES ($1, $2, $3)', [m.id, m.name, now]);
       }
       await client.query('COMMIT');
-      return { applied: [...pending], current: PG_MIGRATIONS.at(-1)?.id ?? 0 };
+      return { applied: [...pending], current: migrations.at(-1)?.id ?? 0 };
     } catch (e) {
       await client.query('ROLLBACK').catch((r: Error) => (broken = r));
       throw e;

@@ -4,6 +4,7 @@ import type { AnyNewEvent } from '../../core/events.ts';
 import type { Coordinator } from '../../core/coordination.ts';
 import type {
   CommitBatch,
+  ExpiryCutoffs,
   ExternalAppendOptions,
   FollowOptions,
   NewIntervention,
@@ -13,7 +14,17 @@ import type {
   RunWatcher,
   Store,
 } from '../../core/ports/store.ts';
-import { RUN_COLUMNS_WITHOUT_TEXT, runAsync, type CreateOutcome, type Dialect, type InterventionQuery, type Op, type RunQuery, type Tx } from '../dialect.ts';
+import {
+  RUN_COLUMNS_WITHOUT_TEXT,
+  runAsync,
+  type CreateOutcome,
+  type DeletedTrees,
+  type Dialect,
+  type InterventionQuery,
+  type Op,
+  type RunQuery,
+  type Tx,
+} from '../dialect.ts';
 import {
   eventColumns,
   type BudgetRow,
@@ -23,8 +34,12 @@ import {
   type InterventionRow,
   type RunHeadRow,
   type RunRow,
+  type StoredBudgetRow,
 } from '../rows.ts';
+import type { SummaryRow } from '../expiry-sql.ts';
 import { SqlStore } from '../sql-store.ts';
+import { dropExpiredPartitions, ensureEventPartitions } from './partitions.ts';
+import { pgDeleteTrees, pgExpiredRoots, pgExpirySummary, pgTreeRuns } from './retention.ts';
 import { FAILED_MESSAGE, type OutboxInsert, type WebhookEndpointRow, type WebhookOutboxRow } from '../webhook-rows.ts';
 import { explainStale, fitsCeiling, isPlainCommit, netBudget } from '../write-steps.ts';
 import { DEFAULT_SCHEMA, quoteSchema, redact, splitUrl } from './connection.ts';
@@ -34,7 +49,7 @@ import { PgRunFeed } from './run-feed.ts';
 import { isConnectionError, toPgStoreError } from './pg-errors.ts';
 import { createPostgresCoordinator } from './coordinator.ts';
 import { createCachedCoordinator } from './cached-coordinator.ts';
-import { patchClause, pgStatements, statement, type PgStatements, type Statement } from './statements.ts';
+import { atTimeOf, patchClause, pgStatements, statement, type PgStatements, type Statement } from './statements.ts';
 
 export interface PostgresStoreOptions {
   /** `postgres://user@host:5432/db`; a `?schema=name` parameter sets `schema`. Give this or `pool`. */
@@ -80,7 +95,10 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   const where = fromUrl ? redact(fromUrl.url) : 'the given pool';
   try {
     if (options.migrate === false) await checkPostgresCurrent(pool, schema);
-    else await migratePostgres(pool, schema);
+    else {
+      await migratePostgres(pool, schema);
+      await ensureEventPartitions(pool, schema, quoteSchema(schema));
+    }
   } catch (e) {
     if (owned) await pool.end().catch(() => {});
     throw toPgStoreError(e, `Opening the PostgreSQL store at ${where} (schema ${schema})`);
@@ -118,6 +136,8 @@ class PostgresDialect implements Dialect {
   readonly kind = 'postgres' as const;
   readonly where: string;
   readonly pool: pg.Pool;
+  /** The schema's bare name (`sql.schema` is quoted). */
+  readonly schemaName: string;
   readonly sql: PgStatements;
   readonly #owned: boolean;
   /** The `LISTEN/NOTIFY` channel of this schema's runnable runs. */
@@ -133,6 +153,7 @@ class PostgresDialect implements Dialect {
 
   constructor(pool: pg.Pool, owned: boolean, schema: string, where: string) {
     this.pool = pool;
+    this.schemaName = schema;
     this.#owned = owned;
     this.where = `the PostgreSQL store at ${where} (schema ${schema})`;
     this.channel = runnableChannel(schema);
@@ -244,8 +265,8 @@ class PostgresDialect implements Dialect {
       s = statement(
         withEvents
           ? `WITH h AS (${update} RETURNING run_id),
-             e AS (INSERT INTO ${this.sql.schema}.events (run_id, seq, type, at, v, data)
-                   SELECT h.run_id, $2 + x.o, x.t, x.a, x.v, x.d FROM h, unnest($5::text[], $6::bigint[], $7::int[], $8::text[]) WITH ORDINALITY AS x(t, a, v, d, o)),
+             e AS (INSERT INTO ${this.sql.schema}.events (run_id, seq, type, at, v, data, at_time)
+                   SELECT h.run_id, $2 + x.o, x.t, x.a, x.v, x.d, ${atTimeOf('x.a')} FROM h, unnest($5::text[], $6::bigint[], $7::int[], $8::text[]) WITH ORDINALITY AS x(t, a, v, d, o)),
              nt AS (${this.#notice(notice)})
              SELECT count(*)::int AS n, (SELECT count(*) FROM nt) AS notified FROM h`
           : `WITH h AS (${update} RETURNING run_id, last_seq, root_run_id, agent, tenant),
@@ -284,8 +305,8 @@ class PostgresDialect implements Dialect {
                       AND ($${p + 3}::bigint = 0 OR spent_nano + $${p + 2}::bigint + ${reservedAfter} <= ceiling_nano)
                     RETURNING 1),
               h AS (UPDATE ${S}.runs SET last_seq = $3, updated_at = $4${sets} WHERE run_id = $1 AND last_seq = $2 RETURNING run_id),
-              e AS (INSERT INTO ${S}.events (run_id, seq, type, at, v, data)
-                    SELECT h.run_id, $2 + x.o, x.t, x.a, x.v, x.d FROM h, unnest($5::text[], $6::bigint[], $7::int[], $8::text[]) WITH ORDINALITY AS x(t, a, v, d, o)),
+              e AS (INSERT INTO ${S}.events (run_id, seq, type, at, v, data, at_time)
+                    SELECT h.run_id, $2 + x.o, x.t, x.a, x.v, x.d, ${atTimeOf('x.a')} FROM h, unnest($5::text[], $6::bigint[], $7::int[], $8::text[]) WITH ORDINALITY AS x(t, a, v, d, o)),
               nt AS (${this.#notice('followed')})
          -- Divides by zero (aborting every change above) unless both the budget and the run row moved.
          SELECT (SELECT count(*) FROM h)::int / ((SELECT count(*) FROM h)::int * (SELECT count(*) FROM b)::int) AS n, (SELECT count(*) FROM nt) AS notified`,
@@ -328,6 +349,19 @@ class PostgresDialect implements Dialect {
 
   async claimFleetAlert(key: string, threshold: number): Promise<boolean> {
     return ((await this.pool.query(this.sql.claimFleetAlert.with([threshold, key]))).rowCount ?? 0) > 0;
+  }
+
+  async storedBudgets(): Promise<StoredBudgetRow[]> {
+    return (await this.pool.query(this.sql.storedBudgets.with([]))).rows as StoredBudgetRow[];
+  }
+
+  async putStoredBudget(scope: string, window: string, limitNano: number, alertAt: string, updatedAt: number): Promise<void> {
+    await this.pool.query(this.sql.putStoredBudget.with([scope, window, limitNano, alertAt, updatedAt]));
+  }
+
+  async removeStoredBudgets(scope: string, window: string | undefined): Promise<number> {
+    const result = await this.pool.query(window === undefined ? this.sql.removeStoredBudgets.with([scope]) : this.sql.removeStoredBudget.with([scope, window]));
+    return result.rowCount ?? 0;
   }
 
   async fleetBudgets(keys: readonly string[]): Promise<FleetBudgetRow[]> {
@@ -473,6 +507,28 @@ class PostgresDialect implements Dialect {
     const limitParam = where.param(limit);
     const text = `SELECT * FROM ${this.sql.schema}.webhook_outbox ${where.clause()} ORDER BY created_at DESC, id DESC LIMIT ${limitParam}`;
     return (await this.pool.query(statement(text).with(where.values))).rows;
+  }
+
+  expirySummary(cutoffs: ExpiryCutoffs): Promise<SummaryRow[]> {
+    return pgExpirySummary(this.pool, this.sql.schema, cutoffs);
+  }
+
+  expiredRoots(cutoffs: ExpiryCutoffs, after: string, limit: number): Promise<{ run_id: string; tenant: string }[]> {
+    return pgExpiredRoots(this.pool, this.sql.schema, cutoffs, after, limit);
+  }
+
+  treeRuns(rootRunIds: readonly string[]): Promise<{ run_id: string; root_run_id: string }[]> {
+    return pgTreeRuns(this.pool, this.sql.schema, rootRunIds);
+  }
+
+  deleteTrees(cutoffs: ExpiryCutoffs, rootRunIds: readonly string[]): Promise<DeletedTrees> {
+    return pgDeleteTrees(this.pool, this.sql.schema, cutoffs, rootRunIds);
+  }
+
+  /** Makes the coming months' partitions first, then drops the past months that hold only expired trees. */
+  async dropExpiredPartitions(cutoffs: ExpiryCutoffs): Promise<DeletedTrees & { partitionsDropped: string[] }> {
+    await ensureEventPartitions(this.pool, this.schemaName, this.sql.schema);
+    return dropExpiredPartitions(this.pool, this.schemaName, this.sql.schema, cutoffs);
   }
 
   async close(): Promise<void> {

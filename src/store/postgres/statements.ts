@@ -41,7 +41,7 @@ export function pgStatements(schema: string) {
          WHERE $9::boolean OR EXISTS (SELECT 1 FROM ${s}.budgets WHERE root_run_id = $6)
          RETURNING run_id, status),
        b AS (INSERT INTO ${s}.budgets (root_run_id, ceiling_nano) SELECT run_id, $10 FROM r WHERE $9::boolean),
-       e AS (INSERT INTO ${s}.events (run_id, seq, type, at, v, data) SELECT run_id, 1, $11, $12, $13, $14 FROM r)
+       e AS (INSERT INTO ${s}.events (run_id, seq, type, at, v, data, at_time) SELECT run_id, 1, $11, $12, $13, $14, ${atTimeOf('$12::bigint')} FROM r)
        SELECT (SELECT count(*)::int FROM r) AS inserted,
               (SELECT count(*)::int FROM (SELECT pg_notify($15, run_id) FROM r WHERE status = 'queued') n) AS notified`,
     ),
@@ -50,8 +50,8 @@ export function pgStatements(schema: string) {
     run: statement(`SELECT * FROM ${s}.runs WHERE run_id = $1`),
     events: statement(`SELECT seq, type, at, v, data FROM ${s}.events WHERE run_id = $1 AND seq > $2 ORDER BY seq`),
     insertEvents: statement(
-      `INSERT INTO ${s}.events (run_id, seq, type, at, v, data)
-       SELECT $1, $2 + x.o, x.t, x.a, x.v, x.d FROM unnest($3::text[], $4::bigint[], $5::int[], $6::text[]) WITH ORDINALITY AS x(t, a, v, d, o)`,
+      `INSERT INTO ${s}.events (run_id, seq, type, at, v, data, at_time)
+       SELECT $1, $2 + x.o, x.t, x.a, x.v, x.d, ${atTimeOf('x.a')} FROM unnest($3::text[], $4::bigint[], $5::int[], $6::text[]) WITH ORDINALITY AS x(t, a, v, d, o)`,
     ),
     budget: statement(`SELECT root_run_id, ceiling_nano, spent_nano, reserved_nano FROM ${s}.budgets WHERE root_run_id = $1`),
     // A reservation locks the budget row, checks the ceiling against what it holds, then writes:
@@ -67,6 +67,13 @@ export function pgStatements(schema: string) {
       `UPDATE ${s}.fleet_budgets SET reserved_nano = reserved_nano + $1, limit_nano = $3
        WHERE key = $2 AND spent_nano + reserved_nano + $1 <= $3`,
     ),
+    storedBudgets: statement(`SELECT scope, budget_window, limit_nano, alert_at, updated_at FROM ${s}.stored_budgets ORDER BY scope, budget_window`),
+    putStoredBudget: statement(
+      `INSERT INTO ${s}.stored_budgets (scope, budget_window, limit_nano, alert_at, updated_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (scope, budget_window) DO UPDATE SET limit_nano = EXCLUDED.limit_nano, alert_at = EXCLUDED.alert_at, updated_at = EXCLUDED.updated_at`,
+    ),
+    removeStoredBudgets: statement(`DELETE FROM ${s}.stored_budgets WHERE scope = $1`),
+    removeStoredBudget: statement(`DELETE FROM ${s}.stored_budgets WHERE scope = $1 AND budget_window = $2`),
     // An alert fires once per threshold per window: the first writer to raise `alerted` claims it.
     claimFleetAlert: statement(`UPDATE ${s}.fleet_budgets SET alerted = $1 WHERE key = $2 AND alerted < $1 AND spent_nano >= limit_nano * $1`),
     settleFleet: statement(`UPDATE ${s}.fleet_budgets SET reserved_nano = GREATEST(reserved_nano - $1, 0), spent_nano = spent_nano + $2 WHERE key = $3`),
@@ -118,6 +125,14 @@ export function pgStatements(schema: string) {
     releaseLock: statement(`DELETE FROM ${s}.entity_locks WHERE lock_key = $1 AND holder = $2`),
     claim: statement(claimText(s)),
   };
+}
+
+/**
+ * The partition key of an event (`at_time`, timestamptz) from its `at` (ms since the epoch): every
+ * insert into events writes both (migration 13). The payload's jsonb copy is a generated column.
+ */
+export function atTimeOf(ms: string): string {
+  return `to_timestamp(${ms}::double precision / 1000)`;
 }
 
 /** The root runs a worker may take now (the predicate of the `runs_ready` index). */

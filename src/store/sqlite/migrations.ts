@@ -229,6 +229,23 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
   },
   {
     id: 12,
+    name: 'create-stored-budgets',
+    up: `
+      -- Fleet budgets set with \`warden budgets set\` or PUT /v1/budgets: every process on the store
+      -- reads them (see docs/budgets.md); their windows' spend is kept in fleet_budgets like any other.
+      CREATE TABLE stored_budgets (
+        scope      TEXT NOT NULL,
+        budget_window TEXT NOT NULL,
+        limit_nano INTEGER NOT NULL,
+        -- JSON array of fractions in (0, 1], ascending.
+        alert_at   TEXT NOT NULL DEFAULT '[]',
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (scope, budget_window)
+      ) STRICT;
+    `,
+  },
+  {
+    id: 13,
     name: 'create-conversations',
     up: `
       -- One row per conversation: its turns are runs (runs.conversation_id, runs.turn from 1), and

@@ -20,7 +20,9 @@ export function prepareStatements(db: DatabaseSync) {
 
     runHead: p('SELECT last_seq, root_run_id, agent, tenant FROM runs WHERE run_id = ?'),
     // The head plus the patchable columns, so a commit writes only the ones that change.
-    runCurrent: p('SELECT last_seq, root_run_id, agent, tenant, status, stop_reason, output, error, cost_nano, steps, tool_calls FROM runs WHERE run_id = ?'),
+    runCurrent: p(
+      'SELECT last_seq, root_run_id, agent, tenant, status, stop_reason, output, error, cost_nano, steps, tool_calls, undo FROM runs WHERE run_id = ?',
+    ),
     run: p('SELECT * FROM runs WHERE run_id = ?'),
     insertRun: p(
       `INSERT INTO runs (run_id, agent, tenant, status, parent_run_id, root_run_id, input, last_seq, created_at, updated_at, mode, conversation_id, turn)
@@ -62,6 +64,13 @@ export function prepareStatements(db: DatabaseSync) {
        WHERE key = ?2 AND spent_nano + reserved_nano + ?1 <= ?3`,
     ),
     // An alert fires once per threshold per window: the first writer to raise `alerted` claims it.
+    storedBudgets: p('SELECT scope, budget_window, limit_nano, alert_at, updated_at FROM stored_budgets ORDER BY scope, budget_window'),
+    putStoredBudget: p(
+      `INSERT INTO stored_budgets (scope, budget_window, limit_nano, alert_at, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (scope, budget_window) DO UPDATE SET limit_nano = excluded.limit_nano, alert_at = excluded.alert_at, updated_at = excluded.updated_at`,
+    ),
+    removeStoredBudgets: p('DELETE FROM stored_budgets WHERE scope = ?'),
+    removeStoredBudget: p('DELETE FROM stored_budgets WHERE scope = ? AND budget_window = ?'),
     claimFleetAlert: p('UPDATE fleet_budgets SET alerted = ?1 WHERE key = ?2 AND alerted < ?1 AND spent_nano >= limit_nano * ?1'),
     settleFleet: p('UPDATE fleet_budgets SET reserved_nano = max(reserved_nano - ?1, 0), spent_nano = spent_nano + ?2 WHERE key = ?3'),
 
