@@ -20,7 +20,12 @@ export interface SummarizeOptions {
   instructions?: string;
 }
 
-/** An agent's conversation settings (`defineAgent({ conversation })`). */
+/**
+ * An agent's conversation settings (`defineAgent({ conversation })`).
+ *
+ * @example
+ * defineAgent({ …, conversation: { history: { maxTokens: 4000 }, includeTools: true } });
+ */
 export interface ConversationOptions {
   /** Default `{ lastTurns: 20 }`. */
   history?: HistoryPolicy;

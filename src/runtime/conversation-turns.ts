@@ -79,7 +79,13 @@ export interface ConversationView extends ConversationRecord {
   turnRuns: RunRecord[];
 }
 
-/** Reads a conversation and its turns; `NOT_FOUND` when there is none. */
+/**
+ * Reads a conversation and its turns; `NOT_FOUND` when there is none.
+ *
+ * @example
+ * const { turns, spentNano, turnRuns } = await conversationView(store, 'chat-2001');
+ * for (const run of turnRuns) console.log(run.turn, run.input, run.output);
+ */
 export async function conversationView(store: Store, conversationId: string): Promise<ConversationView> {
   const c = await store.getConversation(conversationId);
   if (!c) throw new WardenError('NOT_FOUND', `No conversation with id "${conversationId}"`, { context: { conversationId } });
