@@ -75,7 +75,7 @@ export const deleteAccount = defineTool({
  * that needs no person; order 1042 ($250) waits for one, and a denial is reported as a denial.
  * A follow-up in the same conversation (`--conversation ID`) is answered from the earlier turns.
  */
-function supportModel({ userMessages, answers, sinceMessage }: SimulatedView): SimulatedTurn {
+export function supportModel({ userMessages, answers, sinceMessage }: SimulatedView): SimulatedTurn {
   // In a conversation the prompt holds the earlier turns too: answer the latest message, from what
   // happened since it (and, for a follow-up, from what was already done).
   const input = userMessages.at(-1) ?? '';

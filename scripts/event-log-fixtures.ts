@@ -191,6 +191,20 @@ async function main(): Promise<void> {
   await timed.execute(escalateAgent, expiredEscalated.runId);
   await save('approval-expired-escalated', expiredEscalated.runId);
 
+  // v2: the primary refuses the request (401, not retryable), so the step falls back to the next
+  // model of the list, which answers at its own price (`model.fallback`, `model.called.model`).
+  const fallsBack = defineAgent({
+    name: 'falls-back',
+    instructions: 'falls-back (event-log fixture)',
+    model: [
+      simulated.script([{ text: 'never', error: { status: 401, times: 100 } }], { modelId: 'primary' }),
+      simulated.script([{ text: 'Order o-4 ships Friday.' }], { modelId: 'fallback', inputPerMTok: 3, outputPerMTok: 15 }),
+    ],
+    tools: [],
+    limits: { maxSteps: 4, maxRetries: 2, maxCostUsd: 0.05 },
+  });
+  await save('model-fallback', (await warden.run(fallsBack, 'when does o-4 ship?')).runId);
+
   // v2: a conversation of three turns whose history policy summarizes: the third turn's model
   // summarizes the first (conversation.summarized, with its reservation) and records the history.
   const chat = defineAgent({

@@ -73,6 +73,12 @@ function generate(): Map<string, string> {
     const learned = warden({ ...tour, db: join(dir, 'learned.db') }, learnedArgs).replace(/^rehearsal \d.*\n/gm, '');
     const keep = learned.split('\n\n').filter((part, i) => i < 2 || part.startsWith('People:'));
     blocks.set('rehearse-learned', `$ npx warden ${learnedArgs.join(' ')}\n${keep.join('\n…\n\n')}`);
+    // Fallbacks: the primary model down for 30% of the requests, and what answering from the fallback cost.
+    const outageArgs = ['rehearse', 'examples/fallback-desk.ts', '--faults', 'outage', '--requests', '2000'];
+    const outage = warden({ ...tour, db: join(dir, 'outage.db') }, outageArgs);
+    const models = outage.split('\n\n').find((part) => part.trimStart().startsWith('Models'));
+    if (!models) throw new Error(`no Models section in:\n${outage}`);
+    blocks.set('fallback-rehearse', `$ npx warden ${outageArgs.join(' ')}\n…\n${models.replace(/^\n+/, '')}`);
     const audit = warden(tour, ['audit', 'examples/careless-agent.ts']);
     blocks.set('audit-careless', `$ npx warden audit examples/careless-agent.ts\n…\n${audit.slice(audit.indexOf('Push back on:'))}`);
 

@@ -4,6 +4,7 @@
 export { defineAgent } from './agent/agent.ts';
 export { DEFAULT_LIMITS, DEFAULT_LOOP_DETECTION, DEFAULT_BACKOFF } from './core/limits.ts';
 export type { Agent, AgentConfig, OutputOf, PlanSettings, PolicyConfig, PolicyRule } from './agent/agent.ts';
+export type { AgentModel, ModelChoice, PricedModel } from './agent/agent-models.ts';
 export type { PolicyDecision } from './core/tiers.ts';
 export type { Limits, LoopDetection, RetryBackoff } from './core/limits.ts';
 export { DEFAULT_DELEGATION, DEFAULT_PARALLEL_TOOL_CALLS } from './agent/agent-options.ts';

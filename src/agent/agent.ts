@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { WardenError } from '../core/errors.ts';
 import { type AnyTool, governedTool } from './tool.ts';
 import { type Tier, TIERS } from '../core/tiers.ts';
-import { type ResolvedPrice, resolvePrice } from '../model/pricing.ts';
+import type { ResolvedPrice } from '../model/pricing.ts';
+import { type AgentModel, type ModelChoice, resolveModels } from './agent-models.ts';
 import type { ModelPricing } from '../model/model-pricing.ts';
 import {
   type DelegationLimits,
@@ -101,15 +102,19 @@ export type PlanSettings = PlanOptions;
 export interface AgentConfig {
   name: string;
   instructions: string;
-  /** Any Vercel AI SDK language model, or `simulated.script(…)`. */
-  model: WardenModel;
+  /**
+   * Any Vercel AI SDK language model, or `simulated.script(…)`. A list `[primary, fallback, …]`
+   * falls back to the next model when one's breaker is open, its error is not retryable or its
+   * retries are spent (docs/models.md); a fallback priced on its own is `{ model, pricing }`.
+   */
+  model: WardenModel | ModelChoice | readonly ModelChoice[];
   tools: AnyTool[];
   limits?: Partial<Limits>;
   policy?: PolicyConfig;
   loopDetection?: Partial<LoopDetection>;
   backoff?: Partial<RetryBackoff>;
   /**
-   * Price of the model, USD per million tokens. Wins over every other source; needed when neither
+   * Price of the (primary) model, USD per million tokens. Wins over every other source; needed when neither
    * the model (the simulated one carries its own) nor `@pydantic/genai-prices` knows it.
    */
   pricing?: ModelPricing;
@@ -165,7 +170,10 @@ export interface Agent {
   readonly name: string;
   readonly instructions: string;
   readonly description?: string;
+  /** The primary model (`models[0].model`). */
   readonly model: WardenModel;
+  /** The primary and its fallbacks, in the order they are tried, each with its price. */
+  readonly models: readonly AgentModel[];
   readonly tools: readonly AnyTool[];
   /** The agent's tools and its delegation tools, by name. */
   readonly toolsByName: ReadonlyMap<string, AnyTool>;
@@ -178,7 +186,7 @@ export interface Agent {
   readonly loopDetection: Readonly<LoopDetection>;
   readonly backoff: Readonly<RetryBackoff>;
   readonly pricing?: ModelPricing;
-  /** The price the ceiling is enforced with, resolved when the agent is defined, and where it came from. */
+  /** The primary's price the ceiling is enforced with, resolved when the agent is defined, and where it came from (`models[0].price`). */
   readonly price: ResolvedPrice;
   readonly plan: ResolvedPlanOptions | null;
   readonly escalation: EscalationOptions | null;
@@ -233,20 +241,12 @@ export function defineAgent<O extends z.ZodType | undefined = undefined>(
   if (typeof config.instructions !== 'string') {
     throw new WardenError('INVALID_CONFIG', `${where}: instructions must be a string`);
   }
-  if (!config.model || typeof (config.model as { doGenerate?: unknown }).doGenerate !== 'function') {
-    throw new WardenError('INVALID_CONFIG', `${where}: model must be an AI SDK language model (with doGenerate) or simulated.script(…)`);
-  }
   if (!Array.isArray(config.tools)) {
     throw new WardenError('INVALID_CONFIG', `${where}: tools must be an array of defineTool(…) results`);
   }
-  let price: ResolvedPrice;
-  try {
-    // Resolved now, not at the first run: an agent whose spend cannot be bounded is not an agent.
-    price = resolvePrice(config.model, config.pricing);
-  } catch (e) {
-    if (e instanceof WardenError) throw new WardenError(e.code, `${where}: ${e.message}`, { cause: e });
-    throw e;
-  }
+  // Resolved now, not at the first run: an agent whose spend cannot be bounded is not an agent.
+  const models = resolveModels(where, config.model, config.pricing);
+  const primary = models[0] as AgentModel;
   const toolsByName = new Map<string, AnyTool>();
   const tools: AnyTool[] = [];
   for (const given of config.tools) {
@@ -380,7 +380,8 @@ export function defineAgent<O extends z.ZodType | undefined = undefined>(
     name: config.name,
     instructions: config.instructions,
     description: config.description,
-    model: config.model,
+    model: primary.model,
+    models,
     tools: Object.freeze(tools),
     limits: Object.freeze(limits),
     defaultedLimits: Object.freeze(defaultedLimits),
@@ -388,7 +389,7 @@ export function defineAgent<O extends z.ZodType | undefined = undefined>(
     loopDetection: Object.freeze(loopDetection),
     backoff: Object.freeze(backoff),
     pricing: config.pricing,
-    price,
+    price: primary.price,
   });
   declaredDelegates.set(agent, declared);
   return agent;

@@ -54,6 +54,25 @@ export interface ErrorInfo {
   message: string;
 }
 
+/** A model as `run.submitted` records it: its identity and the price its calls are held to. */
+export interface SubmittedModel {
+  provider: string;
+  modelId: string;
+  inputPerMTok: number;
+  outputPerMTok: number;
+  /** Host and port of the provider's base URL, when the model exposes one (OpenTelemetry `server.*`). */
+  server?: ModelServer;
+}
+
+/** Which model a call went to (`provider/modelId` is its key: `modelKey`). */
+export interface ModelRef {
+  provider: string;
+  modelId: string;
+}
+
+/** Why a step went on to the next model: its breaker was open, its error cannot be retried, or the run's retries for it are spent. */
+export type FallbackReason = 'breaker_open' | 'not_retryable' | 'retries_exhausted';
+
 /** Budget figures in nano-USD, as they stood when the event was written. */
 export interface BudgetSnapshot {
   spentNano: number;
@@ -80,13 +99,9 @@ export interface EventPayloads {
     /** For a child run: its ancestors, root first (delegation depth and cycle checks). */
     lineage?: { runId: string; agent: string }[];
     /** Model identity and price the ceiling is enforced with. */
-    model: {
-      provider: string;
-      modelId: string;
-      inputPerMTok: number;
-      outputPerMTok: number;
-      /** Host and port of the provider's base URL, when the model exposes one (OpenTelemetry `server.*`). */
-      server?: ModelServer;
+    model: SubmittedModel & {
+      /** v2: the models tried after this one, in order (`model: [primary, fallback, …]`), each with its own price. Absent: none. */
+      fallbacks?: SubmittedModel[];
     };
   };
   /** An execution session began (first start, or a resume after a crash or a decision). */
@@ -133,15 +148,25 @@ export interface EventPayloads {
     turn: ModelTurn;
     costNano: number;
     latencyMs: number;
+    /** v2: the fallback that answered, when it was not the primary (`run.submitted`'s model). */
+    model?: ModelRef;
   };
   'model.failed': {
     step: number;
     attempt: number;
     failure: ModelFailure;
+    /** v2: the fallback that failed, when it was not the primary. */
+    model?: ModelRef;
     /** Backoff before the retry, when one follows. */
     retryInMs?: number;
     willRetry: boolean;
   };
+  /**
+   * v2: the step goes on to the next of the agent's models (`model: [primary, fallback, …]`) after
+   * attempt `attempt` got no answer from `from` (its `model.failed` comes first). `index` is `to`'s
+   * place in the list (1: the first fallback). The next attempt reserves at `to`'s price.
+   */
+  'model.fallback': { step: number; attempt: number; from: ModelRef; to: ModelRef; index: number; reason: FallbackReason; detail: string };
   /** The model proposed a call the runtime will not run: unknown tool or invalid arguments. */
   'tool.rejected': { callId: string; tool: string; error: ErrorInfo };
   'policy.decided': {
@@ -324,6 +349,7 @@ const EVENT_TYPE_SINCE: Record<EventType, number> = {
   'budget.overrun': 1,
   'model.called': 1,
   'model.failed': 1,
+  'model.fallback': 2,
   'tool.rejected': 1,
   'policy.decided': 1,
   'approval.requested': 1,
@@ -397,6 +423,20 @@ export interface NewEvent<T extends EventType = EventType> {
 
 export type AnyRunEvent = { [T in EventType]: RunEvent<T> }[EventType];
 export type AnyNewEvent = { [T in EventType]: NewEvent<T> }[EventType];
+
+/** A model's key in the trace, its breaker and metrics: `provider/modelId`. */
+export function modelKey(model: ModelRef): string {
+  return `${model.provider}/${model.modelId}`;
+}
+
+/**
+ * The model a `model.called` or `model.failed` went to, as `run.submitted` lists it (identity,
+ * price, server): the fallback it names, else the primary.
+ */
+export function modelCalled(submitted: EventPayloads['run.submitted']['model'], ref: ModelRef | undefined): SubmittedModel {
+  if (!ref) return submitted;
+  return submitted.fallbacks?.find((f) => f.provider === ref.provider && f.modelId === ref.modelId) ?? { ...ref, inputPerMTok: 0, outputPerMTok: 0 };
+}
 
 export function newEvent<T extends EventType>(type: T, data: EventPayloads[T], at = Date.now()): NewEvent<T> {
   return { type, at, v: EVENT_SCHEMA_VERSION, data };

@@ -1,4 +1,4 @@
-import type { EventPayloads, EventType } from './events.ts';
+import { type EventPayloads, type EventType, modelKey } from './events.ts';
 import { PLAN_TOOL } from './plan.ts';
 import type { RunState, RunTally } from './run-state.ts';
 
@@ -8,6 +8,8 @@ export function emptyTally(): RunTally {
   return {
     modelAnswers: 0,
     modelFailures: {},
+    answeredBy: {},
+    fallbacks: {},
     proposed: 0,
     planSubmissions: 0,
     plansRejected: 0,
@@ -51,8 +53,10 @@ const TALLY: { [T in EventType]: Counter<T> } = {
   'budget.overrun': (t) => {
     t.overruns++;
   },
-  'model.called': (t, d) => {
+  'model.called': (t, d, s) => {
     t.modelAnswers++;
+    const by = modelKey(d.model ?? s.model);
+    t.answeredBy[by] = (t.answeredBy[by] ?? 0) + 1;
     for (const c of d.turn.toolCalls) {
       if (c.tool === PLAN_TOOL) t.planSubmissions++;
       else t.proposed++;
@@ -61,6 +65,9 @@ const TALLY: { [T in EventType]: Counter<T> } = {
   'model.failed': (t, d) => {
     t.modelFailures[d.failure.kind] = (t.modelFailures[d.failure.kind] ?? 0) + 1;
     if (d.willRetry) t.retries.model++;
+  },
+  'model.fallback': (t, d) => {
+    t.fallbacks[d.reason] = (t.fallbacks[d.reason] ?? 0) + 1;
   },
   'tool.rejected': (t, d) => {
     t.retries.rejected++;

@@ -48,6 +48,7 @@ function initialState(event: AnyRunEvent): RunState {
     crashedSessions: 0,
     sessionOpen: false,
     steps: 0,
+    stepModel: { index: 0, since: 1 },
     stepAttempts: 0,
     toolCalls: 0,
     retries: 0,
@@ -144,6 +145,7 @@ const APPLY: Appliers = {
   'model.called': (s, d) => {
     s.steps = d.step;
     s.stepAttempts = 0;
+    s.stepModel = { index: 0, since: 1 };
     const callIds: string[] = [];
     for (const proposed of d.turn.toolCalls) {
       callIds.push(proposed.callId);
@@ -166,6 +168,9 @@ const APPLY: Appliers = {
   'model.failed': (s, d) => {
     s.stepAttempts = d.attempt;
     if (d.willRetry) s.retries += 1;
+  },
+  'model.fallback': (s, d) => {
+    s.stepModel = { index: d.index, since: d.attempt + 1 };
   },
   'tool.rejected': (s, d) => {
     const c = call(s, d.callId);

@@ -88,6 +88,11 @@ export interface RunProjection {
   steps: number;
   /** Model calls: answered (= steps) and failed attempts. */
   modelCalls: { answered: number; failed: number };
+  /**
+   * Which models answered (`provider/modelId` → answers) and the steps that fell back to the next
+   * model, by why. Only the primary's key unless the agent has fallbacks and one was used.
+   */
+  models: { answeredBy: Record<string, number>; fallbacks: number; fallbacksByReason: Record<string, number> };
   toolCalls: {
     /** Calls that started (first attempts; the plan submission and shadowed calls never start). What `maxToolCalls` counts and `runs list` shows. */
     ran: number;
@@ -168,6 +173,7 @@ export function projectState(s: RunState): RunProjection {
     stopDetail: s.stopDetail,
     steps: row.steps,
     modelCalls: { answered: t.modelAnswers, failed },
+    models: { answeredBy: { ...t.answeredBy }, fallbacks: sum(t.fallbacks), fallbacksByReason: { ...t.fallbacks } },
     toolCalls: { ran: row.toolCalls, ranByTier: { ...t.ran }, proposed: t.proposed, byStatus, finished: { ...t.executions } },
     plan: { submitted: t.planSubmissions, rejected: t.plansRejected, verified: t.plansVerified, accepted: s.plan?.accepted === true },
     decisions: { ...t.decisions },
@@ -206,6 +212,10 @@ export function figuresLine(p: RunProjection): string {
     parts.push(`plan submitted ${p.plan.submitted === 1 ? 'once' : `${p.plan.submitted} times`}${rejected} (not counted as a tool call)`);
   }
   parts.push(plural(p.retries.total, 'retry', 'retries'));
+  if (p.models.fallbacks > 0) {
+    const by = Object.entries(p.models.answeredBy).map(([key, n]) => `${key} ${n}`);
+    parts.push(`${plural(p.models.fallbacks, 'fallback')} (answered by ${by.join(', ')})`);
+  }
   return parts.join(' · ');
 }
 

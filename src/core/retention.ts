@@ -120,3 +120,14 @@ export function expiryCutoffs(r: ResolvedRetention, now: number): ExpiryCutoffs 
   const cut = (keep: number | null) => (keep === null ? null : now - keep);
   return { default: cut(r.defaultKeepMs), tenants: Object.fromEntries(Object.entries(r.tenants).map(([t, k]) => [t, cut(k)])) };
 }
+
+/**
+ * The cutoff for settled webhook messages (delivered or given up): they carry no tenant of their
+ * own, so they are kept as long as the longest rule keeps anything — null (kept for ever) when any
+ * rule keeps for ever, else the earliest of the cutoffs.
+ */
+export function webhookCutoff(cutoffs: ExpiryCutoffs): number | null {
+  const all = [cutoffs.default, ...Object.values(cutoffs.tenants ?? {})];
+  if (all.some((c) => c === null)) return null;
+  return Math.min(...(all as number[]));
+}

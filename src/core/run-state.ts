@@ -120,6 +120,11 @@ export interface RunState {
   sessionOpen: boolean;
   /** Model calls that returned (the step count). */
   steps: number;
+  /**
+   * Which of the agent's models the current step calls (0: the primary; `model.fallback` moves it
+   * on) and the attempt it started at, so a retry of a fallback is told from the switch to it.
+   */
+  stepModel: { index: number; since: number };
   /** Attempts at the current step's model call (1 on the first try). */
   stepAttempts: number;
   /** Tool executions started (first attempts only). */
@@ -220,6 +225,10 @@ export interface RunTally {
   modelAnswers: number;
   /** Model calls that failed, by failure kind (`rate_limited`, `server_error`, …). */
   modelFailures: Record<string, number>;
+  /** Model answers by the model that gave them (`provider/modelId`): the primary's, and each fallback's. */
+  answeredBy: Record<string, number>;
+  /** Steps that went on to a fallback model, by why (`breaker_open`, `not_retryable`, `retries_exhausted`). */
+  fallbacks: Record<string, number>;
   /** Tool calls the model proposed; the plan submission (`submit_plan`) is counted in `planSubmissions`, not here. */
   proposed: number;
   planSubmissions: number;

@@ -1,5 +1,5 @@
 import { formatUsd, usdToNano } from '../core/money.ts';
-import type { AnyRunEvent, StopReason } from '../core/events.ts';
+import { type AnyRunEvent, type FallbackReason, modelKey, type StopReason } from '../core/events.ts';
 
 const PREVIEW = 160;
 
@@ -40,6 +40,13 @@ export const STOP_WORDS: Readonly<Record<StopReason, string>> = Object.freeze({
   budget_exhausted: 'a budget for its tenant, its agent or the whole deployment had no room left in its window',
   invalid_output: 'its answer never matched the format it must answer in, however often it was told why',
   conversation_ceiling: 'the conversation it is part of had spent all it may, across its turns',
+});
+
+/** Why a step went on to the next model, in words. */
+export const FALLBACK_WORDS: Readonly<Record<FallbackReason, string>> = Object.freeze({
+  breaker_open: 'its circuit breaker is open after repeated failures',
+  not_retryable: 'its error is one that trying again cannot fix',
+  retries_exhausted: 'it kept failing and the run may not retry it any more',
 });
 
 const GUARD_STAGE_WORDS = { input: 'the request', output: 'the final answer', toolResult: 'a tool result' } as const;
@@ -135,12 +142,18 @@ export function explainEvent(e: AnyRunEvent): string | null {
       const why = t.rationale ? ` Its reason: "${preview(t.rationale)}"` : t.toolCalls.length && t.text ? ` It said: "${preview(t.text)}"` : '';
       const sure = t.confidence !== undefined ? ` It said it was ${Math.round(t.confidence * 100)}% sure.` : '';
       const retry = e.data.attempt > 1 ? ` (on try ${e.data.attempt})` : '';
-      return `Step ${e.data.step}: the model${retry} ${what}.${why}${sure} This answer cost ${formatUsd(e.data.costNano)} (${t.usage.inputTokens} tokens read, ${t.usage.outputTokens} written).`;
+      const who = e.data.model ? `the fallback model ${modelKey(e.data.model)}` : 'the model';
+      return `Step ${e.data.step}: ${who}${retry} ${what}.${why}${sure} This answer cost ${formatUsd(e.data.costNano)} (${t.usage.inputTokens} tokens read, ${t.usage.outputTokens} written).`;
     }
     case 'model.failed': {
       const f = e.data.failure;
       const next = e.data.willRetry ? `trying again in ${e.data.retryInMs ?? 0} ms` : 'not trying again';
-      return `The model did not answer step ${e.data.step} (try ${e.data.attempt}): ${f.kind.replace('_', ' ')}${f.status ? ` ${f.status}` : ''} — ${preview(f.message)}; ${next}.`;
+      const who = e.data.model ? `The fallback model ${modelKey(e.data.model)}` : 'The model';
+      return `${who} did not answer step ${e.data.step} (try ${e.data.attempt}): ${f.kind.replace('_', ' ')}${f.status ? ` ${f.status}` : ''} — ${preview(f.message)}; ${next}.`;
+    }
+    case 'model.fallback': {
+      const d = e.data;
+      return `Step ${d.step}: ${modelKey(d.from)} did not answer because ${FALLBACK_WORDS[d.reason]}, so the step goes on to the fallback ${modelKey(d.to)} (model ${d.index + 1} of the agent's list), set aside and charged at its own price.`;
     }
     case 'tool.rejected':
       return `Refused to run ${e.data.tool}: ${preview(e.data.error.message)} The model is told why and may try something else.`;

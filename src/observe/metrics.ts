@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { AnyRunEvent } from '../core/events.ts';
+import { type AnyRunEvent, modelCalled, modelKey, type ModelRef } from '../core/events.ts';
 import type { RunState } from '../core/run-state.ts';
 import type { CommittedEvents, Warden } from '../runtime/warden.ts';
 import type { Store } from '../core/ports/store.ts';
@@ -74,6 +74,7 @@ export class WardenMetrics {
     'gen_ai_operation_name' | 'gen_ai_provider_name' | 'gen_ai_request_model' | 'gen_ai_response_model' | 'server_address' | 'server_port' | 'error_type'
   >;
   readonly breakerState: Gauge<'breaker'>;
+  readonly modelFallbacks: Counter<'agent' | 'from' | 'to' | 'reason'>;
   readonly queueDepth: Gauge<'queue'>;
   readonly driftScore: Gauge<'agent' | 'dimension'>;
   readonly driftAlerts: Counter<'agent' | 'dimension'>;
@@ -136,6 +137,11 @@ export class WardenMetrics {
       'Duration of each model call, failed ones included (OpenTelemetry GenAI gen_ai.client.operation.duration); empty labels were not known.',
       ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model', 'gen_ai_response_model', 'server_address', 'server_port', 'error_type'],
       OPERATION_DURATION_BUCKETS,
+    );
+    this.modelFallbacks = counter(
+      'warden_model_fallbacks_total',
+      "Steps that went on to the next model of the agent's list (provider/modelId), by why: breaker_open, not_retryable, retries_exhausted.",
+      ['agent', 'from', 'to', 'reason'],
     );
     this.breakerState = new Gauge({
       name: 'warden_breaker_state',
@@ -216,14 +222,15 @@ export class WardenMetrics {
       case 'model.called': {
         const d = e.data;
         this.stepLatency.observe({ agent, kind: 'model' }, d.latencyMs / 1000);
+        const model = d.model ?? state.model;
         const base = {
           gen_ai_operation_name: 'chat',
-          gen_ai_provider_name: genAiProviderName(state.model.provider),
-          gen_ai_request_model: state.model.modelId,
+          gen_ai_provider_name: genAiProviderName(model.provider),
+          gen_ai_request_model: model.modelId,
         };
         this.tokenUsage.observe({ ...base, gen_ai_token_type: 'input' }, d.turn.usage.inputTokens);
         this.tokenUsage.observe({ ...base, gen_ai_token_type: 'output' }, d.turn.usage.outputTokens);
-        this.operationDuration.observe(this.durationLabels(state, d.turn.response?.modelId, ''), d.latencyMs / 1000);
+        this.operationDuration.observe(this.durationLabels(state, d.turn.response?.modelId, '', d.model), d.latencyMs / 1000);
         this.modelStartedAt.delete(state.runId);
         break;
       }
@@ -233,10 +240,13 @@ export class WardenMetrics {
       case 'model.failed': {
         const started = this.modelStartedAt.get(state.runId) ?? e.at;
         this.modelStartedAt.delete(state.runId);
-        this.operationDuration.observe(this.durationLabels(state, undefined, e.data.failure.kind), Math.max(0, e.at - started) / 1000);
+        this.operationDuration.observe(this.durationLabels(state, undefined, e.data.failure.kind, e.data.model), Math.max(0, e.at - started) / 1000);
         if (e.data.willRetry) this.retries.inc({ agent, kind: 'model', cause: e.data.failure.kind });
         break;
       }
+      case 'model.fallback':
+        this.modelFallbacks.inc({ agent, from: modelKey(e.data.from), to: modelKey(e.data.to), reason: e.data.reason });
+        break;
       case 'tool.rejected':
         // Counted as the projection counts it (`core/fold-tally.ts`): a rejected plan submission is not a tool call.
         if (e.data.tool === PLAN_TOOL) break;
@@ -290,12 +300,14 @@ export class WardenMetrics {
     }
   }
 
-  private durationLabels(state: RunState, responseModel: string | undefined, errorType: string) {
-    const server = state.model.server;
+  /** `fallback`: the model called when it was not the primary (its server is the one `run.submitted` lists with it). */
+  private durationLabels(state: RunState, responseModel: string | undefined, errorType: string, fallback?: ModelRef) {
+    const model = modelCalled(state.model, fallback);
+    const server = model.server;
     return {
       gen_ai_operation_name: 'chat',
-      gen_ai_provider_name: genAiProviderName(state.model.provider),
-      gen_ai_request_model: state.model.modelId,
+      gen_ai_provider_name: genAiProviderName(model.provider),
+      gen_ai_request_model: model.modelId,
       gen_ai_response_model: responseModel ?? '',
       server_address: server?.address ?? '',
       server_port: server?.port !== undefined ? String(server.port) : '',

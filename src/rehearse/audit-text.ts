@@ -41,6 +41,9 @@ export function auditText(r: AuditReport): string {
     `   ceiling          ${formatUsd(usdToNano(r.cost.ceilingUsd))} per request${r.cost.explicit ? '' : ' (default)'}`,
     `   worst case       ${r.cost.detail}`,
     `   model price      ${priceWords(r.cost.price.pricing)}; from ${r.cost.price.from}`,
+    ...r.cost.fallbacks.map(
+      (f, i) => `   ${i === 0 ? 'fallbacks' : '         '}        ${f.model}: ${priceWords(f.pricing)}; from ${f.from} (each call reserved at this price)`,
+    ),
     '',
     r.pushBack.length === 0 ? 'Nothing to push back on.' : 'Push back on:',
     ...r.pushBack.map((f) => `   ${f.blocking ? 'BLOCKING' : 'advisory'}  [${f.id}] ${f.message}\n             fix: ${f.fix}`),

@@ -83,6 +83,8 @@ export interface AuditReport {
     detail: string;
     /** The model's price (USD per million tokens) the ceiling is enforced with, where it came from, and that in words. */
     price: { pricing: ModelPricing; source: PriceSource; from: string };
+    /** The fallback models (`model: [primary, fallback, …]`), in the order they are tried, each with the price its calls are held to. */
+    fallbacks: { model: string; pricing: ModelPricing; source: PriceSource; from: string }[];
   };
   /** Write/delete tools with a compensation, and those without. */
   reversibleTools: string[];
@@ -158,8 +160,11 @@ export function priceSourceWords(source: PriceSource): string {
 /** What the limits alone would let one request spend, without the ceiling: every model call at its largest completion, every tool call priced. */
 function limitsAloneAllowNano(agent: Agent): number {
   const { maxSteps, maxRetries, maxToolCalls, maxOutputTokens } = agent.limits;
-  const pricing = agent.price.pricing;
-  const modelCalls = maxSteps + maxRetries;
+  // Every call at the dearest model of the list: any step may fall back to it.
+  const dearest = (rate: (p: ModelPricing) => number) => Math.max(...agent.models.map((m) => rate(m.price.pricing)));
+  const pricing = { inputPerMTok: dearest((p) => p.inputPerMTok), outputPerMTok: dearest((p) => p.outputPerMTok) };
+  // A step falls back without spending a retry: each fallback is one more call.
+  const modelCalls = (maxSteps + maxRetries) * agent.models.length;
   const priciestTool = Math.max(0, ...agent.tools.map((t) => (typeof t.costUsd === 'number' ? t.costUsd : 0)));
   const promptBytes = agent.instructions.length + JSON.stringify(agent.tools.map((t) => [t.name, t.description, t.jsonSchema])).length;
   return (
@@ -286,9 +291,12 @@ export function auditAgent(agent: Agent): AuditReport {
       limitsAloneAllowUsd: nanoToUsd(aloneNano),
       detail:
         `The runtime reserves each call's worst case before making it, so no request spends more than ${formatUsd(ceilingNano)}, retries included. ` +
-        `Without the ceiling the other limits would allow about ${formatUsd(aloneNano)} (${agent.limits.maxSteps + agent.limits.maxRetries} model calls at ${agent.limits.maxOutputTokens} output tokens, ${agent.limits.maxToolCalls} tool calls): ` +
+        `Without the ceiling the other limits would allow about ${formatUsd(aloneNano)} (${(agent.limits.maxSteps + agent.limits.maxRetries) * agent.models.length} model calls at ${agent.limits.maxOutputTokens} output tokens${agent.models.length > 1 ? ", each step on every model of the list, at the dearest one's price" : ''}, ${agent.limits.maxToolCalls} tool calls): ` +
         (aloneNano > ceilingNano ? 'the ceiling is the binding limit.' : 'the step and token limits bind before the ceiling.'),
       price: { pricing: { ...agent.price.pricing }, source: { ...agent.price.source }, from: priceSourceWords(agent.price.source) },
+      fallbacks: agent.models
+        .slice(1)
+        .map((m) => ({ model: m.key, pricing: { ...m.price.pricing }, source: { ...m.price.source }, from: priceSourceWords(m.price.source) })),
     },
     reversibleTools: tools.filter((t) => t.tier !== 'read' && t.reversible).map((t) => t.name),
     irreversibleTools: tools.filter((t) => t.tier !== 'read' && !t.reversible).map((t) => t.name),

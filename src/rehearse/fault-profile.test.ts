@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { isWardenError } from '../core/errors.ts';
 import { FAULT_PROFILES, parseFaultProfile, resolveFaultProfile } from './fault-profile.ts';
+import { outageWindow } from './outage.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'warden-faults-'));
 function file(name: string, text: string): string {
@@ -33,6 +34,17 @@ describe('fault profiles', () => {
     assert.equal(profile.rates.toolTimeout, 0);
     assert.equal(profile.rates.rateLimited, FAULT_PROFILES.storm.rates.rateLimited);
     assert.deepEqual(profile.reviewer, { decides: 0, approves: FAULT_PROFILES.storm.reviewer.approves });
+  });
+
+  it('takes a primary outage as a share of the requests: the built-in outage profile, or a file on top of any base', () => {
+    assert.equal(resolveFaultProfile('outage').outage, 0.3);
+    assert.deepEqual(resolveFaultProfile('outage').rates, FAULT_PROFILES.realistic.rates);
+    assert.equal(resolveFaultProfile('storm').outage, 0);
+    assert.equal(resolveFaultProfile(file('o.json', JSON.stringify({ extends: 'calm', outage: 0.05 }))).outage, 0.05);
+    rejects(() => parseFaultProfile({ outage: 1.5 }, 'o.json'), 'INVALID_CONFIG', /outage: .*; .*outage \(share of requests\)/);
+    assert.deepEqual(outageWindow(0.3, 1000), { first: 250, last: 549 });
+    assert.deepEqual(outageWindow(0.9, 10), { first: 1, last: 9 }, 'moved earlier to fit');
+    assert.equal(outageWindow(0, 1000), null);
   });
 
   it('names the profiles it knows when given an unknown one', () => {

@@ -26,16 +26,22 @@ export interface FaultProfile {
   name: string;
   rates: FaultRates;
   reviewer: ReviewerProfile;
+  /**
+   * Share of the requests, in one stretch, during which the agent's primary model is down (its
+   * breaker open), so they go to its fallbacks, or fail without one (`outage.ts`). Default 0.
+   */
+  outage: number;
 }
 
-export const PROFILE_NAMES = ['none', 'calm', 'realistic', 'storm'] as const;
+export const PROFILE_NAMES = ['none', 'calm', 'realistic', 'storm', 'outage'] as const;
 export type ProfileName = (typeof PROFILE_NAMES)[number];
 
 const REVIEWER: ReviewerProfile = { decides: 0.9, approves: 0.8 };
 
 /**
  * The built-in profiles: none (no injected fault: a learned model's own rates alone, the default
- * with `--learn-from` or `--model`), a quiet day, an ordinary one, and a bad one.
+ * with `--learn-from` or `--model`), a quiet day, an ordinary one, a bad one, and an ordinary one
+ * with the primary model down for 30% of the requests (`outage`: its fallbacks answer them).
  */
 export const FAULT_PROFILES: Readonly<Record<ProfileName, FaultProfile>> = Object.freeze({
   none: {
@@ -56,6 +62,7 @@ export const FAULT_PROFILES: Readonly<Record<ProfileName, FaultProfile>> = Objec
       toolTimeout: 0,
     },
     reviewer: REVIEWER,
+    outage: 0,
   },
   calm: {
     name: 'calm',
@@ -75,11 +82,19 @@ export const FAULT_PROFILES: Readonly<Record<ProfileName, FaultProfile>> = Objec
       toolTimeout: 0.0005,
     },
     reviewer: REVIEWER,
+    outage: 0,
   },
   realistic: {
     name: 'realistic',
     rates: { ...DEFAULT_BEHAVIOUR_RATES, toolFailure: 0.02, toolTimeout: 0.003 },
     reviewer: REVIEWER,
+    outage: 0,
+  },
+  outage: {
+    name: 'outage',
+    rates: { ...DEFAULT_BEHAVIOUR_RATES, toolFailure: 0.02, toolTimeout: 0.003 },
+    reviewer: REVIEWER,
+    outage: 0.3,
   },
   storm: {
     name: 'storm',
@@ -99,6 +114,7 @@ export const FAULT_PROFILES: Readonly<Record<ProfileName, FaultProfile>> = Objec
       toolTimeout: 0.02,
     },
     reviewer: REVIEWER,
+    outage: 0,
   },
 });
 
@@ -113,11 +129,12 @@ const profileFile = z.strictObject({
   name: z.string().min(1).max(64).optional(),
   rates: z.strictObject(rateShape).partial().optional(),
   reviewer: z.strictObject({ decides: probability, approves: probability }).partial().optional(),
+  outage: probability.optional(),
 });
 
 /**
- * The profile `--faults` names: `calm`, `realistic`, `storm`, or a JSON file such as
- * `{ "extends": "storm", "rates": { "loop": 0.2, "toolTimeout": 0 }, "reviewer": { "decides": 0.5 } }`.
+ * The profile `--faults` names: `calm`, `realistic`, `storm`, `outage`, or a JSON file such as
+ * `{ "extends": "storm", "rates": { "loop": 0.2, "toolTimeout": 0 }, "reviewer": { "decides": 0.5 }, "outage": 0.1 }`.
  *
  * @example
  * resolveFaultProfile('storm').rates.rateLimited; // 0.15
@@ -152,7 +169,7 @@ export function parseFaultProfile(json: unknown, where = 'fault profile'): Fault
       .join('; ');
     throw new WardenError(
       'INVALID_CONFIG',
-      `${where}: ${issues}. Known rates: ${Object.keys(rateShape).join(', ')}; reviewer: decides, approves; extends: ${PROFILE_NAMES.join(', ')}`,
+      `${where}: ${issues}. Known rates: ${Object.keys(rateShape).join(', ')}; reviewer: decides, approves; outage (share of requests); extends: ${PROFILE_NAMES.join(', ')}`,
     );
   }
   const base = FAULT_PROFILES[parsed.data.extends ?? 'realistic'];
@@ -160,9 +177,10 @@ export function parseFaultProfile(json: unknown, where = 'fault profile'): Fault
     name: parsed.data.name ?? `${base.name}+${where.split('/').at(-1)}`,
     rates: { ...base.rates, ...parsed.data.rates },
     reviewer: { ...base.reviewer, ...parsed.data.reviewer },
+    outage: parsed.data.outage ?? base.outage,
   };
 }
 
 function clone(profile: FaultProfile): FaultProfile {
-  return { name: profile.name, rates: { ...profile.rates }, reviewer: { ...profile.reviewer } };
+  return { name: profile.name, rates: { ...profile.rates }, reviewer: { ...profile.reviewer }, outage: profile.outage };
 }

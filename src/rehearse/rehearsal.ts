@@ -6,7 +6,6 @@ import { defineAgent, type Agent } from '../agent/agent.ts';
 import { markRehearsalAgent } from '../agent/rehearsal-mark.ts';
 import { WardenError } from '../core/errors.ts';
 import { behaviourModel } from '../model/behaviour.ts';
-import { resolvePricing } from '../model/pricing.ts';
 import { seededRandom, seedFrom } from '../model/seeded-random.ts';
 import type { SimulatedModel } from '../model/simulated-types.ts';
 import { createWarden, type Warden } from '../runtime/warden.ts';
@@ -19,6 +18,7 @@ import type { LearnedModel } from './learned-model.ts';
 import { summarizeRun, type RunSummary } from './run-summary.ts';
 import { simulateTools } from './simulated-tools.ts';
 import { RunClock, virtualTime, withClock } from './virtual-time.ts';
+import { type OutageWindow, outageWindow, primaryWithOutage, withPrimaryDown } from './outage.ts';
 
 export const DEFAULT_REQUESTS = 10_000;
 /** Runs in flight at once. The store is embedded and the model simulated, so this is about the event loop. */
@@ -85,6 +85,10 @@ export interface RehearsalOutcome {
   profile: FaultProfile;
   /** The learned model played, when there was one. */
   learned: LearnedModel | null;
+  /** Requests during which the primary model was down (the profile's `outage`), or null. */
+  outage: OutageWindow | null;
+  /** The keys the rehearsal's stand-ins for the agent's models answer under, primary first (in each run's `answeredBy`). */
+  modelKeys: string[];
   /** The requests that finished, in request order: all of them unless the rehearsal was interrupted. */
   runs: RunSummary[];
   /** True when `signal` aborted before every request finished; `runs` then holds fewer than `requests`. */
@@ -99,31 +103,42 @@ function positiveInteger(name: string, value: number): number {
   return value;
 }
 
+/** The id of a rehearsal's `index`-th request (0-based): it follows from the seed, so a rerun names the same runs. */
+export function rehearsalRunId(seed: number, index: number): string {
+  return `run_rh${seed}_${index}`;
+}
+
 /** The agent as the rehearsal runs it: its own tools, limits and policy; a behaviour model; simulated tool bodies. */
 export function rehearsalAgent(agent: Agent, profile: FaultProfile, seed: number, learned?: LearnedModel, recorded = new RecordedCalls()): Agent {
-  const pricing = resolvePricing(agent.model, agent.pricing);
-  const model = learned
-    ? learnedBehaviourModel({ learned, tools: agent.tools, rates: profile.rates, seed, pricing, wait: virtualTime.sleep, recorded })
-    : behaviourModel({
-        tools: agent.tools,
-        rates: profile.rates,
-        seed,
-        pricing,
-        wait: virtualTime.sleep,
-        modelId: `behaviour:${agent.model.modelId}`,
-      });
+  // One stand-in per model of the agent's list, each at that model's price: the same behaviour
+  // (same seed), so a step that falls back gets the answer the primary would have given, dearer or cheaper.
+  const models = agent.models.map(({ model: real, price }, i) => {
+    const pricing = price.pricing;
+    const model = learned
+      ? learnedBehaviourModel({
+          learned,
+          tools: agent.tools,
+          rates: profile.rates,
+          seed,
+          pricing,
+          wait: virtualTime.sleep,
+          recorded,
+          ...(i > 0 ? { modelId: `learned:${learned.agent}:${real.modelId}` } : {}),
+        })
+      : behaviourModel({ tools: agent.tools, rates: profile.rates, seed, pricing, wait: virtualTime.sleep, modelId: `behaviour:${real.modelId}` });
+    return i === 0 && profile.outage > 0 ? primaryWithOutage(model) : model;
+  });
   return markRehearsalAgent(
     defineAgent({
       name: agent.name,
       instructions: agent.instructions,
       description: agent.description,
-      model,
+      model: models.length === 1 ? (models[0] as SimulatedModel) : models,
       tools: simulateTools(agent.tools, { seed, rates: profile.rates, ...(learned ? { learned: learned.tools, recorded } : {}) }),
       limits: { ...agent.limits },
       policy: { ...agent.policy },
       loopDetection: { ...agent.loopDetection },
       backoff: { ...agent.backoff },
-      pricing: resolvePricing(agent.model, agent.pricing),
       ...(agent.plan ? { plan: { ...agent.plan } } : {}),
       ...(agent.escalation ? { escalation: { ...agent.escalation } } : {}),
       guards: { input: [...agent.guards.input], output: [...agent.guards.output], toolResult: [...agent.guards.toolResult], timeoutMs: agent.guards.timeoutMs },
@@ -175,7 +190,8 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
   const recorded = new RecordedCalls();
   const agent = rehearsalAgent(options.agent, profile, seed, learned, recorded);
   const simulation = { ms: 0 };
-  timed(agent.model as SimulatedModel, simulation);
+  for (const m of agent.models) timed(m.model as SimulatedModel, simulation);
+  const outage = outageWindow(profile.outage, requests);
 
   const tempDir = options.db ? null : mkdtempSync(join(tmpdir(), 'warden-rehearsal-'));
   const dbPath = options.db ?? join(tempDir!, 'rehearsal.db');
@@ -220,21 +236,24 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
   else options.cutSignal?.addEventListener('abort', cutNow, { once: true });
 
   const one = async (index: number) => {
-    const runId = `run_rh${seed}_${index}`;
+    const runId = rehearsalRunId(seed, index);
     const clock = new RunClock(epoch, seedFrom(seed, 'clock', index));
-    await withClock(clock, async () => {
-      const input = requestText(agent, index, seed);
-      recorded.bindRun(runId, requestKeyOf(seed, input));
-      await warden.submit(agent, input, { runId, ...(options.agentFile ? { agentFile: options.agentFile } : {}) });
-      const accepted = performance.now();
-      let result = await warden.execute(agent, runId, { signal: cut.signal });
-      queueDelaysMs.push((firstStep.get(runId) ?? accepted) - accepted);
-      firstStep.delete(runId);
-      for (let round = 0; round < 8 && result.pending && !cut.signal.aborted; round++) {
-        if (!(await review(warden, result, seed, profile))) break;
-        result = await warden.execute(agent, runId, { signal: cut.signal });
-      }
-    });
+    const down = outage !== null && index >= outage.first && index <= outage.last;
+    await withPrimaryDown(down, () =>
+      withClock(clock, async () => {
+        const input = requestText(agent, index, seed);
+        recorded.bindRun(runId, requestKeyOf(seed, input));
+        await warden.submit(agent, input, { runId, ...(options.agentFile ? { agentFile: options.agentFile } : {}) });
+        const accepted = performance.now();
+        let result = await warden.execute(agent, runId, { signal: cut.signal });
+        queueDelaysMs.push((firstStep.get(runId) ?? accepted) - accepted);
+        firstStep.delete(runId);
+        for (let round = 0; round < 8 && result.pending && !cut.signal.aborted; round++) {
+          if (!(await review(warden, result, seed, profile))) break;
+          result = await warden.execute(agent, runId, { signal: cut.signal });
+        }
+      }),
+    );
     // A run cut short did not finish: it is counted as interrupted, not summarised.
     if (cut.signal.aborted) return;
     // Timed around the synchronous parts only: an await would count other runs' work as well.
@@ -273,6 +292,8 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
     concurrency,
     profile,
     learned: learned ?? null,
+    outage,
+    modelKeys: agent.models.map((m) => m.key),
     runs: runs.filter((r) => r !== undefined),
     interrupted: done < requests,
     timing: {
@@ -293,7 +314,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
  * the same seed (finished or interrupted) cannot take another one.
  */
 async function refuseStoreWithOtherRuns(store: Store, path: string, seed: number): Promise<void> {
-  const first = await store.getRun(`run_rh${seed}_0`);
+  const first = await store.getRun(rehearsalRunId(seed, 0));
   if (first) {
     const unfinished = await store.listRuns({ mode: 'rehearsal', status: ['queued', 'running'], limit: 1 });
     await store.close();

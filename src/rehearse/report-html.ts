@@ -92,6 +92,16 @@ export function reportHtml(r: RehearsalReport): string {
       bars: r.timing.throughput.finished.map((value, i) => ({ label: `${(i * r.timing.throughput.binSeconds).toFixed(1)}s`, value })),
     }),
   ];
+  if (r.models) {
+    charts.push(
+      barChart({
+        title: 'Which model answered',
+        axis: 'model answers, by the model of the agent’s list that gave them (primary first)',
+        color: '#cf222e',
+        bars: r.models.list.map((m) => ({ label: `${m.role} ${m.key}`, value: m.answers })),
+      }),
+    );
+  }
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -175,6 +175,7 @@ export function reportText(r: RehearsalReport): string {
       ],
       ['tokens', `${n(c.tokens.input)} in · ${n(c.tokens.output)} out · largest completion ${n(c.tokens.maxOutputOneCall)}`],
     ]),
+    ...modelLines(r),
     ...section('Coordination', [
       ['throughput', `${n(t.requestsPerSecond)} requests/s · ${n(t.modelCallsPerSecond)} model calls/s`],
       ['retries', `model ${n(k.retries.model)} · tool ${n(k.retries.tool)}; refused by the run's retry budget ${n(k.retryBudgetRefusals)}`],
@@ -200,4 +201,30 @@ export function reportText(r: RehearsalReport): string {
     ]),
   ];
   return `${lines.join('\n').trimEnd()}\n`;
+}
+
+/** The agent's models: who answered, the outage, the runs that fell back and what it cost. */
+function modelLines(r: RehearsalReport): string[] {
+  const m = r.models;
+  if (!m) return [];
+  const price = (x: { inputPerMTok: number; outputPerMTok: number }) => `$${x.inputPerMTok} / $${x.outputPerMTok} per M tokens`;
+  const rows: [string, string][] = m.list.map((x) => [`${x.role} ${x.key}`, `${n(x.answers)} answers in ${n(x.runs)} runs  (${price(x)})`]);
+  if (m.outage) {
+    const o = m.outage;
+    rows.push([
+      'outage of the primary',
+      `requests ${n(o.firstRequest)}–${n(o.lastRequest)} (${Math.round(o.share * 100)}%): ${n(o.fellBack)} of ${n(o.runs)} runs fell back, ${n(o.completed)} completed  (rehearsed as the primary's breaker open)`,
+    ]);
+  }
+  rows.push(['runs that fell back', `${n(m.runsFellBack)}${m.runsFellBack ? `  (fallbacks by reason: ${pairs(m.fallbacksByReason, ', ')})` : ''}`]);
+  const c = m.meanCostUsd;
+  if (c.difference !== null && c.primaryOnly !== null && c.fellBack !== null) {
+    rows.push([
+      'mean cost per request',
+      `primary alone ${money(c.primaryOnly)} · fell back ${money(c.fellBack)} · difference ${c.difference >= 0 ? '+' : '−'}${money(Math.abs(c.difference))}`,
+    ]);
+    if (m.extraCostUsd !== null)
+      rows.push(['what falling back cost', `${m.extraCostUsd >= 0 ? '+' : '−'}${money(Math.abs(m.extraCostUsd))} over the same runs at the primary's mean`]);
+  }
+  return section('Models', rows);
 }

@@ -6,6 +6,7 @@ import { behaviourFigures } from './learned-figures.ts';
 import type { BehaviourFigures, LearnedModel } from './learned-model.ts';
 import { queueRuns, reviewerReport, type ReviewerOptions, type ReviewerReport } from './reviewers.ts';
 import type { RunSummary } from './run-summary.ts';
+import { type ModelsReport, modelsReport } from './report-models.ts';
 import { histogram, round, spread, tally, type Bin, type Spread } from './stats.ts';
 import type { ResolvedFleetBudget } from '../guard/fleet-budgets.ts';
 import { type BudgetForecast, forecastBudgets } from './budget-forecast.ts';
@@ -25,7 +26,7 @@ export interface RehearsalReport {
    * every figure below is computed on those; `interrupted` never started or were cut.
    */
   interrupted: { finished: number; interrupted: number } | null;
-  profile: { name: string; rates: FaultRates; reviewer: ReviewerProfile };
+  profile: { name: string; rates: FaultRates; reviewer: ReviewerProfile; outage: number };
   /** One-paragraph answers to the four questions, for the top of the report. */
   answers: { stopConditions: string; permissions: string; observability: string; cost: string };
   /** The invariants a rehearsal must show; any false one fails `warden rehearse`. */
@@ -78,6 +79,8 @@ export interface RehearsalReport {
     tokens: { input: number; output: number; maxOutputOneCall: number };
     projection: { volumePerDay: number; typicalUsd: number; badDayUsd: number; boundUsd: number };
   };
+  /** The agent's models: who answered, the runs that fell back and what that cost (null: one model, no outage). */
+  models: ModelsReport | null;
   coordination: {
     retries: { model: number; tool: number; total: number };
     retryBudgetRefusals: number;
@@ -204,7 +207,7 @@ export function buildReport(
     requests: outcome.requests,
     concurrency: outcome.concurrency,
     interrupted: outcome.interrupted ? { finished: runs.length, interrupted: unfinished } : null,
-    profile: { name: p.name, rates: p.rates, reviewer: p.reviewer },
+    profile: { name: p.name, rates: p.rates, reviewer: p.reviewer, outage: p.outage },
     answers: { stopConditions: '', permissions: '', observability: '', cost: '' },
     checks: {
       everyRunEnded: unended === 0,
@@ -279,6 +282,7 @@ export function buildReport(
         boundUsd: round(nanoToUsd(ceilingNano) * volumePerDay, 4),
       },
     },
+    models: modelsReport(outcome, runs),
     coordination: {
       retries: { model: sum(runs, (r) => r.retries.model), tool: sum(runs, (r) => r.retries.tool), total: sum(runs, (r) => r.retries.model + r.retries.tool) },
       retryBudgetRefusals: sum(runs, (r) => r.retryRefusals),

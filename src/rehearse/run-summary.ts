@@ -220,11 +220,16 @@ export function summarizeRun(events: readonly AnyRunEvent[], agent: Agent): RunS
         const kind = e.data.failure.kind;
         if (kind === 'rate_limited') s.modelFailures.rateLimited++;
         else if (kind === 'server_error') s.modelFailures.serverError++;
-        else s.modelFailures.other++;
+        // An open breaker is Warden refusing the call, not the provider answering with an error.
+        else if (kind !== 'breaker_open') s.modelFailures.other++;
         if (e.data.willRetry) s.retries.model++;
         else if (e.data.failure.retryable) s.retryRefusals++;
         break;
       }
+      case 'model.fallback':
+        // The failure just counted went to the next model at once: only spent retries were refused.
+        if (e.data.reason === 'breaker_open') s.retryRefusals--;
+        break;
       case 'tool.rejected': {
         const c = calls.get(e.data.callId);
         if (c) c.decided = c.finished = true;

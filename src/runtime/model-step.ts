@@ -2,6 +2,7 @@ import type { Agent } from '../agent/agent.ts';
 import { callModel, classifyModelError, ModelCallError } from '../model/bridge.ts';
 import { streamModel, type StreamedTurn } from '../model/bridge-stream.ts';
 import type { ModelFailure, ModelTurn, ToolSpec } from '../core/ports/model.ts';
+import type { FallbackReason } from '../core/events.ts';
 import { mayBeBilled } from '../model/model-failure.ts';
 import { providerInputTokens, usageCostNano } from '../model/pricing.ts';
 import { canRetry, limitBeforeModelCall, activeMs } from '../guard/limits.ts';
@@ -22,6 +23,7 @@ import { emitGuardDecisions, escalateGuarded, GUARD_WITHHELD, gateRequest, guard
 import { runGuards, type GuardOutcome } from '../guard/content-guards.ts';
 import { checkAnswer } from '../guard/output-check.ts';
 import { DEFAULT_OUTPUT_REPAIRS } from '../core/limits.ts';
+import { fallBack, fallbackReason, stepModel } from './model-fallback.ts';
 
 /** Failures that say the provider is in trouble (they count against its breaker). */
 const PROVIDER_TROUBLE = new Set<ModelFailure['kind']>(['server_error', 'timeout', 'network', 'rate_limited']);
@@ -57,9 +59,14 @@ export async function modelStep(ctx: RunContext): Promise<void> {
     tools: toolSpecs(agent),
     ...(agent.output ? { responseFormat: { schema: agent.output.jsonSchema as Record<string, unknown>, name: 'answer' } } : {}),
   };
+  // The model this attempt calls (the primary, or the fallback the step went on to) and its price:
+  // the reservation is sized for the model actually called, so the ceiling holds across a fallback.
+  const { index, entry, ref } = stepModel(agent, ctx.state);
+  const model = entry.model;
+  const pricing = entry.price.pricing;
   // The provider's own additions (tool-use system prompts) are reserved too, or it would overrun.
-  const plan = planModelReservation(ctx.state, ctx.pricing, inputTokenBound(request) + providerInputTokens(agent.model, ctx.pricing));
-  if (!plan.ok) return stopRun(ctx, { limit: 'cost_ceiling', detail: plan.detail });
+  const plan = planModelReservation(ctx.state, pricing, inputTokenBound(request) + providerInputTokens(model, pricing));
+  if (!plan.ok) return stopRun(ctx, { limit: 'cost_ceiling', detail: index > 0 ? `${plan.detail} (fallback ${entry.key})` : plan.detail });
 
   const step = ctx.state.steps + 1;
   const attempt = ctx.state.stepAttempts + 1;
@@ -69,18 +76,21 @@ export async function modelStep(ctx: RunContext): Promise<void> {
   await ctx.flush();
   if (ctx.budgetRefusal) return; // the loop stops the run on its next turn
 
-  const breakerKey = `model:${agent.model.provider}`;
+  // Each model has its own breaker: a fallback of the same provider is not refused with the primary.
+  const breakerKey = `model:${entry.key}`;
+  const at = { step, attempt, index };
   const open = await breakerRefusal(ctx, breakerKey);
   if (open) {
     settle(ctx, reservationId, plan.amountNano, 0);
-    // Fail fast: the retry draws on the run's retries after the usual backoff, not the whole cooldown.
-    return modelFailed(ctx, step, attempt, { kind: 'breaker_open', retryable: true, message: open.message });
+    // Fail fast: the next model at once, or (none left) a retry after the usual backoff, not the whole cooldown.
+    return modelFailed(ctx, at, { kind: 'breaker_open', retryable: true, message: open.message });
   }
-  if (!(await waitForProvider(ctx, agent.model.provider, plan.inputTokens + plan.maxOutputTokens))) {
+  if (!(await waitForProvider(ctx, model.provider, plan.inputTokens + plan.maxOutputTokens))) {
     settle(ctx, reservationId, plan.amountNano, 0);
-    return modelFailed(ctx, step, attempt, { kind: 'aborted', retryable: false, message: 'cancelled while waiting for the provider rate limit' });
+    return modelFailed(ctx, at, { kind: 'aborted', retryable: false, message: 'cancelled while waiting for the provider rate limit' });
   }
-  await countAttempt(ctx, attempt > 1);
+  // The first call to a fallback is not a retry: the global retry budget counts retries of one model.
+  await countAttempt(ctx, attempt > ctx.state.stepModel.since);
 
   const started = ctx.now();
   const timeout = Math.max(1, ctx.state.limits.maxWallMs - activeMs(ctx.state, started));
@@ -97,13 +107,13 @@ export async function modelStep(ctx: RunContext): Promise<void> {
   const extendOutput = async (outputBytes: number): Promise<number | null> => {
     if (asked || outputBytes > STREAM_BYTES_PER_TOKEN * plan.maxOutputTokens) return null;
     asked = true;
-    held.topUp = await reserveStreamTopUp(ctx, reservationId, plan.maxOutputTokens);
+    held.topUp = await reserveStreamTopUp(ctx, reservationId, plan.maxOutputTokens, pricing);
     return held.topUp ? STREAM_BYTES_PER_TOKEN * plan.maxOutputTokens : null;
   };
   try {
     const call = { ...request, maxOutputTokens: plan.maxOutputTokens, signal, attempt };
-    if (text) ({ turn, cut } = await streamModel(agent.model, call, (delta) => text.push({ runId: ctx.runId, step, attempt, delta }), { extendOutput }));
-    else turn = await callModel(agent.model, call);
+    if (text) ({ turn, cut } = await streamModel(model, call, (delta) => text.push({ runId: ctx.runId, step, attempt, delta }), { extendOutput }));
+    else turn = await callModel(model, call);
   } catch (e) {
     const failure: ModelFailure = e instanceof ModelCallError ? e.failure : classifyModelError(e);
     // A failure that may have been billed (a timeout after sending, a 200 with a broken body) is
@@ -112,7 +122,7 @@ export async function modelStep(ctx: RunContext): Promise<void> {
     for (const part of splitCost(held, billed ? plan.amountNano + (held.topUp?.amountNano ?? 0) : 0))
       settle(ctx, part.reservationId, part.reservedNano, part.actualNano, { assumed: billed });
     if (PROVIDER_TROUBLE.has(failure.kind)) await breakerOutcome(ctx, breakerKey, false);
-    return modelFailed(ctx, step, attempt, failure);
+    return modelFailed(ctx, at, failure);
   } finally {
     deadline.clear();
   }
@@ -121,12 +131,20 @@ export async function modelStep(ctx: RunContext): Promise<void> {
   // Usage the provider did not report is charged at the full reservation, never at zero. A provider
   // reporting more than the reservation covers is recorded as reported (the truth), with an
   // overrun event naming both figures, and the run stops: it never goes on silently.
-  const cost = cut ? cutCostNano(plan, cut.outputBytes, ctx.pricing) : turn.usageMissing ? plan.amountNano : usageCostNano(turn.usage, ctx.pricing);
+  const cost = cut ? cutCostNano(plan, cut.outputBytes, pricing) : turn.usageMissing ? plan.amountNano : usageCostNano(turn.usage, pricing);
   for (const part of splitCost(held, cost)) settle(ctx, part.reservationId, part.reservedNano, part.actualNano, { assumed: cut !== undefined });
   // A final answer meets the output guards before it is written anywhere, model.called included.
   const guarded = await guardAnswer(ctx, turn);
   if (guarded) turn = guarded.turn;
-  ctx.emit('model.called', { step, attempt, maxOutputTokens: plan.maxOutputTokens, turn, costNano: cost, latencyMs: ctx.now() - started });
+  ctx.emit('model.called', {
+    step,
+    attempt,
+    maxOutputTokens: plan.maxOutputTokens,
+    turn,
+    costNano: cost,
+    latencyMs: ctx.now() - started,
+    ...(ref ? { model: ref } : {}),
+  });
   if (guarded) emitGuardDecisions(ctx, 'output', guarded.outcome.decisions);
   if (cut) return stopAfterCut(ctx, { ...plan, reservationId, topUp: held.topUp }, cost, cut.outputBytes);
   const overrun = overrunOf(held, cost);
@@ -181,28 +199,54 @@ async function guardAnswer(ctx: RunContext, turn: ModelTurn): Promise<{ turn: Mo
   return { turn: { ...turn, text: outcome.verdict === 'block' ? GUARD_WITHHELD : outcome.value }, outcome };
 }
 
-async function modelFailed(ctx: RunContext, step: number, attempt: number, failure: ModelFailure): Promise<void> {
+/**
+ * A model attempt got no answer: fall back to the next model (model-fallback.ts says when), retry
+ * this one with backoff, or end the run with a named reason.
+ */
+async function modelFailed(ctx: RunContext, at: { step: number; attempt: number; index: number }, failure: ModelFailure): Promise<void> {
+  const { step, attempt } = at;
+  const ref = stepModel(ctx.agent, ctx.state).ref;
+  const model = ref ? { model: ref } : {};
   if (ctx.signal.aborted) {
-    ctx.emit('model.failed', { step, attempt, failure, willRetry: false });
+    ctx.emit('model.failed', { step, attempt, failure, willRetry: false, ...model });
     return; // the loop sees the cancel and ends the run
   }
+  const hasNext = at.index + 1 < ctx.agent.models.length;
+  const early = hasNext ? fallbackReason(failure, false) : null;
+  if (early) return fallBackNow(ctx, at, failure, early);
   const budgetRefusal = failure.retryable && canRetry(ctx.state) ? await retryBudgetRefusal(ctx) : null;
   const willRetry = failure.retryable && canRetry(ctx.state) && !budgetRefusal;
   const tooLong = willRetry ? retryAfterRefusal(failure.retryAfterMs, ctx.agent.backoff, activeMs(ctx.state, ctx.now()), ctx.state.limits.maxWallMs) : null;
+  // A retry refused, or one that would have to wait past the wall time: the next model answers now.
+  const late = hasNext ? fallbackReason(failure, !willRetry || tooLong !== null) : null;
+  const why = budgetRefusal ?? tooLong;
+  if (late) return fallBackNow(ctx, at, why ? { ...failure, message: `${failure.message}; ${why}` } : failure, late);
   const retryInMs = willRetry && !tooLong ? backoffMs(ctx.state.retries + 1, ctx.agent.backoff, failure.retryAfterMs, ctx.random) : undefined;
-  ctx.emit('model.failed', { step, attempt, failure, willRetry: willRetry && !tooLong, ...(retryInMs !== undefined ? { retryInMs } : {}) });
+  ctx.emit('model.failed', { step, attempt, failure, willRetry: willRetry && !tooLong, ...(retryInMs !== undefined ? { retryInMs } : {}), ...model });
   if (tooLong) return stopRun(ctx, { limit: 'wall_time', detail: `The model call failed (${failure.message}) and ${tooLong}.` });
   if (!willRetry) {
-    if (budgetRefusal) return stopRun(ctx, { limit: 'max_retries', detail: `The model call failed (${failure.message}) and ${budgetRefusal}.` });
+    const all = ctx.agent.models.length > 1 ? `, the last of its ${ctx.agent.models.length} models,` : '';
+    if (budgetRefusal) return stopRun(ctx, { limit: 'max_retries', detail: `The model call${all} failed (${failure.message}) and ${budgetRefusal}.` });
     if (failure.retryable)
       return stopRun(ctx, {
         limit: 'max_retries',
-        detail: `The model call kept failing (${failure.message}); the run has used all ${ctx.state.limits.maxRetries} retries (maxRetries).`,
+        detail: `The model call${all} kept failing (${failure.message}); the run has used all ${ctx.state.limits.maxRetries} retries (maxRetries).`,
       });
-    return failRun(ctx, { code: 'MODEL_CALL_FAILED', message: `The model call failed and retrying cannot help: ${failure.message}` });
+    return failRun(ctx, { code: 'MODEL_CALL_FAILED', message: `The model call${all} failed and retrying cannot help: ${failure.message}` });
   }
   await ctx.flush();
   await ctx.sleep(retryInMs ?? 0, ctx.signal).catch(() => {});
+}
+
+/** Goes on to the next model now: no backoff (the next model is another provider's, or another model's breaker). */
+async function fallBackNow(
+  ctx: RunContext,
+  at: { step: number; attempt: number; index: number },
+  failure: ModelFailure,
+  reason: FallbackReason,
+): Promise<void> {
+  fallBack(ctx, ctx.agent, at, failure, reason);
+  await ctx.flush();
 }
 
 /**

@@ -27,9 +27,9 @@ export interface StreamTopUp {
  * read: granted, the stream goes on to that many bytes; refused by the ceiling (here or in the
  * shared ledger), it is cut. Null when refused.
  */
-export async function reserveStreamTopUp(ctx: RunContext, reservationId: string, maxOutputTokens: number): Promise<StreamTopUp | null> {
+export async function reserveStreamTopUp(ctx: RunContext, reservationId: string, maxOutputTokens: number, pricing: ModelPricing): Promise<StreamTopUp | null> {
   const outputTokens = (STREAM_BYTES_PER_TOKEN - 1) * maxOutputTokens;
-  const amountNano = tokensToNano(outputTokens, ctx.pricing.outputPerMTok);
+  const amountNano = tokensToNano(outputTokens, pricing.outputPerMTok);
   if (amountNano > remainingNano(ctx.state) || ctx.budgetRefusal) return null;
   const topUp = { reservationId: `${reservationId}+stream`, amountNano, outputTokens };
   await ctx.beforeReservation();

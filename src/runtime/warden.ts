@@ -8,6 +8,8 @@ import { dueApprovals, expireApproval, type ExpiredApproval } from './approval-e
 import { checkAnswer } from '../guard/output-check.ts';
 import { modelServer } from '../model/model-identity.ts';
 import { resolvePricing } from '../model/pricing.ts';
+import type { ModelPricing } from '../model/model-pricing.ts';
+import type { WardenModel } from '../core/ports/model.ts';
 import { formatUsd, nanoToUsd, tokensToNano, usdToNano } from '../core/money.ts';
 import type { InterventionRecord, NewTurn, Store } from '../core/ports/store.ts';
 import { checkArgs } from '../guard/check-args.ts';
@@ -17,7 +19,16 @@ import { guardRequest } from './guard-step.ts';
 import { MIN_OUTPUT_TOKENS } from '../guard/budget.ts';
 import { fleetCharges, type FleetBudget, resolveFleetBudgets, type ResolvedFleetBudget } from '../guard/fleet-budgets.ts';
 import { BudgetBook, DEFAULT_BUDGET_REFRESH_MS } from './budget-book.ts';
-import { type AnyNewEvent, type AnyRunEvent, newEvent, PARKED_STATUSES, type RunMode, type RunStatus, TERMINAL_STATUSES } from '../core/events.ts';
+import {
+  type AnyNewEvent,
+  type AnyRunEvent,
+  newEvent,
+  PARKED_STATUSES,
+  type RunMode,
+  type RunStatus,
+  type SubmittedModel,
+  TERMINAL_STATUSES,
+} from '../core/events.ts';
 import { foldRun } from '../core/fold.ts';
 import type { RunState } from '../core/run-state.ts';
 import type { ChildRunner, ChildSpec } from './delegation.ts';
@@ -384,7 +395,6 @@ export class Warden {
     // Input guards run before anything is written: the log only ever holds what they let through.
     const guarded = await guardRequest(agent, spec.tenant, spec.input);
     const pricing = resolvePricing(agent.model, agent.pricing);
-    const server = modelServer(agent.model);
     const at = this.now();
     const submitted = newEvent(
       'run.submitted',
@@ -401,11 +411,8 @@ export class Warden {
         ...(spec.mode !== 'live' ? { mode: spec.mode } : {}),
         ...(spec.submittedBy ? { submittedBy: spec.submittedBy } : {}),
         model: {
-          provider: agent.model.provider,
-          modelId: agent.model.modelId,
-          inputPerMTok: pricing.inputPerMTok,
-          outputPerMTok: pricing.outputPerMTok,
-          ...(server ? { server } : {}),
+          ...submittedModel(agent.model, pricing),
+          ...(agent.models.length > 1 ? { fallbacks: agent.models.slice(1).map((m) => submittedModel(m.model, m.price.pricing)) } : {}),
         },
       },
       at,
@@ -995,4 +1002,16 @@ function refreshMs(ms: number | undefined): number {
   if (!(typeof ms === 'number' && Number.isFinite(ms) && ms >= 0))
     throw new WardenError('INVALID_CONFIG', `budgetRefreshMs must be a number of ms ≥ 0, got ${JSON.stringify(ms)}`);
   return ms;
+}
+
+/** A model as `run.submitted` records it: identity, the price its calls are held to, and its server. */
+function submittedModel(model: WardenModel, pricing: ModelPricing): SubmittedModel {
+  const server = modelServer(model);
+  return {
+    provider: model.provider,
+    modelId: model.modelId,
+    inputPerMTok: pricing.inputPerMTok,
+    outputPerMTok: pricing.outputPerMTok,
+    ...(server ? { server } : {}),
+  };
 }

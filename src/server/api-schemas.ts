@@ -72,7 +72,7 @@ export const RunResult = z
     figures: z.string().optional().openapi({ description: "The summary's figures in words, as `warden runs show` prints them (GET /v1/runs/{id})" }),
     summary: z.looseObject({}).openapi({
       description:
-        "The run's figures (core/projection.ts), the same in every view: steps, modelCalls, toolCalls {ran, ranByTier, proposed, byStatus}, plan, decisions, retries, approvals, escalations, assessments, shadowed, children, undo, costUsd, overruns",
+        "The run's figures (core/projection.ts), the same in every view: steps, modelCalls, models {answeredBy, fallbacks, fallbacksByReason}, toolCalls {ran, ranByTier, proposed, byStatus}, plan, decisions, retries, approvals, escalations, assessments, shadowed, children, undo, costUsd, overruns",
     }),
     pending: z
       .object({

@@ -191,6 +191,8 @@ export interface Dialect {
   recordWebhookAttempt(id: string, deliveredAt: number | null, nextAttemptAt: number | null, status: number | null, error: string | null): Awaitable<void>;
   /** Newest first; `pending` true: due or leased, false: settled; `failed` true: undelivered with a last error. */
   webhookMessages(endpointId: string | null, pending: boolean | null, failed: boolean | null, limit: number): Awaitable<WebhookOutboxRow[]>;
+  /** Settled (next_attempt_at NULL) messages created before `before`: counted, or up to `limit` of them deleted; how many. */
+  settledWebhookMessages(before: number, remove: boolean, limit: number): Awaitable<number>;
 
   /** Retention: what `expiry-sql.ts` defines as expired trees. Their summary per tenant. */
   expirySummary(cutoffs: ExpiryCutoffs): Awaitable<SummaryRow[]>;

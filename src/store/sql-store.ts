@@ -377,6 +377,15 @@ export class SqlStore implements Store {
       return (await this.dialect.webhookMessages(filter.endpointId ?? null, filter.pending ?? null, filter.failed ?? null, limit)).map(toWebhookMessage);
     });
   }
+  async settledWebhookMessages(before: number, options: { remove: false } | { remove: true; limit: number }): Promise<number> {
+    if (!Number.isFinite(before)) throw new WardenError('INVALID_ARGUMENT', `settledWebhookMessages: before must be a time in ms, got ${before}`);
+    const limit = options.remove ? options.limit : 0;
+    if (options.remove && !(Number.isInteger(limit) && limit > 0))
+      throw new WardenError('INVALID_ARGUMENT', `settledWebhookMessages: limit must be a positive integer, got ${limit}`);
+    return this.use(options.remove ? 'Deleting settled webhook messages' : 'Counting settled webhook messages', () =>
+      this.dialect.settledWebhookMessages(before, options.remove, limit),
+    );
+  }
 
   async summarizeExpired(cutoffs: ExpiryCutoffs): Promise<ExpirySummary[]> {
     return this.use('Summarizing expired runs', () => summarizeExpired(this.dialect, cutoffs));

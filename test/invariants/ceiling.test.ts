@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { defineAgent } from '../../src/agent/agent.ts';
 import { defineTool, type AnyTool } from '../../src/agent/tool.ts';
 import type { ModelPricing } from '../../src/model/model-pricing.ts';
+import { usageCostNano } from '../../src/model/pricing.ts';
 import type { AnyRunEvent } from '../../src/core/events.ts';
 import { foldRun } from '../../src/core/fold.ts';
 import type { RunResult } from '../../src/runtime/run-result.ts';
@@ -117,6 +118,70 @@ describe('the ceiling holds against a lying provider', () => {
     );
     assert.ok(overran > 10, `the lies must actually overrun reservations (only ${overran} runs did)`);
     assert.ok(ceilingStops > overran, `the ceiling must also be pressed without lies (${ceilingStops} stops, ${overran} overruns)`);
+  });
+
+  it('holds across fallbacks, with no overrun from an honest model: random failing primaries and fallbacks, each at its own random price', async () => {
+    const { warden, store } = testWarden(':memory:', INDEPENDENT_RUNS);
+    const price = fc.record({ inputPerMTok: fc.integer({ min: 1, max: 15 }), outputPerMTok: fc.integer({ min: 2, max: 75 }) });
+    // Honest answers (usage within what was asked) and every kind of failure: any overrun here
+    // would be Warden's, a reservation sized for another model than the one called.
+    const honest: fc.Arbitrary<LyingResponse> = fc.oneof(
+      fc.record({
+        kind: fc.constant('answer' as const),
+        calls: fc.array(fc.constant('charge'), { maxLength: 2 }),
+        extraInput: fc.constant(0),
+        output: fc.constantFrom('honest' as const, 'full' as const),
+        overBy: fc.constant(0),
+      }),
+      fc.record({ kind: fc.constant('error' as const), error: fc.constantFrom(...LYING_ERRORS) }),
+    );
+    let fellBack = 0;
+    let answeredByFallback = 0;
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(honest, { minLength: 1, maxLength: 8 }),
+        fc.array(honest, { minLength: 1, maxLength: 8 }),
+        fc.integer({ min: 1_000, max: 200_000 }), // ceiling, micro-USD
+        price,
+        price,
+        fc.constantFrom('lying', 'anthropic.messages', 'openai.chat'),
+        async (primaryScript, fallbackScript, ceilingMicro, primaryPrice: ModelPricing, fallbackPrice: ModelPricing, provider) => {
+          const fallback = Object.assign(lyingModel(fallbackScript, provider), { modelId: 'liar-fallback' });
+          const agent = defineAgent({
+            name: `fallback-liar-${++n}`,
+            instructions: 'Spend carefully.',
+            model: [lyingModel(primaryScript, 'lying'), { model: fallback, pricing: fallbackPrice }],
+            pricing: primaryPrice,
+            tools: [chargeTool(0.0005)],
+            limits: { maxSteps: 8, maxToolCalls: 20, maxRetries: 3, maxWallMs: 60_000, maxCostUsd: ceilingMicro / 1e6, maxOutputTokens: 2000 },
+            loopDetection: { repeats: 1000, noProgressSteps: 1000 },
+            backoff: { baseMs: 0, maxMs: 0 },
+          });
+          const result = await warden.run(agent, `request ${n}`);
+          const events = await assertCeilingHeld(warden, store, result, `run ${n}`);
+          assert.deepEqual(
+            events.filter((e) => e.type === 'budget.overrun').map((e) => e.data),
+            [],
+            `run ${n}: an honest model overran its reservation`,
+          );
+          assert.ok(result.costUsd <= ceilingMicro / 1e6, `run ${n}: spent ${result.costUsd} of ${ceilingMicro / 1e6}`);
+          // Every answer is charged at the price of the model that gave it.
+          for (const e of events) {
+            if (e.type !== 'model.called' || e.data.turn.usageMissing) continue;
+            const p = e.data.model ? fallbackPrice : primaryPrice;
+            assert.equal(e.data.costNano, usageCostNano(e.data.turn.usage, p), `run ${n}: step ${e.data.step} charged at the wrong model's price`);
+          }
+          if (events.some((e) => e.type === 'model.fallback')) fellBack++;
+          if (events.some((e) => e.type === 'model.called' && e.data.model)) answeredByFallback++;
+        },
+      ),
+      { seed: 2020, numRuns: 120 },
+    );
+    assert.ok(
+      fellBack > 20 && answeredByFallback > 10,
+      `the runs must actually fall back (${fellBack} fell back, ${answeredByFallback} answered by the fallback)`,
+    );
   });
 
   it('reserves the input a provider adds on its own (anthropic: a tool-use system prompt), so it is not an overrun', async () => {

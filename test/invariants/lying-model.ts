@@ -13,8 +13,8 @@ export type LyingResponse =
       calls: string[];
       /** Input tokens the provider adds on its own and bills. */
       extraInput: number;
-      /** honest: within maxOutputTokens; over: maxOutputTokens + overBy; missing: no usage at all. */
-      output: 'honest' | 'over' | 'missing';
+      /** honest: within maxOutputTokens; full: exactly maxOutputTokens (honest, the most allowed); over: maxOutputTokens + overBy; missing: no usage at all. */
+      output: 'honest' | 'full' | 'over' | 'missing';
       overBy: number;
       /** Of the input, tokens the provider says it wrote to its cache. */
       cacheWrite?: number;
@@ -72,7 +72,7 @@ export function lyingModel(script: readonly LyingResponse[], provider = 'lying')
       if (r.kind === 'error') throw thrown(r.error);
       const max = options.maxOutputTokens ?? 4096;
       const input = Math.max(1, Math.ceil(promptUtf8Bytes(options) / 4)) + r.extraInput;
-      const output = r.output === 'over' ? max + r.overBy : Math.min(max, 40);
+      const output = r.output === 'over' ? max + r.overBy : r.output === 'full' ? max : Math.min(max, 40);
       const content = r.calls.length
         ? r.calls.map((tool) => ({
             type: 'tool-call' as const,

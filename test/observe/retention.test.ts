@@ -82,7 +82,15 @@ describe('applying a retention policy', () => {
     // The trail of what went, under which cutoffs, outlives the logs it deleted.
     const [entry] = await store.listRecords(RETENTION_LOG);
     assert.equal(entry?.key, new Date(now).toISOString());
-    assert.deepEqual(entry?.value, { cutoffs: outcome.cutoffs, trees: 2, runs: 3, events: 6, partitionsDropped: [], archive: outcome.archive });
+    assert.deepEqual(entry?.value, {
+      cutoffs: outcome.cutoffs,
+      trees: 2,
+      runs: 3,
+      events: 6,
+      partitionsDropped: [],
+      archive: outcome.archive,
+      webhookMessages: 0,
+    });
     await store.close();
   });
 
@@ -96,6 +104,45 @@ describe('applying a retention policy', () => {
     const outcome = await applyRetention(store, resolveRetention({ default: { keepDays: 0 }, allowBelowFloor: true }), { now });
     assert.deepEqual([outcome.trees, outcome.archive], [1, null]);
     assert.equal(await store.getRun(run), undefined);
+    await store.close();
+  });
+
+  it('deletes settled webhook messages past the longest rule with the runs, keeps those still due, and keeps all under a forever rule', async () => {
+    const store = createSqliteStore({ path: ':memory:' });
+    await store.addWebhookEndpoint({
+      id: 'wh_1',
+      url: 'http://127.0.0.1:9/hook',
+      secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+      events: ['kill_switch.changed'],
+      format: 'standard',
+      createdAt: Date.now(),
+    });
+    for (let i = 0; i < 3; i++) await store.enqueueWebhook('kill_switch.changed', `ks${i}`, { n: i });
+    const [a, b, due] = (await store.claimWebhookMessages(10, 60_000)).map((m) => m.id) as [string, string, string];
+    await store.recordWebhookAttempt(a, { delivered: true, status: 200 });
+    await store.recordWebhookAttempt(b, { delivered: false, status: null, error: 'ECONNREFUSED', retryAt: null });
+    await store.recordWebhookAttempt(due, { delivered: false, status: 503, error: 'HTTP 503', retryAt: Date.now() + 60_000 });
+    const later = Date.now() + 400 * 86_400_000;
+
+    const forever = resolveRetention({ default: { keepDays: 200 }, tenants: { audit: { keep: 'forever' } } });
+    assert.equal((await previewRetention(store, forever, later)).webhookMessages, 0, 'a tenant kept for ever keeps the outbox too');
+    assert.equal((await applyRetention(store, forever, { now: later })).webhookMessages, 0);
+
+    const longest = resolveRetention({ default: { keepDays: 200 }, tenants: { acme: { keepDays: 500 } } });
+    assert.equal((await applyRetention(store, longest, { now: later })).webhookMessages, 0, 'kept while the longest rule (500 days) keeps anything');
+
+    const policy = resolveRetention({ default: { keepDays: 200 }, tenants: { acme: { keepDays: 300 } } });
+    assert.equal((await previewRetention(store, policy, later)).webhookMessages, 2);
+    const outcome = await applyRetention(store, policy, { now: later, batchSize: 1 });
+    assert.equal(outcome.webhookMessages, 2);
+    assert.deepEqual(
+      (await store.listWebhookMessages({ endpointId: 'wh_1' })).map((m) => m.id),
+      [due],
+    );
+    const log = await store.listRecords(RETENTION_LOG);
+    const last = log.at(-1);
+    assert.ok(last, 'a trail entry was written');
+    assert.equal((last.value as { webhookMessages: number }).webhookMessages, 2);
     await store.close();
   });
 });

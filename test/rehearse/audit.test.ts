@@ -2,10 +2,22 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import careless from '../../examples/careless-agent.ts';
 import supportDesk from '../../examples/support-desk.ts';
+import fallbackDesk from '../../examples/fallback-desk.ts';
 import { auditAgent } from '../../src/rehearse/audit.ts';
 import { runCli } from '../helpers.ts';
 
 describe('warden audit', () => {
+  it('lists each fallback model with its own price, and bounds the limits alone at the dearest model', () => {
+    const withFallback = auditAgent(fallbackDesk).cost;
+    assert.deepEqual(
+      withFallback.fallbacks.map((f) => [f.model, f.pricing.inputPerMTok, f.pricing.outputPerMTok]),
+      [['warden.simulated/large', 3, 12]],
+    );
+    assert.deepEqual(auditAgent(supportDesk).cost.fallbacks, []);
+    // Same limits, a dearer second model that every step may fall back to: the bound without the ceiling grows.
+    assert.ok(withFallback.limitsAloneAllowUsd > 10 * auditAgent(supportDesk).cost.limitsAloneAllowUsd, JSON.stringify(withFallback));
+  });
+
   it('passes the example agent, with the evidence for each question', () => {
     const report = auditAgent(supportDesk);
     assert.equal(report.ready, true);

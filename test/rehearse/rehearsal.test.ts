@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import careless from '../../examples/careless-agent.ts';
 import supportDesk from '../../examples/support-desk.ts';
-import { resolveFaultProfile } from '../../src/rehearse/fault-profile.ts';
+import fallbackDesk from '../../examples/fallback-desk.ts';
+import { parseFaultProfile, resolveFaultProfile } from '../../src/rehearse/fault-profile.ts';
+import { reportText } from '../../src/rehearse/report-text.ts';
 import { rehearse } from '../../src/rehearse/rehearsal.ts';
 import { buildReport, type RehearsalReport } from '../../src/rehearse/report.ts';
 import type { AnyRunEvent } from '../../src/core/events.ts';
@@ -120,5 +122,44 @@ describe('warden rehearse on the example agent', () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('warden rehearse with a primary outage', () => {
+  it('sends the outage’s requests to the fallback, at its price, and reports who answered and what it cost', async () => {
+    const profile = parseFaultProfile({ extends: 'none', outage: 0.25 }, 'outage.json');
+    const outcome = await rehearse({ agent: fallbackDesk, requests: 200, seed: 5, profile });
+    const report = buildReport(outcome);
+    const m = report.models;
+    assert.ok(m, 'a models section for an agent with a fallback');
+    assert.deepEqual(
+      { first: m.outage?.firstRequest, last: m.outage?.lastRequest, runs: m.outage?.runs },
+      { first: 51, last: 100, runs: 50 },
+      'a quarter of the requests, starting a quarter of the way through',
+    );
+    assert.equal(m.outage?.fellBack, 50, 'every run in the outage fell back');
+    assert.deepEqual(Object.keys(m.fallbacksByReason), ['breaker_open'], 'no other fault was injected');
+    assert.equal(m.runsFellBack, 50, 'no run outside the outage fell back');
+    const [primary, fallback] = m.list;
+    assert.equal(primary?.runs, 150);
+    assert.equal(fallback?.runs, 50);
+    assert.ok(fallback && fallback.answers >= 50);
+    // The fallback is twenty times dearer: a request it answered costs more, and the ceiling still holds.
+    assert.ok(m.meanCostUsd.difference !== null && m.meanCostUsd.difference > 0, JSON.stringify(m.meanCostUsd));
+    assert.equal(report.checks.noCeilingBreach, true);
+    assert.equal(report.cost.overruns, 0);
+    assert.equal(report.coordination.retryBudgetRefusals, 0, 'falling back on an open breaker refuses no retry');
+    const text = reportText(report);
+    assert.match(text, /Models\n {2}primary warden\.simulated\/mini +\d+ answers in 150 runs/);
+    assert.match(text, /outage of the primary +requests 51–100 \(25%\): 50 of 50 runs fell back/);
+    assert.match(text, /mean cost per request +primary alone \$[\d.]+ · fell back \$[\d.]+ · difference \+\$/);
+  });
+
+  it('stops the outage’s runs with a named reason when the agent has no fallback, and says so', async () => {
+    const profile = parseFaultProfile({ extends: 'none', outage: 0.1 }, 'outage.json');
+    const report = buildReport(await rehearse({ agent: supportDesk, requests: 100, seed: 5, profile }));
+    assert.equal(report.models?.runsFellBack, 0);
+    assert.equal(report.models?.outage?.completed, 0);
+    assert.equal(report.stopConditions.byStopReason.max_retries, 10);
   });
 });

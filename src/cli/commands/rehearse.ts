@@ -96,7 +96,8 @@ async function withPolicy(agent: Agent, file: string): Promise<Agent> {
     name: agent.name,
     instructions: agent.instructions,
     ...(agent.description ? { description: agent.description } : {}),
-    model: agent.model,
+    // The primary and its fallbacks, each at the price it was defined with.
+    model: agent.models.map((m, i) => (i === 0 ? m.model : { model: m.model, pricing: m.price.pricing })),
     tools: [...agent.tools],
     limits: { ...agent.limits },
     policy: policy as PolicyConfig,
@@ -124,7 +125,10 @@ export function registerRehearseCommand(program: Command): void {
     .option('--requests <n>', 'requests to run', String(DEFAULT_REQUESTS))
     .option('--concurrency <c>', 'runs in flight at once', String(DEFAULT_CONCURRENCY))
     .option('--seed <s>', 'seed: the same seed gives the same report (timings aside)', '1')
-    .option('--faults <profile|file>', 'fault profile: none, calm, realistic, storm, or a JSON file (default realistic; none on a learned model)')
+    .option(
+      '--faults <profile|file>',
+      'fault profile: none, calm, realistic, storm, outage (the primary model down for 30% of the requests), or a JSON file (default realistic; none on a learned model)',
+    )
     .option('--learn-from <runs>', "learn the agent's behaviour from its recorded runs: a store (SQLite file or postgres:// URL) or `warden runs export` files")
     .option('--since <window>', 'with --learn-from: runs created in this window, e.g. 7d')
     .option('--until <window>', 'with --learn-from: runs created at least this long ago, e.g. 1d')

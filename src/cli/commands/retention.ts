@@ -44,6 +44,7 @@ export function registerRetentionCommand(program: Command): void {
           const lines = [...describePolicy(policy, now), ''];
           if (preview.tenants.length === 0) lines.push('Nothing is old enough to go.');
           else lines.push(...table(preview.tenants, preview.total));
+          if (preview.webhookMessages > 0) lines.push(`and ${preview.webhookMessages} settled webhook message(s) (delivered or given up) old enough to go`);
           lines.push('', `Preview only: nothing was changed. Add --apply to ${policy.mode === 'archive' ? 'archive and then delete' : 'delete'} these runs.`);
           process.stdout.write(`${lines.join('\n')}\n`);
           return;
@@ -56,6 +57,7 @@ export function registerRetentionCommand(program: Command): void {
             outcome.partitionsDropped.length ? ` and ${outcome.partitionsDropped.length} dropped partition(s): ${outcome.partitionsDropped.join(', ')}` : ''
           }.`,
         );
+        if (outcome.webhookMessages > 0) lines.push(`Deleted ${outcome.webhookMessages} settled webhook message(s).`);
         if (outcome.archive) lines.push(`Archived ${outcome.archivedRuns} run(s) to ${outcome.archive}.`);
         if (store.kind === 'sqlite' && outcome.runs > 0)
           lines.push('The SQLite file keeps the freed pages for reuse; `VACUUM` gives them back to the disk (docs/store.md, "Retention").');

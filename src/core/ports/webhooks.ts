@@ -28,6 +28,12 @@ export interface Webhooks {
   recordWebhookAttempt(id: string, outcome: WebhookAttempt): Promise<void>;
   /** Messages, newest first; default 100. */
   listWebhookMessages(filter?: WebhookMessageFilter): Promise<WebhookMessage[]>;
+  /**
+   * Settled messages (delivered, or given up) created before `before` (ms since the epoch), for
+   * retention: how many there are, or (`remove`) deletes up to `limit` of them, oldest first, and
+   * says how many went. A message still due or leased is never touched, whatever its age.
+   */
+  settledWebhookMessages(before: number, options: { remove: false } | { remove: true; limit: number }): Promise<number>;
 }
 
 /** What an endpoint may listen to. The first three are run events, queued with their commit. */

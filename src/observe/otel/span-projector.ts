@@ -12,7 +12,7 @@ import {
 } from '@opentelemetry/api';
 import type { ModelTurn } from '../../core/ports/model.ts';
 import type { AnyRunEvent, BudgetSnapshot, RunEvent } from '../../core/events.ts';
-import { PARKED_STATUSES, TERMINAL_STATUSES } from '../../core/events.ts';
+import { modelCalled, modelKey, type ModelRef, PARKED_STATUSES, TERMINAL_STATUSES } from '../../core/events.ts';
 import type { RunState } from '../../core/run-state.ts';
 import { projectState } from '../../core/projection.ts';
 import { projectionAttributes } from './run-attributes.ts';
@@ -187,9 +187,9 @@ export class SpanProjector {
       case 'model.failed': {
         const d = e.data;
         const start = run.modelStartedAt ?? e.at;
-        this.duration?.record((e.at - start) / 1000, { ...this.metricBase(state), [ATTR_ERROR_TYPE]: d.failure.kind });
-        const span = this.child(run, `chat ${state.model.modelId}`, SpanKind.CLIENT, start, {
-          ...this.chatBase(state),
+        this.duration?.record((e.at - start) / 1000, { ...this.metricBase(state, undefined, d.model), [ATTR_ERROR_TYPE]: d.failure.kind });
+        const span = this.child(run, `chat ${modelCalled(state.model, d.model).modelId}`, SpanKind.CLIENT, start, {
+          ...this.chatBase(state, undefined, d.model),
           'warden.step': d.step,
           'warden.retry.attempt': d.attempt,
           'warden.retry.will_retry': d.willRetry,
@@ -279,6 +279,18 @@ export class SpanProjector {
       case 'escalated':
         run.span.addEvent('warden.escalated', { 'warden.escalation.id': e.data.escalationId, 'warden.escalation.reason': e.data.reason }, e.at);
         break;
+      case 'model.fallback':
+        run.span.addEvent(
+          'warden.model.fallback',
+          {
+            'warden.step': e.data.step,
+            'warden.model.from': modelKey(e.data.from),
+            'warden.model.to': modelKey(e.data.to),
+            'warden.model.fallback_reason': e.data.reason,
+          },
+          e.at,
+        );
+        break;
       case 'limit.hit':
         run.span.addEvent('warden.limit.hit', { 'warden.limit': e.data.limit, 'warden.limit.detail': e.data.detail }, e.at);
         break;
@@ -286,22 +298,24 @@ export class SpanProjector {
   }
 
   /** The attributes every chat span and GenAI metric point carries. */
-  private metricBase(state: RunState, turn?: ModelTurn): Attributes {
-    const server = state.model.server;
+  private metricBase(state: RunState, turn?: ModelTurn, fallback?: ModelRef): Attributes {
+    const model = modelCalled(state.model, fallback);
+    const server = model.server;
     return {
       [ATTR_GEN_AI_OPERATION_NAME]: 'chat',
-      [ATTR_GEN_AI_PROVIDER_NAME]: genAiProviderName(state.model.provider),
-      [ATTR_GEN_AI_REQUEST_MODEL]: state.model.modelId,
+      [ATTR_GEN_AI_PROVIDER_NAME]: genAiProviderName(model.provider),
+      [ATTR_GEN_AI_REQUEST_MODEL]: model.modelId,
       ...(turn?.response?.modelId ? { [ATTR_GEN_AI_RESPONSE_MODEL]: turn.response.modelId } : {}),
       ...(server ? { [ATTR_SERVER_ADDRESS]: server.address, ...(server.port !== undefined ? { [ATTR_SERVER_PORT]: server.port } : {}) } : {}),
     };
   }
 
-  private chatBase(state: RunState, turn?: ModelTurn): Attributes {
+  private chatBase(state: RunState, turn?: ModelTurn, fallback?: ModelRef): Attributes {
     return {
-      ...this.metricBase(state, turn),
+      ...this.metricBase(state, turn, fallback),
       ...(turn?.response?.id ? { [ATTR_GEN_AI_RESPONSE_ID]: turn.response.id } : {}),
-      'warden.model.provider_id': state.model.provider,
+      'warden.model.provider_id': modelCalled(state.model, fallback).provider,
+      ...(fallback ? { 'warden.model.fallback': true } : {}),
     };
   }
 
@@ -309,14 +323,14 @@ export class SpanProjector {
     const d = e.data;
     const t = d.turn;
     const budget = run.budget;
-    const metric = this.metricBase(state, t);
+    const metric = this.metricBase(state, t, d.model);
     this.duration?.record(d.latencyMs / 1000, metric);
     if (!t.usageMissing) {
       this.tokens?.record(t.usage.inputTokens, { ...metric, [ATTR_GEN_AI_TOKEN_TYPE]: 'input' });
       this.tokens?.record(t.usage.outputTokens, { ...metric, [ATTR_GEN_AI_TOKEN_TYPE]: 'output' });
     }
-    const span = this.child(run, `chat ${state.model.modelId}`, SpanKind.CLIENT, e.at - d.latencyMs, {
-      ...this.chatBase(state, t),
+    const span = this.child(run, `chat ${modelCalled(state.model, d.model).modelId}`, SpanKind.CLIENT, e.at - d.latencyMs, {
+      ...this.chatBase(state, t, d.model),
       [ATTR_GEN_AI_REQUEST_MAX_TOKENS]: d.maxOutputTokens,
       [ATTR_GEN_AI_USAGE_INPUT_TOKENS]: t.usage.inputTokens,
       [ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]: t.usage.outputTokens,

@@ -1,5 +1,5 @@
 import { hashValue } from '../../core/canonical.ts';
-import type { AnyRunEvent } from '../../core/events.ts';
+import { type AnyRunEvent, modelKey } from '../../core/events.ts';
 import { explainEvent } from '../explain.ts';
 
 /** One decision of a run, reduced to what must be the same for two runs to be "the same". */
@@ -39,6 +39,8 @@ function keyOf(e: AnyRunEvent): string | null {
     }
     case 'model.failed':
       return `model-failed ${e.data.step}.${e.data.attempt} ${e.data.failure.kind} retry=${e.data.willRetry}`;
+    case 'model.fallback':
+      return `fallback ${e.data.step}.${e.data.attempt} ${e.data.reason} ${modelKey(e.data.from)} -> ${modelKey(e.data.to)}`;
     case 'tool.rejected':
       return `rejected ${e.data.callId} ${e.data.tool} ${e.data.error.code}`;
     case 'policy.decided':

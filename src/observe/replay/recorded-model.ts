@@ -2,6 +2,7 @@ import type { LanguageModelV3, LanguageModelV3CallOptions, LanguageModelV3Conten
 import { ModelCallError } from '../../model/model-failure.ts';
 import { PRICING_KEY } from '../../model/pricing.ts';
 import type { Recording } from './recording.ts';
+import type { SubmittedModel } from '../../core/events.ts';
 import type { VirtualClock } from './virtual-clock.ts';
 
 /** Where a replay ran out of recorded model answers. */
@@ -15,10 +16,19 @@ export interface ModelGap {
  * goes through the same bridge, fold and guards as the live run. The step is the number of
  * assistant turns in the prompt (as the simulated model counts it) and the attempt comes from
  * `providerOptions.warden.attempt`; a recorded failure is thrown again, classified as before.
- * `historyAnswers`: assistant messages of a conversation's earlier turns that precede the run's own.
+ * `as` names the model it stands in for (the primary, or one of its fallbacks, each priced as
+ * recorded): attempts are numbered across a step's fallbacks, so every model of the list answers
+ * from the same recording. `historyAnswers`: assistant messages of a conversation's earlier turns
+ * that precede the run's own.
  */
-export function recordedModel(recording: Recording, clock: VirtualClock, gaps: ModelGap[], historyAnswers = 0): LanguageModelV3 {
-  const { provider, modelId, inputPerMTok, outputPerMTok } = recording.submitted.model;
+export function recordedModel(
+  recording: Recording,
+  clock: VirtualClock,
+  gaps: ModelGap[],
+  as: SubmittedModel = recording.submitted.model,
+  historyAnswers = 0,
+): LanguageModelV3 {
+  const { provider, modelId, inputPerMTok, outputPerMTok } = as;
   async function generate(call: LanguageModelV3CallOptions): Promise<LanguageModelV3GenerateResult> {
     // A conversation's turn sends the earlier turns first: their answers are not this run's steps.
     const step = call.prompt.filter((m) => m.role === 'assistant').length - historyAnswers + 1;

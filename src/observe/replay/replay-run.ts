@@ -101,7 +101,10 @@ export async function replayRun(events: readonly AnyRunEvent[], options: ReplayO
   const agent = defineAgent({
     name: source.name,
     instructions: source.instructions,
-    model: recordedModel(recording, clock, modelGaps, historyAnswers(events)),
+    // The recorded models, primary and fallbacks, each at its recorded price, so a step falls back as it did.
+    model: [recording.submitted.model, ...(recording.submitted.model.fallbacks ?? [])].map((m) =>
+      recordedModel(recording, clock, modelGaps, m, historyAnswers(events)),
+    ),
     tools: recordedTools(source.tools, recording, clock, async (gap) => {
       toolGaps.push(gap);
       await warden.cancel(runId, { by: 'replay', reason: `no recorded result for ${gap.tool}` });

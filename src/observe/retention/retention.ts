@@ -1,7 +1,8 @@
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExpiryCutoffs, ExpiryReport, ExpirySummary, Store } from '../../core/ports/store.ts';
-import { expiryCutoffs, keepsEverything, type ResolvedRetention } from '../../core/retention.ts';
+import { DEFAULT_EXPIRY_BATCH } from '../../core/ports/retention.ts';
+import { expiryCutoffs, keepsEverything, type ResolvedRetention, webhookCutoff } from '../../core/retention.ts';
 import { exportRun } from '../replay/run-export.ts';
 
 /**
@@ -17,6 +18,8 @@ export interface RetentionPreview {
   now: number;
   tenants: ExpirySummary[];
   total: { trees: number; runs: number; events: number; bytes: number };
+  /** Settled webhook messages (delivered or given up) old enough to go (`webhookCutoff`). */
+  webhookMessages: number;
 }
 
 export interface RetentionOutcome extends ExpiryReport {
@@ -26,6 +29,8 @@ export interface RetentionOutcome extends ExpiryReport {
   archive: string | null;
   /** Runs written to the archive (a tree written and then found written to again is kept, and stays in the file too). */
   archivedRuns: number;
+  /** Settled webhook messages deleted (`webhookCutoff`): the outbox does not grow for ever. */
+  webhookMessages: number;
 }
 
 export interface ApplyRetentionOptions {
@@ -51,7 +56,9 @@ export async function previewRetention(store: Store, policy: ResolvedRetention, 
     total.events += t.events;
     total.bytes += t.bytes;
   }
-  return { cutoffs, now, tenants, total };
+  const before = webhookCutoff(cutoffs);
+  const webhookMessages = keepsEverything(policy) || before === null ? 0 : await store.settledWebhookMessages(before, { remove: false });
+  return { cutoffs, now, tenants, total, webhookMessages };
 }
 
 /**
@@ -66,14 +73,26 @@ export async function applyRetention(store: Store, policy: ResolvedRetention, op
   const now = options.now ?? Date.now();
   const cutoffs = expiryCutoffs(policy, now);
   const batchSize = options.batchSize;
-  const empty = { cutoffs, now, archive: null, archivedRuns: 0 };
+  const empty = { cutoffs, now, archive: null, archivedRuns: 0, webhookMessages: 0 };
   if (keepsEverything(policy)) return { ...empty, trees: 0, runs: 0, events: 0, batches: 0, partitionsDropped: [] };
   const outcome =
     policy.mode === 'archive' && policy.archiveDir !== null
       ? await archiveThenDelete(store, cutoffs, policy.archiveDir, now, batchSize)
       : { ...empty, ...(await store.deleteExpiredRuns(cutoffs, { batchSize })) };
-  if (outcome.runs > 0) await store.putRecord(RETENTION_LOG, new Date(now).toISOString(), logEntry(outcome));
+  outcome.webhookMessages = await pruneWebhookOutbox(store, webhookCutoff(cutoffs), batchSize ?? DEFAULT_EXPIRY_BATCH);
+  if (outcome.runs > 0 || outcome.webhookMessages > 0) await store.putRecord(RETENTION_LOG, new Date(now).toISOString(), logEntry(outcome));
   return outcome;
+}
+
+/** Deletes settled webhook messages created before `before`, `batch` to a statement, until none is left. */
+async function pruneWebhookOutbox(store: Store, before: number | null, batch: number): Promise<number> {
+  if (before === null) return 0;
+  let removed = 0;
+  for (;;) {
+    const n = await store.settledWebhookMessages(before, { remove: true, limit: batch });
+    removed += n;
+    if (n < batch) return removed;
+  }
 }
 
 /**
@@ -84,7 +103,15 @@ export async function applyRetention(store: Store, policy: ResolvedRetention, op
 export const RETENTION_LOG = 'retention.log';
 
 function logEntry(o: RetentionOutcome): Record<string, unknown> {
-  return { cutoffs: o.cutoffs, trees: o.trees, runs: o.runs, events: o.events, partitionsDropped: o.partitionsDropped, archive: o.archive };
+  return {
+    cutoffs: o.cutoffs,
+    trees: o.trees,
+    runs: o.runs,
+    events: o.events,
+    partitionsDropped: o.partitionsDropped,
+    archive: o.archive,
+    webhookMessages: o.webhookMessages,
+  };
 }
 
 async function archiveThenDelete(
@@ -94,7 +121,7 @@ async function archiveThenDelete(
   now: number,
   batchSize: number | undefined,
 ): Promise<RetentionOutcome> {
-  const empty = { cutoffs, now, archive: null, archivedRuns: 0 };
+  const empty = { cutoffs, now, archive: null, archivedRuns: 0, webhookMessages: 0 };
 
   await mkdir(archiveDir, { recursive: true });
   const path = join(archiveDir, `warden-archive-${new Date(now).toISOString().replaceAll(':', '-')}.jsonl`);

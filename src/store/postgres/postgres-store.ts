@@ -499,6 +499,17 @@ class PostgresDialect implements Dialect {
     await this.pool.query(statement(text).with([id, deliveredAt, nextAttemptAt, status, error]));
   }
 
+  async settledWebhookMessages(before: number, remove: boolean, limit: number): Promise<number> {
+    const t = `${this.sql.schema}.webhook_outbox`;
+    if (!remove) {
+      const { rows } = await this.pool.query(statement(`SELECT count(*)::int AS n FROM ${t} WHERE next_attempt_at IS NULL AND created_at < $1`).with([before]));
+      return rows[0]?.n ?? 0;
+    }
+    const text = `DELETE FROM ${t} WHERE id IN (
+        SELECT id FROM ${t} WHERE next_attempt_at IS NULL AND created_at < $1 ORDER BY created_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)`;
+    return (await this.pool.query(statement(text).with([before, limit]))).rowCount ?? 0;
+  }
+
   async webhookMessages(endpointId: string | null, pending: boolean | null, failed: boolean | null, limit: number): Promise<WebhookOutboxRow[]> {
     const where = new Conditions();
     where.eq('endpoint_id', endpointId ?? undefined);

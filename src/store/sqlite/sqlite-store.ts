@@ -597,6 +597,16 @@ class SqliteDialect implements Dialect, Tx {
     this.#queries.run(sql, [deliveredAt, nextAttemptAt, status, error, id]);
   }
 
+  settledWebhookMessages(before: number, remove: boolean, limit: number): number {
+    if (!remove) {
+      const row = this.#queries.all('SELECT count(*) AS n FROM webhook_outbox WHERE next_attempt_at IS NULL AND created_at < ?', [before])[0];
+      return Number(row?.n ?? 0);
+    }
+    const sql = `DELETE FROM webhook_outbox WHERE id IN (
+        SELECT id FROM webhook_outbox WHERE next_attempt_at IS NULL AND created_at < ? ORDER BY created_at, id LIMIT ?)`;
+    return this.#queries.run(sql, [before, limit]);
+  }
+
   webhookMessages(endpointId: string | null, pending: boolean | null, failed: boolean | null, limit: number): WebhookOutboxRow[] {
     const where: string[] = [];
     const params: SQLInputValue[] = [];

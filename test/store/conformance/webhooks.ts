@@ -121,6 +121,32 @@ export function webhooks({ test, reopen }: ConformanceContext): void {
       });
     });
 
+    test('counts and deletes settled messages (delivered or given up) older than a time, a batch at a time, never one still due or leased', async (store) => {
+      const e = endpoint(['kill_switch.changed']);
+      await withEndpoints(store, [e], async () => {
+        for (let i = 0; i < 5; i++) await store.enqueueWebhook('kill_switch.changed', uid('ks'), { n: i });
+        const mine = (await store.claimWebhookMessages(100, 60_000)).filter((m) => m.endpointId === e.id);
+        assert.equal(mine.length, 5);
+        const [delivered, gaveUp, retrying, leased, alsoDelivered] = mine.map((m) => m.id) as [string, string, string, string, string];
+        await store.recordWebhookAttempt(delivered, { delivered: true, status: 200 });
+        await store.recordWebhookAttempt(alsoDelivered, { delivered: true, status: 204 });
+        await store.recordWebhookAttempt(gaveUp, { delivered: false, status: null, error: 'ECONNREFUSED', retryAt: null });
+        await store.recordWebhookAttempt(retrying, { delivered: false, status: 503, error: 'HTTP 503', retryAt: Date.now() - 1 });
+        const createdBefore = Math.max(...mine.map((m) => m.createdAt)) + 1;
+        const oldest = Math.min(...mine.map((m) => m.createdAt));
+        const olderThanMine = await store.settledWebhookMessages(oldest, { remove: false });
+        const settled = await store.settledWebhookMessages(createdBefore, { remove: false });
+        assert.equal(settled - olderThanMine, 3, 'mine: delivered twice and given up once');
+        assert.equal(await store.settledWebhookMessages(createdBefore, { remove: true, limit: 1 }), 1, 'a batch is at most its limit');
+        let removed = 1;
+        for (let n = -1; n !== 0; removed += n) n = await store.settledWebhookMessages(createdBefore, { remove: true, limit: 2 });
+        assert.equal(removed, settled);
+        const left = (await store.listWebhookMessages({ endpointId: e.id })).map((m) => m.id).sort();
+        assert.deepEqual(left, [retrying, leased].sort(), 'due and leased messages stay, whatever their age');
+        await rejectsWith(store.settledWebhookMessages(createdBefore, { remove: true, limit: 0 }), 'INVALID_ARGUMENT');
+      });
+    });
+
     if (reopen) {
       test('hands each message to one of several concurrent claimers', async (store) => {
         const e = endpoint(['kill_switch.changed']);
