@@ -73,10 +73,19 @@ export const deleteAccount = defineTool({
  * The example's stand-in for a real model: plan, look the order up, refund its total, then say
  * what actually happened. `npx warden run … --input "Refund order 2001"` takes the small refund
  * that needs no person; order 1042 ($250) waits for one, and a denial is reported as a denial.
+ * A follow-up in the same conversation (`--conversation ID`) is answered from the earlier turns.
  */
-export function supportModel({ input, last }: SimulatedView): SimulatedTurn {
+export function supportModel({ userMessages, answers, sinceMessage }: SimulatedView): SimulatedTurn {
+  // In a conversation the prompt holds the earlier turns too: answer the latest message, from what
+  // happened since it (and, for a follow-up, from what was already done).
+  const input = userMessages.at(-1) ?? '';
+  const last = sinceMessage.at(-1) ?? null;
   const orderId = /\b(\d{3,})\b/.exec(input)?.[1];
-  if (!orderId) return { text: 'Which order is it about? Please send me the order number.', confidence: 0.9 };
+  if (!orderId) {
+    const done = answers.map((a) => /I have refunded \$(\d+) for order (\d+)/.exec(a)).findLast((m) => m !== null);
+    if (done) return { text: `The $${done[1]} refund for order ${done[2]} is on its way: it reaches your card in 3-5 days.`, confidence: 0.9 };
+    return { text: 'Which order is it about? Please send me the order number.', confidence: 0.9 };
+  }
   const reason = /broken|damaged/i.test(input) ? 'damaged on arrival' : 'customer request';
   if (last === null) {
     return {

@@ -205,6 +205,21 @@ async function main(): Promise<void> {
   });
   await save('model-fallback', (await warden.run(fallsBack, 'when does o-4 ship?')).runId);
 
+  // v2: a conversation of three turns whose history policy summarizes: the third turn's model
+  // summarizes the first (conversation.summarized, with its reservation) and records the history.
+  const chat = defineAgent({
+    name: 'chat',
+    instructions: 'chat (event-log fixture)',
+    model: simulated.respond(({ userMessages }) => ({ text: `Noted: ${userMessages.at(-1)?.slice(0, 40)}` })),
+    tools: [],
+    limits: { maxSteps: 3, maxCostUsd: 0.05 },
+    conversation: { history: { summarize: { maxTokens: 200, keepTurns: 1 } } },
+  });
+  let turn = null;
+  for (const said of ['My order 1042 came damaged, the box was crushed.', 'I would like a refund rather than a new one.', 'How long will it take?'])
+    turn = await warden.run(chat, said, { conversation: 'fixture-chat' });
+  await save('conversation-turn-summarized', turn!.runId);
+
   await store.close();
   console.log(`v${EVENT_SCHEMA_VERSION}: wrote ${written.length} file(s)${written.length ? `: ${written.join(', ')}` : ''}; kept ${kept.length} that exist.`);
 }

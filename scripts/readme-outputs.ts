@@ -59,6 +59,12 @@ function generate(): Map<string, string> {
     const tourRun = warden(tour, ['run', EXAMPLE, '--input', 'Refund order 1042, it arrived broken']);
     blocks.set('tour-run', tourRun);
     blocks.set('approvals-show', `$ npx warden approvals show ${approvalIdOf(tourRun)}\n${warden(tour, ['approvals', 'show', approvalIdOf(tourRun)])}`);
+    // A follow-up message: the second turn of a conversation answers from the first. On a store of
+    // its own, so the runs the later blocks count (shadow report, what-if) are the tour's as before.
+    const chat = { ...tour, db: join(dir, 'conversation.db') };
+    warden(chat, ['run', EXAMPLE, '--conversation', 'chat-2001', '--input', 'Refund order 2001, please']);
+    warden(chat, ['run', EXAMPLE, '--conversation', 'chat-2001', '--input', 'Thanks! When will I see the money?']);
+    blocks.set('tour-follow-up', `$ npx warden conversations show chat-2001\n${warden(chat, ['conversations', 'show', 'chat-2001'])}`);
 
     // Rehearsal and audit.
     blocks.set('rehearse', warden({ ...tour, db: join(dir, 'rehearsal.db') }, ['rehearse', EXAMPLE]).replace(/^rehearsal \d.*\n/gm, ''));

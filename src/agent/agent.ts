@@ -1,3 +1,4 @@
+import { type ConversationOptions, type ResolvedConversationOptions, resolveConversation } from './conversation-options.ts';
 import { z } from 'zod';
 import { WardenError } from '../core/errors.ts';
 import { type AnyTool, governedTool } from './tool.ts';
@@ -150,6 +151,12 @@ export interface AgentConfig {
    * structured output get its JSON Schema.
    */
   output?: z.ZodType;
+  /**
+   * How a turn of a conversation (`warden.run(agent, input, { conversation })`) sees the earlier
+   * turns: the history policy and whether tool calls are part of it. The conversation's own
+   * ceilings are `limits.maxConversationCostUsd` and `limits.maxConversationTurns`.
+   */
+  conversation?: ConversationOptions;
 }
 
 /** The type of a run's `output`: the agent's `output` schema's, or `string` when it has none. */
@@ -190,6 +197,7 @@ export interface Agent {
   readonly shadow: boolean;
   readonly compensateOnFailure: boolean;
   readonly guards: ResolvedGuards;
+  readonly conversation: ResolvedConversationOptions;
 }
 
 const AGENT_NAME = /^[a-zA-Z][a-zA-Z0-9_.-]{0,63}$/;
@@ -252,9 +260,10 @@ export function defineAgent<O extends z.ZodType | undefined = undefined>(
   }
 
   const given = config.limits ?? {};
+  const optionalLimits = ['maxOutputRepairs', 'maxConversationCostUsd', 'maxConversationTurns'];
   for (const key of Object.keys(given)) {
-    if (!(key in DEFAULT_LIMITS) && key !== 'maxOutputRepairs') {
-      throw new WardenError('INVALID_CONFIG', `${where}: unknown limit "${key}"; known: ${[...Object.keys(DEFAULT_LIMITS), 'maxOutputRepairs'].join(', ')}`);
+    if (!(key in DEFAULT_LIMITS) && !optionalLimits.includes(key)) {
+      throw new WardenError('INVALID_CONFIG', `${where}: unknown limit "${key}"; known: ${[...Object.keys(DEFAULT_LIMITS), ...optionalLimits].join(', ')}`);
     }
   }
   const limits: Limits = { ...DEFAULT_LIMITS };
@@ -262,6 +271,14 @@ export function defineAgent<O extends z.ZodType | undefined = undefined>(
     if (!Number.isInteger(given.maxOutputRepairs) || given.maxOutputRepairs < 0)
       throw new WardenError('INVALID_CONFIG', `${where}: limits.maxOutputRepairs must be an integer ≥ 0, got ${JSON.stringify(given.maxOutputRepairs)}`);
     limits.maxOutputRepairs = given.maxOutputRepairs;
+  }
+  if (given.maxConversationCostUsd !== undefined) {
+    positive(where, 'maxConversationCostUsd', given.maxConversationCostUsd, false);
+    limits.maxConversationCostUsd = given.maxConversationCostUsd;
+  }
+  if (given.maxConversationTurns !== undefined) {
+    positive(where, 'maxConversationTurns', given.maxConversationTurns, true);
+    limits.maxConversationTurns = given.maxConversationTurns;
   }
   const defaultedLimits: (keyof CoreLimits)[] = [];
   for (const key of Object.keys(DEFAULT_LIMITS) as (keyof CoreLimits)[]) {
@@ -358,6 +375,7 @@ export function defineAgent<O extends z.ZodType | undefined = undefined>(
     shadow: config.shadow === true,
     compensateOnFailure: config.compensateOnFailure === true,
     guards,
+    conversation: resolveConversation(where, config.conversation),
     output: outputSchema(where, config.output),
     name: config.name,
     instructions: config.instructions,

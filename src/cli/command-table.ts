@@ -20,6 +20,11 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'submit', summary: 'Record a run (queued) without executing it; a `warden worker` on the same store drives it', load: run },
   { name: 'resume', summary: 'Continue a run from its last committed event (after a crash, or once a person decided)', load: run },
   { name: 'runs', summary: 'List and inspect runs', load: () => import('./commands/runs.ts').then((m) => m.registerRunsCommands) },
+  {
+    name: 'conversations',
+    summary: 'List, show and export conversations: runs that are the turns of one exchange with an agent',
+    load: () => import('./commands/conversations.ts').then((m) => m.registerConversationsCommands),
+  },
   { name: 'approvals', summary: 'Calls waiting for a person to approve them', load: interventions },
   { name: 'escalations', summary: 'Runs a person must look at (unknown outcomes, low confidence)', load: interventions },
   {

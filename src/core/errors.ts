@@ -45,6 +45,13 @@ export const ERROR_CODES = {
   BUDGET_EXCEEDED: { fault: 'policy', http: 402, exit: 3 },
   /** A fleet budget (`budgets` on createWarden) has no room left in its window: new runs are refused, running ones stop. */
   BUDGET_EXHAUSTED: { fault: 'policy', http: 429, exit: 7 },
+  /**
+   * A reservation would take a conversation past `limits.maxConversationCostUsd` (every turn's spend
+   * together): the commit is refused whole and the turn stops with `conversation_ceiling`.
+   */
+  CONVERSATION_CEILING: { fault: 'policy', http: 402, exit: 3 },
+  /** A message past `limits.maxConversationTurns`, or to a conversation that was cancelled: refused, nothing written. */
+  CONVERSATION_CLOSED: { fault: 'policy', http: 409, exit: 8 },
   /** A budget to store (`warden budgets set`, PUT /v1/budgets) is malformed: bad scope, window, maximum or alert fractions. */
   INVALID_BUDGET: { fault: 'user', http: 400, exit: 2 },
   /** A content guard blocked a tool's result (the call fails with it and the run stops with `guard_blocked`). */

@@ -1,4 +1,4 @@
-import type { ModelFailure, ModelTurn } from './ports/model.ts';
+import type { ConversationMessage, ModelFailure, ModelTurn, TokenUsage } from './ports/model.ts';
 import type { ModelServer } from './ports/model.ts';
 import type { PolicyDecision } from './tiers.ts';
 import type { Limits } from './limits.ts';
@@ -34,7 +34,9 @@ export type StopReason =
   /** A fleet budget (tenant, agent or all, per window) had no room left for the next reservation. */
   | 'budget_exhausted'
   /** The final answer never matched the agent's `output` schema within `limits.maxOutputRepairs`. */
-  | 'invalid_output';
+  | 'invalid_output'
+  /** The conversation the run is a turn of had no room left under `limits.maxConversationCostUsd`. */
+  | 'conversation_ceiling';
 
 /** `rehearsal`: recorded by `warden rehearse` against simulated tools; only a rehearsal agent drives it. */
 export type RunMode = 'live' | 'shadow' | 'rehearsal';
@@ -92,6 +94,8 @@ export interface EventPayloads {
     submittedBy?: string;
     /** `shadow`: write and delete calls are recorded, not made. `rehearsal`: a rehearsal's run (simulated tools). Absent means live. */
     mode?: RunMode;
+    /** v2: the conversation this run is a turn of (turns count from 1); a child run carries its root's, to spend against it. */
+    conversation?: { id: string; turn: number };
     /** For a child run: its ancestors, root first (delegation depth and cycle checks). */
     lineage?: { runId: string; agent: string }[];
     /** Model identity and price the ceiling is enforced with. */
@@ -304,6 +308,26 @@ export interface EventPayloads {
    * answers again (repair `repair` of `limits.maxOutputRepairs`), or the run stops `invalid_output`.
    */
   'output.rejected': { step: number; repair: number; errors: string[] };
+  /**
+   * v2: what a conversation's turn is told of the earlier turns, decided once before its first
+   * model call by the agent's history policy: each kept turn's messages, and the summary of those
+   * left out when the policy summarizes. Every model call of the turn sends these first.
+   */
+  'conversation.history': {
+    /** The earlier turns kept whole, oldest first. */
+    turns: { turn: number; messages: ConversationMessage[] }[];
+    /** The model's summary of the turns before the kept ones, through turn `throughTurn`. */
+    summary?: { throughTurn: number; text: string };
+    /** Earlier turns left out of `turns` (summarized or dropped). */
+    dropped: number;
+    /** Upper bound on the tokens of the history sent (the reservation's measure). */
+    tokens: number;
+  };
+  /**
+   * v2: the history policy asked the model to summarize the earlier turns (through `throughTurn`);
+   * the call's reservation and settlement are the `budget.*` events around it.
+   */
+  'conversation.summarized': { reservationId: string; throughTurn: number; summary: string; costNano: number; usage: TokenUsage; latencyMs: number };
   'run.failed': { error: ErrorInfo };
   'run.stopped': { reason: StopReason; detail: string };
   'run.cancelled': { by: string; reason: string };
@@ -363,6 +387,8 @@ const EVENT_TYPE_SINCE: Record<EventType, number> = {
   'cancel.requested': 1,
   'run.completed': 1,
   'output.rejected': 2,
+  'conversation.history': 2,
+  'conversation.summarized': 2,
   'run.failed': 1,
   'run.stopped': 1,
   'run.cancelled': 1,

@@ -144,6 +144,8 @@ const TALLY: { [T in EventType]: Counter<T> } = {
   'lock.acquired': null,
   'cancel.requested': null,
   'run.completed': null,
+  'conversation.history': null,
+  'conversation.summarized': null,
   'run.failed': null,
   'run.stopped': null,
   'run.cancelled': null,

@@ -63,6 +63,8 @@ function initialState(event: AnyRunEvent): RunState {
     lastRepeat: null,
     seen: new Set(),
     stepsWithoutProgress: 0,
+    conversation: d.conversation ? { ...d.conversation } : null,
+    history: null,
     lineage: d.lineage ?? [],
     proposedPlan: null,
     plan: null,
@@ -159,6 +161,9 @@ const APPLY: Appliers = {
       });
     }
     s.turns.push({ step: d.step, turn: d.turn, callIds });
+  },
+  'conversation.history': (s, d) => {
+    s.history = { turns: d.turns, ...(d.summary ? { summary: d.summary } : {}) };
   },
   'model.failed': (s, d) => {
     s.stepAttempts = d.attempt;
@@ -356,6 +361,27 @@ export function nextOpenCall(state: RunState): CallState | undefined {
 /** What the model is told when its final answer did not match the agent's `output` schema. */
 export function repairRequest(errors: readonly string[]): string {
   return `Your answer does not match the required output format: ${errors.join('; ')}. Answer again with only the JSON value, nothing before or after it.`;
+}
+
+/**
+ * Everything a model call of the run sends: the conversation's earlier turns as its history
+ * decided (a summary first, when there is one), then the run's own conversation.
+ */
+export function modelMessages(state: RunState): ConversationMessage[] {
+  const own = conversation(state);
+  const h = state.history;
+  if (!h) return own;
+  const before: ConversationMessage[] = h.summary ? summaryMessages(h.summary) : [];
+  for (const t of h.turns) before.push(...t.messages);
+  return [...before, ...own];
+}
+
+/** How a summary of earlier turns is put to the model: said by the user, acknowledged by the assistant. */
+export function summaryMessages(summary: { throughTurn: number; text: string }): ConversationMessage[] {
+  return [
+    { role: 'user', text: `Summary of this conversation through turn ${summary.throughTurn}:\n${summary.text}` },
+    { role: 'assistant', text: 'Understood.', toolCalls: [] },
+  ];
 }
 
 export function conversation(state: RunState): ConversationMessage[] {

@@ -21,12 +21,21 @@ export interface Limits {
    * Each repair is a model step like any other: it counts against `maxSteps` and the ceiling.
    */
   maxOutputRepairs?: number;
+  /**
+   * Ceiling in USD on a whole conversation: every turn's spend together (each turn still has its
+   * own `maxCostUsd`). Held in the store with each reservation, like the per-run ceiling; a turn
+   * that would cross it stops with `conversation_ceiling`. Unset: a conversation has no ceiling
+   * beyond its turns'.
+   */
+  maxConversationCostUsd?: number;
+  /** Turns a conversation may have; a message past it is refused (`CONVERSATION_CLOSED`). Unset: no limit. */
+  maxConversationTurns?: number;
 }
 
 export const DEFAULT_OUTPUT_REPAIRS = 2;
 
 /** The limits every run has, whatever the agent (the rest apply only to agents that use a feature). */
-export type CoreLimits = Omit<Limits, 'maxOutputRepairs'>;
+export type CoreLimits = Omit<Limits, 'maxOutputRepairs' | 'maxConversationCostUsd' | 'maxConversationTurns'>;
 
 /** The defaults are deliberately tight: an agent that needs more says so. */
 export const DEFAULT_LIMITS: Readonly<CoreLimits> = Object.freeze({

@@ -4,7 +4,7 @@
 import type { ErrorInfo, EventPayloads, RunMode, RunStatus, StopReason } from './events.ts';
 import type { Limits } from './limits.ts';
 import type { PlanStep } from './plan.ts';
-import type { ModelTurn } from './ports/model.ts';
+import type { ConversationMessage, ModelTurn } from './ports/model.ts';
 import type { PolicyDecision, Tier } from './tiers.ts';
 
 export type CallStatus =
@@ -147,6 +147,10 @@ export interface RunState {
   seen: Set<string>;
   /** Consecutive completed steps that produced nothing new. */
   stepsWithoutProgress: number;
+  /** The conversation this run is a turn of (from `run.submitted`), or null for a run on its own. */
+  conversation: { id: string; turn: number } | null;
+  /** What this turn is told of the conversation's earlier turns (`conversation.history`); null until decided. */
+  history: ConversationHistory | null;
   /** Ancestors of a child run, root first; empty for a root. */
   lineage: { runId: string; agent: string }[];
   /** Fleet budget windows each open reservation is held in, by reservation id (settled in the same windows). */
@@ -165,6 +169,12 @@ export interface RunState {
   undo: UndoState | null;
   /** How many times each thing happened (model answers, decisions, approvals, …): see `fold-tally.ts`. */
   tally: RunTally;
+}
+
+/** The earlier turns of a conversation as one turn sends them to the model (`conversation.history`). */
+export interface ConversationHistory {
+  turns: { turn: number; messages: ConversationMessage[] }[];
+  summary?: { throughTurn: number; text: string };
 }
 
 export interface RepeatRecord {

@@ -1,4 +1,4 @@
-import type { ModelRequest } from '../core/ports/model.ts';
+import type { ConversationMessage, ModelRequest } from '../core/ports/model.ts';
 import { ratesUpTo, reservedInputPerMTok } from '../model/pricing.ts';
 import type { ModelPricing } from '../model/model-pricing.ts';
 import { formatUsd, tokensToNano } from '../core/money.ts';
@@ -20,6 +20,12 @@ export function inputTokenBound(request: Pick<ModelRequest, 'system' | 'messages
   if (request.responseFormat) sent.push(request.responseFormat); // the schema is input the provider bills
   const text = JSON.stringify(sent);
   return Buffer.byteLength(text, 'utf8') + PER_MESSAGE_OVERHEAD * (request.messages.length + 1);
+}
+
+/** An upper bound on the tokens `messages` add to a request (the measure `inputTokenBound` uses). */
+export function messagesTokenBound(messages: readonly ConversationMessage[]): number {
+  if (messages.length === 0) return 0;
+  return Buffer.byteLength(JSON.stringify(messages), 'utf8') + PER_MESSAGE_OVERHEAD * messages.length;
 }
 
 /** What the run may still spend: ceiling − spent − open reservations, in nano-USD. */

@@ -22,6 +22,15 @@ export interface SimulatedView {
   results: readonly SimulatedToolOutcome[];
   /** The latest tool outcome, or null before any. */
   last: SimulatedToolOutcome | null;
+  /**
+   * Every user message in the prompt, oldest first: in a conversation's turn, what was said in the
+   * earlier turns the history kept, then this turn's message (`input` is the first of them).
+   */
+  userMessages: readonly string[];
+  /** The text of every answer in the prompt, oldest first (the earlier turns' answers included). */
+  answers: readonly string[];
+  /** The tool outcomes since the latest user message (in a conversation: this turn's so far). */
+  sinceMessage: readonly SimulatedToolOutcome[];
 }
 
 export type SimulatedResponder = (view: SimulatedView) => SimulatedTurn;
@@ -80,22 +89,29 @@ export function respondModel(
 
 /** Reads the prompt Warden sent back into the request, the turn count and the tool outcomes. */
 export function viewOf(prompt: LanguageModelV3Prompt): SimulatedView {
-  let input = '';
   let turn = 0;
   const results: SimulatedToolOutcome[] = [];
+  const userMessages: string[] = [];
+  const answers: string[] = [];
+  let sinceMessage: SimulatedToolOutcome[] = [];
   for (const message of prompt) {
-    if (message.role === 'user' && input === '') {
-      input = message.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
+    if (message.role === 'user') {
+      userMessages.push(message.content.map((part) => (part.type === 'text' ? part.text : '')).join(''));
+      sinceMessage = [];
     } else if (message.role === 'assistant') {
       turn++;
+      const text = message.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
+      if (text !== '') answers.push(text);
     } else if (message.role === 'tool') {
       for (const part of message.content) {
         if (part.type !== 'tool-result') continue;
         const output = part.output;
         const ok = output.type === 'json' || output.type === 'text';
-        results.push({ tool: part.toolName, ok, output: 'value' in output ? output.value : null });
+        const outcome = { tool: part.toolName, ok, output: 'value' in output ? output.value : null };
+        results.push(outcome);
+        sinceMessage.push(outcome);
       }
     }
   }
-  return { input, turn, results, last: results.at(-1) ?? null };
+  return { input: userMessages[0] ?? '', turn, results, last: results.at(-1) ?? null, userMessages, answers, sinceMessage };
 }

@@ -39,6 +39,7 @@ export const STOP_WORDS: Readonly<Record<StopReason, string>> = Object.freeze({
   guard_blocked: 'a content guard would not let something through',
   budget_exhausted: 'a budget for its tenant, its agent or the whole deployment had no room left in its window',
   invalid_output: 'its answer never matched the format it must answer in, however often it was told why',
+  conversation_ceiling: 'the conversation it is part of had spent all it may, across its turns',
 });
 
 /** Why a step went on to the next model, in words. */
@@ -118,7 +119,7 @@ export function traceEntries(events: readonly AnyRunEvent[]): TraceEntry[] {
 export function explainEvent(e: AnyRunEvent): string | null {
   switch (e.type) {
     case 'run.submitted':
-      return `New request for ${e.data.agent} (tenant ${e.data.tenant}): "${preview(e.data.input)}". Limits: at most ${e.data.limits.maxSteps} steps and ${formatUsd(usdToNano(e.data.limits.maxCostUsd))}.${e.data.mode === 'shadow' ? ' Shadow mode: writes and deletes are recorded, not made.' : ''}`;
+      return `New ${e.data.conversation ? `message (turn ${e.data.conversation.turn} of conversation ${e.data.conversation.id})` : 'request'} for ${e.data.agent} (tenant ${e.data.tenant}): "${preview(e.data.input)}". Limits: at most ${e.data.limits.maxSteps} steps and ${formatUsd(usdToNano(e.data.limits.maxCostUsd))}.${e.data.mode === 'shadow' ? ' Shadow mode: writes and deletes are recorded, not made.' : ''}`;
     case 'run.started':
       return e.data.session === 1
         ? `Work started (on ${e.data.worker}).`
@@ -256,6 +257,16 @@ export function explainEvent(e: AnyRunEvent): string | null {
         d.verdict === 'redact' ? `redacted ${what}; only the redacted value went on` : d.verdict === 'block' ? `blocked ${what}` : `sent ${what} to a person`;
       return `Guard "${d.guard}" ${did}: ${preview(d.reason)}.`;
     }
+    case 'conversation.history': {
+      const d = e.data;
+      if (d.turns.length === 0 && !d.summary && d.dropped === 0) return 'First turn of the conversation: nothing said before it.';
+      const kept = d.turns.length ? `turn${d.turns.length === 1 ? '' : 's'} ${d.turns.map((t) => t.turn).join(', ')}` : 'no earlier turn whole';
+      const summary = d.summary ? `, a summary through turn ${d.summary.throughTurn}` : '';
+      const dropped = d.dropped > 0 ? `; ${d.dropped} older turn${d.dropped === 1 ? '' : 's'} left out` : '';
+      return `The model is told the earlier conversation: ${kept}${summary} (at most ${d.tokens} tokens)${dropped}.`;
+    }
+    case 'conversation.summarized':
+      return `The model summarized the conversation through turn ${e.data.throughTurn}, for ${formatUsd(e.data.costNano)}: "${preview(e.data.summary)}"`;
     case 'lock.acquired':
       return e.data.waitedMs > 0 ? `Took lock "${e.data.key}" after waiting ${e.data.waitedMs} ms for another run.` : null;
     default:

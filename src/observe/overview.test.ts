@@ -27,6 +27,8 @@ function run(over: Partial<RunRecord> = {}): RunRecord {
     costNano: 0,
     steps: 1,
     toolCalls: 0,
+    conversationId: null,
+    turn: null,
     lastSeq: 3,
     createdAt: NOW - 1000,
     updatedAt: NOW,

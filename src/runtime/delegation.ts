@@ -29,6 +29,8 @@ export interface ChildSpec {
   agentFile?: string;
   /** A child of a shadow run is a shadow run. */
   mode: RunMode;
+  /** A child of a conversation's turn spends against the conversation's ceiling too. */
+  conversation?: { id: string; turn: number };
 }
 
 export type ChildOutcome =
@@ -89,6 +91,7 @@ export function childSpec(ctx: DelegationSession, call: CallState, child: Agent,
     limits: { ...child.limits, maxCostUsd: Math.min(child.limits.maxCostUsd, leftUsd), maxWallMs: Math.min(child.limits.maxWallMs, leftMs) },
     ...(s.agentFile ? { agentFile: s.agentFile } : {}),
     mode: s.mode,
+    ...(s.conversation ? { conversation: { ...s.conversation } } : {}),
   };
 }
 

@@ -11,7 +11,7 @@ import { formatUsd } from '../core/money.ts';
 import { mustExist } from '../core/errors.ts';
 import { backoffMs, retryAfterRefusal } from './backoff.ts';
 import { callDeadline } from './call-timer.ts';
-import { conversation } from '../core/fold.ts';
+import { modelMessages } from '../core/fold.ts';
 import type { RunContext } from './run-context.ts';
 import { failRun, stopRun } from './decide/run-end.ts';
 import { gateFinalAnswer } from './decide/vetting.ts';
@@ -49,13 +49,13 @@ export function toolSpecs(agent: Agent): ToolSpec[] {
 export async function modelStep(ctx: RunContext): Promise<void> {
   const hit = limitBeforeModelCall(ctx.state, ctx.now());
   if (hit) return stopRun(ctx, hit);
-  if (ctx.budgetRefusal) return stopRun(ctx, { limit: ctx.budgetExhausted ? 'budget_exhausted' : 'cost_ceiling', detail: ctx.budgetRefusal });
+  if (ctx.budgetRefusal) return stopRun(ctx, { limit: ctx.refusalReason, detail: ctx.budgetRefusal });
   if (await gateRequest(ctx, ctx.agent)) return;
 
   const agent = ctx.agent;
   const request = {
     system: agent.instructions,
-    messages: conversation(ctx.state),
+    messages: modelMessages(ctx.state),
     tools: toolSpecs(agent),
     ...(agent.output ? { responseFormat: { schema: agent.output.jsonSchema as Record<string, unknown>, name: 'answer' } } : {}),
   };

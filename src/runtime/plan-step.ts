@@ -4,7 +4,7 @@ import { inputTokenBound, remainingNano } from '../guard/budget.ts';
 import { type PlanContext, type PlanVerdict, verifyPlan } from '../guard/plan-verifier.ts';
 import { tokensToNano } from '../core/money.ts';
 import { hashValue } from '../core/canonical.ts';
-import { conversation } from '../core/fold.ts';
+import { modelMessages } from '../core/fold.ts';
 import type { CallState, RunState } from '../core/run-state.ts';
 import type { RunContext } from './run-context.ts';
 import { stopRun } from './decide/run-end.ts';
@@ -30,7 +30,7 @@ function establishedFacts(ctx: RunContext): Set<string> {
 
 function planContext(ctx: RunContext): PlanContext {
   const s = ctx.state;
-  const input = inputTokenBound({ system: ctx.agent.instructions, messages: conversation(s), tools: [] });
+  const input = inputTokenBound({ system: ctx.agent.instructions, messages: modelMessages(s), tools: [] });
   return {
     establishedFacts: establishedFacts(ctx),
     remainingToolCalls: s.limits.maxToolCalls - s.toolCalls,

@@ -74,9 +74,16 @@ export class RunContext {
   private readonly budgets?: BudgetBook;
   /** Set with `budgetRefusal` when it was a fleet budget that had no room (stop reason `budget_exhausted`). */
   budgetExhausted = false;
+  /** Set with `budgetRefusal` when it was the conversation's ceiling (stop reason `conversation_ceiling`). */
+  conversationCeiling = false;
   state: RunState;
   /** Set when the store refused a reservation (shared ceiling); the next spend stops the run. */
   budgetRefusal: string | null = null;
+
+  /** The stop reason of the refusal in `budgetRefusal`: the run's ceiling, a fleet budget's or the conversation's. */
+  get refusalReason(): 'cost_ceiling' | 'budget_exhausted' | 'conversation_ceiling' {
+    return this.conversationCeiling ? 'conversation_ceiling' : this.budgetExhausted ? 'budget_exhausted' : 'cost_ceiling';
+  }
   private committedSeq: number;
   private buffer: AnyRunEvent[] = [];
   private budgetOps: BudgetOp[] = [];
@@ -112,8 +119,8 @@ export class RunContext {
   /**
    * Called before each reservation is decided: reads the stored budgets again if the last read is
    * too old, and seals what was decided so far. The store can refuse a reservation the run's own
-   * view allowed (a fleet window, or a sibling in the same tree spending the shared root budget
-   * first); sealed, what came before it (the previous call's settlement, a rejected plan, a
+   * view allowed (a fleet window, a sibling in the same tree spending the shared root budget
+   * first, or the conversation's ceiling); sealed, what came before it (the previous call's settlement, a rejected plan, a
    * repair) lands even then (on SQLite in the same transaction), instead of being refused with it
    * and leaving that call's cost unrecorded and its reservation open. A lone run under no fleet
    * budget is the only writer of its ledger, so the store refuses exactly what its own check
@@ -121,7 +128,8 @@ export class RunContext {
    */
   async beforeReservation(): Promise<void> {
     const budgets = (await this.budgets?.fresh()) ?? [];
-    const shared = this.state.parentRunId !== null || this.state.children.size > 0;
+    // A conversation's ceiling is shared with the other turns: the store may refuse what this run allowed.
+    const shared = this.state.parentRunId !== null || this.state.children.size > 0 || this.state.conversation !== null;
     if (shared || budgets.some((b) => covers(b, this.state))) this.seal();
   }
 
@@ -190,9 +198,11 @@ export class RunContext {
         }
       } catch (e) {
         const exhausted = isWardenError(e, 'BUDGET_EXHAUSTED');
-        if (!exhausted && !isWardenError(e, 'BUDGET_EXCEEDED')) throw e;
+        const conversation = isWardenError(e, 'CONVERSATION_CEILING');
+        if (!exhausted && !conversation && !isWardenError(e, 'BUDGET_EXCEEDED')) throw e;
         this.budgetRefusal = e.message;
         this.budgetExhausted = exhausted;
+        this.conversationCeiling = conversation;
         await this.reload();
         if (settled.length > 0) await this.announceAlerts(settled);
         return;

@@ -3,6 +3,7 @@ import type { RunContext } from './run-context.ts';
 import { nextAction, openCalls } from './decide/next-action.ts';
 import { cancelRun, stopRun } from './decide/run-end.ts';
 import { beginSession, settleInterruptedCalls } from './decide/session-start.ts';
+import { decideHistory } from './conversation-history.ts';
 import { modelStep } from './model-step.ts';
 import { executeReady } from './tool-step.ts';
 import { driveUndo, undoOrder } from './undo.ts';
@@ -15,6 +16,8 @@ import { vetProposed } from './vet.ts';
  */
 export async function driveRun(ctx: RunContext): Promise<void> {
   beginSession(ctx, ctx.agent, { worker: ctx.worker, maxCrashedSessions: ctx.maxCrashedSessions });
+  // A conversation's turn learns what was said before it once, before its first model call.
+  if (ctx.state.status === 'running') await decideHistory(ctx);
   for (;;) {
     const next = nextAction(ctx.state, ctx.agent, ctx.signal.aborted);
     if (next.kind === 'done') break;

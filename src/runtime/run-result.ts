@@ -57,6 +57,8 @@ export interface RunResult<T = string> {
   pending: { kind: 'approval' | 'escalation'; id: string; callId: string | null; tool: string | null; args: unknown; reason: string } | null;
   parentRunId: string | null;
   rootRunId: string;
+  /** The conversation the run is a turn of, and which turn; absent for a run on its own. */
+  conversation?: { id: string; turn: number };
   events: number;
   createdAt: string;
   activeMs: number;
@@ -111,6 +113,7 @@ export function toRunResult(state: RunState): RunResult<unknown> {
       : null,
     parentRunId: state.parentRunId,
     rootRunId: state.rootRunId,
+    ...(state.conversation ? { conversation: { ...state.conversation } } : {}),
     events: state.seq,
     createdAt: new Date(state.createdAt).toISOString(),
     activeMs: state.activeMs,

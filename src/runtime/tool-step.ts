@@ -192,7 +192,7 @@ function prepare(ctx: RunContext, batch: CallState[]): Launch[] | null {
   if (totalNano > 0 && (ctx.budgetRefusal || totalNano > remainingNano(ctx.state))) {
     const priced = planned.filter((p) => p.priceNano > 0);
     stopRun(ctx, {
-      limit: ctx.budgetRefusal && ctx.budgetExhausted ? 'budget_exhausted' : 'cost_ceiling',
+      limit: ctx.budgetRefusal ? ctx.refusalReason : 'cost_ceiling',
       detail:
         ctx.budgetRefusal ??
         `${priced.map((p) => p.tool.name).join(', ')} would cost ${formatUsd(totalNano)} together but only ${formatUsd(Math.max(0, remainingNano(ctx.state)))} of the ceiling is left; none of them ran.`,

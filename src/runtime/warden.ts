@@ -11,7 +11,7 @@ import { resolvePricing } from '../model/pricing.ts';
 import type { ModelPricing } from '../model/model-pricing.ts';
 import type { WardenModel } from '../core/ports/model.ts';
 import { formatUsd, nanoToUsd, tokensToNano, usdToNano } from '../core/money.ts';
-import type { InterventionRecord, Store } from '../core/ports/store.ts';
+import type { InterventionRecord, NewTurn, Store } from '../core/ports/store.ts';
 import { checkArgs } from '../guard/check-args.ts';
 import { hashValue } from '../core/canonical.ts';
 import { sleep as defaultSleep } from './backoff.ts';
@@ -44,6 +44,7 @@ import { toRunResult, type RunResult } from './run-result.ts';
 import { textChannel, type TextListener } from './text-stream.ts';
 import { DEFAULT_MAX_BUFFERED_CHARS, textBuffer } from './text-buffer.ts';
 import { newRunId } from '../core/ids.ts';
+import { blockingTurn, CONVERSATION_HOLD, isLive, listTurns, nextTurn, releaseNextTurn, turnWasTaken } from './conversation-turns.ts';
 import { resolveRetention, type ResolvedRetention, type RetentionPolicy } from '../core/retention.ts';
 
 export interface WardenOptions {
@@ -121,6 +122,12 @@ export interface SubmitOptions {
   runId?: string;
   /** Absolute path of the agent module, so `warden resume` can load it. */
   agentFile?: string;
+  /**
+   * Makes the run the next turn of this conversation (created with its first turn): it sees the
+   * earlier turns as the agent's `conversation.history` says, spends under the conversation's
+   * ceiling too, and runs only once the turn before it has ended.
+   */
+  conversation?: string;
 }
 
 export interface ExecuteOptions {
@@ -296,7 +303,7 @@ export class Warden {
     }
     await assertNotHalted(this.store, agent.name, tenant);
     await this.admitBudgets(tenant, agent, input);
-    await this.record({
+    const spec = {
       runId,
       agent,
       input,
@@ -307,8 +314,21 @@ export class Warden {
       agentFile: options.agentFile,
       mode,
       ...(options.submittedBy ? { submittedBy: options.submittedBy } : {}),
-    });
-    return runId;
+    };
+    if (options.conversation === undefined) {
+      await this.record(spec);
+      return runId;
+    }
+    // Two messages may race for the same turn number: the store gives it to one, the other asks again.
+    for (let attempt = 1; ; attempt++) {
+      const turn = await nextTurn(this.store, options.conversation, agent, tenant);
+      try {
+        await this.record({ ...spec, conversation: { id: turn.conversationId, turn: turn.turn }, newTurn: turn });
+        return runId;
+      } catch (e) {
+        if (attempt >= 5 || !(await turnWasTaken(this.store, e, turn))) throw e;
+      }
+    }
   }
 
   /**
@@ -367,6 +387,8 @@ export class Warden {
       lineage?: ChildSpec['lineage'];
       mode: RunMode;
       submittedBy?: string;
+      /** For a root run that is a conversation's turn: the turn as the store creates it. */
+      newTurn?: NewTurn;
     },
   ): Promise<void> {
     const { agent, runId } = spec;
@@ -385,6 +407,7 @@ export class Warden {
         parentRunId: spec.parentRunId,
         ...(spec.agentFile ? { agentFile: spec.agentFile } : {}),
         ...(spec.lineage ? { lineage: spec.lineage } : {}),
+        ...(spec.conversation ? { conversation: spec.conversation } : {}),
         ...(spec.mode !== 'live' ? { mode: spec.mode } : {}),
         ...(spec.submittedBy ? { submittedBy: spec.submittedBy } : {}),
         model: {
@@ -405,6 +428,7 @@ export class Warden {
       status: 'queued',
       createdAt: at,
       submitted,
+      ...(spec.newTurn ? { conversation: spec.newTurn } : {}),
     });
     // The decisions, never the value; an escalation is asked by the run itself (gateRequest).
     const decided = guarded.decisions.filter((g) => g.verdict !== 'escalate');
@@ -507,12 +531,16 @@ export class Warden {
         if ((await this.expireApprovals({ runId })).length > 0) state = foldRun(await this.store.loadEvents(runId));
       }
       if (TERMINAL_STATUSES.has(state.status) || PARKED_STATUSES.has(state.status)) return this.result(state);
+      if (await this.heldBehindEarlierTurn(state)) return this.result(state);
       await assertNotHalted(this.store, state.agent, state.tenant);
       const ctx = this.context(agent, state, controller.signal, options.onText);
       try {
         await driveRun(ctx);
       } catch (e) {
         await endAfterEscape(ctx, e);
+      }
+      if (ctx.state.conversation && ctx.state.parentRunId === null && TERMINAL_STATUSES.has(ctx.state.status)) {
+        await releaseNextTurn(this.store, ctx.state.conversation.id, ctx.state.conversation.turn);
       }
       return this.result(ctx.state);
     } finally {
@@ -521,6 +549,36 @@ export class Warden {
       this.active.delete(runId);
       await this.store.releaseLease(runId, this.worker).catch(() => {});
     }
+  }
+
+  /**
+   * A conversation's turn that has not started while an earlier turn of the conversation is still
+   * live (queued, running, or waiting for a person) is held back: it stays queued, leased to
+   * `CONVERSATION_HOLD` so no worker claims it, until the earlier turn ends.
+   */
+  private async heldBehindEarlierTurn(state: RunState): Promise<boolean> {
+    const c = state.conversation;
+    if (!c || state.parentRunId !== null || state.sessions > 0 || c.turn === 1) return false;
+    if (!(await blockingTurn(this.store, c.id, c.turn))) return false;
+    await this.store.acquireLease(state.runId, CONVERSATION_HOLD, this.leaseTtlMs, { force: true });
+    return true;
+  }
+
+  /**
+   * Cancels a conversation: it takes no more messages (`CONVERSATION_CLOSED`), and every turn not
+   * yet ended (the live one, and any queued behind it) is cancelled as `cancel` would.
+   *
+   * @example
+   * await warden.cancelConversation('chat-42', { by: 'ana', reason: 'customer left' });
+   */
+  async cancelConversation(conversationId: string, options: { by: string; reason?: string }): Promise<RunResult[]> {
+    if (!(await this.store.getConversation(conversationId))) throw new WardenError('NOT_FOUND', `No conversation with id "${conversationId}"`);
+    await this.store.closeConversation(conversationId, this.now());
+    const results: RunResult[] = [];
+    for (const turn of (await listTurns(this.store, conversationId)).reverse()) {
+      if (isLive(turn.status)) results.push(await this.cancel(turn.runId, options));
+    }
+    return results;
   }
 
   private context(agent: Agent, state: RunState, signal: AbortSignal, onText?: TextListener): RunContext {
@@ -804,6 +862,9 @@ export class Warden {
     // Children first, so none is left running for a parent that is gone.
     for (const child of await this.descendants(state.rootRunId, runId)) await this.cancelOne(child, options.by, reason);
     await this.cancelOne(runId, options.by, reason);
+    const after = await this.store.getRun(runId);
+    if (after?.conversationId && after.turn !== null && TERMINAL_STATUSES.has(after.status))
+      await releaseNextTurn(this.store, after.conversationId, after.turn);
     return this.inspect(runId);
   }
 
@@ -814,7 +875,7 @@ export class Warden {
     const events: AnyNewEvent[] = [newEvent('cancel.requested', { by, reason }, at)];
     const local = this.active.get(runId);
     const record = await this.store.getRun(runId);
-    const heldElsewhere = !local && record?.leaseOwner && (record.leaseExpiresAt ?? 0) > at;
+    const heldElsewhere = !local && record?.leaseOwner && record.leaseOwner !== CONVERSATION_HOLD && (record.leaseExpiresAt ?? 0) > at;
     if (!local && !heldElsewhere) events.push(newEvent('run.cancelled', { by, reason }, at));
     // A wait on a child's decision is closed with the child; only this run's own is closed here.
     const pending = state.pending && !state.pending.childRunId ? state.pending : null;
@@ -890,7 +951,8 @@ export class Warden {
     if (await this.store.acquireLease(runId, this.worker, this.leaseTtlMs)) return;
     const record = await this.store.getRun(runId);
     if (!record) throw new WardenError('NOT_FOUND', `No run with id "${runId}"`, { context: { runId } });
-    if (force || holderIsGone(record.leaseOwner)) {
+    // A held turn is taken by whoever asks to drive it; it is checked again before it runs.
+    if (force || record.leaseOwner === CONVERSATION_HOLD || holderIsGone(record.leaseOwner)) {
       if (await this.store.acquireLease(runId, this.worker, this.leaseTtlMs, { force: true })) return;
     }
     throw new WardenError('LEASE_HELD', `Run ${runId} is being driven by ${record.leaseOwner}; use --force if that process is gone`, {

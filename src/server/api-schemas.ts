@@ -310,3 +310,43 @@ export const Me = z.object({ id: z.string(), name: z.string(), role: z.string(),
 
 /** The `{id}` path parameter. */
 export const IdParam = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' } }) });
+
+export const MessageBody = z
+  .object({
+    agent: nonEmpty('agent').openapi({ description: 'The agent of the conversation (its first message names it; every later one must name the same)' }),
+    input: nonEmpty('input').openapi({ description: 'The message, as text' }),
+    tenant: nonEmpty('tenant').optional().openapi({ description: "Default: the key's only tenant, or `default` for a key of every tenant" }),
+    shadow: z.boolean({ error: '"shadow" must be true or false' }).optional().openapi({ description: 'Record writes and deletes instead of making them' }),
+  })
+  .openapi('Message');
+
+export const MessageSubmitted = z
+  .object({
+    runId: z.string().openapi({ description: "The run that answers the message: the conversation's new turn" }),
+    status: z.string(),
+    conversationId: z.string(),
+    turn: z.number().openapi({ description: 'Which turn of the conversation, from 1' }),
+  })
+  .openapi('MessageSubmitted');
+
+export const Conversation = z
+  .looseObject({
+    conversationId: z.string(),
+    agent: z.string(),
+    tenant: z.string(),
+    status: z.enum(['open', 'cancelled']),
+    turns: z.number().openapi({ description: 'Turns so far' }),
+    spentUsd: z.number().openapi({ description: 'What every turn and their children spent together' }),
+    ceilingUsd: z.number().nullable().openapi({ description: 'limits.maxConversationCostUsd as the latest turn set it; null: none' }),
+    createdAt: z.number(),
+    updatedAt: z.number(),
+  })
+  .openapi('Conversation');
+
+export const ConversationList = z.object({ conversations: z.array(Conversation) }).openapi('ConversationList');
+
+export const ConversationWithTurns = Conversation.extend({
+  turnRuns: z.array(RunRecord.extend({ turn: z.number().nullable(), costUsd: z.number() })).openapi({ description: 'The turns, oldest first' }),
+}).openapi('ConversationWithTurns');
+
+export const CancelledTurns = z.object({ cancelled: z.array(RunResult) }).openapi('CancelledTurns');

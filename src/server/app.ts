@@ -11,6 +11,7 @@ import { controlRoutes } from './routes-control.ts';
 import { decisionRoutes } from './routes-decisions.ts';
 import { observeRoutes } from './routes-observe.ts';
 import { runRoutes } from './routes-runs.ts';
+import { conversationRoutes } from './routes-conversations.ts';
 import type { Env, ServerDeps } from './context.ts';
 
 /** Largest request body the API accepts. */
@@ -90,6 +91,7 @@ export function createServerApp(deps: ServerDeps): OpenAPIHono<Env> {
   });
 
   runRoutes(app, deps);
+  conversationRoutes(app, deps);
   decisionRoutes(app, deps);
   controlRoutes(app, deps);
   budgetRoutes(app, deps);

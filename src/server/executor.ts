@@ -1,6 +1,8 @@
 import type { Agent } from '../agent/agent.ts';
 import { describeError } from '../core/errors.ts';
 import type { Warden } from '../runtime/warden.ts';
+import { TERMINAL_STATUSES } from '../core/events.ts';
+import { releaseNextTurn } from '../runtime/conversation-turns.ts';
 import type { AgentCatalog } from '../scheduler/agent-catalog.ts';
 
 /** Where the server sends runs to be driven: its own process, or (on PostgreSQL) `warden worker`s. */
@@ -10,6 +12,9 @@ export interface RunExecutor {
   /** Resolves once nothing is being driven (tests, shutdown). */
   idle(): Promise<void>;
 }
+
+/** The events that end a run. */
+const ENDINGS: ReadonlySet<string> = new Set(['run.completed', 'run.failed', 'run.stopped', 'run.cancelled']);
 
 /** Leaves execution to `warden worker` processes on the same store (they claim queued runs). */
 export const WORKERS_EXECUTE: RunExecutor = { enqueue: () => {}, idle: async () => {} };
@@ -44,6 +49,16 @@ export function createInProcessExecutor(
     queue.push(runId);
     pump();
   };
+  // A conversation's turn that ended — driven here, cancelled, or closed by a person's decision —
+  // frees the turn queued behind it: drive that one next.
+  warden.subscribe(({ events, state }) => {
+    const c = state.conversation;
+    if (!c || state.parentRunId !== null || !TERMINAL_STATUSES.has(state.status) || !events.some((e) => ENDINGS.has(e.type))) return;
+    releaseNextTurn(warden.store, c.id, c.turn).then(
+      (next) => next && enqueue(next),
+      () => {}, // the hold lapses on its own
+    );
+  });
   const pump = () => {
     while (active.size < concurrency && queue.length) {
       const runId = queue.shift()!;

@@ -2,7 +2,7 @@ import type { WardenError } from '../core/errors.ts';
 import type { AnyNewEvent } from '../core/events.ts';
 import type { CommitBatch, ExpiryCutoffs, ExternalAppendOptions, NewIntervention, NewRun, RunPatch } from '../core/ports/store.ts';
 import type { SummaryRow } from './expiry-sql.ts';
-import type { BudgetRow, EventRow, FleetBudgetRow, InterventionRow, RunHeadRow, RunRow, StoredBudgetRow } from './rows.ts';
+import type { BudgetRow, ConversationRow, EventRow, FleetBudgetRow, InterventionRow, RunHeadRow, RunRow, StoredBudgetRow } from './rows.ts';
 import type { OutboxInsert, WebhookEndpointRow, WebhookOutboxRow } from './webhook-rows.ts';
 
 /**
@@ -74,6 +74,13 @@ export interface Tx {
   reserveFleet(key: string, limitNano: number, amountNano: number): Op<boolean>;
   /** Releases `reservedNano` (not below zero) and spends `actualNano` in a fleet budget window. */
   settleFleet(key: string, reservedNano: number, actualNano: number): Op<void>;
+  /**
+   * Reserves `amountNano` in the conversation if it has no ceiling or `spent + reserved + amountNano
+   * ≤ ceiling`, in one conditional statement. When it does not, the row as it was decided on (undefined: no conversation).
+   */
+  reserveConversation(conversationId: string, amountNano: number): Op<{ reserved: true } | { reserved: false; row: ConversationRow | undefined }>;
+  /** Releases `reservedNano` (not below zero) and spends `actualNano` in the conversation. */
+  settleConversation(conversationId: string, reservedNano: number, actualNano: number): Op<void>;
   /** Inserts a pending intervention; `args` (null for undefined) and `evidence` are JSON text. */
   insertIntervention(runId: string, head: RunHeadRow, i: NewIntervention, args: string | null, evidence: string): Op<void>;
   /** Decides the intervention if it is the run's and still pending; false otherwise. */
@@ -100,7 +107,7 @@ export interface RunQuery {
 
 /** The runs columns with the texts replaced by their empty values: what an aggregate reads. */
 export const RUN_COLUMNS_WITHOUT_TEXT =
-  "run_id, mode, agent, tenant, status, stop_reason, parent_run_id, root_run_id, '' AS input, NULL AS output, NULL AS error, cost_nano, steps, tool_calls, last_seq, created_at, updated_at, lease_owner, lease_expires_at, undo";
+  "run_id, mode, agent, tenant, status, stop_reason, parent_run_id, root_run_id, '' AS input, NULL AS output, NULL AS error, cost_nano, steps, tool_calls, last_seq, created_at, updated_at, lease_owner, lease_expires_at, undo, conversation_id, turn";
 
 export interface InterventionQuery {
   equals: [column: string, value: string][];
@@ -111,7 +118,12 @@ export interface InterventionQuery {
   limit: number;
 }
 
-export type CreateOutcome = 'created' | 'exists' | 'no-root-budget';
+/**
+ * `conversation-*`: the run was to be a conversation's turn and the conversation refused it: it
+ * belongs to another tenant or agent (`mismatch`), it is closed (`closed`), or the turn is not the
+ * next one (`turn-taken`). Nothing was written.
+ */
+export type CreateOutcome = 'created' | 'exists' | 'no-root-budget' | 'conversation-mismatch' | 'conversation-closed' | 'turn-taken';
 
 export interface Dialect {
   readonly kind: 'sqlite' | 'postgres';
@@ -136,6 +148,11 @@ export interface Dialect {
   fleetBudgets(keys: readonly string[]): Awaitable<FleetBudgetRow[]>;
   /** Raises the window's announced threshold to `threshold` if it is lower and spend has reached it; true when this call did. */
   claimFleetAlert(key: string, threshold: number): Awaitable<boolean>;
+  conversation(conversationId: string): Awaitable<ConversationRow | undefined>;
+  /** Most recently updated first. */
+  conversations(query: { equals: [column: string, value: string][]; limit: number }): Awaitable<ConversationRow[]>;
+  /** Sets an open conversation's status to `cancelled`; whether it did. */
+  closeConversation(conversationId: string, at: number): Awaitable<boolean>;
   /** Every stored budget, ordered by scope then window. */
   storedBudgets(): Awaitable<StoredBudgetRow[]>;
   /** Inserts or replaces the stored budget of (scope, window); `alertAt` is JSON text. */

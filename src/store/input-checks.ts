@@ -93,6 +93,18 @@ export function checkNewRun(run: NewRun): void {
     throw new WardenError('INVALID_ARGUMENT', `A run starts with a run.submitted event, got ${String(run.submitted?.type)}`, { context: { runId: run.runId } });
   }
   checkEvents([run.submitted], run.runId);
+  const turn = run.conversation;
+  if (turn) {
+    const context = { runId: run.runId };
+    if (run.runId !== run.rootRunId)
+      throw new WardenError('INVALID_ARGUMENT', `Only a root run can be a conversation's turn; ${run.runId} is a child`, { context });
+    if (typeof turn.conversationId !== 'string' || turn.conversationId === '' || turn.conversationId.length > 256)
+      throw new WardenError('INVALID_ARGUMENT', `A conversation id must be a string of 1 to 256 characters, got ${JSON.stringify(turn.conversationId)}`, {
+        context,
+      });
+    requireInteger(turn.turn, 'turn', 1, context);
+    if (turn.ceilingNano !== null) requireInteger(turn.ceilingNano, 'conversation ceilingNano', 0, context);
+  }
 }
 
 /** A person's decision carried by an external append: a time, and never back to pending. */

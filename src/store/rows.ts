@@ -1,6 +1,6 @@
 import { WardenError } from '../core/errors.ts';
 import type { AnyNewEvent, AnyRunEvent, RunStatus, StopReason } from '../core/events.ts';
-import type { BudgetRecord, InterventionKind, InterventionRecord, InterventionStatus, RunRecord } from '../core/ports/store.ts';
+import type { BudgetRecord, ConversationRecord, InterventionKind, InterventionRecord, InterventionStatus, RunRecord } from '../core/ports/store.ts';
 
 /**
  * Rows as the SQL stores return them (SQLite directly; PostgreSQL with int8 parsed as a number),
@@ -29,6 +29,21 @@ export interface RunRow {
   updated_at: number;
   lease_owner: string | null;
   lease_expires_at: number | null;
+  conversation_id: string | null;
+  turn: number | null;
+}
+
+export interface ConversationRow {
+  conversation_id: string;
+  tenant: string;
+  agent: string;
+  status: string;
+  turns: number;
+  ceiling_nano: number | null;
+  spent_nano: number;
+  reserved_nano: number;
+  created_at: number;
+  updated_at: number;
 }
 
 /** What a write needs to know about the run before it writes. */
@@ -138,6 +153,23 @@ export function toRunRecord(r: RunRow): RunRecord {
     updatedAt: r.updated_at,
     leaseOwner: r.lease_owner,
     leaseExpiresAt: r.lease_expires_at,
+    conversationId: r.conversation_id ?? null,
+    turn: r.turn ?? null,
+  };
+}
+
+export function toConversationRecord(r: ConversationRow): ConversationRecord {
+  return {
+    conversationId: r.conversation_id,
+    tenant: r.tenant,
+    agent: r.agent,
+    status: r.status === 'cancelled' ? 'cancelled' : 'open',
+    turns: Number(r.turns),
+    ceilingNano: r.ceiling_nano === null ? null : Number(r.ceiling_nano),
+    spentNano: Number(r.spent_nano),
+    reservedNano: Number(r.reserved_nano),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
   };
 }
 

@@ -4,6 +4,8 @@ import {
   DEFAULT_LIST_LIMIT,
   runMode,
   type BudgetRecord,
+  type ConversationFilter,
+  type ConversationRecord,
   type FleetBudgetRecord,
   type StoredBudgetRecord,
   type ClaimOptions,
@@ -43,8 +45,8 @@ import {
   checkTtl,
   requireInteger,
 } from './input-checks.ts';
-import { encodeJson, toBudgetRecord, toInterventionRecord, toRunEvent, toRunRecord } from './rows.ts';
-import { rootWithoutBudget, runExists } from './store-errors.ts';
+import { encodeJson, toBudgetRecord, toConversationRecord, toInterventionRecord, toRunEvent, toRunRecord } from './rows.ts';
+import { rootWithoutBudget, runExists, turnRefused } from './store-errors.ts';
 import { checkEndpoint, toWebhookEndpoint, toWebhookMessage } from './webhook-rows.ts';
 import { deleteExpiredRuns, listExpiredRuns, summarizeExpired } from './retention-steps.ts';
 import { appendStep, commitStep } from './write-steps.ts';
@@ -71,6 +73,7 @@ export class SqlStore implements Store {
       const outcome = await this.dialect.createRun(run, runMode(run), encodeJson(e.data, `The data of ${e.type} event`));
       if (outcome === 'exists') throw runExists(run.runId);
       if (outcome === 'no-root-budget') throw rootWithoutBudget(run.runId, run.rootRunId);
+      if (outcome !== 'created' && run.conversation) throw turnRefused(run.runId, run.conversation.conversationId, run.conversation.turn, outcome);
       if (run.status === 'queued') this.dialect.announce(run.runId);
     });
   }
@@ -133,6 +136,7 @@ export class SqlStore implements Store {
         ['stop_reason', filter.stopReason],
         ['root_run_id', filter.rootRunId],
         ['mode', filter.mode],
+        ['conversation_id', filter.conversationId],
       ] as const) {
         if (value !== undefined) query.equals.push([column, value]);
       }
@@ -194,6 +198,32 @@ export class SqlStore implements Store {
         reservedNano: Number(r.reserved_nano),
       })),
     );
+  }
+
+  async getConversation(conversationId: string): Promise<ConversationRecord | undefined> {
+    return this.use(`Reading conversation ${conversationId}`, async () => {
+      const row = await this.dialect.conversation(conversationId);
+      return row && toConversationRecord(row);
+    });
+  }
+
+  async listConversations(filter: ConversationFilter = {}): Promise<ConversationRecord[]> {
+    return this.use('Listing conversations', async () => {
+      const equals: [string, string][] = [];
+      for (const [column, value] of [
+        ['tenant', filter.tenant],
+        ['agent', filter.agent],
+        ['status', filter.status],
+      ] as const) {
+        if (value !== undefined) equals.push([column, value]);
+      }
+      const limit = requireInteger(filter.limit ?? DEFAULT_LIST_LIMIT, 'limit', 1);
+      return (await this.dialect.conversations({ equals, limit })).map(toConversationRecord);
+    });
+  }
+
+  async closeConversation(conversationId: string, at: number): Promise<boolean> {
+    return this.use(`Closing conversation ${conversationId}`, async () => this.dialect.closeConversation(conversationId, requireInteger(at, 'at', 0)));
   }
 
   async listInterventions(filter: InterventionFilter = {}): Promise<InterventionRecord[]> {

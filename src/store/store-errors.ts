@@ -1,5 +1,5 @@
 import { WardenError } from '../core/errors.ts';
-import type { BudgetOp, BudgetRecord, FleetCharge } from '../core/ports/store.ts';
+import type { BudgetOp, BudgetRecord, ConversationRecord, FleetCharge } from '../core/ports/store.ts';
 import type { InterventionRow } from './rows.ts';
 import { formatUsd } from '../core/money.ts';
 
@@ -80,4 +80,42 @@ export function undecidable(runId: string, id: string, row: InterventionRow | un
   return new WardenError('CONFLICT', `Intervention ${id} was already decided (${row.status} by ${row.decided_by ?? 'unknown'}); nothing was written`, {
     context: { runId, status: row.status, decidedBy: row.decided_by },
   });
+}
+
+/** The conversation's ceiling had no room for the reservation: the commit is refused whole. */
+export function conversationCeiling(runId: string, amountNano: number, c: ConversationRecord): WardenError {
+  const ceiling = c.ceilingNano ?? 0;
+  return new WardenError(
+    'CONVERSATION_CEILING',
+    `Reserving ${formatUsd(amountNano, { exact: true })} would take conversation ${c.conversationId} to ${formatUsd(c.spentNano + c.reservedNano + amountNano, { exact: true })}, ` +
+      `above its ceiling of ${formatUsd(ceiling, { exact: true })} (spent ${formatUsd(c.spentNano, { exact: true })}, reserved ${formatUsd(c.reservedNano, { exact: true })}). Nothing was written`,
+    { context: { runId, conversationId: c.conversationId, spentNano: c.spentNano, reservedNano: c.reservedNano, ceilingNano: ceiling, amountNano } },
+  );
+}
+
+export function missingConversation(runId: string, conversationId: string): WardenError {
+  return new WardenError('NOT_FOUND', `No conversation with id "${conversationId}"`, { context: { runId, conversationId } });
+}
+
+/** Why the store would not make a run a conversation's turn (see `CreateOutcome`). */
+export function turnRefused(
+  runId: string,
+  conversationId: string,
+  turn: number,
+  outcome: 'conversation-mismatch' | 'conversation-closed' | 'turn-taken',
+): WardenError {
+  const context = { runId, conversationId, turn };
+  if (outcome === 'conversation-closed')
+    return new WardenError('CONVERSATION_CLOSED', `Conversation ${conversationId} was cancelled; it takes no more messages. Nothing was written`, { context });
+  if (outcome === 'conversation-mismatch')
+    return new WardenError('CONFLICT', `Conversation ${conversationId} belongs to another tenant or agent; start a new conversation. Nothing was written`, {
+      context,
+    });
+  return new WardenError(
+    'CONFLICT',
+    `Turn ${turn} of conversation ${conversationId} is not the next one (another message came first); read it again and retry. Nothing was written`,
+    {
+      context,
+    },
+  );
 }

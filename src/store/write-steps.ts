@@ -8,9 +8,19 @@ import {
   type WebhookEventType,
 } from '../core/ports/store.ts';
 import type { Op, Tx } from './dialect.ts';
-import { encodeJson, toBudgetRecord, type BudgetRow, type RunHeadRow } from './rows.ts';
+import { encodeJson, toBudgetRecord, toConversationRecord, type BudgetRow, type RunHeadRow } from './rows.ts';
 import { hasWebhookEvents } from './webhook-rows.ts';
-import { budgetExceeded, fleetExhausted, foreignBudget, missingBudget, noSuchRun, staleWriter, undecidable } from './store-errors.ts';
+import {
+  budgetExceeded,
+  conversationCeiling,
+  fleetExhausted,
+  missingConversation,
+  foreignBudget,
+  missingBudget,
+  noSuchRun,
+  staleWriter,
+  undecidable,
+} from './store-errors.ts';
 
 /**
  * The writes of the `Store` port, once for every database: the order of a step's writes, its
@@ -65,6 +75,7 @@ function* applyBudgetOp(tx: Tx, runId: string, head: RunHeadRow, op: BudgetOp): 
     // Never refused: the money is already spent, and the runtime never settles above what it reserved.
     if (!(yield* tx.settle(op.rootRunId, op.reservedNano, op.actualNano))) throw missingBudget(runId, op.rootRunId);
     for (const key of op.fleet ?? []) yield* tx.settleFleet(key, op.reservedNano, op.actualNano);
+    if (op.conversation !== undefined) yield* tx.settleConversation(op.conversation, op.reservedNano, op.actualNano);
     return;
   }
   const result = yield* tx.reserve(op.rootRunId, op.amountNano);
@@ -76,6 +87,14 @@ function* applyBudgetOp(tx: Tx, runId: string, head: RunHeadRow, op: BudgetOp): 
   // refuses the whole commit, the ceiling's reservation included.
   for (const charge of op.fleet ?? []) {
     if (!(yield* tx.reserveFleet(charge.key, charge.limitNano, op.amountNano))) throw fleetExhausted(runId, op.amountNano, charge);
+  }
+  // The conversation's ceiling too: a long conversation cannot spend without bound one turn at a time.
+  if (op.conversation !== undefined) {
+    const held = yield* tx.reserveConversation(op.conversation, op.amountNano);
+    if (!held.reserved) {
+      if (!held.row) throw missingConversation(runId, op.conversation);
+      throw conversationCeiling(runId, op.amountNano, toConversationRecord(held.row));
+    }
   }
 }
 
@@ -111,8 +130,8 @@ export function netBudget(batch: CommitBatch): NetBudget | null {
   let reserving = false;
   const net = { root, settledReserved: 0, settledActual: 0, reserved: 0 };
   for (const op of ops) {
-    // Fleet budgets take the transactional path (one conditional statement per window).
-    if (op.rootRunId !== root || op.fleet?.length) return null;
+    // Fleet budgets and conversations take the transactional path (one conditional statement each).
+    if (op.rootRunId !== root || op.fleet?.length || op.conversation !== undefined) return null;
     if (op.kind === 'settle') {
       if (reserving) return null;
       net.settledReserved += op.reservedNano;

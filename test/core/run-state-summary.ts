@@ -14,6 +14,7 @@ export function summarizeRunState(s: RunState): Record<string, unknown> {
     parentRunId: s.parentRunId,
     mode: s.mode,
     lineage: s.lineage,
+    ...(s.conversation ? { conversation: s.conversation, history: s.history } : {}),
     seq: s.seq,
     status: s.status,
     stopReason: s.stopReason,

@@ -41,6 +41,30 @@ async function parkedDelete(input: string): Promise<string> {
 }
 
 describe('the dashboard in a real browser', () => {
+  it('shows a conversation as its turns, each with what was said and its timeline', async () => {
+    const first = await t.call(t.keys.submitter, 'POST', '/v1/conversations/chat-dash/messages', { agent: 'desk', input: 'please close c-42' });
+    await t.call(t.keys.submitter, 'POST', '/v1/conversations/chat-dash/messages', { agent: 'desk', input: 'is it done?' });
+    await waitFor(
+      'the first turn waits for a person',
+      async () => (await t.call(t.keys.viewer, 'GET', `/v1/runs/${first.json.runId}`)).json.status === 'waiting_approval',
+    );
+    const { page, errors } = await signedIn(t.keys.viewer);
+    await page.click('a[href="#/conversations"]');
+    await page.locator('[data-conversation="chat-dash"]').click();
+    await page.locator('[data-testid=turn]').nth(1).waitFor();
+    const turns = page.locator('[data-testid=turn]');
+    assert.equal(await turns.count(), 2);
+    // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText is what a person sees, which is what this checks
+    assert.match(await turns.nth(0).innerText(), /Turn 1\s+waiting approval[\s\S]*user\s+please close c-42/);
+    // biome-ignore lint/performance/useDomNodeTextContent: as above
+    assert.match(await turns.nth(1).innerText(), /Turn 2\s+queued[\s\S]*user\s+is it done\?/);
+    await turns.nth(0).locator('summary').click();
+    // biome-ignore lint/performance/useDomNodeTextContent: as above
+    assert.match(await turns.nth(0).locator('.timeline').innerText(), /Waiting for a person/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   it('lets a person find a delete waiting for approval, approve it, and see the run complete', async () => {
     const runId = await parkedDelete('please delete c-42');
     const { page, errors } = await signedIn(t.keys.approver);

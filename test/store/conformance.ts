@@ -3,6 +3,7 @@ import type { Store } from '../../src/core/ports/store.ts';
 import { budget } from './conformance/budget.ts';
 import { claims } from './conformance/claims.ts';
 import { connections } from './conformance/connections.ts';
+import { conversations } from './conformance/conversations.ts';
 import { storeTest, type ConformanceContext } from './conformance/fixtures.ts';
 import { interventionsAndExternalWrites } from './conformance/interventions.ts';
 import { leases } from './conformance/leases.ts';
@@ -43,6 +44,7 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
     claims(context);
     connections(context);
     webhooks(context);
+    conversations(context);
     retention(context);
   });
 }

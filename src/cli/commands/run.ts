@@ -30,6 +30,7 @@ export function registerRunCommands(program: Command): void {
     .option('--stream', "print the model's text as it arrives, then the trace (default when stdout is a terminal; never with --json)")
     .option('--no-stream', 'print only the trace and summary, after the run')
     .option('--enqueue', 'only record the run (queued) for a `warden worker` to drive; print its id')
+    .option('--conversation <id>', "make the run the conversation's next turn: it sees the earlier turns and waits behind a live one")
     .option('--durability <process|power>', DURABILITY_HELP)
     .action(async (file: string, opts: SubmitFlags & { shadow?: boolean; enqueue?: boolean; stream?: boolean; durability?: string }) => {
       if (opts.enqueue) return submitRun(file, opts);
@@ -42,6 +43,7 @@ export function registerRunCommands(program: Command): void {
           tenant: opts.tenant,
           agentFile: path,
           ...(opts.shadow ? { shadow: true } : {}),
+          ...(opts.conversation ? { conversation: opts.conversation } : {}),
           ...(printer ? { onText: printer.onText } : {}),
         });
         printer?.end();
@@ -59,6 +61,7 @@ export function registerRunCommands(program: Command): void {
     .option('--db <path|url>', STORE_HELP)
     .option('--tenant <name>', 'tenant the run belongs to', 'default')
     .option('--shadow', 'shadow mode: run reads, record writes and deletes without making them')
+    .option('--conversation <id>', "make the run the conversation's next turn")
     .option('--json', 'print {"runId","status"} instead of the id')
     .action((file: string, opts: SubmitFlags) => submitRun(file, opts));
 
@@ -88,6 +91,7 @@ interface SubmitFlags {
   tenant: string;
   shadow?: boolean;
   json?: boolean;
+  conversation?: string;
 }
 
 /** Records a queued run with its agent file (so a worker can load it) and prints its id. */
@@ -95,7 +99,12 @@ async function submitRun(file: string, opts: SubmitFlags): Promise<void> {
   const { agent, path } = await loadCommandAgent(file);
   const store = await openStore(opts.db);
   try {
-    const runId = await cliWarden(store).submit(agent, opts.input, { tenant: opts.tenant, agentFile: path, ...(opts.shadow ? { shadow: true } : {}) });
+    const runId = await cliWarden(store).submit(agent, opts.input, {
+      tenant: opts.tenant,
+      agentFile: path,
+      ...(opts.shadow ? { shadow: true } : {}),
+      ...(opts.conversation ? { conversation: opts.conversation } : {}),
+    });
     if (opts.json) printJson({ runId, status: 'queued' });
     else process.stdout.write(`${runId}\n`);
   } finally {

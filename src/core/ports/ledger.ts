@@ -70,6 +70,8 @@ export type BudgetOp =
       amountNano: number;
       /** Fleet budget windows that must also hold it; one that would go over refuses the commit with `BUDGET_EXHAUSTED`. */
       fleet?: readonly FleetCharge[];
+      /** The conversation whose ceiling must also hold it; one that would go over refuses the commit with `CONVERSATION_CEILING`. */
+      conversation?: string;
     }
   /** Releases `reservedNano` of the reservation (not below zero) and spends `actualNano` (both nano-USD). */
   | {
@@ -78,6 +80,8 @@ export type BudgetOp =
       reservedNano: number;
       actualNano: number /** The fleet windows the reservation was held in (their keys). */;
       fleet?: readonly string[];
+      /** The conversation the reservation was held in. */
+      conversation?: string;
     };
 
 export interface BudgetRecord {

@@ -1,5 +1,6 @@
 import type { AnyNewEvent, AnyRunEvent, RunMode, RunStatus, StopReason } from '../events.ts';
 import type { BudgetOp } from './ledger.ts';
+import type { NewTurn } from './conversations.ts';
 import type { UndoPhase } from '../projection.ts';
 import type { InterventionStatus, NewIntervention } from './records.ts';
 
@@ -47,6 +48,8 @@ export interface NewRun {
   createdAt: number;
   /** The `run.submitted` event. */
   submitted: AnyNewEvent;
+  /** Makes the (root) run the next turn of a conversation, in the same transaction. */
+  conversation?: NewTurn;
 }
 
 /** Columns of the run's row that a commit may change (the row is a projection of the log). */
@@ -114,6 +117,9 @@ export interface RunRecord {
   leaseOwner: string | null;
   /** ms since the epoch; null when no worker holds the run. */
   leaseExpiresAt: number | null;
+  /** The conversation the run is a turn of, and which turn (from 1); null for a run on its own. */
+  conversationId: string | null;
+  turn: number | null;
 }
 
 /** The run's mode as its `run.submitted` event records it. */
@@ -132,6 +138,8 @@ export interface RunFilter {
   stopReason?: StopReason;
   rootRunId?: string;
   mode?: RunMode;
+  /** Only the turns of this conversation. */
+  conversationId?: string;
   /** Newest first; default 100. */
   limit?: number;
   /** Only runs created at or after this time (ms since the epoch). */

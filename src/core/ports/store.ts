@@ -1,4 +1,5 @@
 import type { Coordinator } from '../coordination.ts';
+import type { Conversations } from './conversations.ts';
 import type { Ledger } from './ledger.ts';
 import type { Leases } from './leases.ts';
 import type { Records } from './records.ts';
@@ -7,6 +8,7 @@ import type { RunFeed } from './run-feed.ts';
 import type { RunLog } from './run-log.ts';
 import type { Webhooks } from './webhooks.ts';
 
+export * from './conversations.ts';
 export * from './ledger.ts';
 export * from './leases.ts';
 export * from './records.ts';
@@ -16,7 +18,7 @@ export * from './run-log.ts';
 export * from './webhooks.ts';
 
 /**
- * The `Store` port: the run log, the ledger, leases and locks, records, webhooks and retention (one file
+ * The `Store` port: the run log, the ledger, leases and locks, records, webhooks, retention and conversations (one file
  * each in this folder). The runtime writes through it and nothing else; every implementation passes the
  * same conformance suite (`test/store/conformance.ts`).
  *
@@ -28,7 +30,7 @@ export * from './webhooks.ts';
  *   commit with `BUDGET_EXCEEDED`; the check and the write are atomic across processes.
  * - Money is integer nano-USD; times are ms since the epoch; lengths (`ttlMs`) are ms.
  */
-export interface Store extends RunLog, Ledger, Leases, Records, Webhooks, Retention {
+export interface Store extends RunLog, Ledger, Leases, Records, Webhooks, Retention, Conversations {
   readonly kind: 'sqlite' | 'postgres';
 
   /**

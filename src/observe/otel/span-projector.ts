@@ -137,7 +137,9 @@ export class SpanProjector {
     const attributes: Attributes = {
       [ATTR_GEN_AI_OPERATION_NAME]: 'invoke_agent',
       [ATTR_GEN_AI_AGENT_NAME]: state.agent,
-      [ATTR_GEN_AI_CONVERSATION_ID]: state.runId,
+      // A conversation's turns share its id (OpenTelemetry's own meaning); a run on its own is its own conversation.
+      [ATTR_GEN_AI_CONVERSATION_ID]: state.conversation?.id ?? state.runId,
+      ...(state.conversation ? { 'warden.conversation.turn': state.conversation.turn } : {}),
       [ATTR_GEN_AI_PROVIDER_NAME]: genAiProviderName(state.model.provider),
       [ATTR_GEN_AI_REQUEST_MODEL]: state.model.modelId,
       'warden.model.provider_id': state.model.provider,

@@ -18,12 +18,20 @@ export interface ModelGap {
  * `providerOptions.warden.attempt`; a recorded failure is thrown again, classified as before.
  * `as` names the model it stands in for (the primary, or one of its fallbacks, each priced as
  * recorded): attempts are numbered across a step's fallbacks, so every model of the list answers
- * from the same recording.
+ * from the same recording. `historyAnswers`: assistant messages of a conversation's earlier turns
+ * that precede the run's own.
  */
-export function recordedModel(recording: Recording, clock: VirtualClock, gaps: ModelGap[], as: SubmittedModel = recording.submitted.model): LanguageModelV3 {
+export function recordedModel(
+  recording: Recording,
+  clock: VirtualClock,
+  gaps: ModelGap[],
+  as: SubmittedModel = recording.submitted.model,
+  historyAnswers = 0,
+): LanguageModelV3 {
   const { provider, modelId, inputPerMTok, outputPerMTok } = as;
   async function generate(call: LanguageModelV3CallOptions): Promise<LanguageModelV3GenerateResult> {
-    const step = call.prompt.filter((m) => m.role === 'assistant').length + 1;
+    // A conversation's turn sends the earlier turns first: their answers are not this run's steps.
+    const step = call.prompt.filter((m) => m.role === 'assistant').length - historyAnswers + 1;
     const attempt = Number((call.providerOptions?.warden as { attempt?: unknown } | undefined)?.attempt ?? 1);
     const outcome = recording.modelOutcome(step, attempt);
     if (!outcome) {

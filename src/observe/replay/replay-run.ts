@@ -5,6 +5,8 @@ import type { AnyRunEvent, RunStatus, StopReason } from '../../core/events.ts';
 import { foldRun } from '../../core/fold.ts';
 import type { RunState } from '../../core/run-state.ts';
 import { createWarden, type Warden } from '../../runtime/warden.ts';
+import { newEvent } from '../../core/events.ts';
+import { summaryMessages } from '../../core/fold.ts';
 import { createSqliteStore } from '../../store/sqlite/sqlite-store.ts';
 import { decisionsOf, firstDivergence, type Decision } from './decisions.ts';
 import { recordedModel, type ModelGap } from './recorded-model.ts';
@@ -64,6 +66,14 @@ export interface ReplayOptions {
   mode?: 'replay' | 'what-if';
 }
 
+/** Assistant messages the recorded turn's history puts before the run's own (none outside a conversation). */
+function historyAnswers(events: readonly AnyRunEvent[]): number {
+  const history = events.find((e) => e.type === 'conversation.history');
+  if (history?.type !== 'conversation.history') return 0;
+  const summary = history.data.summary ? summaryMessages(history.data.summary) : [];
+  return [...summary, ...history.data.turns.flatMap((t) => t.messages)].filter((m) => m.role === 'assistant').length;
+}
+
 function outcomeOf(state: RunState): RunOutcome {
   const p = projectState(state);
   return { status: p.status, stopReason: p.stopReason, costUsd: p.costUsd, steps: p.steps, toolCalls: p.toolCalls.ran, summary: p };
@@ -92,7 +102,9 @@ export async function replayRun(events: readonly AnyRunEvent[], options: ReplayO
     name: source.name,
     instructions: source.instructions,
     // The recorded models, primary and fallbacks, each at its recorded price, so a step falls back as it did.
-    model: [recording.submitted.model, ...(recording.submitted.model.fallbacks ?? [])].map((m) => recordedModel(recording, clock, modelGaps, m)),
+    model: [recording.submitted.model, ...(recording.submitted.model.fallbacks ?? [])].map((m) =>
+      recordedModel(recording, clock, modelGaps, m, historyAnswers(events)),
+    ),
     tools: recordedTools(source.tools, recording, clock, async (gap) => {
       toolGaps.push(gap);
       await warden.cancel(runId, { by: 'replay', reason: `no recorded result for ${gap.tool}` });
@@ -118,6 +130,10 @@ export async function replayRun(events: readonly AnyRunEvent[], options: ReplayO
   });
   try {
     await warden.submit(agent, recording.submitted.input, { runId, tenant: recording.submitted.tenant, shadow: recording.submitted.mode === 'shadow' });
+    // A conversation's turn: the earlier turns are not in this store, so the history the turn was
+    // told is given back as recorded, and every replayed model call sends what the live one sent.
+    const history = events.find((e) => e.type === 'conversation.history');
+    if (history?.type === 'conversation.history') await store.appendExternal(runId, [newEvent('conversation.history', history.data, history.at)]);
     const waitingFor = await drive(warden, agent, runId, recording, clock, mode);
     const replayedEvents = await warden.events(runId);
     return report(recording, replayedEvents, mode, source.name, waitingFor, modelGaps, toolGaps);

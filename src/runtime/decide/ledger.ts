@@ -13,7 +13,9 @@ export function reserve(d: Decisions, reservationId: string, purpose: 'model' | 
   const fleet = d.fleetBudgets?.length ? fleetCharges(d.fleetBudgets, d.state, d.now()) : [];
   const keys = fleet.length ? { fleet: fleet.map((c) => c.key) } : {};
   d.emit('budget.reserved', { reservationId, purpose, amountNano, before: budgetSnapshot(d.state), ...keys });
-  d.budget({ kind: 'reserve', rootRunId: d.state.rootRunId, amountNano, ...(fleet.length ? { fleet } : {}) });
+  // A conversation's turn (and its children) holds it in the conversation too, against its ceiling.
+  const conversation = d.state.conversation ? { conversation: d.state.conversation.id } : {};
+  d.budget({ kind: 'reserve', rootRunId: d.state.rootRunId, amountNano, ...(fleet.length ? { fleet } : {}), ...conversation });
 }
 
 /**
@@ -22,7 +24,8 @@ export function reserve(d: Decisions, reservationId: string, purpose: 'model' | 
  */
 export function settle(d: Decisions, reservationId: string, reservedNano: number, actualNano: number, options: { assumed?: boolean } = {}): void {
   const fleet = d.state.reservationFleet?.get(reservationId);
-  d.budget({ kind: 'settle', rootRunId: d.state.rootRunId, reservedNano, actualNano, ...(fleet ? { fleet } : {}) });
+  const conversation = d.state.conversation ? { conversation: d.state.conversation.id } : {};
+  d.budget({ kind: 'settle', rootRunId: d.state.rootRunId, reservedNano, actualNano, ...(fleet ? { fleet } : {}), ...conversation });
   const before = budgetSnapshot(d.state);
   d.emit('budget.committed', {
     reservationId,

@@ -170,6 +170,7 @@ async function runView(id) {
     main.innerHTML = `<p><a href="#/runs">← Runs</a></p><h2><code>${esc(run.runId)}</code> ${badge(run.status)}</h2>
       <div class="panel"><dl class="kv">
         <dt>agent</dt><dd>${esc(run.agent)} (tenant ${esc(run.tenant)})${run.mode === 'shadow' ? ' · <strong>shadow mode</strong>: nothing was changed' : ''}</dd>
+        ${run.conversation ? `<dt>conversation</dt><dd>turn ${run.conversation.turn} of <a href="#/conversations/${encodeURIComponent(run.conversation.id)}"><code>${esc(run.conversation.id)}</code></a></dd>` : ''}
         <dt>cost</dt><dd>${usd(run.costUsd)} of ${usd(run.ceilingUsd)} ceiling${run.requestCostUsd && run.requestCostUsd !== run.costUsd ? ` · ${usd(run.requestCostUsd)} with child runs` : ''}</dd>
         <dt>figures</dt><dd data-testid="figures">${esc(run.figures)}</dd>
         ${run.summary.undo.phase !== 'none' ? `<dt>undo</dt><dd>${esc(UNDO_WORDS[run.summary.undo.phase])}</dd>` : ''}
@@ -217,6 +218,55 @@ async function runView(id) {
       if (location.hash === `#/runs/${id}`) load().catch(() => {});
     });
   }
+}
+
+// ---- conversations -----------------------------------------------------------------------
+async function conversationsView() {
+  main.innerHTML = `<h2>Conversations</h2>
+    <table class="stack"><thead><tr><th>conversation</th><th>agent</th><th>tenant</th><th>status</th><th>turns</th><th>spent</th><th>updated</th></tr></thead><tbody id="conversations"></tbody></table>`;
+  const load = async () => {
+    const { conversations } = await api('/v1/conversations');
+    $('#conversations').innerHTML =
+      conversations
+        .map(
+          (c) =>
+            `<tr tabindex="0" data-conversation="${esc(c.conversationId)}"><td data-label="conversation"><code>${esc(c.conversationId)}</code></td><td data-label="agent">${esc(c.agent)}</td><td data-label="tenant">${esc(c.tenant)}</td><td data-label="status">${badge(c.status)}</td><td data-label="turns">${c.turns}</td><td data-label="spent">${usd(c.spentUsd)}${c.ceilingUsd === null ? '' : ` of ${usd(c.ceilingUsd)}`}</td><td data-label="updated">${when(c.updatedAt)}</td></tr>`,
+        )
+        .join('') || '<tr><td colspan="7" class="muted">No conversations yet.</td></tr>';
+  };
+  const open = (id) => {
+    if (id) location.hash = `#/conversations/${encodeURIComponent(id)}`;
+  };
+  $('#conversations').addEventListener('click', (e) => open(e.target.closest('tr')?.dataset.conversation));
+  $('#conversations').addEventListener('keydown', (e) => e.key === 'Enter' && open(e.target.closest('tr')?.dataset.conversation));
+  await load();
+  every(5000, load);
+}
+
+/** A conversation as its turns, oldest first, each with what was said and its run's timeline. */
+async function conversationView(id) {
+  const load = async () => {
+    const c = await api(`/v1/conversations/${encodeURIComponent(id)}`);
+    const timelines = await Promise.all(c.turnRuns.map((r) => api(`/v1/runs/${r.runId}/events`)));
+    main.innerHTML = `<p><a href="#/conversations">← Conversations</a></p><h2><code>${esc(c.conversationId)}</code> ${badge(c.status)}</h2>
+      <div class="panel"><dl class="kv">
+        <dt>agent</dt><dd>${esc(c.agent)} (tenant ${esc(c.tenant)})</dd>
+        <dt>turns</dt><dd>${c.turns}</dd>
+        <dt>spent</dt><dd>${usd(c.spentUsd)}${c.ceilingUsd === null ? ' (no conversation ceiling)' : ` of ${usd(c.ceilingUsd)} conversation ceiling`}</dd>
+      </dl></div>
+      ${c.turnRuns
+        .map(
+          (
+            r,
+            i,
+          ) => `<div class="panel" data-testid="turn"><h3>Turn ${r.turn} ${badge(r.status)}${stopNote(r)} <a href="#/runs/${esc(r.runId)}"><code>${esc(r.runId)}</code></a> · ${usd(r.costUsd)}</h3>
+        <dl class="kv"><dt>user</dt><dd>${esc(r.input)}</dd>${r.output !== null ? `<dt>agent</dt><dd>${esc(r.output)}</dd>` : ''}</dl>
+        <details><summary>Timeline</summary><ol class="timeline">${timeline(timelines[i].events)}</ol></details></div>`,
+        )
+        .join('')}`;
+  };
+  await load();
+  every(5000, load);
 }
 
 // ---- inbox -------------------------------------------------------------------------------
@@ -530,6 +580,8 @@ async function route() {
   for (const a of document.querySelectorAll('[data-nav]')) a.classList.toggle('active', a.dataset.nav === (section || 'runs'));
   try {
     if (section === 'runs' && id) await runView(id);
+    else if (section === 'conversations' && id) await conversationView(decodeURIComponent(id));
+    else if (section === 'conversations') await conversationsView();
     else if (section === 'inbox') await inboxView();
     else if (section === 'overview') await overviewView();
     else if (section === 'deliveries') await deliveriesView();

@@ -319,6 +319,30 @@ export const PG_MIGRATIONS: readonly Migration[] = Object.freeze([
       DROP TABLE events_unpartitioned;
     `,
   },
+  {
+    id: 15,
+    name: 'create-conversations',
+    up: `
+      -- One row per conversation: its turns are runs (runs.conversation_id, runs.turn from 1), and
+      -- every reservation of a turn (and its children) is held here too, against ceiling_nano.
+      CREATE TABLE conversations (
+        conversation_id text PRIMARY KEY,
+        tenant          text NOT NULL,
+        agent           text NOT NULL,
+        status          text NOT NULL DEFAULT 'open',
+        turns           integer NOT NULL DEFAULT 0,
+        ceiling_nano    bigint,
+        spent_nano      bigint NOT NULL DEFAULT 0,
+        reserved_nano   bigint NOT NULL DEFAULT 0,
+        created_at      bigint NOT NULL,
+        updated_at      bigint NOT NULL
+      );
+      CREATE INDEX conversations_updated ON conversations (updated_at);
+      ALTER TABLE runs ADD COLUMN conversation_id text;
+      ALTER TABLE runs ADD COLUMN turn integer;
+      CREATE UNIQUE INDEX runs_conversation_turn ON runs (conversation_id, turn) WHERE conversation_id IS NOT NULL;
+    `,
+  },
 ]);
 
 /** Serializes migrations of one schema across processes (many workers may start at once). */

@@ -28,6 +28,7 @@ import {
 import {
   eventColumns,
   type BudgetRow,
+  type ConversationRow,
   type FleetBudgetRow,
   type EventRow,
   type InterventionRow,
@@ -180,11 +181,13 @@ class PostgresDialect implements Dialect {
       isRoot,
       isRoot ? run.ceilingNano : 0,
     ];
-    values.push(e.type, e.at, e.v, submittedData, this.channel, mode);
+    values.push(e.type, e.at, e.v, submittedData, this.channel, mode, run.conversation?.conversationId ?? null, run.conversation?.turn ?? null);
     try {
+      if (run.conversation) return await this.#withTx((tx) => tx.createTurn(run, values));
       const { rows } = await this.pool.query(this.sql.createRun.with(values));
       return rows[0].inserted === 0 ? 'no-root-budget' : 'created';
     } catch (err) {
+      if (err instanceof TurnRefusal) return err.outcome;
       if ((err as { code?: string }).code === '23505') return 'exists';
       throw err;
     }
@@ -219,7 +222,11 @@ class PostgresDialect implements Dialect {
   }
 
   /** All or nothing on one pooled connection; a broken connection is dropped, not reused. */
-  async transaction<T>(step: (tx: Tx) => Op<T>): Promise<T> {
+  transaction<T>(step: (tx: Tx) => Op<T>): Promise<T> {
+    return this.#withTx(step);
+  }
+
+  async #withTx<T>(step: (tx: PgTx) => Op<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     // A connection that dies while checked out emits 'error' on the client; unhandled, that
@@ -360,6 +367,22 @@ class PostgresDialect implements Dialect {
   async fleetBudgets(keys: readonly string[]): Promise<FleetBudgetRow[]> {
     if (keys.length === 0) return [];
     return (await this.pool.query(this.sql.fleetBudgets.with([[...keys]]))).rows as FleetBudgetRow[];
+  }
+
+  async conversation(conversationId: string): Promise<ConversationRow | undefined> {
+    return (await this.pool.query(this.sql.conversation.with([conversationId]))).rows[0] as ConversationRow | undefined;
+  }
+
+  async conversations(q: { equals: [string, string][]; limit: number }): Promise<ConversationRow[]> {
+    const where = new Conditions();
+    for (const [column, value] of q.equals) where.eq(column, value);
+    const limit = where.param(q.limit);
+    const text = `SELECT * FROM ${this.sql.schema}.conversations ${where.clause()} ORDER BY updated_at DESC, conversation_id LIMIT ${limit}`;
+    return (await this.pool.query(statement(text).with(where.values))).rows as ConversationRow[];
+  }
+
+  async closeConversation(conversationId: string, at: number): Promise<boolean> {
+    return ((await this.pool.query(this.sql.closeConversation.with([conversationId, at]))).rowCount ?? 0) > 0;
   }
 
   async intervention(id: string): Promise<InterventionRow | undefined> {
@@ -531,6 +554,15 @@ class PostgresDialect implements Dialect {
   }
 }
 
+/** A conversation refused a turn: thrown inside the turn's transaction so that it rolls back. */
+class TurnRefusal extends Error {
+  readonly outcome: CreateOutcome;
+  constructor(outcome: CreateOutcome) {
+    super(outcome);
+    this.outcome = outcome;
+  }
+}
+
 /** The writes of one transaction on `db` (a checked-out client; the pool for a lone read). */
 class PgTx implements Tx {
   readonly #d: PostgresDialect;
@@ -584,6 +616,33 @@ class PgTx implements Tx {
 
   *settleFleet(key: string, reservedNano: number, actualNano: number): Op<void> {
     yield* query(this.#db, this.#d.sql.settleFleet.with([reservedNano, actualNano, key]));
+  }
+
+  *reserveConversation(conversationId: string, amountNano: number): Op<{ reserved: true } | { reserved: false; row: ConversationRow | undefined }> {
+    if ((yield* query(this.#db, this.#d.sql.reserveConversation.with([amountNano, conversationId]))).rowCount !== 0) return { reserved: true };
+    return { reserved: false, row: (yield* query(this.#db, this.#d.sql.conversation.with([conversationId]))).rows[0] as ConversationRow | undefined };
+  }
+
+  *settleConversation(conversationId: string, reservedNano: number, actualNano: number): Op<void> {
+    yield* query(this.#db, this.#d.sql.settleConversation.with([reservedNano, actualNano, conversationId, Date.now()]));
+  }
+
+  /**
+   * Makes a root run the next turn of its conversation: the conversation's row (created with its
+   * first turn) is locked, checked and moved on, and the run created, in this one transaction.
+   */
+  *createTurn(run: NewRun, createValues: unknown[]): Op<CreateOutcome> {
+    const turn = mustExist(run.conversation, 'the turn of a conversation run');
+    const sql = this.#d.sql;
+    yield* query(this.#db, sql.openConversation.with([turn.conversationId, run.tenant, run.agent, turn.ceilingNano, run.createdAt]));
+    const c = (yield* query(this.#db, sql.lockConversation.with([turn.conversationId]))).rows[0] as ConversationRow;
+    // Thrown, not returned, so the transaction rolls back (a conversation opened for a refused turn included).
+    if (c.tenant !== run.tenant || c.agent !== run.agent) throw new TurnRefusal('conversation-mismatch');
+    if (c.status !== 'open') throw new TurnRefusal('conversation-closed');
+    if (Number(c.turns) !== turn.turn - 1) throw new TurnRefusal('turn-taken');
+    yield* query(this.#db, sql.nextTurn.with([turn.turn, turn.ceilingNano, run.createdAt, turn.conversationId]));
+    const { rows } = yield* query(this.#db, sql.createRun.with(createValues));
+    return rows[0].inserted === 0 ? 'no-root-budget' : 'created';
   }
 
   *insertIntervention(runId: string, head: RunHeadRow, i: NewIntervention, args: string | null, evidence: string): Op<void> {

@@ -36,8 +36,8 @@ export function pgStatements(schema: string) {
     // inserted only when its root's budget exists (inserted = 0 otherwise).
     createRun: statement(
       `WITH r AS (
-         INSERT INTO ${s}.runs (run_id, agent, tenant, status, parent_run_id, root_run_id, input, last_seq, created_at, updated_at, mode)
-         SELECT $1, $2, $3, $4, $5, $6, $7, 1, $8, $8, $16
+         INSERT INTO ${s}.runs (run_id, agent, tenant, status, parent_run_id, root_run_id, input, last_seq, created_at, updated_at, mode, conversation_id, turn)
+         SELECT $1, $2, $3, $4, $5, $6, $7, 1, $8, $8, $16, $17, $18
          WHERE $9::boolean OR EXISTS (SELECT 1 FROM ${s}.budgets WHERE root_run_id = $6)
          RETURNING run_id, status),
        b AS (INSERT INTO ${s}.budgets (root_run_id, ceiling_nano) SELECT run_id, $10 FROM r WHERE $9::boolean),
@@ -77,6 +77,23 @@ export function pgStatements(schema: string) {
     // An alert fires once per threshold per window: the first writer to raise `alerted` claims it.
     claimFleetAlert: statement(`UPDATE ${s}.fleet_budgets SET alerted = $1 WHERE key = $2 AND alerted < $1 AND spent_nano >= limit_nano * $1`),
     settleFleet: statement(`UPDATE ${s}.fleet_budgets SET reserved_nano = GREATEST(reserved_nano - $1, 0), spent_nano = spent_nano + $2 WHERE key = $3`),
+    openConversation: statement(
+      `INSERT INTO ${s}.conversations (conversation_id, tenant, agent, status, turns, ceiling_nano, created_at, updated_at)
+       VALUES ($1, $2, $3, 'open', 0, $4, $5, $5) ON CONFLICT (conversation_id) DO NOTHING`,
+    ),
+    lockConversation: statement(`SELECT * FROM ${s}.conversations WHERE conversation_id = $1 FOR UPDATE`),
+    nextTurn: statement(`UPDATE ${s}.conversations SET turns = $1, ceiling_nano = $2, updated_at = $3 WHERE conversation_id = $4`),
+    // One conditional statement, as for fleet windows: a concurrent reservation waits for the row
+    // lock and re-checks against the row as the other left it, so the ceiling holds across workers.
+    reserveConversation: statement(
+      `UPDATE ${s}.conversations SET reserved_nano = reserved_nano + $1
+       WHERE conversation_id = $2 AND (ceiling_nano IS NULL OR spent_nano + reserved_nano + $1 <= ceiling_nano)`,
+    ),
+    settleConversation: statement(
+      `UPDATE ${s}.conversations SET reserved_nano = GREATEST(reserved_nano - $1, 0), spent_nano = spent_nano + $2, updated_at = $4 WHERE conversation_id = $3`,
+    ),
+    conversation: statement(`SELECT * FROM ${s}.conversations WHERE conversation_id = $1`),
+    closeConversation: statement(`UPDATE ${s}.conversations SET status = 'cancelled', updated_at = $2 WHERE conversation_id = $1 AND status = 'open'`),
     fleetBudgets: statement(`SELECT key, limit_nano, spent_nano, reserved_nano FROM ${s}.fleet_budgets WHERE key = ANY($1::text[])`),
     insertIntervention: statement(
       `INSERT INTO ${s}.interventions

@@ -244,6 +244,30 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       ) STRICT;
     `,
   },
+  {
+    id: 13,
+    name: 'create-conversations',
+    up: `
+      -- One row per conversation: its turns are runs (runs.conversation_id, runs.turn from 1), and
+      -- every reservation of a turn (and its children) is held here too, against ceiling_nano.
+      CREATE TABLE conversations (
+        conversation_id TEXT PRIMARY KEY,
+        tenant          TEXT NOT NULL,
+        agent           TEXT NOT NULL,
+        status          TEXT NOT NULL DEFAULT 'open',
+        turns           INTEGER NOT NULL DEFAULT 0,
+        ceiling_nano    INTEGER,
+        spent_nano      INTEGER NOT NULL DEFAULT 0,
+        reserved_nano   INTEGER NOT NULL DEFAULT 0,
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX conversations_updated ON conversations (updated_at);
+      ALTER TABLE runs ADD COLUMN conversation_id TEXT;
+      ALTER TABLE runs ADD COLUMN turn INTEGER;
+      CREATE UNIQUE INDEX runs_conversation_turn ON runs (conversation_id, turn) WHERE conversation_id IS NOT NULL;
+    `,
+  },
 ]);
 
 const CREATE_LEDGER = `

@@ -25,6 +25,7 @@ import {
 import {
   encodeJson,
   type BudgetRow,
+  type ConversationRow,
   type FleetBudgetRow,
   type EventRow,
   type InterventionRow,
@@ -212,7 +213,33 @@ class SqliteDialect implements Dialect, Tx {
       const s = this.#sql;
       if (s.runHead.get(run.runId)) return 'exists';
       if (!isRoot && !s.budget.get(run.rootRunId)) return 'no-root-budget';
-      s.insertRun.run(run.runId, run.agent, run.tenant, run.status, run.parentRunId, run.rootRunId, run.input, run.createdAt, run.createdAt, mode);
+      const turn = run.conversation;
+      if (turn) {
+        const c = s.conversation.get(turn.conversationId) as ConversationRow | undefined;
+        if (!c) {
+          if (turn.turn !== 1) return 'turn-taken';
+          s.insertConversation.run(turn.conversationId, run.tenant, run.agent, turn.ceilingNano, run.createdAt, run.createdAt);
+        } else {
+          if (c.tenant !== run.tenant || c.agent !== run.agent) return 'conversation-mismatch';
+          if (c.status !== 'open') return 'conversation-closed';
+          if (c.turns !== turn.turn - 1) return 'turn-taken';
+        }
+        s.nextTurn.run(turn.turn, turn.ceilingNano, run.createdAt, turn.conversationId);
+      }
+      s.insertRun.run(
+        run.runId,
+        run.agent,
+        run.tenant,
+        run.status,
+        run.parentRunId,
+        run.rootRunId,
+        run.input,
+        run.createdAt,
+        run.createdAt,
+        mode,
+        turn?.conversationId ?? null,
+        turn?.turn ?? null,
+      );
       if (isRoot) s.insertBudget.run(run.runId, run.ceilingNano);
       const e = run.submitted;
       s.insertEvent.run(run.runId, 1, e.type, e.at, e.v, submittedData);
@@ -276,6 +303,15 @@ class SqliteDialect implements Dialect, Tx {
 
   *settleFleet(key: string, reservedNano: number, actualNano: number): Op<void> {
     this.#sql.settleFleet.run(reservedNano, actualNano, key);
+  }
+
+  *reserveConversation(conversationId: string, amountNano: number): Op<{ reserved: true } | { reserved: false; row: ConversationRow | undefined }> {
+    if (this.#sql.reserveConversation.run(amountNano, conversationId).changes > 0) return { reserved: true };
+    return { reserved: false, row: this.conversation(conversationId) };
+  }
+
+  *settleConversation(conversationId: string, reservedNano: number, actualNano: number): Op<void> {
+    this.#sql.settleConversation.run(reservedNano, actualNano, conversationId, Date.now());
   }
 
   *insertIntervention(runId: string, head: RunHeadRow, i: NewIntervention, args: string | null, evidence: string): Op<void> {
@@ -370,6 +406,20 @@ class SqliteDialect implements Dialect, Tx {
     if (keys.length === 0) return [];
     const sql = `SELECT key, limit_nano, spent_nano, reserved_nano FROM fleet_budgets WHERE key IN (${keys.map(() => '?').join(', ')})`;
     return rowsOf<FleetBudgetRow>(this.#queries.all(sql, [...keys]));
+  }
+
+  conversation(conversationId: string): ConversationRow | undefined {
+    return this.#sql.conversation.get(conversationId) as ConversationRow | undefined;
+  }
+
+  conversations(q: { equals: [string, string][]; limit: number }): ConversationRow[] {
+    const where = q.equals.map(([column]) => `${column} = ?`);
+    const params: SQLInputValue[] = [...q.equals.map(([, value]) => value), q.limit];
+    return rowsOf<ConversationRow>(this.#queries.all(`SELECT * FROM conversations ${whereClause(where)} ORDER BY updated_at DESC, rowid DESC LIMIT ?`, params));
+  }
+
+  closeConversation(conversationId: string, at: number): boolean {
+    return this.#sql.closeConversation.run(conversationId, at).changes > 0;
   }
 
   intervention(id: string): InterventionRow | undefined {

@@ -25,9 +25,25 @@ export function prepareStatements(db: DatabaseSync) {
     ),
     run: p('SELECT * FROM runs WHERE run_id = ?'),
     insertRun: p(
-      `INSERT INTO runs (run_id, agent, tenant, status, parent_run_id, root_run_id, input, last_seq, created_at, updated_at, mode)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`,
+      `INSERT INTO runs (run_id, agent, tenant, status, parent_run_id, root_run_id, input, last_seq, created_at, updated_at, mode, conversation_id, turn)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)`,
     ),
+
+    conversation: p('SELECT * FROM conversations WHERE conversation_id = ?'),
+    insertConversation: p(
+      `INSERT INTO conversations (conversation_id, tenant, agent, status, turns, ceiling_nano, created_at, updated_at)
+       VALUES (?, ?, ?, 'open', 0, ?, ?, ?)`,
+    ),
+    nextTurn: p('UPDATE conversations SET turns = ?1, ceiling_nano = ?2, updated_at = ?3 WHERE conversation_id = ?4'),
+    // Like the ceiling: the check and the write are one statement inside the commit's transaction.
+    reserveConversation: p(
+      `UPDATE conversations SET reserved_nano = reserved_nano + ?1
+       WHERE conversation_id = ?2 AND (ceiling_nano IS NULL OR spent_nano + reserved_nano + ?1 <= ceiling_nano)`,
+    ),
+    settleConversation: p(
+      'UPDATE conversations SET reserved_nano = max(reserved_nano - ?1, 0), spent_nano = spent_nano + ?2, updated_at = ?4 WHERE conversation_id = ?3',
+    ),
+    closeConversation: p("UPDATE conversations SET status = 'cancelled', updated_at = ?2 WHERE conversation_id = ?1 AND status = 'open'"),
 
     insertEvent: p('INSERT INTO events (run_id, seq, type, at, v, data) VALUES (?, ?, ?, ?, ?, ?)'),
     events: p('SELECT seq, type, at, v, data FROM events WHERE run_id = ? AND seq > ? ORDER BY seq'),

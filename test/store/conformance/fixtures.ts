@@ -46,6 +46,7 @@ export interface RunSpec {
   ceilingNano?: number;
   status?: RunStatus;
   createdAt?: number;
+  conversation?: NewRun['conversation'];
 }
 
 /** A `NewRun` (root unless `rootRunId` says otherwise) with a well-formed `run.submitted`. */
@@ -67,6 +68,7 @@ export function newRun(spec: RunSpec = {}): NewRun {
     ceilingNano: spec.ceilingNano ?? 1_000_000,
     status: spec.status ?? 'queued',
     createdAt,
+    ...(spec.conversation ? { conversation: spec.conversation } : {}),
     submitted: newEvent(
       'run.submitted',
       {
@@ -76,6 +78,7 @@ export function newRun(spec: RunSpec = {}): NewRun {
         limits: { ...DEFAULT_LIMITS },
         rootRunId,
         parentRunId,
+        ...(spec.conversation ? { conversation: { id: spec.conversation.conversationId, turn: spec.conversation.turn } } : {}),
         model: { provider: 'simulated', modelId: 'sim-1', inputPerMTok: 1, outputPerMTok: 2 },
       },
       createdAt,

@@ -33,6 +33,8 @@ export function runsAndEvents({ test }: ConformanceContext): void {
           updatedAt: 0,
           leaseOwner: null,
           leaseExpiresAt: null,
+          conversationId: null,
+          turn: null,
         },
       );
       const events = await store.loadEvents(run.runId);
