@@ -54,6 +54,27 @@ export interface RehearsalOptions {
   graceMs?: number;
   /** Aborting it cuts the requests in flight at once, grace or not (a second Ctrl-C). */
   cutSignal?: AbortSignal;
+  /**
+   * Rehearse each request as a conversation: after a turn that completed, the customer writes
+   * again with probability `followUpRate`, up to `maxTurns` turns in all. Each follow-up is a turn
+   * of its own (`warden.run(…, { conversation })`) that sees the earlier ones, under the agent's
+   * history policy and conversation ceiling. Default: single requests.
+   */
+  conversations?: ConversationRehearsal;
+}
+
+/** How a rehearsal draws multi-turn conversations (see `RehearsalOptions.conversations`). */
+export interface ConversationRehearsal {
+  /** The chance, in [0, 1], that a completed turn gets a follow-up message. */
+  followUpRate: number;
+  /** Turns per conversation at most, the first included (≥ 2). */
+  maxTurns: number;
+}
+
+/** A follow-up turn of a rehearsed conversation: the `turn`-th (2 or more) of request `request` (0-based). */
+export interface FollowUpSummary extends RunSummary {
+  request: number;
+  turn: number;
 }
 
 export interface RehearsalProgress {
@@ -91,6 +112,10 @@ export interface RehearsalOutcome {
   modelKeys: string[];
   /** The requests that finished, in request order: all of them unless the rehearsal was interrupted. */
   runs: RunSummary[];
+  /** The conversation settings rehearsed, or null for single requests. */
+  conversations: ConversationRehearsal | null;
+  /** The follow-up turns of the conversations, in request then turn order (empty without `conversations`). */
+  followUps: FollowUpSummary[];
   /** True when `signal` aborted before every request finished; `runs` then holds fewer than `requests`. */
   interrupted: boolean;
   timing: RehearsalTiming;
@@ -106,6 +131,37 @@ function positiveInteger(name: string, value: number): number {
 /** The id of a rehearsal's `index`-th request (0-based): it follows from the seed, so a rerun names the same runs. */
 export function rehearsalRunId(seed: number, index: number): string {
   return `run_rh${seed}_${index}`;
+}
+
+/** The run id of turn `turn` (2 or more) of the `index`-th request's conversation. */
+function followUpRunId(seed: number, index: number, turn: number): string {
+  return `run_rh${seed}_${index}_t${turn}`;
+}
+
+/** The conversation id of the `index`-th request, when the rehearsal draws conversations. */
+export function rehearsalConversationId(seed: number, index: number): string {
+  return `conv_rh${seed}_${index}`;
+}
+
+const FOLLOW_UPS = [
+  'Thanks. Can you confirm that went through?',
+  'One more thing about the same order: what happens next?',
+  'Actually, could you check that again?',
+  'And how long will that take?',
+];
+
+function followUpText(index: number, turn: number, seed: number): string {
+  const random = seededRandom(seedFrom(seed, 'follow-up-text', index, turn));
+  return `${FOLLOW_UPS[Math.floor(random() * FOLLOW_UPS.length)]} (request ${index + 1}, message ${turn})`;
+}
+
+function checkConversations(c: ConversationRehearsal | undefined): ConversationRehearsal | null {
+  if (c === undefined) return null;
+  if (!(typeof c.followUpRate === 'number' && c.followUpRate >= 0 && c.followUpRate <= 1))
+    throw new WardenError('INVALID_ARGUMENT', `conversations.followUpRate must be a number from 0 to 1, got ${c.followUpRate}`);
+  if (!(Number.isInteger(c.maxTurns) && c.maxTurns >= 2))
+    throw new WardenError('INVALID_ARGUMENT', `conversations.maxTurns must be a whole number of 2 or more, got ${c.maxTurns}`);
+  return { followUpRate: c.followUpRate, maxTurns: c.maxTurns };
 }
 
 /** The agent as the rehearsal runs it: its own tools, limits and policy; a behaviour model; simulated tool bodies. */
@@ -181,6 +237,7 @@ function timed(model: SimulatedModel, tally: { ms: number }): void {
 export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutcome> {
   const requests = positiveInteger('--requests', options.requests ?? DEFAULT_REQUESTS);
   const concurrency = positiveInteger('--concurrency', options.concurrency ?? DEFAULT_CONCURRENCY);
+  const conversations = checkConversations(options.conversations);
   const seed = options.seed ?? 1;
   if (!Number.isSafeInteger(seed)) throw new WardenError('INVALID_ARGUMENT', `--seed must be an integer, got ${seed}`);
   const learned = options.learned;
@@ -213,6 +270,7 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
     },
   });
 
+  const followUps: FollowUpSummary[][] = new Array(requests);
   const runs: RunSummary[] = new Array(requests);
   const queueDelaysMs: number[] = [];
   const finishedAtMs: number[] = [];
@@ -243,14 +301,33 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
       withClock(clock, async () => {
         const input = requestText(agent, index, seed);
         recorded.bindRun(runId, requestKeyOf(seed, input));
-        await warden.submit(agent, input, { runId, ...(options.agentFile ? { agentFile: options.agentFile } : {}) });
+        const conversation = conversations ? { conversation: rehearsalConversationId(seed, index) } : {};
+        const agentFile = options.agentFile ? { agentFile: options.agentFile } : {};
+        await warden.submit(agent, input, { runId, ...agentFile, ...conversation });
         const accepted = performance.now();
         let result = await warden.execute(agent, runId, { signal: cut.signal });
         queueDelaysMs.push((firstStep.get(runId) ?? accepted) - accepted);
         firstStep.delete(runId);
-        for (let round = 0; round < 8 && result.pending && !cut.signal.aborted; round++) {
-          if (!(await review(warden, result, seed, profile))) break;
-          result = await warden.execute(agent, runId, { signal: cut.signal });
+        const settle = async (id: string) => {
+          for (let round = 0; round < 8 && result.pending && !cut.signal.aborted; round++) {
+            if (!(await review(warden, result, seed, profile))) break;
+            result = await warden.execute(agent, id, { signal: cut.signal });
+          }
+        };
+        await settle(runId);
+        if (!conversations) return;
+        // The customer writes again after a completed turn, at the rehearsed rate, up to maxTurns.
+        const turns: FollowUpSummary[] = [];
+        followUps[index] = turns;
+        for (let turn = 2; turn <= conversations.maxTurns && result.status === 'completed' && !cut.signal.aborted; turn++) {
+          if (seededRandom(seedFrom(seed, 'follow-up', index, turn))() >= conversations.followUpRate) break;
+          const id = followUpRunId(seed, index, turn);
+          const text = followUpText(index, turn, seed);
+          recorded.bindRun(id, requestKeyOf(seed, text));
+          await warden.submit(agent, text, { runId: id, ...agentFile, ...conversation });
+          result = await warden.execute(agent, id, { signal: cut.signal });
+          await settle(id);
+          turns.push({ ...summarizeRun(await store.loadEvents(id), agent), request: index, turn });
         }
       }),
     );
@@ -295,6 +372,8 @@ export async function rehearse(options: RehearsalOptions): Promise<RehearsalOutc
     outage,
     modelKeys: agent.models.map((m) => m.key),
     runs: runs.filter((r) => r !== undefined),
+    conversations,
+    followUps: followUps.filter((t) => t !== undefined).flat(),
     interrupted: done < requests,
     timing: {
       elapsedMs: performance.now() - start,

@@ -176,6 +176,7 @@ export function reportText(r: RehearsalReport): string {
       ['tokens', `${n(c.tokens.input)} in · ${n(c.tokens.output)} out · largest completion ${n(c.tokens.maxOutputOneCall)}`],
     ]),
     ...modelLines(r),
+    ...conversationLines(r),
     ...section('Coordination', [
       ['throughput', `${n(t.requestsPerSecond)} requests/s · ${n(t.modelCallsPerSecond)} model calls/s`],
       ['retries', `model ${n(k.retries.model)} · tool ${n(k.retries.tool)}; refused by the run's retry budget ${n(k.retryBudgetRefusals)}`],
@@ -201,6 +202,21 @@ export function reportText(r: RehearsalReport): string {
     ]),
   ];
   return `${lines.join('\n').trimEnd()}\n`;
+}
+
+/** The conversations, when the rehearsal drew follow-up messages. */
+function conversationLines(r: RehearsalReport): string[] {
+  const c = r.conversations;
+  if (!c) return [];
+  const cost = c.costPerConversationUsd;
+  return section('Conversations', [
+    ['follow-ups', `${Math.round(c.followUpRate * 100)}% of completed turns get one, up to ${n(c.maxTurns)} turns`],
+    ['conversations', `${n(c.conversations)} (${n(c.withFollowUps)} with a follow-up), ${n(c.turns)} turns`],
+    ['turns per conversation', `mean ${c.turnsPerConversation.mean}, max ${n(c.turnsPerConversation.max)}`],
+    ['follow-up turns', pairs(c.followUpsByStatus) || 'none'],
+    ['follow-up stop reasons', pairs(c.followUpStopReasons) || 'none'],
+    ['cost per conversation p50 / p99 / max', `${money(cost.p50)} / ${money(cost.p99)} / ${money(cost.max)}`],
+  ]);
 }
 
 /** The agent's models: who answered, the outage, the runs that fell back and what it cost. */

@@ -7,6 +7,7 @@ import type { BehaviourFigures, LearnedModel } from './learned-model.ts';
 import { queueRuns, reviewerReport, type ReviewerOptions, type ReviewerReport } from './reviewers.ts';
 import type { RunSummary } from './run-summary.ts';
 import { type ModelsReport, modelsReport } from './report-models.ts';
+import { type ConversationsReport, conversationsReport } from './report-conversations.ts';
 import { histogram, round, spread, tally, type Bin, type Spread } from './stats.ts';
 import type { ResolvedFleetBudget } from '../guard/fleet-budgets.ts';
 import { type BudgetForecast, forecastBudgets } from './budget-forecast.ts';
@@ -81,6 +82,8 @@ export interface RehearsalReport {
   };
   /** The agent's models: who answered, the runs that fell back and what that cost (null: one model, no outage). */
   models: ModelsReport | null;
+  /** The conversations, when the rehearsal drew follow-up messages (null: single requests). */
+  conversations: ConversationsReport | null;
   coordination: {
     retries: { model: number; tool: number; total: number };
     retryBudgetRefusals: number;
@@ -167,14 +170,16 @@ export function buildReport(
   const unfinished = outcome.requests - runs.length;
   const costs = runs.map((r) => nanoToUsd(r.spentNano));
   const ceilingNano = runs[0]?.ceilingNano ?? 0;
-  const breaches = runs.filter((r) => r.peakSpentNano > r.ceilingNano && r.overruns === 0).length;
-  const overruns = sum(runs, (r) => r.overruns);
-  const openAtEnd = runs.filter((r) => r.openReservationsAtEnd > 0).length;
-  const unapproved = runs.flatMap((r) => r.unapprovedDestructive.map((c) => ({ runId: r.runId, ...c })));
-  const steps = sum(runs, (r) => r.steps);
-  const completeSteps = sum(runs, (r) => r.completeSteps);
-  const problems = runs.filter((r) => r.traceProblems.length > 0);
-  const unended = runs.filter((r) => r.status === 'running' || r.status === 'queued').length;
+  // The invariants hold on every run: a conversation's follow-up turns too.
+  const every = outcome.followUps.length ? [...runs, ...outcome.followUps] : runs;
+  const breaches = every.filter((r) => r.peakSpentNano > r.ceilingNano && r.overruns === 0).length;
+  const overruns = sum(every, (r) => r.overruns);
+  const openAtEnd = every.filter((r) => r.openReservationsAtEnd > 0).length;
+  const unapproved = every.flatMap((r) => r.unapprovedDestructive.map((c) => ({ runId: r.runId, ...c })));
+  const steps = sum(every, (r) => r.steps);
+  const completeSteps = sum(every, (r) => r.completeSteps);
+  const problems = every.filter((r) => r.traceProblems.length > 0);
+  const unended = every.filter((r) => r.status === 'running' || r.status === 'queued').length;
   const loops = runs.filter((r) => r.loopCaughtAtStep !== null);
   const approvals = sum(runs, (r) => r.approvalsRequested);
   const escalations = sum(runs, (r) => r.escalations);
@@ -283,6 +288,7 @@ export function buildReport(
       },
     },
     models: modelsReport(outcome, runs),
+    conversations: conversationsReport(outcome),
     coordination: {
       retries: { model: sum(runs, (r) => r.retries.model), tool: sum(runs, (r) => r.retries.tool), total: sum(runs, (r) => r.retries.model + r.retries.tool) },
       retryBudgetRefusals: sum(runs, (r) => r.retryRefusals),

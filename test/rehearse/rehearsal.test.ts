@@ -162,4 +162,50 @@ describe('warden rehearse with a primary outage', () => {
     assert.equal(report.models?.outage?.completed, 0);
     assert.equal(report.stopConditions.byStopReason.max_retries, 10);
   });
+
+  it('draws multi-turn conversations: follow-ups after completed turns at the seeded rate, each turn seeing the earlier ones, the invariants over every turn', async () => {
+    const db = join(tempDir(), 'conversations.db');
+    const options = { agent: supportDesk, requests: 60, concurrency: 8, seed: 7, conversations: { followUpRate: 0.7, maxTurns: 3 } };
+    const outcome = await rehearse({ ...options, db });
+    const report = buildReport(outcome);
+    const c = report.conversations;
+    assert.ok(c, 'a conversations section');
+    assert.equal(c.conversations, 60);
+    assert.equal(c.turns, 60 + outcome.followUps.length);
+    assert.ok(c.withFollowUps >= 20 && c.withFollowUps <= 55, `about 70% of the completed first turns get a follow-up (${c.withFollowUps})`);
+    assert.ok(c.turnsPerConversation.max <= 3);
+    assert.ok(Object.values(report.checks).every(Boolean), JSON.stringify(report.checks));
+    for (const f of outcome.followUps) {
+      assert.ok(f.turn >= 2 && f.turn <= 3);
+      const previous = f.turn === 2 ? outcome.runs[f.request] : outcome.followUps.find((x) => x.request === f.request && x.turn === f.turn - 1);
+      assert.equal(previous?.status, 'completed', 'a follow-up comes only after a completed turn');
+    }
+    // A follow-up's log says what it was told: every earlier turn of its conversation.
+    const store = createSqliteStore({ path: db });
+    try {
+      const third = outcome.followUps.find((f) => f.turn === 3);
+      assert.ok(third, 'some conversation reached its third turn');
+      const history = (await store.loadEvents(third.runId)).find((e) => e.type === 'conversation.history');
+      assert.ok(history, 'the third turn recorded its history');
+      assert.deepEqual(
+        (history.data as { turns: { turn: number }[] }).turns.map((t) => t.turn),
+        [1, 2],
+      );
+      const conversation = await store.getConversation(`conv_rh7_${third.request}`);
+      assert.equal(conversation?.turns, 3);
+    } finally {
+      await store.close();
+    }
+    // The same seed draws the same conversations.
+    const again = await rehearse(options);
+    assert.deepEqual(
+      again.followUps.map((f) => [f.request, f.turn, f.status]),
+      outcome.followUps.map((f) => [f.request, f.turn, f.status]),
+    );
+  });
+
+  it('refuses a follow-up rate outside 0–1 and fewer than two turns', async () => {
+    await assert.rejects(rehearse({ agent: supportDesk, requests: 1, conversations: { followUpRate: 1.5, maxTurns: 3 } }), /followUpRate/);
+    await assert.rejects(rehearse({ agent: supportDesk, requests: 1, conversations: { followUpRate: 0.5, maxTurns: 1 } }), /maxTurns/);
+  });
 });

@@ -47,6 +47,8 @@ interface RehearseOptions {
   db?: string;
   budget: string[];
   tenant: string;
+  followUps?: string;
+  turns: string;
 }
 
 /**
@@ -109,6 +111,14 @@ async function withPolicy(agent: Agent, file: string): Promise<Agent> {
   });
 }
 
+function rate(flag: string, text: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) {
+    throw new WardenError('INVALID_ARGUMENT', `${flag} must be a number from 0 to 1, got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
 function integer(flag: string, text: string, min: number): number {
   const value = Number(text);
   if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min) {
@@ -147,6 +157,8 @@ export function registerRehearseCommand(program: Command): void {
     .option('--decision-target <time>', 'p99 time to decision to size the team for', DEFAULT_REVIEWERS.decisionTarget)
     .option('--compare <after-file>', 'also rehearse this agent on the same seed and model, and print the difference')
     .option('--compare-policy <file>', "compare with the agent under this module's default-exported policy")
+    .option('--follow-ups <rate>', 'rehearse conversations: the chance (0 to 1) that a completed turn gets a follow-up message')
+    .option('--turns <n>', 'with --follow-ups: turns per conversation at most, the first included', '3')
     .option('--volume <per-day>', 'requests per day for the cost projection (default: --requests)')
     .option(
       '--budget <scope:window:usd>',
@@ -163,6 +175,8 @@ export function registerRehearseCommand(program: Command): void {
       const concurrency = integer('--concurrency', opts.concurrency, 1);
       const seed = integer('--seed', opts.seed, 0);
       const volume = opts.volume === undefined ? requests : integer('--volume', opts.volume, 1);
+      const conversations =
+        opts.followUps === undefined ? undefined : { followUpRate: rate('--follow-ups', opts.followUps), maxTurns: integer('--turns', opts.turns, 2) };
       const { agent, path } = await loadCommandAgent(file);
       const budgets = { list: await rehearsalBudgets(file, opts.budget), tenant: opts.tenant };
       const learned = await learnedModelFor(opts, agent);
@@ -202,6 +216,7 @@ export function registerRehearseCommand(program: Command): void {
           seed,
           profile,
           ...(learned ? { learned } : {}),
+          ...(conversations ? { conversations } : {}),
           db: opts.db,
           onProgress: progress.update,
           signal: interruption.signal,
@@ -213,7 +228,16 @@ export function registerRehearseCommand(program: Command): void {
       }
       progress.finish();
       if (after) {
-        const second = await rehearse({ agent: after, requests, concurrency, seed, profile, ...(learned ? { learned } : {}), onProgress: progress.update });
+        const second = await rehearse({
+          agent: after,
+          requests,
+          concurrency,
+          seed,
+          profile,
+          ...(learned ? { learned } : {}),
+          ...(conversations ? { conversations } : {}),
+          onProgress: progress.update,
+        });
         progress.finish();
         const comparison = compareRehearsals(outcome, second, volume);
         const beforeReport = buildReport(outcome, volume, people, budgets);
