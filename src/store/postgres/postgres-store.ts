@@ -39,14 +39,14 @@ import {
 import type { SummaryRow } from '../expiry-sql.ts';
 import { SqlStore } from '../sql-store.ts';
 import { dropExpiredPartitions, ensureEventPartitions } from './partitions.ts';
-import { pgDeleteTrees, pgExpiredRoots, pgExpirySummary, pgTreeRuns } from './retention.ts';
+import { inTransaction, pgDeleteTrees, pgExpiredRoots, pgExpirySummary, pgTreeRuns } from './retention.ts';
 import { FAILED_MESSAGE, type OutboxInsert, type WebhookEndpointRow, type WebhookOutboxRow } from '../webhook-rows.ts';
 import { explainStale, fitsCeiling, isPlainCommit, netBudget } from '../write-steps.ts';
 import { DEFAULT_SCHEMA, quoteSchema, redact, splitUrl } from './connection.ts';
 import { checkPostgresCurrent, migratePostgres } from './migrations.ts';
 import { commitsChannel, PgListener, runnableChannel, watchRunnable } from './notifier.ts';
 import { PgRunFeed } from './run-feed.ts';
-import { isConnectionError, toPgStoreError } from './pg-errors.ts';
+import { toPgStoreError } from './pg-errors.ts';
 import { createPostgresCoordinator } from './coordinator.ts';
 import { createCachedCoordinator } from './cached-coordinator.ts';
 import { atTimeOf, patchClause, pgStatements, statement, type PgStatements, type Statement } from './statements.ts';
@@ -227,25 +227,7 @@ class PostgresDialect implements Dialect {
   }
 
   async #withTx<T>(step: (tx: PgTx) => Op<T>): Promise<T> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    // A connection that dies while checked out emits 'error' on the client; unhandled, that
-    // would end the process. Note it, let the query in flight reject, and drop the connection.
-    const onError = (e: Error) => (broken = e);
-    client.on('error', onError);
-    try {
-      await client.query('BEGIN');
-      const result = await runAsync(step(new PgTx(this, client)));
-      await client.query('COMMIT');
-      return result;
-    } catch (e) {
-      if (isConnectionError(e)) broken = e as Error;
-      else await client.query('ROLLBACK').catch((r: Error) => (broken = r));
-      throw e;
-    } finally {
-      client.off('error', onError);
-      client.release(broken);
-    }
+    return inTransaction(this.pool, (client) => runAsync(step(new PgTx(this, client))));
   }
 
   /**
