@@ -206,17 +206,14 @@ export function registerRehearseCommand(program: Command): void {
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
+      // What both sides of a --compare share.
+      const shared = { requests, concurrency, seed, profile, ...(learned ? { learned } : {}), ...(conversations ? { conversations } : {}) };
       let outcome: Awaited<ReturnType<typeof rehearse>>;
       try {
         outcome = await rehearse({
           agent,
           agentFile: path,
-          requests,
-          concurrency,
-          seed,
-          profile,
-          ...(learned ? { learned } : {}),
-          ...(conversations ? { conversations } : {}),
+          ...shared,
           db: opts.db,
           onProgress: progress.update,
           signal: interruption.signal,
@@ -228,16 +225,7 @@ export function registerRehearseCommand(program: Command): void {
       }
       progress.finish();
       if (after) {
-        const second = await rehearse({
-          agent: after,
-          requests,
-          concurrency,
-          seed,
-          profile,
-          ...(learned ? { learned } : {}),
-          ...(conversations ? { conversations } : {}),
-          onProgress: progress.update,
-        });
+        const second = await rehearse({ agent: after, ...shared, onProgress: progress.update });
         progress.finish();
         const comparison = compareRehearsals(outcome, second, volume);
         const beforeReport = buildReport(outcome, volume, people, budgets);
