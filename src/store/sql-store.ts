@@ -378,10 +378,8 @@ export class SqlStore implements Store {
     });
   }
   async settledWebhookMessages(before: number, options: { remove: false } | { remove: true; limit: number }): Promise<number> {
-    if (!Number.isFinite(before)) throw new WardenError('INVALID_ARGUMENT', `settledWebhookMessages: before must be a time in ms, got ${before}`);
-    const limit = options.remove ? options.limit : 0;
-    if (options.remove && !(Number.isInteger(limit) && limit > 0))
-      throw new WardenError('INVALID_ARGUMENT', `settledWebhookMessages: limit must be a positive integer, got ${limit}`);
+    requireInteger(before, 'before (ms since the epoch)');
+    const limit = options.remove ? requireInteger(options.limit, 'limit', 1) : 0;
     return this.use(options.remove ? 'Deleting settled webhook messages' : 'Counting settled webhook messages', () =>
       this.dialect.settledWebhookMessages(before, options.remove, limit),
     );
